@@ -1,0 +1,59 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a step.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+LAKEHOUSE := $(BIN)/lakehouse
+SCALE ?= 1
+SEED ?= 42
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test lint fmt db-up db-down db-status seed simulate replicate pipeline \
+        reconcile crawl dashboard bench package-glue tf-check clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the project (idempotent)
+
+demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, reconcile, query
+	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --if-empty
+	$(LAKEHOUSE) db counts
+
+test: setup ## Lint, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: setup ## Format the Python code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+db-up: setup ## Start the private PostgreSQL 15 cluster and apply the migrations
+	$(LAKEHOUSE) db up
+
+db-down: setup ## Stop the private PostgreSQL cluster
+	$(LAKEHOUSE) db down
+
+db-status: setup ## Show the state of the private PostgreSQL cluster
+	$(LAKEHOUSE) db status
+
+seed: setup db-up ## Load deterministic fake data (SCALE=1 SEED=42), replacing what is there
+	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --reset
+
+clean: ## Stop the database and delete local state and the lake
+	-$(LAKEHOUSE) db down
+	rm -rf .lakehouse lake dist

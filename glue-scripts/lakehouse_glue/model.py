@@ -1,0 +1,272 @@
+"""The entity declaration and the bronze contract, loaded from the JSON files beside this module.
+
+Both files are data so that every part of the project reads the same thing: the Python code
+through this module, Terraform through ``jsondecode(file(...))``. Nothing here imports PySpark,
+so the replicator and the CLI can use it without starting a JVM.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LOGICAL_TYPES = ("uuid", "string", "int", "bigint", "boolean", "timestamp", "date", "json")
+_DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
+
+
+def _check_type(logical: str) -> str:
+    if logical in LOGICAL_TYPES or _DECIMAL.match(logical):
+        return logical
+    raise ValueError(
+        f"unknown logical type {logical!r} in entities.json; use one of "
+        f"{', '.join(LOGICAL_TYPES)} or decimal(p,s)"
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """One source column as declared in ``entities.json``."""
+
+    name: str
+    type: str
+    nullable: bool
+    references: str | None = None
+    accepted_values: tuple[str, ...] | None = None
+    non_negative: bool = False
+    unique: bool = False
+
+    @property
+    def decimal(self) -> tuple[int, int] | None:
+        """``(precision, scale)`` for a decimal column, else ``None``."""
+        m = _DECIMAL.match(self.type)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    @property
+    def postgres_type(self) -> str:
+        """The PostgreSQL type the source table uses for this column."""
+        if (dec := self.decimal) is not None:
+            return f"numeric({dec[0]},{dec[1]})"
+        return {
+            "uuid": "uuid",
+            "string": "text",
+            "int": "integer",
+            "bigint": "bigint",
+            "boolean": "boolean",
+            "timestamp": "timestamp with time zone",
+            "date": "date",
+            "json": "jsonb",
+        }[self.type]
+
+    @property
+    def spark_type(self) -> str:
+        """Spark SQL DDL type of the typed (silver) column."""
+        if (dec := self.decimal) is not None:
+            return f"decimal({dec[0]},{dec[1]})"
+        return {
+            "uuid": "string",
+            "string": "string",
+            "int": "int",
+            "bigint": "bigint",
+            "boolean": "boolean",
+            "timestamp": "timestamp",
+            "date": "date",
+            "json": "string",
+        }[self.type]
+
+    @property
+    def athena_type(self) -> str:
+        """Athena (Hive DDL) type of the typed (silver) column."""
+        return self.spark_type
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One source table: its name, key, tenant column and columns in source ordinal order."""
+
+    name: str
+    description: str
+    primary_key: str
+    tenant_column: str
+    columns: tuple[Column, ...]
+    schema: str = "public"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"entity {self.name!r} has no column {name!r}")
+
+    @property
+    def references(self) -> dict[str, str]:
+        """Foreign-key column -> referenced entity (always within the same tenant)."""
+        return {c.name: c.references for c in self.columns if c.references}
+
+    @property
+    def silver_job_name(self) -> str:
+        """Name of the Glue job (and script stem) that builds this entity's silver table."""
+        return f"transform_{self.name}_bronze_to_silver"
+
+
+@dataclass(frozen=True)
+class BronzeContract:
+    """The bronze settings of ``bronze_contract.json`` (see shared/BRONZE_CONTRACT.md)."""
+
+    bucket_folder: str
+    compression_type: str
+    add_column_name: bool
+    include_op_for_full_load: bool
+    timestamp_column_name: str
+    rfc_4180: bool
+    csv_delimiter: str
+    csv_row_delimiter: str
+    csv_null_value: str
+    cdc_max_batch_interval_aws_seconds: int
+    cdc_max_batch_interval_local_seconds: float
+    cdc_min_file_size_kb: int
+    op_column: str
+    op_insert: str
+    op_update: str
+    op_delete: str
+    change_seq_column: str
+    change_seq_width: int
+    change_seq_expression: str
+    full_load_file_prefix: str
+    full_load_file_digits: int
+    full_load_max_file_size_kb: int
+    file_suffix: str
+    raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
+
+    def table_folder(self, schema: str, table: str) -> str:
+        """Relative folder of a table below the bronze root: ``dms/public/orders``."""
+        return f"{self.bucket_folder}/{schema}/{table}"
+
+    def full_load_file_name(self, number: int) -> str:
+        """``LOAD00000001.csv.gz`` for ``number`` 1 (upper-case hexadecimal digits)."""
+        if number < 1:
+            raise ValueError("full-load files are numbered from 1")
+        return f"{self.full_load_file_prefix}{number:0{self.full_load_file_digits}X}{self.file_suffix}"
+
+    def is_full_load_file(self, file_name: str) -> bool:
+        base = file_name.rsplit("/", 1)[-1]
+        return base.startswith(self.full_load_file_prefix) and base.endswith(self.file_suffix)
+
+    def terraform_settings(self) -> dict[str, Any]:
+        """The contract as ``aws_dms_s3_endpoint`` arguments (AWS values)."""
+        out: dict[str, Any] = {}
+        for key, argument in self.raw["terraform"].items():
+            value = self.raw[key]
+            if key == "cdc_max_batch_interval_seconds":
+                value = value["aws"]
+            out[argument] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """All entities, in dependency order (a referenced entity comes before its referrers)."""
+
+    schema: str
+    tenant_entity: str
+    entities: tuple[Entity, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.entities]
+
+    def entity(self, name: str) -> Entity:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        raise KeyError(f"unknown entity {name!r}; declared entities: {', '.join(self.names)}")
+
+
+def _read_json(name: str) -> dict[str, Any]:
+    text = resources.files("lakehouse_glue").joinpath("declarations", name).read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def load_declaration() -> Declaration:
+    """Parse and validate ``declarations/entities.json``."""
+    raw = _read_json("entities.json")
+    schema = raw["schema"]
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for e in raw["entities"]:
+        columns = tuple(
+            Column(
+                name=c["name"],
+                type=_check_type(c["type"]),
+                nullable=bool(c["nullable"]),
+                references=c.get("references"),
+                accepted_values=tuple(c["accepted_values"]) if "accepted_values" in c else None,
+                non_negative=bool(c.get("non_negative", False)),
+                unique=bool(c.get("unique", False)),
+            )
+            for c in e["columns"]
+        )
+        entity = Entity(
+            name=e["name"],
+            description=e.get("description", ""),
+            primary_key=e["primary_key"],
+            tenant_column=e["tenant_column"],
+            columns=columns,
+            schema=schema,
+        )
+        names = entity.column_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"entities.json: duplicate column in {entity.name}")
+        for key in (entity.primary_key, entity.tenant_column):
+            if key not in names:
+                raise ValueError(f"entities.json: {entity.name} has no column {key!r}")
+        for col, target in entity.references.items():
+            if target not in seen and target != entity.name:
+                raise ValueError(
+                    f"entities.json: {entity.name}.{col} references {target!r}, which must be "
+                    "declared before it"
+                )
+        seen.add(entity.name)
+        entities.append(entity)
+    return Declaration(schema=schema, tenant_entity=raw["tenant_entity"], entities=tuple(entities))
+
+
+@cache
+def load_bronze_contract() -> BronzeContract:
+    """Parse ``declarations/bronze_contract.json``."""
+    raw = _read_json("bronze_contract.json")
+    interval = raw["cdc_max_batch_interval_seconds"]
+    return BronzeContract(
+        bucket_folder=raw["bucket_folder"],
+        compression_type=raw["compression_type"],
+        add_column_name=raw["add_column_name"],
+        include_op_for_full_load=raw["include_op_for_full_load"],
+        timestamp_column_name=raw["timestamp_column_name"],
+        rfc_4180=raw["rfc_4180"],
+        csv_delimiter=raw["csv_delimiter"],
+        csv_row_delimiter=raw["csv_row_delimiter"],
+        csv_null_value=raw["csv_null_value"],
+        cdc_max_batch_interval_aws_seconds=int(interval["aws"]),
+        cdc_max_batch_interval_local_seconds=float(interval["local"]),
+        cdc_min_file_size_kb=int(raw["cdc_min_file_size_kb"]),
+        op_column=raw["op_column"],
+        op_insert=raw["ops"]["insert"],
+        op_update=raw["ops"]["update"],
+        op_delete=raw["ops"]["delete"],
+        change_seq_column=raw["change_seq_column"],
+        change_seq_width=int(raw["change_seq_width"]),
+        change_seq_expression=raw["change_seq_expression"],
+        full_load_file_prefix=raw["full_load_file_prefix"],
+        full_load_file_digits=int(raw["full_load_file_digits"]),
+        full_load_max_file_size_kb=int(raw["full_load_max_file_size_kb"]),
+        file_suffix=raw["file_suffix"],
+        raw=raw,
+    )

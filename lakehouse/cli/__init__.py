@@ -1,0 +1,1 @@
+"""The ``lakehouse`` console script: one module per command group."""

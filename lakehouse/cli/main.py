@@ -1,0 +1,48 @@
+"""Entry point of the ``lakehouse`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from lakehouse.cli import athena, crawl, db, glue, pipeline, reconcile, replicate, seed
+from lakehouse.errors import LakehouseError
+
+app = typer.Typer(
+    name="lakehouse",
+    help=(
+        "A multi-tenant SaaS lakehouse on one machine: PostgreSQL -> DMS-compatible bronze -> "
+        "silver and gold Parquet -> Athena SQL."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+seed.register(app)
+replicate.register(app)
+glue.register(app)
+pipeline.register(app)
+reconcile.register(app)
+crawl.register(app)
+athena.register(app)
+
+_err = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the CLI; a :class:`LakehouseError` becomes a message and a nonzero exit."""
+    try:
+        app()
+    except LakehouseError as exc:
+        _err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

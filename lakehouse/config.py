@@ -1,0 +1,187 @@
+"""The one typed configuration object of the local runtime.
+
+Every setting comes from an environment variable (or a ``.env`` file in the working
+directory); ``.env.example`` at the repository root documents them all. Nothing else in the
+package reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """Join a local path or ``s3://`` URI with relative parts using ``/``."""
+    out = base.rstrip("/")
+    for p in parts:
+        out = f"{out}/{p.strip('/')}"
+    return out
+
+
+class Settings(BaseSettings):
+    """Settings of the local lakehouse; each field's alias is its environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: Annotated[
+        str | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("DATABASE_URL"),
+            description="DSN of the source PostgreSQL; unset means the local cluster.",
+        ),
+    ]
+    state_dir: Annotated[
+        Path,
+        Field(
+            default=Path(".lakehouse"),
+            validation_alias=AliasChoices("LAKEHOUSE_STATE_DIR"),
+            description="Git-ignored folder for the local PostgreSQL cluster and tool state.",
+        ),
+    ]
+    lake: Annotated[
+        str,
+        Field(
+            default="./lake",
+            validation_alias=AliasChoices("LAKEHOUSE_LAKE"),
+            description="Lake root: a local folder or s3://bucket/prefix.",
+        ),
+    ]
+    pg_port: Annotated[
+        int,
+        Field(
+            default=55432,
+            ge=1,
+            le=65535,
+            validation_alias=AliasChoices("LAKEHOUSE_PG_PORT"),
+            description="TCP port of the local PostgreSQL cluster (on 127.0.0.1).",
+        ),
+    ]
+    pg_bin_dir: Annotated[
+        Path | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_PG_BIN_DIR"),
+            description="Folder with initdb/pg_ctl/postgres 15; found with pg_config when unset.",
+        ),
+    ]
+    pg_os_user: Annotated[
+        str,
+        Field(
+            default="postgres",
+            validation_alias=AliasChoices("LAKEHOUSE_PG_OS_USER"),
+            description="Unprivileged OS user that runs the server when the caller is root.",
+        ),
+    ]
+    db_name: Annotated[
+        str,
+        Field(default="saas", validation_alias=AliasChoices("LAKEHOUSE_DB_NAME")),
+    ]
+    publication: Annotated[
+        str,
+        Field(
+            default="lakehouse_pub",
+            validation_alias=AliasChoices("LAKEHOUSE_PUBLICATION"),
+            description="Publication covering the 8 entity tables (created by the migrations).",
+        ),
+    ]
+    slot_name: Annotated[
+        str,
+        Field(
+            default="lakehouse_slot",
+            validation_alias=AliasChoices("LAKEHOUSE_SLOT"),
+            description="Logical replication slot of the replicator.",
+        ),
+    ]
+    cdc_interval_seconds: Annotated[
+        float,
+        Field(
+            default=1.0,
+            gt=0,
+            le=60,
+            validation_alias=AliasChoices("LAKEHOUSE_CDC_INTERVAL"),
+            description="CDC flush interval (DMS CdcMaxBatchInterval); 1 s locally, 60 s max.",
+        ),
+    ]
+    cdc_min_file_size_kb: Annotated[
+        int | None,
+        Field(
+            default=None,
+            gt=0,
+            validation_alias=AliasChoices("LAKEHOUSE_CDC_MIN_FILE_SIZE_KB"),
+            description="CDC flush size threshold (DMS CdcMinFileSize); contract value if unset.",
+        ),
+    ]
+    spark_master: Annotated[
+        str,
+        Field(
+            default="local[*]",
+            validation_alias=AliasChoices("LAKEHOUSE_SPARK_MASTER"),
+            description="Spark master URL for local Glue runs (local[*] or spark://host:port).",
+        ),
+    ]
+
+    @field_validator("lake")
+    @classmethod
+    def _lake_not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("LAKEHOUSE_LAKE must be a folder or an s3://bucket/prefix URI")
+        return v
+
+    # Locations below the lake root. One place, so that no other module builds them by hand.
+    @property
+    def lake_uri(self) -> str:
+        if self.lake.startswith("s3://"):
+            return self.lake.rstrip("/")
+        return str(Path(self.lake).resolve())
+
+    @property
+    def bronze_uri(self) -> str:
+        return join_uri(self.lake_uri, "bronze")
+
+    @property
+    def silver_uri(self) -> str:
+        return join_uri(self.lake_uri, "silver")
+
+    @property
+    def gold_uri(self) -> str:
+        return join_uri(self.lake_uri, "gold")
+
+    @property
+    def quarantine_uri(self) -> str:
+        return join_uri(self.lake_uri, "quarantine")
+
+    @property
+    def reports_uri(self) -> str:
+        return join_uri(self.lake_uri, "reports")
+
+    @property
+    def glue_state_uri(self) -> str:
+        """Where the local Glue stand-in keeps job bookmarks and run history."""
+        return join_uri(self.lake_uri, "_glue")
+
+    @property
+    def catalog_uri(self) -> str:
+        """Where the local Data Catalog lives."""
+        return join_uri(self.lake_uri, "_catalog")
+
+    @property
+    def athena_results_uri(self) -> str:
+        return join_uri(self.lake_uri, "athena-results")
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.state_dir.resolve() / "postgres"
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
