@@ -57,3 +57,6 @@ seed: setup db-up ## Load deterministic fake data (SCALE=1 SEED=42), replacing w
 clean: ## Stop the database and delete local state and the lake
 	-$(LAKEHOUSE) db down
 	rm -rf .lakehouse lake dist
+
+bench: setup ## Run every benchmark in bench/ (JSON in bench/results/, a table on stdout)
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py); done

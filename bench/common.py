@@ -1,0 +1,86 @@
+"""Shared helpers of the benchmarks: machine facts, a JSON result and a short table.
+
+Each ``bench/bench_*.py`` measures one area and calls :func:`report`, which writes
+``bench/results/<name>.json`` and prints a table. Benchmarks measure; they never assert times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    mem_kb = 0
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def peak_rss_mib(children: bool = False) -> float:
+    """Peak resident memory of this process (or its finished children), MiB."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+@contextmanager
+def timed(into: dict[str, float], key: str) -> Iterator[None]:
+    """Measure the wall time of a block into ``into[key]`` (seconds)."""
+    start = time.perf_counter()
+    yield
+    into[key] = round(time.perf_counter() - start, 3)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values`` (pct in 0..100)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def report(name: str, params: dict[str, Any], metrics: dict[str, Any],
+           targets: dict[str, str] | None = None) -> Path:
+    """Write ``results/<name>.json`` and print one table row per metric."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": name,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "params": params,
+        "metrics": metrics,
+        "targets": targets or {},
+    }
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    width = max([len(k) for k in metrics] + [6])
+    print(f"\n{name}  ({', '.join(f'{k}={v}' for k, v in params.items())})")
+    print(f"  {'metric'.ljust(width)}  {'value':>14}  target")
+    for key, value in metrics.items():
+        target = (targets or {}).get(key, "")
+        print(f"  {key.ljust(width)}  {value!s:>14}  {target}")
+    print(f"  -> {path}")
+    return path
