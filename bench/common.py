@@ -62,8 +62,12 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank]
 
 
-def report(name: str, params: dict[str, Any], metrics: dict[str, Any],
-           targets: dict[str, str] | None = None) -> Path:
+def report(
+    name: str,
+    params: dict[str, Any],
+    metrics: dict[str, Any],
+    targets: dict[str, str] | None = None,
+) -> Path:
     """Write ``results/<name>.json`` and print one table row per metric."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {

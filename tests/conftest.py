@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
@@ -45,9 +46,7 @@ def migrated_template(pg_cluster: LocalCluster) -> str:
 
 
 @pytest.fixture
-def make_source_db(
-    pg_cluster: LocalCluster, migrated_template: str
-) -> Iterator[Callable[[], str]]:
+def make_source_db(pg_cluster: LocalCluster, migrated_template: str) -> Iterator[Callable[[], str]]:
     """Factory: a new, empty, migrated source database; returns its DSN. Dropped afterwards."""
     created: list[str] = []
 
@@ -66,3 +65,25 @@ def make_source_db(
 def source_db(make_source_db: Callable[[], str]) -> str:
     """DSN of a fresh, empty, migrated source database."""
     return make_source_db()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One local SparkSession for the whole test session (UTC, small shuffles, no UI)."""
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("lakehouse-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()

@@ -152,7 +152,9 @@ class BronzeContract:
         """``LOAD00000001.csv.gz`` for ``number`` 1 (upper-case hexadecimal digits)."""
         if number < 1:
             raise ValueError("full-load files are numbered from 1")
-        return f"{self.full_load_file_prefix}{number:0{self.full_load_file_digits}X}{self.file_suffix}"
+        return (
+            f"{self.full_load_file_prefix}{number:0{self.full_load_file_digits}X}{self.file_suffix}"
+        )
 
     def is_full_load_file(self, file_name: str) -> bool:
         base = file_name.rsplit("/", 1)[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import typer
+from lakehouse_glue.model import load_declaration
 from psycopg import sql
 from rich.console import Console
 from rich.table import Table
@@ -11,7 +12,6 @@ from rich.table import Table
 from lakehouse.config import get_settings
 from lakehouse.db.migrate import migrate as run_migrations
 from lakehouse.db.source import check_logical_replication, database_url, local_cluster
-from lakehouse_glue.model import load_declaration
 
 app = typer.Typer(
     help="The source PostgreSQL: the private local cluster, or the server in DATABASE_URL.",

@@ -240,8 +240,9 @@ class LocalCluster:
         pid: int | None = None
         running = False
         if self.initialized:
-            proc = self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
-                             check=False)
+            proc = self._run(
+                [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False
+            )
             running = proc.returncode == 0
             pid_file = self.data_dir / "postmaster.pid"
             if running and pid_file.exists():
@@ -279,8 +280,9 @@ class LocalCluster:
         """Stop the server (fast shutdown). Returns True when it was running."""
         if not self.status().running:
             return False
-        self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
-                   "-w", "stop"])
+        self._run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
+        )
         return True
 
     def up(self) -> None:
@@ -315,7 +317,9 @@ class LocalCluster:
     def ensure_database(self, name: str, *, template: str | None = None) -> bool:
         """Create database ``name`` unless it exists. Returns True when it was created."""
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
-            exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "select 1 from pg_database where datname = %s", (name,)
+            ).fetchone()
             if exists:
                 return False
             stmt = sql.SQL("create database {}").format(sql.Identifier(name))
