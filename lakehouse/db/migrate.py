@@ -6,18 +6,33 @@ import os
 import subprocess
 import sys
 
+from lakehouse.config import get_settings
 from lakehouse.errors import LakehouseError
 from lakehouse.paths import DJANGO_DIR
 
 
-def migrate(dsn: str) -> None:
-    """Apply the Django migrations of ``django-backend/`` to the database at ``dsn``."""
+def migrate(dsn: str, *, publication: str | None = None) -> None:
+    """Apply the Django migrations of ``django-backend/`` to the database at ``dsn``.
+
+    Django runs in a subprocess because its settings are process-global. The publication name
+    (``LAKEHOUSE_PUBLICATION``) is handed over so that the migrations create the publication the
+    replicator will read, even when it was configured only in ``.env``.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "LAKEHOUSE_PUBLICATION": publication or get_settings().publication,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     proc = subprocess.run(
         [sys.executable, str(DJANGO_DIR / "manage.py"), "migrate", "--noinput", "-v", "0"],
-        env={**os.environ, "DATABASE_URL": dsn},
+        env=env,
+        cwd=DJANGO_DIR,
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise LakehouseError(f"Django migrations failed:\n{proc.stderr.strip()}")
+        raise LakehouseError(
+            f"Django migrations failed for the database in DATABASE_URL:\n{proc.stderr.strip()}"
+        )

@@ -1,0 +1,7 @@
+"""Settings for tests: the base settings with fast password hashing and debug off."""
+
+from config.settings import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECRET_KEY = "test-only-not-a-secret"  # noqa: S105
