@@ -1,9 +1,123 @@
-"""``lakehouse athena``: placeholder until its issue lands."""
+"""``lakehouse athena``: Athena SQL on the local lake; ``lakehouse athena-ddl``: the DDL files."""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.athena import ddl
+from lakehouse.athena.engine import AthenaEngine, QueryResult, text_value, write_csv
+from lakehouse.config import get_settings
+from lakehouse.errors import LakehouseError
+
+console = Console()
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _as_json(result: QueryResult) -> str:
+    records = [dict(zip(result.columns, map(text_value, row), strict=True)) for row in result.rows]
+    return json.dumps(records, ensure_ascii=False, indent=2)
+
+
+def _print(result: QueryResult, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.table:
+        table = Table(show_lines=False)
+        for name in result.columns:
+            table.add_column(name, overflow="fold")
+        for row in result.rows:
+            table.add_row(*("NULL" if (v := text_value(x)) is None else v for x in row))
+        console.print(table)
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(result.result_path.read_text("utf-8") if result.result_path else "")
+    else:
+        sys.stdout.write(_as_json(result) + "\n")
+
+
+def _write_output(result: QueryResult, fmt: OutputFormat, output: Path) -> None:
+    if fmt is OutputFormat.json:
+        output.write_text(_as_json(result) + "\n", encoding="utf-8")
+    else:
+        write_csv(output, result.columns, result.rows)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+
+    @app.command()
+    def athena(
+        sql: Annotated[
+            str | None, typer.Argument(help="Athena SQL; several statements with ';'.")
+        ] = None,
+        file: Annotated[
+            Path | None,
+            typer.Option(
+                "--file", "-f", exists=True, dir_okay=False, help="Read the SQL from a file."
+            ),
+        ] = None,
+        tenant: Annotated[
+            str | None,
+            typer.Option("--tenant", "-t", help="Tenant slug: every table holds only its rows."),
+        ] = None,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", help="Output format.")
+        ] = OutputFormat.table,
+        output: Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="Also write the last statement's result here."),
+        ] = None,
+    ) -> None:
+        """Run Athena (Trino) SQL on the local lake with DuckDB.
+
+        Tables are resolved through the local catalog (`lakehouse crawl`). Each statement's
+        result CSV and metadata are kept under settings.athena_results_uri by query id.
+        """
+        if (sql is None) == (file is None):
+            raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
+        text = file.read_text(encoding="utf-8") if file is not None else str(sql)
+        with AthenaEngine(get_settings(), tenant=tenant) as engine:
+            results = engine.execute(text)
+        for i, result in enumerate(results):
+            if len(results) > 1:
+                err.print(f"-- statement {i + 1} of {len(results)}", highlight=False)
+            _print(result, fmt)
+            err.print(
+                f"query {result.query_id}: {len(result.rows)} rows in "
+                f"{result.elapsed_ms:.1f} ms; results in {result.result_path}",
+                highlight=False,
+            )
+        if output is not None and results:
+            _write_output(results[-1], fmt, output)
+
+    @app.command("athena-ddl")
+    def athena_ddl(
+        write: Annotated[
+            bool, typer.Option("--write", help="Rewrite athena-queries/ddl/.")
+        ] = False,
+    ) -> None:
+        """Generate the Athena DDL from the declarations; without --write, check it is current."""
+        if write:
+            changed = ddl.write()
+            console.print(
+                "\n".join(f"wrote {p}" for p in changed) or "athena-queries/ddl/ is up to date"
+            )
+            return
+        stale = ddl.stale()
+        if stale:
+            raise LakehouseError(
+                f"athena-queries/ddl/ is out of date ({', '.join(stale)}): run "
+                "`lakehouse athena-ddl --write` and commit the result"
+            )
+        console.print("athena-queries/ddl/ is up to date")

@@ -1,9 +1,65 @@
-"""``lakehouse crawl``: placeholder until its issue lands."""
+"""``lakehouse crawl``: register the lake's tables in the local catalog (the Glue crawler)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.catalog.crawler import crawl as run_crawl
+from lakehouse.catalog.store import DATABASES
+from lakehouse.config import get_settings
+
+console = Console()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+
+    @app.command()
+    def crawl(
+        database: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--database",
+                "-d",
+                help="Database(s) to crawl: bronze, silver, gold (default: all three).",
+            ),
+        ] = None,
+    ) -> None:
+        """Discover bronze, silver and gold tables, their schemas, partitions and drift.
+
+        Registers them in the local catalog (settings.catalog_uri) as databases bronze, silver
+        and gold, for `lakehouse athena`. Schema drift is reported, not an error.
+        """
+        settings = get_settings()
+        with console.status("crawling the lake"):
+            result = run_crawl(settings, database or DATABASES)
+        table = Table(title=f"catalog: {settings.catalog_uri}")
+        for name, justify in (
+            ("table", "left"),
+            ("format", "left"),
+            ("columns", "right"),
+            ("partitions", "right"),
+            ("files", "right"),
+            ("drift", "left"),
+        ):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for t in result.tables:
+            table.add_row(
+                t.qualified_name,
+                t.format,
+                str(len(t.all_columns)),
+                str(len(t.partitions)),
+                str(t.files),
+                t.drift.describe(),
+            )
+        console.print(table)
+        if result.removed:
+            console.print(f"removed (no data any more): {', '.join(result.removed)}")
+        if not result.tables:
+            console.print(
+                f"no tables found under {settings.lake_uri}: replicate and run the pipeline first"
+            )

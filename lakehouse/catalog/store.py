@@ -1,0 +1,178 @@
+"""The local stand-in for the Glue Data Catalog: one JSON document per table.
+
+Layout under ``settings.catalog_uri``: ``<database>/<table>.json``. A document holds what a Glue
+table holds (columns with Athena types, partition keys, location, format, serde settings) plus
+what the crawler saw (partition values, file count, schema drift, crawl time). The Athena stand-in
+resolves ``database.table`` names through it, as Athena resolves them through Glue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lakehouse.errors import LakehouseError
+
+DATABASES = ("bronze", "silver", "gold")
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    """A column with its Athena (Hive DDL) type: ``string``, ``decimal(12,2)``, ``timestamp``..."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Schema differences found by a crawl.
+
+    ``*_vs_declaration`` compare with ``entities.json`` (bronze: with the bronze contract's
+    columns around the declared ones); ``*_vs_previous`` compare with the previous crawl.
+    """
+
+    added_vs_declaration: tuple[str, ...] = ()
+    missing_vs_declaration: tuple[str, ...] = ()
+    added_vs_previous: tuple[str, ...] = ()
+    removed_vs_previous: tuple[str, ...] = ()
+    type_changed_vs_previous: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.added_vs_declaration
+            or self.missing_vs_declaration
+            or self.added_vs_previous
+            or self.removed_vs_previous
+            or self.type_changed_vs_previous
+        )
+
+    def describe(self) -> str:
+        """A short human summary, ``-`` when there is no drift."""
+        parts: list[str] = []
+        labels = (
+            ("+decl", self.added_vs_declaration),
+            ("-decl", self.missing_vs_declaration),
+            ("+prev", self.added_vs_previous),
+            ("-prev", self.removed_vs_previous),
+            ("~prev", self.type_changed_vs_previous),
+        )
+        for label, names in labels:
+            if names:
+                parts.append(f"{label}: {', '.join(names)}")
+        return "; ".join(parts) or "-"
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    """One registered table."""
+
+    database: str
+    name: str
+    format: str  # "csv" (bronze) or "parquet" (silver, gold)
+    location: str
+    columns: tuple[CatalogColumn, ...]
+    partition_keys: tuple[CatalogColumn, ...]
+    partitions: tuple[str, ...]
+    files: int
+    crawled_at: str
+    drift: Drift = field(default_factory=Drift)
+    tenant_column: str | None = None
+    serde: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.database}.{self.name}"
+
+    @property
+    def all_columns(self) -> tuple[CatalogColumn, ...]:
+        """Data columns then partition keys, as Athena lists them."""
+        return self.columns + self.partition_keys
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CatalogTable:
+        drift = data.get("drift") or {}
+        return cls(
+            database=data["database"],
+            name=data["name"],
+            format=data["format"],
+            location=data["location"],
+            columns=tuple(CatalogColumn(**c) for c in data["columns"]),
+            partition_keys=tuple(CatalogColumn(**c) for c in data["partition_keys"]),
+            partitions=tuple(data["partitions"]),
+            files=int(data["files"]),
+            crawled_at=data["crawled_at"],
+            drift=Drift(**{k: tuple(v) for k, v in drift.items()}),
+            tenant_column=data.get("tenant_column"),
+            serde=dict(data.get("serde") or {}),
+        )
+
+
+def local_dir(uri: str, what: str) -> Path:
+    """The local folder of a lake location; the local engines do not read S3."""
+    if uri.startswith("s3://"):
+        raise LakehouseError(
+            f"{what} is {uri}: the local catalog and Athena stand-in work on a local lake only. "
+            "Set LAKEHOUSE_LAKE to a folder, or use the real Glue crawler and Athena on AWS."
+        )
+    return Path(uri)
+
+
+@dataclass
+class Catalog:
+    """The tables of the local catalog, keyed by ``database.table`` (lower case)."""
+
+    root: Path
+    tables: dict[str, CatalogTable] = field(default_factory=dict)
+
+    def get(self, database: str, name: str) -> CatalogTable | None:
+        return self.tables.get(f"{database.lower()}.{name.lower()}")
+
+    def in_database(self, database: str) -> list[CatalogTable]:
+        return sorted(
+            (t for t in self.tables.values() if t.database == database), key=lambda t: t.name
+        )
+
+    def path_of(self, database: str, name: str) -> Path:
+        return self.root / database / f"{name}.json"
+
+    def save(self, table: CatalogTable) -> Path:
+        """Write one table document atomically (temporary name, then rename)."""
+        path = self.path_of(table.database, table.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(table.to_json(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        self.tables[table.qualified_name] = table
+        return path
+
+    def delete(self, database: str, name: str) -> None:
+        """Remove a table whose data is gone (as a crawler with DELETE_FROM_DATABASE does)."""
+        self.path_of(database, name).unlink(missing_ok=True)
+        self.tables.pop(f"{database}.{name}", None)
+
+
+def load_catalog(catalog_uri: str) -> Catalog:
+    """Read every table document under ``catalog_uri`` (an empty catalog if none exist)."""
+    root = local_dir(catalog_uri, "the catalog location")
+    catalog = Catalog(root=root)
+    for database in DATABASES:
+        folder = root / database
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            try:
+                table = CatalogTable.from_json(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LakehouseError(
+                    f"catalog file {path} is unreadable ({exc}); delete it and run "
+                    "`lakehouse crawl` again"
+                ) from exc
+            catalog.tables[table.qualified_name] = table
+    return catalog

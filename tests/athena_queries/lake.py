@@ -1,0 +1,531 @@
+"""A small, real lake for the Athena tests, built from a real PostgreSQL.
+
+Until the pipeline's end-to-end fixture exists, the Athena tests build their own lake: the eight
+source tables are created from ``entities.json`` in a fresh database of the session cluster,
+filled with deterministic rows (NULLs, empty strings, quotes, commas, new lines, non-ASCII), and
+then written out following the contracts: bronze as DMS full-load CSV (``LOAD00000001.csv.gz``,
+NULL = empty unquoted field, ``""`` = empty string), silver as Parquet partitioned by
+``tenant_id`` with the lineage columns, and three gold marts with the columns of ``gold.json``.
+Every expected answer in the tests is computed by PostgreSQL from the same rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from lakehouse_glue.model import Column, load_bronze_contract, load_declaration
+from psycopg import sql
+
+from lakehouse.athena.ddl import gold_marts
+from lakehouse.catalog.crawler import crawl
+from lakehouse.config import Settings
+from lakehouse.db.cluster import LocalCluster
+
+NS = uuid.UUID("6d1f3a52-4b8e-4c1a-9a57-0c2f4e1b9d11")
+PROCESSED_AT = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
+FULL_LOAD_AT = "2024-07-01 00:00:00.000000"
+SLUGS = ("acme", "globex", "initech")
+GOLD_MARTS = ("tenant_summary", "revenue_daily", "revenue_monthly")
+
+
+def _id(*parts: object) -> str:
+    return str(uuid.uuid5(NS, "/".join(str(p) for p in parts)))
+
+
+def _ts(rng: random.Random, start: datetime, days: int) -> datetime:
+    return start + timedelta(seconds=rng.randrange(days * 86400), microseconds=rng.randrange(10**6))
+
+
+def generate_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
+    """Deterministic rows for the eight entities, consistent with the declared rules."""
+    rng = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows: dict[str, list[dict[str, Any]]] = {e.name: [] for e in load_declaration().entities}
+    awkward = ["NULL", "\\N", 'a,b "quoted"\nsecond line\ttab', "Zoë Nuñez - 東京", "", None]
+    for t, slug in enumerate(SLUGS):
+        tid = _id("tenant", slug)
+        t_created = start - timedelta(days=30 + t)
+        rows["tenants"].append(
+            {
+                "id": tid,
+                "name": ["Acme O'Brien & Co", "Globex, Inc.", "Initech"][t],
+                "slug": slug,
+                "plan": ["growth", "starter", "enterprise"][t],
+                "country": ["US", "DE", "JP"][t],
+                "is_active": t != 2,
+                "settings": json.dumps({"theme": ["dark", "light", "auto"][t]}),
+                "created_at": t_created,
+                "updated_at": t_created + timedelta(days=1),
+            }
+        )
+        customers = []
+        for c in range(12 + 3 * t):
+            created = _ts(rng, start, 150)
+            cust = {
+                "id": _id(slug, "customer", c),
+                "tenant_id": tid,
+                "email": f"c{c}@{slug}.example",
+                "first_name": ["Ann", "Bob", "Zoë", "José"][c % 4],
+                "last_name": ["Smith", "O'Neil", "Nuñez", "Lee"][c % 4],
+                "company": [None, "", "Big, Co", 'Tiny "Q" Ltd'][c % 4],
+                "phone": None if c % 3 == 0 else f"+1-555-{c:04d}",
+                "country": ["US", "DE", "FR"][c % 3],
+                "city": None if c % 5 == 0 else "Springfield",
+                "notes": awkward[c % len(awkward)],
+                "status": ["active", "active", "inactive", "churned"][c % 4],
+                "is_marketing_opt_in": c % 2 == 0,
+                "created_at": created,
+                "updated_at": created + timedelta(days=2),
+            }
+            customers.append(cust)
+        rows["customers"] += customers
+        products = []
+        for p in range(5):
+            created = start - timedelta(days=10)
+            price = Decimal(f"{rng.randrange(500, 20000)}") / 100
+            products.append(
+                {
+                    "id": _id(slug, "product", p),
+                    "tenant_id": tid,
+                    "sku": f"{slug.upper()}-{p:03d}",
+                    "name": f"Product {p} of {slug}",
+                    "description": None if p == 0 else f'Describes, "{p}"',
+                    "category": ["tools", "toys", "books"][p % 3],
+                    "price": price,
+                    "cost": None if p == 4 else (price * Decimal("0.55")).quantize(Decimal("0.01")),
+                    "currency": "USD",
+                    "is_active": p != 3,
+                    "attributes": json.dumps({"color": ["red", "blue"][p % 2]}),
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+        rows["products"] += products
+        statuses = ["pending", "paid", "shipped", "completed", "completed", "cancelled", "refunded"]
+        for o in range(30 + 5 * t):
+            customer = customers[rng.randrange(len(customers))]
+            oid = _id(slug, "order", o)
+            placed = max(_ts(rng, start, 170), customer["created_at"] + timedelta(hours=1))
+            status = statuses[rng.randrange(len(statuses))]
+            subtotal = Decimal("0.00")
+            for i in range(1 + rng.randrange(3)):
+                product = products[rng.randrange(len(products))]
+                qty = 1 + rng.randrange(4)
+                discount = Decimal("1.00") if rng.random() < 0.3 else Decimal("0.00")
+                line_total = qty * product["price"] - discount
+                subtotal += line_total
+                rows["order_items"].append(
+                    {
+                        "id": _id(slug, "item", o, i),
+                        "tenant_id": tid,
+                        "order_id": oid,
+                        "product_id": product["id"],
+                        "quantity": qty,
+                        "unit_price": product["price"],
+                        "discount": discount,
+                        "line_total": line_total,
+                        "created_at": placed,
+                        "updated_at": placed,
+                    }
+                )
+            discount = Decimal("5.00") if subtotal > 50 and rng.random() < 0.4 else Decimal("0.00")
+            tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
+            shipping = Decimal("4.99") if rng.random() < 0.5 else Decimal("0.00")
+            paid = placed + timedelta(hours=2) if status not in ("pending", "cancelled") else None
+            rows["orders"].append(
+                {
+                    "id": oid,
+                    "tenant_id": tid,
+                    "customer_id": customer["id"],
+                    "order_number": f"{slug.upper()}-{o:05d}",
+                    "status": status,
+                    "currency": "USD",
+                    "subtotal": subtotal,
+                    "discount": discount,
+                    "tax": tax,
+                    "shipping": shipping,
+                    "total": subtotal - discount + tax + shipping,
+                    "notes": awkward[o % len(awkward)],
+                    "shipping_address": None if o % 4 == 0 else json.dumps({"city": "Köln"}),
+                    "placed_at": placed,
+                    "paid_at": paid,
+                    "shipped_at": placed + timedelta(days=1)
+                    if status in ("shipped", "completed", "refunded")
+                    else None,
+                    "completed_at": placed + timedelta(days=3) if status == "completed" else None,
+                    "cancelled_at": placed + timedelta(hours=5) if status == "cancelled" else None,
+                    "refunded_at": placed + timedelta(days=20) if status == "refunded" else None,
+                    "created_at": placed,
+                    "updated_at": placed + timedelta(days=1),
+                }
+            )
+            if paid is not None:
+                rows["invoices"].append(
+                    {
+                        "id": _id(slug, "order-invoice", o),
+                        "tenant_id": tid,
+                        "customer_id": customer["id"],
+                        "subscription_id": None,
+                        "order_id": oid,
+                        "invoice_number": f"INV-{slug}-O{o:05d}",
+                        "status": "paid",
+                        "amount": subtotal - discount + tax + shipping,
+                        "currency": "USD",
+                        "issued_at": placed,
+                        "due_at": placed + timedelta(days=14),
+                        "paid_at": paid,
+                        "created_at": placed,
+                        "updated_at": paid,
+                    }
+                )
+        for s in range(6):
+            customer = customers[(s * 2) % len(customers)]
+            started = customer["created_at"] + timedelta(days=1)
+            status = ["trialing", "active", "active", "past_due", "cancelled", "active"][s]
+            sid = _id(slug, "subscription", s)
+            amount = Decimal(["19.00", "49.00", "99.00", "249.00"][s % 4])
+            rows["subscriptions"].append(
+                {
+                    "id": sid,
+                    "tenant_id": tid,
+                    "customer_id": customer["id"],
+                    "plan": ["basic", "standard", "premium", "enterprise"][s % 4],
+                    "status": status,
+                    "monthly_amount": amount,
+                    "currency": "USD",
+                    "started_at": started,
+                    "trial_ends_at": started + timedelta(days=14) if s % 2 == 0 else None,
+                    "current_period_end": started + timedelta(days=30),
+                    "cancelled_at": started + timedelta(days=40) if status == "cancelled" else None,
+                    "created_at": started,
+                    "updated_at": started,
+                }
+            )
+            rows["invoices"].append(
+                {
+                    "id": _id(slug, "sub-invoice", s),
+                    "tenant_id": tid,
+                    "customer_id": customer["id"],
+                    "subscription_id": sid,
+                    "order_id": None,
+                    "invoice_number": f"INV-{slug}-S{s:05d}",
+                    "status": ["issued", "paid", "overdue", "void"][s % 4],
+                    "amount": amount,
+                    "currency": "USD",
+                    "issued_at": started,
+                    "due_at": started + timedelta(days=14),
+                    "paid_at": started + timedelta(days=3) if s % 4 == 1 else None,
+                    "created_at": started,
+                    "updated_at": started,
+                }
+            )
+        event_types = [
+            "page_view",
+            "product_view",
+            "add_to_cart",
+            "checkout_started",
+            "purchase",
+            "signup",
+            "login",
+            "search",
+        ]
+        for ev in range(60 + 10 * t):
+            occurred = _ts(rng, start, 170)
+            customer_id = None if ev % 5 == 0 else customers[rng.randrange(len(customers))]["id"]
+            rows["events"].append(
+                {
+                    "id": _id(slug, "event", ev),
+                    "tenant_id": tid,
+                    "customer_id": customer_id,
+                    "session_id": None if ev % 7 == 0 else f"s-{ev // 3}",
+                    "event_type": event_types[rng.randrange(len(event_types))],
+                    "properties": json.dumps({"source": "ads"} if ev % 3 == 0 else {}),
+                    "occurred_at": occurred,
+                    "created_at": occurred,
+                    "updated_at": occurred,
+                }
+            )
+    return rows
+
+
+def create_source_tables(conn: psycopg.Connection[Any]) -> None:
+    """The eight tables as the declaration describes them (types, nullability, keys)."""
+    for entity in load_declaration().entities:
+        cols = sql.SQL(", ").join(
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(c.name),
+                sql.SQL(c.postgres_type),
+                sql.SQL("" if c.nullable else " not null"),
+            )
+            for c in entity.columns
+        )
+        conn.execute(
+            sql.SQL("create table {} ({}, primary key ({}))").format(
+                sql.Identifier(entity.name), cols, sql.Identifier(entity.primary_key)
+            )
+        )
+
+
+def insert_rows(conn: psycopg.Connection[Any], rows: dict[str, list[dict[str, Any]]]) -> None:
+    for entity in load_declaration().entities:
+        names = entity.column_names
+        with conn.cursor().copy(
+            sql.SQL("copy {} ({}) from stdin").format(
+                sql.Identifier(entity.name), sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+        ) as copy:
+            for row in rows[entity.name]:
+                copy.write_row([row[n] for n in names])
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    if (dec := column.decimal) is not None:
+        return pa.decimal128(dec[0], dec[1])
+    return {
+        "uuid": pa.string(),
+        "string": pa.string(),
+        "json": pa.string(),
+        "int": pa.int32(),
+        "bigint": pa.int64(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
+    }[column.type]
+
+
+def _spark_arrow_type(type_: str) -> pa.DataType:
+    t = type_.lower()
+    if t.startswith("decimal("):
+        p, s = t[len("decimal(") : -1].split(",")
+        return pa.decimal128(int(p), int(s))
+    return {
+        "string": pa.string(),
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }[t]
+
+
+def _write_partitions(table: pa.Table, folder: Path) -> None:
+    """Spark's ``partitionBy("tenant_id")`` layout: the column lives in the folder name."""
+    tenant_ids = sorted(set(table.column("tenant_id").to_pylist()))
+    for tid in tenant_ids:
+        part = table.filter(pa.compute.equal(table.column("tenant_id"), tid)).drop_columns(
+            ["tenant_id"]
+        )
+        out = folder / f"tenant_id={tid}"
+        out.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, out / "part-00000-test.snappy.parquet", compression="snappy")
+    (folder / "_SUCCESS").write_text("")
+
+
+def _select_list(columns: tuple[Column, ...]) -> sql.Composable:
+    parts = []
+    for c in columns:
+        if c.type in ("uuid", "json"):
+            parts.append(sql.SQL("{}::text").format(sql.Identifier(c.name)))
+        else:
+            parts.append(sql.Identifier(c.name))
+    return sql.SQL(", ").join(parts)
+
+
+def export_silver(conn: psycopg.Connection[Any], silver: Path) -> None:
+    for entity in load_declaration().entities:
+        cur = conn.execute(
+            sql.SQL("select {} from {} order by {}").format(
+                _select_list(entity.columns),
+                sql.Identifier(entity.name),
+                sql.Identifier(entity.primary_key),
+            )
+        )
+        records = cur.fetchall()
+        arrays: dict[str, pa.Array] = {}
+        for i, c in enumerate(entity.columns):
+            arrays[c.name] = pa.array([r[i] for r in records], type=_arrow_type(c))
+        if entity.name == "tenants":
+            arrays["tenant_id"] = arrays["id"]
+        updated = arrays["updated_at"]
+        arrays["source_committed_at"] = updated
+        arrays["source_change_seq"] = pa.array(["0" * 35] * len(records), type=pa.string())
+        arrays["processed_at"] = pa.array(
+            [PROCESSED_AT] * len(records), type=pa.timestamp("us", tz="UTC")
+        )
+        _write_partitions(pa.table(arrays), silver / entity.name)
+
+
+def export_bronze(conn: psycopg.Connection[Any], bronze: Path) -> None:
+    """One DMS full-load file per table, written by PostgreSQL's own CSV (NULL unquoted)."""
+    contract = load_bronze_contract()
+    for entity in load_declaration().entities:
+        parts: list[sql.Composable] = [
+            sql.SQL("'I' as {}").format(sql.Identifier(contract.op_column)),
+            sql.SQL("{} as {}").format(
+                sql.Literal(FULL_LOAD_AT), sql.Identifier(contract.timestamp_column_name)
+            ),
+        ]
+        for c in entity.columns:
+            ident = sql.Identifier(c.name)
+            if c.type == "timestamp":
+                parts.append(
+                    sql.SQL(
+                        "to_char({} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as {}"
+                    ).format(ident, ident)
+                )
+            else:
+                parts.append(sql.SQL("{}::text as {}").format(ident, ident))
+        parts.append(
+            sql.SQL("lpad((row_number() over (order by {}))::text, 35, '0') as {}").format(
+                sql.Identifier(entity.primary_key), sql.Identifier(contract.change_seq_column)
+            )
+        )
+        query = sql.SQL("copy (select {} from {} order by {}) to stdout with (format csv, header)")
+        data = bytearray()
+        with conn.cursor().copy(
+            query.format(
+                sql.SQL(", ").join(parts),
+                sql.Identifier(entity.name),
+                sql.Identifier(entity.primary_key),
+            )
+        ) as copy:
+            for chunk in copy:
+                data += chunk
+        folder = bronze / contract.table_folder(entity.schema, entity.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / contract.full_load_file_name(1)).write_bytes(gzip.compress(bytes(data)))
+
+
+GOLD_SQL = {
+    "tenant_summary": """
+        with c as (select tenant_id, count(*) n, count(*) filter (where status = 'active') a
+                   from customers group by 1),
+             o as (select tenant_id, count(*) n,
+                          count(*) filter (where status = 'completed') completed,
+                          count(*) filter (where paid_at is not null) paid,
+                          coalesce(sum(total) filter (where paid_at is not null), 0) gross,
+                          coalesce(sum(total) filter (where status = 'refunded'), 0) refunds
+                   from orders group by 1),
+             e as (select tenant_id, count(*) n from events group by 1)
+        select t.id::text as tenant_id, t.name as tenant_name, t.plan, t.is_active,
+               coalesce(c.n, 0) as customers, coalesce(c.a, 0) as active_customers,
+               coalesce(o.n, 0) as orders, coalesce(o.completed, 0) as completed_orders,
+               coalesce(o.paid, 0) as paid_orders, coalesce(o.gross, 0) as gross_revenue,
+               coalesce(o.refunds, 0) as refunds,
+               coalesce(o.gross, 0) - coalesce(o.refunds, 0) as net_revenue,
+               case when o.paid > 0 then round(o.gross / o.paid, 2) end as average_order_value,
+               coalesce(e.n, 0) as events
+        from tenants t left join c on c.tenant_id = t.id left join o on o.tenant_id = t.id
+        left join e on e.tenant_id = t.id
+    """,
+    "revenue_daily": """
+        with m as (
+            select tenant_id, placed_at::date d, 1 placed, 0 paid, 0 refunded, 0 g, 0 r
+            from orders
+            union all
+            select tenant_id, paid_at::date, 0, 1, 0, total, 0 from orders where paid_at is not null
+            union all
+            select tenant_id, refunded_at::date, 0, 0, 1, 0, total from orders
+            where status = 'refunded' and refunded_at is not null)
+        select tenant_id::text as tenant_id, d as revenue_date, sum(placed) as orders_placed,
+               sum(paid) as orders_paid, sum(refunded) as orders_refunded,
+               sum(g) as gross_revenue, sum(r) as refunds, sum(g) - sum(r) as net_revenue
+        from m group by tenant_id, d
+    """,
+    "revenue_monthly": """
+        with m as (
+            select tenant_id, date_trunc('month', placed_at)::date d, 1 placed, 0 paid,
+                   0 refunded, 0 g, 0 r from orders
+            union all
+            select tenant_id, date_trunc('month', paid_at)::date, 0, 1, 0, total, 0 from orders
+            where paid_at is not null
+            union all
+            select tenant_id, date_trunc('month', refunded_at)::date, 0, 0, 1, 0, total
+            from orders where status = 'refunded' and refunded_at is not null),
+        g as (select tenant_id, d, sum(placed) placed, sum(paid) paid, sum(refunded) refunded,
+                     sum(g) gross, sum(r) refunds, sum(g) - sum(r) net
+              from m group by tenant_id, d)
+        select tenant_id::text as tenant_id, d as revenue_month, placed as orders_placed,
+               paid as orders_paid, refunded as orders_refunded, gross as gross_revenue,
+               refunds, net as net_revenue,
+               lag(net) over (partition by tenant_id order by d) as previous_net_revenue,
+               round((net - lag(net) over (partition by tenant_id order by d))
+                     / nullif(lag(net) over (partition by tenant_id order by d), 0), 4)
+                   as net_revenue_growth
+        from g
+    """,
+}
+
+
+def export_gold(conn: psycopg.Connection[Any], gold: Path) -> None:
+    """Three marts with exactly the columns and types ``gold.json`` declares."""
+    marts = {m.name: m for m in gold_marts()}
+    for name in GOLD_MARTS:
+        mart = marts[name]
+        if not mart.columns:
+            continue
+        cur = conn.execute(GOLD_SQL[name])
+        got = [d.name for d in cur.description or []]
+        records = cur.fetchall()
+        arrays = {}
+        for col in mart.columns:
+            idx = got.index(col.name)
+            arrays[col.name] = pa.array([r[idx] for r in records], type=_spark_arrow_type(col.type))
+        _write_partitions(pa.table(arrays), gold / name)
+
+
+@dataclass(frozen=True)
+class AthenaLake:
+    """A built lake: its settings, the source DSN and the tenants."""
+
+    settings: Settings
+    dsn: str
+    tenant_ids: dict[str, str]  # slug -> id
+
+
+def build_lake(root: Path, dsn: str) -> Settings:
+    settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("set timezone = 'UTC'")
+        create_source_tables(conn)
+        insert_rows(conn, generate_rows())
+        export_silver(conn, Path(settings.silver_uri))
+        export_bronze(conn, Path(settings.bronze_uri))
+        export_gold(conn, Path(settings.gold_uri))
+    crawl(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def athena_lake(pg_cluster: LocalCluster) -> Iterator[AthenaLake]:
+    """A crawled lake with bronze, silver and three gold marts, and its source database."""
+    name = f"athena_{uuid.uuid4().hex[:10]}"
+    pg_cluster.ensure_database(name)
+    dsn = pg_cluster.dsn(name)
+    root = Path(tempfile.mkdtemp(prefix="lakehouse-athena-"))
+    try:
+        settings = build_lake(root, dsn)
+        yield AthenaLake(
+            settings=settings,
+            dsn=dsn,
+            tenant_ids={slug: _id("tenant", slug) for slug in SLUGS},
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        pg_cluster.drop_database(name)
