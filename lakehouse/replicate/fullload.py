@@ -1,0 +1,192 @@
+"""The full load: every published table copied under the snapshot exported with the slot.
+
+PostgreSQL itself writes the CSV (``COPY (select ...) TO STDOUT (FORMAT csv, HEADER)``), with
+select expressions that give each type its contract text form; the replicator only adds the
+gzip and splits large tables into ``LOAD00000001.csv.gz``, ``LOAD00000002.csv.gz``... at the
+contract's size limit (uncompressed CSV bytes, as DMS's MaxFileSize), each file with a header.
+Tables are copied by a few workers in parallel, each importing the same snapshot, so that all
+tables show the database as of the instant the slot was created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import psycopg
+from lakehouse_glue.model import BronzeContract
+from psycopg import sql
+
+from lakehouse.replicate.bronze import full_load_seq, gzip_compressor, select_expression
+from lakehouse.replicate.source import PublishedTable, ReplicationError
+from lakehouse.storage import AtomicWriter, Storage
+
+# Rows are gathered into chunks of about this size before compressing (fewer zlib calls).
+_CHUNK_BYTES = 1 << 20
+
+ProgressCallback = Callable[[str, int, int], None]  # table, rows just copied, total rows
+
+
+@dataclass(frozen=True)
+class TableCopy:
+    table: str
+    rows: int
+    files: list[str]
+    bytes_written: int
+
+
+def _copy_sql(table: PublishedTable, task_start: str, contract: BronzeContract) -> sql.Composed:
+    fields: list[sql.Composable] = [
+        sql.SQL("{} as {}").format(
+            sql.Literal(contract.op_insert), sql.Identifier(contract.op_column)
+        ),
+        sql.SQL("{} as {}").format(
+            sql.Literal(task_start), sql.Identifier(contract.timestamp_column_name)
+        ),
+    ]
+    for col in table.columns:
+        fields.append(
+            sql.SQL("{} as {}").format(
+                select_expression(col.name, col.type_name), sql.Identifier(col.name)
+            )
+        )
+    fields.append(
+        sql.SQL("{} as {}").format(
+            sql.Literal(full_load_seq(contract)), sql.Identifier(contract.change_seq_column)
+        )
+    )
+    return sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)").format(
+        sql.SQL(", ").join(fields), sql.Identifier(table.schema, table.name)
+    )
+
+
+def copy_table(
+    dsn: str,
+    snapshot: str,
+    table: PublishedTable,
+    storage: Storage,
+    contract: BronzeContract,
+    task_start: str,
+    max_file_bytes: int,
+    progress: ProgressCallback | None = None,
+) -> TableCopy:
+    """Copy one table under ``snapshot`` into its LOAD files; returns what was written."""
+    folder = contract.table_folder(table.schema, table.name)
+    files: list[str] = []
+    rows = 0
+    written = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("begin isolation level repeatable read, read only")
+        conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
+        # The text forms of dates and numbers must not depend on the server's defaults.
+        conn.execute("set local datestyle = 'ISO, YMD'")
+        conn.execute("set local timezone = 'UTC'")
+        conn.execute("set local extra_float_digits = 1")
+        count_row = conn.execute(
+            sql.SQL("select count(*) from {}").format(sql.Identifier(table.schema, table.name))
+        ).fetchone()
+        total = int(str(count_row[0])) if count_row else 0
+        if progress:
+            progress(table.name, 0, total)
+        if total == 0:
+            conn.execute("commit")
+            return TableCopy(table.name, 0, [], 0)
+        writer: AtomicWriter | None = None
+        gz = gzip_compressor()
+        header = b""
+        chunk: list[bytes] = []
+        chunk_bytes = 0
+        file_bytes = 0
+        file_rows = 0
+
+        def flush_chunk() -> None:
+            nonlocal chunk, chunk_bytes, written
+            if writer is not None and chunk:
+                out = gz.compress(b"".join(chunk))
+                writer.write(out)
+                written += len(out)
+            chunk = []
+            chunk_bytes = 0
+
+        def close_file() -> None:
+            nonlocal writer, gz, written
+            flush_chunk()
+            if writer is not None:
+                out = gz.flush()
+                writer.write(out)
+                written += len(out)
+                writer.commit()
+                writer = None
+                gz = gzip_compressor()
+
+        try:
+            with conn.cursor() as cur, cur.copy(_copy_sql(table, task_start, contract)) as copy:
+                for data in copy:
+                    line = bytes(data)
+                    if not header:
+                        header = line  # the first CopyData message is the header row
+                        continue
+                    if writer is None or (file_rows and file_bytes + len(line) > max_file_bytes):
+                        close_file()
+                        files.append(contract.full_load_file_name(len(files) + 1))
+                        writer = storage.open_atomic(f"{folder}/{files[-1]}")
+                        chunk, chunk_bytes = [header], len(header)
+                        file_bytes, file_rows = len(header), 0
+                    chunk.append(line)
+                    chunk_bytes += len(line)
+                    file_bytes += len(line)
+                    file_rows += 1
+                    rows += 1
+                    if chunk_bytes >= _CHUNK_BYTES:
+                        flush_chunk()
+                        if progress:
+                            progress(table.name, rows, total)
+            close_file()
+        finally:
+            if writer is not None:
+                writer.abort()
+        conn.execute("commit")
+    if progress:
+        progress(table.name, rows, total)
+    return TableCopy(table.name, rows, files, written)
+
+
+def full_load(
+    dsn: str,
+    snapshot: str,
+    tables: list[PublishedTable],
+    storage: Storage,
+    contract: BronzeContract,
+    task_start: str,
+    *,
+    max_file_bytes: int,
+    workers: int = 2,
+    progress: ProgressCallback | None = None,
+) -> list[TableCopy]:
+    """Copy all ``tables`` in parallel under one exported snapshot."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [
+            pool.submit(
+                copy_table,
+                dsn,
+                snapshot,
+                t,
+                storage,
+                contract,
+                task_start,
+                max_file_bytes,
+                progress,
+            )
+            for t in tables
+        ]
+        results: list[TableCopy] = []
+        for t, f in zip(tables, futures, strict=True):
+            try:
+                results.append(f.result())
+            except psycopg.Error as exc:
+                raise ReplicationError(
+                    f"the full load of {t.qualified} failed: {str(exc).strip()}; nothing was "
+                    "acknowledged, run the replicator again to restart the full load"
+                ) from exc
+    return results

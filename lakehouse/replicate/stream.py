@@ -1,0 +1,371 @@
+"""Streaming changes from the slot into CDC files, acknowledging only what is durable.
+
+One :class:`TableBuffer` per table collects CSV lines. All buffers are flushed to files when
+the CDC interval elapses, and one buffer alone when it reaches the size threshold. The
+position confirmed to the slot is the end of the last transaction none of whose rows is still
+in a buffer, so a crash at any moment re-delivers exactly the transactions whose rows might not
+be in a durable file, with the same ``dms_change_seq`` values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lakehouse_glue.model import BronzeContract
+
+from lakehouse.replicate import pgoutput
+from lakehouse.replicate.bronze import (
+    Converter,
+    cdc_file_name,
+    change_seq,
+    converters_for,
+    csv_field,
+    format_timestamp_us,
+    gzip_compressor,
+    header_line,
+)
+from lakehouse.replicate.pgoutput import UNCHANGED, Value
+from lakehouse.replicate.source import ReplicationError
+from lakehouse.storage import Storage
+
+log = logging.getLogger("lakehouse.replicate")
+
+
+@dataclass
+class TableBuffer:
+    """Pending CDC rows of one table, in the column layout of one Relation message."""
+
+    schema: str
+    name: str
+    columns: tuple[str, ...]
+    header: bytes
+    converters: list[tuple[int, Converter]]
+    lines: list[bytes] = field(default_factory=list)
+    size: int = 0
+    pending_since: int = 0  # last confirmable LSN before the first buffered row
+    oldest_commit_us: int = 0
+    newest_commit_us: int = 0
+
+
+@dataclass
+class StreamStats:
+    changes: int = 0
+    transactions: int = 0
+    files: int = 0
+    bytes_written: int = 0
+    last_files: dict[str, str] = field(default_factory=dict)
+    confirmed_lsn: int = 0
+
+
+class CdcWriter:
+    """Turns decoded changes into CDC files and tells which LSN is safe to confirm."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        contract: BronzeContract,
+        *,
+        min_file_bytes: int,
+        start_lsn: int,
+        last_file_names: dict[str, str] | None = None,
+        on_flush: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.contract = contract
+        self.min_file_bytes = min_file_bytes
+        self.relations: dict[int, TableBuffer] = {}
+        self.by_table: dict[tuple[str, str], TableBuffer] = {}
+        self.last_commit_end = start_lsn
+        self.last_commit_us = 0
+        self.in_txn = False
+        self._txn_lsn = 0
+        self._txn_ts = b""
+        self._txn_us = 0
+        self._pos = 0
+        self._last_names = dict(last_file_names or {})
+        self._on_flush = on_flush
+        self.stats = StreamStats()
+        self._op = {
+            "I": contract.op_insert.encode(),
+            "U": contract.op_update.encode(),
+            "D": contract.op_delete.encode(),
+        }
+        self._nl = contract.csv_row_delimiter.encode()
+
+    # -- messages ---------------------------------------------------------------------------
+    def handle(self, payload: bytes) -> None:
+        """Apply one pgoutput message."""
+        msg = pgoutput.decode(payload)
+        if isinstance(msg, pgoutput.Change):
+            self._change(msg)
+        elif isinstance(msg, pgoutput.Begin):
+            self.in_txn = True
+            self._txn_lsn = msg.final_lsn
+            self._txn_us = msg.commit_time_us
+            self._txn_ts = format_timestamp_us(msg.commit_time_us)
+            self._pos = 0
+        elif isinstance(msg, pgoutput.Commit):
+            self.in_txn = False
+            self.last_commit_end = msg.end_lsn
+            self.last_commit_us = msg.commit_time_us
+            self.stats.transactions += 1
+        elif isinstance(msg, pgoutput.Relation):
+            self._relation(msg)
+        elif isinstance(msg, pgoutput.Truncate):
+            names = [
+                f"{b.schema}.{b.name}"
+                for oid in msg.relation_oids
+                if (b := self.relations.get(oid))
+            ]
+            # DMS's CSV has no operation for it; say so loudly rather than hide it.
+            log.warning(
+                json.dumps(
+                    {
+                        "event": "truncate_not_replicated",
+                        "tables": names,
+                        "hint": "bronze cannot express TRUNCATE; run "
+                        "'lakehouse replicate --resync' to reload these tables",
+                    }
+                )
+            )
+
+    def _relation(self, rel: pgoutput.Relation) -> None:
+        key = (rel.schema, rel.name)
+        current = self.by_table.get(key)
+        if current is not None and current.columns == rel.columns:
+            if current.converters != converters_for(rel.type_oids):
+                current.converters = converters_for(rel.type_oids)
+            self.relations[rel.oid] = current
+            return
+        if current is not None and current.lines:
+            # The schema changed: close the file in the old layout before the new one starts.
+            self.flush_table(current)
+        buf = TableBuffer(
+            schema=rel.schema,
+            name=rel.name,
+            columns=rel.columns,
+            header=header_line(self.contract, rel.columns),
+            converters=converters_for(rel.type_oids),
+        )
+        self.by_table[key] = buf
+        self.relations[rel.oid] = buf
+
+    def _change(self, ch: pgoutput.Change) -> None:
+        buf = self.relations.get(ch.relation_oid)
+        if buf is None:
+            raise ReplicationError(
+                f"a change for relation {ch.relation_oid} arrived before its description; "
+                "the stream is inconsistent, restart the replicator"
+            )
+        self._pos += 1
+        values: list[Value] | None
+        if ch.kind == "D":
+            values = ch.old
+            if ch.old_is_key_only:
+                raise ReplicationError(
+                    f"a delete on {buf.schema}.{buf.name} carried only the key; the table needs "
+                    "REPLICA IDENTITY FULL, then 'lakehouse replicate --resync'"
+                )
+        else:
+            values = ch.new
+        assert values is not None
+        if ch.kind == "U" and UNCHANGED in values:
+            old = ch.old
+            if old is None or ch.old_is_key_only:
+                raise ReplicationError(
+                    f"an update on {buf.schema}.{buf.name} left a large value unsent and no "
+                    "old row image came with it; set REPLICA IDENTITY FULL on the table, then "
+                    "'lakehouse replicate --resync'"
+                )
+            values = [o if v is UNCHANGED else v for v, o in zip(values, old, strict=True)]
+        for i, conv in buf.converters:
+            v = values[i]
+            if v is not None:
+                values[i] = conv(v)  # type: ignore[arg-type]
+        fields = [csv_field(v) for v in values]  # type: ignore[arg-type]
+        line = b",".join(
+            [
+                self._op[ch.kind],
+                self._txn_ts,
+                *fields,
+                change_seq(self.contract, self._txn_lsn, self._pos),
+            ]
+        )
+        line += self._nl
+        if not buf.lines:
+            buf.pending_since = self.last_commit_end
+            buf.oldest_commit_us = self._txn_us
+        buf.newest_commit_us = self._txn_us
+        buf.lines.append(line)
+        buf.size += len(line)
+        self.stats.changes += 1
+        if buf.size >= self.min_file_bytes:
+            self.flush_table(buf)
+
+    # -- files ------------------------------------------------------------------------------
+    def _next_name(self, buf: TableBuffer) -> str:
+        key = f"{buf.schema}.{buf.name}"
+        now = datetime.now(UTC)
+        name = cdc_file_name(self.contract, now)
+        last = self._last_names.get(key)
+        while last is not None and name <= last:
+            # Two flushes within one microsecond, or a clock step back: names stay increasing.
+            now += timedelta(microseconds=1)
+            name = cdc_file_name(self.contract, now)
+        self._last_names[key] = name
+        return name
+
+    def flush_table(self, buf: TableBuffer) -> None:
+        """Write the buffered rows of one table as one durable CDC file."""
+        if not buf.lines:
+            return
+        name = self._next_name(buf)
+        folder = self.contract.table_folder(buf.schema, buf.name)
+        gz = gzip_compressor()
+        data = gz.compress(buf.header + b"".join(buf.lines)) + gz.flush()
+        with self.storage.open_atomic(f"{folder}/{name}") as w:
+            w.write(data)
+        rows = len(buf.lines)
+        now_us = time.time_ns() // 1000
+        event = {
+            "event": "cdc_file",
+            "table": f"{buf.schema}.{buf.name}",
+            "file": name,
+            "rows": rows,
+            "bytes": len(data),
+            "csv_bytes": buf.size,
+            "lag_seconds": round((now_us - buf.oldest_commit_us) / 1e6, 3),
+        }
+        log.info(json.dumps(event))
+        self.stats.files += 1
+        self.stats.bytes_written += len(data)
+        self.stats.last_files[f"{buf.schema}.{buf.name}"] = name
+        buf.lines = []
+        buf.size = 0
+        if self._on_flush:
+            self._on_flush(event)
+
+    def flush_all(self) -> bool:
+        """Flush every non-empty buffer; True when any file was written."""
+        wrote = False
+        for buf in self.by_table.values():
+            if buf.lines:
+                self.flush_table(buf)
+                wrote = True
+        return wrote
+
+    def confirmable_lsn(self) -> int:
+        """The highest LSN all of whose changes are in durable files."""
+        lsn = self.last_commit_end
+        for buf in self.by_table.values():
+            if buf.lines and buf.pending_since < lsn:
+                lsn = buf.pending_since
+        return lsn
+
+    @property
+    def pending(self) -> bool:
+        return any(b.lines for b in self.by_table.values())
+
+
+@dataclass
+class StreamResult:
+    stats: StreamStats
+    stopped_at: int
+    reason: str
+
+
+def stream(
+    cursor: Any,
+    writer: CdcWriter,
+    *,
+    interval_seconds: float,
+    until_lsn: int | None,
+    should_stop: Callable[[], bool],
+    on_confirm: Callable[[int], None] | None = None,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 30.0,
+) -> StreamResult:
+    """Consume the replication stream of a started psycopg2 replication ``cursor``.
+
+    Args:
+        cursor: a psycopg2 ``ReplicationCursor`` after ``start_replication(decode=False)``.
+        writer: where changes go.
+        interval_seconds: the CDC flush interval.
+        until_lsn: stop once every transaction committed before this position is durable
+            (``--once``); ``None`` streams until ``should_stop()``.
+        should_stop: polled between messages; True ends the stream cleanly.
+        on_confirm: called with each newly confirmed LSN.
+        on_tick: called every ``tick_seconds`` (WAL retention checks).
+        tick_seconds: period of ``on_tick``.
+    """
+    conn = cursor.connection
+    confirmed = 0
+    next_flush = time.monotonic() + interval_seconds
+    next_tick = time.monotonic() + tick_seconds
+    last_ping = 0.0
+
+    def confirm(force: bool = False) -> None:
+        nonlocal confirmed
+        lsn = writer.confirmable_lsn()
+        if lsn > confirmed or force:
+            confirmed = max(confirmed, lsn)
+            cursor.send_feedback(
+                write_lsn=max(confirmed, cursor.wal_end if not writer.pending else 0),
+                flush_lsn=confirmed,
+                apply_lsn=confirmed,
+                force=True,
+            )
+            writer.stats.confirmed_lsn = confirmed
+            if on_confirm:
+                on_confirm(confirmed)
+
+    def caught_up() -> bool:
+        if until_lsn is None or writer.in_txn:
+            return False
+        return writer.last_commit_end >= until_lsn or int(cursor.wal_end) >= until_lsn
+
+    read = cursor.read_message
+    handle = writer.handle
+    reason = "stopped"
+    while True:
+        msg = read()
+        if msg is not None:
+            handle(msg.payload)
+            now = time.monotonic()
+            if now < next_flush:
+                continue
+        else:
+            now = time.monotonic()
+        if now >= next_flush:
+            writer.flush_all()
+            confirm()
+            next_flush = now + interval_seconds
+            if should_stop():
+                break
+        if on_tick is not None and now >= next_tick:
+            on_tick()
+            next_tick = now + tick_seconds
+        if msg is not None:
+            continue
+        if caught_up():
+            reason = "caught_up"
+            break
+        if should_stop():
+            break
+        if until_lsn is not None and now - last_ping > 0.2:
+            # Ask for a keepalive: it carries the server's sent position, which tells an
+            # idle stream that it has caught up with ``until_lsn``.
+            cursor.send_feedback(reply=True, force=True)
+            last_ping = now
+        timeout = max(0.0, min(next_flush - now, 0.1))
+        select.select([conn], [], [], timeout)
+    writer.flush_all()
+    confirm(force=True)
+    return StreamResult(writer.stats, confirmed, reason)
