@@ -1,0 +1,197 @@
+provider "aws" {
+  region = var.aws_region
+
+  # Planning against moto (tests, `make tf-check`): no real account, metadata service or STS.
+  skip_credentials_validation = local.endpoints_overridden
+  skip_requesting_account_id  = local.endpoints_overridden
+  skip_metadata_api_check     = local.endpoints_overridden
+  s3_use_path_style           = local.endpoints_overridden
+
+  dynamic "endpoints" {
+    for_each = local.endpoints_overridden ? [var.aws_endpoints] : []
+    content {
+      athena         = lookup(endpoints.value, "athena", null)
+      cloudwatch     = lookup(endpoints.value, "cloudwatch", null)
+      cloudwatchlogs = lookup(endpoints.value, "cloudwatchlogs", null)
+      dms            = lookup(endpoints.value, "dms", null)
+      ec2            = lookup(endpoints.value, "ec2", null)
+      eventbridge    = lookup(endpoints.value, "eventbridge", null)
+      glue           = lookup(endpoints.value, "glue", null)
+      iam            = lookup(endpoints.value, "iam", null)
+      kms            = lookup(endpoints.value, "kms", null)
+      lakeformation  = lookup(endpoints.value, "lakeformation", null)
+      rds            = lookup(endpoints.value, "rds", null)
+      s3             = lookup(endpoints.value, "s3", null)
+      secretsmanager = lookup(endpoints.value, "secretsmanager", null)
+      sns            = lookup(endpoints.value, "sns", null)
+      sts            = lookup(endpoints.value, "sts", null)
+    }
+  }
+
+  default_tags {
+    tags = merge(var.tags, {
+      Project     = "lakehouse"
+      Environment = var.environment
+      ManagedBy   = "terraform"
+    })
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  endpoints_overridden = length(var.aws_endpoints) > 0
+
+  name       = "${var.name_prefix}-${var.environment}"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  # The one declaration of the entities, marts and bronze settings that the Python side reads.
+  declarations_dir     = coalesce(var.declarations_dir, "${path.module}/../glue-scripts/lakehouse_glue/declarations")
+  entities_file        = "${local.declarations_dir}/entities.json"
+  gold_file            = "${local.declarations_dir}/gold.json"
+  bronze_contract_file = "${local.declarations_dir}/bronze_contract.json"
+
+  glue_artifacts_dir = coalesce(var.glue.artifacts_dir, "${path.module}/../dist/glue")
+  queries_dir        = coalesce(var.athena.queries_dir, "${path.module}/../athena-queries")
+
+  glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => "${replace(local.name, "-", "_")}_${layer}" }
+  glue_log_group_name = "/aws-glue/jobs/${local.name}"
+  athena_workgroup    = "${local.name}-analysts"
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  name       = local.name
+  account_id = local.account_id
+  region     = var.aws_region
+  partition  = local.partition
+  settings   = var.storage
+  kms_service_principals = [
+    "logs.${var.aws_region}.amazonaws.com",
+    "events.amazonaws.com",
+    "cloudwatch.amazonaws.com",
+  ]
+}
+
+module "source_db" {
+  source = "./modules/source_db"
+
+  name                      = local.name
+  vpc_id                    = var.network.vpc_id
+  subnet_ids                = var.network.subnet_ids
+  kms_key_arn               = module.storage.kms_key_arn
+  client_security_group_ids = [module.dms.security_group_id]
+  database                  = var.source_db
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  name                      = local.name
+  account_id                = local.account_id
+  region                    = var.aws_region
+  partition                 = local.partition
+  kms_key_arn               = module.storage.kms_key_arn
+  bucket_arns               = module.storage.bucket_arns
+  source_secret_arn         = module.source_db.secret_arn
+  source_secret_kms_key_arn = module.source_db.secret_kms_key_arn
+  glue_database_names       = values(local.glue_database_names)
+  glue_log_group_prefix     = local.glue_log_group_name
+  athena_workgroup_name     = local.athena_workgroup
+  analyst_principal_arns    = var.analyst_principal_arns
+  create_dms_service_roles  = var.dms.create_service_roles
+}
+
+module "dms" {
+  source = "./modules/dms"
+
+  name                 = local.name
+  account_id           = local.account_id
+  vpc_id               = var.network.vpc_id
+  subnet_ids           = var.network.subnet_ids
+  source_cidr_blocks   = var.network.source_cidr_blocks
+  kms_key_arn          = module.storage.kms_key_arn
+  bronze_bucket_name   = module.storage.bucket_ids["bronze"]
+  s3_target_role_arn   = module.iam.dms_s3_target_role_arn
+  secrets_role_arn     = module.iam.dms_secrets_role_arn
+  bronze_contract_file = local.bronze_contract_file
+  entities_file        = local.entities_file
+  settings             = var.dms
+
+  source_database = {
+    database_name = module.source_db.database_name
+    port          = module.source_db.port
+    secret_arn    = module.source_db.secret_arn
+  }
+
+  # DMS looks up dms-vpc-role when it creates the subnet group.
+  depends_on = [module.iam]
+}
+
+module "glue" {
+  source = "./modules/glue"
+
+  name                 = local.name
+  database_names       = local.glue_database_names
+  log_group_name       = local.glue_log_group_name
+  artifacts_dir        = local.glue_artifacts_dir
+  entities_file        = local.entities_file
+  gold_file            = local.gold_file
+  bronze_contract_file = local.bronze_contract_file
+  scripts_bucket_name  = module.storage.bucket_ids["scripts"]
+  kms_key_arn          = module.storage.kms_key_arn
+  role_arn             = module.iam.glue_role_arn
+  settings             = var.glue
+
+  lake_uris = {
+    bronze_path     = module.storage.lake_uris.bronze_path
+    silver_path     = module.storage.lake_uris.silver_path
+    gold_path       = module.storage.lake_uris.gold_path
+    quarantine_path = module.storage.lake_uris.quarantine_path
+    reports_path    = module.storage.lake_uris.reports_path
+  }
+}
+
+module "athena" {
+  source = "./modules/athena"
+
+  workgroup_name                 = local.athena_workgroup
+  results_uri                    = "${module.storage.lake_uris.athena_results}/"
+  kms_key_arn                    = module.storage.kms_key_arn
+  bytes_scanned_cutoff_per_query = var.athena.bytes_scanned_cutoff_per_query
+  queries_dir                    = local.queries_dir
+  database_name                  = module.glue.database_names["gold"]
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name                  = local.name
+  region                = var.aws_region
+  account_id            = local.account_id
+  kms_key_arn           = module.storage.kms_key_arn
+  glue_job_names        = values(module.glue.job_names)
+  athena_workgroup_name = module.athena.workgroup_name
+  settings              = var.monitoring
+
+  dms = {
+    replication_instance_id      = module.dms.replication_instance_id
+    replication_task_id          = module.dms.replication_task_id
+    replication_task_arn         = module.dms.replication_task_arn
+    replication_task_resource_id = module.dms.replication_task_resource_id
+  }
+}
+
+module "lakeformation" {
+  source = "./modules/lakeformation"
+  count  = var.lake_formation.enabled ? 1 : 0
+
+  account_id    = local.account_id
+  database_name = module.glue.database_names["silver"]
+  table_names   = module.glue.silver_table_names
+  tenant_ids    = var.lake_formation.tenant_ids
+}

@@ -1,0 +1,35 @@
+variable "workgroup_name" {
+  description = "Name of the Athena workgroup."
+  type        = string
+}
+
+variable "results_uri" {
+  description = "S3 URI (s3://bucket/prefix) where the workgroup writes query results."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts query results."
+  type        = string
+}
+
+variable "bytes_scanned_cutoff_per_query" {
+  description = "Queries scanning more bytes than this are cancelled (Athena's minimum is 10 MB)."
+  type        = number
+  default     = 10737418240
+
+  validation {
+    condition     = var.bytes_scanned_cutoff_per_query >= 10485760
+    error_message = "bytes_scanned_cutoff_per_query must be at least 10485760 (10 MB), Athena's minimum."
+  }
+}
+
+variable "queries_dir" {
+  description = "Folder of the analysts' SQL (athena-queries/); every *.sql file below it becomes a named query."
+  type        = string
+}
+
+variable "database_name" {
+  description = "Catalog database the named queries run against by default (gold)."
+  type        = string
+}

@@ -1,0 +1,345 @@
+locals {
+  entities = jsondecode(file(var.entities_file))
+  gold     = jsondecode(file(var.gold_file))
+  contract = jsondecode(file(var.bronze_contract_file))
+
+
+  # Every script in the artifacts folder is a job, and every job a script.
+  script_files = toset([for file in fileset(var.artifacts_dir, "*.py") : file if !startswith(file, "_")])
+  jobs         = toset([for file in local.script_files : trimsuffix(file, ".py")])
+  library_file = "${var.artifacts_dir}/lakehouse_glue.zip"
+  library_key  = "glue/lakehouse_glue.zip"
+
+  # The DAG of `lakehouse pipeline run`: every silver job, then every gold mart, then the report.
+  silver_jobs = [for entity in local.entities.entities : "transform_${entity.name}_bronze_to_silver" if contains(local.jobs, "transform_${entity.name}_bronze_to_silver")]
+  gold_jobs   = [for mart in local.gold.marts : "create_gold_${mart.name}" if contains(local.jobs, "create_gold_${mart.name}")]
+  report_jobs = [for job in ["publish_quality_report"] : job if contains(local.jobs, job)]
+  stages = [
+    for stage in [
+      { name = "silver", jobs = local.silver_jobs },
+      { name = "gold", jobs = local.gold_jobs },
+      { name = "report", jobs = local.report_jobs },
+    ] : stage if length(stage.jobs) > 0
+  ]
+  unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
+
+  # Silver column types as the silver jobs write them (Column.spark_type in model.py).
+  silver_types = {
+    uuid    = "string", string = "string", json = "string", int = "int", bigint = "bigint",
+    boolean = "boolean", timestamp = "timestamp", date = "date",
+  }
+  lineage_columns = [
+    { name = "source_committed_at", type = "timestamp", comment = "commit time of the change (bronze dms_timestamp)" },
+    { name = "source_change_seq", type = "string", comment = "change sequence of the change (bronze dms_change_seq)" },
+    { name = "processed_at", type = "timestamp", comment = "when the silver job wrote the row" },
+  ]
+
+  job_arguments = {
+    "--job-language"                     = "python"
+    "--bronze_path"                      = var.lake_uris.bronze_path
+    "--silver_path"                      = var.lake_uris.silver_path
+    "--gold_path"                        = var.lake_uris.gold_path
+    "--quarantine_path"                  = var.lake_uris.quarantine_path
+    "--reports_path"                     = var.lake_uris.reports_path
+    "--full_refresh"                     = "false"
+    "--job-bookmark-option"              = "job-bookmark-enable"
+    "--extra-py-files"                   = "s3://${var.scripts_bucket_name}/${local.library_key}"
+    "--enable-metrics"                   = "true"
+    "--enable-job-insights"              = "true"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--continuous-log-logGroup"          = aws_cloudwatch_log_group.this.name
+    "--enable-glue-datacatalog"          = "true"
+    "--TempDir"                          = "s3://${var.scripts_bucket_name}/tmp/"
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Artifacts (built by `make package-glue`).
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_object" "script" {
+  for_each = local.script_files
+
+  bucket       = var.scripts_bucket_name
+  key          = "glue/scripts/${each.value}"
+  source       = "${var.artifacts_dir}/${each.value}"
+  source_hash  = filemd5("${var.artifacts_dir}/${each.value}")
+  content_type = "text/x-python"
+  kms_key_id   = var.kms_key_arn
+
+  server_side_encryption = "aws:kms"
+}
+
+resource "aws_s3_object" "library" {
+  bucket       = var.scripts_bucket_name
+  key          = local.library_key
+  source       = local.library_file
+  source_hash  = fileexists(local.library_file) ? filemd5(local.library_file) : null
+  content_type = "application/zip"
+  kms_key_id   = var.kms_key_arn
+
+  server_side_encryption = "aws:kms"
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.library_file)
+      error_message = "${local.library_file} is missing: run `make package-glue` (or set glue.artifacts_dir to its output folder)."
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Encryption of everything Glue writes, and the job logs.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_glue_security_configuration" "this" {
+  name = "${var.name}-lake"
+
+  encryption_configuration {
+    s3_encryption {
+      s3_encryption_mode = "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = var.log_group_name
+  retention_in_days = var.settings.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+# ---------------------------------------------------------------------------------------------
+# Data Catalog
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_glue_catalog_database" "this" {
+  for_each = var.database_names
+
+  name        = each.value
+  description = "${var.name} lakehouse, ${each.key} layer"
+}
+
+# Silver tables are declared from entities.json, so their types never depend on a crawler's guess.
+resource "aws_glue_catalog_table" "silver" {
+  for_each = { for entity in local.entities.entities : entity.name => entity }
+
+  database_name = aws_glue_catalog_database.this["silver"].name
+  name          = each.key
+  description   = each.value.description
+  table_type    = "EXTERNAL_TABLE"
+  parameters = {
+    EXTERNAL              = "TRUE"
+    classification        = "parquet"
+    "parquet.compression" = "SNAPPY"
+  }
+
+  partition_keys {
+    name    = "tenant_id"
+    type    = "string"
+    comment = "tenant of the row"
+  }
+
+  storage_descriptor {
+    location      = "${var.lake_uris.silver_path}/${each.key}/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    }
+
+    dynamic "columns" {
+      # tenant_id is the partition column, so it is not stored in the files.
+      for_each = [for column in each.value.columns : column if column.name != "tenant_id"]
+      content {
+        name = columns.value.name
+        type = startswith(columns.value.type, "decimal(") ? columns.value.type : local.silver_types[columns.value.type]
+      }
+    }
+
+    dynamic "columns" {
+      for_each = local.lineage_columns
+      content {
+        name    = columns.value.name
+        type    = columns.value.type
+        comment = columns.value.comment
+      }
+    }
+  }
+}
+
+resource "aws_glue_classifier" "this" {
+  name = "${var.name}-bronze-csv"
+
+  csv_classifier {
+    contains_header = "PRESENT"
+    delimiter       = local.contract.csv_delimiter
+    quote_symbol    = "\""
+  }
+}
+
+resource "aws_glue_crawler" "bronze" {
+  name                   = "${var.name}-bronze"
+  description            = "Catalogs the DMS bronze CSV files, one table per entity"
+  database_name          = aws_glue_catalog_database.this["bronze"].name
+  role                   = var.role_arn
+  classifiers            = [aws_glue_classifier.this.name]
+  security_configuration = aws_glue_security_configuration.this.name
+
+  dynamic "s3_target" {
+    for_each = local.entities.entities
+    content {
+      path = "${var.lake_uris.bronze_path}/${local.contract.bucket_folder}/${local.entities.schema}/${s3_target.value.name}/"
+    }
+  }
+
+  schema_change_policy {
+    update_behavior = "UPDATE_IN_DATABASE"
+    delete_behavior = "LOG"
+  }
+
+  configuration = jsonencode({
+    Version  = 1.0
+    Grouping = { TableLevelConfiguration = 5 }
+  })
+}
+
+# Registers new tenant partitions of the declared silver tables.
+resource "aws_glue_crawler" "silver" {
+  name                   = "${var.name}-silver-partitions"
+  description            = "Adds tenant partitions to the silver tables declared from entities.json"
+  database_name          = aws_glue_catalog_database.this["silver"].name
+  role                   = var.role_arn
+  security_configuration = aws_glue_security_configuration.this.name
+
+  catalog_target {
+    database_name = aws_glue_catalog_database.this["silver"].name
+    tables        = [for table in aws_glue_catalog_table.silver : table.name]
+  }
+
+  schema_change_policy {
+    update_behavior = "LOG"
+    delete_behavior = "LOG"
+  }
+
+  configuration = jsonencode({
+    Version       = 1.0
+    CrawlerOutput = { Partitions = { AddOrUpdateBehavior = "InheritFromTable" } }
+  })
+}
+
+resource "aws_glue_crawler" "gold" {
+  name                   = "${var.name}-gold"
+  description            = "Catalogs the gold marts listed in gold.json"
+  database_name          = aws_glue_catalog_database.this["gold"].name
+  role                   = var.role_arn
+  security_configuration = aws_glue_security_configuration.this.name
+
+  dynamic "s3_target" {
+    for_each = local.gold.marts
+    content {
+      path = "${var.lake_uris.gold_path}/${s3_target.value.name}/"
+    }
+  }
+
+  schema_change_policy {
+    update_behavior = "UPDATE_IN_DATABASE"
+    delete_behavior = "LOG"
+  }
+
+  configuration = jsonencode({
+    Version  = 1.0
+    Grouping = { TableLevelConfiguration = 4 }
+  })
+}
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: one per script.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_glue_job" "this" {
+  for_each = local.jobs
+
+  name                   = "${var.name}-${each.key}"
+  description            = "lakehouse job ${each.key} (glue-scripts/${each.key}.py)"
+  role_arn               = var.role_arn
+  glue_version           = var.settings.glue_version
+  worker_type            = var.settings.worker_type
+  number_of_workers      = var.settings.number_of_workers
+  timeout                = var.settings.timeout_minutes
+  max_retries            = var.settings.max_retries
+  security_configuration = aws_glue_security_configuration.this.name
+  default_arguments      = local.job_arguments
+
+  command {
+    name            = "glueetl"
+    python_version  = "3"
+    script_location = "s3://${var.scripts_bucket_name}/${aws_s3_object.script["${each.key}.py"].key}"
+  }
+
+  # Bookmarks and partition overwrites assume one run of a job at a time.
+  execution_property {
+    max_concurrent_runs = 1
+  }
+
+  depends_on = [aws_s3_object.library]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Workflow: the same DAG as `lakehouse pipeline run`.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_glue_workflow" "this" {
+  name        = "${var.name}-pipeline"
+  description = "All silver jobs, then all gold jobs, then the quality report"
+
+  lifecycle {
+    precondition {
+      condition     = length(local.unplaced_jobs) == 0
+      error_message = "Glue scripts with no place in the pipeline DAG: ${join(", ", local.unplaced_jobs)}. A script must be transform_<entity>_bronze_to_silver (entities.json), create_gold_<mart> (gold.json) or publish_quality_report."
+    }
+  }
+}
+
+resource "aws_glue_trigger" "this" {
+  for_each = { for index, stage in local.stages : stage.name => merge(stage, { index = index }) }
+
+  name          = "${var.name}-${each.key}"
+  description   = "Starts the ${each.key} stage of the pipeline"
+  workflow_name = aws_glue_workflow.this.name
+  type          = each.value.index > 0 ? "CONDITIONAL" : (var.settings.schedule == null ? "ON_DEMAND" : "SCHEDULED")
+  schedule      = each.value.index == 0 ? var.settings.schedule : null
+
+  start_on_creation = each.value.index > 0 || var.settings.schedule != null ? true : null
+
+  dynamic "predicate" {
+    for_each = each.value.index > 0 ? [local.stages[each.value.index - 1]] : []
+    content {
+      logical = "AND"
+      dynamic "conditions" {
+        for_each = predicate.value.jobs
+        content {
+          job_name         = aws_glue_job.this[conditions.value].name
+          state            = "SUCCEEDED"
+          logical_operator = "EQUALS"
+        }
+      }
+    }
+  }
+
+  dynamic "actions" {
+    for_each = each.value.jobs
+    content {
+      job_name = aws_glue_job.this[actions.value].name
+    }
+  }
+}

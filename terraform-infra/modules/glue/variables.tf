@@ -1,0 +1,80 @@
+variable "name" {
+  description = "Name prefix of every resource (`<name_prefix>-<environment>`)."
+  type        = string
+}
+
+variable "database_names" {
+  description = "Glue catalog database name per layer: bronze, silver, gold."
+  type        = map(string)
+
+  validation {
+    condition     = toset(keys(var.database_names)) == toset(["bronze", "silver", "gold"])
+    error_message = "database_names must name exactly the bronze, silver and gold databases."
+  }
+}
+
+variable "log_group_name" {
+  description = "CloudWatch Logs group the jobs write their continuous logs to."
+  type        = string
+}
+
+variable "artifacts_dir" {
+  description = "Folder built by `make package-glue`: the job scripts (*.py) and lakehouse_glue.zip. Every script becomes one Glue job."
+  type        = string
+}
+
+variable "entities_file" {
+  description = "Path of entities.json (silver tables, bronze crawler targets, the silver stage of the workflow)."
+  type        = string
+}
+
+variable "gold_file" {
+  description = "Path of gold.json (gold crawler targets, the gold stage of the workflow)."
+  type        = string
+}
+
+variable "bronze_contract_file" {
+  description = "Path of bronze_contract.json (the bronze folder layout the crawler reads)."
+  type        = string
+}
+
+variable "scripts_bucket_name" {
+  description = "Bucket that holds the uploaded scripts, the library zip and Glue temporary files."
+  type        = string
+}
+
+variable "lake_uris" {
+  description = "The lake locations passed to every job as arguments."
+  type = object({
+    bronze_path     = string
+    silver_path     = string
+    gold_path       = string
+    quarantine_path = string
+    reports_path    = string
+  })
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for uploaded artifacts, job output, logs and bookmarks."
+  type        = string
+}
+
+variable "role_arn" {
+  description = "Role of the Glue jobs and crawlers."
+  type        = string
+}
+
+variable "settings" {
+  description = "Size and schedule of the Glue jobs."
+  type = object({
+    glue_version       = optional(string, "5.0")
+    worker_type        = optional(string, "G.1X")
+    number_of_workers  = optional(number, 2)
+    timeout_minutes    = optional(number, 60)
+    max_retries        = optional(number, 0)
+    log_retention_days = optional(number, 365)
+    # A Glue cron expression, e.g. "cron(0 * * * ? *)"; null runs the workflow on demand only.
+    schedule = optional(string)
+  })
+  default = {}
+}

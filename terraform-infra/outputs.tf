@@ -1,0 +1,79 @@
+output "buckets" {
+  description = "Bucket name per lake bucket (bronze, silver, gold, scripts, athena_results)."
+  value       = module.storage.bucket_ids
+}
+
+output "lake_uris" {
+  description = "The lake locations the Glue jobs receive (--bronze_path, --silver_path, ...)."
+  value       = module.storage.lake_uris
+}
+
+output "kms_key_arn" {
+  description = "ARN of the lake's KMS key."
+  value       = module.storage.kms_key_arn
+}
+
+output "source_db" {
+  description = "The source PostgreSQL (host, port, database, credentials secret)."
+  value = {
+    host          = module.source_db.host
+    port          = module.source_db.port
+    database_name = module.source_db.database_name
+    secret_arn    = module.source_db.secret_arn
+  }
+}
+
+output "dms_replication_task_arn" {
+  description = "ARN of the DMS task: `aws dms start-replication-task --start-replication-task-type start-replication --replication-task-arn ...`."
+  value       = module.dms.replication_task_arn
+}
+
+output "glue_job_names" {
+  description = "Glue job name per script (`aws glue start-job-run --job-name ...`)."
+  value       = module.glue.job_names
+}
+
+output "glue_workflow_name" {
+  description = "The pipeline workflow (`aws glue start-workflow-run --name ...`)."
+  value       = module.glue.workflow_name
+}
+
+output "glue_pipeline_stages" {
+  description = "The workflow's stages in order with the scripts each runs."
+  value       = module.glue.pipeline_stages
+}
+
+output "glue_crawler_names" {
+  description = "Crawler per layer (bronze, silver partitions, gold)."
+  value       = module.glue.crawler_names
+}
+
+output "glue_database_names" {
+  description = "Catalog database per layer."
+  value       = module.glue.database_names
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup of the analysts."
+  value       = module.athena.workgroup_name
+}
+
+output "analyst_role_arn" {
+  description = "Role analysts assume to query with Athena."
+  value       = module.iam.analyst_role_arn
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic of every alert (subscribe on-call here)."
+  value       = module.monitoring.topic_arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the pipeline."
+  value       = module.monitoring.dashboard_name
+}
+
+output "lake_formation_filters" {
+  description = "Row filter per `<tenant_id>/<table>` (empty unless lake_formation.enabled)."
+  value       = var.lake_formation.enabled ? module.lakeformation[0].filter_names : {}
+}

@@ -1,0 +1,187 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name; with the environment it makes `<name_prefix>-<environment>`."
+  type        = string
+  default     = "lakehouse"
+
+  validation {
+    # Bucket names (max 63) carry the prefix, environment, purpose, account id and region.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-16 characters of lower-case letters, digits and dashes, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment; part of every name and a default tag."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be dev, staging or prod."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region of the whole deployment."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "tags" {
+  description = "Extra tags on every resource (added to the provider's default tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "aws_endpoints" {
+  description = "Per-service endpoint overrides (service => URL), e.g. every service pointed at a moto server to plan offline. Empty on AWS. When set, the provider also skips credential, account and metadata checks and uses path-style S3."
+  type        = map(string)
+  default     = {}
+}
+
+variable "network" {
+  description = "Existing VPC and private subnets (two or more availability zones) for DMS and RDS, and the CIDR blocks where the source PostgreSQL lives."
+  type = object({
+    vpc_id             = string
+    subnet_ids         = list(string)
+    source_cidr_blocks = list(string)
+  })
+
+  validation {
+    condition     = length(var.network.subnet_ids) >= 2
+    error_message = "network.subnet_ids needs at least two subnets in different availability zones (DMS and RDS subnet groups require it)."
+  }
+}
+
+variable "declarations_dir" {
+  description = "Folder of entities.json, gold.json and bronze_contract.json (null: glue-scripts/lakehouse_glue/declarations of this repository)."
+  type        = string
+  default     = null
+}
+
+variable "storage" {
+  description = "Retention and deletion behaviour of the lake buckets (see modules/storage)."
+  type = object({
+    force_destroy                      = optional(bool, false)
+    bronze_infrequent_access_days      = optional(number, 30)
+    noncurrent_version_expiration_days = optional(number, 90)
+    athena_results_expiration_days     = optional(number, 30)
+    access_logs_expiration_days        = optional(number, 365)
+    abort_incomplete_upload_days       = optional(number, 7)
+    kms_deletion_window_days           = optional(number, 30)
+  })
+  default = {}
+
+  validation {
+    condition     = var.storage.kms_deletion_window_days >= 7 && var.storage.kms_deletion_window_days <= 30
+    error_message = "storage.kms_deletion_window_days must be between 7 and 30 (KMS limits)."
+  }
+}
+
+variable "source_db" {
+  description = "The source PostgreSQL 15: an RDS instance created here (default) or an existing server (`create = false` and `existing`). See modules/source_db."
+  type = object({
+    create                       = optional(bool, true)
+    engine_version               = optional(string, "15")
+    instance_class               = optional(string, "db.t4g.medium")
+    allocated_storage_gb         = optional(number, 20)
+    max_allocated_storage_gb     = optional(number, 100)
+    multi_az                     = optional(bool, false)
+    database_name                = optional(string, "saas")
+    username                     = optional(string, "lakehouse")
+    port                         = optional(number, 5432)
+    backup_retention_days        = optional(number, 7)
+    deletion_protection          = optional(bool, true)
+    skip_final_snapshot          = optional(bool, false)
+    performance_insights_enabled = optional(bool, true)
+    monitoring_interval_seconds  = optional(number, 60)
+    password_version             = optional(number, 1)
+    existing = optional(object({
+      host               = string
+      port               = optional(number, 5432)
+      database_name      = string
+      secret_arn         = string
+      secret_kms_key_arn = optional(string)
+    }))
+  })
+  default = {}
+
+  validation {
+    condition     = startswith(var.source_db.engine_version, "15")
+    error_message = "source_db.engine_version must be a PostgreSQL 15 version: the source schema and the local cluster are PostgreSQL 15."
+  }
+}
+
+variable "dms" {
+  description = "Replication instance and task settings (see modules/dms)."
+  type = object({
+    instance_class              = optional(string, "dms.t3.medium")
+    allocated_storage_gb        = optional(number, 50)
+    multi_az                    = optional(bool, false)
+    engine_version              = optional(string)
+    ssl_mode                    = optional(string, "require")
+    heartbeat_frequency_minutes = optional(number, 5)
+    start_task                  = optional(bool, false)
+    inline_lob_max_size_kb      = optional(number, 64)
+    create_service_roles        = optional(bool, true)
+  })
+  default = {}
+}
+
+variable "glue" {
+  description = "Glue job sizing, schedule and the artifacts folder built by `make package-glue` (see modules/glue)."
+  type = object({
+    artifacts_dir      = optional(string)
+    worker_type        = optional(string, "G.1X")
+    number_of_workers  = optional(number, 2)
+    timeout_minutes    = optional(number, 60)
+    max_retries        = optional(number, 0)
+    log_retention_days = optional(number, 365)
+    schedule           = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.glue.worker_type)
+    error_message = "glue.worker_type must be G.1X, G.2X, G.4X or G.8X (Glue 5.0 Spark workers)."
+  }
+
+  validation {
+    condition     = var.glue.number_of_workers >= 2
+    error_message = "glue.number_of_workers must be at least 2 (one driver and one executor)."
+  }
+}
+
+variable "athena" {
+  description = "Athena workgroup limits and the folder of the analysts' SQL."
+  type = object({
+    bytes_scanned_cutoff_per_query = optional(number, 10737418240)
+    queries_dir                    = optional(string)
+  })
+  default = {}
+}
+
+variable "monitoring" {
+  description = "Alert recipients and thresholds (see modules/monitoring)."
+  type = object({
+    alarm_emails                  = optional(list(string), [])
+    cdc_latency_threshold_seconds = optional(number, 600)
+    cdc_latency_periods           = optional(number, 3)
+  })
+  default = {}
+}
+
+variable "analyst_principal_arns" {
+  description = "IAM principals that may assume the analyst role (empty: any IAM identity of the account that is allowed to)."
+  type        = list(string)
+  default     = []
+}
+
+variable "lake_formation" {
+  description = "Optional Lake Formation row filters: one per tenant on every silver table."
+  type = object({
+    enabled    = optional(bool, false)
+    tenant_ids = optional(list(string), [])
+  })
+  default = {}
+}
