@@ -1,0 +1,79 @@
+"""I/O adapters of the gold jobs: read a silver table, write a mart.
+
+Gold always recomputes a whole mart from the whole of silver: the marts are small aggregates and
+several (month-over-month growth, cohorts, RFM scores) depend on every partition of a tenant, so
+an incremental merge would cost more than it saves at the scales this project targets.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse_glue.gold.marts import TENANT_COLUMN, conform, mart
+from lakehouse_glue.model import load_declaration
+
+# Lineage columns every silver table carries (silver contract); gold does not read them but
+# declares them so that the explicit read schema is the whole silver schema.
+LINEAGE_COLUMNS = "source_committed_at timestamp, source_change_seq string, processed_at timestamp"
+
+
+def gold_input_schema(entity_name: str) -> str:
+    """What gold reads of a silver table, as Spark DDL: the declared columns and tenant_id."""
+    entity = load_declaration().entity(entity_name)
+    columns = [f"{c.name} {c.spark_type}" for c in entity.columns]
+    if TENANT_COLUMN not in entity.column_names:
+        columns.append(f"{TENANT_COLUMN} string")
+    return ", ".join(columns)
+
+
+def silver_schema(entity_name: str) -> str:
+    """The whole silver schema of an entity as Spark DDL: gold's input columns and lineage."""
+    return f"{gold_input_schema(entity_name)}, {LINEAGE_COLUMNS}"
+
+
+def table_uri(root: str, name: str) -> str:
+    """``<root>/<name>`` for a local folder or an ``s3://`` prefix."""
+    return f"{root.rstrip('/')}/{name}"
+
+
+def _exists(spark: SparkSession, uri: str) -> bool:
+    # Hadoop's FileSystem answers for every scheme the session can read (file:, s3:, s3a:).
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(fs.exists(path))
+
+
+def read_silver(spark: SparkSession, silver_path: str, entity_name: str) -> DataFrame:
+    """The silver table of ``entity_name`` with its declared columns and ``tenant_id``.
+
+    Reads with the explicit silver schema (never inferred: ``tenant_id`` must stay a string). A
+    table without a folder is a table with no rows (an entity with no source rows gets no bronze
+    folder, hence no silver one): it reads as an empty DataFrame of the same schema.
+    """
+    schema = silver_schema(entity_name)
+    entity = load_declaration().entity(entity_name)
+    columns = list(dict.fromkeys([*entity.column_names, TENANT_COLUMN]))
+    uri = table_uri(silver_path, entity_name)
+    if not _exists(spark, uri):
+        return spark.createDataFrame([], schema).select(*columns)
+    return spark.read.schema(schema).parquet(uri).select(*columns)
+
+
+def write_mart(df: DataFrame, mart_name: str, gold_path: str) -> None:
+    """Overwrite the whole mart at ``<gold_path>/<mart>/tenant_id=<uuid>/``.
+
+    ``partitionOverwriteMode=static`` on the writer (whatever the session says) so that a tenant
+    that vanished from silver also vanishes from gold. Repartitioning by tenant first writes
+    one file per tenant instead of one per tenant and shuffle task.
+    """
+    declared = mart(mart_name)
+    (
+        conform(df, declared.name)
+        .repartition(TENANT_COLUMN)
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "static")
+        .partitionBy(TENANT_COLUMN)
+        .parquet(table_uri(gold_path, declared.name))
+    )
