@@ -1,0 +1,35 @@
+"""Glue job ``create_gold_cohort_retention``: silver -> gold mart ``cohort_retention``.
+
+Per tenant, signup cohort month and months since: retained customers and rate. Reads silver
+customers, orders; writes ``<gold_path>/cohort_retention/tenant_id=<uuid>/``, the whole mart each
+run. The terms are defined in the Definitions section of glue-scripts/README.md.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.utils import getResolvedOptions
+from lakehouse_glue.gold.job import run_mart
+from lakehouse_glue.gold.transforms import cohort_retention
+from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
+from pyspark.context import SparkContext
+
+MART = "cohort_retention"
+
+
+def main(argv: list[str]) -> None:
+    """Resolve the job arguments, build the mart, commit the job."""
+    resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
+    args = JobArgs.from_resolved(resolved)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args.job_name, resolved)
+    run_mart(glue_context, args.silver_path, args.gold_path, MART, cohort_retention)
+    job.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

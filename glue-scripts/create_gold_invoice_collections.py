@@ -1,0 +1,35 @@
+"""Glue job ``create_gold_invoice_collections``: silver -> gold mart ``invoice_collections``.
+
+Per tenant and month: invoices issued, paid, overdue, amounts, average days to pay. Reads silver
+invoices; writes ``<gold_path>/invoice_collections/tenant_id=<uuid>/``, the whole mart each run. The
+terms are defined in the Definitions section of glue-scripts/README.md.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.utils import getResolvedOptions
+from lakehouse_glue.gold.job import run_mart
+from lakehouse_glue.gold.transforms import invoice_collections
+from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
+from pyspark.context import SparkContext
+
+MART = "invoice_collections"
+
+
+def main(argv: list[str]) -> None:
+    """Resolve the job arguments, build the mart, commit the job."""
+    resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
+    args = JobArgs.from_resolved(resolved)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args.job_name, resolved)
+    run_mart(glue_context, args.silver_path, args.gold_path, MART, invoice_collections)
+    job.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,65 @@
+"""The body of every ``create_gold_<mart>`` job, generic over marts.
+
+A gold job reads the silver tables its mart depends on, calls the mart's pure transform and
+overwrites the mart. The script itself only names the mart and its transform.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Protocol
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse_glue.gold.io import read_silver, write_mart
+from lakehouse_glue.gold.marts import mart
+
+Transform = Callable[..., DataFrame]
+
+
+class GlueContextLike(Protocol):
+    """What a gold job needs of ``awsglue.context.GlueContext`` (real or local)."""
+
+    @property
+    def spark_session(self) -> SparkSession: ...
+
+
+def inputs_of(mart_name: str, transform: Transform) -> list[str]:
+    """The silver entities ``transform`` takes; they must be the mart's ``depends_on``.
+
+    The Terraform workflow and the pipeline DAG order jobs by ``depends_on``: a transform that
+    read something else would silently run before its input was ready.
+    """
+    params = list(inspect.signature(transform).parameters)
+    declared = mart(mart_name).depends_on
+    if sorted(params) != sorted(declared):
+        raise ValueError(
+            f"gold mart {mart_name!r}: transform {transform.__name__} reads {params} but "
+            f"gold.json depends_on says {list(declared)}; make them the same"
+        )
+    return params
+
+
+def build_mart(
+    spark: SparkSession, silver_path: str, mart_name: str, transform: Transform
+) -> DataFrame:
+    """The mart computed from the silver tables under ``silver_path`` (not yet written)."""
+    inputs = {
+        name: read_silver(spark, silver_path, name) for name in inputs_of(mart_name, transform)
+    }
+    return transform(**inputs)
+
+
+def run_mart(
+    glue_context: GlueContextLike,
+    silver_path: str,
+    gold_path: str,
+    mart_name: str,
+    transform: Transform,
+) -> None:
+    """Compute mart ``mart_name`` with ``transform`` from silver and overwrite it in gold."""
+    spark = glue_context.spark_session
+    # Days and months are UTC by definition; Spark derives dates in the session time zone.
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    write_mart(build_mart(spark, silver_path, mart_name, transform), mart_name, gold_path)
