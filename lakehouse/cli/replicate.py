@@ -1,9 +1,156 @@
-"""``lakehouse replicate``: placeholder until its issue lands."""
+"""``lakehouse replicate``: the local DMS, from the source PostgreSQL into bronze."""
 
 from __future__ import annotations
 
+import json
+import logging
+import signal
+import threading
+from types import FrameType
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from lakehouse.config import get_settings
+from lakehouse.replicate import ReplicationOptions, Replicator
+from lakehouse.replicate.status import replication_status
+
+app = typer.Typer(
+    help=(
+        "Replicate the source database into DMS-compatible bronze files: a full load under the "
+        "slot's snapshot, then change data capture. Runs until Ctrl-C, or with --once until "
+        "caught up with the WAL position at start."
+    ),
+    invoke_without_command=True,
+)
+console = Console(stderr=True)
+
+_TARGET_HELP = "Bronze root: a folder or s3://bucket/prefix (default: <lake>/bronze)."
 
 
-def register(app: typer.Typer) -> None:
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("lakehouse.replicate")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+@app.callback()
+def replicate(
+    ctx: typer.Context,
+    once: bool = typer.Option(
+        False, "--once", help="Full load if needed, stream until caught up with the WAL at start."
+    ),
+    resync: bool = typer.Option(
+        False,
+        "--resync",
+        help="Drop the slot and this target's table files, then reload everything (after a "
+        "lost slot; run the pipeline with full_refresh=true afterwards).",
+    ),
+    target: str | None = typer.Option(None, "--target", help=_TARGET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="No log line per written file."),
+) -> None:
+    """Run the replicator (see ``lakehouse replicate status`` for where it stands)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _setup_logging(not quiet)
+    settings = get_settings()
+    options = ReplicationOptions.from_settings(settings, target=target)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        console.print("stopping: writing what is buffered and confirming it ...")
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        bar = Progress(
+            TextColumn("full load {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        tasks: dict[str, TaskID] = {}
+        lock = threading.Lock()
+
+        def progress(table: str, done: int, total: int) -> None:
+            with lock:
+                if not tasks:
+                    bar.start()
+                if table not in tasks:
+                    tasks[table] = bar.add_task(table, total=max(total, 1))
+                bar.update(tasks[table], completed=done if total else 1)
+
+        def stream_started() -> None:
+            bar.stop()  # the log lines of the stream follow; a live bar would garble them
+            if not once:
+                console.print(
+                    f"streaming into {options.target} (slot {options.slot_name}); Ctrl-C stops"
+                )
+
+        try:
+            summary = Replicator(options, progress=progress).run(
+                once=once, resync=resync, should_stop=stop.is_set, on_stream_start=stream_started
+            )
+        finally:
+            bar.stop()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if summary.full_load is not None:
+        rows = sum(c.rows for c in summary.full_load)
+        files = sum(len(c.files) for c in summary.full_load)
+        console.print(f"full load: {rows:,} rows in {files} files")
+    console.print(
+        f"streamed {summary.stats.changes:,} changes in {summary.stats.transactions:,} "
+        f"transactions into {summary.stats.files} files; confirmed {summary.confirmed_lsn} "
+        f"({summary.reason}); bronze at {summary.target}"
+    )
+
+
+@app.command()
+def status(
+    target: str | None = typer.Option(None, "--target", help=_TARGET_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Slot, confirmed position, lag (bytes, seconds), WAL retained, last file per table."""
+    options = ReplicationOptions.from_settings(get_settings(), target=target)
+    st = replication_status(options)
+    if as_json:
+        typer.echo(json.dumps(st.as_dict(), indent=2))
+        return
+    out = Console()
+    table = Table(title=f"replication into {st.target}", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    rows = [
+        ("slot", f"{st.slot} ({'exists' if st.slot_exists else 'missing'})"),
+        ("active", f"{st.active} (pid {st.active_pid})" if st.active else str(st.active)),
+        ("wal status", str(st.wal_status)),
+        ("full load", f"{st.full_load} (task start {st.task_start_time})"),
+        ("current WAL", str(st.current_lsn)),
+        ("confirmed", f"{st.confirmed_lsn} at {st.last_confirmed_at}"),
+        ("lag", f"{st.lag_bytes} bytes, {st.lag_seconds} s"),
+        ("WAL retained", f"{st.wal_retained_bytes} bytes"),
+    ]
+    rows += [(f"last file {t}", str(name)) for t, name in st.last_files.items()]
+    for k, v in rows:
+        table.add_row(k, v)
+    out.print(table)
+
+
+def register(root: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    root.add_typer(app, name="replicate")

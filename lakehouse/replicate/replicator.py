@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from lakehouse.replicate.pgoutput import format_lsn, parse_lsn
 from lakehouse.replicate.source import (
     PublishedTable,
     ReplicationError,
+    SlotInfo,
     check_server,
     check_slot_usable,
     connect,
@@ -75,7 +77,7 @@ class ReplicationOptions:
     full_load_max_file_bytes: int
     full_load_workers: int = 2
     wal_warn_bytes: int = 1 << 30
-    once_timeout_seconds: float = 600.0
+    slot_busy_wait_seconds: float = 5.0
 
     @classmethod
     def from_settings(
@@ -157,8 +159,10 @@ class Replicator:
         once: bool,
         resync: bool = False,
         should_stop: Callable[[], bool] = lambda: False,
+        on_stream_start: Callable[[], None] | None = None,
     ) -> RunSummary:
         """Full load if needed, then stream (until caught up when ``once``)."""
+        self._on_stream_start = on_stream_start
         opts = self.options
         storage = self.storage
         storage.check_writable()
@@ -167,7 +171,7 @@ class Replicator:
             tables = published_tables(conn, opts.publication)
             db = database_name(conn)
             state = load_state(storage)
-            slot = slot_info(conn, opts.slot_name)
+            slot = self._slot_when_idle(conn)
             if resync:
                 drop_slot(conn, opts.slot_name)
                 _clear_tables(storage, self.contract, tables)
@@ -201,6 +205,16 @@ class Replicator:
                     )
                 check_slot_usable(slot, db)
             return self._replicate(conn, tables, db, state, need_full_load, once, should_stop)
+
+    def _slot_when_idle(self, conn: Any) -> SlotInfo | None:
+        # After a kill -9 the server needs a moment to notice the dead connection and release
+        # the slot; wait briefly before calling it "in use by another replicator".
+        deadline = time.monotonic() + self.options.slot_busy_wait_seconds
+        while True:
+            slot = slot_info(conn, self.options.slot_name)
+            if slot is None or not slot.active or time.monotonic() >= deadline:
+                return slot
+            time.sleep(0.1)
 
     def _replicate(
         self,
@@ -277,6 +291,8 @@ class Replicator:
                 assert slot is not None
                 assert slot.confirmed_flush_lsn is not None
                 start_lsn = slot.confirmed_flush_lsn
+            if self._on_stream_start is not None:
+                self._on_stream_start()
             until = current_wal_lsn(conn) if once else None
             cur.start_replication(
                 slot_name=opts.slot_name,

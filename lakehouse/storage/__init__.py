@@ -267,9 +267,13 @@ class S3Storage:
         self.bucket, self.prefix = parse_s3_uri(uri)
         if client is None:
             import boto3
+            from botocore.config import Config
 
             # boto3 reads AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 from the environment itself.
-            client = boto3.client("s3")
+            # Short connect timeouts and few retries: an unreachable target should fail in
+            # seconds with a clear message, not hang the replicator.
+            config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
+            client = boto3.client("s3", config=config)
         self.client = client
 
     @property
