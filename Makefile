@@ -60,3 +60,9 @@ clean: ## Stop the database and delete local state and the lake
 
 bench: setup ## Run every benchmark in bench/ (JSON in bench/results/, a table on stdout)
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py); done
+
+package-glue: setup ## Build dist/glue/: the Glue job scripts and lakehouse_glue.zip (reproducible)
+	$(BIN)/python -m lakehouse.deploy.package_glue --out dist/glue
+
+tf-check: setup package-glue ## Terraform fmt, offline init, validate, plan against moto, checkov (needs LAKEHOUSE_TF_PLUGIN_DIR)
+	$(BIN)/python -m lakehouse.deploy.tf_check --artifacts dist/glue

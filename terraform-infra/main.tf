@@ -80,12 +80,12 @@ module "storage" {
 module "source_db" {
   source = "./modules/source_db"
 
-  name                      = local.name
-  vpc_id                    = var.network.vpc_id
-  subnet_ids                = var.network.subnet_ids
-  kms_key_arn               = module.storage.kms_key_arn
-  client_security_group_ids = [module.dms.security_group_id]
-  database                  = var.source_db
+  name                   = local.name
+  vpc_id                 = var.network.vpc_id
+  subnet_ids             = var.network.subnet_ids
+  kms_key_arn            = module.storage.kms_key_arn
+  client_security_groups = { dms = module.dms.security_group_id }
+  database               = var.source_db
 }
 
 module "iam" {

@@ -3,11 +3,11 @@ locals {
   entities = jsondecode(file(var.entities_file))
 
   # The S3 target settings exactly as the bronze contract states them: its `terraform` map names
-  # the aws_dms_s3_endpoint argument of each setting. The CDC flush interval has a local and an
-  # AWS value; DMS gets the AWS one.
+  # the aws_dms_s3_endpoint argument of each setting. A setting with a local and an AWS value
+  # (`{"aws": 60, "local": 1}`, the CDC flush interval) contributes its AWS value.
   contract_settings = {
     for key, argument in local.contract.terraform :
-    argument => key == "cdc_max_batch_interval_seconds" ? local.contract[key].aws : local.contract[key]
+    argument => try(local.contract[key].aws, local.contract[key])
   }
 
   # The DMS API takes the CSV delimiters as escape sequences ("\n" as backslash-n, the provider's

@@ -62,10 +62,10 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "this" {
-  for_each = local.create ? toset(var.client_security_group_ids) : toset([])
+  for_each = local.create ? var.client_security_groups : {}
 
   security_group_id            = aws_security_group.this[0].id
-  description                  = "PostgreSQL from DMS"
+  description                  = "PostgreSQL from ${each.key}"
   ip_protocol                  = "tcp"
   from_port                    = var.database.port
   to_port                      = var.database.port

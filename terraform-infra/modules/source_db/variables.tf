@@ -18,10 +18,10 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "client_security_group_ids" {
-  description = "Security groups allowed to connect on the PostgreSQL port (the DMS replication instance)."
-  type        = list(string)
-  default     = []
+variable "client_security_groups" {
+  description = "Security groups allowed to connect on the PostgreSQL port, by a static name (e.g. `dms`)."
+  type        = map(string)
+  default     = {}
 }
 
 variable "database" {

@@ -1,0 +1,1 @@
+"""Deployment helpers: the Glue artifacts Terraform uploads, and the offline Terraform checks."""

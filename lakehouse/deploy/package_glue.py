@@ -1,0 +1,130 @@
+"""Build the Glue artifacts Terraform uploads: the job scripts and ``lakehouse_glue.zip``.
+
+The output folder (``dist/glue/`` by default) holds exactly one ``<job>.py`` per script in
+``glue-scripts/`` (stale copies are removed, so Terraform's ``fileset()`` sees the same jobs as
+the source tree) and the shared library as a zip for ``--extra-py-files``, declarations JSON
+included. The zip is reproducible: sorted entries, fixed timestamps and permissions, so the same
+sources give the same bytes and Terraform re-uploads only what changed.
+
+Run it as ``python -m lakehouse.deploy.package_glue [--out DIR]`` (``make package-glue``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.errors import LakehouseError
+from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT
+
+LIBRARY_PACKAGE = "lakehouse_glue"
+LIBRARY_ZIP = f"{LIBRARY_PACKAGE}.zip"
+MANIFEST = "manifest.json"
+DEFAULT_OUT = REPO_ROOT / "dist" / "glue"
+# The earliest time a zip entry can carry; any fixed value makes the archive reproducible.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SKIP_PARTS = {"__pycache__"}
+_SKIP_SUFFIXES = {".pyc", ".pyo"}
+
+
+@dataclass(frozen=True)
+class GlueArtifacts:
+    """What :func:`build` wrote."""
+
+    out_dir: Path
+    scripts: tuple[str, ...]
+    library: Path
+    sha256: dict[str, str]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def job_scripts(scripts_dir: Path) -> list[Path]:
+    """The Glue job scripts: the top-level ``*.py`` files of ``glue-scripts/``, sorted."""
+    return sorted(p for p in scripts_dir.glob("*.py") if p.is_file() and not p.name.startswith("_"))
+
+
+def _library_files(library_dir: Path) -> list[Path]:
+    files = [
+        p
+        for p in library_dir.rglob("*")
+        if p.is_file()
+        and not (_SKIP_PARTS & set(p.relative_to(library_dir).parts))
+        and p.suffix not in _SKIP_SUFFIXES
+    ]
+    return sorted(files, key=lambda p: p.relative_to(library_dir).as_posix())
+
+
+def write_library_zip(library_dir: Path, target: Path) -> None:
+    """Zip the library package so that ``import lakehouse_glue`` works from the archive root."""
+    if not (library_dir / "__init__.py").is_file():
+        raise LakehouseError(
+            f"{library_dir} is not a Python package (no __init__.py); point --scripts at the "
+            "glue-scripts folder that contains lakehouse_glue/"
+        )
+    tmp = target.with_name(target.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for path in _library_files(library_dir):
+            arcname = f"{LIBRARY_PACKAGE}/{path.relative_to(library_dir).as_posix()}"
+            info = zipfile.ZipInfo(arcname, date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    tmp.replace(target)
+
+
+def build(scripts_dir: Path = GLUE_SCRIPTS_DIR, out_dir: Path = DEFAULT_OUT) -> GlueArtifacts:
+    """Write the scripts, the library zip and a manifest of their SHA-256 into ``out_dir``."""
+    if not scripts_dir.is_dir():
+        raise LakehouseError(f"Glue scripts folder {scripts_dir} does not exist")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scripts = job_scripts(scripts_dir)
+    wanted = {p.name for p in scripts}
+    # A script deleted from the source must not live on as a Glue job.
+    for stale in out_dir.glob("*.py"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for script in scripts:
+        target = out_dir / script.name
+        if not target.exists() or target.read_bytes() != script.read_bytes():
+            shutil.copyfile(script, target)
+    library = out_dir / LIBRARY_ZIP
+    write_library_zip(scripts_dir / LIBRARY_PACKAGE, library)
+    digests = {name: _sha256(out_dir / name) for name in sorted(wanted | {LIBRARY_ZIP})}
+    (out_dir / MANIFEST).write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n", "utf-8")
+    return GlueArtifacts(
+        out_dir=out_dir,
+        scripts=tuple(sorted(p.stem for p in scripts)),
+        library=library,
+        sha256=digests,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point (``make package-glue``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scripts", type=Path, default=GLUE_SCRIPTS_DIR, help="glue-scripts/")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        result = build(args.scripts, args.out)
+    except LakehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(
+        f"{len(result.scripts)} job scripts and {LIBRARY_ZIP} "
+        f"({result.library.stat().st_size} bytes) in {result.out_dir}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
