@@ -56,7 +56,7 @@ create external table if not exists gold.revenue_monthly (
   `refunds` decimal(18,2) comment 'Total of the orders refunded in the month.',
   `net_revenue` decimal(18,2) comment 'gross_revenue - refunds.',
   `previous_net_revenue` decimal(18,2) comment 'net_revenue of the previous calendar month; null for the tenant\'s first month.',
-  `net_revenue_growth` decimal(9,4) comment 'Month-over-month growth of net_revenue (see Definitions: growth).'
+  `net_revenue_growth` decimal(12,4) comment 'Month-over-month growth of net_revenue (see Definitions: growth).'
 )
 partitioned by (`tenant_id` string)
 stored as parquet
@@ -73,7 +73,7 @@ create external table if not exists gold.customer_acquisition (
   `signup_month` date comment 'First day of the UTC month of customers.created_at.',
   `new_customers` bigint comment 'Customers created in the month.',
   `previous_month_new_customers` bigint comment 'new_customers of the previous calendar month; null for the tenant\'s first month.',
-  `new_customers_growth` decimal(9,4) comment 'Month-over-month growth of new_customers (see Definitions: growth).',
+  `new_customers_growth` decimal(12,4) comment 'Month-over-month growth of new_customers (see Definitions: growth).',
   `cumulative_customers` bigint comment 'Customers created up to the end of the month.'
 )
 partitioned by (`tenant_id` string)

@@ -138,10 +138,17 @@ def _crawl_bronze(settings: Settings, previous: Catalog, crawled_at: str) -> lis
         for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
             if not _visible(Path(table_dir.name)):
                 continue
+            # Full-load files first, as they were written first: the column union then lists
+            # columns in the order they appeared.
             files = sorted(
-                f
-                for f in table_dir.iterdir()
-                if f.is_file() and f.name.endswith(contract.file_suffix) and _visible(Path(f.name))
+                (
+                    f
+                    for f in table_dir.iterdir()
+                    if f.is_file()
+                    and f.name.endswith(contract.file_suffix)
+                    and _visible(Path(f.name))
+                ),
+                key=lambda f: (not contract.is_full_load_file(f.name), f.name),
             )
             if not files:
                 continue
