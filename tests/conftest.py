@@ -8,6 +8,7 @@ template, so tests never see each other's rows, slots or files.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -70,6 +71,8 @@ def source_db(make_source_db: Callable[[], str]) -> str:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """One local SparkSession for the whole test session (UTC, small shuffles, no UI)."""
+    # Python workers must run this interpreter (the venv with lakehouse_glue and pandas).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("lakehouse-tests")

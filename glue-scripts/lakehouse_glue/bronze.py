@@ -1,0 +1,240 @@
+"""Reading bronze: finding new files, checking them, and reading their rows BY NAME.
+
+The bronze files are gzip CSV exactly as AWS DMS writes them (shared/BRONZE_CONTRACT.md).
+Three facts shape this module:
+
+* A file's header decides what its columns are. Spark's CSV reader maps a schema by position,
+  so files are grouped by header and each group is read with a schema built from that header;
+  the columns are then selected by name. Unknown columns are reported (schema drift), missing
+  nullable columns become NULL, a missing required column puts the whole file in quarantine.
+* NULL is an empty unquoted field and the empty string is ``""``. Spark returns both as the same
+  value unless ``emptyValue`` differs from ``nullValue``; quoted empties are therefore read as
+  a NUL character (which PostgreSQL text can never contain) and turned back into ``''``.
+* A truncated or corrupt gzip file makes Spark's reader fail the whole job, so every new file is
+  first decompressed once in a Spark task; a bad file is quarantined as a whole, with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+from pyspark.sql.types import StringType, StructField, StructType
+
+from lakehouse_glue.model import BronzeContract, Entity
+
+#: Quoted empty fields are read as this character and mapped back to ''. PostgreSQL text
+#: values cannot contain NUL, so no real value can collide with it.
+EMPTY_SENTINEL = "\u0000"
+CORRUPT_COLUMN = "_corrupt_record"
+
+# Internal columns carried next to the raw values.
+SOURCE_FILE = "_source_file"
+FILE_RANK = "_file_rank"  # 0 for full-load files, 1 for CDC files
+ROW_ORDER = "_row_order"  # increases with the row position inside one file
+
+
+def normalize_uri(uri: str) -> str:
+    """One spelling per file: ``file:///x`` and ``file:/x`` both become ``file:/x``."""
+    if uri.startswith("file://"):
+        return "file:" + uri[len("file://") :]
+    return uri
+
+
+@dataclass(frozen=True)
+class InspectedFile:
+    """The result of opening one bronze file: its header, or why it cannot be read."""
+
+    uri: str
+    header: tuple[str, ...] = ()
+    error_rule: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_rule is None
+
+
+@dataclass
+class BronzeBatch:
+    """Raw rows of a set of bronze files, plus what was wrong with the files themselves."""
+
+    rows: DataFrame | None
+    files_read: list[str] = field(default_factory=list)
+    bad_files: list[InspectedFile] = field(default_factory=list)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    missing_optional_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+def raw_columns(entity: Entity, contract: BronzeContract) -> list[str]:
+    """The raw string columns every batch carries, in order: Op, timestamp, columns, sequence."""
+    return [
+        contract.op_column,
+        contract.timestamp_column_name,
+        *entity.column_names,
+        contract.change_seq_column,
+    ]
+
+
+def required_columns(entity: Entity, contract: BronzeContract) -> list[str]:
+    """Columns a file must have: Op, the DMS timestamp and every NOT NULL source column."""
+    keys = {entity.primary_key, entity.tenant_column}
+    return [
+        contract.op_column,
+        contract.timestamp_column_name,
+        *[c.name for c in entity.columns if not c.nullable or c.name in keys],
+    ]
+
+
+def _inspect_one(uri: str, data: bytes, suffix: str) -> InspectedFile:
+    if not uri.endswith(suffix):
+        return InspectedFile(uri, (), "unexpected_file", f"file name does not end in {suffix}")
+    try:
+        text = gzip.decompress(data).decode("utf-8")
+    except (EOFError, OSError, zlib.error) as exc:
+        return InspectedFile(uri, (), "unreadable_file", f"corrupt or truncated gzip: {exc}")
+    except UnicodeDecodeError as exc:
+        return InspectedFile(uri, (), "unreadable_file", f"not UTF-8: {exc}")
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        return InspectedFile(uri, (), "missing_header", "the file has no header row")
+    header = tuple(next(csv.reader(io.StringIO(first))))
+    if len(set(header)) != len(header):
+        return InspectedFile(uri, header, "malformed_header", f"duplicate column in {header}")
+    return InspectedFile(uri, header)
+
+
+def inspect_files(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
+    """Decompress every file once (in Spark tasks, so it scales and works on S3).
+
+    Returns one :class:`InspectedFile` per URI, in the order given.
+    """
+    if not uris:
+        return []
+
+    def check(part: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, tuple[str, ...], Any, Any]]:
+        for path, data in part:
+            res = _inspect_one(normalize_uri(path), data, suffix)
+            yield res.uri, res.header, res.error_rule, res.error
+
+    sc = spark.sparkContext
+    slices = max(1, min(len(uris), sc.defaultParallelism * 2))
+    found = {
+        normalize_uri(u): InspectedFile(u, tuple(h), rule, err)
+        for u, h, rule, err in sc.binaryFiles(",".join(uris), minPartitions=slices)
+        .mapPartitions(check)
+        .collect()
+    }
+    out: list[InspectedFile] = []
+    for uri in uris:
+        norm = normalize_uri(uri)
+        out.append(found.get(norm, InspectedFile(norm, (), "unreadable_file", "file vanished")))
+    return out
+
+
+def _restore_empty(name: str) -> SparkColumn:
+    c = F.col(f"`{name}`")
+    return F.when(c == F.lit(EMPTY_SENTINEL), F.lit("")).otherwise(c).alias(name)
+
+
+def read_files(
+    spark: SparkSession, files: list[InspectedFile], entity: Entity, contract: BronzeContract
+) -> BronzeBatch:
+    """Read good files into one all-string DataFrame with the columns of :func:`raw_columns`.
+
+    Adds ``_source_file``, ``_file_rank``, ``_row_order`` and ``_corrupt_record`` (the raw
+    line of a row with the wrong number of fields).
+    """
+    batch = BronzeBatch(rows=None)
+    wanted = raw_columns(entity, contract)
+    required = set(required_columns(entity, contract))
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for f in files:
+        if not f.ok:
+            batch.bad_files.append(f)
+            continue
+        missing = [c for c in required if c not in f.header]
+        if missing:
+            batch.bad_files.append(
+                InspectedFile(
+                    f.uri,
+                    f.header,
+                    "missing_column",
+                    f"required column(s) {', '.join(sorted(missing))} not in the header",
+                )
+            )
+            continue
+        groups.setdefault(f.header, []).append(f.uri)
+
+    frames: list[DataFrame] = []
+    for header, uris in groups.items():
+        extra = [h for h in header if h not in wanted]
+        absent = [c for c in wanted if c not in header]
+        for u in uris:
+            if extra:
+                batch.extra_columns[u] = extra
+            if absent:
+                batch.missing_optional_columns[u] = absent
+        schema = StructType(
+            [StructField(h, StringType(), True) for h in header]
+            + [StructField(CORRUPT_COLUMN, StringType(), True)]
+        )
+        df = (
+            spark.read.schema(schema)
+            .options(
+                header=True,
+                multiLine=True,  # RFC 4180 fields may hold new lines
+                sep=contract.csv_delimiter,
+                quote='"',
+                escape='"',
+                nullValue=contract.csv_null_value,
+                emptyValue=EMPTY_SENTINEL,
+                mode="PERMISSIVE",
+                columnNameOfCorruptRecord=CORRUPT_COLUMN,
+                enforceSchema=True,
+            )
+            .csv(uris)
+        )
+        selected = [
+            _restore_empty(c) if c in header else F.lit(None).cast("string").alias(c)
+            for c in wanted
+        ]
+        frames.append(
+            df.select(
+                *selected,
+                F.col(CORRUPT_COLUMN),
+                F.input_file_name().alias(SOURCE_FILE),
+                # A gzip file is never split, so all its rows are in one Spark partition, read in
+                # file order: within one file this id grows with the row position. It is only
+                # ever compared between rows of the same file (the file name comes first).
+                F.monotonically_increasing_id().alias(ROW_ORDER),
+            )
+        )
+        batch.files_read.extend(uris)
+
+    if frames:
+        rows = frames[0]
+        for other in frames[1:]:
+            rows = rows.unionByName(other)
+        base = F.regexp_extract(F.col(SOURCE_FILE), r"([^/]+)$", 1)
+        rows = rows.withColumn(
+            SOURCE_FILE, F.regexp_replace(F.col(SOURCE_FILE), r"^file://", "file:")
+        ).withColumn(
+            FILE_RANK,
+            F.when(base.startswith(contract.full_load_file_prefix), F.lit(0)).otherwise(F.lit(1)),
+        )
+        batch.rows = rows
+    return batch
+
+
+def table_path(bronze_path: str, entity: Entity, contract: BronzeContract) -> str:
+    """``<bronze>/dms/public/<table>``."""
+    return f"{bronze_path.rstrip('/')}/{contract.table_folder(entity.schema, entity.name)}"

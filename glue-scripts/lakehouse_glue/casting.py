@@ -1,0 +1,86 @@
+"""Typing raw bronze strings into silver columns, remembering which values did not parse.
+
+Each logical type of ``entities.json`` has a strict text form (the one PostgreSQL prints). A
+value that does not match it is an error, never silently rounded or defaulted: decimals must fit
+their precision and scale exactly, booleans accept only true/false/t/f/1/0, timestamps are read as
+UTC whatever the session time zone, JSON must parse.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+
+from lakehouse_glue.model import Column
+
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_INT = r"^[+-]?[0-9]+$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+_TS_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_TRUE = ("true", "t", "1")
+_FALSE = ("false", "f", "0")
+
+
+def _json_valid(values: pd.Series) -> pd.Series:
+    # No Spark SQL function validates arbitrary JSON (scalars, arrays, trailing garbage), so
+    # the standard library parser runs vectorised in a pandas UDF.
+    def ok(v: object) -> bool | None:
+        if v is None:
+            return None
+        try:
+            json.loads(str(v))
+        except ValueError:
+            return False
+        return True
+
+    return values.map(ok)
+
+
+_pandas_udf: Any = F.pandas_udf  # type: ignore[attr-defined]
+_json_ok = _pandas_udf(_json_valid, "boolean")
+
+
+def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkColumn]:
+    """``(typed, parsed)`` for one raw string column.
+
+    ``typed`` is NULL when ``raw`` is NULL or does not parse; ``parsed`` is false exactly when
+    ``raw`` is not NULL but does not parse.
+    """
+    t = column.type
+    dec = column.decimal
+    if dec is not None:
+        precision, scale = dec
+        pattern = rf"^[+-]?[0-9]{{1,{precision - scale}}}(\.[0-9]{{1,{scale}}})?$"
+        if scale == 0:
+            pattern = rf"^[+-]?[0-9]{{1,{precision}}}$"
+        typed = F.when(raw.rlike(pattern), raw.cast(column.spark_type))
+    elif t == "uuid":
+        typed = F.when(raw.rlike(_UUID), F.lower(raw))
+    elif t == "string":
+        typed = raw
+    elif t in ("int", "bigint"):
+        typed = F.when(raw.rlike(_INT), raw.cast(column.spark_type))
+    elif t == "boolean":
+        low = F.lower(F.trim(raw))
+        typed = F.when(low.isin(*_TRUE), F.lit(True)).when(low.isin(*_FALSE), F.lit(False))
+    elif t == "timestamp":
+        typed = timestamp_utc(raw)
+    elif t == "date":
+        typed = F.when(raw.rlike(_DATE), raw.cast("date"))
+    elif t == "json":
+        typed = F.when(_json_ok(raw), raw)
+    else:  # pragma: no cover - model._check_type rejects other types
+        raise ValueError(f"no typing rule for logical type {t!r}")
+    parsed = raw.isNull() | typed.isNotNull()
+    return typed, parsed
+
+
+def timestamp_utc(raw: SparkColumn) -> SparkColumn:
+    """Parse ``yyyy-MM-dd HH:mm:ss[.ffffff][offset]`` as UTC regardless of the session zone."""
+    with_zone = F.when(raw.rlike(_TS + _TS_OFFSET), raw).otherwise(F.concat(raw, F.lit("Z")))
+    return F.when(raw.rlike(_TS), with_zone.cast("timestamp"))

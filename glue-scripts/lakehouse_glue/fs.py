@@ -1,0 +1,113 @@
+"""File-system access through Hadoop's FileSystem API, so one code path serves s3:// and local.
+
+Spark already carries the right FileSystem for every scheme (S3 on Glue, the local disk on a
+laptop), so the jobs list, read and delete through it instead of boto3 or ``os``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file: its fully qualified URI, size in bytes and modification time (ms since epoch)."""
+
+    uri: str
+    size: int
+    modified_ms: int
+
+    @property
+    def name(self) -> str:
+        return self.uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def qualify(path: str) -> str:
+    """A local absolute path becomes a ``file:`` URI; URIs stay as they are."""
+    if "://" in path or path.startswith("file:"):
+        return path
+    return f"file://{path}" if path.startswith("/") else path
+
+
+def _jvm_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hpath = jvm.org.apache.hadoop.fs.Path(qualify(path))
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    return hpath, hpath.getFileSystem(conf)
+
+
+def _hidden(name: str) -> bool:
+    # Same convention as Spark and Glue readers: _SUCCESS, .crc and temporary files are skipped.
+    return name.startswith(("_", "."))
+
+
+def list_files(spark: SparkSession, root: str) -> list[FileInfo]:
+    """All visible files below ``root`` (recursively), sorted by URI; empty if it is missing."""
+    hpath, fs = _jvm_path(spark, root)
+    if not fs.exists(hpath):
+        return []
+    out: list[FileInfo] = []
+    it = fs.listFiles(hpath, True)
+    while it.hasNext():
+        st = it.next()
+        p = st.getPath()
+        if _hidden(p.getName()):
+            continue
+        # Skip files inside hidden folders (e.g. Spark's _temporary) too.
+        rel = str(p.toString())[len(str(hpath.toString())) :]
+        if any(_hidden(part) for part in rel.split("/") if part):
+            continue
+        out.append(FileInfo(str(p.toString()), int(st.getLen()), int(st.getModificationTime())))
+    return sorted(out, key=lambda f: f.uri)
+
+
+def list_dirs(spark: SparkSession, root: str) -> list[str]:
+    """Names of the direct sub-folders of ``root`` (empty if it is missing)."""
+    hpath, fs = _jvm_path(spark, root)
+    if not fs.exists(hpath):
+        return []
+    return sorted(
+        str(st.getPath().getName())
+        for st in fs.listStatus(hpath)
+        if st.isDirectory() and not _hidden(str(st.getPath().getName()))
+    )
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    hpath, fs = _jvm_path(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def delete(spark: SparkSession, path: str) -> bool:
+    """Delete a file or folder recursively; ``False`` if there was nothing to delete."""
+    hpath, fs = _jvm_path(spark, path)
+    return bool(fs.delete(hpath, True))
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small UTF-8 text file (overwriting), e.g. a JSON report or bookmark."""
+    hpath, fs = _jvm_path(spark, path)
+    stream = fs.create(hpath, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """Read a small UTF-8 text file; ``None`` when it does not exist."""
+    hpath, fs = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        return None
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    stream = fs.open(hpath)
+    try:
+        data = jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+    finally:
+        stream.close()
+    return bytes(data).decode("utf-8")

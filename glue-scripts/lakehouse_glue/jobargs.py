@@ -1,0 +1,58 @@
+"""The arguments every lakehouse Glue job takes, resolved once at the edge of a script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Exactly the arguments of the cross-team contract; Terraform sets them as default arguments.
+JOB_ARGUMENTS = (
+    "JOB_NAME",
+    "bronze_path",
+    "silver_path",
+    "gold_path",
+    "quarantine_path",
+    "reports_path",
+    "full_refresh",
+)
+
+
+def parse_flag(value: str, name: str) -> bool:
+    """Parse a ``"true"``/``"false"`` job argument; anything else is an error, not a default."""
+    text = value.strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"job argument --{name} must be 'true' or 'false', got {value!r}")
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    """The resolved job arguments, typed."""
+
+    job_name: str
+    bronze_path: str
+    silver_path: str
+    gold_path: str
+    quarantine_path: str
+    reports_path: str
+    full_refresh: bool
+    job_run_id: str | None = None
+
+    @classmethod
+    def from_resolved(cls, args: dict[str, Any]) -> JobArgs:
+        """Build from the dict ``getResolvedOptions(sys.argv, JOB_ARGUMENTS)`` returns."""
+        missing = [a for a in JOB_ARGUMENTS if a not in args]
+        if missing:
+            raise ValueError(f"missing job arguments: {', '.join('--' + m for m in missing)}")
+        return cls(
+            job_name=str(args["JOB_NAME"]),
+            bronze_path=str(args["bronze_path"]).rstrip("/"),
+            silver_path=str(args["silver_path"]).rstrip("/"),
+            gold_path=str(args["gold_path"]).rstrip("/"),
+            quarantine_path=str(args["quarantine_path"]).rstrip("/"),
+            reports_path=str(args["reports_path"]).rstrip("/"),
+            full_refresh=parse_flag(str(args["full_refresh"]), "full_refresh"),
+            job_run_id=str(args["JOB_RUN_ID"]) if args.get("JOB_RUN_ID") else None,
+        )

@@ -1,0 +1,343 @@
+"""Data-quality rules generated from ``entities.json``: hard rules quarantine, soft rules report.
+
+Hard rules (a violating change is quarantined with the reason and is NOT applied to silver):
+
+* ``unreadable_file`` / ``unexpected_file`` / ``missing_header`` / ``malformed_header`` /
+  ``missing_column``: the whole file is quarantined (a truncated gzip, a file that is not
+  ``.csv.gz``, a header without a required column).
+* ``malformed_row``: a CSV record with the wrong number of fields.
+* ``unknown_op``: ``Op`` is not I, U or D.
+* ``unparsable_value``: a value that does not parse as its declared type (decimal precision and
+  scale, boolean, timestamp, date, uuid, JSON).
+* ``not_null``: NULL in a column declared NOT NULL (for deletes only the key columns matter).
+* ``accepted_values``: a value outside the declared ``accepted_values`` (after cleaning).
+* ``non_negative``: a negative amount where the declaration says ``non_negative``.
+
+Soft rules (computed over the final silver by ``publish_quality_report``, reported, never
+removing rows, because the row is the source's truth and dropping it would make silver disagree
+with PostgreSQL): primary key unique, declared ``unique`` columns, references within the same
+tenant, order subtotal = sum of the items' line totals (orders not cancelled), order total =
+subtotal - discount + tax + shipping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+
+from lakehouse_glue.bronze import CORRUPT_COLUMN, FILE_RANK, ROW_ORDER, SOURCE_FILE, raw_columns
+from lakehouse_glue.casting import timestamp_utc, typed_value
+from lakehouse_glue.changes import CHANGE_SEQ, COMMITTED_AT, OP, TENANT_ID
+from lakehouse_glue.model import BronzeContract, Declaration, Entity
+
+FILE_RULES = (
+    "unreadable_file",
+    "unexpected_file",
+    "missing_header",
+    "malformed_header",
+    "missing_column",
+)
+ROW_RULES = (
+    "malformed_row",
+    "unknown_op",
+    "unparsable_value",
+    "not_null",
+    "accepted_values",
+    "non_negative",
+)
+HARD_RULES = FILE_RULES + ROW_RULES
+VIOLATIONS = "_violations"
+RAW_PREFIX = "raw__"
+QUARANTINE_META = (
+    "quarantine_rule",
+    "quarantine_reason",
+    "source_file",
+    "raw_record",
+    "quarantined_at",
+)
+
+Cleaner = Callable[[DataFrame], DataFrame]
+
+
+def _short(c: SparkColumn) -> SparkColumn:
+    return F.coalesce(F.substring(c, 1, 120), F.lit("NULL"))
+
+
+def _violation(cond: SparkColumn, rule: str, reason: SparkColumn) -> SparkColumn:
+    return F.when(cond, F.struct(F.lit(rule).alias("rule"), reason.alias("reason")))
+
+
+def type_and_check(
+    raw: DataFrame, entity: Entity, contract: BronzeContract, clean: Cleaner | None = None
+) -> DataFrame:
+    """Raw bronze rows -> typed, cleaned rows with a ``_violations`` array of hard-rule breaks.
+
+    The result has the declared columns (typed), ``Op``, ``source_committed_at``,
+    ``source_change_seq``, the raw strings as ``raw__<name>``, and the internal ordering
+    columns. ``clean`` (the entity's cleaning rules) runs on the typed declared columns before the
+    value rules, so accepted values are checked on normalised values.
+    """
+    names = raw_columns(entity, contract)
+    op_raw = F.col(f"`{contract.op_column}`")
+    ts_raw = F.col(f"`{contract.timestamp_column_name}`")
+    typed_cols: list[SparkColumn] = []
+    ok_cols: list[SparkColumn] = []
+    for col in entity.columns:
+        typed, parsed = typed_value(F.col(f"`{col.name}`"), col)
+        typed_cols.append(typed.alias(col.name))
+        ok_cols.append(parsed.alias(f"_ok__{col.name}"))
+    ts = timestamp_utc(ts_raw)
+    frame = raw.select(
+        *[F.col(f"`{n}`").alias(RAW_PREFIX + n) for n in names],
+        *typed_cols,
+        *ok_cols,
+        op_raw.alias(OP),
+        ts.alias(COMMITTED_AT),
+        (ts_raw.isNull() | ts.isNotNull()).alias(f"_ok__{COMMITTED_AT}"),
+        F.col(f"`{contract.change_seq_column}`").alias(CHANGE_SEQ),
+        F.col(CORRUPT_COLUMN),
+        F.col(SOURCE_FILE),
+        F.col(FILE_RANK),
+        F.col(ROW_ORDER),
+    )
+    if clean is not None:
+        frame = clean(frame)
+
+    is_delete = F.coalesce(F.col(OP) == F.lit(contract.op_delete), F.lit(False))
+    keys = {entity.primary_key, entity.tenant_column}
+    checks: list[SparkColumn] = [
+        _violation(
+            F.col(CORRUPT_COLUMN).isNotNull(),
+            "malformed_row",
+            F.concat(F.lit("row has the wrong number of fields: "), _short(F.col(CORRUPT_COLUMN))),
+        ),
+        _violation(
+            ~F.coalesce(
+                F.col(OP).isin(contract.op_insert, contract.op_update, contract.op_delete),
+                F.lit(False),
+            ),
+            "unknown_op",
+            F.concat(F.lit(f"{contract.op_column} is "), _short(F.col(OP))),
+        ),
+        _violation(
+            ~F.col(f"_ok__{COMMITTED_AT}"),
+            "unparsable_value",
+            F.concat(
+                F.lit(f"{contract.timestamp_column_name}: cannot parse "),
+                _short(F.col(RAW_PREFIX + contract.timestamp_column_name)),
+                F.lit(" as timestamp"),
+            ),
+        ),
+        _violation(
+            F.col(COMMITTED_AT).isNull() & F.col(f"_ok__{COMMITTED_AT}"),
+            "not_null",
+            F.lit(f"{contract.timestamp_column_name} is NULL"),
+        ),
+    ]
+    for col in entity.columns:
+        applies = F.lit(True) if col.name in keys else ~is_delete
+        c = F.col(col.name)
+        what = "JSON" if col.type == "json" else col.spark_type
+        checks.append(
+            _violation(
+                applies & ~F.col(f"_ok__{col.name}"),
+                "unparsable_value",
+                F.concat(
+                    F.lit(f"{col.name}: cannot parse "),
+                    _short(F.col(RAW_PREFIX + col.name)),
+                    F.lit(f" as {what}"),
+                ),
+            )
+        )
+        if not col.nullable or col.name in keys:
+            checks.append(
+                _violation(
+                    applies & c.isNull() & F.col(f"_ok__{col.name}"),
+                    "not_null",
+                    F.lit(f"{col.name} is NULL but declared NOT NULL"),
+                )
+            )
+        if col.accepted_values:
+            allowed = ", ".join(col.accepted_values)
+            checks.append(
+                _violation(
+                    applies & c.isNotNull() & ~c.isin(*col.accepted_values),
+                    "accepted_values",
+                    F.concat(F.lit(f"{col.name}: "), _short(c), F.lit(f" is not one of {allowed}")),
+                )
+            )
+        if col.non_negative:
+            checks.append(
+                _violation(
+                    applies & c.isNotNull() & (c < F.lit(0)),
+                    "non_negative",
+                    F.concat(F.lit(f"{col.name}: "), _short(c.cast("string")), F.lit(" < 0")),
+                )
+            )
+    frame = frame.withColumn(VIOLATIONS, F.filter(F.array(*checks), lambda v: v.isNotNull())).drop(
+        *[f"_ok__{c.name}" for c in entity.columns], f"_ok__{COMMITTED_AT}"
+    )
+    return frame
+
+
+def good_rows(checked: DataFrame) -> DataFrame:
+    return checked.where(F.size(F.col(VIOLATIONS)) == 0)
+
+
+def bad_rows(checked: DataFrame) -> DataFrame:
+    return checked.where(F.size(F.col(VIOLATIONS)) > 0)
+
+
+def quarantine_rows(
+    checked_bad: DataFrame, entity: Entity, contract: BronzeContract, at: datetime
+) -> DataFrame:
+    """Bad rows in quarantine shape: raw strings + rule, reason, file, raw record, time."""
+    names = raw_columns(entity, contract)
+    return checked_bad.select(
+        *[F.col(RAW_PREFIX + n).alias(n) for n in names],
+        F.col(VIOLATIONS)[0]["rule"].alias("quarantine_rule"),
+        F.concat_ws("; ", F.transform(F.col(VIOLATIONS), lambda v: v["reason"])).alias(
+            "quarantine_reason"
+        ),
+        F.col(SOURCE_FILE).alias("source_file"),
+        F.col(CORRUPT_COLUMN).alias("raw_record"),
+        F.lit(at).cast("timestamp").alias("quarantined_at"),
+    )
+
+
+def file_quarantine_rows(
+    spark: SparkSession,
+    files: list[tuple[str, str, str]],
+    entity: Entity,
+    contract: BronzeContract,
+    at: datetime,
+) -> DataFrame:
+    """One quarantine row per bad file ``(uri, rule, reason)``; raw columns are NULL."""
+    names = raw_columns(entity, contract)
+    schema = ", ".join(
+        [f"`{n}` string" for n in names]
+        + [
+            "quarantine_rule string",
+            "quarantine_reason string",
+            "source_file string",
+            "raw_record string",
+            "quarantined_at timestamp",
+        ]
+    )
+    rows = [(*([None] * len(names)), rule, reason, uri, None, at) for uri, rule, reason in files]
+    return spark.createDataFrame(rows, schema)
+
+
+def rule_counts(checked: DataFrame) -> dict[str, int]:
+    """Rows breaking each hard row rule (a row breaking two rules counts for both)."""
+    exploded = checked.select(
+        F.explode(F.array_distinct(F.transform(F.col(VIOLATIONS), lambda v: v["rule"]))).alias(
+            "rule"
+        )
+    )
+    counts = {rule: 0 for rule in ROW_RULES}
+    for row in exploded.groupBy("rule").count().collect():
+        counts[str(row["rule"])] = int(row["count"])
+    return counts
+
+
+# --- soft rules over the final silver -------------------------------------------------------
+
+
+def _examples(df: DataFrame, key: str, n: int = 5) -> list[str]:
+    return [str(r[0]) for r in df.select(key).limit(n).collect()]
+
+
+def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[dict[str, Any]]:
+    """Run every soft rule over the silver tables (entity name -> DataFrame).
+
+    Entities without a silver table are skipped; their references count as unchecked.
+    """
+    results: list[dict[str, Any]] = []
+
+    def add(entity: str, rule: str, detail: str, bad: DataFrame, key: str) -> None:
+        n = bad.count()
+        results.append(
+            {
+                "entity": entity,
+                "rule": rule,
+                "severity": "soft",
+                "detail": detail,
+                "violations": n,
+                "examples": _examples(bad, key) if n else [],
+            }
+        )
+
+    for entity in declaration.entities:
+        df = tables.get(entity.name)
+        if df is None:
+            continue
+        pk = entity.primary_key
+        dup = df.groupBy(pk).count().where(F.col("count") > 1)
+        add(entity.name, "unique_key", f"{pk} is unique", dup, pk)
+        for col in entity.columns:
+            if col.unique:
+                dup = (
+                    df.where(F.col(col.name).isNotNull())
+                    .groupBy(col.name)
+                    .count()
+                    .where(F.col("count") > 1)
+                )
+                add(entity.name, "unique", f"{col.name} is unique", dup, col.name)
+        for col_name, target in entity.references.items():
+            ref = tables.get(target)
+            if ref is None:
+                continue
+            target_entity = declaration.entity(target)
+            ref_keys = ref.select(
+                F.col(TENANT_ID).alias("_ref_tenant"),
+                F.col(target_entity.primary_key).alias("_ref_id"),
+            )
+            src = df.where(F.col(col_name).isNotNull())
+            missing = src.join(
+                ref_keys,
+                (src[TENANT_ID] == ref_keys["_ref_tenant"])
+                & (src[col_name] == ref_keys["_ref_id"]),
+                "left_anti",
+            )
+            add(
+                entity.name,
+                "references",
+                f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
+                missing,
+                pk,
+            )
+
+    orders, items = tables.get("orders"), tables.get("order_items")
+    if orders is not None and items is not None:
+        sums = items.groupBy(F.col("order_id").alias("_oid"), F.col(TENANT_ID).alias("_tid")).agg(
+            F.sum("line_total").alias("_items_total")
+        )
+        joined = orders.join(
+            sums, (orders["id"] == sums["_oid"]) & (orders[TENANT_ID] == sums["_tid"]), "left"
+        )
+        wrong = joined.where(
+            (F.col("status") != F.lit("cancelled"))
+            & (F.col("subtotal") != F.coalesce(F.col("_items_total"), F.lit(0)))
+        )
+        add(
+            "orders",
+            "order_subtotal",
+            "subtotal = sum(order_items.line_total), not cancelled",
+            wrong,
+            "id",
+        )
+        formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
+        add(
+            "orders",
+            "order_total",
+            "total = subtotal - discount + tax + shipping",
+            orders.where(F.col("total") != formula),
+            "id",
+        )
+    return results

@@ -1,0 +1,39 @@
+"""Glue job ``transform_invoices_bronze_to_silver``: bronze CSV -> typed current-state silver.
+
+Invoices: status a lower-case code, currency an upper-case ISO code.
+Everything generic (reading bronze by column name, applying changes, quality rules, quarantine,
+partition writes, the report) lives in ``lakehouse_glue``, shipped as ``--extra-py-files``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.utils import getResolvedOptions
+from lakehouse_glue.cleaning import chain, lower_trim, upper_trim
+from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
+from lakehouse_glue.quality import Cleaner
+from lakehouse_glue.silver import run
+from pyspark.context import SparkContext
+
+ENTITY = "invoices"
+#: The cleaning rules that are truly about invoices.
+CLEAN: Cleaner | None = chain(lower_trim("status"), upper_trim("currency"))
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    """Resolve the job arguments, run the job, commit the bookmark; returns the report."""
+    resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
+    args = JobArgs.from_resolved(resolved)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args.job_name, resolved)
+    report = run(glue_context, args, ENTITY, CLEAN)
+    job.commit()
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv)

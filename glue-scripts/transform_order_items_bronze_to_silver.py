@@ -1,0 +1,38 @@
+"""Glue job ``transform_order_items_bronze_to_silver``: bronze CSV -> typed current-state silver.
+
+Order items: no entity-specific cleaning; the values are numbers and keys.
+Everything generic (reading bronze by column name, applying changes, quality rules, quarantine,
+partition writes, the report) lives in ``lakehouse_glue``, shipped as ``--extra-py-files``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.utils import getResolvedOptions
+from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
+from lakehouse_glue.quality import Cleaner
+from lakehouse_glue.silver import run
+from pyspark.context import SparkContext
+
+ENTITY = "order_items"
+#: No cleaning rules are about order_items.
+CLEAN: Cleaner | None = None
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    """Resolve the job arguments, run the job, commit the bookmark; returns the report."""
+    resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
+    args = JobArgs.from_resolved(resolved)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args.job_name, resolved)
+    report = run(glue_context, args, ENTITY, CLEAN)
+    job.commit()
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv)

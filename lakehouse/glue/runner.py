@@ -1,0 +1,192 @@
+"""Run Glue job scripts locally, unchanged, like ``aws glue start-job-run``.
+
+The scripts in ``glue-scripts/`` import ``awsglue``; this runner puts the local stand-in
+(``lakehouse/glue/stubs``) on ``sys.path``, hands the script the job's default arguments (the
+same ones Terraform sets on AWS: the lake locations from settings, bookmarks enabled) merged
+with the caller's, and runs it in this process, in the shared Spark session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse_glue import fs
+from lakehouse_glue.model import load_declaration
+from lakehouse_glue.report import read_json, run_report_path
+from pyspark.sql import SparkSession
+
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+from lakehouse.paths import GLUE_SCRIPTS_DIR
+
+STUBS_DIR = Path(__file__).resolve().parent / "stubs"
+
+
+def ensure_stubs_on_path() -> None:
+    """Make ``import awsglue`` find the local stand-in (idempotent)."""
+    stubs = str(STUBS_DIR)
+    if stubs not in sys.path:
+        sys.path.insert(0, stubs)
+
+
+def spark_session(settings: Settings, app_name: str = "lakehouse-glue") -> SparkSession:
+    """The one local Spark session of a run, tuned for a small machine.
+
+    Few shuffle partitions and adaptive execution suit laptop-sized data; none of these
+    settings changes results (UTC session time zone and microsecond Parquet timestamps are
+    what the jobs also assume on Glue).
+    """
+    # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master(settings.spark_master)
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def job_scripts() -> dict[str, Path]:
+    """Job name -> script, for every Glue job script in ``glue-scripts/``."""
+    return {p.stem: p for p in sorted(GLUE_SCRIPTS_DIR.glob("*.py"))}
+
+
+def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
+    """The default arguments of a job, as Terraform sets them on AWS (from settings here)."""
+    return {
+        "--JOB_NAME": job_name,
+        "--bronze_path": settings.bronze_uri,
+        "--silver_path": settings.silver_uri,
+        "--gold_path": settings.gold_uri,
+        "--quarantine_path": settings.quarantine_uri,
+        "--reports_path": settings.reports_uri,
+        "--full_refresh": "false",
+        "--job-bookmark-option": "job-bookmark-enable",
+    }
+
+
+@dataclass
+class JobRun:
+    """The outcome of one job run (the fields ``aws glue get-job-run`` would show)."""
+
+    job_name: str
+    run_id: str
+    state: str  # SUCCEEDED | FAILED
+    started_at: str
+    seconds: float
+    arguments: dict[str, str]
+    error: str | None = None
+    report: dict[str, Any] | None = field(default=None)
+
+    @property
+    def quarantined(self) -> int:
+        """Rows plus whole files this run put in quarantine (silver jobs)."""
+        if not self.report:
+            return 0
+        files = self.report.get("files", {}).get("quarantined", 0)
+        return int(self.report.get("rows_quarantined", 0)) + int(files)
+
+
+@contextmanager
+def _argv(argv: list[str]) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def _entity_of(job_name: str) -> str | None:
+    for entity in load_declaration().entities:
+        if entity.silver_job_name == job_name:
+            return entity.name
+    return None
+
+
+def start_job_run(
+    settings: Settings,
+    job_name: str,
+    arguments: dict[str, str] | None = None,
+    spark: SparkSession | None = None,
+) -> JobRun:
+    """Run one job script to completion in this process and return its outcome.
+
+    Args:
+        settings: lake locations and Spark master.
+        job_name: the Glue job name = the script stem, e.g. ``transform_orders_bronze_to_silver``.
+        arguments: overrides of the default arguments, keys with their ``--``.
+        spark: the session to run in (created from settings when omitted).
+
+    Raises:
+        LakehouseError: there is no such job script, or an argument key lacks its ``--``.
+    """
+    scripts = job_scripts()
+    if job_name not in scripts:
+        raise LakehouseError(
+            f"no Glue job {job_name!r}: there is no glue-scripts/{job_name}.py. "
+            f"Jobs: {', '.join(scripts)}"
+        )
+    for key in arguments or {}:
+        if not key.startswith("--"):
+            raise LakehouseError(f"job argument {key!r} must start with '--' (e.g. --full_refresh)")
+    ensure_stubs_on_path()
+    from awsglue import _local  # the stand-in, importable now
+
+    spark = spark or spark_session(settings)
+    _local.configure(settings.glue_state_uri)
+    run_id = f"jr_{uuid.uuid4().hex}"
+    args = {**default_arguments(settings, job_name), **(arguments or {}), "--JOB_RUN_ID": run_id}
+    argv = [str(scripts[job_name])]
+    for key, value in args.items():
+        argv += [key, value]
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    error: str | None = None
+    with _argv(argv):
+        try:
+            runpy.run_path(str(scripts[job_name]), run_name="__main__")
+        except Exception as exc:  # a failed job is a result to report, like on Glue
+            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+    run = JobRun(
+        job_name=job_name,
+        run_id=run_id,
+        state="FAILED" if error else "SUCCEEDED",
+        started_at=started.isoformat(),
+        seconds=round(time.perf_counter() - t0, 3),
+        arguments=args,
+        error=error,
+    )
+    entity = _entity_of(job_name)
+    if entity and not error:
+        run.report = read_json(spark, run_report_path(args["--reports_path"], entity, run_id))
+    history = asdict(run)
+    history.pop("report")
+    fs.write_text(
+        spark,
+        f"{settings.glue_state_uri}/runs/{job_name}/{run_id}.json",
+        json.dumps(history, indent=1),
+    )
+    return run
