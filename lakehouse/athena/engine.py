@@ -372,7 +372,9 @@ class AthenaEngine:
         if table.partition_keys:
             types = ", ".join(f"{_lit(k.name)}: 'VARCHAR'" for k in table.partition_keys)
             hive = f", hive_partitioning = true, hive_types = {{{types}}}"
-        source = f"read_parquet({_lit(pattern)}, union_by_name = true{hive})"
+        # union_by_name reads every file's footer; only needed when the crawler saw drift.
+        by_name = "false" if table.serde.get("uniform_schema") == "true" else "true"
+        source = f"read_parquet({_lit(pattern)}, union_by_name = {by_name}{hive})"
         select_list: list[str] = []
         for c in table.all_columns:
             # Spark writes UTC-adjusted timestamps, which DuckDB reads as timestamptz;

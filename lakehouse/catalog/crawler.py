@@ -284,6 +284,8 @@ def _crawl_parquet(
                 crawled_at=crawled_at,
                 drift=Drift(added_decl, missing_decl, added_prev, removed_prev, changed_prev),
                 tenant_column=PARTITION_KEY if partitions else None,
+                # Lets the engine skip reading every footer when all files agree.
+                serde={"uniform_schema": str(all(x.equals(schemas[0]) for x in schemas)).lower()},
             )
         )
     return tables

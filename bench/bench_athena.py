@@ -1,0 +1,298 @@
+"""Benchmark of the local Athena engine: gold queries and silver joins over all tenants.
+
+Uses the lake in ``LAKEHOUSE_LAKE`` when it holds silver and gold (it is crawled first);
+otherwise it builds a synthetic lake with the sizes of seed scale 1 (8 tenants, 6,400 customers,
+51,200 orders, 102,400 order items, 320,000 events, 1,600 products) in a temporary folder, written
+the way the Glue jobs write it (Parquet partitioned by tenant_id, UTC timestamps, exact decimals).
+
+Each run is what ``lakehouse athena`` does after start-up: a fresh engine (catalog read, views
+created, tenant lock-down when scoped) and the query. Figures are wall-clock milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from bench.common import percentile, report
+from lakehouse.athena.engine import AthenaEngine
+from lakehouse.catalog.crawler import crawl
+from lakehouse.catalog.store import load_catalog
+from lakehouse.config import Settings
+from lakehouse.paths import ATHENA_QUERIES_DIR
+
+SCALE = 1.0
+GOLD_RUNS = 21
+JOIN_RUNS = 5
+
+_SILVER = {
+    "tenants": """
+        select printf('00000000-0000-4000-8000-%012d', i) as id, 'Tenant ' || i as name,
+               't' || i as slug, ['free', 'starter', 'growth', 'enterprise'][1 + i % 4] as plan,
+               'US' as country, true as is_active, '{{}}' as settings,
+               timestamptz '2023-01-01 00:00:00+00' as created_at,
+               timestamptz '2023-01-01 00:00:00+00' as updated_at,
+               printf('00000000-0000-4000-8000-%012d', i) as tenant_id
+        from range(8) r(i)""",
+    "customers": """
+        select printf('10000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', i % 8) as tenant_id,
+               'c' || i || '@example.com' as email, 'First' as first_name, 'Last' as last_name,
+               case when i % 3 = 0 then null else 'Company ' || (i % 97) end as company,
+               null::varchar as phone, 'US' as country, 'City' as city, null::varchar as notes,
+               ['active', 'inactive', 'churned', 'active'][1 + i % 4] as status,
+               i % 2 = 0 as is_marketing_opt_in,
+               timestamptz '2023-01-01 00:00:00+00' + to_minutes(i * 113 % 777600) as created_at,
+               timestamptz '2024-12-01 00:00:00+00' as updated_at
+        from range({customers}) r(i)""",
+    "products": """
+        select printf('20000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', i % 8) as tenant_id,
+               'SKU-' || i as sku, 'Product ' || i as name, null::varchar as description,
+               ['tools', 'toys', 'books'][1 + i % 3] as category,
+               (500 + i * 37 % 20000) / 100::decimal(12, 2) as price,
+               (300 + i * 37 % 10000) / 100::decimal(12, 2) as cost, 'USD' as currency,
+               true as is_active, '{{}}' as attributes,
+               timestamptz '2023-01-01 00:00:00+00' as created_at,
+               timestamptz '2023-01-01 00:00:00+00' as updated_at
+        from range({products}) r(i)""",
+    "orders": """
+        with base as (
+            select i, (i * 7919) % {customers} as c,
+                   ['pending', 'paid', 'shipped', 'completed', 'completed', 'cancelled',
+                    'refunded'][1 + i % 7] as status,
+                   ((1000 + i * 7907 % 90000) / 100)::decimal(12, 2) as subtotal,
+                   timestamptz '2023-06-01 00:00:00+00' + to_minutes(i * 53 % 777600) as placed
+            from range({orders}) r(i))
+        select printf('30000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', c % 8) as tenant_id,
+               printf('10000000-0000-4000-8000-%012d', c) as customer_id,
+               'O-' || i as order_number, status, 'USD' as currency, subtotal,
+               0.00::decimal(12, 2) as discount, (subtotal * 0.08)::decimal(12, 2) as tax,
+               4.99::decimal(12, 2) as shipping,
+               (subtotal + (subtotal * 0.08)::decimal(12, 2) + 4.99)::decimal(12, 2) as total,
+               null::varchar as notes, null::varchar as shipping_address, placed as placed_at,
+               case when status not in ('pending', 'cancelled') then placed + interval 2 hour
+               end as paid_at,
+               null::timestamptz as shipped_at, null::timestamptz as completed_at,
+               null::timestamptz as cancelled_at,
+               case when status = 'refunded' then placed + interval 20 day end as refunded_at,
+               placed as created_at, placed as updated_at
+        from base""",
+    "order_items": """
+        with base as (select i, i // 2 as o, (i * 7919 // 2) % {customers} as c
+                      from range({orders} * 2) r(i))
+        select printf('40000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', c % 8) as tenant_id,
+               printf('30000000-0000-4000-8000-%012d', o) as order_id,
+               printf('20000000-0000-4000-8000-%012d', (c % 8) + 8 * (i % 200)) as product_id,
+               1 + i % 3 as quantity, 10.00::decimal(12, 2) as unit_price,
+               0.00::decimal(12, 2) as discount,
+               ((1 + i % 3) * 10.00)::decimal(12, 2) as line_total,
+               timestamptz '2023-06-01 00:00:00+00' as created_at,
+               timestamptz '2023-06-01 00:00:00+00' as updated_at
+        from base""",
+    "subscriptions": """
+        select printf('50000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', (i * 4) % 8) as tenant_id,
+               printf('10000000-0000-4000-8000-%012d', i * 4) as customer_id,
+               ['basic', 'standard', 'premium', 'enterprise'][1 + i % 4] as plan,
+               ['trialing', 'active', 'active', 'past_due', 'cancelled'][1 + i % 5] as status,
+               ['19.00', '49.00', '99.00', '249.00'][1 + i % 4]::decimal(12, 2) as monthly_amount,
+               'USD' as currency, timestamptz '2023-06-01 00:00:00+00' as started_at,
+               null::timestamptz as trial_ends_at, null::timestamptz as current_period_end,
+               null::timestamptz as cancelled_at,
+               timestamptz '2023-06-01 00:00:00+00' as created_at,
+               timestamptz '2023-06-01 00:00:00+00' as updated_at
+        from range({customers} // 4) r(i)""",
+    "events": """
+        with base as (select i, (i * 31) % {customers} as c from range({events}) r(i))
+        select printf('60000000-0000-4000-8000-%012d', i) as id,
+               printf('00000000-0000-4000-8000-%012d', c % 8) as tenant_id,
+               case when i % 5 = 0 then null
+                    else printf('10000000-0000-4000-8000-%012d', c) end as customer_id,
+               's-' || (i // 4) as session_id,
+               ['page_view', 'product_view', 'add_to_cart', 'checkout_started', 'purchase',
+                'signup', 'login', 'search'][1 + i % 8] as event_type,
+               '{{"source": "ads"}}' as properties,
+               timestamptz '2023-06-01 00:00:00+00' + to_minutes(i * 17 % 777600) as occurred_at,
+               timestamptz '2023-06-01 00:00:00+00' as created_at,
+               timestamptz '2023-06-01 00:00:00+00' as updated_at
+        from base""",
+}
+
+_GOLD = {
+    "tenant_summary": """
+        with c as (select tenant_id, count(*) n, count(*) filter (where status = 'active') a
+                   from silver_customers group by 1),
+             o as (select tenant_id, count(*) n,
+                          count(*) filter (where status = 'completed') completed,
+                          count(*) filter (where paid_at is not null) paid,
+                          coalesce(sum(total) filter (where paid_at is not null), 0) gross,
+                          coalesce(sum(total) filter (where status = 'refunded'), 0) refunds
+                   from silver_orders group by 1),
+             e as (select tenant_id, count(*) n from silver_events group by 1)
+        select t.id as tenant_id, t.name as tenant_name, t.plan, t.is_active,
+               c.n as customers, c.a as active_customers, o.n as orders,
+               o.completed as completed_orders, o.paid as paid_orders,
+               o.gross::decimal(18, 2) as gross_revenue, o.refunds::decimal(18, 2) as refunds,
+               (o.gross - o.refunds)::decimal(18, 2) as net_revenue,
+               round(o.gross / o.paid, 2)::decimal(18, 2) as average_order_value,
+               e.n as events
+        from silver_tenants t join c on c.tenant_id = t.id join o on o.tenant_id = t.id
+        join e on e.tenant_id = t.id""",
+    "revenue_daily": """
+        select tenant_id, placed_at::date as revenue_date, count(*) as orders_placed,
+               count(paid_at) as orders_paid, count(refunded_at) as orders_refunded,
+               coalesce(sum(total) filter (where paid_at is not null), 0)::decimal(18, 2)
+                   as gross_revenue,
+               coalesce(sum(total) filter (where refunded_at is not null), 0)::decimal(18, 2)
+                   as refunds,
+               (coalesce(sum(total) filter (where paid_at is not null), 0)
+                - coalesce(sum(total) filter (where refunded_at is not null), 0))::decimal(18, 2)
+                   as net_revenue
+        from silver_orders group by 1, 2""",
+    "revenue_monthly": """
+        with m as (
+            select tenant_id, date_trunc('month', placed_at)::date as revenue_month,
+                   count(*) as orders_placed, count(paid_at) as orders_paid,
+                   count(refunded_at) as orders_refunded,
+                   coalesce(sum(total) filter (where paid_at is not null), 0)::decimal(18, 2)
+                       as gross_revenue,
+                   coalesce(sum(total) filter (where refunded_at is not null), 0)::decimal(18, 2)
+                       as refunds
+            from silver_orders group by 1, 2)
+        select *, (gross_revenue - refunds)::decimal(18, 2) as net_revenue,
+               lag((gross_revenue - refunds)::decimal(18, 2))
+                   over (partition by tenant_id order by revenue_month) as previous_net_revenue,
+               null::decimal(9, 4) as net_revenue_growth
+        from m""",
+}
+
+
+def build_lake(root: Path, scale: float) -> Settings:
+    """Write a synthetic silver and gold lake with the layout of the Glue jobs."""
+    sizes = {
+        "customers": round(6400 * scale),
+        "orders": round(51200 * scale),
+        "events": round(320000 * scale),
+        "products": 1600,
+    }
+    settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    for name, query in _SILVER.items():
+        con.execute(
+            f"create table silver_{name} as select *, updated_at as source_committed_at, "
+            f"lpad('1', 35, '0') as source_change_seq, now() as processed_at "
+            f"from ({query.format(**sizes)})"
+        )
+        out = Path(settings.silver_uri) / name
+        out.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy silver_{name} to '{out}' (format parquet, partition_by (tenant_id), "
+            "overwrite_or_ignore true)"
+        )
+    for name, query in _GOLD.items():
+        out = Path(settings.gold_uri) / name
+        out.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy ({query}) to '{out}' (format parquet, partition_by (tenant_id), "
+            "overwrite_or_ignore true)"
+        )
+    con.close()
+    return settings
+
+
+def _statements(path: Path) -> list[str]:
+    return [s.strip() for s in path.read_text(encoding="utf-8").split(";") if "select" in s]
+
+
+def _time(settings: Settings, sql: str, runs: int, tenant: str | None = None) -> float:
+    import time
+
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        with AthenaEngine(settings, tenant=tenant, save_results=False) as engine:
+            engine.execute(sql)
+        samples.append((time.perf_counter() - start) * 1000)
+    return round(percentile(samples, 50), 1)
+
+
+def main() -> None:
+    env_lake = os.environ.get("LAKEHOUSE_LAKE")
+    tmp: Path | None = None
+    if env_lake and (Path(env_lake) / "silver").is_dir() and (Path(env_lake) / "gold").is_dir():
+        settings = Settings(lake=env_lake, _env_file=None)  # type: ignore[call-arg]
+        source = f"LAKEHOUSE_LAKE={env_lake}"
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-athena-"))
+        settings = build_lake(tmp, SCALE)
+        source = f"synthetic, seed-scale {SCALE:g} sizes"
+    try:
+        crawl(settings)
+        catalog = load_catalog(settings.catalog_uri)
+        tenants = catalog.get("silver", "tenants")
+        slug = None
+        if tenants is not None:
+            with AthenaEngine(settings, save_results=False) as engine:
+                (first,) = engine.execute("select slug from silver.tenants order by slug limit 1")
+            slug = str(first.rows[0][0])
+        gold = _statements(ATHENA_QUERIES_DIR / "exploration" / "03-gold-exploration.sql")
+        metrics: dict[str, float] = {}
+        targets: dict[str, str] = {}
+        for i, sql in enumerate(gold, start=1):
+            key = f"gold_q{i}_p50_ms"
+            metrics[key] = _time(settings, sql, GOLD_RUNS)
+            targets[key] = "<= 100"
+        key = "gold_tenant_scoped_summary_p50_ms"
+        metrics[key] = _time(settings, "select * from gold.tenant_summary", GOLD_RUNS, slug)
+        targets[key] = "<= 100"
+        joins = {
+            "join_customers_orders_top_customers_p50_ms": """
+                with revenue as (
+                    select customers.tenant_id, customers.id as customer_id,
+                           count(*) as orders, sum(orders.total) as revenue
+                    from silver.customers as customers
+                    inner join silver.orders as orders
+                        on orders.tenant_id = customers.tenant_id
+                        and orders.customer_id = customers.id
+                    group by customers.tenant_id, customers.id
+                )
+                select tenant_id, customer_id, orders, revenue
+                from revenue
+                order by revenue desc
+                limit 100""",
+            "join_dashboard_p50_ms": (
+                ATHENA_QUERIES_DIR / "business" / "tenant_performance_dashboard.sql"
+            ).read_text(encoding="utf-8"),
+            "join_cohort_retention_p50_ms": (
+                ATHENA_QUERIES_DIR / "business" / "cohort_retention.sql"
+            ).read_text(encoding="utf-8"),
+        }
+        for key, sql in joins.items():
+            metrics[key] = _time(settings, sql, JOIN_RUNS)
+            targets[key] = "<= 2000"
+        rows = {}
+        with AthenaEngine(settings, save_results=False) as engine:
+            for table in ("customers", "orders", "events"):
+                (r,) = engine.execute(f"select count(*) from silver.{table}")
+                rows[table] = int(r.rows[0][0])
+        report(
+            "athena",
+            {"lake": source, "gold_runs": GOLD_RUNS, "join_runs": JOIN_RUNS, **rows},
+            metrics,
+            targets,
+        )
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
