@@ -27,6 +27,8 @@ setup: $(VENV)/.installed ## Create .venv and install the project (idempotent)
 demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, reconcile, query
 	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --if-empty
 	$(LAKEHOUSE) db counts
+	$(LAKEHOUSE) replicate --once
+	$(LAKEHOUSE) replicate status
 
 test: setup ## Lint, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
 	$(BIN)/ruff check .
@@ -53,6 +55,9 @@ db-status: setup ## Show the state of the private PostgreSQL cluster
 
 seed: setup db-up ## Load deterministic fake data (SCALE=1 SEED=42), replacing what is there
 	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --reset
+
+replicate: setup db-up ## Replicate the source into bronze until Ctrl-C (REPLICATE_ARGS=--once to stop when caught up)
+	$(LAKEHOUSE) replicate $(REPLICATE_ARGS)
 
 clean: ## Stop the database and delete local state and the lake
 	-$(LAKEHOUSE) db down
