@@ -1,0 +1,78 @@
+"""The command line: a continuous run stopped with Ctrl-C, and the status command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+
+from lakehouse.replicate.source import slot_info
+from lakehouse.replicate.state import load_state
+from tests.lakehouse.replicate.conftest import ReplEnv
+from tests.lakehouse.replicate.reference import assert_reconstructs
+from tests.lakehouse.replicate.workload import insert_customer, insert_tenant
+
+
+def _wait_for(condition: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_stops_cleanly_and_status_reports(repl: ReplEnv) -> None:
+    with psycopg.connect(repl.dsn) as conn:
+        tenant = insert_tenant(conn)
+    env = {
+        **os.environ,
+        "DATABASE_URL": repl.dsn,
+        "LAKEHOUSE_SLOT": repl.slot,
+        "LAKEHOUSE_CDC_INTERVAL": "0.2",
+    }
+    base = [sys.executable, "-m", "lakehouse.cli.main", "replicate"]
+    target = ["--target", str(repl.target)]
+    proc = subprocess.Popen(
+        [*base, *target], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(lambda: (s := load_state(repl.storage)) is not None and s.full_load_complete)
+        with psycopg.connect(repl.dsn) as conn:
+            customer = insert_customer(conn, tenant)
+        _wait_for(lambda: repl.storage.list_files("dms/public/customers"))
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    # One JSON log line per written file.
+    events = [
+        json.loads(line.split(" INFO ", 1)[1]) for line in err.splitlines() if " INFO {" in line
+    ]
+    files = [e for e in events if e["event"] == "cdc_file"]
+    assert files[0]["table"] == "public.customers"
+    assert files[0]["rows"] == 1
+    assert files[0]["lag_seconds"] >= 0
+    assert_reconstructs(repl.storage, repl.dsn)
+    with psycopg.connect(repl.dsn, autocommit=True) as conn:
+        info = slot_info(conn, repl.slot)
+    assert info is not None
+    assert not info.active
+
+    status = subprocess.run(
+        [*base, "status", *target, "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    st = json.loads(status.stdout)
+    assert st["slot_exists"] is True
+    assert st["full_load"] == "complete"
+    assert st["last_files"]["public.customers"] == files[0]["file"]
+    assert st["last_files"]["public.tenants"] == "LOAD00000001.csv.gz"
+    assert st["last_files"]["public.orders"] is None
+    assert st["wal_retained_bytes"] >= 0
+    assert st["confirmed_lsn"]
+    assert customer
