@@ -1,0 +1,1 @@
+"""The source system's data: the deterministic seed and the activity simulator."""

@@ -1,0 +1,627 @@
+"""The deterministic seed: realistic multi-tenant data, loaded with COPY in one transaction.
+
+Everything is derived from ``random.Random`` streams seeded with ``seed`` and from a fixed
+reference time (the "now" of the seeded world), never from the clock, so the same ``seed`` and
+``scale`` give identical rows, UUIDs and timestamps. Each tenant and table has its own stream,
+so the data does not depend on how the load is chunked.
+
+Sizes at scale 1: 8 tenants, 6,400 customers, 51,200 orders, 320,000 events, 200 products per
+tenant, ~3 items per non-cancelled order, subscriptions for ~40 % of customers with monthly
+invoices, one invoice per order: about 600,000 rows. Customers, orders and events (and what
+hangs off them) grow linearly with ``scale``; tenants stay at 8.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from lakehouse_glue.model import Entity, load_declaration
+from psycopg import sql
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.source import copytext
+from lakehouse.source.factory import (
+    CustomerRef,
+    Row,
+    TenantContext,
+    between,
+    customer_row,
+    event_row,
+    order_invoice_row,
+    order_row,
+    product_row,
+    subscription_invoice_row,
+    subscription_row,
+    tenant_row,
+    weighted,
+)
+from lakehouse.source.hardcases import HARD_TEXTS, large_text
+from lakehouse.source.pools import build_pools
+
+REFERENCE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+"""The "now" of the seeded world: every seeded timestamp lies before it."""
+
+TENANTS = 8
+CUSTOMERS_PER_SCALE = 6_400
+ORDERS_PER_SCALE = 51_200
+EVENTS_PER_SCALE = 320_000
+PRODUCTS_PER_TENANT = 200
+SUBSCRIBER_SHARE = 0.4
+MIN_SCALE = 0.002  # at least one customer per tenant
+MAX_SCALE = 100.0
+# Tenants are not the same size: the largest is four times the smallest.
+TENANT_WEIGHTS = (0.22, 0.18, 0.15, 0.13, 0.11, 0.09, 0.07, 0.05)
+ORDER_TARGETS = (
+    ("pending", 5),
+    ("paid", 6),
+    ("shipped", 9),
+    ("completed", 62),
+    ("cancelled", 9),
+    ("refunded", 9),
+)
+ORDER_ITEM_COUNTS = ((1, 15), (2, 25), (3, 25), (4, 18), (5, 10), (6, 7))
+FLUSH_ROWS = 20_000
+
+
+def check_scale(scale: float) -> float:
+    """Return ``scale`` if it is usable, else raise :class:`ConfigError` (exit 2)."""
+    if not isinstance(scale, int | float) or not math.isfinite(scale):
+        raise ConfigError(f"unknown scale {scale!r}: give a number such as 1 or 0.1")
+    if scale <= 0:
+        raise ConfigError(f"scale must be positive, got {scale}; use e.g. --scale 1 (~600k rows)")
+    if scale < MIN_SCALE or scale > MAX_SCALE:
+        raise ConfigError(
+            f"scale {scale} is outside the supported range {MIN_SCALE}..{MAX_SCALE:g} "
+            "(1 gives ~600,000 rows)"
+        )
+    return float(scale)
+
+
+def apportion(total: int, weights: tuple[float, ...]) -> list[int]:
+    """Split ``total`` by ``weights`` exactly (largest remainder), at least 1 each."""
+    raw = [total * w for w in weights]
+    parts = [max(1, int(r)) for r in raw]
+    order = sorted(range(len(weights)), key=lambda i: raw[i] - int(raw[i]), reverse=True)
+    k = 0
+    while sum(parts) < total:
+        parts[order[k % len(order)]] += 1
+        k += 1
+    return parts
+
+
+def planned_counts(scale: float) -> dict[str, int]:
+    """Exact counts of the directly scaled entities for ``scale``."""
+    scale = check_scale(scale)
+    return {
+        "tenants": TENANTS,
+        "customers": max(TENANTS, round(CUSTOMERS_PER_SCALE * scale)),
+        "products": TENANTS * max(5, round(PRODUCTS_PER_TENANT * min(scale, 1.0))),
+        "orders": max(TENANTS, round(ORDERS_PER_SCALE * scale)),
+        "events": max(TENANTS, round(EVENTS_PER_SCALE * scale)),
+    }
+
+
+# -- COPY --------------------------------------------------------------------------------------
+def _formatter(logical: str, timestamp: Callable[[Any], str]) -> Callable[[Any], str]:
+    if logical == "string":
+        return copytext.text
+    if logical == "json":
+        return copytext.jsonb
+    if logical == "boolean":
+        return lambda v: copytext.NULL if v is None else ("t" if v else "f")
+    if logical == "timestamp":
+        return timestamp
+    return lambda v: copytext.NULL if v is None else str(v)
+
+
+class _TimestampFormatter:
+    """``isoformat`` with a one-entry memo: created_at and updated_at are often one object."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+        self.text = copytext.NULL
+
+    def __call__(self, value: datetime | None) -> str:
+        if value is None:
+            return copytext.NULL
+        if value is not self.last:
+            self.last, self.text = value, value.isoformat(sep=" ")
+        return self.text
+
+
+class CopyLoader:
+    """Buffers rows per table as COPY text and hands them over in chunks.
+
+    Rows are formatted here (in the generating thread); ``sink`` receives each chunk as a list
+    of ``(table, data)`` in declaration order, i.e. parents before children.
+    """
+
+    def __init__(
+        self, entities: Iterable[Entity], sink: Callable[[list[tuple[Entity, bytes]]], None]
+    ) -> None:
+        self.entities = list(entities)
+        self.sink = sink
+        # One timestamp formatter for every column, so that its memo spans created_at and
+        # updated_at.
+        timestamp = _TimestampFormatter()
+        self.formats = {
+            e.name: [(c.name, _formatter(c.type, timestamp)) for c in e.columns]
+            for e in self.entities
+        }
+        self.buffers: dict[str, list[str]] = {e.name: [] for e in self.entities}
+        self.counts: dict[str, int] = {e.name: 0 for e in self.entities}
+        self.pending = 0
+
+    def add(self, table: str, row: Row) -> None:
+        self.buffers[table].append(
+            "\t".join([fmt(row[name]) for name, fmt in self.formats[table]]) + "\n"
+        )
+        self.pending += 1
+        if self.pending >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk: list[tuple[Entity, bytes]] = []
+        for entity in self.entities:
+            lines = self.buffers[entity.name]
+            if lines:
+                chunk.append((entity, "".join(lines).encode()))
+                self.counts[entity.name] += len(lines)
+                self.buffers[entity.name] = []
+        self.pending = 0
+        if chunk:
+            self.sink(chunk)
+
+
+def _copy_chunk(conn: psycopg.Connection[Any], chunk: list[tuple[Entity, bytes]]) -> None:
+    with conn.cursor() as cur:
+        for entity, data in chunk:
+            stmt = sql.SQL("copy {}.{} ({}) from stdin").format(
+                sql.Identifier(entity.schema),
+                sql.Identifier(entity.name),
+                sql.SQL(", ").join(map(sql.Identifier, entity.column_names)),
+            )
+            with cur.copy(stmt) as copy:
+                copy.write(data)
+
+
+class _DeferredKeys:
+    """Drop the foreign keys, unique constraints and secondary indexes of empty tables before a
+    bulk load and re-create them after it, inside the load's transaction.
+
+    This is what pg_restore does: building an index once from sorted data and validating a
+    foreign key with one join is several times faster than maintaining them row by row. The
+    re-created constraints check every loaded row, so nothing goes unvalidated, and if anything
+    fails the transaction rolls back with the original definitions intact.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], entities: list[Entity]) -> None:
+        self.conn = conn
+        self.tables = [f"{e.schema}.{e.name}" for e in entities]
+        self.constraints: list[tuple[str, str, str, str]] = []
+        self.indexes: list[tuple[str, str]] = []
+
+    def drop(self) -> None:
+        self.constraints = [
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3]))
+            for r in self.conn.execute(
+                """
+                select conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid)
+                from pg_constraint
+                where conrelid = any(%s::regclass[]) and contype in ('f', 'u')
+                order by contype = 'f' desc, conrelid::regclass::text, conname
+                """,
+                (self.tables,),
+            ).fetchall()
+        ]
+        self.indexes = [
+            (str(r[0]), str(r[1]))
+            for r in self.conn.execute(
+                """
+                select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+                from pg_index i
+                where i.indrelid = any(%s::regclass[])
+                  and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
+                order by 1
+                """,
+                (self.tables,),
+            ).fetchall()
+        ]
+        # Foreign keys first: they depend on the unique constraints they point at.
+        for table, name, _type, _definition in self.constraints:
+            self.conn.execute(
+                sql.SQL("alter table {} drop constraint {}").format(
+                    sql.SQL(table), sql.Identifier(name)
+                )
+            )
+        for index, _definition in self.indexes:
+            self.conn.execute(sql.SQL("drop index {}").format(sql.SQL(index)))
+
+    def restore(self) -> None:
+        for _index, definition in self.indexes:
+            self.conn.execute(definition.encode())
+        # Unique constraints before the foreign keys that reference them.
+        for table, name, _type, definition in sorted(self.constraints, key=lambda c: c[2] == "f"):
+            self.conn.execute(
+                sql.SQL("alter table {} add constraint {} {}").format(
+                    sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+                )
+            )
+
+
+# -- database state ----------------------------------------------------------------------------
+def row_counts(dsn: str) -> dict[str, int]:
+    """Rows per entity table in the database at ``dsn``."""
+    declaration = load_declaration()
+    out: dict[str, int] = {}
+    with psycopg.connect(dsn) as conn:
+        for e in declaration.entities:
+            row = conn.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(e.schema), sql.Identifier(e.name)
+                )
+            ).fetchone()
+            out[e.name] = int(row[0]) if row else 0
+    return out
+
+
+def is_empty(dsn: str) -> bool:
+    """True when none of the entity tables holds a row."""
+    declaration = load_declaration()
+    with psycopg.connect(dsn) as conn:
+        for e in declaration.entities:
+            found = conn.execute(
+                sql.SQL("select exists (select 1 from {}.{})").format(
+                    sql.Identifier(e.schema), sql.Identifier(e.name)
+                )
+            ).fetchone()
+            if found and found[0]:
+                return False
+    return True
+
+
+# -- the world ---------------------------------------------------------------------------------
+def _rng(seed: int, *parts: object) -> random.Random:
+    # A string seed is hashed with SHA-512 by random.Random: stable across processes.
+    # Fake data, not secrets: a reproducible generator is the point.
+    return random.Random(":".join(map(str, (seed, *parts))))  # noqa: S311
+
+
+def _apply_order_history(rng: random.Random, order: Row, invoice: Row) -> bool:
+    """Move a pending order (and its invoice) along its lifecycle up to the reference time.
+
+    Returns False when the order ends cancelled (its items were deleted by the cancellation).
+    """
+    placed: datetime = order["placed_at"]
+    target = weighted(rng, ORDER_TARGETS)
+    paid = placed + timedelta(seconds=rng.randint(60, 7_200))
+    shipped = paid + timedelta(seconds=rng.randint(4 * 3_600, 3 * 86_400))
+    completed = shipped + timedelta(seconds=rng.randint(86_400, 7 * 86_400))
+    chain = {"paid": paid, "shipped": shipped, "completed": completed}
+    refunded_at = cancelled_at = None
+    if target == "cancelled":
+        cancelled_at = placed + timedelta(seconds=rng.randint(600, 2 * 86_400))
+        if cancelled_at > REFERENCE_TIME:
+            target, cancelled_at = "pending", None
+    elif target == "refunded":
+        stage = rng.choice(("paid", "shipped", "completed"))
+        refunded_at = chain[stage] + timedelta(seconds=rng.randint(86_400, 20 * 86_400))
+        if refunded_at > REFERENCE_TIME:
+            target, refunded_at = stage, None
+        else:
+            chain = {k: v for k, v in chain.items() if v <= chain[stage]}
+    if target in chain:
+        steps = list(chain)
+        while target != "pending" and chain[target] > REFERENCE_TIME:
+            i = steps.index(target)
+            target = steps[i - 1] if i else "pending"
+        chain = (
+            {} if target == "pending" else {k: chain[k] for k in steps[: steps.index(target) + 1]}
+        )
+    elif target in ("pending", "cancelled"):
+        chain = {}
+    order["status"] = target
+    for step, at in chain.items():
+        order[f"{step}_at"] = at
+    order["cancelled_at"] = cancelled_at
+    order["refunded_at"] = refunded_at
+    order["updated_at"] = max(
+        [placed, *chain.values(), *(t for t in (cancelled_at, refunded_at) if t)]
+    )
+
+    if target == "cancelled":
+        invoice["status"] = "void"
+        invoice["updated_at"] = cancelled_at
+    elif target == "pending":
+        overdue = invoice["due_at"] <= REFERENCE_TIME
+        invoice["status"] = "overdue" if overdue else "issued"
+        invoice["updated_at"] = invoice["due_at"] if overdue else invoice["issued_at"]
+    else:
+        invoice["status"] = "paid"
+        invoice["paid_at"] = order["paid_at"]
+        invoice["updated_at"] = order["paid_at"]
+    return bool(target != "cancelled")
+
+
+def _subscription_history(rng: random.Random, tenant: TenantContext, sub: Row) -> list[Row]:
+    """Apply a subscription's lifecycle up to the reference time; return its invoices."""
+    started: datetime = sub["started_at"]
+    trial_ends: datetime | None = sub["trial_ends_at"]
+    billing_start = trial_ends or started
+    if trial_ends and trial_ends > REFERENCE_TIME:
+        return []  # still trialing
+    end = REFERENCE_TIME
+    if rng.random() < 0.25:
+        sub["cancelled_at"] = between(rng, started + timedelta(hours=1), REFERENCE_TIME)
+        sub["status"] = "cancelled"
+        end = sub["cancelled_at"]
+    invoices: list[Row] = []
+    period = billing_start
+    while period < end and len(invoices) < 36:
+        inv = subscription_invoice_row(rng, tenant, sub, period)
+        paid_at = period + timedelta(seconds=rng.randint(0, 3 * 86_400))
+        if rng.random() < 0.93 and paid_at <= REFERENCE_TIME:
+            inv["status"], inv["paid_at"], inv["updated_at"] = "paid", paid_at, paid_at
+        elif inv["due_at"] <= REFERENCE_TIME:
+            inv["status"], inv["updated_at"] = "overdue", inv["due_at"]
+        invoices.append(inv)
+        period += timedelta(days=30)
+    if sub["status"] != "cancelled":
+        sub["status"] = "past_due" if any(i["status"] == "overdue" for i in invoices) else "active"
+    sub["current_period_end"] = invoices[-1]["issued_at"] + timedelta(days=30) if invoices else None
+    times = [started, *(i["issued_at"] for i in invoices)]
+    if sub["cancelled_at"]:
+        times.append(sub["cancelled_at"])
+    sub["updated_at"] = max(times)
+    return invoices
+
+
+def seed(
+    dsn: str,
+    *,
+    scale: float,
+    seed: int,
+    reset: bool,
+    show_progress: bool = False,
+) -> dict[str, int]:
+    """Load deterministic fake data into the (migrated) source database at ``dsn``.
+
+    The rows are generated in a worker thread while the calling thread streams the previous
+    chunk into PostgreSQL with COPY, so generation and loading overlap. Everything happens in
+    one transaction: readers see no rows or all of them.
+
+    Args:
+        dsn: the source database.
+        scale: 1 gives ~600,000 rows; customers, orders and events grow linearly.
+        seed: the random seed; the same seed and scale always give identical rows.
+        reset: replace existing rows; without it a non-empty database is refused.
+        show_progress: draw a progress bar on the terminal.
+
+    Returns:
+        Rows loaded per table.
+    """
+    plan = planned_counts(scale)
+    entities = list(load_declaration().entities)
+    progress = Progress(
+        TextColumn("[bold]seed[/bold] {task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+    )
+    try:
+        conn = psycopg.connect(dsn)
+    except psycopg.OperationalError as exc:
+        raise LakehouseError(
+            f"cannot connect to the source database: {exc}\nStart it with 'lakehouse db up' "
+            "or check DATABASE_URL."
+        ) from exc
+    chunks: queue.Queue[list[tuple[Entity, bytes]] | BaseException | None] = queue.Queue(maxsize=3)
+    with conn:
+        _prepare(conn, entities, reset=reset)
+        with progress:
+            task = progress.add_task("generating", total=sum(plan.values()))
+            keys = _DeferredKeys(conn, entities)
+            keys.drop()
+            loader = CopyLoader(entities, chunks.put)
+            stop = threading.Event()
+
+            def produce() -> None:
+                try:
+                    _generate(loader, plan, seed, progress, task, stop)
+                    loader.flush()
+                    chunks.put(None)
+                except BaseException as exc:  # handed to the loading thread, which re-raises it
+                    chunks.put(exc)
+
+            worker = threading.Thread(target=produce, name="seed-generator", daemon=True)
+            worker.start()
+            try:
+                while (item := chunks.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    _copy_chunk(conn, item)
+            finally:
+                stop.set()
+                while worker.is_alive():  # unblock a producer waiting on a full queue
+                    with contextlib.suppress(queue.Empty):
+                        chunks.get(timeout=0.1)
+                worker.join()
+            progress.update(task, description="indexes")
+            keys.restore()
+            conn.commit()
+            progress.update(task, description="done", completed=sum(plan.values()))
+    return dict(loader.counts)
+
+
+def _generate(
+    loader: CopyLoader,
+    plan: dict[str, int],
+    seed: int,
+    progress: Progress,
+    task: TaskID,
+    stop: threading.Event,
+) -> None:
+    """Generate every row of the seeded world into ``loader`` (parents before children)."""
+    pools = build_pools(seed)
+    customers_per = apportion(plan["customers"], TENANT_WEIGHTS)
+    orders_per = apportion(plan["orders"], TENANT_WEIGHTS)
+    events_per = apportion(plan["events"], TENANT_WEIGHTS)
+    products_per = plan["products"] // TENANTS
+    tenants: list[TenantContext] = []
+
+    progress.update(task, description="tenants")
+    for t in range(TENANTS):
+        rng = _rng(seed, "tenant", t)
+        pool = pools[t % len(pools)]
+        created = REFERENCE_TIME - timedelta(days=1_000 - 40 * t, seconds=rng.randint(0, 86_399))
+        row = tenant_row(rng, t, pool, created)
+        loader.add("tenants", row)
+        tenants.append(
+            TenantContext(
+                id=row["id"],
+                index=t,
+                created_at=created,
+                currency=pool.currency,
+                tax_rate=Decimal(rng.choice(("0", "0.07", "0.10", "0.19", "0.20"))),
+                pool=pool,
+            )
+        )
+    progress.advance(task, TENANTS)
+
+    progress.update(task, description="customers")
+    for tenant in tenants:
+        rng = _rng(seed, "customers", tenant.index)
+        first_day = tenant.created_at + timedelta(days=1)
+        last_day = REFERENCE_TIME - timedelta(days=1)
+        for k in range(customers_per[tenant.index]):
+            created = between(rng, first_day, last_day)
+            updated = created if rng.random() < 0.7 else between(rng, created, REFERENCE_TIME)
+            special = _special_text(tenant.index, k, rng)
+            row = customer_row(
+                rng, tenant, pools, created, updated, notes=special, force_notes=special is not None
+            )
+            loader.add("customers", row)
+        progress.advance(task, customers_per[tenant.index])
+
+    progress.update(task, description="products")
+    for tenant in tenants:
+        rng = _rng(seed, "products", tenant.index)
+        for k in range(products_per):
+            created = between(rng, tenant.created_at, tenant.created_at + timedelta(days=60))
+            row = product_row(rng, tenant, k + 1, created)
+            special = _special_text(tenant.index, k, rng)
+            if special is not None:
+                row["description"] = special
+            loader.add("products", row)
+        progress.advance(task, products_per)
+
+    progress.update(task, description="subscriptions")
+    for tenant in tenants:
+        rng = _rng(seed, "subscriptions", tenant.index)
+        for customer in tenant.customers:
+            if rng.random() >= SUBSCRIBER_SHARE:
+                continue
+            started = between(rng, customer.created_at, REFERENCE_TIME)
+            sub = subscription_row(rng, tenant, customer, started)
+            invoices = _subscription_history(rng, tenant, sub)
+            loader.add("subscriptions", sub)
+            for inv in invoices:
+                loader.add("invoices", inv)
+
+    progress.update(task, description="orders")
+    for tenant in tenants:
+        rng = _rng(seed, "orders", tenant.index)
+        for k in range(orders_per[tenant.index]):
+            customer = tenant.customers[rng.randrange(len(tenant.customers))]
+            placed = between(rng, customer.created_at, REFERENCE_TIME)
+            n_items = weighted(rng, ORDER_ITEM_COUNTS)
+            order, items = order_row(rng, tenant, customer, placed, n_items)
+            invoice = order_invoice_row(rng, tenant, order)
+            keeps_items = _apply_order_history(rng, order, invoice)
+            loader.add("orders", order)
+            if keeps_items:
+                for item in items:
+                    loader.add("order_items", item)
+            loader.add("invoices", invoice)
+            if k % 1_000 == 999:
+                progress.advance(task, 1_000)
+                if stop.is_set():
+                    return
+        progress.advance(task, orders_per[tenant.index] % 1_000)
+
+    progress.update(task, description="events")
+    for tenant in tenants:
+        rng = _rng(seed, "events", tenant.index)
+        for k in range(events_per[tenant.index]):
+            someone: CustomerRef | None = None
+            if rng.random() < 0.85:
+                someone = tenant.customers[rng.randrange(len(tenant.customers))]
+            start = someone.created_at if someone else tenant.created_at
+            row = event_row(rng, tenant, someone, between(rng, start, REFERENCE_TIME))
+            special = _special_text(tenant.index, k, rng)
+            if special is not None:
+                row["properties"]["note"] = special
+            loader.add("events", row)
+            if k % 5_000 == 4_999:
+                progress.advance(task, 5_000)
+                if stop.is_set():
+                    return
+        progress.advance(task, events_per[tenant.index] % 5_000)
+    progress.update(task, description="writing")
+
+
+def _special_text(tenant_index: int, k: int, rng: random.Random) -> str | None:
+    """The deliberate hard cases: every ``HARD_TEXTS`` value, then one large value, at the
+    start of the first tenant's rows (so that small scales contain them all)."""
+    if tenant_index != 0:
+        return None
+    if k < len(HARD_TEXTS):
+        return HARD_TEXTS[k]
+    if k == len(HARD_TEXTS):
+        return large_text(rng)
+    return None
+
+
+def _prepare(conn: psycopg.Connection[Any], entities: Iterable[Entity], *, reset: bool) -> None:
+    """Refuse a non-empty database unless ``reset``; with ``reset`` empty every table."""
+    entities = list(entities)
+    names = sql.SQL(", ").join(
+        sql.SQL("{}.{}").format(sql.Identifier(e.schema), sql.Identifier(e.name)) for e in entities
+    )
+    try:
+        if reset:
+            conn.execute(sql.SQL("truncate {}").format(names))
+            return
+        for e in entities:
+            found = conn.execute(
+                sql.SQL("select exists (select 1 from {}.{})").format(
+                    sql.Identifier(e.schema), sql.Identifier(e.name)
+                )
+            ).fetchone()
+            if found and found[0]:
+                raise LakehouseError(
+                    f"the source database is not empty (table {e.name} has rows); pass --reset "
+                    "to replace its data, or --if-empty to keep it"
+                )
+    except psycopg.errors.UndefinedTable as exc:
+        raise LakehouseError(
+            f"the source schema is missing ({exc}); run 'lakehouse db migrate' first"
+        ) from exc

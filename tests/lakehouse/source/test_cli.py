@@ -1,0 +1,73 @@
+"""The seed and simulate commands as a user runs them: exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from lakehouse.paths import DJANGO_DIR, REPO_ROOT
+from lakehouse.source.seed import row_counts
+
+
+def _run(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        env={**os.environ, "DATABASE_URL": dsn},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def _lakehouse(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run(dsn, sys.executable, "-m", "lakehouse.cli.main", *args)
+
+
+def test_bad_scale_exits_2_with_a_message(source_db: str) -> None:
+    for scale in ("0", "-3"):
+        proc = _lakehouse(source_db, "seed", "--scale", scale)
+        assert proc.returncode == 2, proc.stderr
+        assert "scale" in proc.stderr
+    proc = _lakehouse(source_db, "seed", "--scale", "lots")
+    assert proc.returncode == 2
+    proc = _run(
+        source_db, sys.executable, str(DJANGO_DIR / "manage.py"), "seed_data", "--scale", "0"
+    )
+    assert proc.returncode == 2
+    assert "scale must be positive" in proc.stderr
+
+
+def test_seed_refuses_then_if_empty_skips_then_reset_replaces(source_db: str) -> None:
+    first = _lakehouse(source_db, "seed", "--scale", "0.01", "--seed", "3")
+    assert first.returncode == 0, first.stderr
+    counts = row_counts(source_db)
+    assert counts["orders"] == 512
+
+    refused = _lakehouse(source_db, "seed", "--scale", "0.01")
+    assert refused.returncode == 1
+    assert "--reset" in refused.stderr
+
+    skipped = _lakehouse(source_db, "seed", "--scale", "0.02", "--if-empty")
+    assert skipped.returncode == 0
+    assert row_counts(source_db) == counts
+
+    replaced = _run(
+        source_db,
+        sys.executable,
+        str(DJANGO_DIR / "manage.py"),
+        "seed_data",
+        "--scale",
+        "0.02",
+        "--reset",
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    assert row_counts(source_db)["orders"] == 1024
+
+
+def test_simulate_needs_a_length(source_db: str) -> None:
+    proc = _lakehouse(source_db, "simulate", "--rate", "100")
+    assert proc.returncode == 2
+    assert "--changes" in proc.stderr
