@@ -311,9 +311,14 @@ def stream(
     next_tick = time.monotonic() + tick_seconds
     last_ping = 0.0
 
-    def confirm(force: bool = False) -> None:
+    def confirm(force: bool = False, idle: bool = False) -> None:
         nonlocal confirmed
         lsn = writer.confirmable_lsn()
+        if idle and not writer.in_txn and not writer.pending:
+            # Between transactions with nothing buffered, everything the server has sent is in
+            # durable files, so the position of its last message (a keepalive's sent position)
+            # can be confirmed: WAL that the publication does not care about is released.
+            lsn = max(lsn, int(cursor.wal_end))
         if lsn > confirmed or force:
             confirmed = max(confirmed, lsn)
             cursor.send_feedback(
@@ -354,6 +359,7 @@ def stream(
             next_tick = now + tick_seconds
         if msg is not None:
             continue
+        confirm(idle=True)
         if caught_up():
             reason = "caught_up"
             break

@@ -11,6 +11,7 @@ import time
 
 import psycopg
 
+from lakehouse.replicate import pgoutput
 from lakehouse.replicate.source import slot_info
 from lakehouse.replicate.state import load_state
 from tests.lakehouse.replicate.conftest import ReplEnv
@@ -76,3 +77,34 @@ def test_ctrl_c_stops_cleanly_and_status_reports(repl: ReplEnv) -> None:
     assert st["wal_retained_bytes"] >= 0
     assert st["confirmed_lsn"]
     assert customer
+
+
+def test_idle_slot_does_not_pin_wal(repl: ReplEnv) -> None:
+    """WAL written for tables outside the publication is released while the replicator idles."""
+    import threading
+
+    from lakehouse.replicate import Replicator
+
+    repl.run_once()
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=lambda: Replicator(repl.options()).run(once=False, should_stop=stop.is_set)
+    )
+    runner.start()
+    try:
+        with psycopg.connect(repl.dsn, autocommit=True) as conn:
+            conn.execute("create table scratch (n int)")
+            conn.execute("insert into scratch select generate_series(1, 20000)")
+            row = conn.execute("select pg_current_wal_flush_lsn()::text").fetchone()
+            assert row is not None
+            target = pgoutput.parse_lsn(str(row[0]))
+
+            def released() -> bool:
+                info = slot_info(conn, repl.slot)
+                assert info is not None
+                return (info.confirmed_flush_lsn or 0) >= target
+
+            _wait_for(released, timeout=30)
+    finally:
+        stop.set()
+        runner.join(timeout=30)

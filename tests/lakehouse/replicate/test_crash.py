@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from lakehouse_glue.model import load_bronze_contract
 
+from lakehouse.replicate.state import load_state
 from tests.lakehouse.replicate.conftest import ReplEnv
 from tests.lakehouse.replicate.reference import assert_reconstructs, read_files
 from tests.lakehouse.replicate.workload import (
@@ -90,8 +91,15 @@ def test_kill_9_during_workload_loses_nothing(repl: ReplEnv) -> None:
     worker.start()
     rng = random.Random(11)
     try:
-        for _ in range(5):
+        for attempt in range(5):
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if attempt == 1:
+                # Whatever the first kill hit, let one run finish its full load, so that the
+                # later kills land in the stream.
+                deadline = time.monotonic() + 120
+                while not ((s := load_state(repl.storage)) and s.full_load_complete):
+                    assert time.monotonic() < deadline, "the full load did not finish"
+                    time.sleep(0.05)
             time.sleep(rng.uniform(0.5, 3.0))
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             proc.kill()
