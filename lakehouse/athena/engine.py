@@ -396,10 +396,11 @@ class AthenaEngine:
         for table in tables:
             if table.qualified_name in self._registered:
                 continue
-            if self._locked:
+            if self._locked and self.tenant_id is not None:
                 raise AthenaQueryError(
                     "ACCESS_DENIED",
-                    f"{table.qualified_name} was not part of the tenant session's tables",
+                    f"{table.qualified_name} was not part of the tenant session's tables; "
+                    "run it in a new session",
                 )
             target = f"{table.database}.{_ident(table.name)}"
             body = self._source_sql(table, self.tenant_id)
@@ -411,11 +412,27 @@ class AthenaEngine:
             self._registered.add(table.qualified_name)
 
     def _lock_down(self, tables: Sequence[CatalogTable]) -> None:
-        folders = sorted(
-            f"{self._tenant_folder(t)}/"
-            for t in tables
-            if t.format == "parquet" and t.partition_keys
-        )
+        """Confine DuckDB to the files the session may read, for good.
+
+        With a tenant: that tenant's partition folders of the tables the statements use (bronze
+        rows were copied already). Without: the bronze, silver and gold roots, so views can
+        still be created later but nothing outside the lake is reachable.
+        """
+        if self.tenant_id is not None:
+            folders = sorted(
+                f"{self._tenant_folder(t)}/"
+                for t in tables
+                if t.format == "parquet" and t.partition_keys
+            )
+        else:
+            folders = [
+                f"{local_dir(uri, 'a lake location')}/"
+                for uri in (
+                    self.settings.bronze_uri,
+                    self.settings.silver_uri,
+                    self.settings.gold_uri,
+                )
+            ]
         allowed = "[" + ", ".join(_lit(f) for f in folders) + "]"
         self._con.execute(f"set allowed_directories = {allowed}")
         self._con.execute("set enable_external_access = false")
@@ -439,6 +456,8 @@ class AthenaEngine:
         for st in statements:
             for t in st.tables:
                 needed[t.qualified_name] = t
+        if self.tenant_id is None and not self._locked:
+            self._lock_down([])
         self._register(list(needed.values()))
         if self.tenant_id is not None and not self._locked:
             self._lock_down(list(needed.values()))

@@ -152,3 +152,17 @@ def test_a_later_bad_statement_stops_before_anything_runs(athena_lake: AthenaLak
     with AthenaEngine(athena_lake.settings) as engine, pytest.raises(AthenaQueryError) as info:
         engine.execute("select 1; select * from gold.nope")
     assert info.value.code == "TABLE_NOT_FOUND"
+
+
+def test_without_a_tenant_duckdb_is_confined_to_the_lake(athena_lake: AthenaLake) -> None:
+    import duckdb
+
+    with AthenaEngine(athena_lake.settings, save_results=False) as engine:
+        engine.execute("select count(*) from silver.orders")
+        with pytest.raises(duckdb.PermissionException):
+            engine._con.execute("select * from read_csv('/etc/passwd')")
+        with pytest.raises(duckdb.InvalidInputException):
+            engine._con.execute("set enable_external_access = true")
+        # Later statements may still use other lake tables.
+        (result,) = engine.execute("select count(*) from gold.tenant_summary")
+        assert result.rows == [(3,)]
