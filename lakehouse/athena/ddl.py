@@ -134,8 +134,69 @@ def _parquet_table(
     )
 
 
+def _declared_rules() -> str:
+    """Athena SQL counting, on silver, the rows that break each rule of ``entities.json``."""
+    declaration = load_declaration()
+    checks: list[str] = []
+
+    def check(table: str, rule: str, column: str, source: str) -> None:
+        checks.append(
+            f"    select '{table}' as table_name, '{rule}' as rule, '{column}' as column_name, "
+            f"count(*) as failing_rows\n    {source}"
+        )
+
+    for e in declaration.entities:
+        table = f"silver.{e.name}"
+        for key in [e.primary_key] + [c.name for c in e.columns if c.unique]:
+            check(
+                e.name,
+                "unique",
+                key,
+                f"from (select {key} from {table} group by {key} having count(*) > 1) "
+                "as duplicates",
+            )
+        for c in e.columns:
+            if not c.nullable:
+                check(e.name, "not_null", c.name, f"from {table} where {c.name} is null")
+            if c.accepted_values:
+                values = ", ".join(_quote_sql(v) for v in c.accepted_values)
+                check(
+                    e.name,
+                    "accepted_values",
+                    c.name,
+                    f"from {table} where {c.name} not in ({values})",
+                )
+            if c.non_negative:
+                check(e.name, "non_negative", c.name, f"from {table} where {c.name} < 0")
+            if c.references:
+                check(
+                    e.name,
+                    f"references_{c.references}",
+                    c.name,
+                    f"from {table} as child\n    left join silver.{c.references} as parent\n"
+                    f"        on parent.tenant_id = child.tenant_id "
+                    f"and parent.id = child.{c.name}\n"
+                    f"    where child.{c.name} is not null and parent.id is null",
+                )
+    body = "\n    union all\n".join(checks)
+    return (
+        HEADER
+        + "-- Every rule of entities.json checked on silver: unique keys, not-null columns,\n"
+        "-- accepted values, non-negative amounts and same-tenant references. One row per rule\n"
+        "-- with its failing rows; 0 everywhere on a healthy lake.\n\n"
+        f"with checks as (\n{body}\n)\n\n"
+        "select\n    table_name,\n    rule,\n    column_name,\n    failing_rows\n"
+        "from checks\norder by table_name, rule, column_name;\n"
+    )
+
+
+def _quote_sql(text: str) -> str:
+    """A Trino string literal (quotes doubled), for query files (not DDL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def generate() -> dict[str, str]:
-    """File name (relative to ``athena-queries/ddl/``) -> generated text."""
+    """File path (relative to ``athena-queries/``) -> generated text."""
     declaration = load_declaration()
     databases = HEADER + "".join(
         f"create database if not exists {db};\n" for db in ("bronze", "silver", "gold")
@@ -159,30 +220,31 @@ def generate() -> dict[str, str]:
         gold_parts.append(_parquet_table("gold", mart.name, mart.description, columns))
     gold = HEADER + "\n".join(gold_parts)
     return {
-        "00-databases.sql": databases,
-        "01-bronze-tables.sql": bronze,
-        "02-silver-tables.sql": silver,
-        "03-gold-tables.sql": gold,
+        "ddl/00-databases.sql": databases,
+        "ddl/01-bronze-tables.sql": bronze,
+        "ddl/02-silver-tables.sql": silver,
+        "ddl/03-gold-tables.sql": gold,
+        "quality/declared_rules.sql": _declared_rules(),
     }
 
 
-def write(directory: Path = DDL_DIR) -> list[Path]:
+def write(root: Path = ATHENA_QUERIES_DIR) -> list[Path]:
     """Write the generated files; returns the paths that changed."""
-    directory.mkdir(parents=True, exist_ok=True)
     changed = []
     for name, text in generate().items():
-        path = directory / name
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             changed.append(path)
     return changed
 
 
-def stale(directory: Path = DDL_DIR) -> list[str]:
-    """Names of DDL files that are missing or differ from the generated text."""
+def stale(root: Path = ATHENA_QUERIES_DIR) -> list[str]:
+    """Generated files that are missing or differ from the generated text."""
     out = []
     for name, text in generate().items():
-        path = directory / name
+        path = root / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             out.append(name)
     return out

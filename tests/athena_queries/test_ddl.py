@@ -14,7 +14,7 @@ from lakehouse.athena import ddl
 def test_committed_ddl_equals_the_generated_ddl() -> None:
     stale = ddl.stale()
     assert not stale, (
-        f"athena-queries/ddl/ differs from the declarations in {stale}: run "
+        f"generated files in athena-queries/ differ from the declarations: {stale}; run "
         "`lakehouse athena-ddl --write` and commit"
     )
 

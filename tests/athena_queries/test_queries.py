@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.athena.engine import AthenaEngine, QueryResult
+from lakehouse.catalog.crawler import crawl
+from lakehouse.config import Settings
 from lakehouse.paths import ATHENA_QUERIES_DIR
 from tests.athena_queries.compare import assert_same_rows, pg_rows
 from tests.athena_queries.lake import AthenaLake
@@ -255,3 +261,42 @@ def test_quality_checks_pass_on_a_clean_lake(athena_lake: AthenaLake) -> None:
             "events",
         ]
     )
+
+
+def _declared_rules(settings: Settings) -> dict[tuple[str, str, str], int]:
+    with AthenaEngine(settings, save_results=False) as engine:
+        (result,) = engine.execute(
+            (ATHENA_QUERIES_DIR / "quality" / "declared_rules.sql").read_text(encoding="utf-8")
+        )
+    return {(r[0], r[1], r[2]): r[3] for r in result.rows}
+
+
+def test_declared_rules_find_exactly_the_planted_bad_rows(
+    athena_lake: AthenaLake, tmp_path: Path
+) -> None:
+    clean = _declared_rules(athena_lake.settings)
+    assert len(clean) > 100
+    assert set(clean.values()) == {0}
+    lake = tmp_path / "lake"
+    shutil.copytree(athena_lake.settings.lake_uri, lake)
+    settings = Settings(lake=str(lake), _env_file=None)  # type: ignore[call-arg]
+    folder = Path(settings.silver_uri) / "orders" / f"tenant_id={athena_lake.tenant_ids['acme']}"
+    existing = pq.read_table(next(folder.glob("*.parquet")))
+    duplicate = existing.slice(0, 1)
+    bad = existing.slice(1, 1).to_pylist()[0]
+    bad.update(
+        id="99999999-9999-4999-8999-999999999999",
+        status="lost",
+        customer_id="88888888-8888-4888-8888-888888888888",
+        total=Decimal("-1.00"),
+    )
+    planted = pa.concat_tables([duplicate, pa.Table.from_pylist([bad], schema=existing.schema)])
+    pq.write_table(planted, folder / "part-99999-planted.snappy.parquet")
+    crawl(settings)
+    found = {k: v for k, v in _declared_rules(settings).items() if v}
+    assert found == {
+        ("orders", "unique", "id"): 1,
+        ("orders", "accepted_values", "status"): 1,
+        ("orders", "non_negative", "total"): 1,
+        ("orders", "references_customers", "customer_id"): 1,
+    }
