@@ -104,20 +104,23 @@ def register(app: typer.Typer) -> None:
     @app.command("athena-ddl")
     def athena_ddl(
         write: Annotated[
-            bool, typer.Option("--write", help="Rewrite athena-queries/ddl/.")
+            bool, typer.Option("--write", help="Rewrite the generated files.")
         ] = False,
     ) -> None:
-        """Generate the Athena DDL from the declarations; without --write, check it is current."""
+        """Generate the DDL and declared-rule checks in athena-queries/ from the declarations.
+
+        Without --write, only check that the committed files are current (exit 1 if not).
+        """
         if write:
             changed = ddl.write()
             console.print(
-                "\n".join(f"wrote {p}" for p in changed) or "athena-queries/ddl/ is up to date"
+                "\n".join(f"wrote {p}" for p in changed) or "generated files are up to date"
             )
             return
         stale = ddl.stale()
         if stale:
             raise LakehouseError(
-                f"athena-queries/ddl/ is out of date ({', '.join(stale)}): run "
+                f"generated files in athena-queries/ are out of date ({', '.join(stale)}): run "
                 "`lakehouse athena-ddl --write` and commit the result"
             )
-        console.print("athena-queries/ddl/ is up to date")
+        console.print("generated files in athena-queries/ are up to date")
