@@ -29,6 +29,9 @@ locals {
     key => "${var.name}-${replace(key, "_", "-")}-${var.account_id}-${var.region}"
   }
   access_logs_bucket_name = "${var.name}-access-logs-${var.account_id}-${var.region}"
+  # ARNs from the names, so that the bucket policies are fully known at plan time.
+  bucket_arns     = { for key, name in local.bucket_names : key => "arn:${var.partition}:s3:::${name}" }
+  access_logs_arn = "arn:${var.partition}:s3:::${local.access_logs_bucket_name}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +145,7 @@ resource "aws_s3_bucket_policy" "access_logs" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
-        Resource  = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+        Resource  = [local.access_logs_arn, "${local.access_logs_arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
       {
@@ -150,7 +153,7 @@ resource "aws_s3_bucket_policy" "access_logs" {
         Effect    = "Allow"
         Principal = { Service = "logging.s3.amazonaws.com" }
         Action    = "s3:PutObject"
-        Resource  = "${aws_s3_bucket.access_logs.arn}/*"
+        Resource  = "${local.access_logs_arn}/*"
         Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
       },
     ]
@@ -277,7 +280,7 @@ resource "aws_s3_bucket_policy" "this" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
-        Resource  = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+        Resource  = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
       {
@@ -285,7 +288,7 @@ resource "aws_s3_bucket_policy" "this" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
-        Resource  = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+        Resource  = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
         Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
       },
     ]

@@ -10,7 +10,7 @@ output "kms_key_id" {
 
 output "bucket_ids" {
   description = "Bucket name per lake bucket key (bronze, silver, gold, scripts, athena_results)."
-  value       = { for key, bucket in aws_s3_bucket.this : key => bucket.id }
+  value       = { for key, bucket in aws_s3_bucket.this : key => bucket.bucket }
 }
 
 output "bucket_arns" {
@@ -20,17 +20,17 @@ output "bucket_arns" {
 
 output "access_logs_bucket_id" {
   description = "Name of the bucket that receives the lake buckets' server access logs."
-  value       = aws_s3_bucket.access_logs.id
+  value       = aws_s3_bucket.access_logs.bucket
 }
 
 output "lake_uris" {
   description = "The lake locations the Glue jobs receive as arguments (same layout as the local lake)."
   value = {
-    bronze_path     = "s3://${aws_s3_bucket.this["bronze"].id}"
-    silver_path     = "s3://${aws_s3_bucket.this["silver"].id}/silver"
-    gold_path       = "s3://${aws_s3_bucket.this["gold"].id}/gold"
-    quarantine_path = "s3://${aws_s3_bucket.this["silver"].id}/quarantine"
-    reports_path    = "s3://${aws_s3_bucket.this["silver"].id}/reports"
-    athena_results  = "s3://${aws_s3_bucket.this["athena_results"].id}/results"
+    bronze_path     = "s3://${aws_s3_bucket.this["bronze"].bucket}"
+    silver_path     = "s3://${aws_s3_bucket.this["silver"].bucket}/silver"
+    gold_path       = "s3://${aws_s3_bucket.this["gold"].bucket}/gold"
+    quarantine_path = "s3://${aws_s3_bucket.this["silver"].bucket}/quarantine"
+    reports_path    = "s3://${aws_s3_bucket.this["silver"].bucket}/reports"
+    athena_results  = "s3://${aws_s3_bucket.this["athena_results"].bucket}/results"
   }
 }

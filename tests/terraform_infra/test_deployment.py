@@ -1,0 +1,388 @@
+"""The Terraform deployment, planned offline against moto: complete, secure and consistent with
+the code (the bronze contract, the entity declaration, the job scripts and the pipeline DAG)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lakehouse_glue.model import load_bronze_contract, load_declaration
+
+from lakehouse.deploy import tf_check
+from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
+from lakehouse.paths import ATHENA_QUERIES_DIR, GLUE_SCRIPTS_DIR
+
+pytestmark = pytest.mark.slow
+
+NAME = "lakehouse-dev"  # default name_prefix and environment of the plan
+GOLD_JSON = GLUE_SCRIPTS_DIR / "lakehouse_glue" / "declarations" / "gold.json"
+# DMS takes the CSV delimiters as escape sequences; the contract holds the characters.
+DMS_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
+
+
+def of_type(resources: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [r for r in resources if r["type"] == kind]
+
+
+def one(resources: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    found = of_type(resources, kind)
+    assert len(found) == 1, f"expected one {kind}, found {[r['address'] for r in found]}"
+    values: dict[str, Any] = found[0]["values"]
+    return values
+
+
+def gold_marts() -> list[str]:
+    return [m["name"] for m in json.loads(GOLD_JSON.read_text("utf-8"))["marts"]]
+
+
+def expected_jobs() -> set[str]:
+    """Every job the pipeline knows: 8 silver, one per gold mart, the quality report."""
+    silver = {e.silver_job_name for e in load_declaration().entities}
+    return silver | {f"create_gold_{m}" for m in gold_marts()} | {"publish_quality_report"}
+
+
+def test_fmt_is_clean(tf_workspace: tf_check.Workspace) -> None:
+    tf_workspace.fmt_check()
+
+
+def test_validate(tf_workspace: tf_check.Workspace) -> None:
+    tf_workspace.validate()
+
+
+def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
+    counts: dict[str, int] = {}
+    for r in resources:
+        counts[r["type"]] = counts.get(r["type"], 0) + 1
+    entities = len(load_declaration().entities)
+    expected = {
+        # storage: 5 lake buckets + the access-log bucket, one CMK
+        "aws_s3_bucket": 6,
+        "aws_s3_bucket_public_access_block": 6,
+        "aws_s3_bucket_server_side_encryption_configuration": 6,
+        "aws_s3_bucket_policy": 6,
+        "aws_s3_bucket_lifecycle_configuration": 6,
+        "aws_s3_bucket_logging": 5,
+        "aws_kms_key": 1,
+        # source_db
+        "aws_db_instance": 1,
+        "aws_db_parameter_group": 1,
+        "aws_secretsmanager_secret": 1,
+        # dms
+        "aws_dms_replication_subnet_group": 1,
+        "aws_dms_replication_instance": 1,
+        "aws_dms_endpoint": 1,
+        "aws_dms_s3_endpoint": 1,
+        "aws_dms_replication_task": 1,
+        # glue
+        "aws_glue_catalog_database": 3,
+        "aws_glue_catalog_table": entities,
+        "aws_glue_crawler": 3,
+        "aws_glue_security_configuration": 1,
+        "aws_glue_workflow": 1,
+        # athena
+        "aws_athena_workgroup": 1,
+        # monitoring
+        "aws_sns_topic": 1,
+        "aws_cloudwatch_metric_alarm": 3,
+        "aws_cloudwatch_event_rule": 2,
+        "aws_cloudwatch_event_target": 2,
+        "aws_cloudwatch_dashboard": 1,
+        # iam: DMS S3 target, DMS secret reader, dms-vpc-role, dms-cloudwatch-logs-role, Glue,
+        # analysts, RDS enhanced monitoring
+        "aws_iam_role": 7,
+        # lake formation: one filter per tenant and silver table
+        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANT_IDS) * entities,
+    }
+    assert {kind: counts.get(kind, 0) for kind in expected} == expected
+
+
+def test_dms_s3_target_equals_the_bronze_contract(resources: list[dict[str, Any]]) -> None:
+    endpoint = one(resources, "aws_dms_s3_endpoint")
+    contract = load_bronze_contract().terraform_settings()
+    applied = {
+        argument: DMS_ESCAPES.get(endpoint[argument], endpoint[argument])
+        if argument in ("csv_delimiter", "csv_row_delimiter")
+        else endpoint[argument]
+        for argument in contract
+    }
+    assert applied == contract
+    # The contract's fixed facts, spelled out so a wrong contract edit shows here too.
+    assert endpoint["bucket_folder"] == "dms"
+    assert endpoint["compression_type"] == "GZIP"
+    assert endpoint["data_format"] == "csv"
+    assert endpoint["timestamp_column_name"] == "dms_timestamp"
+    assert endpoint["csv_null_value"] == ""
+    assert endpoint["csv_row_delimiter"] == "\\n"
+    assert endpoint["cdc_max_batch_interval"] == 60
+    assert endpoint["cdc_path"] is None
+    assert endpoint["encryption_mode"] == "SSE_KMS"
+    assert endpoint["endpoint_type"] == "target"
+
+
+def test_table_mappings_cover_the_entities(resources: list[dict[str, Any]]) -> None:
+    task = one(resources, "aws_dms_replication_task")
+    assert task["migration_type"] == "full-load-and-cdc"
+    rules = json.loads(task["table_mappings"])["rules"]
+    declaration = load_declaration()
+    contract = load_bronze_contract()
+    assert len({r["rule-id"] for r in rules}) == len(rules)
+    selections = [r for r in rules if r["rule-type"] == "selection"]
+    assert [r["object-locator"] for r in selections] == [
+        {"schema-name": "public", "table-name": name} for name in declaration.names
+    ]
+    assert {r["rule-action"] for r in selections} == {"include"}
+    added = [r for r in rules if r["rule-type"] == "transformation"]
+    assert [r["object-locator"]["table-name"] for r in added] == declaration.names
+    for rule in added:
+        assert rule["rule-action"] == "add-column"
+        assert rule["rule-target"] == "column"
+        assert rule["value"] == contract.change_seq_column == "dms_change_seq"
+        assert rule["expression"] == contract.change_seq_expression == "$AR_H_CHANGE_SEQ"
+        assert rule["data-type"] == {"type": "string", "length": 35}
+    settings = json.loads(task["replication_task_settings"])
+    # Full LOB mode: jsonb and long text are never truncated on the way to bronze.
+    assert settings["TargetMetadata"]["FullLobMode"] is True
+    assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "DO_NOTHING"
+
+
+def test_source_endpoint_uses_tls_secrets_and_heartbeat(resources: list[dict[str, Any]]) -> None:
+    source = one(resources, "aws_dms_endpoint")
+    assert source["engine_name"] == "postgres"
+    assert source["ssl_mode"] == "require"
+    # Credentials come from Secrets Manager, never from the endpoint itself.
+    assert source["username"] is None
+    assert source["password"] is None
+    assert source["postgres_settings"][0]["heartbeat_enable"] is True
+    db = one(resources, "aws_db_instance")
+    assert db["engine"] == "postgres"
+    assert db["engine_version"].startswith("15")
+    assert db["storage_encrypted"] is True
+    assert db["publicly_accessible"] is False
+    params = {p["name"]: p["value"] for p in one(resources, "aws_db_parameter_group")["parameter"]}
+    assert params["rds.logical_replication"] == "1"
+    assert params["rds.force_ssl"] == "1"
+
+
+def test_every_script_has_a_job_and_every_job_a_script(
+    resources: list[dict[str, Any]], glue_artifacts: GlueArtifacts
+) -> None:
+    scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
+    jobs = of_type(resources, "aws_glue_job")
+    by_stem = {j["values"]["name"].removeprefix(f"{NAME}-"): j["values"] for j in jobs}
+    assert set(by_stem) == scripts
+    assert scripts <= expected_jobs(), f"scripts outside the pipeline: {scripts - expected_jobs()}"
+    uploaded = {
+        o["values"]["key"]: o["values"]["source"] for o in of_type(resources, "aws_s3_object")
+    }
+    for stem, job in by_stem.items():
+        location = job["command"][0]["script_location"]
+        assert location.endswith(f"/glue/scripts/{stem}.py")
+        key = location.split("/", 3)[3]
+        assert Path(uploaded[key]).read_bytes() == (GLUE_SCRIPTS_DIR / f"{stem}.py").read_bytes()
+    assert Path(uploaded["glue/lakehouse_glue.zip"]).read_bytes() == (
+        glue_artifacts.library.read_bytes()
+    )
+
+
+def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> None:
+    buckets = {
+        b["values"]["bucket"].split("-")[2]: b["values"]["bucket"]
+        for b in of_type(resources, "aws_s3_bucket")
+    }
+    for job in of_type(resources, "aws_glue_job"):
+        values = job["values"]
+        args = values["default_arguments"]
+        assert values["glue_version"] == "5.0"
+        assert values["worker_type"] == "G.1X"
+        assert values["command"][0]["name"] == "glueetl"
+        assert values["command"][0]["python_version"] == "3"
+        assert values["security_configuration"] == f"{NAME}-lake"
+        assert args["--bronze_path"] == f"s3://{buckets['bronze']}"
+        assert args["--silver_path"] == f"s3://{buckets['silver']}/silver"
+        assert args["--gold_path"] == f"s3://{buckets['gold']}/gold"
+        assert args["--quarantine_path"] == f"s3://{buckets['silver']}/quarantine"
+        assert args["--reports_path"] == f"s3://{buckets['silver']}/reports"
+        assert args["--full_refresh"] == "false"
+        assert args["--job-bookmark-option"] == "job-bookmark-enable"
+        assert args["--extra-py-files"] == f"s3://{buckets['scripts']}/glue/lakehouse_glue.zip"
+        assert args["--enable-metrics"] == "true"
+        assert args["--enable-continuous-cloudwatch-log"] == "true"
+
+
+def test_job_arguments_match_the_local_runner(resources: list[dict[str, Any]]) -> None:
+    runner = pytest.importorskip("lakehouse.glue.runner")
+    from lakehouse.config import Settings
+
+    local = set(runner.default_arguments(Settings(), "any_job"))
+    # Glue itself passes --JOB_NAME; Terraform sets every other argument the local runner sets.
+    for job in of_type(resources, "aws_glue_job"):
+        assert local - {"--JOB_NAME"} <= set(job["values"]["default_arguments"])
+
+
+def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
+    """Follow the workflow's triggers from its start: the jobs each stage runs, in order."""
+    triggers = [t["values"] for t in of_type(resources, "aws_glue_trigger")]
+    assert {t["workflow_name"] for t in triggers} == {f"{NAME}-pipeline"}
+    starts = [t for t in triggers if t["type"] in ("ON_DEMAND", "SCHEDULED")]
+    assert len(starts) == 1
+    stages = [{a["job_name"] for a in starts[0]["actions"]}]
+    rest = [t for t in triggers if t["type"] == "CONDITIONAL"]
+    while rest:
+        nxt = [
+            t
+            for t in rest
+            if {c["job_name"] for c in t["predicate"][0]["conditions"]} == stages[-1]
+        ]
+        assert len(nxt) == 1, "each stage must be started by exactly one trigger on the previous"
+        predicate = nxt[0]["predicate"][0]
+        assert predicate["logical"] == "AND"
+        assert {c["state"] for c in predicate["conditions"]} == {"SUCCEEDED"}
+        stages.append({a["job_name"] for a in nxt[0]["actions"]})
+        rest.remove(nxt[0])
+    return [{name.removeprefix(f"{NAME}-") for name in stage} for stage in stages]
+
+
+def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None:
+    scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
+    silver = {e.silver_job_name for e in load_declaration().entities} & scripts
+    gold = {f"create_gold_{m}" for m in gold_marts()} & scripts
+    report = {"publish_quality_report"} & scripts
+    expected = [stage for stage in (silver, gold, report) if stage]
+    assert _workflow_stages(resources) == expected
+
+
+def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -> None:
+    tables = {
+        t["values"]["name"]: t["values"] for t in of_type(resources, "aws_glue_catalog_table")
+    }
+    declaration = load_declaration()
+    assert set(tables) == set(declaration.names)
+    for entity in declaration.entities:
+        table = tables[entity.name]
+        assert table["database_name"] == "lakehouse_dev_silver"
+        assert [p["name"] for p in table["partition_keys"]] == ["tenant_id"]
+        columns = [(c["name"], c["type"]) for c in table["storage_descriptor"][0]["columns"]]
+        declared = [(c.name, c.spark_type) for c in entity.columns if c.name != "tenant_id"]
+        lineage = [
+            ("source_committed_at", "timestamp"),
+            ("source_change_seq", "string"),
+            ("processed_at", "timestamp"),
+        ]
+        assert columns == declared + lineage
+
+
+def test_buckets_are_private_encrypted_and_tls_only(resources: list[dict[str, Any]]) -> None:
+    for block in of_type(resources, "aws_s3_bucket_public_access_block"):
+        values = block["values"]
+        assert all(
+            values[k]
+            for k in (
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            )
+        )
+    lake_sse = [
+        r
+        for r in of_type(resources, "aws_s3_bucket_server_side_encryption_configuration")
+        if r.get("index") is not None
+    ]
+    assert len(lake_sse) == 5
+    for sse in lake_sse:
+        rule = sse["values"]["rule"][0]["apply_server_side_encryption_by_default"][0]
+        assert rule["sse_algorithm"] == "aws:kms"
+    versioning = {
+        r["index"]: r["values"]["versioning_configuration"][0]["status"]
+        for r in of_type(resources, "aws_s3_bucket_versioning")
+        if r.get("index") is not None
+    }
+    # DMS refuses a versioned target bucket; everything else keeps versions.
+    assert versioning == {
+        "bronze": "Disabled",
+        "silver": "Enabled",
+        "gold": "Enabled",
+        "scripts": "Enabled",
+        "athena_results": "Enabled",
+    }
+    for policy in of_type(resources, "aws_s3_bucket_policy"):
+        statements = json.loads(policy["values"]["policy"])["Statement"]
+        assert {
+            "Effect": "Deny",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }.items() <= statements[0].items()
+    assert one(resources, "aws_kms_key")["enable_key_rotation"] is True
+
+
+def test_athena_workgroup_and_named_queries(resources: list[dict[str, Any]]) -> None:
+    workgroup = one(resources, "aws_athena_workgroup")
+    config = workgroup["configuration"][0]
+    assert config["enforce_workgroup_configuration"] is True
+    assert config["bytes_scanned_cutoff_per_query"] == 10 * 1024**3
+    encryption = config["result_configuration"][0]["encryption_configuration"][0]
+    assert encryption["encryption_option"] == "SSE_KMS"
+    files = sorted(p.relative_to(ATHENA_QUERIES_DIR) for p in ATHENA_QUERIES_DIR.rglob("*.sql"))
+    queries = {
+        q["values"]["description"]: q["values"]
+        for q in of_type(resources, "aws_athena_named_query")
+    }
+    assert sorted(queries) == [f"athena-queries/{f.as_posix()}" for f in files]
+    for f in files:
+        assert queries[f"athena-queries/{f.as_posix()}"]["query"] == (
+            (ATHENA_QUERIES_DIR / f).read_text("utf-8")
+        )
+
+
+def test_failures_alert_through_encrypted_sns(
+    tf_plan: dict[str, Any], resources: list[dict[str, Any]]
+) -> None:
+    topic = [c for c in tf_plan["resource_changes"] if c["type"] == "aws_sns_topic"]
+    assert len(topic) == 1
+    # The key's ARN is only known after apply: the plan marks the attribute as set but unknown.
+    assert topic[0]["change"]["after_unknown"]["kms_master_key_id"] is True
+    rules = {
+        r["values"]["name"]: r["values"] for r in of_type(resources, "aws_cloudwatch_event_rule")
+    }
+    assert set(rules) == {f"{NAME}-glue-job-failed", f"{NAME}-dms-task-failed"}
+    glue_rule = json.loads(rules[f"{NAME}-glue-job-failed"]["event_pattern"])
+    assert glue_rule["source"] == ["aws.glue"]
+    assert set(glue_rule["detail"]["state"]) == {"FAILED", "TIMEOUT", "ERROR"}
+    jobs = {j["values"]["name"] for j in of_type(resources, "aws_glue_job")}
+    assert set(glue_rule["detail"]["jobName"]) == jobs
+    alarms = {a["values"]["metric_name"] for a in of_type(resources, "aws_cloudwatch_metric_alarm")}
+    assert alarms == {"CDCLatencySource", "CDCLatencyTarget"}
+
+
+def test_lake_formation_filters_one_per_tenant_and_table(resources: list[dict[str, Any]]) -> None:
+    filters = [
+        f["values"]["table_data"][0]
+        for f in of_type(resources, "aws_lakeformation_data_cells_filter")
+    ]
+    got = {(f["table_name"], f["row_filter"][0]["filter_expression"]) for f in filters}
+    assert got == {
+        (entity, f"tenant_id = '{tenant}'")
+        for entity in load_declaration().names
+        for tenant in tf_check.PLAN_TENANT_IDS
+    }
+
+
+def test_invalid_network_is_refused(
+    tf_workspace: tf_check.Workspace, tf_tmp: Path, moto_endpoint: str
+) -> None:
+    variables = tf_check.plan_variables(moto_endpoint, tf_tmp / "none")
+    variables["network"]["subnet_ids"] = ["subnet-only-one"]
+    var_file = tf_tmp / "bad.tfvars.json"
+    var_file.write_text(json.dumps(variables), "utf-8")
+    done = tf_workspace.run(
+        "plan", "-input=false", "-lock=false", f"-var-file={var_file}", check=False
+    )
+    assert done.returncode != 0
+    assert "at least two subnets" in done.stderr
+
+
+def test_checkov_has_no_failed_checks(checkov_result: tf_check.CheckovResult) -> None:
+    assert checkov_result.failures == []
+    assert checkov_result.failed == 0
+    assert checkov_result.passed > 250
