@@ -164,7 +164,8 @@ def full_load(
     workers: int = 2,
     progress: ProgressCallback | None = None,
 ) -> list[TableCopy]:
-    """Copy all ``tables`` in parallel under one exported snapshot."""
+    """Copy all ``tables`` in parallel under one exported snapshot, largest first."""
+    tables = sorted(tables, key=lambda t: -t.size_bytes)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [
             pool.submit(

@@ -31,6 +31,7 @@ class PublishedTable:
     schema: str
     name: str
     columns: tuple[SourceColumn, ...]
+    size_bytes: int = 0  # on disk, to copy the largest tables first
 
     @property
     def qualified(self) -> str:
@@ -102,6 +103,7 @@ def published_tables(
         """
         select n.nspname, c.relname, c.relreplident,
                has_table_privilege(c.oid, 'select') as can_select,
+               pg_table_size(c.oid) as size_bytes,
                array_agg(a.attname::text order by a.attnum) as cols,
                array_agg(t.typname::text order by a.attnum) as types
         from pg_publication_tables p
@@ -117,7 +119,7 @@ def published_tables(
         (publication,),
     ).fetchall()
     tables: list[PublishedTable] = []
-    for schema, name, replident, can_select, cols, types in rows:
+    for schema, name, replident, can_select, size, cols, types in rows:
         qualified = f"{schema}.{name}"
         if replident != "f":
             raise ReplicationError(
@@ -133,7 +135,7 @@ def published_tables(
         assert isinstance(cols, list)
         assert isinstance(types, list)
         columns = tuple(SourceColumn(str(c), str(t)) for c, t in zip(cols, types, strict=True))
-        tables.append(PublishedTable(str(schema), str(name), columns))
+        tables.append(PublishedTable(str(schema), str(name), columns, int(str(size))))
     published = {t.qualified for t in tables}
     declaration = load_declaration()
     for entity in declaration.entities:

@@ -16,17 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from lakehouse_glue.model import BronzeContract
 
 from lakehouse.replicate import pgoutput
 from lakehouse.replicate.bronze import (
+    _NEEDS_QUOTES,
     Converter,
     cdc_file_name,
     change_seq,
     converters_for,
-    csv_field,
     format_timestamp_us,
     gzip_compressor,
     header_line,
@@ -185,11 +185,22 @@ class CdcWriter:
                     "'lakehouse replicate --resync'"
                 )
             values = [o if v is UNCHANGED else v for v, o in zip(values, old, strict=True)]
+        # No UNCHANGED is left: every value is now bytes or None.
+        row = cast("list[bytes | None]", values)
         for i, conv in buf.converters:
-            v = values[i]
+            v = row[i]
             if v is not None:
-                values[i] = conv(v)  # type: ignore[arg-type]
-        fields = [csv_field(v) for v in values]  # type: ignore[arg-type]
+                row[i] = conv(v)
+        # csv_field inlined: this runs for every value of every change.
+        search = _NEEDS_QUOTES.search
+        fields = [
+            (b'"' + v.replace(b'"', b'""') + b'"' if search(v) else v)
+            if v
+            else b""
+            if v is None
+            else b'""'
+            for v in row
+        ]
         line = b",".join(
             [
                 self._op[ch.kind],
