@@ -71,3 +71,23 @@ def test_simulate_needs_a_length(source_db: str) -> None:
     proc = _lakehouse(source_db, "simulate", "--rate", "100")
     assert proc.returncode == 2
     assert "--changes" in proc.stderr
+
+
+def test_simulate_from_the_cli_and_manage_py(source_db: str) -> None:
+    seeded = _lakehouse(source_db, "seed", "--scale", "0.005")
+    assert seeded.returncode == 0, seeded.stderr
+    before = sum(row_counts(source_db).values())
+    proc = _lakehouse(source_db, "simulate", "--changes", "300", "--seed", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "row changes in" in proc.stderr
+    proc = _run(
+        source_db,
+        sys.executable,
+        str(DJANGO_DIR / "manage.py"),
+        "simulate_activity",
+        "--changes",
+        "200",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "row changes in" in proc.stdout
+    assert sum(row_counts(source_db).values()) > before
