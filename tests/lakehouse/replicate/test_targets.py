@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
+import logging
 
 import psycopg
+import pytest
 
 from lakehouse.storage import open_storage
 from tests.lakehouse.replicate.conftest import ReplEnv
@@ -85,3 +88,41 @@ def test_schema_change_mid_stream(repl: ReplEnv) -> None:
     assert "country" not in last.header
     assert last.rows[0]["name"] == "dropped"
     assert last.rows[0]["region"] == "eu"
+
+
+def test_cdc_files_split_at_the_size_threshold(repl: ReplEnv) -> None:
+    with psycopg.connect(repl.dsn) as conn:
+        tenant = insert_tenant(conn)
+    repl.run_once()
+    with psycopg.connect(repl.dsn) as conn:
+        for i in range(40):
+            insert_customer(conn, tenant, notes=f"row {i}")
+    # One transaction, a 1 KiB threshold: the transaction spreads over several files.
+    summary = repl.run_once(min_file_bytes=1024, interval_seconds=60)
+    files = [f for f in read_files(repl.storage, "customers")]
+    assert len(files) == summary.stats.files > 5
+    for f in files[:-1]:
+        size = sum(len(",".join(v or "" for v in r.values())) for r in f.rows)
+        assert size >= 1024 - 400  # flushed when the threshold was reached, not before
+    seqs = [r["dms_change_seq"] or "" for f in files for r in f.rows]
+    assert seqs == sorted(seqs)
+    assert len({s[:20] for s in seqs}) == 1  # one transaction
+    assert_reconstructs(repl.storage, repl.dsn)
+
+
+def test_retained_wal_warning(repl: ReplEnv, caplog: pytest.LogCaptureFixture) -> None:
+    from lakehouse.replicate import Replicator
+    from lakehouse.replicate.source import connect
+
+    repl.run_once()
+    replicator = Replicator(repl.options(wal_warn_bytes=0))
+    with psycopg.connect(repl.dsn, autocommit=True) as conn:
+        conn.execute("create table scratch (n int)")
+        conn.execute("insert into scratch select generate_series(1, 1000)")
+    with caplog.at_level(logging.WARNING, logger="lakehouse.replicate"):
+        replicator._check_wal(connect(repl.dsn))
+    (record,) = caplog.records
+    event = json.loads(record.getMessage())
+    assert event["event"] == "wal_retained"
+    assert event["slot"] == repl.slot
+    assert event["bytes"] > 0
