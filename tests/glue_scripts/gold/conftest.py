@@ -21,6 +21,9 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.db.cluster import LocalCluster
 from tests.glue_scripts.gold import dataset
 
+#: Scale of the real seed in the gold tests (about 12,000 rows).
+SEED_SCALE = 0.02
+
 
 @pytest.fixture(scope="module")
 def gold_source(pg_cluster: LocalCluster, migrated_template: str) -> Iterator[str]:
@@ -29,6 +32,21 @@ def gold_source(pg_cluster: LocalCluster, migrated_template: str) -> Iterator[st
     pg_cluster.ensure_database(name, template=migrated_template)
     dsn = pg_cluster.dsn(name)
     dataset.insert(dsn, dataset.build())
+    try:
+        yield dsn
+    finally:
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def seeded_source(pg_cluster: LocalCluster, migrated_template: str) -> Iterator[str]:
+    """DSN of a migrated source database holding the real seed at a small scale."""
+    from lakehouse.source.seed import seed
+
+    name = f"gold_seed_{uuid.uuid4().hex[:10]}"
+    pg_cluster.ensure_database(name, template=migrated_template)
+    dsn = pg_cluster.dsn(name)
+    seed(dsn, scale=SEED_SCALE, seed=7, reset=False)
     try:
         yield dsn
     finally:
@@ -58,9 +76,15 @@ def load_silver_inputs(spark: SparkSession, dsn: str) -> dict[str, DataFrame]:
     return frames
 
 
-@pytest.fixture(scope="module")
-def silver_inputs(spark: SparkSession, gold_source: str) -> Iterator[dict[str, DataFrame]]:
-    frames = load_silver_inputs(spark, gold_source)
-    yield frames
+@pytest.fixture(scope="module", params=["handmade", "seeded"])
+def source_and_inputs(
+    request: pytest.FixtureRequest, spark: SparkSession
+) -> Iterator[tuple[str, dict[str, DataFrame]]]:
+    """(DSN, silver inputs) of the hand-shaped data set, then of the real seed."""
+    dsn: str = request.getfixturevalue(
+        "gold_source" if request.param == "handmade" else "seeded_source"
+    )
+    frames = load_silver_inputs(spark, dsn)
+    yield dsn, frames
     for df in frames.values():
         df.unpersist()

@@ -23,11 +23,12 @@ def compute(name: str, inputs: dict[str, DataFrame]) -> DataFrame:
 
 @pytest.mark.parametrize("name", MART_NAMES)
 def test_mart_equals_postgres(
-    name: str, silver_inputs: dict[str, DataFrame], gold_source: str
+    name: str, source_and_inputs: tuple[str, dict[str, DataFrame]]
 ) -> None:
-    expected = postgres_answer(gold_source, name)
-    assert expected, f"the gold data set gives {name} no rows: the comparison would prove nothing"
-    assert_same_rows(compute(name, silver_inputs), expected, name)
+    dsn, inputs = source_and_inputs
+    expected = postgres_answer(dsn, name)
+    assert expected, f"the data set gives {name} no rows: the comparison would prove nothing"
+    assert_same_rows(compute(name, inputs), expected, name)
 
 
 def test_data_set_reaches_the_edges(gold_source: str) -> None:
