@@ -105,5 +105,9 @@ class TenantMiddleware:
         if tenant is None:
             return HttpResponseBadRequest(f"unknown tenant {value!r}")
         request.tenant = tenant  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        if user is not None:
+            # Resolve the lazy user now: auth tables are not granted to the tenant role.
+            _ = user.is_authenticated
         with tenant_context(tenant):
             return self.get_response(request)
