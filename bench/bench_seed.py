@@ -1,0 +1,88 @@
+"""Seed and simulator benchmark.
+
+Runs against a private PostgreSQL cluster on a free port (never the developer's):
+
+- seed: wall time and rows/s of ``seed`` at scale 1 (target <= 30 s), and at scale 10 when
+  ``BENCH_SCALE10=1`` (target <= 5 min); the same seed twice must give the same digest;
+- simulate: row changes per second of ``simulate`` at full speed for ``--sim-seconds`` on the
+  scale-1 data (target >= 1,000 changes/s).
+
+Usage: ``python -m bench.bench_seed [--scale 1] [--sim-seconds 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import peak_rss_mib, report
+from lakehouse.db.cluster import LocalCluster, free_port
+from lakehouse.db.migrate import migrate
+from lakehouse.source.seed import seed
+from lakehouse.source.simulate import simulate
+
+
+def _load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--sim-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-seed-"))
+    os.chmod(root, 0o755)  # the unprivileged server user must reach it when we are root
+    cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
+    metrics: dict[str, object] = {}
+    targets: dict[str, str] = {}
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.ensure_database("bench")
+        dsn = cluster.dsn("bench")
+        migrate(dsn)
+
+        metrics["load_average_before"] = _load_average()
+        start = time.perf_counter()
+        counts = seed(dsn, scale=args.scale, seed=42, reset=False)
+        seconds = time.perf_counter() - start
+        rows = sum(counts.values())
+        metrics[f"seed_scale{args.scale:g}_rows"] = rows
+        metrics[f"seed_scale{args.scale:g}_seconds"] = round(seconds, 2)
+        metrics[f"seed_scale{args.scale:g}_rows_per_s"] = round(rows / seconds)
+        targets[f"seed_scale{args.scale:g}_seconds"] = "<= 30 (scale 1)"
+
+        stats = simulate(dsn, changes=None, seconds=args.sim_seconds, rate=None, seed=7)
+        metrics["simulate_changes"] = stats.changes
+        metrics["simulate_transactions"] = stats.transactions
+        metrics["simulate_changes_per_s"] = round(stats.changes_per_second)
+        targets["simulate_changes_per_s"] = ">= 1000"
+
+        if os.environ.get("BENCH_SCALE10") == "1":
+            start = time.perf_counter()
+            counts = seed(dsn, scale=10, seed=42, reset=True)
+            seconds = time.perf_counter() - start
+            metrics["seed_scale10_rows"] = sum(counts.values())
+            metrics["seed_scale10_seconds"] = round(seconds, 2)
+            targets["seed_scale10_seconds"] = "<= 300"
+        metrics["load_average_after"] = _load_average()
+        metrics["peak_rss_mib"] = peak_rss_mib()
+    finally:
+        cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)
+    report(
+        "seed",
+        {"scale": args.scale, "sim_seconds": args.sim_seconds, "seed": 42},
+        metrics,
+        targets,
+    )
+
+
+if __name__ == "__main__":
+    main()
