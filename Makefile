@@ -56,6 +56,9 @@ db-status: setup ## Show the state of the private PostgreSQL cluster
 seed: setup db-up ## Load deterministic fake data (SCALE=1 SEED=42), replacing what is there
 	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --reset
 
+simulate: setup db-up ## Simulate business activity (RATE=1000 SECONDS=60) on the seeded data
+	$(LAKEHOUSE) simulate --rate $(or $(RATE),1000) --seconds $(or $(SECONDS),60)
+
 replicate: setup db-up ## Replicate the source into bronze until Ctrl-C (REPLICATE_ARGS=--once to stop when caught up)
 	$(LAKEHOUSE) replicate $(REPLICATE_ARGS)
 
