@@ -9,6 +9,7 @@ UTC whatever the session time zone, JSON must parse.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -41,8 +42,12 @@ def _json_valid(values: pd.Series) -> pd.Series:
     return values.map(ok)
 
 
-_pandas_udf: Any = F.pandas_udf  # type: ignore[attr-defined]
-_json_ok = _pandas_udf(_json_valid, "boolean")
+@cache
+def _json_ok() -> Any:
+    # Built on first use, not at import: Spark's Python workers import this module to unpickle
+    # _json_valid and have no SparkContext to build a UDF with.
+    pandas_udf: Any = F.pandas_udf  # type: ignore[attr-defined]
+    return pandas_udf(_json_valid, "boolean")
 
 
 def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkColumn]:
@@ -73,7 +78,7 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
     elif t == "date":
         typed = F.when(raw.rlike(_DATE), raw.cast("date"))
     elif t == "json":
-        typed = F.when(_json_ok(raw), raw)
+        typed = F.when(_json_ok()(raw), raw)
     else:  # pragma: no cover - model._check_type rejects other types
         raise ValueError(f"no typing rule for logical type {t!r}")
     parsed = raw.isNull() | typed.isNotNull()

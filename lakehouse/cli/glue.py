@@ -1,9 +1,105 @@
-"""``lakehouse glue``: placeholder until its issue lands."""
+"""``lakehouse glue``: run the Glue job scripts locally, like the ``aws glue`` commands."""
 
 from __future__ import annotations
 
+import json
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.config import get_settings
+from lakehouse.errors import LakehouseError
+
+app = typer.Typer(
+    help="The local AWS Glue: run job scripts unchanged (job name = script stem).",
+    no_args_is_help=True,
+)
+console = Console()
 
 
-def register(app: typer.Typer) -> None:
+def _parse_arguments(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LakehouseError(
+            f'--arguments is not valid JSON ({exc}); example: \'{{"--full_refresh": "true"}}\''
+        ) from exc
+    if not isinstance(data, dict):
+        raise LakehouseError("--arguments must be a JSON object of '--name': 'value' pairs")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+@app.command("start-job-run")
+def start_job_run_cmd(
+    job_name: str = typer.Option(
+        ..., "--job-name", help="Glue job name, e.g. transform_orders_bronze_to_silver."
+    ),
+    arguments: str | None = typer.Option(
+        None,
+        "--arguments",
+        help='JSON object overriding default arguments, e.g. {"--full_refresh": "true"}.',
+    ),
+) -> None:
+    """Run one job to completion (default arguments from settings, bookmarks enabled).
+
+    Exits 1 when the job fails and 3 when it quarantined rows or files.
+    """
+    from lakehouse.glue.runner import spark_session, start_job_run
+
+    settings = get_settings()
+    overrides = _parse_arguments(arguments)
+    with console.status(f"running {job_name} (Spark {settings.spark_master})"):
+        spark = spark_session(settings)
+        run = start_job_run(settings, job_name, overrides, spark=spark)
+    summary = {"JobRunId": run.run_id, "JobRunState": run.state, "ExecutionTime": run.seconds}
+    console.print_json(json.dumps(summary))
+    if run.report:
+        r = run.report
+        console.print(
+            f"{r['entity']}: {r['files']['processed']} file(s), {r['rows_in']} change(s) in, "
+            f"{r['rows_quarantined']} row(s) and {r['files']['quarantined']} file(s) quarantined, "
+            f"{r['rows_out']} row(s) written in {r['tenants_rewritten']} tenant partition(s)"
+        )
+    if run.error:
+        console.print(f"[red]{run.error}[/red]", highlight=False)
+        raise typer.Exit(1)
+    if run.quarantined:
+        raise typer.Exit(3)
+
+
+@app.command("list-jobs")
+def list_jobs() -> None:
+    """List the job scripts in glue-scripts/."""
+    from lakehouse.glue.runner import job_scripts
+
+    table = Table("job name", "script")
+    for name, path in job_scripts().items():
+        table.add_row(name, str(path.name))
+    console.print(table)
+
+
+@app.command("reset-job-bookmark")
+def reset_job_bookmark(
+    job_name: str = typer.Option(..., "--job-name", help="The job whose bookmark to forget."),
+) -> None:
+    """Forget a job's bookmark: its next run processes every bronze file again."""
+    from lakehouse.glue.runner import ensure_stubs_on_path, spark_session
+
+    settings = get_settings()
+    ensure_stubs_on_path()
+    from awsglue import _local
+    from awsglue.job import bookmark_path
+    from lakehouse_glue import fs
+
+    _local.configure(settings.glue_state_uri)
+    spark = spark_session(settings)
+    removed = fs.delete(spark, bookmark_path(job_name))
+    console.print(f"bookmark of {job_name} {'reset' if removed else 'was not set'}")
+
+
+def register(root: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    root.add_typer(app, name="glue")

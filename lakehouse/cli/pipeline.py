@@ -1,9 +1,121 @@
-"""``lakehouse pipeline``: placeholder until its issue lands."""
+"""``lakehouse pipeline``: the Glue DAG in one Spark session, once or in micro-batches."""
 
 from __future__ import annotations
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lakehouse.config import get_settings
+
+app = typer.Typer(
+    help="Run the pipeline: silver jobs, gold jobs, quality report.", no_args_is_help=True
+)
+console = Console()
 
 
-def register(app: typer.Typer) -> None:
+def _summary(result: object) -> Table:
+    from lakehouse.pipeline.run import PipelineResult
+
+    assert isinstance(result, PipelineResult)
+    table = Table("job", "state", "seconds", "files", "changes in", "quarantined", "rows written")
+    for run in result.runs:
+        r = run.report or {}
+        files = r.get("files", {})
+        state = run.state if run.state == "SUCCEEDED" else f"[red]{run.state}[/red]"
+        table.add_row(
+            run.job_name,
+            state,
+            f"{run.seconds:.1f}",
+            str(files.get("processed", "")),
+            str(r.get("rows_in", "")),
+            str(run.quarantined) if r else "",
+            str(r.get("rows_out", "")),
+        )
+    for job, why in result.skipped:
+        table.add_row(job, "[yellow]SKIPPED[/yellow]", "", "", "", "", why)
+    return table
+
+
+def _run_once(full_refresh: bool) -> int:
+    from lakehouse.glue.runner import spark_session
+    from lakehouse.pipeline.run import plan, run_pipeline
+
+    settings = get_settings()
+    steps = plan()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("starting Spark", total=len(steps))
+        spark = spark_session(settings)
+        result = run_pipeline(
+            settings,
+            full_refresh=full_refresh,
+            spark=spark,
+            on_start=lambda s: progress.update(task, description=s.job_name),
+            on_finish=lambda s, r, why: progress.advance(task),
+        )
+    console.print(_summary(result))
+    for run in result.failed:
+        console.print(f"[red]{run.job_name} failed:[/red] {run.error}", highlight=False)
+    for job, why in result.skipped:
+        console.print(f"[yellow]warning:[/yellow] skipped {job}: {why}")
+    if result.quarantined:
+        console.print(
+            f"[yellow]{result.quarantined} row(s)/file(s) quarantined[/yellow] - see "
+            f"{settings.quarantine_uri} and {settings.reports_uri}/quality/"
+        )
+    console.print(f"pipeline finished in {result.seconds:.1f} s")
+    return result.exit_code
+
+
+@app.command()
+def run(
+    full_refresh: bool = typer.Option(
+        False, "--full-refresh", help="Rebuild silver from all bronze instead of new files only."
+    ),
+) -> None:
+    """Run every silver job, then every gold job, then the quality report.
+
+    Exits 1 when a job failed and 3 when rows or files were quarantined.
+    """
+    code = _run_once(full_refresh)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def watch(
+    interval: float = typer.Option(
+        5.0, "--interval", min=0.0, help="Seconds between batch starts."
+    ),
+    max_batches: int | None = typer.Option(None, "--max-batches", help="Stop after N batches."),
+) -> None:
+    """Replicate and process in micro-batches until Ctrl-C, so gold follows the source."""
+    from lakehouse.glue.runner import spark_session
+    from lakehouse.pipeline.watch import Batch
+    from lakehouse.pipeline.watch import watch as watch_loop
+
+    settings = get_settings()
+    spark = spark_session(settings)
+
+    def show(batch: Batch) -> None:
+        res = batch.result
+        changes = sum(int((r.report or {}).get("rows_in", 0)) for r in res.runs)
+        console.print(
+            f"batch {batch.number}: replicated in {batch.replicate_seconds:.1f} s, "
+            f"{changes} change(s) processed in {res.seconds:.1f} s, "
+            f"{len(res.failed)} failed job(s), {res.quarantined} quarantined"
+        )
+
+    watch_loop(settings, interval=interval, spark=spark, max_batches=max_batches, on_batch=show)
+
+
+def register(root: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    root.add_typer(app, name="pipeline")

@@ -1,9 +1,56 @@
-"""``lakehouse reconcile``: placeholder until its issue lands."""
+"""``lakehouse reconcile``: compare PostgreSQL with silver per tenant and table."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.config import get_settings
+
+console = Console()
+
+
+def reconcile_cmd(
+    entity: Annotated[
+        list[str] | None,
+        typer.Option("--entity", help="Only this entity (repeatable); default all."),
+    ] = None,
+    show: int = typer.Option(20, "--show", help="How many differences to list."),
+) -> None:
+    """Row counts, money sums to the cent and latest updated_at, per tenant and table.
+
+    Exits 1 on any difference.
+    """
+    from lakehouse.db.source import database_url
+    from lakehouse.reconcile import reconcile
+
+    settings = get_settings()
+    results = reconcile(settings, database_url(settings), entity or None)
+    table = Table("entity", "tenants", "source rows", "silver rows", "differences")
+    for r in results:
+        n = len(r.differences)
+        table.add_row(
+            r.entity,
+            str(r.tenants),
+            str(r.source_rows),
+            str(r.silver_rows),
+            "[green]0[/green]" if n == 0 else f"[red]{n}[/red]",
+        )
+    console.print(table)
+    diffs = [d for r in results for d in r.differences]
+    if diffs:
+        detail = Table("entity", "tenant_id", "metric", "source", "silver")
+        for d in diffs[:show]:
+            detail.add_row(d.entity, d.tenant_id, d.metric, str(d.source), str(d.silver))
+        console.print(detail)
+        console.print(f"[red]{len(diffs)} difference(s)[/red] between PostgreSQL and silver")
+        raise typer.Exit(1)
+    console.print("[green]silver matches PostgreSQL[/green]")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("reconcile")(reconcile_cmd)

@@ -1,0 +1,78 @@
+"""The quality report of a whole pipeline run (the ``publish_quality_report`` job).
+
+It runs after every silver and gold job: it gathers the latest run report of every silver job,
+counts the silver rows, runs the soft rules over the final silver (references across tables
+need every table current) and writes ``quality/quality_report.json`` plus a copy in
+``quality/history/``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse_glue import fs
+from lakehouse_glue.changes import silver_ddl
+from lakehouse_glue.jobargs import JobArgs
+from lakehouse_glue.model import load_declaration
+from lakehouse_glue.quality import soft_checks
+from lakehouse_glue.report import dumps, latest_report_path, quality_root, read_json, summary_path
+
+
+def read_silver_tables(spark: SparkSession, silver_path: str) -> dict[str, DataFrame]:
+    """Every entity's silver table that exists, read with its declared schema."""
+    tables: dict[str, DataFrame] = {}
+    for entity in load_declaration().entities:
+        path = f"{silver_path.rstrip('/')}/{entity.name}"
+        if fs.exists(spark, path):
+            tables[entity.name] = spark.read.schema(silver_ddl(entity)).parquet(path)
+    return tables
+
+
+def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
+    """Assemble the pipeline-level quality report (not written)."""
+    declaration = load_declaration()
+    tables = read_silver_tables(spark, args.silver_path)
+    for df in tables.values():
+        df.cache()
+    try:
+        entities: dict[str, Any] = {}
+        for entity in declaration.entities:
+            latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
+            table = tables.get(entity.name)
+            entities[entity.name] = {
+                "silver_rows": table.count() if table is not None else 0,
+                "last_run": latest,
+            }
+        soft = soft_checks(tables, declaration)
+    finally:
+        for df in tables.values():
+            df.unpersist()
+    quarantined = sum(
+        int((e["last_run"] or {}).get("rows_quarantined", 0))
+        + int((e["last_run"] or {}).get("files", {}).get("quarantined", 0))
+        for e in entities.values()
+    )
+    soft_violations = sum(int(r["violations"]) for r in soft)
+    status = "quarantined" if quarantined else ("warnings" if soft_violations else "ok")
+    return {
+        "run_id": args.job_run_id or f"jr_{uuid.uuid4().hex}",
+        "generated_at": datetime.now(UTC).isoformat(),
+        "status": status,
+        "quarantined_in_last_runs": quarantined,
+        "soft_rule_violations": soft_violations,
+        "entities": entities,
+        "soft_rules": soft,
+    }
+
+
+def publish(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
+    """Build the report and write it to ``quality_report.json`` and ``history/``."""
+    report = build_report(spark, args)
+    text = dumps(report)
+    fs.write_text(spark, summary_path(args.reports_path), text)
+    fs.write_text(spark, f"{quality_root(args.reports_path)}/history/{report['run_id']}.json", text)
+    return report

@@ -1,0 +1,129 @@
+"""``lakehouse pipeline run``: every Glue job of the DAG, in order, in one Spark session.
+
+The DAG is the one Terraform builds as a Glue workflow: all silver jobs (in declaration order,
+a referenced entity first), then every gold job of ``gold.json`` whose silver inputs succeeded,
+then ``publish_quality_report``. A gold job whose script does not exist yet is skipped with a
+warning, so the silver half works on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from lakehouse_glue.model import load_declaration
+from pyspark.sql import SparkSession
+
+from lakehouse.config import Settings
+from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
+
+QUALITY_JOB = "publish_quality_report"
+
+#: Exit codes of ``pipeline run``.
+EXIT_OK, EXIT_FAILED, EXIT_QUARANTINED = 0, 1, 3
+
+
+@dataclass(frozen=True)
+class Step:
+    """One job of the DAG: its name, kind (silver/gold/quality) and the entities it reads."""
+
+    job_name: str
+    kind: str
+    depends_on: tuple[str, ...] = ()
+    entity: str | None = None
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run did."""
+
+    runs: list[JobRun] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (job, why)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[JobRun]:
+        return [r for r in self.runs if r.state != "SUCCEEDED"]
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.runs)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return EXIT_FAILED
+        if self.quarantined:
+            return EXIT_QUARANTINED
+        return EXIT_OK
+
+
+def _gold_marts() -> list[dict[str, Any]]:
+    text = resources.files("lakehouse_glue").joinpath("declarations", "gold.json").read_text()
+    marts: list[dict[str, Any]] = json.loads(text)["marts"]
+    return marts
+
+
+def plan() -> list[Step]:
+    """The DAG in run order."""
+    steps = [Step(e.silver_job_name, "silver", entity=e.name) for e in load_declaration().entities]
+    steps += [
+        Step(f"create_gold_{m['name']}", "gold", tuple(m.get("depends_on", ())))
+        for m in _gold_marts()
+    ]
+    steps.append(Step(QUALITY_JOB, "quality"))
+    return steps
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    spark: SparkSession | None = None,
+    on_start: Callable[[Step], None] | None = None,
+    on_finish: Callable[[Step, JobRun | None, str | None], None] | None = None,
+    kinds: tuple[str, ...] = ("silver", "gold", "quality"),
+) -> PipelineResult:
+    """Run the DAG once.
+
+    Args:
+        settings: lake locations and Spark master.
+        full_refresh: rebuild silver from all bronze instead of only new files.
+        spark: the session to use (one is created from settings when omitted).
+        on_start: called before each job.
+        on_finish: called after each job with its run, or ``None`` and why it was skipped.
+        kinds: which parts of the DAG to run (the bench times silver alone, for example).
+    """
+    spark = spark or spark_session(settings)
+    scripts = job_scripts()
+    result = PipelineResult()
+    failed_entities: set[str] = set()
+    arguments = {"--full_refresh": "true" if full_refresh else "false"}
+    t0 = time.perf_counter()
+    for step in plan():
+        if step.kind not in kinds:
+            continue
+        why: str | None = None
+        if step.job_name not in scripts:
+            why = f"glue-scripts/{step.job_name}.py does not exist yet"
+        elif failed := sorted(failed_entities & set(step.depends_on)):
+            why = f"its silver input(s) {', '.join(failed)} failed"
+        if why:
+            result.skipped.append((step.job_name, why))
+            if on_finish:
+                on_finish(step, None, why)
+            continue
+        if on_start:
+            on_start(step)
+        run = start_job_run(settings, step.job_name, arguments, spark=spark)
+        result.runs.append(run)
+        if run.state != "SUCCEEDED" and step.entity:
+            failed_entities.add(step.entity)
+        if on_finish:
+            on_finish(step, run, None)
+    result.seconds = round(time.perf_counter() - t0, 3)
+    return result
