@@ -120,6 +120,7 @@ variable "dms" {
     multi_az                    = optional(bool, false)
     engine_version              = optional(string)
     ssl_mode                    = optional(string, "require")
+    certificate_arn             = optional(string)
     heartbeat_frequency_minutes = optional(number, 5)
     start_task                  = optional(bool, false)
     inline_lob_max_size_kb      = optional(number, 64)

@@ -4,6 +4,7 @@ the code (the bronze contract, the entity declaration, the job scripts and the p
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -386,3 +387,61 @@ def test_checkov_has_no_failed_checks(checkov_result: tf_check.CheckovResult) ->
     assert checkov_result.failures == []
     assert checkov_result.failed == 0
     assert checkov_result.passed > 250
+
+
+def test_tfvars_example_plans(
+    tf_workspace: tf_check.Workspace,
+    tf_tmp: Path,
+    moto_endpoint: str,
+    glue_artifacts: GlueArtifacts,
+) -> None:
+    overrides = tf_tmp / "example-overrides.tfvars.json"
+    overrides.write_text(
+        json.dumps(
+            {
+                "aws_endpoints": {s: moto_endpoint for s in tf_check.AWS_SERVICES},
+                "glue": {"artifacts_dir": str(glue_artifacts.out_dir)},
+            }
+        ),
+        "utf-8",
+    )
+    example = tf_workspace.config_dir / "terraform.tfvars.example"
+    done = tf_workspace.run(
+        "plan", "-input=false", "-lock=false", f"-var-file={example}", f"-var-file={overrides}",
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "aws_dms_s3_endpoint.bronze will be created" in done.stdout
+
+
+def test_unwired_contract_setting_and_unplaced_script_fail_the_plan(
+    tf_workspace: tf_check.Workspace,
+    tf_tmp: Path,
+    moto_endpoint: str,
+    glue_artifacts: GlueArtifacts,
+) -> None:
+    # A copy of the declarations whose contract maps one more DMS argument ...
+    declarations = tf_tmp / "drifted-declarations"
+    shutil.copytree(GLUE_SCRIPTS_DIR / "lakehouse_glue" / "declarations", declarations)
+    contract = json.loads((declarations / "bronze_contract.json").read_text("utf-8"))
+    contract["add_trailing_padding_character"] = False
+    contract["terraform"]["add_trailing_padding_character"] = "add_trailing_padding_character"
+    (declarations / "bronze_contract.json").write_text(json.dumps(contract), "utf-8")
+    # ... and artifacts with a script that is no pipeline job.
+    artifacts = tf_tmp / "rogue-artifacts"
+    shutil.copytree(glue_artifacts.out_dir, artifacts)
+    (artifacts / "rogue_job.py").write_text("print('not a pipeline job')\n", "utf-8")
+    variables = tf_check.plan_variables(moto_endpoint, artifacts)
+    variables["declarations_dir"] = str(declarations)
+    var_file = tf_tmp / "drift.tfvars.json"
+    var_file.write_text(json.dumps(variables), "utf-8")
+    done = tf_workspace.run(
+        "plan", "-input=false", "-lock=false", f"-var-file={var_file}", check=False
+    )
+    assert done.returncode != 0
+    message = " ".join(done.stderr.split())
+    assert (
+        "maps settings to arguments not wired in modules/dms: add_trailing_padding_character"
+        in message
+    )
+    assert "Glue scripts with no place in the pipeline DAG: rogue_job" in message

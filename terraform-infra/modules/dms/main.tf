@@ -142,12 +142,13 @@ resource "aws_dms_replication_instance" "this" {
 }
 
 resource "aws_dms_endpoint" "source" {
-  endpoint_id   = "${var.name}-source"
-  endpoint_type = "source"
-  engine_name   = "postgres"
-  database_name = var.source_database.database_name
-  ssl_mode      = var.settings.ssl_mode
-  kms_key_arn   = var.kms_key_arn
+  endpoint_id     = "${var.name}-source"
+  endpoint_type   = "source"
+  engine_name     = "postgres"
+  database_name   = var.source_database.database_name
+  ssl_mode        = var.settings.ssl_mode
+  certificate_arn = var.settings.certificate_arn
+  kms_key_arn     = var.kms_key_arn
 
   secrets_manager_arn             = var.source_database.secret_arn
   secrets_manager_access_role_arn = var.secrets_role_arn

@@ -70,6 +70,7 @@ variable "settings" {
     multi_az                    = optional(bool, false)
     engine_version              = optional(string)
     ssl_mode                    = optional(string, "require")
+    certificate_arn             = optional(string)
     heartbeat_frequency_minutes = optional(number, 5)
     start_task                  = optional(bool, false)
     inline_lob_max_size_kb      = optional(number, 64)
@@ -79,5 +80,10 @@ variable "settings" {
   validation {
     condition     = contains(["require", "verify-ca", "verify-full"], var.settings.ssl_mode)
     error_message = "settings.ssl_mode must be require, verify-ca or verify-full: the source endpoint always uses TLS."
+  }
+
+  validation {
+    condition     = var.settings.ssl_mode == "require" || var.settings.certificate_arn != null
+    error_message = "settings.ssl_mode verify-ca and verify-full need settings.certificate_arn: the RDS CA bundle imported with aws_dms_certificate."
   }
 }
