@@ -62,6 +62,12 @@ simulate: setup db-up ## Simulate business activity (RATE=1000 SECONDS=60) on th
 replicate: setup db-up ## Replicate the source into bronze until Ctrl-C (REPLICATE_ARGS=--once to stop when caught up)
 	$(LAKEHOUSE) replicate $(REPLICATE_ARGS)
 
+crawl: setup ## Register the lake's bronze, silver and gold tables in the local catalog
+	$(LAKEHOUSE) crawl
+
+dashboard: crawl ## The tenant performance dashboard query (TENANT=<slug> scopes it to one tenant)
+	$(LAKEHOUSE) athena $(if $(TENANT),--tenant $(TENANT)) -f athena-queries/business/tenant_performance_dashboard.sql
+
 clean: ## Stop the database and delete local state and the lake
 	-$(LAKEHOUSE) db down
 	rm -rf .lakehouse lake dist
