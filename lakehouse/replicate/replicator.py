@@ -44,6 +44,7 @@ from lakehouse.replicate.source import (
     drop_slot,
     published_tables,
     slot_info,
+    wal_position_at_start,
 )
 from lakehouse.replicate.state import (
     PROGRESS_PATH,
@@ -293,7 +294,7 @@ class Replicator:
                 start_lsn = slot.confirmed_flush_lsn
             if self._on_stream_start is not None:
                 self._on_stream_start()
-            until = current_wal_lsn(conn) if once else None
+            until = wal_position_at_start(conn) if once else None
             cur.start_replication(
                 slot_name=opts.slot_name,
                 decode=False,

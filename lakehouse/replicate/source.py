@@ -6,6 +6,7 @@ check has a side effect on the slot, so a failed start confirms nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -216,6 +217,26 @@ def drop_slot(conn: psycopg.Connection[tuple[object, ...]], slot: str) -> None:
             f"{info.active_pid}; stop the replicator that uses it first"
         )
     conn.execute("select pg_drop_replication_slot(%s)", (slot,))
+
+
+def wal_position_at_start(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """The position that ``--once`` streams up to: every commit made before this call.
+
+    Commits made with ``synchronous_commit = off`` are inserted into the WAL but flushed (and
+    so sent to replication) only by the WAL writer, a little later. So take the insert position
+    and wait until the WAL is flushed that far; the flush position then is reachable by the
+    stream and covers every earlier commit.
+    """
+    row = conn.execute("select pg_current_wal_insert_lsn()::text").fetchone()
+    assert row is not None
+    inserted = parse_lsn(str(row[0]))
+    # The WAL writer flushes asynchronous commits within 3 x wal_writer_delay (200 ms default).
+    deadline = time.monotonic() + 5.0
+    flushed = current_wal_lsn(conn)
+    while flushed < inserted and time.monotonic() < deadline:
+        time.sleep(0.01)
+        flushed = current_wal_lsn(conn)
+    return flushed
 
 
 def current_wal_lsn(conn: psycopg.Connection[tuple[object, ...]]) -> int:

@@ -156,6 +156,10 @@ def assert_reconstructs(storage: Storage, dsn: str, tables: list[str] | None = N
     for table in tables or load_declaration().names:
         expected = source_rows(dsn, table)
         actual = reconstruct(storage, table)
-        assert actual.keys() == expected.keys(), table
+        assert actual.keys() == expected.keys(), (
+            table,
+            sorted(actual.keys() - expected.keys())[:5],
+            sorted(expected.keys() - actual.keys())[:5],
+        )
         for k, row in expected.items():
             assert actual[k] == row, (table, k)
