@@ -65,16 +65,12 @@ locals {
 module "storage" {
   source = "./modules/storage"
 
-  name       = local.name
-  account_id = local.account_id
-  region     = var.aws_region
-  partition  = local.partition
-  settings   = var.storage
-  kms_service_principals = [
-    "logs.${var.aws_region}.amazonaws.com",
-    "events.amazonaws.com",
-    "cloudwatch.amazonaws.com",
-  ]
+  name                   = local.name
+  account_id             = local.account_id
+  region                 = var.aws_region
+  partition              = local.partition
+  settings               = var.storage
+  kms_service_principals = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
 }
 
 module "source_db" {

@@ -47,23 +47,34 @@ resource "aws_kms_key" "this" {
   # every role's access is decided by its own least-privilege policy (modules/iam).
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = concat(
-      [{
+    Statement = [
+      {
         Sid       = "AccountAdministersTheKeyThroughIam"
         Effect    = "Allow"
         Principal = { AWS = "arn:${var.partition}:iam::${var.account_id}:root" }
         Action    = "kms:*"
         Resource  = "*"
-      }],
-      length(var.kms_service_principals) == 0 ? [] : [{
-        Sid       = "ServicesEncryptOnBehalfOfThisAccount"
+      },
+      # CloudWatch Logs encrypts this account's log groups (scoped by the encryption context).
+      {
+        Sid       = "CloudWatchLogsEncryptsThisAccountsLogGroups"
         Effect    = "Allow"
-        Principal = { Service = var.kms_service_principals }
+        Principal = { Service = "logs.${var.region}.amazonaws.com" }
         Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
-        Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
-      }],
-    )
+        Condition = {
+          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:*" }
+        }
+      },
+      # Publishers to the encrypted alert topic (CloudWatch alarms, EventBridge rules).
+      {
+        Sid       = "AlertPublishersUseTheTopicKey"
+        Effect    = "Allow"
+        Principal = { Service = var.kms_service_principals }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+      },
+    ]
   })
 }
 

@@ -34,7 +34,12 @@ variable "settings" {
 }
 
 variable "kms_service_principals" {
-  description = "AWS service principals (besides IAM identities of this account) that must use the lake key directly, e.g. CloudWatch Logs and EventBridge for encrypted log groups and SNS topics."
+  description = "AWS service principals that publish to the KMS-encrypted alert topic and so must use the lake key (e.g. events.amazonaws.com, cloudwatch.amazonaws.com). CloudWatch Logs of this region is always allowed for this account's log groups."
   type        = list(string)
-  default     = []
+  default     = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+
+  validation {
+    condition     = length(var.kms_service_principals) > 0
+    error_message = "kms_service_principals must name at least the publishers of the alert topic."
+  }
 }
