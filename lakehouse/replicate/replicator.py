@@ -309,7 +309,13 @@ class Replicator:
                 last_file_names=last_cdc_files(storage, self.contract, tables),
             )
 
-            def on_confirm(lsn: int) -> None:
+            last_saved = [0.0]
+
+            def on_confirm(lsn: int, *, final: bool = False) -> None:
+                # The slot holds the real position; this file is for 'status', at most 1/s.
+                if not final and time.monotonic() - last_saved[0] < 1.0:
+                    return
+                last_saved[0] = time.monotonic()
                 save_progress(
                     storage,
                     {
@@ -332,6 +338,7 @@ class Replicator:
                 on_confirm=on_confirm,
                 on_tick=lambda: self._check_wal(conn),
             )
+            on_confirm(result.stopped_at, final=True)
         except psycopg2.Error as exc:
             raise _stream_error(exc, opts.slot_name) from exc
         finally:

@@ -75,6 +75,8 @@ def replication_status(options: ReplicationOptions) -> ReplicationStatus:
         # Not streaming: bronze is as old as the last position the replicator confirmed.
         confirmed_at = datetime.fromisoformat(str(progress["updated_at"])).replace(tzinfo=UTC)
         out.lag_seconds = round((datetime.now(UTC) - confirmed_at).total_seconds(), 3)
+    if out.lag_seconds is None and out.lag_bytes == 0:
+        out.lag_seconds = 0.0
     out.last_confirmed_at = progress.get("updated_at")
     if state is not None:
         out.full_load = state.full_load_status
