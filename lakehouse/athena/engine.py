@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -497,7 +497,7 @@ class AthenaEngine:
         meta = self._write_metadata(
             query_id, statement.text, duck_sql, "SUCCEEDED", None, len(rows), elapsed, columns
         )
-        return QueryResult(**{**result.__dict__, "result_path": result_path, "metadata_path": meta})
+        return replace(result, result_path=result_path, metadata_path=meta)
 
     def _write_metadata(
         self,
