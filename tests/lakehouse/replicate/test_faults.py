@@ -175,3 +175,42 @@ def test_server_without_logical_wal_level() -> None:
             env.run_once()
     finally:
         cluster.destroy()
+
+
+@pytest.mark.slow
+def test_invalidated_slot_stops_with_resync_instructions(tmp_path: Path) -> None:
+    """A slot that lost its WAL (max_slot_wal_keep_size exceeded) is never streamed from."""
+    root = Path(tempfile.mkdtemp(prefix="lakehouse-test-lostslot-"))
+    os.chmod(root, 0o755)
+    cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
+    try:
+        cluster.init()
+        with (cluster.data_dir / "postgresql.conf").open("a") as fh:
+            fh.write("max_slot_wal_keep_size = '1MB'\nmin_wal_size = '32MB'\n")
+        cluster.start()
+        dsn = cluster.dsn("postgres")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("create table t (id int primary key, v text)")
+            conn.execute("alter table t replica identity full")
+            conn.execute("create publication lakehouse_pub for table t")
+            conn.execute("insert into t values (1, 'a')")
+        env = ReplEnv(dsn=dsn, slot="doomed", target=tmp_path / "bronze")
+        env.run_once()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for _ in range(4):
+                conn.execute(
+                    "insert into t select g, repeat('x', 200) from generate_series(2, 60000) g"
+                )
+                conn.execute("delete from t where id > 1")
+                conn.execute("select pg_switch_wal()")
+            conn.execute("checkpoint")
+            info = slot_info(conn, "doomed")
+        assert info is not None
+        assert info.wal_status == "lost"
+        with pytest.raises(ReplicationError, match=r"invalidated.*--resync"):
+            env.run_once()
+        summary = env.run_once(resync=True)
+        assert summary.full_load is not None
+        assert [c.rows for c in summary.full_load] == [1]
+    finally:
+        cluster.destroy()
