@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from lakehouse_glue.model import load_bronze_contract, load_declaration
 
+from lakehouse.config import Settings
 from lakehouse.deploy import tf_check
 from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
+from lakehouse.glue.runner import default_arguments
 from lakehouse.paths import ATHENA_QUERIES_DIR, GLUE_SCRIPTS_DIR
+from lakehouse.pipeline.run import plan as pipeline_plan
 
 pytestmark = pytest.mark.slow
 
@@ -213,10 +216,7 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
 
 
 def test_job_arguments_match_the_local_runner(resources: list[dict[str, Any]]) -> None:
-    runner = pytest.importorskip("lakehouse.glue.runner")
-    from lakehouse.config import Settings
-
-    local = set(runner.default_arguments(Settings(), "any_job"))
+    local = set(default_arguments(Settings(), "any_job"))
     # Glue itself passes --JOB_NAME; Terraform sets every other argument the local runner sets.
     for job in of_type(resources, "aws_glue_job"):
         assert local - {"--JOB_NAME"} <= set(job["values"]["default_arguments"])
@@ -247,11 +247,16 @@ def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
 
 def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None:
     scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
-    silver = {e.silver_job_name for e in load_declaration().entities} & scripts
-    gold = {f"create_gold_{m}" for m in gold_marts()} & scripts
-    report = {"publish_quality_report"} & scripts
-    expected = [stage for stage in (silver, gold, report) if stage]
-    assert _workflow_stages(resources) == expected
+    # The DAG of `lakehouse pipeline run`, stage by stage (silver, gold, quality), limited to
+    # the scripts that exist.
+    steps = pipeline_plan()
+    kinds = list(dict.fromkeys(step.kind for step in steps))
+    assert kinds == ["silver", "gold", "quality"]
+    expected = [{s.job_name for s in steps if s.kind == kind} & scripts for kind in kinds]
+    assert _workflow_stages(resources) == [stage for stage in expected if stage]
+    # ... which is also what the declarations say.
+    assert expected[0] == {e.silver_job_name for e in load_declaration().entities} & scripts
+    assert expected[1] == {f"create_gold_{m}" for m in gold_marts()} & scripts
 
 
 def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -> None:
