@@ -78,7 +78,7 @@ class Relation:
     type_oids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per change, and frozen init is slower
 class Change:
     """An insert ('I'), update ('U') or delete ('D') of one row."""
 
