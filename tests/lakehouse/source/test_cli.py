@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from lakehouse.paths import DJANGO_DIR, REPO_ROOT
-from lakehouse.source.seed import row_counts
+from lakehouse.source.seed import row_counts, seed
+from tests.lakehouse.source.conftest import table_digests
 
 
 def _run(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args,
-        env={**os.environ, "DATABASE_URL": dsn},
+        env={**os.environ, "DATABASE_URL": dsn, "PYTHONHASHSEED": "random"},
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -40,11 +42,19 @@ def test_bad_scale_exits_2_with_a_message(source_db: str) -> None:
     assert "scale must be positive" in proc.stderr
 
 
-def test_seed_refuses_then_if_empty_skips_then_reset_replaces(source_db: str) -> None:
+def test_seed_refuses_then_if_empty_skips_then_reset_replaces(
+    make_source_db: Callable[[], str],
+) -> None:
+    source_db = make_source_db()
     first = _lakehouse(source_db, "seed", "--scale", "0.01", "--seed", "3")
     assert first.returncode == 0, first.stderr
     counts = row_counts(source_db)
     assert counts["orders"] == 512
+    # Another process (other hash seed, fresh Faker) gives byte-identical tables.
+    in_process = make_source_db()
+    seed(in_process, scale=0.01, seed=3, reset=False)
+    tables = list(counts)
+    assert table_digests(in_process, tables) == table_digests(source_db, tables)
 
     refused = _lakehouse(source_db, "seed", "--scale", "0.01")
     assert refused.returncode == 1
