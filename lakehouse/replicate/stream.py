@@ -60,6 +60,7 @@ class StreamStats:
     transactions: int = 0
     files: int = 0
     bytes_written: int = 0
+    unchanged_filled: int = 0  # unchanged TOAST values taken from the old row image
     last_files: dict[str, str] = field(default_factory=dict)
     confirmed_lsn: int = 0
 
@@ -184,6 +185,7 @@ class CdcWriter:
                     "old row image came with it; set REPLICA IDENTITY FULL on the table, then "
                     "'lakehouse replicate --resync'"
                 )
+            self.stats.unchanged_filled += values.count(UNCHANGED)
             values = [o if v is UNCHANGED else v for v, o in zip(values, old, strict=True)]
         # No UNCHANGED is left: every value is now bytes or None.
         row = cast("list[bytes | None]", values)

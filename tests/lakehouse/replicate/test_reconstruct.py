@@ -79,10 +79,21 @@ def test_mixed_workload_reconstructs_every_table(repl: ReplEnv) -> None:
 
     second = repl.run_once()
     assert second.full_load is None
+    # The price update and the status updates left description / settings unsent.
+    assert second.stats.unchanged_filled >= 1
     assert second.stats.changes == len(streamed) + 1 + 25 + 4 + 3 + 2
     assert_reconstructs(repl.storage, repl.dsn)
 
-    # The big value really was stored out of line and really came back whole.
+    # The big value really was stored out of line (so the price update left it unsent) and
+    # really came back whole.
+    with psycopg.connect(repl.dsn) as conn:
+        row = conn.execute(
+            "select reltoastrelid::regclass::text from pg_class where relname = 'products'"
+        ).fetchone()
+        assert row is not None
+        toasted = conn.execute(f"select count(*) from {row[0]}").fetchone()
+        assert toasted is not None
+        assert toasted[0] > 0
     products = reconstruct(repl.storage, "products")
     assert len(products[product]["description"] or "") == 40 * 32 * 32
     assert products[product]["price"] == "99.90"
