@@ -203,7 +203,11 @@ class AthenaEngine:
             self._con.execute(f"create schema if not exists {database}")
         self._registered: set[str] = set()
         self._locked = False
-        self.tenant_id: str | None = self._resolve_tenant(tenant) if tenant else None
+        try:
+            self.tenant_id: str | None = self._resolve_tenant(tenant) if tenant else None
+        except BaseException:
+            self._con.close()
+            raise
 
     def close(self) -> None:
         self._con.close()
