@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from lakehouse_glue.model import BronzeContract
 from psycopg import sql
+from psycopg.abc import Buffer
 
 from lakehouse.replicate.bronze import full_load_seq, gzip_compressor, select_expression
 from lakehouse.replicate.source import PublishedTable, ReplicationError
@@ -95,7 +96,7 @@ def copy_table(
         writer: AtomicWriter | None = None
         gz = gzip_compressor()
         header = b""
-        chunk: list[bytes] = []
+        chunk: list[Buffer] = []
         chunk_bytes = 0
         file_bytes = 0
         file_rows = 0
@@ -122,20 +123,21 @@ def copy_table(
 
         try:
             with conn.cursor() as cur, cur.copy(_copy_sql(table, task_start, contract)) as copy:
-                for data in copy:
-                    line = bytes(data)
-                    if not header:
-                        header = line  # the first CopyData message is the header row
-                        continue
-                    if writer is None or (file_rows and file_bytes + len(line) > max_file_bytes):
+                # One CopyData message per row; read() (not iteration) and no copies: this loop
+                # runs for every row of the database.
+                read = copy.read
+                header = bytes(read())  # the first message is the header row
+                while data := read():
+                    n = len(data)
+                    if writer is None or (file_rows and file_bytes + n > max_file_bytes):
                         close_file()
                         files.append(contract.full_load_file_name(len(files) + 1))
                         writer = storage.open_atomic(f"{folder}/{files[-1]}")
                         chunk, chunk_bytes = [header], len(header)
                         file_bytes, file_rows = len(header), 0
-                    chunk.append(line)
-                    chunk_bytes += len(line)
-                    file_bytes += len(line)
+                    chunk.append(data)
+                    chunk_bytes += n
+                    file_bytes += n
                     file_rows += 1
                     rows += 1
                     if chunk_bytes >= _CHUNK_BYTES:
