@@ -57,7 +57,9 @@ locals {
   glue_artifacts_dir = coalesce(var.glue.artifacts_dir, "${path.module}/../dist/glue")
   queries_dir        = coalesce(var.athena.queries_dir, "${path.module}/../athena-queries")
 
-  glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => "${replace(local.name, "-", "_")}_${layer}" }
+  # The Athena SQL (athena-queries/) qualifies every table as bronze., silver. or gold., so the
+  # catalog databases carry exactly those names: one deployment per account and region.
+  glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => layer }
   glue_log_group_name = "/aws-glue/jobs/${local.name}"
   athena_workgroup    = "${local.name}-analysts"
 }
@@ -161,6 +163,11 @@ module "athena" {
   bytes_scanned_cutoff_per_query = var.athena.bytes_scanned_cutoff_per_query
   queries_dir                    = local.queries_dir
   database_name                  = module.glue.database_names["gold"]
+  ddl_locations = {
+    bronze_location = module.storage.lake_uris.bronze_path
+    silver_location = module.storage.lake_uris.silver_path
+    gold_location   = module.storage.lake_uris.gold_path
+  }
 }
 
 module "monitoring" {
@@ -188,6 +195,6 @@ module "lakeformation" {
 
   account_id    = local.account_id
   database_name = module.glue.database_names["silver"]
-  table_names   = module.glue.silver_table_names
+  table_names   = module.glue.table_names["silver"]
   tenant_ids    = var.lake_formation.tenant_ids
 }

@@ -43,9 +43,14 @@ output "glue_pipeline_stages" {
   value       = module.glue.pipeline_stages
 }
 
-output "glue_crawler_names" {
-  description = "Crawler per layer (bronze, silver partitions, gold)."
-  value       = module.glue.crawler_names
+output "glue_crawler_name" {
+  description = "The bronze crawler (`aws glue start-crawler --name ...` reports schema drift)."
+  value       = module.glue.crawler_name
+}
+
+output "glue_table_names" {
+  description = "Declared catalog tables per layer."
+  value       = module.glue.table_names
 }
 
 output "glue_database_names" {

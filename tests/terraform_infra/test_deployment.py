@@ -4,6 +4,7 @@ the code (the bronze contract, the entity declaration, the job scripts and the p
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from lakehouse_glue.model import load_bronze_contract, load_declaration
 
+from lakehouse.athena.ddl import render as render_ddl
 from lakehouse.config import Settings
 from lakehouse.deploy import tf_check
 from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
@@ -37,8 +39,13 @@ def one(resources: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return values
 
 
+def gold_mart_decls() -> list[dict[str, Any]]:
+    marts: list[dict[str, Any]] = json.loads(GOLD_JSON.read_text("utf-8"))["marts"]
+    return marts
+
+
 def gold_marts() -> list[str]:
-    return [m["name"] for m in json.loads(GOLD_JSON.read_text("utf-8"))["marts"]]
+    return [m["name"] for m in gold_mart_decls()]
 
 
 def expected_jobs() -> set[str]:
@@ -81,8 +88,9 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         "aws_dms_replication_task": 1,
         # glue
         "aws_glue_catalog_database": 3,
-        "aws_glue_catalog_table": entities,
-        "aws_glue_crawler": 3,
+        "aws_glue_catalog_table": 2 * entities
+        + len([m for m in gold_mart_decls() if m["columns"]]),
+        "aws_glue_crawler": 1,
         "aws_glue_security_configuration": 1,
         "aws_glue_workflow": 1,
         # athena
@@ -261,13 +269,14 @@ def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None
 
 def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -> None:
     tables = {
-        t["values"]["name"]: t["values"] for t in of_type(resources, "aws_glue_catalog_table")
+        t["values"]["name"]: t["values"]
+        for t in of_type(resources, "aws_glue_catalog_table")
+        if t["values"]["database_name"] == "silver"
     }
     declaration = load_declaration()
     assert set(tables) == set(declaration.names)
     for entity in declaration.entities:
         table = tables[entity.name]
-        assert table["database_name"] == "lakehouse_dev_silver"
         assert [p["name"] for p in table["partition_keys"]] == ["tenant_id"]
         columns = [(c["name"], c["type"]) for c in table["storage_descriptor"][0]["columns"]]
         declared = [(c.name, c.spark_type) for c in entity.columns if c.name != "tenant_id"]
@@ -335,10 +344,17 @@ def test_athena_workgroup_and_named_queries(resources: list[dict[str, Any]]) -> 
         for q in of_type(resources, "aws_athena_named_query")
     }
     assert sorted(queries) == [f"athena-queries/{f.as_posix()}" for f in files]
+    args = of_type(resources, "aws_glue_job")[0]["values"]["default_arguments"]
+    locations = {
+        "bronze_location": args["--bronze_path"],
+        "silver_location": args["--silver_path"],
+        "gold_location": args["--gold_path"],
+    }
     for f in files:
-        assert queries[f"athena-queries/{f.as_posix()}"]["query"] == (
-            (ATHENA_QUERIES_DIR / f).read_text("utf-8")
-        )
+        text = (ATHENA_QUERIES_DIR / f).read_text("utf-8")
+        # The generated DDL is rendered as lakehouse.athena.ddl.render() does; the rest verbatim.
+        expected = render_ddl(text, locations) if f.parts[0] == "ddl" else text
+        assert queries[f"athena-queries/{f.as_posix()}"]["query"] == expected
 
 
 def test_failures_alert_through_encrypted_sns(
@@ -450,3 +466,43 @@ def test_unwired_contract_setting_and_unplaced_script_fail_the_plan(
         in message
     )
     assert "Glue scripts with no place in the pipeline DAG: rogue_job" in message
+
+
+_CREATE = re.compile(r"create external table if not exists (\w+)\.(\w+) \((.*?)\n\)\n(.*?);", re.S)
+_COLUMN = re.compile(r"^  `(\w+)` (\S+?)(?: comment '.*')?,?$", re.M)
+_PROPERTY = re.compile(r"^  '([^']+)' = '([^']*)',?$", re.M)
+
+
+def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) -> None:
+    """The tables Terraform declares are the ones athena-queries/ddl creates, column for column,
+    and the DDL saved as named queries is rendered with this deployment's locations."""
+    ddl_queries = [
+        q["values"]["query"]
+        for q in of_type(resources, "aws_athena_named_query")
+        if q["values"]["description"].startswith("athena-queries/ddl/")
+    ]
+    ddl = "\n".join(ddl_queries)
+    assert "${" + "bronze_location}" not in ddl
+    assert "${" + "silver_location}" not in ddl
+    tables = {
+        (t["values"]["database_name"], t["values"]["name"]): t["values"]
+        for t in of_type(resources, "aws_glue_catalog_table")
+    }
+    created = _CREATE.findall(ddl)
+    assert {(db, name) for db, name, _, _ in created} == set(tables)
+    for db, name, columns, tail in created:
+        table = tables[(db, name)]
+        descriptor = table["storage_descriptor"][0]
+        assert [(c["name"], c["type"]) for c in descriptor["columns"]] == _COLUMN.findall(columns)
+        location = re.search(r"location '([^']+)'", tail)
+        assert location is not None
+        assert descriptor["location"] == location.group(1)
+        # Hive DDL string literals escape a backslash as two; serde and table properties alike.
+        properties = {k: v.replace("\\\\", "\\") for k, v in _PROPERTY.findall(tail)}
+        declared = {**table["parameters"], **(descriptor["ser_de_info"][0]["parameters"] or {})}
+        assert {k: declared.get(k) for k in properties} == properties
+        if db == "bronze":
+            assert descriptor["ser_de_info"][0]["serialization_library"].endswith("OpenCSVSerde")
+        else:
+            assert [k["name"] for k in table["partition_keys"]] == ["tenant_id"]
+            assert properties["storage.location.template"].endswith("/tenant_id=${tenant_id}/")

@@ -33,3 +33,12 @@ variable "database_name" {
   description = "Catalog database the named queries run against by default (gold)."
   type        = string
 }
+
+variable "ddl_locations" {
+  description = "Values of the placeholders of the generated DDL in athena-queries/ddl: the bronze, silver and gold roots."
+  type = object({
+    bronze_location = string
+    silver_location = string
+    gold_location   = string
+  })
+}

@@ -23,15 +23,49 @@ locals {
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
 
+  # Bronze tables as Athena reads DMS CSV (athena-queries/ddl): every column a string, the DMS
+  # columns around the source columns.
+  bronze_tables = {
+    for entity in local.entities.entities : entity.name => {
+      description = entity.description
+      location    = "${var.lake_uris.bronze_path}/${local.contract.bucket_folder}/${local.entities.schema}/${entity.name}/"
+      columns     = concat([local.contract.op_column, local.contract.timestamp_column_name], [for column in entity.columns : column.name], [local.contract.change_seq_column])
+    }
+  }
+
+  # Silver and gold tables: Parquet partitioned by tenant_id, with the same `injected` partition
+  # projection as athena-queries/ddl, so every query names its tenants (no partition upkeep).
+  silver_tables = {
+    for entity in local.entities.entities : "silver.${entity.name}" => {
+      database    = "silver"
+      name        = entity.name
+      description = entity.description
+      root        = "${var.lake_uris.silver_path}/${entity.name}"
+      columns = concat(
+        [for column in entity.columns : { name = column.name, type = startswith(column.type, "decimal(") ? column.type : local.silver_types[column.type], comment = "" } if column.name != "tenant_id"],
+        local.lineage_columns,
+      )
+    }
+  }
+  gold_tables = {
+    for mart in local.gold.marts : "gold.${mart.name}" => {
+      database    = "gold"
+      name        = mart.name
+      description = mart.description
+      root        = "${var.lake_uris.gold_path}/${mart.name}"
+      columns     = [for column in mart.columns : { name = column.name, type = column.type, comment = column.description } if column.name != "tenant_id"]
+    } if length(mart.columns) > 0
+  }
+
   # Silver column types as the silver jobs write them (Column.spark_type in model.py).
   silver_types = {
     uuid    = "string", string = "string", json = "string", int = "int", bigint = "bigint",
     boolean = "boolean", timestamp = "timestamp", date = "date",
   }
   lineage_columns = [
-    { name = "source_committed_at", type = "timestamp", comment = "commit time of the change (bronze dms_timestamp)" },
-    { name = "source_change_seq", type = "string", comment = "change sequence of the change (bronze dms_change_seq)" },
-    { name = "processed_at", type = "timestamp", comment = "when the silver job wrote the row" },
+    { name = "source_committed_at", type = "timestamp", comment = "Commit time of the change that produced this row." },
+    { name = "source_change_seq", type = "string", comment = "dms_change_seq of that change (fixed width, sortable)." },
+    { name = "processed_at", type = "timestamp", comment = "When the Glue job wrote this row." },
   ]
 
   job_arguments = {
@@ -128,28 +162,69 @@ resource "aws_glue_catalog_database" "this" {
   description = "${var.name} lakehouse, ${each.key} layer"
 }
 
-# Silver tables are declared from entities.json, so their types never depend on a crawler's guess.
-resource "aws_glue_catalog_table" "silver" {
-  for_each = { for entity in local.entities.entities : entity.name => entity }
+# Tables are declared from the declarations (as athena-queries/ddl is generated from them), so
+# their types never depend on a crawler's guess.
+resource "aws_glue_catalog_table" "bronze" {
+  for_each = local.bronze_tables
 
-  database_name = aws_glue_catalog_database.this["silver"].name
+  database_name = aws_glue_catalog_database.this["bronze"].name
   name          = each.key
   description   = each.value.description
   table_type    = "EXTERNAL_TABLE"
   parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
-
-  partition_keys {
-    name    = "tenant_id"
-    type    = "string"
-    comment = "tenant of the row"
+    EXTERNAL                 = "TRUE"
+    classification           = "csv"
+    "skip.header.line.count" = "1"
+    compressionType          = lower(local.contract.compression_type)
   }
 
   storage_descriptor {
-    location      = "${var.lake_uris.silver_path}/${each.key}/"
+    location      = each.value.location
+    input_format  = "org.apache.hadoop.mapred.TextInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+      parameters = {
+        separatorChar = local.contract.csv_delimiter
+        quoteChar     = "\""
+        escapeChar    = "\\"
+      }
+    }
+
+    dynamic "columns" {
+      for_each = each.value.columns
+      content {
+        name = columns.value
+        type = "string"
+      }
+    }
+  }
+}
+
+resource "aws_glue_catalog_table" "parquet" {
+  for_each = merge(local.silver_tables, local.gold_tables)
+
+  database_name = aws_glue_catalog_database.this[each.value.database].name
+  name          = each.value.name
+  description   = each.value.description
+  table_type    = "EXTERNAL_TABLE"
+  parameters = {
+    EXTERNAL                    = "TRUE"
+    classification              = "parquet"
+    "parquet.compression"       = "SNAPPY"
+    "projection.enabled"        = "true"
+    "projection.tenant_id.type" = "injected"
+    "storage.location.template" = "${each.value.root}/tenant_id=$${tenant_id}/"
+  }
+
+  partition_keys {
+    name = "tenant_id"
+    type = "string"
+  }
+
+  storage_descriptor {
+    location      = "${each.value.root}/"
     input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
@@ -159,19 +234,11 @@ resource "aws_glue_catalog_table" "silver" {
 
     dynamic "columns" {
       # tenant_id is the partition column, so it is not stored in the files.
-      for_each = [for column in each.value.columns : column if column.name != "tenant_id"]
-      content {
-        name = columns.value.name
-        type = startswith(columns.value.type, "decimal(") ? columns.value.type : local.silver_types[columns.value.type]
-      }
-    }
-
-    dynamic "columns" {
-      for_each = local.lineage_columns
+      for_each = each.value.columns
       content {
         name    = columns.value.name
         type    = columns.value.type
-        comment = columns.value.comment
+        comment = columns.value.comment == "" ? null : columns.value.comment
       }
     }
   }
@@ -187,43 +254,19 @@ resource "aws_glue_classifier" "this" {
   }
 }
 
+# Watches the declared bronze tables: with LOG policies it reports schema drift in the DMS files
+# (a new source column) without rewriting the declared schema.
 resource "aws_glue_crawler" "bronze" {
   name                   = "${var.name}-bronze"
-  description            = "Catalogs the DMS bronze CSV files, one table per entity"
+  description            = "Checks the DMS bronze files against the declared bronze tables"
   database_name          = aws_glue_catalog_database.this["bronze"].name
   role                   = var.role_arn
   classifiers            = [aws_glue_classifier.this.name]
   security_configuration = aws_glue_security_configuration.this.name
 
-  dynamic "s3_target" {
-    for_each = local.entities.entities
-    content {
-      path = "${var.lake_uris.bronze_path}/${local.contract.bucket_folder}/${local.entities.schema}/${s3_target.value.name}/"
-    }
-  }
-
-  schema_change_policy {
-    update_behavior = "UPDATE_IN_DATABASE"
-    delete_behavior = "LOG"
-  }
-
-  configuration = jsonencode({
-    Version  = 1.0
-    Grouping = { TableLevelConfiguration = 5 }
-  })
-}
-
-# Registers new tenant partitions of the declared silver tables.
-resource "aws_glue_crawler" "silver" {
-  name                   = "${var.name}-silver-partitions"
-  description            = "Adds tenant partitions to the silver tables declared from entities.json"
-  database_name          = aws_glue_catalog_database.this["silver"].name
-  role                   = var.role_arn
-  security_configuration = aws_glue_security_configuration.this.name
-
   catalog_target {
-    database_name = aws_glue_catalog_database.this["silver"].name
-    tables        = [for table in aws_glue_catalog_table.silver : table.name]
+    database_name = aws_glue_catalog_database.this["bronze"].name
+    tables        = [for table in aws_glue_catalog_table.bronze : table.name]
   }
 
   schema_change_policy {
@@ -232,33 +275,7 @@ resource "aws_glue_crawler" "silver" {
   }
 
   configuration = jsonencode({
-    Version       = 1.0
-    CrawlerOutput = { Partitions = { AddOrUpdateBehavior = "InheritFromTable" } }
-  })
-}
-
-resource "aws_glue_crawler" "gold" {
-  name                   = "${var.name}-gold"
-  description            = "Catalogs the gold marts listed in gold.json"
-  database_name          = aws_glue_catalog_database.this["gold"].name
-  role                   = var.role_arn
-  security_configuration = aws_glue_security_configuration.this.name
-
-  dynamic "s3_target" {
-    for_each = local.gold.marts
-    content {
-      path = "${var.lake_uris.gold_path}/${s3_target.value.name}/"
-    }
-  }
-
-  schema_change_policy {
-    update_behavior = "UPDATE_IN_DATABASE"
-    delete_behavior = "LOG"
-  }
-
-  configuration = jsonencode({
-    Version  = 1.0
-    Grouping = { TableLevelConfiguration = 4 }
+    Version = 1.0
   })
 }
 

@@ -3,9 +3,13 @@ output "database_names" {
   value       = { for layer, db in aws_glue_catalog_database.this : layer => db.name }
 }
 
-output "silver_table_names" {
-  description = "Silver tables declared from entities.json."
-  value       = [for table in aws_glue_catalog_table.silver : table.name]
+output "table_names" {
+  description = "Declared catalog tables per layer (bronze, silver, gold)."
+  value = {
+    bronze = [for table in aws_glue_catalog_table.bronze : table.name]
+    silver = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "silver.")]
+    gold   = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "gold.")]
+  }
 }
 
 output "job_names" {
@@ -23,13 +27,9 @@ output "pipeline_stages" {
   value       = { for stage in local.stages : stage.name => stage.jobs }
 }
 
-output "crawler_names" {
-  description = "Crawler name per layer."
-  value = {
-    bronze = aws_glue_crawler.bronze.name
-    silver = aws_glue_crawler.silver.name
-    gold   = aws_glue_crawler.gold.name
-  }
+output "crawler_name" {
+  description = "The bronze crawler (reports schema drift of the DMS files)."
+  value       = aws_glue_crawler.bronze.name
 }
 
 output "log_group_name" {

@@ -24,17 +24,17 @@ variable "artifacts_dir" {
 }
 
 variable "entities_file" {
-  description = "Path of entities.json (silver tables, bronze crawler targets, the silver stage of the workflow)."
+  description = "Path of entities.json (bronze and silver tables, the silver stage of the workflow)."
   type        = string
 }
 
 variable "gold_file" {
-  description = "Path of gold.json (gold crawler targets, the gold stage of the workflow)."
+  description = "Path of gold.json (gold tables, the gold stage of the workflow)."
   type        = string
 }
 
 variable "bronze_contract_file" {
-  description = "Path of bronze_contract.json (the bronze folder layout the crawler reads)."
+  description = "Path of bronze_contract.json (bronze folder layout and CSV format of the bronze tables)."
   type        = string
 }
 
