@@ -193,8 +193,11 @@ module "lakeformation" {
   source = "./modules/lakeformation"
   count  = var.lake_formation.enabled ? 1 : 0
 
-  account_id    = local.account_id
-  database_name = module.glue.database_names["silver"]
-  table_names   = module.glue.table_names["silver"]
-  tenant_ids    = var.lake_formation.tenant_ids
+  account_id = local.account_id
+  tenant_ids = var.lake_formation.tenant_ids
+  tables = flatten([
+    for layer in ["silver", "gold"] : [
+      for table in module.glue.table_names[layer] : { database_name = module.glue.database_names[layer], table_name = table }
+    ]
+  ])
 }

@@ -79,6 +79,6 @@ output "dashboard_name" {
 }
 
 output "lake_formation_filters" {
-  description = "Row filter per `<tenant_id>/<table>` (empty unless lake_formation.enabled)."
+  description = "Row filter per `<tenant_id>/<database>.<table>` (empty unless lake_formation.enabled)."
   value       = var.lake_formation.enabled ? module.lakeformation[0].filter_names : {}
 }

@@ -179,7 +179,7 @@ variable "analyst_principal_arns" {
 }
 
 variable "lake_formation" {
-  description = "Optional Lake Formation row filters: one per tenant on every silver table."
+  description = "Optional Lake Formation row filters: one per tenant on every silver and gold table."
   type = object({
     enabled    = optional(bool, false)
     tenant_ids = optional(list(string), [])

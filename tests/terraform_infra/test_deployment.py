@@ -67,6 +67,7 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
     for r in resources:
         counts[r["type"]] = counts.get(r["type"], 0) + 1
     entities = len(load_declaration().entities)
+    marts = len([m for m in gold_mart_decls() if m["columns"]])
     expected = {
         # storage: 5 lake buckets + the access-log bucket, one CMK
         "aws_s3_bucket": 6,
@@ -104,8 +105,8 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         # iam: DMS S3 target, DMS secret reader, dms-vpc-role, dms-cloudwatch-logs-role, Glue,
         # analysts, RDS enhanced monitoring
         "aws_iam_role": 7,
-        # lake formation: one filter per tenant and silver table
-        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANT_IDS) * entities,
+        # lake formation: one filter per tenant and silver or gold table
+        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANT_IDS) * (entities + marts),
     }
     assert {kind: counts.get(kind, 0) for kind in expected} == expected
 
@@ -382,12 +383,19 @@ def test_lake_formation_filters_one_per_tenant_and_table(resources: list[dict[st
         f["values"]["table_data"][0]
         for f in of_type(resources, "aws_lakeformation_data_cells_filter")
     ]
-    got = {(f["table_name"], f["row_filter"][0]["filter_expression"]) for f in filters}
+    got = {
+        (f["database_name"], f["table_name"], f["row_filter"][0]["filter_expression"])
+        for f in filters
+    }
+    tables = [("silver", e) for e in load_declaration().names] + [
+        ("gold", m["name"]) for m in gold_mart_decls() if m["columns"]
+    ]
     assert got == {
-        (entity, f"tenant_id = '{tenant}'")
-        for entity in load_declaration().names
+        (db, table, f"tenant_id = '{tenant}'")
+        for db, table in tables
         for tenant in tf_check.PLAN_TENANT_IDS
     }
+    assert len(filters) == len(got)
 
 
 def test_invalid_network_is_refused(

@@ -3,14 +3,12 @@ variable "account_id" {
   type        = string
 }
 
-variable "database_name" {
-  description = "Catalog database of the tenant-partitioned tables (silver)."
-  type        = string
-}
-
-variable "table_names" {
-  description = "Tables that get one row filter per tenant; each has a tenant_id column."
-  type        = list(string)
+variable "tables" {
+  description = "Tenant-partitioned tables (silver and gold) that get one row filter per tenant; each has a tenant_id column."
+  type = list(object({
+    database_name = string
+    table_name    = string
+  }))
 }
 
 variable "tenant_ids" {
