@@ -111,3 +111,21 @@ def read_text(spark: SparkSession, path: str) -> str | None:
     finally:
         stream.close()
     return bytes(data).decode("utf-8")
+
+
+def read_head(spark: SparkSession, path: str, size: int) -> bytes:
+    """Up to ``size`` bytes from the start of a file (``b""`` when it does not exist)."""
+    hpath, fs = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        return b""
+    jvm = spark.sparkContext._jvm
+    gateway = spark.sparkContext._gateway
+    assert jvm is not None
+    assert gateway is not None
+    buf = gateway.new_array(jvm.byte, size)
+    stream = fs.open(hpath)
+    try:
+        n = int(jvm.org.apache.commons.io.IOUtils.read(stream, buf))
+    finally:
+        stream.close()
+    return bytes(buf)[:n]

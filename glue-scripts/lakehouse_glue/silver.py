@@ -72,8 +72,8 @@ def discover_new_files(glue_context: GlueContextLike, folder: str, ctx: str) -> 
 
     The read is a bookmarked DynamicFrame over the table folder; its rows only serve to name
     the files (``attachFilename``), because the rows themselves are re-read with Spark's CSV
-    reader, which keeps NULL and '' apart. Without a header every file has at least one row,
-    so no file can hide from the listing.
+    reader, which keeps NULL and '' apart. Without a header every readable file has at least
+    one row (its header line), so no file can hide from the listing.
     """
     spark = glue_context.spark_session
     if not fs.exists(spark, folder):
@@ -86,7 +86,9 @@ def discover_new_files(glue_context: GlueContextLike, folder: str, ctx: str) -> 
             "withHeader": False,
             "separator": ",",
             "quoteChar": '"',
-            "multiLine": True,
+            # Line mode: only the file names are needed, and a truncated file still yields the
+            # lines before the damage instead of failing the multi-line parser.
+            "multiLine": False,
             "attachFilename": FILE_NAME_COLUMN,
         },
         transformation_ctx=ctx,

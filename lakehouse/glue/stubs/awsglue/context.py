@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from lakehouse_glue import fs
@@ -63,6 +64,12 @@ class _DynamicFrameReader:
         df = self._read(spark, format or "", opts, uris)
         if attach:
             df = df.withColumn(str(attach), F.input_file_name())
+            # Deviation, see _read: a file damaged before its first line yields no row at all;
+            # it still gets one (file name only) so the job sees, and quarantines, it.
+            silent = [u for u in uris if format == "csv" and not _first_line_readable(spark, u)]
+            if silent:
+                names = spark.createDataFrame([(u,) for u in silent], f"`{attach}` string")
+                df = df.unionByName(names, allowMissingColumns=True)
         return DynamicFrame(df, self._gc, transformation_ctx)
 
     @staticmethod
@@ -85,6 +92,18 @@ class _DynamicFrameReader:
         if fmt == "json":
             return spark.read.json(uris)
         raise NotImplementedError(f"the local Glue stand-in does not read format {fmt!r}")
+
+
+def _first_line_readable(spark: SparkSession, uri: str) -> bool:
+    """Whether the start of a (possibly gzip) file decodes up to a first new line."""
+    head = fs.read_head(spark, uri, 1 << 16)
+    if not uri.endswith(".gz"):
+        return b"\n" in head or bool(head)
+    try:
+        text = zlib.decompressobj(wbits=31).decompress(head)
+    except zlib.error:
+        return False
+    return b"\n" in text
 
 
 class GlueContext:

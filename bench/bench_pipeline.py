@@ -1,0 +1,240 @@
+"""Benchmark of the silver half and the whole pipeline, with DuckDB alone as the floor.
+
+Setup (not timed): a private PostgreSQL 15 in a temporary folder, migrated, seeded at scale 1
+(~600,000 rows) and replicated once into a temporary lake with the local replicator.
+
+Timed:
+
+* ``full_refresh_s`` - Spark start-up plus every silver job, every gold job whose script exists
+  and the quality report, ``--full-refresh`` (target <= 90 s on 2 cores);
+* ``incremental_s`` - after 5,000 source row changes (updates, inserts, deletes in real
+  transactions) and one more replication, the incremental pipeline run (target <= 30 s);
+* ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
+  deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
+* with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
+
+Peak memory is the JVM's high-water mark (VmHWM) plus this Python process.
+
+Usage: ``python -m bench.bench_pipeline``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
+
+from bench.common import peak_rss_mib, report, timed
+from lakehouse.config import Settings
+from lakehouse.db.cluster import LocalCluster, free_port
+from lakehouse.db.migrate import migrate
+from lakehouse.glue.runner import spark_session
+from lakehouse.pipeline.run import run_pipeline
+from lakehouse.replicate import run_once
+from lakehouse.source.seed import seed
+
+SEED = 42
+CHANGES = 5000
+
+
+def _jvm_hwm_mib(spark: Any) -> float:
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def workload(dsn: str, changes: int) -> int:
+    """Row changes in real transactions: 40% updates, 20% deletes, 40% inserts of events."""
+    each = changes // 5
+    done = 0
+    with psycopg.connect(dsn) as conn:
+        done += conn.execute(
+            "update customers set city = coalesce(city, '') || '.', updated_at = now() "
+            "where id in (select id from customers order by md5(id::text) limit %s)",
+            [each],
+        ).rowcount
+        done += conn.execute(
+            "update orders set notes = coalesce(notes, '') || 'x', updated_at = now() "
+            "where id in (select id from orders order by md5(id::text) limit %s)",
+            [each],
+        ).rowcount
+        done += conn.execute(
+            "delete from events where id in (select id from events order by md5(id::text) "
+            "limit %s)",
+            [each],
+        ).rowcount
+        done += conn.execute(
+            "insert into events (id, tenant_id, customer_id, session_id, event_type, "
+            "properties, occurred_at, created_at, updated_at) select gen_random_uuid(), "
+            "tenant_id, customer_id, session_id, event_type, properties, now(), now(), now() "
+            "from events order by md5(id::text) limit %s",
+            [changes - 3 * each],
+        ).rowcount
+    return done
+
+
+def _duck_type(entity: Entity, name: str) -> str:
+    c = entity.column(name)
+    if c.decimal is not None:
+        return f"decimal({c.decimal[0]},{c.decimal[1]})"
+    return {
+        "uuid": "varchar",
+        "string": "varchar",
+        "json": "varchar",
+        "int": "integer",
+        "bigint": "bigint",
+        "boolean": "boolean",
+        "timestamp": "timestamp",
+        "date": "date",
+    }[c.type]
+
+
+def duckdb_silver(bronze: Path, out: Path) -> int:
+    """Bronze to silver with DuckDB alone; returns the silver rows written."""
+    contract = load_bronze_contract()
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    rows = 0
+    for entity in load_declaration().entities:
+        folder = bronze / contract.table_folder(entity.schema, entity.name)
+        files = sorted(str(p) for p in folder.glob("*.csv.gz"))
+        if not files:
+            continue
+        typed = ", ".join(
+            f'cast("{c}" as {_duck_type(entity, c)}) as "{c}"' for c in entity.column_names
+        )
+        tenant = (
+            "" if "tenant_id" in entity.column_names else f', "{entity.tenant_column}" as tenant_id'
+        )
+        target = out / entity.name
+        con.execute(
+            f"""
+            copy (
+              with raw as (
+                select * from read_csv(?, header = true, all_varchar = true, filename = true,
+                                       union_by_name = true, allow_quoted_nulls = false,
+                                       quote = '"', escape = '"')
+              ), ranked as (
+                select *, row_number() over (
+                  partition by "{entity.primary_key}"
+                  order by (case when parse_filename(filename) like 'LOAD%' then 0 else 1 end)
+                    desc, dms_change_seq desc, dms_timestamp desc, filename desc) as rn
+                from raw
+              )
+              select {typed}{tenant}, cast(dms_timestamp as timestamp) as source_committed_at,
+                     dms_change_seq as source_change_seq, now() as processed_at
+              from ranked where rn = 1 and "Op" <> 'D'
+            ) to '{target}' (format parquet, partition_by (tenant_id), overwrite_or_ignore)
+            """,
+            [files],
+        )
+        rows += int(
+            con.execute(f"select count(*) from read_parquet('{target}/*/*.parquet')").fetchone()[0]  # type: ignore[index]
+        )
+    con.close()
+    return rows
+
+
+def _setup(root: Path, scale: float) -> tuple[LocalCluster, str, Settings, dict[str, int]]:
+    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
+    cluster.init()
+    cluster.start()
+    cluster.ensure_database("bench")
+    dsn = cluster.dsn("bench")
+    migrate(dsn)
+    counts = seed(dsn, scale=scale, seed=SEED, reset=False)
+    settings = Settings(lake=str(root / "lake"), database_url=dsn, state_dir=root / "state")
+    run_once(settings)
+    return cluster, dsn, settings, counts
+
+
+def main() -> None:
+    metrics: dict[str, Any] = {}
+    params: dict[str, Any] = {"scale": 1, "seed": SEED, "changes": CHANGES}
+    root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    os.chmod(root, 0o755)
+    cluster: LocalCluster | None = None
+    try:
+        cluster, dsn, settings, counts = _setup(root, 1)
+        params["source_rows"] = sum(counts.values())
+        params["spark_master"] = settings.spark_master
+        bronze = Path(settings.bronze_uri)
+        params["bronze_mib"] = round(
+            sum(p.stat().st_size for p in bronze.rglob("*.csv.gz")) / 2**20, 1
+        )
+
+        t0 = time.perf_counter()
+        spark = spark_session(settings, "bench-pipeline")
+        metrics["spark_startup_s"] = round(time.perf_counter() - t0, 3)
+        full = run_pipeline(settings, full_refresh=True, spark=spark)
+        metrics["full_refresh_s"] = round(time.perf_counter() - t0, 3)
+        metrics["full_refresh_silver_s"] = round(
+            sum(r.seconds for r in full.runs if r.job_name.startswith("transform_")), 3
+        )
+        metrics["full_refresh_gold_s"] = round(
+            sum(r.seconds for r in full.runs if r.job_name.startswith("create_gold_")), 3
+        )
+        metrics["gold_jobs_run"] = sum(1 for r in full.runs if r.job_name.startswith("create_"))
+        metrics["failed_jobs"] = len(full.failed)
+        for r in full.runs:
+            metrics[f"job_{r.job_name}_s"] = r.seconds
+
+        params["changes_made"] = workload(dsn, CHANGES)
+        run_once(settings)
+        with timed(metrics, "incremental_s"):
+            inc = run_pipeline(settings, spark=spark)
+        metrics["incremental_changes_in"] = sum(
+            int((r.report or {}).get("rows_in", 0)) for r in inc.runs
+        )
+        metrics["incremental_failed_jobs"] = len(inc.failed)
+        metrics["peak_jvm_mib"] = _jvm_hwm_mib(spark)
+
+        floor_out = root / "duck-silver"
+        with timed(metrics, "duckdb_floor_s"):
+            metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
+        metrics["peak_python_mib"] = peak_rss_mib()
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)
+
+    if os.environ.get("BENCH_SCALE10") == "1":
+        root10 = Path(tempfile.mkdtemp(prefix="bench-pipeline10-"))
+        os.chmod(root10, 0o755)
+        cluster = None
+        try:
+            cluster, _dsn, settings10, _counts = _setup(root10, 10)
+            with timed(metrics, "scale10_full_refresh_s"):
+                res = run_pipeline(settings10, full_refresh=True, spark=spark)
+            metrics["scale10_failed_jobs"] = len(res.failed)
+            metrics["scale10_peak_jvm_mib"] = _jvm_hwm_mib(spark)
+        finally:
+            if cluster is not None:
+                cluster.destroy()
+            shutil.rmtree(root10, ignore_errors=True)
+
+    report(
+        "pipeline",
+        params,
+        metrics,
+        {
+            "full_refresh_s": "<= 90 s (scale 1, incl. Spark start-up)",
+            "incremental_s": "<= 30 s (5,000 changes)",
+        },
+    )
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""The bronze-to-silver jobs on hand-made bronze files, run through the local Glue runner.
+
+Each test builds a tiny lake in a temporary folder, writes DMS-style gzip CSV files with
+Python's gzip/csv, runs the real job script and checks silver, quarantine and the report.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lakehouse_glue.changes import silver_ddl
+from lakehouse_glue.model import load_declaration
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse.config import Settings
+from lakehouse.glue.runner import JobRun, start_job_run
+from tests.glue_scripts.bronze_files import default_header, seq, table_dir, write_file
+from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+
+T1 = "11111111-1111-1111-1111-111111111111"
+T2 = "22222222-2222-2222-2222-222222222222"
+LOAD_TS = "2024-01-01 00:00:00.000000"
+
+
+def cid(n: int) -> str:
+    return f"c0000000-0000-0000-0000-{n:012d}"
+
+
+def customer(
+    op: str, n: int, *, tenant: str = T1, ts: str = LOAD_TS, s: int | None = 0, **values: str | None
+) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "Op": op,
+        "dms_timestamp": ts,
+        "id": cid(n),
+        "tenant_id": tenant,
+        "email": f"c{n}@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "company": None,
+        "phone": None,
+        "country": "GB",
+        "city": "London",
+        "notes": None,
+        "status": "active",
+        "is_marketing_opt_in": "false",
+        "created_at": "2024-01-01 09:00:00.000001",
+        "updated_at": "2024-01-01 09:00:00.000001",
+        "dms_change_seq": None if s is None else seq(s),
+    }
+    row.update(values)
+    return row
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Settings:
+    return Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+
+
+def bronze(settings: Settings) -> Path:
+    return Path(settings.bronze_uri)
+
+
+def run_job(
+    spark: SparkSession, settings: Settings, entity: str = "customers", full_refresh: bool = False
+) -> JobRun:
+    job = load_declaration().entity(entity).silver_job_name
+    run = start_job_run(
+        settings, job, {"--full_refresh": "true" if full_refresh else "false"}, spark=spark
+    )
+    assert run.state == "SUCCEEDED", run.error
+    assert run.report is not None
+    return run
+
+
+def silver(spark: SparkSession, settings: Settings, entity: str = "customers") -> DataFrame:
+    e = load_declaration().entity(entity)
+    return spark.read.schema(silver_ddl(e)).parquet(f"{settings.silver_uri}/{entity}")
+
+
+def by_id(df: DataFrame) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r.asDict() for r in df.collect()}
+
+
+def test_values_arrive_exactly_null_empty_and_odd_text(spark: SparkSession, lake: Settings) -> None:
+    odd = 'a,"b"\nc\td \u00e9\u6771\u4eac\u2713'
+    rows = [
+        customer("I", 1, notes=None, company=""),
+        customer("I", 2, notes="", company=None),
+        customer("I", 3, notes="NULL", company="\\N"),
+        customer("I", 4, notes=odd, company=" "),
+        customer("I", 5, notes="\r\nline", city=None, phone=""),
+    ]
+    write_file(bronze(lake), "customers", "LOAD00000001.csv.gz", rows)
+    run = run_job(spark, lake)
+    assert run.report["rows_in"] == 5
+    assert run.report["rows_out"] == 5
+    assert run.quarantined == 0
+    got = by_id(silver(spark, lake))
+    assert (got[cid(1)]["notes"], got[cid(1)]["company"]) == (None, "")
+    assert (got[cid(2)]["notes"], got[cid(2)]["company"]) == ("", None)
+    assert (got[cid(3)]["notes"], got[cid(3)]["company"]) == ("NULL", "\\N")
+    assert (got[cid(4)]["notes"], got[cid(4)]["company"]) == (odd, " ")
+    assert (got[cid(5)]["notes"], got[cid(5)]["city"], got[cid(5)]["phone"]) == (
+        "\r\nline",
+        None,
+        "",
+    )
+    assert got[cid(1)]["is_marketing_opt_in"] is False
+    assert got[cid(1)]["tenant_id"] == T1
+    assert got[cid(1)]["source_change_seq"] == seq(0)
+
+
+def test_columns_are_read_by_name_with_drift(spark: SparkSession, lake: Settings) -> None:
+    header = list(reversed(default_header("customers")))
+    header.remove("city")  # a missing optional column
+    header.insert(3, "loyalty_tier")  # a column silver does not know
+    row = customer("I", 1, loyalty_tier="gold", email="  Ada@Example.COM ", country=" gb")
+    write_file(bronze(lake), "customers", "LOAD00000001.csv.gz", [row], header=header)
+    run = run_job(spark, lake)
+    got = by_id(silver(spark, lake))[cid(1)]
+    # Cleaning rules of the customers job: trimmed lower-case e-mail, upper-case country.
+    assert (got["email"], got["country"], got["city"], got["first_name"]) == (
+        "ada@example.com",
+        "GB",
+        None,
+        "Ada",
+    )
+    drift = run.report["schema_drift"]
+    assert list(drift["extra_columns"].values()) == [["loyalty_tier"]]
+    assert list(drift["missing_optional_columns"].values()) == [["city"]]
+
+
+def test_last_change_wins_by_sequence_not_file_name(spark: SparkSession, lake: Settings) -> None:
+    b = bronze(lake)
+    write_file(b, "customers", "LOAD00000001.csv.gz", [customer("I", 1), customer("I", 2)])
+    # The file with the earlier name holds the later changes: the sequence decides.
+    write_file(
+        b,
+        "customers",
+        "20240102-000000000001.csv.gz",
+        [
+            customer("U", 1, ts="2024-01-03 00:00:00.000000", s=30, first_name="Last"),
+            customer("D", 2, ts="2024-01-03 00:00:00.000000", s=31),
+        ],
+    )
+    write_file(
+        b,
+        "customers",
+        "20240102-000000000002.csv.gz",
+        [
+            customer("U", 1, ts="2024-01-02 00:00:00.000000", s=20, first_name="Older"),
+            customer("U", 2, ts="2024-01-02 00:00:00.000000", s=21, first_name="Deleted later"),
+        ],
+    )
+    run_job(spark, lake)
+    got = by_id(silver(spark, lake))
+    assert list(got) == [cid(1)]
+    assert got[cid(1)]["first_name"] == "Last"
+    assert got[cid(1)]["source_change_seq"] == seq(30)
+
+
+def test_without_sequence_timestamp_then_file_then_row_position(
+    spark: SparkSession, lake: Settings
+) -> None:
+    b = bronze(lake)
+    header = default_header("customers", with_seq=False)
+    ts = "2024-01-05 00:00:00.000000"
+    write_file(
+        b,
+        "customers",
+        "20240105-000000000001.csv.gz",
+        [
+            customer("I", 1, ts=ts, s=None, first_name="first"),
+            customer("U", 1, ts=ts, s=None, first_name="second"),
+            customer("U", 1, ts=ts, s=None, first_name="third in file 1"),
+        ],
+        header=header,
+    )
+    write_file(
+        b,
+        "customers",
+        "20240105-000000000002.csv.gz",
+        [
+            customer("U", 2, ts=ts, s=None, first_name="a"),
+        ]
+        + [customer("U", 2, ts=ts, s=None, first_name=f"row {i}") for i in range(200)],
+        header=header,
+    )
+    write_file(
+        b,
+        "customers",
+        "20240105-000000000000.csv.gz",
+        [
+            customer("I", 2, ts=ts, s=None, first_name="earlier file"),
+        ],
+        header=header,
+    )
+    run_job(spark, lake)
+    got = by_id(silver(spark, lake))
+    assert got[cid(1)]["first_name"] == "third in file 1"
+    assert got[cid(2)]["first_name"] == "row 199"
+
+
+def _without_processed_at(df: DataFrame) -> DataFrame:
+    return df.drop("processed_at")
+
+
+def _changes() -> list[tuple[str, list[dict[str, str | None]]]]:
+    return [
+        (
+            "LOAD00000001.csv.gz",
+            [customer("I", n, tenant=T1 if n % 2 else T2) for n in range(1, 9)],
+        ),
+        (
+            "20240102-000000000001.csv.gz",
+            [
+                customer("U", 1, s=10, ts="2024-01-02 00:00:00.000000", notes="one"),
+                customer("D", 2, tenant=T2, s=11, ts="2024-01-02 00:00:00.000000"),
+                customer("I", 9, s=12, ts="2024-01-02 00:00:00.000000"),
+            ],
+        ),
+        (
+            "20240103-000000000001.csv.gz",
+            [
+                customer("U", 1, s=20, ts="2024-01-03 00:00:00.000000", notes=""),
+                customer("D", 9, s=21, ts="2024-01-03 00:00:00.000000"),
+                customer("U", 4, tenant=T2, s=22, ts="2024-01-03 00:00:00.000000", city=None),
+            ],
+        ),
+    ]
+
+
+def test_incremental_equals_full_refresh_and_replay_is_a_no_op(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    inc = Settings(lake=str(tmp_path / "inc"), state_dir=tmp_path / "s1")
+    for name, rows in _changes():
+        write_file(bronze(inc), "customers", name, rows)
+        run = run_job(spark, inc)
+        assert run.report["files"]["processed"] == 1  # the bookmark hands out only the new file
+    incremental = _without_processed_at(silver(spark, inc)).collect()
+    assert len(incremental) == 7
+
+    # Same files written in the opposite order (other modification times), one full run.
+    full = Settings(lake=str(tmp_path / "full"), state_dir=tmp_path / "s2")
+    for name, rows in reversed(_changes()):
+        write_file(bronze(full), "customers", name, rows)
+    run_job(spark, full, full_refresh=True)
+    assertDataFrameEqual(_without_processed_at(silver(spark, full)), incremental)
+
+    # Replaying every file (full refresh twice) gives the same silver again.
+    run_job(spark, full, full_refresh=True)
+    assertDataFrameEqual(_without_processed_at(silver(spark, full)), incremental)
+
+    # A run with no new files reads nothing and rewrites nothing.
+    before = silver(spark, inc).collect()
+    run = run_job(spark, inc)
+    assert run.report["files"]["processed"] == 0
+    assert run.report["rows_out"] == 0
+    assertDataFrameEqual(silver(spark, inc), before)
+
+
+def test_only_affected_tenant_partitions_are_rewritten(spark: SparkSession, lake: Settings) -> None:
+    b = bronze(lake)
+    write_file(
+        b,
+        "customers",
+        "LOAD00000001.csv.gz",
+        [customer("I", 1, tenant=T1), customer("I", 2, tenant=T2)],
+    )
+    run_job(spark, lake)
+    t2_files = sorted((Path(lake.silver_uri) / "customers" / f"tenant_id={T2}").iterdir())
+    write_file(
+        b,
+        "customers",
+        "20240102-000000000001.csv.gz",
+        [customer("D", 1, tenant=T1, s=5, ts="2024-01-02 00:00:00.000000")],
+    )
+    run = run_job(spark, lake)
+    assert run.report["tenants_rewritten"] == 1
+    assert run.report["tenant_partitions_removed"] == [T1]
+    assert not (Path(lake.silver_uri) / "customers" / f"tenant_id={T1}").exists()
+    assert sorted((Path(lake.silver_uri) / "customers" / f"tenant_id={T2}").iterdir()) == t2_files
+    assert list(by_id(silver(spark, lake))) == [cid(2)]
+
+
+def test_bad_input_is_quarantined_and_the_rest_goes_on(spark: SparkSession, lake: Settings) -> None:
+    b = bronze(lake)
+    write_file(
+        b,
+        "customers",
+        "LOAD00000001.csv.gz",
+        [
+            customer("I", 1),
+            customer("X", 2),  # unknown Op
+            customer("I", 3, is_marketing_opt_in="maybe"),  # unparsable value
+            customer("I", 4, status="zombie"),  # not an accepted value
+            customer("I", 5, email=None),  # NULL in a NOT NULL column
+            customer("I", 6, created_at="2024-02-30 00:00:00"),  # no such day
+        ],
+    )
+    # A truncated gzip file: the whole file goes to quarantine.
+    data = gzip.compress(("x" * 5000 + "\n").encode() * 50)
+    folder = table_dir(b, "customers")
+    (folder / "20240102-000000000001.csv.gz").write_bytes(data[: len(data) // 2])
+    # A file without a required column.
+    header = [h for h in default_header("customers") if h != "email"]
+    write_file(
+        b, "customers", "20240102-000000000002.csv.gz", [customer("I", 7, s=7)], header=header
+    )
+    # A record with too many fields.
+    good = ",".join(f'"{v}"' if v is not None else "" for v in customer("I", 8, s=8).values())
+    text = ",".join(default_header("customers")) + "\n" + good + "\n" + good + ',"extra"\n'
+    write_raw = folder / "20240102-000000000003.csv.gz"
+    write_raw.write_bytes(gzip.compress(text.encode()))
+
+    run = run_job(spark, lake)
+    r = run.report
+    assert sorted(by_id(silver(spark, lake))) == [cid(1), cid(8)]
+    assert r["status"] == "quarantined"
+    assert r["files"] == {"processed": 4, "read": 2, "quarantined": 2}
+    rules = {k: v["violations"] for k, v in r["rules"].items() if v["violations"]}
+    assert rules == {
+        "unreadable_file": 1,
+        "missing_column": 1,
+        "malformed_row": 1,
+        "unknown_op": 1,
+        "unparsable_value": 2,
+        "accepted_values": 1,
+        "not_null": 1,
+    }
+    assert r["rows_in"] == 8
+    assert r["rows_quarantined"] == 6
+    assert r["rows_out"] == 2
+    assert run.quarantined == 8
+
+    q = spark.read.parquet(f"{lake.quarantine_uri}/customers")
+    got = {(row["id"], row["quarantine_rule"]) for row in q.collect()}
+    assert got == {
+        (cid(2), "unknown_op"),
+        (cid(3), "unparsable_value"),
+        (cid(4), "accepted_values"),
+        (cid(5), "not_null"),
+        (cid(6), "unparsable_value"),
+        (cid(8), "malformed_row"),
+        (None, "unreadable_file"),
+        (None, "missing_column"),
+    }
+    reasons = {row["id"]: row["quarantine_reason"] for row in q.collect() if row["id"]}
+    assert reasons[cid(3)] == "is_marketing_opt_in: cannot parse maybe as boolean"
+    assert reasons[cid(2)] == "Op is X"
+    raw = {row["id"]: row for row in q.collect() if row["id"]}
+    assert raw[cid(3)]["is_marketing_opt_in"] == "maybe"  # raw text kept as it was
+    assert raw[cid(8)]["raw_record"].endswith(',"extra"')
+
+    # The bad files are remembered by the bookmark like the good ones: nothing is re-read.
+    again = run_job(spark, lake)
+    assert again.report["files"]["processed"] == 0
+    assert again.quarantined == 0
