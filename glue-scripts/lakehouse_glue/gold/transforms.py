@@ -108,21 +108,33 @@ def _order_movements(orders: DataFrame, period: str, bucket: str) -> DataFrame:
     def when(ts: str | Column) -> Column:
         return F.to_date(ts) if bucket == "day" else utc_month(ts)
 
-    one, nothing = F.lit(1), F.lit(0)
-    zero = F.lit(0).cast("decimal(12,2)")
+    def movement(
+        at: Column, placed: int, paid: int, refunded: int, gross: Column, refund: Column
+    ) -> Column:
+        return F.struct(
+            at.alias(period),
+            F.lit(placed).alias("p"),
+            F.lit(paid).alias("q"),
+            F.lit(refunded).alias("r"),
+            gross.cast("decimal(12,2)").alias("g"),
+            refund.cast("decimal(12,2)").alias("f"),
+        )
+
+    zero, total = F.lit(0), F.col("total")
+    # One scan of orders: each order explodes into its (up to three) movements.
     movements = (
-        orders.select(T, when("placed_at").alias(period), one, nothing, nothing, zero, zero)
-        .unionAll(
-            orders.where(is_paid()).select(
-                T, when("paid_at"), nothing, one, nothing, F.col("total"), zero
-            )
+        orders.select(
+            T,
+            F.explode(
+                F.array(
+                    movement(when("placed_at"), 1, 0, 0, zero, zero),
+                    F.when(is_paid(), movement(when("paid_at"), 0, 1, 0, total, zero)),
+                    F.when(is_refunded(), movement(when(refund_time()), 0, 0, 1, zero, total)),
+                )
+            ).alias("m"),
         )
-        .unionAll(
-            orders.where(is_refunded()).select(
-                T, when(refund_time()), nothing, nothing, one, zero, F.col("total")
-            )
-        )
-        .toDF(T, period, "p", "q", "r", "g", "f")
+        .where(F.col("m").isNotNull())
+        .select(T, "m.*")
     )
     return movements.groupBy(T, period).agg(
         F.sum("p").cast("bigint").alias("orders_placed"),
