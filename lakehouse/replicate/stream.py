@@ -120,21 +120,15 @@ class CdcWriter:
         elif isinstance(msg, pgoutput.Relation):
             self._relation(msg)
         elif isinstance(msg, pgoutput.Truncate):
-            names = [
-                f"{b.schema}.{b.name}"
-                for oid in msg.relation_oids
-                if (b := self.relations.get(oid))
-            ]
-            # DMS's CSV has no operation for it; say so loudly rather than hide it.
-            log.warning(
-                json.dumps(
-                    {
-                        "event": "truncate_not_replicated",
-                        "tables": names,
-                        "hint": "bronze cannot express TRUNCATE; run "
-                        "'lakehouse replicate --resync' to reload these tables",
-                    }
-                )
+            known = [self.relations.get(oid) for oid in msg.relation_oids]
+            names = ", ".join(f"{b.schema}.{b.name}" for b in known if b is not None)
+            # DMS's CSV has no operation for it, and going on would leave bronze silently
+            # different from the source: stop before confirming it, like a lost slot.
+            raise ReplicationError(
+                f"the source ran TRUNCATE on {names or 'published tables'}, which bronze cannot "
+                "express. Run 'lakehouse replicate --resync' to reload every table, then the "
+                "pipeline with full_refresh=true (or keep TRUNCATE out of the publication: "
+                "publish = 'insert, update, delete')"
             )
 
     def _relation(self, rel: pgoutput.Relation) -> None:

@@ -214,3 +214,21 @@ def test_invalidated_slot_stops_with_resync_instructions(tmp_path: Path) -> None
         assert [c.rows for c in summary.full_load] == [1]
     finally:
         cluster.destroy()
+
+
+def test_truncate_stops_until_resync(repl: ReplEnv) -> None:
+    tenant, confirmed = _loaded_with_pending_changes(repl)
+    with psycopg.connect(repl.dsn) as conn:
+        insert_customer(conn, tenant)
+        conn.execute("truncate events")
+    with pytest.raises(ReplicationError, match=r"TRUNCATE on public\.events.*--resync"):
+        repl.run_once()
+    # Files of the changes before it may be written, but the TRUNCATE is never confirmed.
+    after = _confirmed(repl)
+    assert after is not None
+    with pytest.raises(ReplicationError, match="TRUNCATE"):
+        repl.run_once()
+    assert _confirmed(repl) == after
+    assert after >= confirmed
+    repl.run_once(resync=True)
+    assert_reconstructs(repl.storage, repl.dsn)
