@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse_glue import fs
+from lakehouse_glue.changes import silver_ddl
 from lakehouse_glue.gold.marts import TENANT_COLUMN, conform, mart
 from lakehouse_glue.model import load_declaration
-
-# Lineage columns every silver table carries (silver contract); gold does not read them but
-# declares them so that the explicit read schema is the whole silver schema.
-LINEAGE_COLUMNS = "source_committed_at timestamp, source_change_seq string, processed_at timestamp"
 
 
 def gold_input_schema(entity_name: str) -> str:
@@ -26,23 +24,9 @@ def gold_input_schema(entity_name: str) -> str:
     return ", ".join(columns)
 
 
-def silver_schema(entity_name: str) -> str:
-    """The whole silver schema of an entity as Spark DDL: gold's input columns and lineage."""
-    return f"{gold_input_schema(entity_name)}, {LINEAGE_COLUMNS}"
-
-
 def table_uri(root: str, name: str) -> str:
     """``<root>/<name>`` for a local folder or an ``s3://`` prefix."""
     return f"{root.rstrip('/')}/{name}"
-
-
-def _exists(spark: SparkSession, uri: str) -> bool:
-    # Hadoop's FileSystem answers for every scheme the session can read (file:, s3:, s3a:).
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    return bool(fs.exists(path))
 
 
 def read_silver(spark: SparkSession, silver_path: str, entity_name: str) -> DataFrame:
@@ -52,13 +36,12 @@ def read_silver(spark: SparkSession, silver_path: str, entity_name: str) -> Data
     table without a folder is a table with no rows (an entity with no source rows gets no bronze
     folder, hence no silver one): it reads as an empty DataFrame of the same schema.
     """
-    schema = silver_schema(entity_name)
     entity = load_declaration().entity(entity_name)
-    columns = list(dict.fromkeys([*entity.column_names, TENANT_COLUMN]))
     uri = table_uri(silver_path, entity_name)
-    if not _exists(spark, uri):
-        return spark.createDataFrame([], schema).select(*columns)
-    return spark.read.schema(schema).parquet(uri).select(*columns)
+    if not fs.exists(spark, uri):
+        return spark.createDataFrame([], gold_input_schema(entity_name))
+    columns = list(dict.fromkeys([*entity.column_names, TENANT_COLUMN]))
+    return spark.read.schema(silver_ddl(entity)).parquet(uri).select(*columns)
 
 
 def write_mart(df: DataFrame, mart_name: str, gold_path: str) -> None:
