@@ -10,8 +10,10 @@ Three facts shape this module:
 * NULL is an empty unquoted field and the empty string is ``""``. Spark returns both as the same
   value unless ``emptyValue`` differs from ``nullValue``; quoted empties are therefore read as
   a NUL character (which PostgreSQL text can never contain) and turned back into ``''``.
-* A truncated or corrupt gzip file makes Spark's reader fail the whole job, so every new file is
-  first decompressed once in a Spark task; a bad file is quarantined as a whole, with the reason.
+* A truncated or corrupt gzip file makes Spark's reader fail the whole read. Headers come from the
+  first bytes of each file; when the read fails, every file is decompressed once in Spark tasks
+  to find the damaged ones, which are quarantined as a whole (with the reason) before reading
+  the rest again. The happy path pays for no extra pass.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StringType, StructField, StructType
 
+from lakehouse_glue import fs
 from lakehouse_glue.model import BronzeContract, Entity
 
 #: Quoted empty fields are read as this character and mapped back to ''. PostgreSQL text
@@ -112,10 +115,11 @@ def _inspect_one(uri: str, data: bytes, suffix: str) -> InspectedFile:
     return InspectedFile(uri, header)
 
 
-def inspect_files(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
-    """Decompress every file once (in Spark tasks, so it scales and works on S3).
+def verify_files(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
+    """Decompress every file completely (in Spark tasks, so it scales and works on S3).
 
-    Returns one :class:`InspectedFile` per URI, in the order given.
+    Only used when a read failed: it finds which files are damaged. Returns one
+    :class:`InspectedFile` per URI, in the order given.
     """
     if not uris:
         return []
@@ -138,6 +142,42 @@ def inspect_files(spark: SparkSession, uris: list[str], suffix: str) -> list[Ins
         norm = normalize_uri(uri)
         out.append(found.get(norm, InspectedFile(norm, (), "unreadable_file", "file vanished")))
     return out
+
+
+HEAD_BYTES = 1 << 16
+
+
+def _inspect_head(uri: str, head: bytes, suffix: str) -> InspectedFile:
+    if not uri.endswith(suffix):
+        return InspectedFile(uri, (), "unexpected_file", f"file name does not end in {suffix}")
+    try:
+        text = zlib.decompressobj(wbits=31).decompress(head)
+    except zlib.error as exc:
+        return InspectedFile(uri, (), "unreadable_file", f"not a gzip file: {exc}")
+    if b"\n" not in text:
+        return InspectedFile(
+            uri, (), "unreadable_file", "no complete header line (empty or truncated gzip)"
+        )
+    try:
+        first = text.split(b"\n", 1)[0].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InspectedFile(uri, (), "unreadable_file", f"header is not UTF-8: {exc}")
+    if not first.strip():
+        return InspectedFile(uri, (), "missing_header", "the file has no header row")
+    header = tuple(next(csv.reader(io.StringIO(first))))
+    if len(set(header)) != len(header):
+        return InspectedFile(uri, header, "malformed_header", f"duplicate column in {header}")
+    return InspectedFile(uri, header)
+
+
+def inspect_headers(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
+    """Read every file's header from its first bytes (cheap: no full decompression).
+
+    Damage further into a file is found only when the read fails; see :func:`verify_files`.
+    """
+    return [
+        _inspect_head(normalize_uri(u), fs.read_head(spark, u, HEAD_BYTES), suffix) for u in uris
+    ]
 
 
 def _restore_empty(name: str) -> SparkColumn:

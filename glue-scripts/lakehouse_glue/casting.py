@@ -8,11 +8,6 @@ UTC whatever the session time zone, JSON must parse.
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from typing import Any
-
-import pandas as pd
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
@@ -27,27 +22,15 @@ _TRUE = ("true", "t", "1")
 _FALSE = ("false", "f", "0")
 
 
-def _json_valid(values: pd.Series) -> pd.Series:
-    # No Spark SQL function validates arbitrary JSON (scalars, arrays, trailing garbage), so
-    # the standard library parser runs vectorised in a pandas UDF.
-    def ok(v: object) -> bool | None:
-        if v is None:
-            return None
-        try:
-            json.loads(str(v))
-        except ValueError:
-            return False
-        return True
+def json_valid(raw: SparkColumn) -> SparkColumn:
+    """Whether ``raw`` is one complete JSON document (NULL stays NULL).
 
-    return values.map(ok)
-
-
-@cache
-def _json_ok() -> Any:
-    # Built on first use, not at import: Spark's Python workers import this module to unpickle
-    # _json_valid and have no SparkContext to build a UDF with.
-    pandas_udf: Any = F.pandas_udf  # type: ignore[attr-defined]
-    return pandas_udf(_json_valid, "boolean")
+    Spark has no JSON validator; parsing the text wrapped in ``[...]`` as ``array<string>`` makes
+    Jackson read the whole document (objects, arrays and scalars alike) in the JVM, and a
+    malformed or trailing-garbage text gives NULL. The blank text is not JSON.
+    """
+    parsed = F.from_json(F.concat(F.lit("["), raw, F.lit("]")), "array<string>")
+    return F.when(raw.isNotNull(), (F.trim(raw) != F.lit("")) & parsed.isNotNull())
 
 
 def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkColumn]:
@@ -78,7 +61,7 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
     elif t == "date":
         typed = F.when(raw.rlike(_DATE), raw.cast("date"))
     elif t == "json":
-        typed = F.when(_json_ok()(raw), raw)
+        typed = F.when(json_valid(raw), raw)
     else:  # pragma: no cover - model._check_type rejects other types
         raise ValueError(f"no typing rule for logical type {t!r}")
     parsed = raw.isNull() | typed.isNotNull()

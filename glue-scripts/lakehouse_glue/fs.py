@@ -118,14 +118,10 @@ def read_head(spark: SparkSession, path: str, size: int) -> bytes:
     hpath, fs = _jvm_path(spark, path)
     if not fs.exists(hpath):
         return b""
-    jvm = spark.sparkContext._jvm
-    gateway = spark.sparkContext._gateway
-    assert jvm is not None
-    assert gateway is not None
-    buf = gateway.new_array(jvm.byte, size)
     stream = fs.open(hpath)
     try:
-        n = int(jvm.org.apache.commons.io.IOUtils.read(stream, buf))
+        # InputStream.readNBytes (Java 11+) returns a byte[], which py4j hands over as bytes.
+        data = stream.readNBytes(size)
     finally:
         stream.close()
-    return bytes(buf)[:n]
+    return bytes(data)

@@ -36,21 +36,15 @@ def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     """Assemble the pipeline-level quality report (not written)."""
     declaration = load_declaration()
     tables = read_silver_tables(spark, args.silver_path)
-    for df in tables.values():
-        df.cache()
-    try:
-        entities: dict[str, Any] = {}
-        for entity in declaration.entities:
-            latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
-            table = tables.get(entity.name)
-            entities[entity.name] = {
-                "silver_rows": table.count() if table is not None else 0,
-                "last_run": latest,
-            }
-        soft = soft_checks(tables, declaration)
-    finally:
-        for df in tables.values():
-            df.unpersist()
+    entities: dict[str, Any] = {}
+    for entity in declaration.entities:
+        latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
+        table = tables.get(entity.name)
+        entities[entity.name] = {
+            "silver_rows": table.count() if table is not None else 0,
+            "last_run": latest,
+        }
+    soft = soft_checks(tables, declaration)
     quarantined = sum(
         int((e["last_run"] or {}).get("rows_quarantined", 0))
         + int((e["last_run"] or {}).get("files", {}).get("quarantined", 0))

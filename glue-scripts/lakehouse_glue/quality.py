@@ -249,10 +249,6 @@ def rule_counts(checked: DataFrame) -> dict[str, int]:
 # --- soft rules over the final silver -------------------------------------------------------
 
 
-def _examples(df: DataFrame, key: str, n: int = 5) -> list[str]:
-    return [str(r[0]) for r in df.select(key).limit(n).collect()]
-
-
 def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[dict[str, Any]]:
     """Run every soft rule over the silver tables (entity name -> DataFrame).
 
@@ -261,15 +257,20 @@ def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[
     results: list[dict[str, Any]] = []
 
     def add(entity: str, rule: str, detail: str, bad: DataFrame, key: str) -> None:
-        n = bad.count()
+        # One Spark job per rule: the count and a few example keys together.
+        row = bad.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.slice(F.collect_list(F.col(key).cast("string")), 1, 5).alias("examples"),
+        ).first()
+        assert row is not None
         results.append(
             {
                 "entity": entity,
                 "rule": rule,
                 "severity": "soft",
                 "detail": detail,
-                "violations": n,
-                "examples": _examples(bad, key) if n else [],
+                "violations": int(row["n"]),
+                "examples": sorted(row["examples"] or []),
             }
         )
 

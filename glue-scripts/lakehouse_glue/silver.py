@@ -22,16 +22,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue import fs
 from lakehouse_glue.bronze import (
-    inspect_files,
+    BronzeBatch,
+    InspectedFile,
+    inspect_headers,
     normalize_uri,
     read_files,
     table_path,
+    verify_files,
 )
 from lakehouse_glue.changes import TENANT_ID, apply_changes, silver_ddl, to_change_rows
 from lakehouse_glue.jobargs import JobArgs
@@ -39,6 +43,7 @@ from lakehouse_glue.model import BronzeContract, Entity, load_bronze_contract, l
 from lakehouse_glue.quality import (
     FILE_RULES,
     HARD_RULES,
+    VIOLATIONS,
     Cleaner,
     bad_rows,
     file_quarantine_rows,
@@ -67,7 +72,9 @@ def bookmark_context(entity: Entity) -> str:
     return f"{entity.name}_bronze_source"
 
 
-def discover_new_files(glue_context: GlueContextLike, folder: str, ctx: str) -> list[str]:
+def discover_new_files(
+    glue_context: GlueContextLike, folder: str, ctx: str, *, evaluate: bool = True
+) -> list[str]:
     """Bronze files the job bookmark has not processed yet (normalised URIs, sorted).
 
     The read is a bookmarked DynamicFrame over the table folder; its rows only serve to name
@@ -93,6 +100,8 @@ def discover_new_files(glue_context: GlueContextLike, folder: str, ctx: str) -> 
         },
         transformation_ctx=ctx,
     )
+    if not evaluate:
+        return []
     df = dyf.toDF()
     if FILE_NAME_COLUMN not in df.columns:
         return []
@@ -107,6 +116,71 @@ def _existing_silver(
     if not tenants or not fs.exists(spark, path):
         return None
     return spark.read.schema(silver_ddl(entity)).parquet(path).where(F.col(TENANT_ID).isin(tenants))
+
+
+def _write(df: DataFrame, path: str, mode: str) -> None:
+    # One file per tenant partition: rows are grouped by tenant before the write.
+    (
+        df.repartition(TENANT_ID)
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", mode)
+        .partitionBy(TENANT_ID)
+        .parquet(path)
+    )
+
+
+def _tenant_counts(
+    spark: SparkSession, path: str, entity: Entity, tenants: list[str] | None
+) -> dict[str, int]:
+    """Rows per tenant partition as written (only ``tenants`` when given)."""
+    if not fs.exists(spark, path):
+        return {}
+    df = spark.read.schema(silver_ddl(entity)).parquet(path)
+    if tenants is not None:
+        df = df.where(F.col(TENANT_ID).isin(tenants))
+    return {str(r[0]): int(r[1]) for r in df.groupBy(TENANT_ID).count().collect()}
+
+
+def _read_checked(
+    spark: SparkSession,
+    files: list[str],
+    entity: Entity,
+    contract: BronzeContract,
+    clean: Cleaner | None,
+) -> tuple[BronzeBatch, DataFrame | None, int, int]:
+    """Read, type and check the files; returns the batch, the checked rows (persisted), the
+    rows read and the rows breaking a hard rule.
+
+    When the read fails, every file is decompressed to find the damaged ones; they join the
+    batch's bad files and the rest is read again. A failure with no damaged file is raised.
+    """
+    inspected = inspect_headers(spark, files, contract.file_suffix)
+    damaged: list[InspectedFile] = []
+    while True:
+        skip = {d.uri for d in damaged}
+        batch = read_files(spark, [f for f in inspected if f.uri not in skip], entity, contract)
+        batch.bad_files.extend(damaged)
+        if batch.rows is None:
+            return batch, None, 0, 0
+        checked = type_and_check(batch.rows, entity, contract, clean).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        try:
+            totals = checked.agg(
+                F.count(F.lit(1)).alias("n"),
+                F.sum(F.when(F.size(VIOLATIONS) > 0, 1).otherwise(0)).alias("bad"),
+            ).first()
+        except Py4JJavaError:
+            checked.unpersist()
+            found = [
+                f for f in verify_files(spark, batch.files_read, contract.file_suffix) if not f.ok
+            ]
+            if not found:
+                raise
+            damaged.extend(found)
+            continue
+        assert totals is not None
+        return batch, checked, int(totals["n"]), int(totals["bad"] or 0)
 
 
 def run(
@@ -126,87 +200,71 @@ def run(
     silver_path = f"{args.silver_path}/{entity.name}"
     quarantine_path = f"{args.quarantine_path}/{entity.name}"
 
-    new_files = discover_new_files(glue_context, folder, bookmark_context(entity))
     if args.full_refresh:
-        listed = [normalize_uri(f.uri) for f in fs.list_files(spark, folder)]
-        files = sorted(set(listed) | set(new_files))
+        # The bookmarked source is still created, so the bookmark moves past every file, but
+        # never evaluated: a full refresh lists the folder itself and needs no second read.
+        discover_new_files(glue_context, folder, bookmark_context(entity), evaluate=False)
+        files = sorted(normalize_uri(f.uri) for f in fs.list_files(spark, folder))
     else:
-        files = new_files
+        files = discover_new_files(glue_context, folder, bookmark_context(entity))
 
-    inspected = inspect_files(spark, files, contract.file_suffix)
-    batch = read_files(spark, inspected, entity, contract)
     counts = {rule: 0 for rule in HARD_RULES}
-    rows_in = rows_quarantined = changes_valid = rows_out = 0
+    rows_out = 0
     affected: list[str] = []
     deleted_partitions: list[str] = []
+    batch, checked, rows_in, rows_quarantined = _read_checked(spark, files, entity, contract, clean)
+    changes_valid = rows_in - rows_quarantined
 
-    bad_file_rows = [(f.uri, f.error_rule or "", f.error or "") for f in batch.bad_files]
     for f in batch.bad_files:
         counts[f.error_rule or "unreadable_file"] += 1
-    if bad_file_rows:
+    if batch.bad_files:
+        bad_file_rows = [(f.uri, f.error_rule or "", f.error or "") for f in batch.bad_files]
         file_quarantine_rows(spark, bad_file_rows, entity, contract, started).write.mode(
             "append"
         ).parquet(quarantine_path)
 
     cached: list[DataFrame] = []
     try:
-        if batch.rows is not None:
-            checked = type_and_check(batch.rows, entity, contract, clean).persist(
-                StorageLevel.MEMORY_AND_DISK
-            )
-            cached.append(checked)
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("n"),
-                F.sum(F.when(F.size("_violations") > 0, 1).otherwise(0)).alias("bad"),
-            ).first()
-            assert totals is not None
-            rows_in = int(totals["n"])
-            rows_quarantined = int(totals["bad"] or 0)
-            changes_valid = rows_in - rows_quarantined
+        if checked is not None:
             if rows_quarantined:
                 counts.update(rule_counts(checked))
                 quarantine_rows(bad_rows(checked), entity, contract, started).write.mode(
                     "append"
                 ).parquet(quarantine_path)
             changes = to_change_rows(good_rows(checked), entity, started)
-            affected = sorted(
-                str(r[0]) for r in changes.select(TENANT_ID).distinct().collect() if r[0]
-            )
-            if affected or args.full_refresh:
-                existing = (
-                    None
-                    if args.full_refresh
-                    else _existing_silver(spark, silver_path, entity, affected)
+            if args.full_refresh:
+                _write(apply_changes(changes, None, entity), silver_path, "static")
+                per_tenant = _tenant_counts(spark, silver_path, entity, None)
+                affected = sorted(per_tenant)
+            else:
+                affected = sorted(
+                    str(r[0]) for r in changes.select(TENANT_ID).distinct().collect() if r[0]
                 )
-                merged = apply_changes(changes, existing, entity).persist(
-                    StorageLevel.MEMORY_AND_DISK
-                )
-                cached.append(merged)
-                per_tenant = {
-                    str(r[0]): int(r[1]) for r in merged.groupBy(TENANT_ID).count().collect()
-                }
-                rows_out = sum(per_tenant.values())
-                mode = "static" if args.full_refresh else "dynamic"
-                if args.full_refresh and not per_tenant:
-                    fs.delete(spark, silver_path)
-                else:
-                    (
-                        merged.repartition(TENANT_ID)
-                        .write.mode("overwrite")
-                        .option("partitionOverwriteMode", mode)
-                        .partitionBy(TENANT_ID)
-                        .parquet(silver_path)
+                per_tenant = {}
+                if affected:
+                    existing = _existing_silver(spark, silver_path, entity, affected)
+                    # Counted before the write: a tenant left without rows is not rewritten by
+                    # a dynamic overwrite, so its old partition must be removed below. The
+                    # merged rows are persisted, so the write does not read silver again.
+                    merged = apply_changes(changes, existing, entity).persist(
+                        StorageLevel.MEMORY_AND_DISK
                     )
-                # Dynamic overwrite only replaces partitions that still have rows.
-                for tenant in affected:
-                    if tenant not in per_tenant and fs.delete(
-                        spark, f"{silver_path}/{TENANT_ID}={tenant}"
-                    ):
-                        deleted_partitions.append(tenant)
+                    cached.append(merged)
+                    per_tenant = {
+                        str(r[0]): int(r[1]) for r in merged.groupBy(TENANT_ID).count().collect()
+                    }
+                    _write(merged, silver_path, "dynamic")
+            rows_out = sum(per_tenant.values())
+            # Dynamic overwrite only replaces partitions that still have rows.
+            for tenant in affected:
+                if tenant not in per_tenant and fs.delete(
+                    spark, f"{silver_path}/{TENANT_ID}={tenant}"
+                ):
+                    deleted_partitions.append(tenant)
         elif args.full_refresh:
             fs.delete(spark, silver_path)
     finally:
-        for df in cached:
+        for df in [*cached, *([checked] if checked is not None else [])]:
             df.unpersist()
 
     files_quarantined = len(batch.bad_files)
