@@ -29,6 +29,8 @@ demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, re
 	$(LAKEHOUSE) db counts
 	$(LAKEHOUSE) replicate --once
 	$(LAKEHOUSE) replicate status
+	$(LAKEHOUSE) pipeline run
+	$(LAKEHOUSE) reconcile
 
 test: setup ## Lint, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
 	$(BIN)/ruff check .
@@ -61,6 +63,12 @@ simulate: setup db-up ## Simulate business activity (RATE=1000 SECONDS=60) on th
 
 replicate: setup db-up ## Replicate the source into bronze until Ctrl-C (REPLICATE_ARGS=--once to stop when caught up)
 	$(LAKEHOUSE) replicate $(REPLICATE_ARGS)
+
+pipeline: setup ## Run the Glue jobs locally: silver, gold, quality report (PIPELINE_ARGS=--full-refresh)
+	$(LAKEHOUSE) pipeline run $(PIPELINE_ARGS)
+
+reconcile: setup ## Compare PostgreSQL with silver per tenant and table; nonzero on any difference
+	$(LAKEHOUSE) reconcile
 
 crawl: setup ## Register the lake's bronze, silver and gold tables in the local catalog
 	$(LAKEHOUSE) crawl
