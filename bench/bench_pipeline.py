@@ -103,6 +103,7 @@ def _duck_type(entity: Entity, name: str) -> str:
 def duckdb_silver(bronze: Path, out: Path) -> int:
     """Bronze to silver with DuckDB alone; returns the silver rows written."""
     contract = load_bronze_contract()
+    out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     rows = 0

@@ -1,0 +1,110 @@
+"""Soft rules over silver and the change application on small DataFrames."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lakehouse_glue.changes import apply_changes
+from lakehouse_glue.model import load_declaration
+from lakehouse_glue.quality import soft_checks
+from pyspark.sql import SparkSession
+
+from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+
+DECL = load_declaration()
+T1, T2 = "t1", "t2"
+
+
+def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> None:
+    customers = spark.createDataFrame([("c1", T1), ("c2", T2)], "id string, tenant_id string")
+    # o2 points at a customer of another tenant; o3 at no customer at all.
+    orders = spark.createDataFrame(
+        [
+            (
+                "o1",
+                T1,
+                "c1",
+                "paid",
+                Decimal("10.00"),
+                Decimal("0"),
+                Decimal("1.00"),
+                Decimal("0"),
+                Decimal("11.00"),
+            ),
+            (
+                "o2",
+                T1,
+                "c2",
+                "paid",
+                Decimal("5.00"),
+                Decimal("0"),
+                Decimal("0"),
+                Decimal("0"),
+                Decimal("5.00"),
+            ),
+            (
+                "o3",
+                T2,
+                "cx",
+                "cancelled",
+                Decimal("7.00"),
+                Decimal("0"),
+                Decimal("0"),
+                Decimal("0"),
+                Decimal("9.00"),
+            ),
+        ],
+        "id string, tenant_id string, customer_id string, status string, subtotal decimal(12,2),"
+        " discount decimal(12,2), tax decimal(12,2), shipping decimal(12,2), total decimal(12,2)",
+    )
+    items = spark.createDataFrame(
+        [
+            ("i1", T1, "o1", Decimal("4.00")),
+            ("i2", T1, "o1", Decimal("6.00")),
+            ("i3", T1, "o2", Decimal("4.99")),
+        ],
+        "id string, tenant_id string, order_id string, line_total decimal(12,2)",
+    )
+    results = soft_checks({"customers": customers, "orders": orders, "order_items": items}, DECL)
+    got = {
+        (r["entity"], r["rule"], r["detail"].split(" ")[0]): (r["violations"], r["examples"])
+        for r in results
+    }
+    assert got[("orders", "references", "customer_id")] == (2, ["o2", "o3"])
+    assert got[("order_items", "references", "order_id")] == (0, [])
+    # o2: 5.00 vs 4.99; o3 is cancelled so its missing items do not count.
+    assert got[("orders", "order_subtotal", "subtotal")] == (1, ["o2"])
+    assert got[("orders", "order_total", "total")] == (1, ["o3"])
+    assert got[("orders", "unique_key", "id")] == (0, [])
+
+
+def test_apply_changes_last_wins_and_deletes_remove(spark: SparkSession) -> None:
+    entity = DECL.entity("tenants")
+    cols = ", ".join(f"`{c.name}` {c.spark_type}" for c in entity.columns)
+    lineage = (
+        "tenant_id string, source_committed_at timestamp, source_change_seq string, "
+        "processed_at timestamp"
+    )
+    internal = "Op string, _file_rank int, _source_file string, _row_order long"
+
+    def row(tid: str, name: str, op: str, seq: str, rank: int, f: str, pos: int) -> tuple:  # type: ignore[type-arg]
+        values = [tid, name, "s-" + tid, "free", "DE", True, "{}", None, None]
+        return (*values, tid, None, seq, None, op, rank, f, pos)
+
+    changes = spark.createDataFrame(
+        [
+            row("a", "load", "I", "0" * 35, 0, "LOAD00000001.csv.gz", 0),
+            row("a", "later", "U", "2".zfill(35), 1, "x.csv.gz", 0),
+            row("a", "earlier", "U", "1".zfill(35), 1, "y.csv.gz", 5),
+            row("b", "load", "I", "0" * 35, 0, "LOAD00000001.csv.gz", 1),
+            row("b", "gone", "D", "3".zfill(35), 1, "x.csv.gz", 1),
+            row("c", "first", "I", "4".zfill(35), 1, "z.csv.gz", 0),
+        ],
+        f"{cols}, {lineage}, {internal}",
+    )
+    got = apply_changes(changes, None, entity).select("id", "name", "source_change_seq")
+    expected = spark.createDataFrame(
+        [("a", "later", "2".zfill(35)), ("c", "first", "4".zfill(35))],
+        "id string, name string, source_change_seq string",
+    )
+    assertDataFrameEqual(got, expected)
