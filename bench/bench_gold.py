@@ -26,6 +26,8 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
+from lakehouse_glue.gold.marts import load_marts, mart
+from lakehouse_glue.model import Column, Entity, load_declaration
 
 from bench.common import peak_rss_mib, report, timed
 from lakehouse.config import Settings
@@ -33,8 +35,6 @@ from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 from lakehouse.glue.runner import spark_session, start_job_run
 from lakehouse.source.seed import seed
-from lakehouse_glue.gold.marts import load_marts, mart
-from lakehouse_glue.model import Column, Entity, load_declaration
 
 SEED = 42
 
@@ -79,10 +79,14 @@ def export_silver(dsn: str, silver: Path) -> dict[str, int]:
             names.append("tenant_id")
             types["tenant_id"] = pa.string()
         csv_path = silver.parent / f"{entity.name}.csv"
-        with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "wb") as out:
-            with cur.copy(_select(entity)) as copy:
-                for chunk in copy:
-                    out.write(chunk)
+        with (
+            psycopg.connect(dsn) as conn,
+            conn.cursor() as cur,
+            open(csv_path, "wb") as out,
+            cur.copy(_select(entity)) as copy,
+        ):
+            for chunk in copy:
+                out.write(chunk)
         table = pacsv.read_csv(
             csv_path,
             read_options=pacsv.ReadOptions(column_names=names),
@@ -166,7 +170,7 @@ def main() -> None:
         metrics["peak_python_rss_mib"] = peak_rss_mib()
         spark.stop()
         report(
-            "gold",
+            "gold" if scale == 1 else f"gold_scale_{scale:g}",
             {"scale": scale, "seed": SEED, "source_rows": sum(rows.values()), **rows},
             metrics,
             {

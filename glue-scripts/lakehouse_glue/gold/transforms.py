@@ -75,15 +75,25 @@ def growth(current: Column, previous: Column) -> Column:
     return F.when(previous > 0, ratio(current - previous, previous, GROWTH)).cast(GROWTH)
 
 
-def month_spine(df: DataFrame, month_column: str) -> DataFrame:
-    """Every calendar month from each tenant's first to last ``month_column`` (both included)."""
-    bounds = df.groupBy(T).agg(
-        F.min(month_column).alias("_first"), F.max(month_column).alias("_last")
+def fill_months(df: DataFrame, month_column: str, measures: list[str]) -> DataFrame:
+    """Add the calendar months missing between each tenant's months, with 0 measures.
+
+    ``df`` has one row per tenant and month. Each row is exploded into itself plus the empty
+    months up to the tenant's next row (found with ``lead``), so the gaps are filled in the same
+    pass as the later month-over-month window: no second aggregation, no join.
+    """
+    by_month = Window.partitionBy(T).orderBy(month_column)
+    upto = F.coalesce(F.add_months(F.lead(month_column).over(by_month), -1), F.col(month_column))
+    exploded = df.withColumn("_upto", upto).withColumn(
+        "_month", F.explode(F.sequence(month_column, "_upto", F.expr("interval 1 month")))
     )
-    return bounds.select(
-        T,
-        F.explode(F.sequence("_first", "_last", F.expr("interval 1 month"))).alias(month_column),
-    )
+    is_gap = F.col("_month") != F.col(month_column)
+    types = {f.name: f.dataType for f in df.schema.fields}
+    for name in measures:
+        exploded = exploded.withColumn(
+            name, F.when(is_gap, F.lit(0).cast(types[name])).otherwise(F.col(name))
+        )
+    return exploded.drop(month_column, "_upto").withColumnRenamed("_month", month_column)
 
 
 def _previous(column: str, month_column: str) -> Column:
@@ -210,12 +220,9 @@ def revenue_daily(orders: DataFrame) -> DataFrame:
 def revenue_monthly(orders: DataFrame) -> DataFrame:
     """One row per tenant and calendar month from its first to its last month with activity."""
     monthly = _order_movements(orders, "revenue_month", "month")
+    measures = ["orders_placed", "orders_paid", "orders_refunded", "gross_revenue", "refunds"]
     filled = (
-        month_spine(monthly, "revenue_month")
-        .join(monthly, [T, "revenue_month"], "left")
-        .fillna(0, ["orders_placed", "orders_paid", "orders_refunded"])
-        .withColumn("gross_revenue", F.coalesce("gross_revenue", zero_money()))
-        .withColumn("refunds", F.coalesce("refunds", zero_money()))
+        fill_months(monthly, "revenue_month", measures)
         .withColumn("net_revenue", money(F.col("gross_revenue") - F.col("refunds")))
         .withColumn("previous_net_revenue", _previous("net_revenue", "revenue_month"))
     )
@@ -243,11 +250,8 @@ def customer_acquisition(customers: DataFrame) -> DataFrame:
         .orderBy("signup_month")
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
-    filled = (
-        month_spine(monthly, "signup_month")
-        .join(monthly, [T, "signup_month"], "left")
-        .fillna(0, ["new_customers"])
-        .withColumn("previous_month_new_customers", _previous("new_customers", "signup_month"))
+    filled = fill_months(monthly, "signup_month", ["new_customers"]).withColumn(
+        "previous_month_new_customers", _previous("new_customers", "signup_month")
     )
     return filled.select(
         T,
@@ -542,21 +546,24 @@ def subscription_metrics(subscriptions: DataFrame) -> DataFrame:
         utc_month("started_at").alias("_start_month"),
         F.greatest("started_at", F.coalesce("trial_ends_at", "started_at")).alias("_paying_from"),
     )
-    months = month_spine(
-        subs.select(T, F.col("_start_month").alias("subscription_month")).unionAll(
-            subs.where(F.col("cancelled_at").isNotNull()).select(
-                T, utc_month("cancelled_at").alias("subscription_month")
-            )
-        ),
-        "subscription_month",
+    # Every subscription row is checked against every month of its tenant: the tenant's month
+    # range comes from a window over its subscriptions (no aggregate joined back).
+    tenant = Window.partitionBy(T)
+    cancel_month = F.coalesce(utc_month("cancelled_at"), F.col("_start_month"))
+    grid = (
+        subs.withColumn("_first", F.min(F.least("_start_month", cancel_month)).over(tenant))
+        .withColumn("_last", F.max(F.greatest("_start_month", cancel_month)).over(tenant))
+        .withColumn(
+            "subscription_month",
+            F.explode(F.sequence("_first", "_last", F.expr("interval 1 month"))),
+        )
     )
     month_end = F.add_months("subscription_month", 1).cast("timestamp")
     paying = (F.col("_paying_from") < month_end) & (
         F.col("cancelled_at").isNull() | (F.col("cancelled_at") >= month_end)
     )
     per_customer = (
-        subs.join(months, T)
-        .groupBy(T, "customer_id", "subscription_month")
+        grid.groupBy(T, "customer_id", "subscription_month")
         .agg(
             _sum_money_if(paying, "monthly_amount").alias("mrr"),
             _count_if(paying).alias("subscriptions"),
