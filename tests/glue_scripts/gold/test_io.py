@@ -88,3 +88,13 @@ def test_read_silver_selects_declared_columns_and_reads_a_missing_table_as_empty
     assert events.count() == 0
     empty = spark.createDataFrame([], gold_input_schema("events"))
     assert events.schema.simpleString() == empty.schema.simpleString()
+
+
+def test_read_silver_of_a_table_whose_last_tenant_was_removed(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The silver folder exists but holds no partition (every row deleted): zero rows, no error."""
+    (tmp_path / "silver" / "orders").mkdir(parents=True)
+    orders = read_silver(spark, str(tmp_path / "silver"), "orders")
+    assert orders.count() == 0
+    assert "total" in orders.columns
