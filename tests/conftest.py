@@ -8,15 +8,19 @@ template, so tests never see each other's rows, slots or files.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from pyspark.sql import SparkSession
 
+from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 
@@ -90,3 +94,53 @@ def spark() -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
+
+
+@dataclass(frozen=True)
+class E2ELake:
+    """A seeded source database and the whole lake built from it (read-only for tests)."""
+
+    dsn: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def e2e_lake(
+    pg_cluster: LocalCluster, migrated_template: str, spark: SparkSession
+) -> Iterator[E2ELake]:
+    """Seed (scale 0.02, seed 7) -> replicate once -> full pipeline (silver, gold, quality).
+
+    Session-scoped and shared: tests must not change the database or the lake. Silver equals
+    the source (the pipeline tests prove it); gold is whatever the gold jobs make of it.
+    """
+    from lakehouse.pipeline.run import run_pipeline
+    from lakehouse.replicate import run_once
+    from lakehouse.source.seed import seed
+
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    pg_cluster.ensure_database(name, template=migrated_template)
+    dsn = pg_cluster.dsn(name)
+    root = Path(tempfile.mkdtemp(prefix="lakehouse-e2e-"))
+    settings = Settings(
+        lake=str(root / "lake"),
+        database_url=dsn,
+        slot_name=f"e2e_{uuid.uuid4().hex[:12]}",
+        state_dir=root / "state",
+    )
+    try:
+        seed(dsn, scale=0.02, seed=7, reset=False)
+        run_once(settings)
+        result = run_pipeline(settings, full_refresh=True, spark=spark)
+        failed = [(r.job_name, r.error) for r in result.failed]
+        assert not failed, failed
+        yield E2ELake(dsn=dsn, settings=settings)
+    finally:
+        # A database with a logical replication slot cannot be dropped: drop the slot first.
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+                "where slot_name = %s",
+                [settings.slot_name],
+            )
+        pg_cluster.drop_database(name)
+        shutil.rmtree(root, ignore_errors=True)

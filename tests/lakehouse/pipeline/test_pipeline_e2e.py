@@ -7,6 +7,7 @@ incremental run must equal a full refresh; a rerun with nothing new must change 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline.run import EXIT_OK, run_pipeline
 from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
+from tests.conftest import E2ELake
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 from tests.lakehouse.pipeline.lake import (
     drop_slot,
@@ -128,3 +130,15 @@ def test_seed_replicate_pipeline_equals_source(
             )
     finally:
         drop_slot(dsn, settings.slot_name)
+
+
+def test_shared_e2e_lake_matches_source(spark: SparkSession, e2e_lake: E2ELake) -> None:
+    """The session fixture other areas reuse: silver equals PostgreSQL, reconcile is clean."""
+    _assert_silver_equals_source(spark, e2e_lake.dsn, e2e_lake.settings)
+    assert all(not r.differences for r in reconcile(e2e_lake.settings, e2e_lake.dsn))
+    quality = Path(e2e_lake.settings.reports_uri) / "quality" / "quality_report.json"
+    report = json.loads(quality.read_text())
+    assert report["quarantined_in_last_runs"] == 0
+    assert {e: v["silver_rows"] for e, v in report["entities"].items()} == {
+        e.name: source_frame(spark, e2e_lake.dsn, e).count() for e in entities()
+    }
