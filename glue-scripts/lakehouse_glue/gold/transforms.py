@@ -534,7 +534,7 @@ def active_customers(events: DataFrame) -> DataFrame:
 def subscription_metrics(subscriptions: DataFrame) -> DataFrame:
     """Per tenant and calendar month: MRR and its movements, computed per customer.
 
-    Months run from the tenant's first ``started_at`` month to its last month with a start or a
+    Months run from the tenant's first to its last month with a subscription start or
     cancellation. Each subscription is checked at the end of every month of its tenant, so a
     customer's MRR series has no gaps and movements compare consecutive months.
     """
