@@ -119,10 +119,9 @@ def _existing_silver(
 
 
 def _write(df: DataFrame, path: str, mode: str) -> None:
-    # One file per tenant partition: rows are grouped by tenant before the write.
+    # One file per tenant partition: apply_changes already grouped the rows by tenant.
     (
-        df.repartition(TENANT_ID)
-        .write.mode("overwrite")
+        df.write.mode("overwrite")
         .option("partitionOverwriteMode", mode)
         .partitionBy(TENANT_ID)
         .parquet(path)
