@@ -29,8 +29,15 @@ def _database_url() -> str:
     # Same resolution as the CLI: the local cluster described by the LAKEHOUSE_* settings.
     from lakehouse.config import get_settings
     from lakehouse.db.source import database_url
+    from lakehouse.errors import LakehouseError
 
-    return database_url(get_settings())
+    settings = get_settings()
+    try:
+        return database_url(settings)
+    except LakehouseError:
+        # No local cluster yet: commands that do not connect (check, makemigrations) still
+        # work; those that do fail to connect, and 'lakehouse db up' is the fix.
+        return f"postgresql://lakehouse@127.0.0.1:{settings.pg_port}/{settings.db_name}"
 
 
 DEBUG = _env_bool("DJANGO_DEBUG", False)
