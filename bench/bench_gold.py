@@ -90,6 +90,8 @@ def export_silver(dsn: str, silver: Path) -> dict[str, int]:
         table = pacsv.read_csv(
             csv_path,
             read_options=pacsv.ReadOptions(column_names=names),
+            # Text columns hold line breaks inside quoted values (the seed's hard cases).
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
                 true_values=["t"],
