@@ -14,7 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from pyspark.sql import SparkSession
+from typer.testing import CliRunner
 
+from lakehouse.cli.main import app
+from lakehouse.config import get_settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline.run import EXIT_OK, run_pipeline
 from lakehouse.reconcile import reconcile
@@ -78,7 +81,10 @@ def _change_source(dsn: str) -> dict[str, int]:
 
 
 def test_seed_replicate_pipeline_equals_source(
-    spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dsn = make_source_db()
     seed(dsn, scale=0.02, seed=11, reset=False)
@@ -94,6 +100,21 @@ def test_seed_replicate_pipeline_equals_source(
         # More changes, then the incremental run must land exactly where PostgreSQL is.
         counts = _change_source(dsn)
         assert min(counts.values()) > 0, counts
+        # Before replication, reconcile must see exactly what changed, and the CLI exit 1.
+        found = {(d.entity, d.metric) for r in reconcile(settings, dsn) for d in r.differences}
+        assert ("events", "rows") in found
+        assert ("products", "sum(price)") in found
+        assert ("customers", "max(updated_at)") in found
+        assert not any(entity == "tenants" for entity, _ in found)
+        monkeypatch.setenv("LAKEHOUSE_LAKE", settings.lake)
+        monkeypatch.setenv("DATABASE_URL", dsn)
+        get_settings.cache_clear()
+        try:
+            cli = CliRunner().invoke(app, ["reconcile", "--entity", "events"])
+        finally:
+            get_settings.cache_clear()
+        assert cli.exit_code == 1, cli.output
+        assert "difference" in cli.output
         replicate_once(settings)
         incremental = run_pipeline(settings, spark=spark, kinds=("silver",))
         assert incremental.exit_code == EXIT_OK
