@@ -47,10 +47,14 @@ def start_job_run_cmd(
 
     Exits 1 when the job fails and 3 when it quarantined rows or files.
     """
-    from lakehouse.glue.runner import spark_session, start_job_run
+    from lakehouse.glue.runner import job_scripts, spark_session, start_job_run
 
     settings = get_settings()
     overrides = _parse_arguments(arguments)
+    if job_name not in job_scripts():
+        raise LakehouseError(
+            f"no Glue job {job_name!r}; 'lakehouse glue list-jobs' shows the job names"
+        )
     with console.status(f"running {job_name} (Spark {settings.spark_master})"):
         spark = spark_session(settings)
         run = start_job_run(settings, job_name, overrides, spark=spark)
