@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import zlib
 from typing import Any
 
@@ -61,19 +63,26 @@ class _DynamicFrameReader:
             )
         opts = dict(format_options or {})
         attach = opts.pop("attachFilename", None)
-        df = self._read(spark, format or "", opts, uris)
+        firsts = {u: _first_line(spark, u) for u in uris} if format == "csv" else {}
+        df = self._read(spark, format or "", opts, uris, firsts)
         if attach:
             df = df.withColumn(str(attach), F.input_file_name())
             # Deviation, see _read: a file damaged before its first line yields no row at all;
             # it still gets one (file name only) so the job sees, and quarantines, it.
-            silent = [u for u in uris if format == "csv" and not _first_line_readable(spark, u)]
+            silent = [u for u, line in firsts.items() if line is None]
             if silent:
                 names = spark.createDataFrame([(u,) for u in silent], f"`{attach}` string")
                 df = df.unionByName(names, allowMissingColumns=True)
         return DynamicFrame(df, self._gc, transformation_ctx)
 
     @staticmethod
-    def _read(spark: SparkSession, fmt: str, opts: dict[str, Any], uris: list[str]) -> DataFrame:
+    def _read(
+        spark: SparkSession,
+        fmt: str,
+        opts: dict[str, Any],
+        uris: list[str],
+        firsts: dict[str, str | None],
+    ) -> DataFrame:
         if fmt == "csv":
             reader = spark.read.option("header", False)
             for glue_key, spark_key in _CSV_OPTIONS.items():
@@ -84,9 +93,18 @@ class _DynamicFrameReader:
                         if isinstance(opts[glue_key], bool)
                         else str(opts[glue_key]),
                     )
+            # The columns come from the first readable line (header names, or col0, col1, ...
+            # as Glue names headerless columns), so building the frame reads no data: Spark's
+            # own schema inference would run a job per call.
+            first = next((line for line in firsts.values() if line is not None), "")
+            cells = next(
+                csv.reader(io.StringIO(first), delimiter=str(opts.get("separator", ","))), []
+            )
+            names = cells if opts.get("withHeader") else [f"col{i}" for i in range(len(cells))]
+            schema = ", ".join(f"`{n}` string" for n in names) or "`col0` string"
             # Deviation: real Glue may fail the run on a corrupt gzip; reading the readable part
             # keeps the file visible, and the jobs then check and quarantine it as a whole.
-            return reader.option("ignoreCorruptFiles", "true").csv(uris)
+            return reader.schema(schema).option("ignoreCorruptFiles", "true").csv(uris)
         if fmt == "parquet":
             return spark.read.parquet(*uris)
         if fmt == "json":
@@ -94,16 +112,17 @@ class _DynamicFrameReader:
         raise NotImplementedError(f"the local Glue stand-in does not read format {fmt!r}")
 
 
-def _first_line_readable(spark: SparkSession, uri: str) -> bool:
-    """Whether the start of a (possibly gzip) file decodes up to a first new line."""
+def _first_line(spark: SparkSession, uri: str) -> str | None:
+    """The first line of a (possibly gzip) file, or ``None`` when it cannot be decoded."""
     head = fs.read_head(spark, uri, 1 << 16)
-    if not uri.endswith(".gz"):
-        return b"\n" in head or bool(head)
-    try:
-        text = zlib.decompressobj(wbits=31).decompress(head)
-    except zlib.error:
-        return False
-    return b"\n" in text
+    if uri.endswith(".gz"):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head)
+        except zlib.error:
+            return None
+    if b"\n" not in head:
+        return None
+    return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
 
 
 class GlueContext:
