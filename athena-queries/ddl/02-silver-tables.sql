@@ -19,9 +19,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/tenants/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/tenants/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -48,9 +45,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/customers/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/customers/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -76,9 +70,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/products/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/products/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -112,9 +103,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/orders/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/orders/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -137,9 +125,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/order_items/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/order_items/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -165,9 +150,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/subscriptions/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/subscriptions/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -194,9 +176,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/invoices/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/invoices/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -218,8 +197,5 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${silver_location}/events/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${silver_location}/events/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );

@@ -20,9 +20,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/tenant_summary/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/tenant_summary/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -40,9 +37,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/revenue_daily/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/revenue_daily/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -62,9 +56,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/revenue_monthly/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/revenue_monthly/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -80,9 +71,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/customer_acquisition/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/customer_acquisition/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -99,9 +87,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/cohort_retention/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/cohort_retention/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -127,9 +112,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/customer_ltv/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/customer_ltv/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -154,9 +136,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/product_performance/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/product_performance/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -176,9 +155,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/event_funnel/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/event_funnel/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -194,9 +170,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/active_customers/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/active_customers/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -221,9 +194,6 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/subscription_metrics/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/subscription_metrics/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );
 
@@ -247,8 +217,5 @@ partitioned by (`tenant_id` string)
 stored as parquet
 location '${gold_location}/invoice_collections/'
 tblproperties (
-  'projection.enabled' = 'true',
-  'projection.tenant_id.type' = 'injected',
-  'storage.location.template' = '${gold_location}/invoice_collections/tenant_id=${tenant_id}/',
   'parquet.compression' = 'SNAPPY'
 );

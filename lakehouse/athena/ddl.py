@@ -5,9 +5,14 @@ gold tables from ``gold.json``. ``lakehouse athena-ddl --write`` rewrites the fi
 when the committed files differ from what this module generates.
 
 S3 locations are placeholders, never literals: ``${bronze_location}``, ``${silver_location}`` and
-``${gold_location}`` (the layer roots, e.g. ``s3://<bucket>/bronze``). ``${tenant_id}`` is NOT a
-placeholder: it is Athena's partition projection token and must reach Athena unchanged. With
-Terraform ``templatefile()``, pass ``tenant_id = "$${tenant_id}"`` so it renders as itself.
+``${gold_location}`` (the layer roots, e.g. ``s3://<bucket>/bronze``).
+
+Silver and gold tables are plain Hive-partitioned Parquet tables (``partitioned by (tenant_id
+string)``, no partition projection): on AWS the silver/gold Glue crawler registers their
+partitions at the end of every workflow run, locally ``lakehouse crawl`` (also the last stage of
+``lakehouse pipeline run``). Queries over all tenants therefore run on both homes; tenant
+isolation is Lake Formation's row filters on AWS and ``lakehouse athena --tenant`` locally.
+``tenant_id`` is the partition key, so it is never declared again among the table's columns.
 """
 
 from __future__ import annotations
@@ -126,9 +131,6 @@ def _parquet_table(
         "stored as parquet\n"
         f"location '{root}/'\n"
         "tblproperties (\n"
-        "  'projection.enabled' = 'true',\n"
-        f"  'projection.{PARTITION_KEY}.type' = 'injected',\n"
-        f"  'storage.location.template' = '{root}/{PARTITION_KEY}=${{{PARTITION_KEY}}}/',\n"
         "  'parquet.compression' = 'SNAPPY'\n"
         ");\n"
     )
@@ -251,7 +253,7 @@ def stale(root: Path = ATHENA_QUERIES_DIR) -> list[str]:
 
 
 def render(text: str, locations: dict[str, str]) -> str:
-    """Fill the location placeholders (as Terraform does), leaving ``${tenant_id}`` alone."""
+    """Fill the location placeholders (as Terraform ``templatefile()`` does)."""
     for key in PLACEHOLDERS:
         text = text.replace("${" + key + "}", locations[key].rstrip("/"))
     return text

@@ -18,11 +18,14 @@ from lakehouse.deploy import tf_check
 from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
 from lakehouse.glue.runner import default_arguments
 from lakehouse.paths import ATHENA_QUERIES_DIR, GLUE_SCRIPTS_DIR
+from lakehouse.pipeline.run import CRAWLER_STEP, STAGES
 from lakehouse.pipeline.run import plan as pipeline_plan
 
 pytestmark = pytest.mark.slow
 
 NAME = "lakehouse-dev"  # default name_prefix and environment of the plan
+# The workflow's crawler that registers the silver and gold partitions: the pipeline's crawl step.
+LAKE_CRAWLER = "lake-partitions"
 GOLD_JSON = GLUE_SCRIPTS_DIR / "lakehouse_glue" / "declarations" / "gold.json"
 # DMS takes the CSV delimiters as escape sequences; the contract holds the characters.
 DMS_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
@@ -91,7 +94,7 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         "aws_glue_catalog_database": 3,
         "aws_glue_catalog_table": 2 * entities
         + len([m for m in gold_mart_decls() if m["columns"]]),
-        "aws_glue_crawler": 1,
+        "aws_glue_crawler": 2,
         "aws_glue_security_configuration": 1,
         "aws_glue_workflow": 1,
         # athena
@@ -231,13 +234,18 @@ def test_job_arguments_match_the_local_runner(resources: list[dict[str, Any]]) -
         assert local - {"--JOB_NAME"} <= set(job["values"]["default_arguments"])
 
 
+def _actions(trigger: dict[str, Any]) -> set[str]:
+    """The jobs and crawlers a trigger starts."""
+    return {a["job_name"] or a["crawler_name"] for a in trigger["actions"]}
+
+
 def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
-    """Follow the workflow's triggers from its start: the jobs each stage runs, in order."""
+    """Follow the workflow's triggers from its start: the jobs and crawlers each stage runs."""
     triggers = [t["values"] for t in of_type(resources, "aws_glue_trigger")]
     assert {t["workflow_name"] for t in triggers} == {f"{NAME}-pipeline"}
     starts = [t for t in triggers if t["type"] in ("ON_DEMAND", "SCHEDULED")]
     assert len(starts) == 1
-    stages = [{a["job_name"] for a in starts[0]["actions"]}]
+    stages = [_actions(starts[0])]
     rest = [t for t in triggers if t["type"] == "CONDITIONAL"]
     while rest:
         nxt = [
@@ -249,20 +257,25 @@ def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
         predicate = nxt[0]["predicate"][0]
         assert predicate["logical"] == "AND"
         assert {c["state"] for c in predicate["conditions"]} == {"SUCCEEDED"}
-        stages.append({a["job_name"] for a in nxt[0]["actions"]})
+        stages.append(_actions(nxt[0]))
         rest.remove(nxt[0])
     return [{name.removeprefix(f"{NAME}-") for name in stage} for stage in stages]
 
 
 def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None:
     scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
-    # The DAG of `lakehouse pipeline run`, stage by stage (silver, gold, quality), limited to
-    # the scripts that exist.
+    # The DAG of `lakehouse pipeline run`, stage by stage (silver, gold, then the quality report
+    # and the crawler), limited to the scripts that exist.
     steps = pipeline_plan()
-    kinds = list(dict.fromkeys(step.kind for step in steps))
-    assert kinds == ["silver", "gold", "quality"]
-    expected = [{s.job_name for s in steps if s.kind == kind} & scripts for kind in kinds]
-    assert _workflow_stages(resources) == [stage for stage in expected if stage]
+    assert list(dict.fromkeys(step.kind for step in steps)) == [k for st in STAGES for k in st]
+    assert [s.job_name for s in steps if s.kind == "crawler"] == [CRAWLER_STEP]
+    runnable = scripts | {CRAWLER_STEP}
+    expected = [{s.job_name for s in steps if s.kind in stage} & runnable for stage in STAGES]
+    aws_names = {CRAWLER_STEP: LAKE_CRAWLER}
+    assert _workflow_stages(resources) == [
+        {aws_names.get(name, name) for name in stage} for stage in expected if stage
+    ]
+    assert expected[-1] == {"publish_quality_report", CRAWLER_STEP}
     # ... which is also what the declarations say.
     assert expected[0] == {e.silver_job_name for e in load_declaration().entities} & scripts
     assert expected[1] == {f"create_gold_{m}" for m in gold_marts()} & scripts
@@ -513,4 +526,31 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
             assert descriptor["ser_de_info"][0]["serialization_library"].endswith("OpenCSVSerde")
         else:
             assert [k["name"] for k in table["partition_keys"]] == ["tenant_id"]
-            assert properties["storage.location.template"].endswith("/tenant_id=${tenant_id}/")
+            # Plain Hive partitions (registered by the lake crawler), never projection.
+            assert not any(k.startswith("projection.") for k in table["parameters"])
+            assert "tenant_id" not in [c["name"] for c in descriptor["columns"]]
+
+
+def test_lake_crawler_registers_silver_and_gold_partitions(
+    resources: list[dict[str, Any]],
+) -> None:
+    crawlers = {c["values"]["name"]: c["values"] for c in of_type(resources, "aws_glue_crawler")}
+    crawler = crawlers[f"{NAME}-{LAKE_CRAWLER}"]
+    tables = {
+        (t["values"]["database_name"], t["values"]["name"])
+        for t in of_type(resources, "aws_glue_catalog_table")
+        if t["values"]["database_name"] in ("silver", "gold")
+    }
+    targets = {
+        (target["database_name"], name)
+        for target in crawler["catalog_target"]
+        for name in target["tables"]
+    }
+    # Catalog targets: every declared silver and gold table, and nothing the crawler creates.
+    assert targets == tables
+    assert {db for db, _ in tables} == {"silver", "gold"}
+    assert crawler["schema_change_policy"] == [{"update_behavior": "LOG", "delete_behavior": "LOG"}]
+    configuration = json.loads(crawler["configuration"])
+    assert configuration["CrawlerOutput"]["Partitions"] == {
+        "AddOrUpdateBehavior": "InheritFromTable"
+    }

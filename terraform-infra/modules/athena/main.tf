@@ -35,7 +35,7 @@ resource "aws_athena_named_query" "this" {
   description = "athena-queries/${each.value}"
   workgroup   = aws_athena_workgroup.this.id
   database    = var.database_name
-  # The generated DDL has location placeholders; `${tenant_id}` is Athena's projection token and
-  # must stay as written. Other SQL is stored as it is.
-  query = startswith(each.value, "ddl/") ? templatefile("${var.queries_dir}/${each.value}", merge(var.ddl_locations, { tenant_id = "$${tenant_id}" })) : file("${var.queries_dir}/${each.value}")
+  # The generated DDL has location placeholders, filled with this deployment's locations. Other
+  # SQL is stored as it is.
+  query = startswith(each.value, "ddl/") ? templatefile("${var.queries_dir}/${each.value}", var.ddl_locations) : file("${var.queries_dir}/${each.value}")
 }

@@ -10,15 +10,16 @@ locals {
   library_file = "${var.artifacts_dir}/lakehouse_glue.zip"
   library_key  = "glue/lakehouse_glue.zip"
 
-  # The DAG of `lakehouse pipeline run`: every silver job, then every gold mart, then the report.
+  # The DAG of `lakehouse pipeline run`: every silver job, then every gold mart, then the report
+  # and the lake crawler (which registers the partitions the jobs wrote).
   silver_jobs = [for entity in local.entities.entities : "transform_${entity.name}_bronze_to_silver" if contains(local.jobs, "transform_${entity.name}_bronze_to_silver")]
   gold_jobs   = [for mart in local.gold.marts : "create_gold_${mart.name}" if contains(local.jobs, "create_gold_${mart.name}")]
   report_jobs = [for job in ["publish_quality_report"] : job if contains(local.jobs, job)]
   stages = [
     for stage in [
-      { name = "silver", jobs = local.silver_jobs },
-      { name = "gold", jobs = local.gold_jobs },
-      { name = "report", jobs = local.report_jobs },
+      { name = "silver", jobs = local.silver_jobs, crawlers = [] },
+      { name = "gold", jobs = local.gold_jobs, crawlers = [] },
+      { name = "report", jobs = local.report_jobs, crawlers = [aws_glue_crawler.lake.name] },
     ] : stage if length(stage.jobs) > 0
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
@@ -33,8 +34,11 @@ locals {
     }
   }
 
-  # Silver and gold tables: Parquet partitioned by tenant_id, with the same `injected` partition
-  # projection as athena-queries/ddl, so every query names its tenants (no partition upkeep).
+  # Silver and gold tables: plain Hive-partitioned Parquet (tenant_id string), as athena-queries/ddl.
+  # No partition projection: `injected` makes Athena refuse every query that does not pin
+  # tenant_id to literals (the all-tenant business queries), `enum` needs a redeploy per tenant.
+  # The partitions are registered by the lake crawler at the end of every workflow run; tenant
+  # isolation is Lake Formation's row filters. tenant_id is the partition key, never a column.
   silver_tables = {
     for entity in local.entities.entities : "silver.${entity.name}" => {
       database    = "silver"
@@ -210,12 +214,9 @@ resource "aws_glue_catalog_table" "parquet" {
   description   = each.value.description
   table_type    = "EXTERNAL_TABLE"
   parameters = {
-    EXTERNAL                    = "TRUE"
-    classification              = "parquet"
-    "parquet.compression"       = "SNAPPY"
-    "projection.enabled"        = "true"
-    "projection.tenant_id.type" = "injected"
-    "storage.location.template" = "${each.value.root}/tenant_id=$${tenant_id}/"
+    EXTERNAL              = "TRUE"
+    classification        = "parquet"
+    "parquet.compression" = "SNAPPY"
   }
 
   partition_keys {
@@ -276,6 +277,39 @@ resource "aws_glue_crawler" "bronze" {
 
   configuration = jsonencode({
     Version = 1.0
+  })
+}
+
+# Registers the tenant_id=<uuid> partitions of the declared silver and gold tables (catalog
+# targets: the crawler never creates tables). Partitions inherit the table's schema and the LOG
+# policies never rewrite the declared schema, so a drifting file is reported, not adopted. The
+# workflow starts it once every gold job succeeded, beside the quality report.
+resource "aws_glue_crawler" "lake" {
+  name                   = "${var.name}-lake-partitions"
+  description            = "Registers the tenant partitions of the declared silver and gold tables"
+  database_name          = aws_glue_catalog_database.this["silver"].name
+  role                   = var.role_arn
+  security_configuration = aws_glue_security_configuration.this.name
+
+  dynamic "catalog_target" {
+    # A layer without declared tables (gold before its columns are final) has no target.
+    for_each = [for layer in ["silver", "gold"] : layer if length([for key in keys(merge(local.silver_tables, local.gold_tables)) : key if startswith(key, "${layer}.")]) > 0]
+    content {
+      database_name = aws_glue_catalog_database.this[catalog_target.value].name
+      tables        = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "${catalog_target.value}.")]
+    }
+  }
+
+  schema_change_policy {
+    update_behavior = "LOG"
+    delete_behavior = "LOG"
+  }
+
+  configuration = jsonencode({
+    Version = 1.0
+    CrawlerOutput = {
+      Partitions = { AddOrUpdateBehavior = "InheritFromTable" }
+    }
   })
 }
 
@@ -357,6 +391,13 @@ resource "aws_glue_trigger" "this" {
     for_each = each.value.jobs
     content {
       job_name = aws_glue_job.this[actions.value].name
+    }
+  }
+
+  dynamic "actions" {
+    for_each = each.value.crawlers
+    content {
+      crawler_name = actions.value
     }
   }
 }
