@@ -1,58 +1,56 @@
--- Conversion funnel: per tenant, distinct known customers reaching each step (product view,
--- add to cart, checkout, purchase) and the step-to-step conversion rates.
+-- Conversion funnel: per tenant and UTC day, the visitors reaching each step (product view, add
+-- to cart, checkout, purchase) and the step-to-step and overall conversion rates.
+-- From gold.event_funnel (glue-scripts/README.md "Definitions": visitor and funnel, ratio);
+-- silver is joined only for the tenant's slug.
 
-with steps as (
+with event_funnel as (
     select
         tenant_id,
-        customer_id,
-        event_type
-    from silver.events
-    where customer_id is not null
-        and event_type in ('product_view', 'add_to_cart', 'checkout_started', 'purchase')
-),
-
-funnel as (
-    select
-        tenant_id,
-        count(distinct case when event_type = 'product_view' then customer_id end) as viewers,
-        count(distinct case when event_type = 'add_to_cart' then customer_id end) as cart_adders,
-        count(distinct case when event_type = 'checkout_started' then customer_id end)
-            as checkout_starters,
-        count(distinct case when event_type = 'purchase' then customer_id end) as purchasers
-    from steps
-    group by tenant_id
+        event_date,
+        product_viewers,
+        cart_adders,
+        checkout_starters,
+        purchasers,
+        view_to_cart_rate,
+        cart_to_checkout_rate,
+        checkout_to_purchase_rate,
+        view_to_purchase_rate
+    from gold.event_funnel
 ),
 
 tenants as (
-    select id as tenant_id, slug as tenant_slug
+    select
+        id as tenant_id,
+        slug as tenant_slug
     from silver.tenants
 ),
 
 final as (
     select
         tenants.tenant_slug,
-        funnel.viewers,
-        funnel.cart_adders,
-        funnel.checkout_starters,
-        funnel.purchasers,
-        round(cast(funnel.cart_adders as double) / nullif(funnel.viewers, 0), 4)
-            as view_to_cart_rate,
-        round(cast(funnel.checkout_starters as double) / nullif(funnel.cart_adders, 0), 4)
-            as cart_to_checkout_rate,
-        round(cast(funnel.purchasers as double) / nullif(funnel.checkout_starters, 0), 4)
-            as checkout_to_purchase_rate
-    from funnel
-    inner join tenants on tenants.tenant_id = funnel.tenant_id
+        event_funnel.event_date,
+        event_funnel.product_viewers,
+        event_funnel.cart_adders,
+        event_funnel.checkout_starters,
+        event_funnel.purchasers,
+        event_funnel.view_to_cart_rate,
+        event_funnel.cart_to_checkout_rate,
+        event_funnel.checkout_to_purchase_rate,
+        event_funnel.view_to_purchase_rate
+    from event_funnel
+    inner join tenants on tenants.tenant_id = event_funnel.tenant_id
 )
 
 select
     tenant_slug,
-    viewers,
+    event_date,
+    product_viewers,
     cart_adders,
     checkout_starters,
     purchasers,
     view_to_cart_rate,
     cart_to_checkout_rate,
-    checkout_to_purchase_rate
+    checkout_to_purchase_rate,
+    view_to_purchase_rate
 from final
-order by tenant_slug;
+order by tenant_slug, event_date;

@@ -5,9 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
+
+# Each gold mart answered directly in PostgreSQL, following glue-scripts/README.md "Definitions"
+# (the gold tests own these files; the business queries read the marts, so their PostgreSQL
+# answers are built on the same SQL and no metric is defined a second time here).
+GOLD_SQL_DIR = Path(__file__).resolve().parents[1] / "glue_scripts" / "gold" / "sql"
+
+
+def gold_answer(mart: str) -> str:
+    """The PostgreSQL answer of a gold mart as a parenthesised subquery (columns of gold.json)."""
+    text = (GOLD_SQL_DIR / f"{mart}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    return f"(\n{text}\n)"
 
 
 def pg_rows(dsn: str, query: str) -> list[tuple[Any, ...]]:

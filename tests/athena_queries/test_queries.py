@@ -14,7 +14,7 @@ from lakehouse.athena.engine import AthenaEngine, QueryResult
 from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
 from lakehouse.paths import ATHENA_QUERIES_DIR
-from tests.athena_queries.compare import assert_same_rows, pg_rows
+from tests.athena_queries.compare import assert_same_rows, gold_answer, pg_rows
 from tests.athena_queries.lake import AthenaLake
 
 QUERY_FILES = sorted(p for p in ATHENA_QUERIES_DIR.rglob("*.sql") if p.parent.name != "ddl")
@@ -52,102 +52,66 @@ def test_every_query_file_runs_and_returns_rows(athena_lake: AthenaLake, path: P
         assert result.rows, f"{path.name}: a statement returned no rows:\n{result.query}"
 
 
-DASHBOARD_PG = """
-with c as (select tenant_id, count(*) n, count(*) filter (where status = 'active') a
-           from customers group by 1),
-     o as (select tenant_id, count(*) n, count(*) filter (where paid_at is not null) paid,
-                  coalesce(sum(total) filter (where paid_at is not null), 0) gross,
-                  coalesce(sum(total) filter (where status = 'refunded'), 0) refunds
-           from orders group by 1),
-     s as (select tenant_id, count(*) filter (where status = 'active') subs,
-                  coalesce(sum(monthly_amount) filter (where status = 'active'), 0) mrr
-           from subscriptions group by 1),
-     e as (select tenant_id, count(*) n, count(distinct customer_id) engaged
-           from events group by 1)
-select rank() over (order by coalesce(o.gross, 0) - coalesce(o.refunds, 0) desc) as r,
-       t.name, t.slug, t.plan, t.is_active, coalesce(c.n, 0), coalesce(c.a, 0),
-       coalesce(o.n, 0), coalesce(o.paid, 0), coalesce(o.gross, 0), coalesce(o.refunds, 0),
-       coalesce(o.gross, 0) - coalesce(o.refunds, 0),
-       case when o.paid > 0 then round(o.gross / o.paid, 2)::float8 end,
-       coalesce(s.subs, 0), coalesce(s.mrr, 0), coalesce(e.n, 0), coalesce(e.engaged, 0)
-from tenants t
-left join c on c.tenant_id = t.id left join o on o.tenant_id = t.id
-left join s on s.tenant_id = t.id left join e on e.tenant_id = t.id
+# The same questions answered in PostgreSQL: every metric from the gold mart's PostgreSQL answer
+# (compare.gold_answer: the Definitions of glue-scripts/README.md), only the slug from tenants.
+DASHBOARD_PG = f"""
+with ts as (select * from {gold_answer("tenant_summary")} as ts),
+sm as (
+    select distinct on (tenant_id)
+           tenant_id, subscription_month, mrr, active_subscriptions, paying_customers
+    from {gold_answer("subscription_metrics")} as sm
+    order by tenant_id, subscription_month desc)
+select rank() over (order by ts.net_revenue desc) as r, ts.tenant_name, t.slug, ts.plan,
+       ts.is_active, ts.customers, ts.active_customers, ts.orders, ts.completed_orders,
+       ts.paid_orders, ts.gross_revenue, ts.refunds, ts.net_revenue, ts.average_order_value,
+       sm.subscription_month, coalesce(sm.mrr, 0), coalesce(sm.active_subscriptions, 0),
+       coalesce(sm.paying_customers, 0), ts.events
+from ts
+join tenants t on t.id::text = ts.tenant_id
+left join sm on sm.tenant_id = ts.tenant_id
 order by r, t.slug
 """
 
-REVENUE_TRENDS_PG = """
-with m as (
-    select tenant_id, date_trunc('month', paid_at)::date mth, total g, 0::numeric r, 1 p
-    from orders where paid_at is not null
-    union all
-    select tenant_id, date_trunc('month', refunded_at)::date, 0, total, 0
-    from orders where status = 'refunded' and refunded_at is not null),
-g as (select tenant_id, mth, sum(p)::bigint p, sum(g) g, sum(r) r, sum(g) - sum(r) net
-      from m group by 1, 2),
-w as (select g.*, lag(net) over (partition by tenant_id order by mth) prev from g)
-select t.slug, w.mth, w.p, w.g, w.r, w.net, w.prev,
-       case when w.prev <> 0 then round(100 * (w.net - w.prev) / w.prev, 2)::float8 end
-from w join tenants t on t.id = w.tenant_id
+REVENUE_TRENDS_PG = f"""
+select t.slug, m.revenue_month, m.orders_paid, m.gross_revenue, m.refunds, m.net_revenue,
+       m.previous_net_revenue, m.net_revenue_growth
+from {gold_answer("revenue_monthly")} as m
+join tenants t on t.id::text = m.tenant_id
 order by 1, 2
 """
 
-ACQUISITION_PG = """
-with m as (select tenant_id, date_trunc('month', created_at)::date mth, count(*) n,
-                  count(*) filter (where is_marketing_opt_in) o
-           from customers group by 1, 2)
-select t.slug, m.mth, m.n, m.o,
-       (sum(m.n) over (partition by m.tenant_id order by m.mth))::bigint
-from m join tenants t on t.id = m.tenant_id
+ACQUISITION_PG = f"""
+select t.slug, m.signup_month, m.new_customers, m.previous_month_new_customers,
+       m.new_customers_growth, m.cumulative_customers
+from {gold_answer("customer_acquisition")} as m
+join tenants t on t.id::text = m.tenant_id
 order by 1, 2
 """
 
-COHORT_PG = """
-with c as (select tenant_id, id, date_trunc('month', created_at)::date cm from customers),
-sz as (select tenant_id, cm, count(*) n from c group by 1, 2),
-om as (select distinct tenant_id, customer_id, date_trunc('month', placed_at)::date am
-       from orders where status <> 'cancelled'),
-a as (select c.tenant_id, c.cm, c.id,
-             ((extract(year from om.am) * 12 + extract(month from om.am))
-              - (extract(year from c.cm) * 12 + extract(month from c.cm)))::int ms
-      from c join om on om.tenant_id = c.tenant_id and om.customer_id = c.id
-      where om.am >= c.cm),
-r as (select tenant_id, cm, ms, count(distinct id) k from a group by 1, 2, 3)
-select t.slug, r.cm, r.ms, sz.n, r.k, round(r.k::numeric / sz.n, 4)::float8
-from r join sz on sz.tenant_id = r.tenant_id and sz.cm = r.cm
-join tenants t on t.id = r.tenant_id
+COHORT_PG = f"""
+select t.slug, m.cohort_month, m.months_since_signup, m.activity_month, m.cohort_customers,
+       m.retained_customers, m.retention_rate
+from {gold_answer("cohort_retention")} as m
+join tenants t on t.id::text = m.tenant_id
 order by 1, 2, 3
 """
 
-FUNNEL_PG = """
-with f as (
-    select tenant_id,
-           count(distinct customer_id) filter (where event_type = 'product_view') v,
-           count(distinct customer_id) filter (where event_type = 'add_to_cart') a,
-           count(distinct customer_id) filter (where event_type = 'checkout_started') c,
-           count(distinct customer_id) filter (where event_type = 'purchase') p
-    from events
-    where customer_id is not null
-      and event_type in ('product_view', 'add_to_cart', 'checkout_started', 'purchase')
-    group by 1)
-select t.slug, f.v, f.a, f.c, f.p,
-       round(f.a::numeric / nullif(f.v, 0), 4)::float8,
-       round(f.c::numeric / nullif(f.a, 0), 4)::float8,
-       round(f.p::numeric / nullif(f.c, 0), 4)::float8
-from f join tenants t on t.id = f.tenant_id
-order by 1
+FUNNEL_PG = f"""
+select t.slug, m.event_date, m.product_viewers, m.cart_adders, m.checkout_starters,
+       m.purchasers, m.view_to_cart_rate, m.cart_to_checkout_rate,
+       m.checkout_to_purchase_rate, m.view_to_purchase_rate
+from {gold_answer("event_funnel")} as m
+join tenants t on t.id::text = m.tenant_id
+order by 1, 2
 """
 
-PRODUCT_PG = """
-with so as (select tenant_id, id from orders where paid_at is not null and status <> 'refunded'),
-ps as (select oi.tenant_id, oi.product_id, sum(oi.quantity)::bigint u,
-              count(distinct oi.order_id) o, sum(oi.line_total) rev
-       from order_items oi join so on so.tenant_id = oi.tenant_id and so.id = oi.order_id
-       group by 1, 2)
-select t.slug, row_number() over (partition by p.tenant_id order by ps.rev desc, p.sku) rk,
-       p.sku, p.name, p.category, ps.u, ps.o, ps.rev, p.cost * ps.u, ps.rev - p.cost * ps.u
-from ps join products p on p.tenant_id = ps.tenant_id and p.id = ps.product_id
-join tenants t on t.id = p.tenant_id
+PRODUCT_PG = f"""
+select t.slug,
+       row_number() over (partition by m.tenant_id order by m.net_revenue desc, m.sku) as rk,
+       m.sku, m.product_name, m.category, m.units_sold, m.units_refunded, m.orders,
+       m.gross_revenue, m.refunds, m.net_revenue, m.cost_of_goods, m.gross_margin
+from {gold_answer("product_performance")} as m
+join tenants t on t.id::text = m.tenant_id
 order by 1, 2
 """
 
@@ -221,23 +185,19 @@ def test_gold_exploration_reads_the_marts(athena_lake: AthenaLake) -> None:
     results = run_file(athena_lake, ATHENA_QUERIES_DIR / "exploration" / "03-gold-exploration.sql")
     expected = pg_rows(
         athena_lake.dsn,
-        """
-        with o as (select tenant_id, count(*) n, count(*) filter (where paid_at is not null) paid,
-                          coalesce(sum(total) filter (where paid_at is not null), 0) gross,
-                          coalesce(sum(total) filter (where status = 'refunded'), 0) refunds
-                   from orders group by 1)
-        select t.name, t.plan, o.paid, o.gross, o.refunds, o.gross - o.refunds
-        from tenants t join o on o.tenant_id = t.id
-        order by o.gross - o.refunds desc, t.name
+        f"""
+        select tenant_name, plan, paid_orders, gross_revenue, refunds, net_revenue
+        from {gold_answer("tenant_summary")} as s
+        order by net_revenue desc, tenant_name
         """,
     )
     got = [(r[0], r[1], r[5], r[6], r[7], r[8]) for r in results[0].rows]
     assert_same_rows(got, expected)
     monthly = pg_rows(
         athena_lake.dsn,
-        """
-        select date_trunc('month', paid_at)::date, count(*), sum(total)
-        from orders where paid_at is not null group by 1 order by 1
+        f"""
+        select revenue_month, sum(orders_paid), sum(gross_revenue)
+        from {gold_answer("revenue_monthly")} as m group by 1 order by 1
         """,
     )
     assert [(r[0], r[1], r[2]) for r in results[1].rows] == monthly
