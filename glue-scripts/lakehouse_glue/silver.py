@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue import fs
 from lakehouse_glue.bronze import (
+    ROW_ORDER,
     BronzeBatch,
     InspectedFile,
     inspect_headers,
@@ -55,6 +57,7 @@ from lakehouse_glue.quality import (
 from lakehouse_glue.report import write_run_report
 
 FILE_NAME_COLUMN = "source_file"
+_T = TypeVar("_T")
 
 
 class GlueContextLike(Protocol):
@@ -128,16 +131,22 @@ def _write(df: DataFrame, path: str, mode: str) -> None:
     )
 
 
-def _tenant_counts(
-    spark: SparkSession, path: str, entity: Entity, tenants: list[str] | None
-) -> dict[str, int]:
-    """Rows per tenant partition as written (only ``tenants`` when given)."""
-    if not fs.exists(spark, path):
-        return {}
-    df = spark.read.schema(silver_ddl(entity)).parquet(path)
-    if tenants is not None:
-        df = df.where(F.col(TENANT_ID).isin(tenants))
-    return {str(r[0]): int(r[1]) for r in df.groupBy(TENANT_ID).count().collect()}
+def _partition_tenants(spark: SparkSession, path: str) -> list[str]:
+    """The tenants that have a ``tenant_id=`` partition folder under ``path`` (sorted)."""
+    prefix = f"{TENANT_ID}="
+    return sorted(d[len(prefix) :] for d in fs.list_dirs(spark, path) if d.startswith(prefix))
+
+
+def _spread(rows: DataFrame, spark: SparkSession) -> DataFrame:
+    """Spread raw rows over every core before typing and checking them.
+
+    A gzip file is never split, so a full load (one big ``LOAD*.csv.gz`` per table) arrives as a
+    single Spark partition, and typing and checking it (regular expressions and the violation
+    array per value) would run on one core. Hashing on the row order, which is unique per row
+    and already computed, spreads the rows evenly without the local sort a round-robin
+    repartition adds for determinism.
+    """
+    return rows.repartition(spark.sparkContext.defaultParallelism, F.col(ROW_ORDER))
 
 
 def _read_checked(
@@ -146,12 +155,16 @@ def _read_checked(
     entity: Entity,
     contract: BronzeContract,
     clean: Cleaner | None,
-) -> tuple[BronzeBatch, DataFrame | None, int, int]:
-    """Read, type and check the files; returns the batch, the checked rows (persisted), the
-    rows read and the rows breaking a hard rule.
+    action: Callable[[DataFrame], _T],
+    *,
+    spread: bool = False,
+) -> tuple[BronzeBatch, DataFrame | None, _T | None]:
+    """Read, type and check the files, then run ``action`` (the first Spark job) on the rows.
 
-    When the read fails, every file is decompressed to find the damaged ones; they join the
-    batch's bad files and the rest is read again. A failure with no damaged file is raised.
+    Returns the batch, the checked rows and what ``action`` returned (both ``None`` when no
+    file could be read). When the action fails, every file is decompressed to find the damaged
+    ones; they join the batch's bad files and the rest is read again. A failure with no damaged
+    file is raised.
     """
     inspected = inspect_headers(spark, files, contract.file_suffix)
     damaged: list[InspectedFile] = []
@@ -160,26 +173,53 @@ def _read_checked(
         batch = read_files(spark, [f for f in inspected if f.uri not in skip], entity, contract)
         batch.bad_files.extend(damaged)
         if batch.rows is None:
-            return batch, None, 0, 0
-        checked = type_and_check(batch.rows, entity, contract, clean).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
+            return batch, None, None
+        rows = _spread(batch.rows, spark) if spread else batch.rows
+        checked = type_and_check(rows, entity, contract, clean)
         try:
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("n"),
-                F.sum(F.when(F.size(VIOLATIONS) > 0, 1).otherwise(0)).alias("bad"),
-            ).first()
+            return batch, checked, action(checked)
         except Py4JJavaError:
-            checked.unpersist()
             found = [
                 f for f in verify_files(spark, batch.files_read, contract.file_suffix) if not f.ok
             ]
             if not found:
                 raise
             damaged.extend(found)
-            continue
-        assert totals is not None
-        return batch, checked, int(totals["n"]), int(totals["bad"] or 0)
+
+
+def _bad_flag() -> Column:
+    return F.when(F.size(VIOLATIONS) > 0, 1).otherwise(0)
+
+
+def _count_checked(checked: DataFrame) -> tuple[DataFrame, int, int]:
+    """Persist the checked rows and count them and the bad ones in one Spark job."""
+    kept = checked.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        totals = kept.agg(F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad")).first()
+    except Py4JJavaError:
+        kept.unpersist()
+        raise
+    assert totals is not None
+    return kept, int(totals["n"]), int(totals["bad"] or 0)
+
+
+def _write_full(
+    checked: DataFrame, entity: Entity, silver_path: str, started: datetime
+) -> tuple[int, int, int]:
+    """Full refresh in one Spark job: rows in, rows breaking a hard rule and rows written.
+
+    The counts are observed while the rows stream through the write (``Observation``) instead
+    of persisting the checked rows and counting them in a job of their own, which cost a
+    serialised copy of the table and a second pass. A failed read fails the write; the caller
+    then finds the damaged files and runs this again.
+    """
+    seen = Observation(f"{entity.name}_checked_{uuid.uuid4().hex[:8]}")
+    written = Observation(f"{entity.name}_written_{uuid.uuid4().hex[:8]}")
+    observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
+    final = apply_changes(to_change_rows(good_rows(observed), entity, started), None, entity)
+    _write(final.observe(written, F.count(F.lit(1)).alias("n")), silver_path, "static")
+    totals, out = seen.get, written.get
+    return int(totals["n"]), int(totals["bad"] or 0), int(out["n"])
 
 
 def run(
@@ -211,48 +251,68 @@ def run(
     rows_out = 0
     affected: list[str] = []
     deleted_partitions: list[str] = []
-    batch, checked, rows_in, rows_quarantined = _read_checked(spark, files, entity, contract, clean)
-    changes_valid = rows_in - rows_quarantined
-
-    for f in batch.bad_files:
-        counts[f.error_rule or "unreadable_file"] += 1
-    if batch.bad_files:
-        bad_file_rows = [(f.uri, f.error_rule or "", f.error or "") for f in batch.bad_files]
-        file_quarantine_rows(spark, bad_file_rows, entity, contract, started).write.mode(
-            "append"
-        ).parquet(quarantine_path)
-
     cached: list[DataFrame] = []
     try:
-        if checked is not None:
-            if rows_quarantined:
-                counts.update(rule_counts(checked))
-                quarantine_rows(bad_rows(checked), entity, contract, started).write.mode(
-                    "append"
-                ).parquet(quarantine_path)
-            changes = to_change_rows(good_rows(checked), entity, started)
-            if args.full_refresh:
-                _write(apply_changes(changes, None, entity), silver_path, "static")
-                per_tenant = _tenant_counts(spark, silver_path, entity, None)
-                affected = sorted(per_tenant)
+        if args.full_refresh:
+            batch, checked, full = _read_checked(
+                spark,
+                files,
+                entity,
+                contract,
+                clean,
+                lambda df: _write_full(df, entity, silver_path, started),
+                spread=True,
+            )
+            rows_in, rows_quarantined, rows_out = full or (0, 0, 0)
+            if checked is None:
+                fs.delete(spark, silver_path)
             else:
-                affected = sorted(
-                    str(r[0]) for r in changes.select(TENANT_ID).distinct().collect() if r[0]
+                affected = _partition_tenants(spark, silver_path)
+        else:
+            batch, checked, inc = _read_checked(
+                spark, files, entity, contract, clean, _count_checked
+            )
+            kept, rows_in, rows_quarantined = inc or (None, 0, 0)
+            if kept is not None:
+                cached.append(kept)
+                checked = kept
+        changes_valid = rows_in - rows_quarantined
+
+        for f in batch.bad_files:
+            counts[f.error_rule or "unreadable_file"] += 1
+        if batch.bad_files:
+            bad_file_rows = [(f.uri, f.error_rule or "", f.error or "") for f in batch.bad_files]
+            file_quarantine_rows(spark, bad_file_rows, entity, contract, started).write.mode(
+                "append"
+            ).parquet(quarantine_path)
+
+        if checked is not None and rows_quarantined:
+            # Rare: the bad rows are kept once (they are few) for their counts and their write.
+            bad = bad_rows(checked).persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(bad)
+            counts.update(rule_counts(bad))
+            quarantine_rows(bad, entity, contract, started).write.mode("append").parquet(
+                quarantine_path
+            )
+        if checked is not None and not args.full_refresh:
+            changes = to_change_rows(good_rows(checked), entity, started)
+            affected = sorted(
+                str(r[0]) for r in changes.select(TENANT_ID).distinct().collect() if r[0]
+            )
+            per_tenant: dict[str, int] = {}
+            if affected:
+                existing = _existing_silver(spark, silver_path, entity, affected)
+                # Counted before the write: a tenant left without rows is not rewritten by
+                # a dynamic overwrite, so its old partition must be removed below. The
+                # merged rows are persisted, so the write does not read silver again.
+                merged = apply_changes(changes, existing, entity).persist(
+                    StorageLevel.MEMORY_AND_DISK
                 )
-                per_tenant = {}
-                if affected:
-                    existing = _existing_silver(spark, silver_path, entity, affected)
-                    # Counted before the write: a tenant left without rows is not rewritten by
-                    # a dynamic overwrite, so its old partition must be removed below. The
-                    # merged rows are persisted, so the write does not read silver again.
-                    merged = apply_changes(changes, existing, entity).persist(
-                        StorageLevel.MEMORY_AND_DISK
-                    )
-                    cached.append(merged)
-                    per_tenant = {
-                        str(r[0]): int(r[1]) for r in merged.groupBy(TENANT_ID).count().collect()
-                    }
-                    _write(merged, silver_path, "dynamic")
+                cached.append(merged)
+                per_tenant = {
+                    str(r[0]): int(r[1]) for r in merged.groupBy(TENANT_ID).count().collect()
+                }
+                _write(merged, silver_path, "dynamic")
             rows_out = sum(per_tenant.values())
             # Dynamic overwrite only replaces partitions that still have rows.
             for tenant in affected:
@@ -260,10 +320,8 @@ def run(
                     spark, f"{silver_path}/{TENANT_ID}={tenant}"
                 ):
                     deleted_partitions.append(tenant)
-        elif args.full_refresh:
-            fs.delete(spark, silver_path)
     finally:
-        for df in [*cached, *([checked] if checked is not None else [])]:
+        for df in cached:
             df.unpersist()
 
     files_quarantined = len(batch.bad_files)
