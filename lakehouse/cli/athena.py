@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -36,10 +37,20 @@ def _print(result: QueryResult, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
         table = Table(show_lines=False)
         for name in result.columns:
-            table.add_column(name, overflow="fold")
-        for row in result.rows:
-            table.add_row(*("NULL" if (v := text_value(x)) is None else v for x in row))
-        console.print(table)
+            table.add_column(name, no_wrap=True)
+        cells = [
+            ["NULL" if (v := text_value(x)) is None else v for x in row] for row in result.rows
+        ]
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        # A result is data: never fold values into one-character columns to fit a narrow
+        # terminal (or the 80 columns of a pipe); let wide results be wide.
+        needed = 1 + sum(
+            3 + max([cell_len(name)] + [cell_len(row_cells[i]) for row_cells in cells])
+            for i, name in enumerate(result.columns)
+        )
+        wide = Console(width=needed) if needed > console.width else console
+        wide.print(table)
     elif fmt is OutputFormat.csv:
         sys.stdout.write(result.result_path.read_text("utf-8") if result.result_path else "")
     else:
