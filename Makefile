@@ -31,7 +31,6 @@ demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, re
 	$(LAKEHOUSE) replicate status
 	$(LAKEHOUSE) pipeline run
 	$(LAKEHOUSE) reconcile
-	$(LAKEHOUSE) crawl
 	$(LAKEHOUSE) athena -f athena-queries/business/tenant_performance_dashboard.sql
 
 test: setup ## Lint, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)

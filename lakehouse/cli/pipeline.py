@@ -63,6 +63,8 @@ def _run_once(full_refresh: bool) -> int:
     console.print(_summary(result))
     for run in result.failed:
         console.print(f"[red]{run.job_name} failed:[/red] {run.error}", highlight=False)
+    if result.crawl_error:
+        console.print(f"[red]crawl failed:[/red] {result.crawl_error}", highlight=False)
     for job, why in result.skipped:
         console.print(f"[yellow]warning:[/yellow] skipped {job}: {why}")
     if result.quarantined:
@@ -112,6 +114,10 @@ def watch(
             f"{changes} change(s) processed in {res.seconds:.1f} s, "
             f"{len(res.failed)} failed job(s), {res.quarantined} quarantined"
         )
+        for run in res.failed:
+            console.print(f"[red]{run.job_name} failed:[/red] {run.error}", highlight=False)
+        if res.crawl_error:
+            console.print(f"[red]crawl failed:[/red] {res.crawl_error}", highlight=False)
 
     watch_loop(settings, interval=interval, spark=spark, max_batches=max_batches, on_batch=show)
 
