@@ -163,6 +163,8 @@ def _setup(root: Path, scale: float) -> tuple[LocalCluster, str, Settings, dict[
 def main() -> None:
     metrics: dict[str, Any] = {}
     params: dict[str, Any] = {"scale": 1, "seed": SEED, "changes": CHANGES}
+    # The machine is shared: the load around the timed part says how far to trust the figures.
+    params["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
     root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.chmod(root, 0o755)
     cluster: LocalCluster | None = None
@@ -205,6 +207,7 @@ def main() -> None:
         with timed(metrics, "duckdb_floor_s"):
             metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
         metrics["peak_python_mib"] = peak_rss_mib()
+        params["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     finally:
         if cluster is not None:
             cluster.destroy()
