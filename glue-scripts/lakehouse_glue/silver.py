@@ -191,16 +191,25 @@ def _bad_flag() -> Column:
     return F.when(F.size(VIOLATIONS) > 0, 1).otherwise(0)
 
 
-def _count_checked(checked: DataFrame) -> tuple[DataFrame, int, int]:
-    """Persist the checked rows and count them and the bad ones in one Spark job."""
+def _count_checked(checked: DataFrame, entity: Entity) -> tuple[DataFrame, int, int, list[str]]:
+    """Persist the checked rows; count them and the bad ones and name the tenants of the good
+    ones, all in one Spark job."""
     kept = checked.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        totals = kept.agg(F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad")).first()
+        totals = kept.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum(_bad_flag()).alias("bad"),
+            # collect_set skips NULLs, as the tenants of rows that break no rule are never NULL.
+            F.collect_set(F.when(F.size(VIOLATIONS) == 0, F.col(entity.tenant_column))).alias(
+                "tenants"
+            ),
+        ).first()
     except Py4JJavaError:
         kept.unpersist()
         raise
     assert totals is not None
-    return kept, int(totals["n"]), int(totals["bad"] or 0)
+    tenants = sorted(str(t) for t in totals["tenants"] or [] if t)
+    return kept, int(totals["n"]), int(totals["bad"] or 0), tenants
 
 
 def _write_full(
@@ -270,9 +279,9 @@ def run(
                 affected = _partition_tenants(spark, silver_path)
         else:
             batch, checked, inc = _read_checked(
-                spark, files, entity, contract, clean, _count_checked
+                spark, files, entity, contract, clean, lambda df: _count_checked(df, entity)
             )
-            kept, rows_in, rows_quarantined = inc or (None, 0, 0)
+            kept, rows_in, rows_quarantined, affected = inc or (None, 0, 0, [])
             if kept is not None:
                 cached.append(kept)
                 checked = kept
@@ -296,9 +305,6 @@ def run(
             )
         if checked is not None and not args.full_refresh:
             changes = to_change_rows(good_rows(checked), entity, started)
-            affected = sorted(
-                str(r[0]) for r in changes.select(TENANT_ID).distinct().collect() if r[0]
-            )
             per_tenant: dict[str, int] = {}
             if affected:
                 existing = _existing_silver(spark, silver_path, entity, affected)
