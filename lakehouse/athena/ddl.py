@@ -17,11 +17,9 @@ isolation is Lake Formation's row filters on AWS and ``lakehouse athena --tenant
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from lakehouse_glue.gold.marts import Mart, load_marts
 from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
 
 from lakehouse.paths import ATHENA_QUERIES_DIR
@@ -40,41 +38,9 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class MartColumn:
-    name: str
-    type: str
-    description: str
-
-
-@dataclass(frozen=True)
-class Mart:
-    """One gold mart of ``gold.json``."""
-
-    name: str
-    description: str
-    depends_on: tuple[str, ...]
-    columns: tuple[MartColumn, ...]
-
-
-def gold_marts() -> list[Mart]:
-    """The marts of ``gold.json`` in declared order."""
-    text = (
-        resources.files("lakehouse_glue").joinpath("declarations", "gold.json").read_text("utf-8")
-    )
-    raw = json.loads(text)
-    return [
-        Mart(
-            name=m["name"],
-            description=m.get("description", ""),
-            depends_on=tuple(m.get("depends_on", ())),
-            columns=tuple(
-                MartColumn(c["name"], c["type"], c.get("description", ""))
-                for c in m.get("columns", ())
-            ),
-        )
-        for m in raw["marts"]
-    ]
+def gold_marts() -> tuple[Mart, ...]:
+    """The marts of ``gold.json`` in declared order (the Glue library's validated loader)."""
+    return load_marts()
 
 
 def _quote(text: str) -> str:

@@ -10,13 +10,11 @@ is skipped with a warning, so the silver half works on its own.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any
 
+from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
@@ -72,19 +70,10 @@ class PipelineResult:
         return EXIT_OK
 
 
-def _gold_marts() -> list[dict[str, Any]]:
-    text = resources.files("lakehouse_glue").joinpath("declarations", "gold.json").read_text()
-    marts: list[dict[str, Any]] = json.loads(text)["marts"]
-    return marts
-
-
 def plan() -> list[Step]:
     """The DAG in run order."""
     steps = [Step(e.silver_job_name, "silver", entity=e.name) for e in load_declaration().entities]
-    steps += [
-        Step(f"create_gold_{m['name']}", "gold", tuple(m.get("depends_on", ())))
-        for m in _gold_marts()
-    ]
+    steps += [Step(m.job_name, "gold", m.depends_on) for m in load_marts()]
     steps.append(Step(QUALITY_JOB, "quality"))
     steps.append(Step(CRAWLER_STEP, "crawler"))
     return steps
