@@ -87,6 +87,7 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
+        .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -36,15 +36,14 @@ def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     """Assemble the pipeline-level quality report (not written)."""
     declaration = load_declaration()
     tables = read_silver_tables(spark, args.silver_path)
+    soft, silver_rows = soft_checks(tables, declaration)
     entities: dict[str, Any] = {}
     for entity in declaration.entities:
         latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
-        table = tables.get(entity.name)
         entities[entity.name] = {
-            "silver_rows": table.count() if table is not None else 0,
+            "silver_rows": silver_rows.get(entity.name, 0),
             "last_run": latest,
         }
-    soft = soft_checks(tables, declaration)
     quarantined = sum(
         int((e["last_run"] or {}).get("rows_quarantined", 0))
         + int((e["last_run"] or {}).get("files", {}).get("quarantined", 0))

@@ -23,6 +23,7 @@ subtotal - discount + tax + shipping.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -249,38 +250,29 @@ def rule_counts(checked: DataFrame) -> dict[str, int]:
 # --- soft rules over the final silver -------------------------------------------------------
 
 
-def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[dict[str, Any]]:
-    """Run every soft rule over the silver tables (entity name -> DataFrame).
+@dataclass(frozen=True)
+class _SoftRule:
+    entity: str
+    rule: str
+    detail: str
+    bad: DataFrame  # the violating rows
+    key: str  # the column that names a violating row in the examples
 
-    Entities without a silver table are skipped; their references count as unchecked.
-    """
-    results: list[dict[str, Any]] = []
 
-    def add(entity: str, rule: str, detail: str, bad: DataFrame, key: str) -> None:
-        # One Spark job per rule: the count and a few example keys together.
-        row = bad.agg(
-            F.count(F.lit(1)).alias("n"),
-            F.slice(F.collect_list(F.col(key).cast("string")), 1, 5).alias("examples"),
-        ).first()
-        assert row is not None
-        results.append(
-            {
-                "entity": entity,
-                "rule": rule,
-                "severity": "soft",
-                "detail": detail,
-                "violations": int(row["n"]),
-                "examples": sorted(row["examples"] or []),
-            }
-        )
+#: How many example keys the report keeps per rule.
+EXAMPLES = 5
 
+
+def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[_SoftRule]:
+    """Every soft rule that applies to the tables given, as lazily defined violating rows."""
+    rules: list[_SoftRule] = []
     for entity in declaration.entities:
         df = tables.get(entity.name)
         if df is None:
             continue
         pk = entity.primary_key
         dup = df.groupBy(pk).count().where(F.col("count") > 1)
-        add(entity.name, "unique_key", f"{pk} is unique", dup, pk)
+        rules.append(_SoftRule(entity.name, "unique_key", f"{pk} is unique", dup, pk))
         for col in entity.columns:
             if col.unique:
                 dup = (
@@ -289,7 +281,9 @@ def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                     .count()
                     .where(F.col("count") > 1)
                 )
-                add(entity.name, "unique", f"{col.name} is unique", dup, col.name)
+                rules.append(
+                    _SoftRule(entity.name, "unique", f"{col.name} is unique", dup, col.name)
+                )
         for col_name, target in entity.references.items():
             ref = tables.get(target)
             if ref is None:
@@ -306,12 +300,14 @@ def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                 & (src[col_name] == ref_keys["_ref_id"]),
                 "left_anti",
             )
-            add(
-                entity.name,
-                "references",
-                f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
-                missing,
-                pk,
+            rules.append(
+                _SoftRule(
+                    entity.name,
+                    "references",
+                    f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
+                    missing,
+                    pk,
+                )
             )
 
     orders, items = tables.get("orders"), tables.get("order_items")
@@ -326,19 +322,76 @@ def soft_checks(tables: dict[str, DataFrame], declaration: Declaration) -> list[
             (F.col("status") != F.lit("cancelled"))
             & (F.col("subtotal") != F.coalesce(F.col("_items_total"), F.lit(0)))
         )
-        add(
-            "orders",
-            "order_subtotal",
-            "subtotal = sum(order_items.line_total), not cancelled",
-            wrong,
-            "id",
+        rules.append(
+            _SoftRule(
+                "orders",
+                "order_subtotal",
+                "subtotal = sum(order_items.line_total), not cancelled",
+                wrong,
+                "id",
+            )
         )
         formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
-        add(
-            "orders",
-            "order_total",
-            "total = subtotal - discount + tax + shipping",
-            orders.where(F.col("total") != formula),
-            "id",
+        rules.append(
+            _SoftRule(
+                "orders",
+                "order_total",
+                "total = subtotal - discount + tax + shipping",
+                orders.where(F.col("total") != formula),
+                "id",
+            )
         )
-    return results
+    return rules
+
+
+def soft_checks(
+    tables: dict[str, DataFrame], declaration: Declaration
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Run every soft rule over the silver tables (entity name -> DataFrame) and count them.
+
+    Returns the rule results and the rows of each table. Entities without a silver table are
+    skipped; their references count as unchecked.
+
+    Everything is evaluated in ONE Spark job: each rule's violating rows (and each table's
+    rows, for its count) become rows of one union tagged with the rule's index, aggregated
+    once. Independent rules then run as concurrent stages of that job instead of as some thirty
+    jobs one after the other, which on a small lake costs far more than the checks themselves.
+    """
+    rules = _soft_rules(tables, declaration)
+    names = list(tables)
+    tagged: list[DataFrame] = [
+        rule.bad.select(F.lit(i).alias("_i"), F.col(rule.key).cast("string").alias("_key"))
+        for i, rule in enumerate(rules)
+    ]
+    # Table counts carry no key, so collect_list keeps nothing for them.
+    tagged += [
+        tables[name].select(F.lit(len(rules) + j).alias("_i"), F.lit(None).cast("string"))
+        for j, name in enumerate(names)
+    ]
+    found: dict[int, tuple[int, list[str]]] = {}
+    if tagged:
+        union = tagged[0]
+        for other in tagged[1:]:
+            union = union.union(other)
+        for row in (
+            union.groupBy("_i")
+            .agg(
+                F.count(F.lit(1)).alias("n"),
+                F.slice(F.collect_list("_key"), 1, EXAMPLES).alias("examples"),
+            )
+            .collect()
+        ):
+            found[int(row["_i"])] = (int(row["n"]), sorted(row["examples"] or []))
+    results = [
+        {
+            "entity": rule.entity,
+            "rule": rule.rule,
+            "severity": "soft",
+            "detail": rule.detail,
+            "violations": found.get(i, (0, []))[0],
+            "examples": found.get(i, (0, []))[1],
+        }
+        for i, rule in enumerate(rules)
+    ]
+    counts = {name: found.get(len(rules) + j, (0, []))[0] for j, name in enumerate(names)}
+    return results, counts

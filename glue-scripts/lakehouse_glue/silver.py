@@ -17,6 +17,7 @@ Flow of one run:
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -129,6 +130,20 @@ def _write(df: DataFrame, path: str, mode: str) -> None:
         .partitionBy(TENANT_ID)
         .parquet(path)
     )
+
+
+def _write_observed(merged: DataFrame, entity: Entity, silver_path: str) -> tuple[int, list[str]]:
+    """Write ``merged`` over its tenant partitions; returns the rows and the tenants written."""
+    seen = Observation(f"{entity.name}_merged_{uuid.uuid4().hex[:8]}")
+    observed = merged.observe(
+        seen,
+        F.count(F.lit(1)).alias("n"),
+        # As JSON: an observed array comes back to Python as an opaque Java object.
+        F.to_json(F.collect_set(TENANT_ID)).alias("tenants"),
+    )
+    _write(observed, silver_path, "dynamic")
+    got = seen.get
+    return int(got["n"]), [str(t) for t in json.loads(got["tenants"] or "[]")]
 
 
 def _partition_tenants(spark: SparkSession, path: str) -> list[str]:
@@ -305,24 +320,17 @@ def run(
             )
         if checked is not None and not args.full_refresh:
             changes = to_change_rows(good_rows(checked), entity, started)
-            per_tenant: dict[str, int] = {}
+            written: list[str] = []
             if affected:
                 existing = _existing_silver(spark, silver_path, entity, affected)
-                # Counted before the write: a tenant left without rows is not rewritten by
-                # a dynamic overwrite, so its old partition must be removed below. The
-                # merged rows are persisted, so the write does not read silver again.
-                merged = apply_changes(changes, existing, entity).persist(
-                    StorageLevel.MEMORY_AND_DISK
-                )
-                cached.append(merged)
-                per_tenant = {
-                    str(r[0]): int(r[1]) for r in merged.groupBy(TENANT_ID).count().collect()
-                }
-                _write(merged, silver_path, "dynamic")
-            rows_out = sum(per_tenant.values())
+                # Dynamic overwrite may read the partitions it replaces: the new files are
+                # staged and swapped in only when every task has succeeded. What was written
+                # is observed on the way, so no extra job counts it.
+                merged = apply_changes(changes, existing, entity)
+                rows_out, written = _write_observed(merged, entity, silver_path)
             # Dynamic overwrite only replaces partitions that still have rows.
             for tenant in affected:
-                if tenant not in per_tenant and fs.delete(
+                if tenant not in written and fs.delete(
                     spark, f"{silver_path}/{TENANT_ID}={tenant}"
                 ):
                     deleted_partitions.append(tenant)

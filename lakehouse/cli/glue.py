@@ -56,7 +56,8 @@ def start_job_run_cmd(
             f"no Glue job {job_name!r}; 'lakehouse glue list-jobs' shows the job names"
         )
     with console.status(f"running {job_name} (Spark {settings.spark_master})"):
-        spark = spark_session(settings)
+        full = str(overrides.get("--full_refresh", "false")).lower() == "true"
+        spark = spark_session(settings, quick_start=not full)
         run = start_job_run(settings, job_name, overrides, spark=spark)
     summary = {"JobRunId": run.run_id, "JobRunState": run.state, "ExecutionTime": run.seconds}
     console.print_json(json.dumps(summary))

@@ -33,6 +33,8 @@ def _summary(result: object) -> Table:
             str(run.quarantined) if r else "",
             str(r.get("rows_out", "")),
         )
+    for job in result.up_to_date:
+        table.add_row(job, "UP TO DATE", "", "", "", "", "inputs and code unchanged")
     for job, why in result.skipped:
         table.add_row(job, "[yellow]SKIPPED[/yellow]", "", "", "", "", why)
     return table
@@ -52,7 +54,8 @@ def _run_once(full_refresh: bool) -> int:
         console=console,
     ) as progress:
         task = progress.add_task("starting Spark", total=len(steps))
-        spark = spark_session(settings)
+        # An incremental run is short: its JVM is tuned to warm up fast.
+        spark = spark_session(settings, quick_start=not full_refresh)
         result = run_pipeline(
             settings,
             full_refresh=full_refresh,
@@ -82,7 +85,7 @@ def run(
         False, "--full-refresh", help="Rebuild silver from all bronze instead of new files only."
     ),
 ) -> None:
-    """Run every silver job, then every gold job, then the quality report.
+    """Run every silver job, then every gold job and the quality report, then the crawler.
 
     Exits 1 when a job failed and 3 when rows or files were quarantined.
     """

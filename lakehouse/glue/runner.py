@@ -4,6 +4,11 @@ The scripts in ``glue-scripts/`` import ``awsglue``; this runner puts the local 
 (``lakehouse/glue/stubs``) on ``sys.path``, hands the script the job's default arguments (the
 same ones Terraform sets on AWS: the lake locations from settings, bookmarks enabled) merged
 with the caller's, and runs it in this process, in the shared Spark session.
+
+Every script's ``__main__`` block is ``main(sys.argv)``; the runner loads the script and calls
+``main(argv)`` itself with the job's argument vector, which is the same call without touching
+the process-wide ``sys.argv``, so several jobs can run at once in threads (as the jobs of one
+Glue workflow stage do on AWS).
 """
 
 from __future__ import annotations
@@ -15,8 +20,6 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,13 +44,19 @@ def ensure_stubs_on_path() -> None:
         sys.path.insert(0, stubs)
 
 
-def spark_session(settings: Settings, app_name: str = "lakehouse-glue") -> SparkSession:
+def spark_session(
+    settings: Settings, app_name: str = "lakehouse-glue", *, quick_start: bool = False
+) -> SparkSession:
     """The one local Spark session of a run, tuned for a small machine.
 
     Few shuffle partitions and adaptive execution suit laptop-sized data; none of these
     settings changes results (UTC session time zone and microsecond Parquet timestamps are
-    what the jobs also assume on Glue).
+    what the jobs also assume on Glue). ``quick_start`` marks a short run in a new process:
+    the driver JVM then also gets ``settings.spark_quick_start_java_options``.
     """
+    java_options = settings.spark_driver_java_options
+    if quick_start and settings.spark_quick_start_java_options.strip():
+        java_options = f"{java_options} {settings.spark_quick_start_java_options}".strip()
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
@@ -63,6 +72,8 @@ def spark_session(settings: Settings, app_name: str = "lakehouse-glue") -> Spark
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
+        # Only takes effect when this call starts the JVM (the first session of the process).
+        .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -109,14 +120,16 @@ class JobRun:
         return int(self.report.get("rows_quarantined", 0)) + int(files)
 
 
-@contextmanager
-def _argv(argv: list[str]) -> Iterator[None]:
-    saved = sys.argv
-    sys.argv = argv
-    try:
-        yield
-    finally:
-        sys.argv = saved
+def _run_script(script: Path, argv: list[str]) -> None:
+    """Load a job script as a module (not as ``__main__``) and call its ``main(argv)``."""
+    module = runpy.run_path(str(script), run_name=f"glue_job_{script.stem}")
+    entry = module.get("main")
+    if not callable(entry):
+        raise LakehouseError(
+            f"{script.name} has no main(argv) function; a Glue job script here must define one "
+            'and call main(sys.argv) under `if __name__ == "__main__":`'
+        )
+    entry(argv)
 
 
 def _entity_of(job_name: str) -> str | None:
@@ -165,11 +178,10 @@ def start_job_run(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     error: str | None = None
-    with _argv(argv):
-        try:
-            runpy.run_path(str(scripts[job_name]), run_name="__main__")
-        except Exception as exc:  # a failed job is a result to report, like on Glue
-            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+    try:
+        _run_script(scripts[job_name], argv)
+    except Exception as exc:  # a failed job is a result to report, like on Glue
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
     run = JobRun(
         job_name=job_name,
         run_id=run_id,

@@ -1,19 +1,35 @@
 """``lakehouse pipeline run``: every Glue job of the DAG, in order, in one Spark session.
 
 The DAG is the one Terraform builds as a Glue workflow: all silver jobs (in declaration order,
-a referenced entity first), then every gold job of ``gold.json`` whose silver inputs succeeded,
-then ``publish_quality_report`` and, in the same final stage, the local crawler
-(``lakehouse.catalog``), which registers the tables and ``tenant_id`` partitions the jobs wrote
-just as the Glue workflow's lake crawler does on AWS. A gold job whose script does not exist yet
-is skipped with a warning, so the silver half works on its own.
+a referenced entity first); then every gold job of ``gold.json`` whose silver inputs succeeded,
+beside ``publish_quality_report`` (both read silver only, so neither waits for the other); then
+the local crawler (``lakehouse.catalog``), which registers the tables and ``tenant_id``
+partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS. A gold job whose
+script does not exist yet is skipped with a warning, so the silver half works on its own.
+
+Gold jobs are pure functions of their silver inputs and their code, so an incremental run skips
+a mart that is up to date: its output exists and neither its inputs nor the code changed since
+its last successful build. "Changed" is decided from facts, not from this run's reports: a
+fingerprint of each input table's files (every rewrite of a silver partition writes new files)
+and one of the job script, the shared library and the declarations, recorded after each
+successful build in ``<lake>/_glue/pipeline/gold_inputs.json``. A silver job run by hand in
+between, a failed gold job or a changed transform all make the mart run again;
+``--full-refresh`` runs every mart.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from lakehouse_glue import fs
 from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
@@ -22,12 +38,17 @@ from lakehouse.catalog.crawler import CrawlResult, crawl
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
+from lakehouse.paths import GLUE_SCRIPTS_DIR
+
+#: The shared library every job ships with (``--extra-py-files``), declarations included.
+LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
 
 QUALITY_JOB = "publish_quality_report"
 #: The crawler step of the final stage (the Glue workflow's ``<name>-lake-partitions`` crawler).
 CRAWLER_STEP = "crawl"
-#: Stages of the DAG in order; each stage starts when every step of the previous one succeeded.
-STAGES = (("silver",), ("gold",), ("quality", "crawler"))
+#: Stages of the DAG in order; each starts when the previous one has finished (a gold job whose
+#: silver input failed is skipped).
+STAGES = (("silver",), ("gold", "quality"), ("crawler",))
 
 #: Exit codes of ``pipeline run``.
 EXIT_OK, EXIT_FAILED, EXIT_QUARANTINED = 0, 1, 3
@@ -41,6 +62,7 @@ class Step:
     kind: str
     depends_on: tuple[str, ...] = ()
     entity: str | None = None
+    output: str | None = None  # a gold job's mart
 
 
 @dataclass
@@ -49,6 +71,7 @@ class PipelineResult:
 
     runs: list[JobRun] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (job, why)
+    up_to_date: list[str] = field(default_factory=list)  # gold jobs with nothing new to read
     seconds: float = 0.0
     crawl: CrawlResult | None = None
     crawl_error: str | None = None
@@ -73,10 +96,31 @@ class PipelineResult:
 def plan() -> list[Step]:
     """The DAG in run order."""
     steps = [Step(e.silver_job_name, "silver", entity=e.name) for e in load_declaration().entities]
-    steps += [Step(m.job_name, "gold", m.depends_on) for m in load_marts()]
+    steps += [Step(m.job_name, "gold", m.depends_on, output=m.name) for m in load_marts()]
     steps.append(Step(QUALITY_JOB, "quality"))
     steps.append(Step(CRAWLER_STEP, "crawler"))
     return steps
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def silver_fingerprint(spark: SparkSession, settings: Settings, entity: str) -> str:
+    """What a silver table is made of: its files with sizes and modification times."""
+    files = fs.list_files(spark, f"{settings.silver_uri}/{entity}")
+    # Relative names: the same table read through file:/x or file:///x is the same table.
+    return _digest([f"{f.uri.split(f'/{entity}/', 1)[-1]} {f.size} {f.modified_ms}" for f in files])
+
+
+def code_fingerprint(script: Path) -> str:
+    """The code of a job: its script, the shared library and the declarations it reads."""
+    files = [script, *sorted(LIBRARY_DIR.rglob("*.py")), *sorted(LIBRARY_DIR.rglob("*.json"))]
+    return _digest([f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}" for p in files])
+
+
+def _gold_state_uri(settings: Settings) -> str:
+    return f"{settings.glue_state_uri}/pipeline/gold_inputs.json"
 
 
 def run_pipeline(
@@ -87,55 +131,116 @@ def run_pipeline(
     on_start: Callable[[Step], None] | None = None,
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None = None,
     kinds: tuple[str, ...] = ("silver", "gold", "quality", "crawler"),
+    workers: int | None = None,
 ) -> PipelineResult:
     """Run the DAG once.
 
+    The stages run one after the other; the jobs of one stage run at once, up to ``workers`` at
+    a time, in the one Spark session (on AWS the workflow's trigger starts them together, each
+    on its own Glue workers). Small jobs spend most of their time in driver work (planning,
+    code generation, Python) that leaves the cores idle, so running them side by side keeps
+    both busy. The results keep the plan's order whatever order the jobs finish in.
+
     Args:
-        settings: lake locations and Spark master.
+        settings: lake locations, Spark master and ``pipeline_workers``.
         full_refresh: rebuild silver from all bronze instead of only new files.
         spark: the session to use (one is created from settings when omitted).
         on_start: called before each job.
         on_finish: called after each job with its run, or ``None`` and why it was skipped
             (the crawler step: ``None`` and ``None`` when it succeeded).
         kinds: which parts of the DAG to run (the bench times silver alone, for example).
+        workers: jobs at once within a stage; ``settings.pipeline_workers`` when omitted.
     """
     spark = spark or spark_session(settings)
     scripts = job_scripts()
     result = PipelineResult()
     failed_entities: set[str] = set()
     arguments = {"--full_refresh": "true" if full_refresh else "false"}
+    callbacks = threading.Lock()  # progress callbacks see one job at a time
     t0 = time.perf_counter()
-    for step in plan():
-        if step.kind not in kinds:
-            continue
-        if step.kind == "crawler":
-            if on_start:
-                on_start(step)
-            try:
-                result.crawl = crawl(settings)
-            except LakehouseError as exc:
-                # Reported like a failed job: the lake is written, only its catalog is stale.
-                result.crawl_error = str(exc)
-            if on_finish:
-                on_finish(step, None, result.crawl_error)
-            continue
-        why: str | None = None
-        if step.job_name not in scripts:
-            why = f"glue-scripts/{step.job_name}.py does not exist yet"
-        elif failed := sorted(failed_entities & set(step.depends_on)):
-            why = f"its silver input(s) {', '.join(failed)} failed"
-        if why:
-            result.skipped.append((step.job_name, why))
-            if on_finish:
-                on_finish(step, None, why)
-            continue
+
+    def started(step: Step) -> None:
         if on_start:
-            on_start(step)
-        run = start_job_run(settings, step.job_name, arguments, spark=spark)
-        result.runs.append(run)
-        if run.state != "SUCCEEDED" and step.entity:
-            failed_entities.add(step.entity)
+            with callbacks:
+                on_start(step)
+
+    def finished(step: Step, run: JobRun | None, why: str | None) -> None:
         if on_finish:
-            on_finish(step, run, None)
+            with callbacks:
+                on_finish(step, run, why)
+
+    def run_job(step: Step) -> JobRun:
+        started(step)
+        run = start_job_run(settings, step.job_name, arguments, spark=spark)
+        finished(step, run, None)
+        return run
+
+    with ThreadPoolExecutor(
+        max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
+    ) as pool:
+        for stage in STAGES:
+            steps = [s for s in plan() if s.kind in stage and s.kind in kinds]
+            gold = "gold" in stage and bool(steps)
+            if gold:
+                state_text = fs.read_text(spark, _gold_state_uri(settings))
+                built: dict[str, Any] = json.loads(state_text) if state_text else {}
+                inputs = {
+                    e: silver_fingerprint(spark, settings, e)
+                    for e in sorted({d for s in steps for d in s.depends_on})
+                }
+            runnable: list[Step] = []
+            for step in steps:
+                if step.kind == "crawler":
+                    continue
+                why: str | None = None
+                if step.job_name not in scripts:
+                    why = f"glue-scripts/{step.job_name}.py does not exist yet"
+                elif failed := sorted(failed_entities & set(step.depends_on)):
+                    why = f"its silver input(s) {', '.join(failed)} failed"
+                if why:
+                    result.skipped.append((step.job_name, why))
+                    finished(step, None, why)
+                    continue
+                if gold:
+                    fingerprint = {
+                        "code": code_fingerprint(scripts[step.job_name]),
+                        "inputs": {e: inputs[e] for e in step.depends_on},
+                    }
+                    current = (
+                        not full_refresh
+                        and built.get(step.job_name) == fingerprint
+                        and step.output is not None
+                        and fs.exists(spark, f"{settings.gold_uri}/{step.output}")
+                    )
+                    built[step.job_name] = fingerprint
+                    if current:
+                        result.up_to_date.append(step.job_name)
+                        finished(step, None, None)
+                        continue
+                runnable.append(step)
+            # Submitted in plan order, collected in plan order.
+            for step, run in zip(runnable, list(pool.map(run_job, runnable)), strict=True):
+                result.runs.append(run)
+                if run.state != "SUCCEEDED" and step.entity:
+                    failed_entities.add(step.entity)
+            if gold:
+                # Only what was built (or still is) counts as built from these inputs.
+                good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}
+                good |= set(result.up_to_date)
+                fs.write_text(
+                    spark,
+                    _gold_state_uri(settings),
+                    json.dumps({k: v for k, v in built.items() if k in good}, indent=1),
+                )
+            for step in steps:
+                if step.kind == "crawler":
+                    started(step)
+                    try:
+                        result.crawl = crawl(settings)
+                    except LakehouseError as exc:
+                        # Reported like a failed job: the lake is written, only its catalog
+                        # is stale.
+                        result.crawl_error = str(exc)
+                    finished(step, None, result.crawl_error)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result

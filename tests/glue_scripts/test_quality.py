@@ -16,7 +16,10 @@ T1, T2 = "t1", "t2"
 
 
 def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> None:
-    customers = spark.createDataFrame([("c1", T1), ("c2", T2)], "id string, tenant_id string")
+    # c1 twice: silver must never hold a key twice, and the report must say so if it does.
+    customers = spark.createDataFrame(
+        [("c1", T1), ("c2", T2), ("c1", T1)], "id string, tenant_id string"
+    )
     # o2 points at a customer of another tenant; o3 at no customer at all.
     orders = spark.createDataFrame(
         [
@@ -65,7 +68,10 @@ def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> N
         ],
         "id string, tenant_id string, order_id string, line_total decimal(12,2)",
     )
-    results = soft_checks({"customers": customers, "orders": orders, "order_items": items}, DECL)
+    results, rows = soft_checks(
+        {"customers": customers, "orders": orders, "order_items": items}, DECL
+    )
+    assert rows == {"customers": 3, "orders": 3, "order_items": 3}
     got = {
         (r["entity"], r["rule"], r["detail"].split(" ")[0]): (r["violations"], r["examples"])
         for r in results
@@ -76,6 +82,7 @@ def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> N
     assert got[("orders", "order_subtotal", "subtotal")] == (1, ["o2"])
     assert got[("orders", "order_total", "total")] == (1, ["o3"])
     assert got[("orders", "unique_key", "id")] == (0, [])
+    assert got[("customers", "unique_key", "id")] == (1, ["c1"])
 
 
 def test_apply_changes_last_wins_and_deletes_remove(spark: SparkSession) -> None:

@@ -10,17 +10,18 @@ locals {
   library_file = "${var.artifacts_dir}/lakehouse_glue.zip"
   library_key  = "glue/lakehouse_glue.zip"
 
-  # The DAG of `lakehouse pipeline run`: every silver job, then every gold mart, then the report
-  # and the lake crawler (which registers the partitions the jobs wrote).
+  # The DAG of `lakehouse pipeline run`: every silver job; then every gold mart beside the quality
+  # report (both read silver only); then the lake crawler (which registers the partitions the
+  # jobs wrote).
   silver_jobs = [for entity in local.entities.entities : "transform_${entity.name}_bronze_to_silver" if contains(local.jobs, "transform_${entity.name}_bronze_to_silver")]
   gold_jobs   = [for mart in local.gold.marts : "create_gold_${mart.name}" if contains(local.jobs, "create_gold_${mart.name}")]
   report_jobs = [for job in ["publish_quality_report"] : job if contains(local.jobs, job)]
   stages = [
     for stage in [
       { name = "silver", jobs = local.silver_jobs, crawlers = [] },
-      { name = "gold", jobs = local.gold_jobs, crawlers = [] },
-      { name = "report", jobs = local.report_jobs, crawlers = [aws_glue_crawler.lake.name] },
-    ] : stage if length(stage.jobs) > 0
+      { name = "gold", jobs = concat(local.gold_jobs, local.report_jobs), crawlers = [] },
+      { name = "catalog", jobs = [], crawlers = [aws_glue_crawler.lake.name] },
+    ] : stage if length(stage.jobs) + length(stage.crawlers) > 0
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
 
@@ -283,7 +284,7 @@ resource "aws_glue_crawler" "bronze" {
 # Registers the tenant_id=<uuid> partitions of the declared silver and gold tables (catalog
 # targets: the crawler never creates tables). Partitions inherit the table's schema and the LOG
 # policies never rewrite the declared schema, so a drifting file is reported, not adopted. The
-# workflow starts it once every gold job succeeded, beside the quality report.
+# workflow starts it once every gold job and the quality report succeeded.
 resource "aws_glue_crawler" "lake" {
   name                   = "${var.name}-lake-partitions"
   description            = "Registers the tenant partitions of the declared silver and gold tables"
@@ -351,7 +352,7 @@ resource "aws_glue_job" "this" {
 
 resource "aws_glue_workflow" "this" {
   name        = "${var.name}-pipeline"
-  description = "All silver jobs, then all gold jobs, then the quality report"
+  description = "All silver jobs, then all gold jobs and the quality report, then the lake crawler"
 
   lifecycle {
     precondition {
