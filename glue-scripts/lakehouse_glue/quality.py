@@ -255,8 +255,9 @@ class _SoftRule:
     entity: str
     rule: str
     detail: str
-    bad: DataFrame  # the violating rows
+    bad: DataFrame  # the violating rows; with ``counts_rows``, every key and its row count
     key: str  # the column that names a violating row in the examples
+    counts_rows: bool = False  # the primary key check, which also counts the table's rows
 
 
 #: How many example keys the report keeps per rule.
@@ -271,8 +272,16 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
         if df is None:
             continue
         pk = entity.primary_key
-        dup = df.groupBy(pk).count().where(F.col("count") > 1)
-        rules.append(_SoftRule(entity.name, "unique_key", f"{pk} is unique", dup, pk))
+        rules.append(
+            _SoftRule(
+                entity.name,
+                "unique_key",
+                f"{pk} is unique",
+                df.groupBy(pk).count(),
+                pk,
+                counts_rows=True,
+            )
+        )
         for col in entity.columns:
             if col.unique:
                 dup = (
@@ -344,6 +353,25 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
     return rules
 
 
+def _summary(index: int, rule: _SoftRule) -> DataFrame:
+    """One row for a rule: its index, violations, example keys and (key rule) the table rows."""
+    key = F.col(rule.key).cast("string")
+    if rule.counts_rows:
+        dup = F.col("count") > 1
+        return rule.bad.agg(
+            F.lit(index).alias("_i"),
+            F.count_if(dup).alias("n"),
+            F.slice(F.collect_list(F.when(dup, key)), 1, EXAMPLES).alias("examples"),
+            F.sum("count").cast("long").alias("rows"),
+        )
+    return rule.bad.agg(
+        F.lit(index).alias("_i"),
+        F.count(F.lit(1)).alias("n"),
+        F.slice(F.collect_list(key), 1, EXAMPLES).alias("examples"),
+        F.lit(None).cast("long").alias("rows"),
+    )
+
+
 def soft_checks(
     tables: dict[str, DataFrame], declaration: Declaration
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -352,46 +380,38 @@ def soft_checks(
     Returns the rule results and the rows of each table. Entities without a silver table are
     skipped; their references count as unchecked.
 
-    Everything is evaluated in ONE Spark job: each rule's violating rows (and each table's
-    rows, for its count) become rows of one union tagged with the rule's index, aggregated
-    once. Independent rules then run as concurrent stages of that job instead of as some thirty
-    jobs one after the other, which on a small lake costs far more than the checks themselves.
+    Everything is evaluated in ONE Spark job: each rule is summed up in one row (the primary key
+    rule also counts the table's rows, from the same pass) and the rows are collected as one
+    union. Independent rules then run as concurrent stages of that job instead of as some
+    thirty jobs one after the other, which on a small lake costs far more than the checks.
     """
     rules = _soft_rules(tables, declaration)
-    names = list(tables)
-    tagged: list[DataFrame] = [
-        rule.bad.select(F.lit(i).alias("_i"), F.col(rule.key).cast("string").alias("_key"))
-        for i, rule in enumerate(rules)
-    ]
-    # Table counts carry no key, so collect_list keeps nothing for them.
-    tagged += [
-        tables[name].select(F.lit(len(rules) + j).alias("_i"), F.lit(None).cast("string"))
-        for j, name in enumerate(names)
-    ]
-    found: dict[int, tuple[int, list[str]]] = {}
-    if tagged:
-        union = tagged[0]
-        for other in tagged[1:]:
-            union = union.union(other)
-        for row in (
-            union.groupBy("_i")
-            .agg(
-                F.count(F.lit(1)).alias("n"),
-                F.slice(F.collect_list("_key"), 1, EXAMPLES).alias("examples"),
+    found: dict[int, tuple[int, list[str], int | None]] = {}
+    if rules:
+        union = _summary(0, rules[0])
+        for i, rule in enumerate(rules[1:], start=1):
+            union = union.union(_summary(i, rule))
+        for row in union.collect():
+            rows = row["rows"]
+            found[int(row["_i"])] = (
+                int(row["n"] or 0),
+                sorted(row["examples"] or []),
+                None if rows is None else int(rows),
             )
-            .collect()
-        ):
-            found[int(row["_i"])] = (int(row["n"]), sorted(row["examples"] or []))
-    results = [
-        {
-            "entity": rule.entity,
-            "rule": rule.rule,
-            "severity": "soft",
-            "detail": rule.detail,
-            "violations": found.get(i, (0, []))[0],
-            "examples": found.get(i, (0, []))[1],
-        }
-        for i, rule in enumerate(rules)
-    ]
-    counts = {name: found.get(len(rules) + j, (0, []))[0] for j, name in enumerate(names)}
+    results = []
+    counts: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        n, examples, rows = found.get(i, (0, [], None))
+        results.append(
+            {
+                "entity": rule.entity,
+                "rule": rule.rule,
+                "severity": "soft",
+                "detail": rule.detail,
+                "violations": n,
+                "examples": examples,
+            }
+        )
+        if rule.counts_rows:
+            counts[rule.entity] = rows or 0
     return results, counts
