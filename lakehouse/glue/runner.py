@@ -28,6 +28,7 @@ from typing import Any
 from lakehouse_glue import fs
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.report import read_json, run_report_path
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
@@ -35,6 +36,10 @@ from lakehouse.errors import LakehouseError
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 
 STUBS_DIR = Path(__file__).resolve().parent / "stubs"
+
+
+class SparkStartError(LakehouseError):
+    """The local Spark driver could not start."""
 
 
 def ensure_stubs_on_path() -> None:
@@ -59,7 +64,7 @@ def spark_session(
         java_options = f"{java_options} {settings.spark_quick_start_java_options}".strip()
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
+    builder = (
         SparkSession.builder.master(settings.spark_master)
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
@@ -75,8 +80,23 @@ def spark_session(
         # Only takes effect when this call starts the JVM (the first session of the process).
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
     )
+    try:
+        return builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        if exc.getErrorClass() != "JAVA_GATEWAY_EXITED":
+            raise
+        raise SparkStartError(
+            "Spark's driver JVM exited at start-up (its own message is above). Check that "
+            "Java 17 is installed (`java -version`, JAVA_HOME) and that the JVM options are "
+            f"valid: LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS={settings.spark_driver_java_options!r}"
+            + (
+                f", LAKEHOUSE_SPARK_QUICK_START_JAVA_OPTIONS="
+                f"{settings.spark_quick_start_java_options!r}"
+                if quick_start
+                else ""
+            )
+        ) from exc
 
 
 def job_scripts() -> dict[str, Path]:

@@ -1,0 +1,67 @@
+"""The local job runner: how it calls scripts, and what it says when Spark cannot start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse.errors import LakehouseError
+from lakehouse.glue.runner import _run_script
+
+
+def test_a_script_is_called_through_its_main_with_the_job_argv(tmp_path: Path) -> None:
+    script = tmp_path / "some_job.py"
+    out = tmp_path / "argv.txt"
+    script.write_text(
+        "import sys\n"
+        "def main(argv):\n"
+        f"    open({str(out)!r}, 'w').write(' '.join(argv[1:]))\n"
+        "if __name__ == '__main__':\n"
+        "    raise SystemExit('the runner must not run the __main__ block')\n"
+    )
+    before = list(sys.argv)
+    _run_script(script, [str(script), "--JOB_NAME", "some_job"])
+    assert out.read_text() == "--JOB_NAME some_job"
+    assert sys.argv == before  # the process-wide argv is untouched (jobs run in threads)
+
+
+def test_a_script_without_main_is_refused(tmp_path: Path) -> None:
+    script = tmp_path / "no_main.py"
+    script.write_text("x = 1\n")
+    with pytest.raises(LakehouseError, match=r"no_main.py has no main\(argv\)"):
+        _run_script(script, [str(script)])
+
+
+def test_bad_jvm_options_name_the_setting(tmp_path: Path) -> None:
+    # A new process: this one's Spark driver is already running and would be reused. (Spark
+    # adds -XX:+IgnoreUnrecognizedVMOptions, so the option must be known, its value wrong.)
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": str(tmp_path / "lake"),
+        "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": "-XX:MaxHeapFreeRatio=oops",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lakehouse",
+            "glue",
+            "start-job-run",
+            "--job-name",
+            "create_gold_tenant_summary",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert "driver JVM exited at start-up" in message
+    assert "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS='-XX:MaxHeapFreeRatio=oops'" in message
+    assert "Traceback" not in done.stderr
