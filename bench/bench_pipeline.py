@@ -13,6 +13,8 @@ Timed:
 * ``incremental_cold_s`` - the same again (5,000 more changes, replicated), as a user runs it:
   ``lakehouse pipeline run`` in a new process, timed from the command to its exit, so Python
   and Spark start-up and a cold JVM are included;
+* ``watch_batch_s`` - then one ``pipeline watch`` micro-batch in the warm session after 100
+  inserted events: replication plus processing, i.e. how far gold trails the source;
 * ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
   deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
 * with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
@@ -44,11 +46,13 @@ from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 from lakehouse.glue.runner import JobRun, spark_session
 from lakehouse.pipeline.run import run_pipeline
+from lakehouse.pipeline.watch import watch
 from lakehouse.replicate import run_once
 from lakehouse.source.seed import seed
 
 SEED = 42
 CHANGES = 5000
+WATCH_CHANGES = 100
 
 
 def _jvm_hwm_mib(spark: Any) -> float:
@@ -70,6 +74,18 @@ def _stage_seconds(runs: list[JobRun], *prefixes: str) -> float:
     if not spans:
         return 0.0
     return round(max(s + d for s, d in spans) - min(s for s, _ in spans), 3)
+
+
+def _insert_events(dsn: str, n: int) -> int:
+    """``n`` new events in one transaction (a copy of existing ones, stamped now)."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "insert into events (id, tenant_id, customer_id, session_id, event_type, "
+            "properties, occurred_at, created_at, updated_at) select gen_random_uuid(), "
+            "tenant_id, customer_id, session_id, event_type, properties, now(), now(), now() "
+            "from events order by md5(id::text) limit %s",
+            [n],
+        ).rowcount
 
 
 def workload(dsn: str, changes: int) -> int:
@@ -247,6 +263,14 @@ def main() -> None:
         metrics["incremental_cold_exit_code"] = cold.returncode
         if cold.returncode:
             print(cold.stdout[-3000:], cold.stderr[-3000:], file=sys.stderr)
+
+        params["watch_changes"] = _insert_events(dsn, WATCH_CHANGES)
+        with timed(metrics, "watch_batch_s"):
+            (batch,) = watch(settings, interval=0, spark=spark, max_batches=1)
+        metrics["watch_batch_replicate_s"] = batch.replicate_seconds
+        metrics["watch_batch_jobs_run"] = len(batch.result.runs)
+        metrics["watch_batch_gold_up_to_date"] = len(batch.result.up_to_date)
+        metrics["watch_batch_failed_jobs"] = len(batch.result.failed)
 
         floor_out = root / "duck-silver"
         with timed(metrics, "duckdb_floor_s"):

@@ -6,6 +6,7 @@ laptop), so the jobs list, read and delete through it instead of boto3 or ``os``
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,19 @@ def list_files(spark: SparkSession, root: str) -> list[FileInfo]:
             continue
         out.append(FileInfo(str(p.toString()), int(st.getLen()), int(st.getModificationTime())))
     return sorted(out, key=lambda f: f.uri)
+
+
+def fingerprint(spark: SparkSession, root: str) -> str:
+    """What a table folder is made of: its visible files, with sizes and modification times.
+
+    Every rewrite of a Parquet table writes new files, so the fingerprint changes exactly when
+    the table may have. Names are relative to ``root`` (``file:/x`` and ``file:///x`` agree).
+    """
+    hpath, _ = _jvm_path(spark, root)
+    base = str(hpath.toString()).rstrip("/")  # the spelling list_files' URIs start with
+    files = list_files(spark, root)
+    lines = [f"{f.uri.removeprefix(base)} {f.size} {f.modified_ms}" for f in files]
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def list_dirs(spark: SparkSession, root: str) -> list[str]:

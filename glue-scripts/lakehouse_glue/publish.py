@@ -1,9 +1,11 @@
 """The quality report of a whole pipeline run (the ``publish_quality_report`` job).
 
-It runs after every silver and gold job: it gathers the latest run report of every silver job,
-counts the silver rows, runs the soft rules over the final silver (references across tables
-need every table current) and writes ``quality/quality_report.json`` plus a copy in
-``quality/history/``.
+It runs once every silver job has finished (beside the gold jobs, which it does not read): it
+gathers the latest run report of every silver job, counts the silver rows, runs the soft rules
+over the final silver (references across tables need every table current) and writes
+``quality/quality_report.json`` plus a copy in ``quality/history/``. The report records each
+silver table's fingerprint (its files) and the rules' version, so the next report evaluates
+again only the rules that read a table that changed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from lakehouse_glue import fs
 from lakehouse_glue.changes import silver_ddl
 from lakehouse_glue.jobargs import JobArgs
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.quality import soft_checks
+from lakehouse_glue.quality import EarlierChecks, rules_version, soft_checks
 from lakehouse_glue.report import dumps, latest_report_path, quality_root, read_json, summary_path
 
 
@@ -32,11 +34,34 @@ def read_silver_tables(spark: SparkSession, silver_path: str) -> dict[str, DataF
     return tables
 
 
+def _earlier(
+    previous: dict[str, Any] | None, fingerprints: dict[str, str], version: str
+) -> EarlierChecks | None:
+    """What the previous report still says, if it was made by the same rules."""
+    if not previous or previous.get("rules_version") != version:
+        return None
+    before = previous.get("silver_fingerprints") or {}
+    return EarlierChecks(
+        results={(r["entity"], r["rule"], r["detail"]): r for r in previous.get("soft_rules", [])},
+        rows={e: int(v["silver_rows"]) for e, v in previous.get("entities", {}).items()},
+        unchanged=frozenset(e for e, fp in fingerprints.items() if before.get(e) == fp),
+    )
+
+
 def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
-    """Assemble the pipeline-level quality report (not written)."""
+    """Assemble the pipeline-level quality report (not written).
+
+    Soft rules over tables that did not change since the previous report (same files, same
+    rules) keep that report's results instead of being evaluated again.
+    """
     declaration = load_declaration()
     tables = read_silver_tables(spark, args.silver_path)
-    soft, silver_rows = soft_checks(tables, declaration)
+    fingerprints = {
+        name: fs.fingerprint(spark, f"{args.silver_path.rstrip('/')}/{name}") for name in tables
+    }
+    version = rules_version(tables, declaration)
+    previous = read_json(spark, summary_path(args.reports_path))
+    soft, silver_rows = soft_checks(tables, declaration, _earlier(previous, fingerprints, version))
     entities: dict[str, Any] = {}
     for entity in declaration.entities:
         latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
@@ -59,6 +84,8 @@ def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
         "soft_rule_violations": soft_violations,
         "entities": entities,
         "soft_rules": soft,
+        "rules_version": version,
+        "silver_fingerprints": fingerprints,
     }
 
 

@@ -22,6 +22,10 @@ subtotal - discount + tax + shipping.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -257,7 +261,12 @@ class _SoftRule:
     detail: str
     bad: DataFrame  # the violating rows; with ``counts_rows``, every key and its row count
     key: str  # the column that names a violating row in the examples
+    inputs: tuple[str, ...]  # the tables the rule reads
     counts_rows: bool = False  # the primary key check, which also counts the table's rows
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (self.entity, self.rule, self.detail)
 
 
 #: How many example keys the report keeps per rule.
@@ -279,6 +288,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                 f"{pk} is unique",
                 df.groupBy(pk).count(),
                 pk,
+                (entity.name,),
                 counts_rows=True,
             )
         )
@@ -291,7 +301,14 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                     .where(F.col("count") > 1)
                 )
                 rules.append(
-                    _SoftRule(entity.name, "unique", f"{col.name} is unique", dup, col.name)
+                    _SoftRule(
+                        entity.name,
+                        "unique",
+                        f"{col.name} is unique",
+                        dup,
+                        col.name,
+                        (entity.name,),
+                    )
                 )
         for col_name, target in entity.references.items():
             ref = tables.get(target)
@@ -316,6 +333,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                     f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
                     missing,
                     pk,
+                    (entity.name, target),
                 )
             )
 
@@ -338,6 +356,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                 "subtotal = sum(order_items.line_total), not cancelled",
                 wrong,
                 "id",
+                ("orders", "order_items"),
             )
         )
         formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
@@ -348,6 +367,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                 "total = subtotal - discount + tax + shipping",
                 orders.where(F.col("total") != formula),
                 "id",
+                ("orders",),
             )
         )
     return rules
@@ -372,24 +392,53 @@ def _summary(index: int, rule: _SoftRule) -> DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class EarlierChecks:
+    """Soft-rule results of an earlier report that still hold for the tables left unchanged."""
+
+    results: dict[tuple[str, str, str], dict[str, Any]]  # (entity, rule, detail) -> result
+    rows: dict[str, int]  # silver rows per entity
+    unchanged: frozenset[str]  # entities whose silver has not changed since
+
+
+def rules_version(tables: dict[str, DataFrame], declaration: Declaration) -> str:
+    """Changes whenever the soft rules may give other answers: their code or their list."""
+    idents = sorted(r.ident for r in _soft_rules(tables, declaration))
+    text = inspect.getsource(sys.modules[__name__]) + json.dumps(idents)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def soft_checks(
-    tables: dict[str, DataFrame], declaration: Declaration
+    tables: dict[str, DataFrame],
+    declaration: Declaration,
+    earlier: EarlierChecks | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Run every soft rule over the silver tables (entity name -> DataFrame) and count them.
 
     Returns the rule results and the rows of each table. Entities without a silver table are
-    skipped; their references count as unchecked.
+    skipped; their references count as unchecked. A rule whose every input table is in
+    ``earlier.unchanged`` keeps its earlier result (marked ``"reused": true``): the rules are
+    pure functions of the tables they read.
 
-    Everything is evaluated in ONE Spark job: each rule is summed up in one row (the primary key
-    rule also counts the table's rows, from the same pass) and the rows are collected as one
-    union. Independent rules then run as concurrent stages of that job instead of as some
-    thirty jobs one after the other, which on a small lake costs far more than the checks.
+    Everything else is evaluated in ONE Spark job: each rule is summed up in one row (the
+    primary key rule also counts the table's rows, from the same pass) and the rows are
+    collected as one union. Independent rules then run as concurrent stages of that job instead
+    of as some thirty jobs one after the other, which on a small lake costs far more.
     """
     rules = _soft_rules(tables, declaration)
+
+    def kept(rule: _SoftRule) -> dict[str, Any] | None:
+        if earlier is None or not set(rule.inputs) <= earlier.unchanged:
+            return None
+        if rule.counts_rows and rule.entity not in earlier.rows:
+            return None
+        return earlier.results.get(rule.ident)
+
+    todo = [(i, rule) for i, rule in enumerate(rules) if kept(rule) is None]
     found: dict[int, tuple[int, list[str], int | None]] = {}
-    if rules:
-        union = _summary(0, rules[0])
-        for i, rule in enumerate(rules[1:], start=1):
+    if todo:
+        union = _summary(*todo[0])
+        for i, rule in todo[1:]:
             union = union.union(_summary(i, rule))
         for row in union.collect():
             rows = row["rows"]
@@ -398,9 +447,16 @@ def soft_checks(
                 sorted(row["examples"] or []),
                 None if rows is None else int(rows),
             )
-    results = []
+    results: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for i, rule in enumerate(rules):
+        previous = kept(rule)
+        if previous is not None:
+            assert earlier is not None
+            results.append({**previous, "reused": True})
+            if rule.counts_rows:
+                counts[rule.entity] = earlier.rows[rule.entity]
+            continue
         n, examples, rows = found.get(i, (0, [], None))
         results.append(
             {
@@ -410,6 +466,7 @@ def soft_checks(
                 "detail": rule.detail,
                 "violations": n,
                 "examples": examples,
+                "reused": False,
             }
         )
         if rule.counts_rows:

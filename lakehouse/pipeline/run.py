@@ -107,10 +107,8 @@ def _digest(parts: list[str]) -> str:
 
 
 def silver_fingerprint(spark: SparkSession, settings: Settings, entity: str) -> str:
-    """What a silver table is made of: its files with sizes and modification times."""
-    files = fs.list_files(spark, f"{settings.silver_uri}/{entity}")
-    # Relative names: the same table read through file:/x or file:///x is the same table.
-    return _digest([f"{f.uri.split(f'/{entity}/', 1)[-1]} {f.size} {f.modified_ms}" for f in files])
+    """What a silver table is made of (:func:`lakehouse_glue.fs.fingerprint`)."""
+    return fs.fingerprint(spark, f"{settings.silver_uri}/{entity}")
 
 
 def code_fingerprint(script: Path) -> str:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from lakehouse_glue.changes import apply_changes
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.quality import soft_checks
+from lakehouse_glue.quality import EarlierChecks, soft_checks
 from pyspark.sql import SparkSession
 
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
@@ -83,6 +83,38 @@ def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> N
     assert got[("orders", "order_total", "total")] == (1, ["o3"])
     assert got[("orders", "unique_key", "id")] == (0, [])
     assert got[("customers", "unique_key", "id")] == (1, ["c1"])
+
+
+def test_rules_over_unchanged_tables_keep_their_earlier_result(spark: SparkSession) -> None:
+    customers = spark.createDataFrame([("c1", T1), ("c1", T1)], "id string, tenant_id string")
+    orders = spark.createDataFrame(
+        [("o1", T1, "c1", "paid", *[Decimal(v) for v in ("10", "0", "0", "0", "10")])],
+        "id string, tenant_id string, customer_id string, status string, subtotal decimal(12,2),"
+        " discount decimal(12,2), tax decimal(12,2), shipping decimal(12,2), total decimal(12,2)",
+    )
+    tables = {"customers": customers, "orders": orders}
+    first, rows = soft_checks(tables, DECL)
+    assert not any(r["reused"] for r in first)
+    by_id = {(r["entity"], r["rule"], r["detail"]): r for r in first}
+    key = ("customers", "unique_key", "id is unique")
+    assert by_id[key]["violations"] == 1
+    # Plant a result that only reuse could produce: 99 duplicates, 500 rows.
+    planted = {**by_id, key: {**by_id[key], "violations": 99}}
+    earlier = EarlierChecks(planted, {**rows, "customers": 500}, frozenset({"customers"}))
+    again, rows_again = soft_checks(tables, DECL, earlier)
+    got = {(r["entity"], r["rule"], r["detail"]): r for r in again}
+    assert got[key]["violations"] == 99
+    assert got[key]["reused"] is True
+    assert rows_again["customers"] == 500
+    # orders changed: its rules, and the reference that reads both tables, are evaluated.
+    ref = ("orders", "references", "customer_id -> customers.id within the same tenant")
+    assert got[ref]["reused"] is False
+    assert got[("orders", "unique_key", "id is unique")]["reused"] is False
+    assert rows_again["orders"] == 1
+    # Nothing unchanged: everything is evaluated again, the plant is gone.
+    fresh, fresh_rows = soft_checks(tables, DECL, EarlierChecks(planted, rows, frozenset()))
+    assert {(r["entity"], r["rule"], r["detail"]): r["violations"] for r in fresh}[key] == 1
+    assert fresh_rows == {"customers": 2, "orders": 1}
 
 
 def test_apply_changes_last_wins_and_deletes_remove(spark: SparkSession) -> None:

@@ -6,6 +6,7 @@ comparing the whole of gold with a full rebuild of it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_gold_marts_rebuild_when_their_inputs_change(
     gold_kinds = ("silver", "gold")
     try:
         replicate_once(settings)
-        first = run_pipeline(settings, spark=spark, kinds=gold_kinds)
+        first = run_pipeline(settings, spark=spark, kinds=(*gold_kinds, "quality"))
         assert not first.failed
         assert _built(first) == set(MARTS)
         assert not first.up_to_date
@@ -75,12 +76,24 @@ def test_gold_marts_rebuild_when_their_inputs_change(
             ).rowcount
         assert changed == 3
         replicate_once(settings)
-        after = run_pipeline(settings, spark=spark, kinds=gold_kinds)
+        after = run_pipeline(settings, spark=spark, kinds=(*gold_kinds, "quality"))
         readers = {job for job, inputs in MARTS.items() if "subscriptions" in inputs}
         assert readers
         assert _built(after) == readers
         assert set(after.up_to_date) == set(MARTS) - readers
         _same_as_a_rebuild(spark, settings)
+        # The quality report evaluated again exactly the soft rules that read subscriptions,
+        # and its row counts, reused or not, are PostgreSQL's.
+        summary = Path(settings.reports_uri) / "quality" / "quality_report.json"
+        report = json.loads(summary.read_text())
+        for rule in report["soft_rules"]:
+            reads = rule["entity"] == "subscriptions" or "-> subscriptions." in rule["detail"]
+            assert rule["reused"] is not reads, rule
+        with psycopg.connect(dsn) as conn:
+            for name, entry in report["entities"].items():
+                count = conn.execute(f"select count(*) from {name}").fetchone()
+                assert count is not None
+                assert entry["silver_rows"] == count[0], name
 
         # A silver job run by hand between pipeline runs: the pipeline's own customers job
         # then finds nothing new, yet every mart that reads customers must be rebuilt.
