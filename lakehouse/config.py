@@ -145,7 +145,8 @@ class Settings(BaseSettings):
             validation_alias=AliasChoices("LAKEHOUSE_SPARK_QUICK_START_JAVA_OPTIONS"),
             description=(
                 "Added to the driver's JVM options for short runs in a new process (an"
-                " incremental `pipeline run`, one `glue start-job-run`), whose time goes mostly"
+                " incremental `pipeline run` over existing silver, one `glue start-job-run`),"
+                " whose time goes mostly"
                 " into JIT warm-up: the client compiler alone warms up faster. Long runs (full"
                 " refresh, watch) keep the default tiered compiler, which is faster once warm."
                 " Empty to disable."

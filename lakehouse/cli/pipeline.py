@@ -42,7 +42,7 @@ def _summary(result: object) -> Table:
 
 def _run_once(full_refresh: bool) -> int:
     from lakehouse.glue.runner import spark_session
-    from lakehouse.pipeline.run import plan, run_pipeline
+    from lakehouse.pipeline.run import is_short_run, plan, run_pipeline
 
     settings = get_settings()
     steps = plan()
@@ -54,8 +54,10 @@ def _run_once(full_refresh: bool) -> int:
         console=console,
     ) as progress:
         task = progress.add_task("starting Spark", total=len(steps))
-        # An incremental run is short: its JVM is tuned to warm up fast.
-        spark = spark_session(settings, quick_start=not full_refresh)
+        # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
+        spark = spark_session(
+            settings, quick_start=is_short_run(settings, full_refresh=full_refresh)
+        )
         result = run_pipeline(
             settings,
             full_refresh=full_refresh,

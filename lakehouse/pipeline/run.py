@@ -39,6 +39,7 @@ from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
 from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.storage import open_storage
 
 #: The shared library every job ships with (``--extra-py-files``), declarations included.
 LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
@@ -100,6 +101,22 @@ def plan() -> list[Step]:
     steps.append(Step(QUALITY_JOB, "quality"))
     steps.append(Step(CRAWLER_STEP, "crawler"))
     return steps
+
+
+def is_short_run(settings: Settings, *, full_refresh: bool) -> bool:
+    """Whether a pipeline run will be short: incremental, over a lake that already has silver.
+
+    The first run over an empty lake processes every full-load file even without
+    ``--full-refresh``, so it is as long as a full refresh. Decides the driver's JVM tuning
+    (``quick_start`` of :func:`lakehouse.glue.runner.spark_session`); when the lake cannot be
+    looked at, the run counts as long, which is never wrong, only less quick.
+    """
+    if full_refresh:
+        return False
+    try:
+        return bool(open_storage(settings.lake_uri).list_folders("silver"))
+    except LakehouseError:
+        return False
 
 
 def _digest(parts: list[str]) -> str:
