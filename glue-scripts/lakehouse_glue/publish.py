@@ -20,7 +20,7 @@ from lakehouse_glue import fs
 from lakehouse_glue.changes import silver_ddl
 from lakehouse_glue.jobargs import JobArgs
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.quality import EarlierChecks, rules_version, soft_checks
+from lakehouse_glue.quality import EarlierChecks, rules_version, soft_checks, soft_rules
 from lakehouse_glue.report import dumps, latest_report_path, quality_root, read_json, summary_path
 
 
@@ -59,9 +59,10 @@ def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     fingerprints = {
         name: fs.fingerprint(spark, f"{args.silver_path.rstrip('/')}/{name}") for name in tables
     }
-    version = rules_version(tables, declaration)
+    rules = soft_rules(tables, declaration)
+    version = rules_version(rules)
     previous = read_json(spark, summary_path(args.reports_path))
-    soft, silver_rows = soft_checks(tables, declaration, _earlier(previous, fingerprints, version))
+    soft, silver_rows = soft_checks(rules, _earlier(previous, fingerprints, version))
     entities: dict[str, Any] = {}
     for entity in declaration.entities:
         latest = read_json(spark, latest_report_path(args.reports_path, entity.name))

@@ -255,7 +255,9 @@ def rule_counts(checked: DataFrame) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class _SoftRule:
+class SoftRule:
+    """One soft rule over silver, with its violating rows defined lazily (not yet evaluated)."""
+
     entity: str
     rule: str
     detail: str
@@ -273,16 +275,19 @@ class _SoftRule:
 EXAMPLES = 5
 
 
-def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[_SoftRule]:
-    """Every soft rule that applies to the tables given, as lazily defined violating rows."""
-    rules: list[_SoftRule] = []
+def soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[SoftRule]:
+    """Every soft rule that applies to the tables given (entity name -> silver DataFrame).
+
+    Entities without a silver table are skipped; their references count as unchecked.
+    """
+    rules: list[SoftRule] = []
     for entity in declaration.entities:
         df = tables.get(entity.name)
         if df is None:
             continue
         pk = entity.primary_key
         rules.append(
-            _SoftRule(
+            SoftRule(
                 entity.name,
                 "unique_key",
                 f"{pk} is unique",
@@ -301,7 +306,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                     .where(F.col("count") > 1)
                 )
                 rules.append(
-                    _SoftRule(
+                    SoftRule(
                         entity.name,
                         "unique",
                         f"{col.name} is unique",
@@ -327,7 +332,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
                 "left_anti",
             )
             rules.append(
-                _SoftRule(
+                SoftRule(
                     entity.name,
                     "references",
                     f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
@@ -350,7 +355,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
             & (F.col("subtotal") != F.coalesce(F.col("_items_total"), F.lit(0)))
         )
         rules.append(
-            _SoftRule(
+            SoftRule(
                 "orders",
                 "order_subtotal",
                 "subtotal = sum(order_items.line_total), not cancelled",
@@ -361,7 +366,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
         )
         formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
         rules.append(
-            _SoftRule(
+            SoftRule(
                 "orders",
                 "order_total",
                 "total = subtotal - discount + tax + shipping",
@@ -373,7 +378,7 @@ def _soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[
     return rules
 
 
-def _summary(index: int, rule: _SoftRule) -> DataFrame:
+def _summary(index: int, rule: SoftRule) -> DataFrame:
     """One row for a rule: its index, violations, example keys and (key rule) the table rows."""
     key = F.col(rule.key).cast("string")
     if rule.counts_rows:
@@ -401,22 +406,19 @@ class EarlierChecks:
     unchanged: frozenset[str]  # entities whose silver has not changed since
 
 
-def rules_version(tables: dict[str, DataFrame], declaration: Declaration) -> str:
+def rules_version(rules: list[SoftRule]) -> str:
     """Changes whenever the soft rules may give other answers: their code or their list."""
-    idents = sorted(r.ident for r in _soft_rules(tables, declaration))
+    idents = sorted(r.ident for r in rules)
     text = inspect.getsource(sys.modules[__name__]) + json.dumps(idents)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def soft_checks(
-    tables: dict[str, DataFrame],
-    declaration: Declaration,
-    earlier: EarlierChecks | None = None,
+    rules: list[SoftRule], earlier: EarlierChecks | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Run every soft rule over the silver tables (entity name -> DataFrame) and count them.
+    """Evaluate the rules of :func:`soft_rules` and count the rows of their tables.
 
-    Returns the rule results and the rows of each table. Entities without a silver table are
-    skipped; their references count as unchecked. A rule whose every input table is in
+    Returns the rule results and the rows of each table. A rule whose every input table is in
     ``earlier.unchanged`` keeps its earlier result (marked ``"reused": true``): the rules are
     pure functions of the tables they read.
 
@@ -425,9 +427,8 @@ def soft_checks(
     collected as one union. Independent rules then run as concurrent stages of that job instead
     of as some thirty jobs one after the other, which on a small lake costs far more.
     """
-    rules = _soft_rules(tables, declaration)
 
-    def kept(rule: _SoftRule) -> dict[str, Any] | None:
+    def kept(rule: SoftRule) -> dict[str, Any] | None:
         if earlier is None or not set(rule.inputs) <= earlier.unchanged:
             return None
         if rule.counts_rows and rule.entity not in earlier.rows:

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lakehouse_glue import fs
@@ -119,19 +118,15 @@ def is_short_run(settings: Settings, *, full_refresh: bool) -> bool:
         return False
 
 
-def _digest(parts: list[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def silver_fingerprint(spark: SparkSession, settings: Settings, entity: str) -> str:
-    """What a silver table is made of (:func:`lakehouse_glue.fs.fingerprint`)."""
-    return fs.fingerprint(spark, f"{settings.silver_uri}/{entity}")
-
-
-def code_fingerprint(script: Path) -> str:
-    """The code of a job: its script, the shared library and the declarations it reads."""
-    files = [script, *sorted(LIBRARY_DIR.rglob("*.py")), *sorted(LIBRARY_DIR.rglob("*.json"))]
-    return _digest([f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}" for p in files])
+def library_fingerprint() -> str:
+    """The shared library every job runs with (``lakehouse_glue``, declarations included)."""
+    files = sorted(p for p in LIBRARY_DIR.rglob("*") if p.suffix in (".py", ".json"))
+    listing = "\n".join(f"{p.relative_to(LIBRARY_DIR)} {_sha256(p.read_bytes())}" for p in files)
+    return _sha256(listing.encode())
 
 
 def _gold_state_uri(settings: Settings) -> str:
@@ -172,6 +167,7 @@ def run_pipeline(
     failed_entities: set[str] = set()
     arguments = {"--full_refresh": "true" if full_refresh else "false"}
     callbacks = threading.Lock()  # progress callbacks see one job at a time
+    dag = plan()
     t0 = time.perf_counter()
 
     def started(step: Step) -> None:
@@ -194,13 +190,14 @@ def run_pipeline(
         max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
     ) as pool:
         for stage in STAGES:
-            steps = [s for s in plan() if s.kind in stage and s.kind in kinds]
+            steps = [s for s in dag if s.kind in stage and s.kind in kinds]
             gold = "gold" in stage and bool(steps)
             if gold:
                 state_text = fs.read_text(spark, _gold_state_uri(settings))
                 built: dict[str, Any] = json.loads(state_text) if state_text else {}
+                library = library_fingerprint()
                 inputs = {
-                    e: silver_fingerprint(spark, settings, e)
+                    e: fs.fingerprint(spark, f"{settings.silver_uri}/{e}")
                     for e in sorted({d for s in steps for d in s.depends_on})
                 }
             runnable: list[Step] = []
@@ -217,8 +214,9 @@ def run_pipeline(
                     finished(step, None, why)
                     continue
                 if gold:
+                    script = _sha256(scripts[step.job_name].read_bytes())
                     fingerprint = {
-                        "code": code_fingerprint(scripts[step.job_name]),
+                        "code": _sha256(f"{library} {script}".encode()),
                         "inputs": {e: inputs[e] for e in step.depends_on},
                     }
                     current = (

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from lakehouse_glue.changes import apply_changes
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.quality import EarlierChecks, soft_checks
+from lakehouse_glue.quality import EarlierChecks, soft_checks, soft_rules
 from pyspark.sql import SparkSession
 
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
@@ -69,7 +69,7 @@ def test_references_are_checked_within_the_same_tenant(spark: SparkSession) -> N
         "id string, tenant_id string, order_id string, line_total decimal(12,2)",
     )
     results, rows = soft_checks(
-        {"customers": customers, "orders": orders, "order_items": items}, DECL
+        soft_rules({"customers": customers, "orders": orders, "order_items": items}, DECL)
     )
     assert rows == {"customers": 3, "orders": 3, "order_items": 3}
     got = {
@@ -93,7 +93,8 @@ def test_rules_over_unchanged_tables_keep_their_earlier_result(spark: SparkSessi
         " discount decimal(12,2), tax decimal(12,2), shipping decimal(12,2), total decimal(12,2)",
     )
     tables = {"customers": customers, "orders": orders}
-    first, rows = soft_checks(tables, DECL)
+    rules = soft_rules(tables, DECL)
+    first, rows = soft_checks(rules)
     assert not any(r["reused"] for r in first)
     by_id = {(r["entity"], r["rule"], r["detail"]): r for r in first}
     key = ("customers", "unique_key", "id is unique")
@@ -101,7 +102,7 @@ def test_rules_over_unchanged_tables_keep_their_earlier_result(spark: SparkSessi
     # Plant a result that only reuse could produce: 99 duplicates, 500 rows.
     planted = {**by_id, key: {**by_id[key], "violations": 99}}
     earlier = EarlierChecks(planted, {**rows, "customers": 500}, frozenset({"customers"}))
-    again, rows_again = soft_checks(tables, DECL, earlier)
+    again, rows_again = soft_checks(rules, earlier)
     got = {(r["entity"], r["rule"], r["detail"]): r for r in again}
     assert got[key]["violations"] == 99
     assert got[key]["reused"] is True
@@ -112,7 +113,7 @@ def test_rules_over_unchanged_tables_keep_their_earlier_result(spark: SparkSessi
     assert got[("orders", "unique_key", "id is unique")]["reused"] is False
     assert rows_again["orders"] == 1
     # Nothing unchanged: everything is evaluated again, the plant is gone.
-    fresh, fresh_rows = soft_checks(tables, DECL, EarlierChecks(planted, rows, frozenset()))
+    fresh, fresh_rows = soft_checks(rules, EarlierChecks(planted, rows, frozenset()))
     assert {(r["entity"], r["rule"], r["detail"]): r["violations"] for r in fresh}[key] == 1
     assert fresh_rows == {"customers": 2, "orders": 1}
 

@@ -18,6 +18,7 @@ from pyspark.sql import Row, SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
+from lakehouse.pipeline import run as pipeline_run
 from lakehouse.pipeline.run import PipelineResult, run_pipeline
 from lakehouse.source.seed import seed
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
@@ -50,7 +51,10 @@ def _same_as_a_rebuild(spark: SparkSession, settings: Settings) -> None:
 
 
 def test_gold_marts_rebuild_when_their_inputs_change(
-    spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dsn = make_source_db()
     seed(dsn, scale=0.005, seed=5, reset=False)
@@ -117,6 +121,12 @@ def test_gold_marts_rebuild_when_their_inputs_change(
         again = run_pipeline(settings, spark=spark, kinds=gold_kinds)
         assert _built(again) == {gone}
         _same_as_a_rebuild(spark, settings)
+
+        # Changed code (here the shared library) rebuilds every mart, though no input changed.
+        monkeypatch.setattr(pipeline_run, "library_fingerprint", lambda: "another library")
+        recoded = run_pipeline(settings, spark=spark, kinds=gold_kinds)
+        assert _built(recoded) == set(MARTS)
+        monkeypatch.undo()
 
         # A full refresh rebuilds everything.
         full = run_pipeline(settings, spark=spark, kinds=gold_kinds, full_refresh=True)
