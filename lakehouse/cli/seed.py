@@ -27,23 +27,33 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
 
 def seed_command(
     scale: float = typer.Option(1.0, help="Data volume: 1 gives ~600,000 rows; 10 ten times more."),
-    seed: int = typer.Option(42, help="Random seed: the same seed and scale give identical data."),
+    seed: int = typer.Option(
+        42, help="Random seed: the same seed, scale and tenants give identical data."
+    ),
+    tenants: int = typer.Option(
+        8,
+        help="How many tenants share the volume (sizes follow a Zipf law: a few large, a long "
+        "tail of small ones); up to 100,000.",
+    ),
     reset: bool = typer.Option(False, "--reset", help="Replace the rows already in the database."),
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Do nothing (successfully) when the database already has rows."
     ),
 ) -> None:
     """Load deterministic multi-tenant fake data into the source database with COPY."""
-    from lakehouse.source.seed import check_scale, is_empty
+    from lakehouse.source.seed import check_scale, check_tenants, is_empty
     from lakehouse.source.seed import seed as run_seed
 
     check_scale(scale)
+    check_tenants(tenants)
     dsn = database_url(get_settings())
     if if_empty and not reset and not is_empty(dsn):
         console.print("the source database already has rows: nothing seeded (--if-empty)")
         return
-    counts = run_seed(dsn, scale=scale, seed=seed, reset=reset, show_progress=True)
-    console.print(_counts_table(f"seeded (scale {scale:g}, seed {seed})", counts))
+    counts = run_seed(dsn, scale=scale, seed=seed, reset=reset, tenants=tenants, show_progress=True)
+    console.print(
+        _counts_table(f"seeded (scale {scale:g}, {tenants:,} tenants, seed {seed})", counts)
+    )
 
 
 def simulate_command(

@@ -161,6 +161,14 @@ class TenantContext:
         return f"INV-{n:08d}"
 
 
+TAX_RATES = (Decimal("0"), Decimal("0.07"), Decimal("0.10"), Decimal("0.19"), Decimal("0.20"))
+
+
+def tenant_tax_rate(tenant_id: str) -> Decimal:
+    """A tenant's sales tax rate, derived from its id: the seed and the simulator agree on it."""
+    return TAX_RATES[int(tenant_id.replace("-", ""), 16) % len(TAX_RATES)]
+
+
 def tenant_row(rng: random.Random, index: int, pool: LocalePool, created_at: datetime) -> Row:
     name = pool.companies[rng.randrange(len(pool.companies))]
     return {

@@ -5,10 +5,16 @@ reference time (the "now" of the seeded world), never from the clock, so the sam
 ``scale`` give identical rows, UUIDs and timestamps. Each tenant and table has its own stream,
 so the data does not depend on how the load is chunked.
 
-Sizes at scale 1: 8 tenants, 6,400 customers, 51,200 orders, 320,000 events, 200 products per
-tenant, ~3 items per non-cancelled order, subscriptions for ~40 % of customers with monthly
-invoices, one invoice per order: about 600,000 rows. Customers, orders and events (and what
-hangs off them) grow linearly with ``scale``; tenants stay at 8.
+Sizes at scale 1: 8 tenants, 6,400 customers, 51,200 orders, 320,000 events, 1,600 products,
+~3 items per non-cancelled order, subscriptions for ~40 % of customers with monthly invoices, one
+invoice per order: about 600,000 rows. Customers, orders and events (and what hangs off them)
+grow linearly with ``scale``.
+
+The number of tenants (``tenants``, default 8) does not change the volume: the same rows are
+shared among the tenants by a Zipf law (tenant ``k`` gets a share proportional to
+``1 / (k + 1) ** TENANT_SKEW``), so a few tenants are large and there is a long tail of small
+ones, as in a real SaaS. With more tenants than customers, the smallest tenants have no customers
+(only anonymous events), like tenants still on a trial.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -50,6 +56,7 @@ from lakehouse.source.factory import (
     subscription_invoice_row,
     subscription_row,
     tenant_row,
+    tenant_tax_rate,
     weighted,
 )
 from lakehouse.source.hardcases import HARD_TEXTS, large_text
@@ -59,6 +66,11 @@ REFERENCE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 """The "now" of the seeded world: every seeded timestamp lies before it."""
 
 TENANTS = 8
+"""The default number of tenants."""
+MAX_TENANTS = 100_000
+TENANT_SKEW = 1.1
+"""Zipf exponent of tenant sizes: at 8 tenants the largest is ~10 times the smallest; at 10,000
+tenants the largest holds ~15 % of the rows."""
 CUSTOMERS_PER_SCALE = 6_400
 ORDERS_PER_SCALE = 51_200
 EVENTS_PER_SCALE = 320_000
@@ -66,8 +78,6 @@ PRODUCTS_PER_TENANT = 200
 SUBSCRIBER_SHARE = 0.4
 MIN_SCALE = 0.002  # at least one customer per tenant
 MAX_SCALE = 100.0
-# Tenants are not the same size: the largest is four times the smallest.
-TENANT_WEIGHTS = (0.22, 0.18, 0.15, 0.13, 0.11, 0.09, 0.07, 0.05)
 ORDER_TARGETS = (
     ("pending", 5),
     ("paid", 6),
@@ -94,28 +104,90 @@ def check_scale(scale: float) -> float:
     return float(scale)
 
 
-def apportion(total: int, weights: tuple[float, ...]) -> list[int]:
-    """Split ``total`` by ``weights`` exactly (largest remainder), at least 1 each."""
+def check_tenants(tenants: int) -> int:
+    """Return ``tenants`` if it is usable, else raise :class:`ConfigError` (exit 2)."""
+    if isinstance(tenants, bool) or not isinstance(tenants, int) or not 1 <= tenants <= MAX_TENANTS:
+        raise ConfigError(
+            f"tenants must be a whole number from 1 to {MAX_TENANTS:,}, got {tenants!r}; "
+            "e.g. --tenants 8 (the default) or --tenants 10000"
+        )
+    return tenants
+
+
+def tenant_weights(tenants: int) -> tuple[float, ...]:
+    """Each tenant's share of the volume: a Zipf law with exponent :data:`TENANT_SKEW`."""
+    raw = [1.0 / (k + 1) ** TENANT_SKEW for k in range(check_tenants(tenants))]
+    total = math.fsum(raw)
+    return tuple(w / total for w in raw)
+
+
+def apportion(total: int, weights: tuple[float, ...], minimum: int = 1) -> list[int]:
+    """Split ``total`` by ``weights`` exactly (largest remainder), ``minimum`` each at least.
+
+    When ``total`` cannot give every part its minimum, the minimum is dropped (parts may be 0).
+    """
+    floor = minimum if total >= minimum * len(weights) else 0
     raw = [total * w for w in weights]
-    parts = [max(1, int(r)) for r in raw]
+    parts = [max(floor, int(r)) for r in raw]
     order = sorted(range(len(weights)), key=lambda i: raw[i] - int(raw[i]), reverse=True)
     k = 0
     while sum(parts) < total:
         parts[order[k % len(order)]] += 1
         k += 1
+    # The minimum may have pushed the sum over the total: take back from the largest parts.
+    for i in sorted(range(len(parts)), key=lambda i: parts[i], reverse=True):
+        if sum(parts) <= total:
+            break
+        parts[i] -= min(parts[i] - floor, sum(parts) - total)
     return parts
 
 
-def planned_counts(scale: float) -> dict[str, int]:
-    """Exact counts of the directly scaled entities for ``scale``."""
+@dataclass(frozen=True)
+class TenantPlan:
+    """How many rows of each directly scaled entity every tenant gets."""
+
+    customers: list[int]
+    products: list[int]
+    orders: list[int]
+    events: list[int]
+
+    @property
+    def tenants(self) -> int:
+        return len(self.customers)
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "tenants": self.tenants,
+            "customers": sum(self.customers),
+            "products": sum(self.products),
+            "orders": sum(self.orders),
+            "events": sum(self.events),
+        }
+
+
+def tenant_plan(scale: float, tenants: int = TENANTS) -> TenantPlan:
+    """Rows per tenant for ``scale`` and ``tenants``: the same totals whatever the tenants."""
     scale = check_scale(scale)
-    return {
-        "tenants": TENANTS,
-        "customers": max(TENANTS, round(CUSTOMERS_PER_SCALE * scale)),
-        "products": TENANTS * max(5, round(PRODUCTS_PER_TENANT * min(scale, 1.0))),
-        "orders": max(TENANTS, round(ORDERS_PER_SCALE * scale)),
-        "events": max(TENANTS, round(EVENTS_PER_SCALE * scale)),
-    }
+    weights = tenant_weights(tenants)
+    customers = apportion(max(1, round(CUSTOMERS_PER_SCALE * scale)), weights)
+    # A tenant sells at least one product; orders go to tenants that have customers.
+    products_total = TENANTS * max(5, round(PRODUCTS_PER_TENANT * min(scale, 1.0)))
+    products = [max(1, n) for n in apportion(products_total, weights)]
+    buyers = [i for i, n in enumerate(customers) if n]
+    buyer_total = math.fsum(weights[i] for i in buyers)
+    orders = [0] * tenants
+    shares = apportion(
+        max(1, round(ORDERS_PER_SCALE * scale)), tuple(weights[i] / buyer_total for i in buyers)
+    )
+    for i, n in zip(buyers, shares, strict=True):
+        orders[i] = n
+    events = apportion(max(1, round(EVENTS_PER_SCALE * scale)), weights)
+    return TenantPlan(customers=customers, products=products, orders=orders, events=events)
+
+
+def planned_counts(scale: float, tenants: int = TENANTS) -> dict[str, int]:
+    """Exact counts of the directly scaled entities for ``scale`` and ``tenants``."""
+    return tenant_plan(scale, tenants).totals()
 
 
 # -- COPY --------------------------------------------------------------------------------------
@@ -399,6 +471,7 @@ def seed(
     scale: float,
     seed: int,
     reset: bool,
+    tenants: int = TENANTS,
     show_progress: bool = False,
 ) -> dict[str, int]:
     """Load deterministic fake data into the (migrated) source database at ``dsn``.
@@ -410,14 +483,16 @@ def seed(
     Args:
         dsn: the source database.
         scale: 1 gives ~600,000 rows; customers, orders and events grow linearly.
-        seed: the random seed; the same seed and scale always give identical rows.
+        seed: the random seed; the same seed, scale and tenants always give identical rows.
+        tenants: how many tenants share the volume (Zipf-distributed sizes).
         reset: replace existing rows; without it a non-empty database is refused.
         show_progress: draw a progress bar on the terminal.
 
     Returns:
         Rows loaded per table.
     """
-    plan = planned_counts(scale)
+    plan = tenant_plan(scale, tenants)
+    total_rows = sum(plan.totals().values())
     entities = list(load_declaration().entities)
     progress = Progress(
         TextColumn("[bold]seed[/bold] {task.description:<14}"),
@@ -437,7 +512,7 @@ def seed(
     with conn:
         _prepare(conn, entities, reset=reset)
         with progress:
-            task = progress.add_task("generating", total=sum(plan.values()))
+            task = progress.add_task("generating", total=total_rows)
             keys = _DeferredKeys(conn, entities)
             keys.drop()
             loader = CopyLoader(entities, chunks.put)
@@ -467,13 +542,13 @@ def seed(
             progress.update(task, description="indexes")
             keys.restore()
             conn.commit()
-            progress.update(task, description="done", completed=sum(plan.values()))
+            progress.update(task, description="done", completed=total_rows)
     return dict(loader.counts)
 
 
 def _generate(
     loader: CopyLoader,
-    plan: dict[str, int],
+    plan: TenantPlan,
     seed: int,
     progress: Progress,
     task: TaskID,
@@ -481,17 +556,17 @@ def _generate(
 ) -> None:
     """Generate every row of the seeded world into ``loader`` (parents before children)."""
     pools = build_pools(seed)
-    customers_per = apportion(plan["customers"], TENANT_WEIGHTS)
-    orders_per = apportion(plan["orders"], TENANT_WEIGHTS)
-    events_per = apportion(plan["events"], TENANT_WEIGHTS)
-    products_per = plan["products"] // TENANTS
+    customers_per, orders_per, events_per = plan.customers, plan.orders, plan.events
     tenants: list[TenantContext] = []
 
     progress.update(task, description="tenants")
-    for t in range(TENANTS):
+    # Tenants signed up over ~2.7 years, the largest (oldest) first.
+    spread = 280 / max(plan.tenants - 1, 1)
+    for t in range(plan.tenants):
         rng = _rng(seed, "tenant", t)
         pool = pools[t % len(pools)]
-        created = REFERENCE_TIME - timedelta(days=1_000 - 40 * t, seconds=rng.randint(0, 86_399))
+        days = 1_000 - round(spread * t)
+        created = REFERENCE_TIME - timedelta(days=days, seconds=rng.randint(0, 86_399))
         row = tenant_row(rng, t, pool, created)
         loader.add("tenants", row)
         tenants.append(
@@ -500,11 +575,11 @@ def _generate(
                 index=t,
                 created_at=created,
                 currency=pool.currency,
-                tax_rate=Decimal(rng.choice(("0", "0.07", "0.10", "0.19", "0.20"))),
+                tax_rate=tenant_tax_rate(row["id"]),
                 pool=pool,
             )
         )
-    progress.advance(task, TENANTS)
+    progress.advance(task, plan.tenants)
 
     progress.update(task, description="customers")
     for tenant in tenants:
@@ -524,14 +599,14 @@ def _generate(
     progress.update(task, description="products")
     for tenant in tenants:
         rng = _rng(seed, "products", tenant.index)
-        for k in range(products_per):
+        for k in range(plan.products[tenant.index]):
             created = between(rng, tenant.created_at, tenant.created_at + timedelta(days=60))
             row = product_row(rng, tenant, k + 1, created)
             special = _special_text(tenant.index, k, rng)
             if special is not None:
                 row["description"] = special
             loader.add("products", row)
-        progress.advance(task, products_per)
+        progress.advance(task, plan.products[tenant.index])
 
     progress.update(task, description="subscriptions")
     for tenant in tenants:
@@ -572,7 +647,7 @@ def _generate(
         rng = _rng(seed, "events", tenant.index)
         for k in range(events_per[tenant.index]):
             someone: CustomerRef | None = None
-            if rng.random() < 0.85:
+            if rng.random() < 0.85 and tenant.customers:
                 someone = tenant.customers[rng.randrange(len(tenant.customers))]
             start = someone.created_at if someone else tenant.created_at
             row = event_row(rng, tenant, someone, between(rng, start, REFERENCE_TIME))

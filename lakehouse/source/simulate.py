@@ -18,6 +18,8 @@ repeat the first run's keys. Row timestamps are the wall-clock time of the trans
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import time
 from collections import Counter
@@ -49,13 +51,13 @@ from lakehouse.source.factory import (
     order_row,
     subscription_invoice_row,
     subscription_row,
+    tenant_tax_rate,
     weighted,
 )
 from lakehouse.source.hardcases import HARD_TEXTS, large_text
 from lakehouse.source.pools import build_pools
 
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
-TAX_RATES = (Decimal("0"), Decimal("0.07"), Decimal("0.10"), Decimal("0.19"), Decimal("0.20"))
 
 ACTIONS: tuple[tuple[str, float], ...] = (
     ("place_order", 22),
@@ -158,6 +160,11 @@ class Simulator:
                 "activity on; seed it first (lakehouse seed --scale 0.1)"
             )
         self.tenants = [t for t in self.tenants if t.ctx.customers and t.ctx.products]
+        # Activity follows tenant size (the seed's Zipf law): a tenant is picked with a
+        # probability proportional to its customers.
+        self._tenant_cumulative = list(
+            itertools.accumulate(len(t.ctx.customers) for t in self.tenants)
+        )
         self._insert_sql = {
             e.name: sql.SQL("insert into {}.{} ({}) values ({})").format(
                 sql.Identifier(e.schema),
@@ -203,7 +210,7 @@ class Simulator:
                 index=i,
                 created_at=created,
                 currency=(settings or {}).get("currency", pool.currency),
-                tax_rate=TAX_RATES[int(tid.replace("-", ""), 16) % len(TAX_RATES)],
+                tax_rate=tenant_tax_rate(tid),
                 pool=pool,
             )
             tenants[tid] = TenantState(ctx)
@@ -638,7 +645,8 @@ class Simulator:
     # -- running ------------------------------------------------------------------------------
     def step(self) -> str:
         """Run one business action as one transaction; returns the action's name."""
-        tenant = self.tenants[self.rng.randrange(len(self.tenants))]
+        pick = self.rng.randrange(self._tenant_cumulative[-1])
+        tenant = self.tenants[bisect.bisect_right(self._tenant_cumulative, pick)]
         action = weighted(self.rng, ACTIONS)
         # A clock that never goes back and moves at least 1 ms per transaction: a transaction
         # may use up to 1 ms past its start for rows it changes twice, and the next one must

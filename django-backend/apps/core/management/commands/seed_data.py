@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from lakehouse.errors import LakehouseError
-from lakehouse.source.seed import check_scale, is_empty, seed
+from lakehouse.source.seed import check_scale, check_tenants, is_empty, seed
 
 
 def connection_dsn() -> str:
@@ -26,6 +26,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", type=float, default=1.0, help="1 gives ~600,000 rows")
         parser.add_argument("--seed", type=int, default=42, help="random seed")
+        parser.add_argument(
+            "--tenants", type=int, default=8, help="tenants sharing the volume (Zipf sizes)"
+        )
         parser.add_argument("--reset", action="store_true", help="replace existing rows")
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when rows are already there"
@@ -34,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             check_scale(options["scale"])
+            check_tenants(options["tenants"])
             dsn = connection_dsn()
             if options["if_empty"] and not options["reset"] and not is_empty(dsn):
                 self.stdout.write("the database already has rows: nothing seeded (--if-empty)")
@@ -43,6 +47,7 @@ class Command(BaseCommand):
                 scale=options["scale"],
                 seed=options["seed"],
                 reset=options["reset"],
+                tenants=options["tenants"],
                 show_progress=True,
             )
         except LakehouseError as exc:
