@@ -1,6 +1,6 @@
 """Reading bronze: finding new files, checking them, and reading their rows BY NAME.
 
-The bronze files are gzip CSV exactly as AWS DMS writes them (shared/BRONZE_CONTRACT.md).
+The bronze files are gzip CSV exactly as AWS DMS writes them (docs/bronze-contract.md).
 Three facts shape this module:
 
 * A file's header decides what its columns are. Spark's CSV reader maps a schema by position,

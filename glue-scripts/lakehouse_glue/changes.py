@@ -1,6 +1,6 @@
 """Applying changes: the last change per primary key wins, a delete removes the row.
 
-Change order (shared/BRONZE_CONTRACT.md): full-load files before CDC files, then
+Change order (docs/bronze-contract.md): full-load files before CDC files, then
 ``dms_change_seq``, then ``dms_timestamp``, then file name, then row position in the file. Rows
 already in silver compete with the new changes through their lineage columns (change sequence
 and commit time), as if they came from a CDC file named "" at position -1, so that an identical

@@ -117,7 +117,7 @@ class Entity:
 
 @dataclass(frozen=True)
 class BronzeContract:
-    """The bronze settings of ``bronze_contract.json`` (see shared/BRONZE_CONTRACT.md)."""
+    """The bronze settings of ``bronze_contract.json`` (see docs/bronze-contract.md)."""
 
     bucket_folder: str
     compression_type: str

@@ -1,4 +1,4 @@
-"""The bronze file format (shared/BRONZE_CONTRACT.md): names, header, values, quoting, GZIP.
+"""The bronze file format (docs/bronze-contract.md): names, header, values, quoting, GZIP.
 
 Values stay bytes from the server to the file. The full load lets PostgreSQL produce the CSV
 (``COPY ... (FORMAT csv)``), and the change stream formats values here the same way, so that a
