@@ -1,0 +1,112 @@
+"""Query results as Athena keeps them: a CSV and a metadata JSON per query id.
+
+Athena writes every query's result to its output location as ``<QueryExecutionId>.csv`` (a
+header, every value double-quoted, NULL as an empty unquoted field) beside a metadata file.
+:class:`ResultStore` does the same under ``settings.athena_results_uri``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One finished statement, as Athena's GetQueryResults would describe it."""
+
+    query_id: str
+    query: str
+    duckdb_sql: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    elapsed_ms: float
+    result_path: Path | None = None
+    metadata_path: Path | None = None
+    tenant_id: str | None = None
+
+
+def text_value(value: Any) -> str | None:
+    """A result value as Athena prints it in its CSV output (None for NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="milliseconds").replace("+00:00", "")
+    if isinstance(value, date | Decimal):
+        return str(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _csv_field(value: str | None) -> str:
+    return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Athena's result CSV: header, every value double-quoted, NULL as an empty unquoted field.
+
+    Written by hand because the csv module cannot quote every value yet leave NULL unquoted.
+    """
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(_csv_field(c) for c in columns) + "\n")
+        for row in rows:
+            fh.write(",".join(_csv_field(text_value(v)) for v in row) + "\n")
+
+
+@dataclass(frozen=True)
+class ResultStore:
+    """The results folder of one engine, and whose results they are."""
+
+    folder: Path
+    tenant_slug: str | None = None
+    tenant_id: str | None = None
+
+    def _ensure(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder
+
+    def write_result(self, query_id: str, columns: Sequence[str], rows: Sequence[Any]) -> Path:
+        """Write ``<query_id>.csv`` and return its path."""
+        path = self._ensure() / f"{query_id}.csv"
+        write_csv(path, columns, rows)
+        return path
+
+    def write_metadata(
+        self,
+        query_id: str,
+        query: str,
+        duck_sql: str,
+        state: str,
+        reason: str | None,
+        rows: int,
+        elapsed_ms: float,
+        columns: Sequence[str] = (),
+    ) -> Path:
+        """Write ``<query_id>.metadata.json`` (a subset of Athena's GetQueryExecution)."""
+        folder = self._ensure()
+        path = folder / f"{query_id}.metadata.json"
+        doc = {
+            "QueryExecutionId": query_id,
+            "Query": query,
+            "EngineQuery": duck_sql,
+            "Status": {
+                "State": state,
+                "StateChangeReason": reason,
+                "CompletionDateTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            },
+            "Statistics": {"EngineExecutionTimeInMillis": round(elapsed_ms, 2), "Rows": rows},
+            "ResultConfiguration": {"OutputLocation": str(folder / f"{query_id}.csv")},
+            "Columns": list(columns),
+            "Tenant": {"slug": self.tenant_slug, "tenant_id": self.tenant_id},
+        }
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return path

@@ -1,0 +1,168 @@
+"""Catalog tables as DuckDB sources: what a ``database.table`` name reads, for whom.
+
+:func:`resolve` turns one :class:`~lakehouse.catalog.store.CatalogTable` into a :class:`Source`:
+a DuckDB ``select`` over the table's files with the catalog's column names and types, scoped to
+one tenant when a tenant is given, plus what the session needs to know to lock itself down
+(whether the rows must be copied before lock-down, and which folders stay readable after it).
+
+One resolver per table format (``csv``: the bronze DMS contract; ``parquet``: silver and gold
+written by Glue). A new format (an Iceberg table, say) is one more entry in ``_RESOLVERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.catalog.store import CatalogTable
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a table name reads in a DuckDB session.
+
+    Attributes:
+        sql: A DuckDB ``select`` over the table's files, with catalog column names and types.
+        copy: The files hold other tenants' rows too: the session copies this tenant's rows
+            into a table before lock-down, and keeps no access to the files.
+        folders: Folders the session must still read after lock-down (a view reads its files
+            when it is queried).
+    """
+
+    sql: str
+    copy: bool = False
+    folders: tuple[Path, ...] = ()
+
+
+def duckdb_type(athena_type: str) -> str:
+    """The DuckDB type of an Athena (Hive DDL) column type."""
+    t = athena_type.lower()
+    if t.startswith("decimal"):
+        return t.upper()
+    return {
+        "string": "VARCHAR",
+        "varchar": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "tinyint": "TINYINT",
+        "smallint": "SMALLINT",
+        "int": "INTEGER",
+        "integer": "INTEGER",
+        "bigint": "BIGINT",
+        "float": "FLOAT",
+        "double": "DOUBLE",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+        "binary": "BLOB",
+    }.get(t, "VARCHAR")
+
+
+def lit(text: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def tenant_folder(table: CatalogTable, tenant_id: str) -> Path:
+    """The ``tenant_id=<uuid>`` partition folder of a table partitioned by tenant."""
+    return Path(table.location) / f"tenant_id={tenant_id}"
+
+
+def empty_sql(table: CatalogTable) -> str:
+    """A ``select`` with the table's columns and types and no rows."""
+    cols = ", ".join(
+        f"cast(null as {duckdb_type(c.type)}) as {ident(c.name)}" for c in table.all_columns
+    )
+    return f"select {cols} where false"
+
+
+def _csv_source(table: CatalogTable, tenant_id: str | None) -> Source:
+    location = Path(table.location)
+    files = sorted(str(p) for p in location.glob("*.csv.gz") if p.name[0] not in "._")
+    if not files:
+        return Source(empty_sql(table), copy=tenant_id is not None)
+    file_list = "[" + ", ".join(lit(f) for f in files) + "]"
+    # The contract: RFC 4180, NULL = empty unquoted field, "" = empty string. DuckDB turns
+    # quoted empties into NULL unless allow_quoted_nulls is off.
+    source = (
+        f"read_csv({file_list}, header = true, all_varchar = true, delim = ',', "
+        "quote = '\"', escape = '\"', nullstr = '', allow_quoted_nulls = false, "
+        "compression = 'gzip', union_by_name = true, auto_detect = false, "
+        "columns = {" + ", ".join(f"{lit(c.name)}: 'VARCHAR'" for c in table.columns) + "})"
+    )
+    where = ""
+    if tenant_id is not None:
+        if table.tenant_column is None:
+            raise AthenaQueryError(
+                "ACCESS_DENIED",
+                f"{table.qualified_name} has no tenant column, so it cannot be scoped to a tenant",
+            )
+        where = f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
+    cols = ", ".join(ident(c.name) for c in table.columns)
+    # Bronze files hold every tenant: a tenant session copies its rows before lock-down.
+    return Source(f"select {cols} from {source}{where}", copy=tenant_id is not None)
+
+
+def _parquet_source(table: CatalogTable, tenant_id: str | None) -> Source:
+    location = Path(table.location)
+    folders: tuple[Path, ...] = ()
+    if tenant_id is not None and table.partition_keys:
+        folder = tenant_folder(table, tenant_id)
+        folders = (folder,)
+        if not any(folder.glob("*.parquet")):
+            return Source(empty_sql(table), folders=folders)
+        pattern = str(folder / "*.parquet")
+    elif tenant_id is not None:
+        raise AthenaQueryError(
+            "ACCESS_DENIED",
+            f"{table.qualified_name} is not partitioned by tenant_id, so it cannot be "
+            "scoped to a tenant",
+        )
+    else:
+        if not any(location.rglob("*.parquet")):
+            return Source(empty_sql(table))
+        pattern = str(location / "**" / "*.parquet")
+    hive = ""
+    if table.partition_keys:
+        types = ", ".join(f"{lit(k.name)}: 'VARCHAR'" for k in table.partition_keys)
+        hive = f", hive_partitioning = true, hive_types = {{{types}}}"
+    # union_by_name reads every file's footer; only needed when the crawler saw drift.
+    by_name = "false" if table.serde.get("uniform_schema") == "true" else "true"
+    source = f"read_parquet({lit(pattern)}, union_by_name = {by_name}{hive})"
+    select_list: list[str] = []
+    for c in table.all_columns:
+        # Spark writes UTC-adjusted timestamps, which DuckDB reads as timestamptz; Athena shows
+        # them as plain timestamps in UTC.
+        if c.type == "timestamp":
+            select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
+        else:
+            select_list.append(ident(c.name))
+    return Source(f"select {', '.join(select_list)} from {source}", folders=folders)
+
+
+_RESOLVERS: dict[str, Callable[[CatalogTable, str | None], Source]] = {
+    "csv": _csv_source,
+    "parquet": _parquet_source,
+}
+
+
+def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
+    """What ``table`` reads; with ``tenant_id``, only that tenant's rows.
+
+    Raises:
+        AthenaQueryError: ``ACCESS_DENIED`` when the table cannot be scoped to the tenant,
+            ``GENERIC_INTERNAL_ERROR`` for a format the local engine does not read.
+    """
+    resolver = _RESOLVERS.get(table.format)
+    if resolver is None:
+        raise AthenaQueryError(
+            "GENERIC_INTERNAL_ERROR",
+            f"{table.qualified_name} has format {table.format!r}, which the local engine does "
+            f"not read (known: {', '.join(sorted(_RESOLVERS))}); run `lakehouse crawl` again",
+        )
+    return resolver(table, tenant_id)
