@@ -3,9 +3,13 @@
 Bronze: every table folder ``<bronze>/<bucket folder>/<schema>/<table>/`` becomes
 ``bronze.<table>`` (a CSV table, every column ``string`` as the bronze DDL declares it); its
 columns are the union, in first-seen order, of the header rows of its files. Silver and gold:
-every folder holding Parquet becomes ``silver.<name>`` / ``gold.<name>`` with the union of the
-Parquet schemas and the ``tenant_id=`` partitions. Drift is reported against the declaration and
-against the previous crawl; drift is information, not an error.
+an Iceberg table folder (``metadata/vN.metadata.json``) is registered from its current
+metadata, as the Glue jobs register theirs in the Glue Data Catalog: columns from the Iceberg
+schema, ``table_type = ICEBERG``, no partitions to crawl (Iceberg tracks its files itself). A
+plain Parquet folder (a lake written before silver and gold became Iceberg tables) becomes
+``silver.<name>`` / ``gold.<name>`` with the union of the Parquet schemas and the ``tenant_id=``
+partitions. Drift is reported against the declaration and against the previous crawl; drift is
+information, not an error.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from lakehouse_glue.model import load_bronze_contract, load_declaration
+from pyiceberg.manifest import DataFileContent
 
+from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import (
     Catalog,
     CatalogColumn,
@@ -229,6 +235,9 @@ def _crawl_parquet(
     for table_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         if not _visible(Path(table_dir.name)):
             continue
+        if iceberg.is_iceberg_table(table_dir):
+            tables.append(_iceberg_table(database, table_dir, previous, crawled_at))
+            continue
         files = _parquet_files(table_dir)
         if not files:
             continue
@@ -289,6 +298,50 @@ def _crawl_parquet(
             )
         )
     return tables
+
+
+def _declaration_drift(
+    database: str, name: str, names: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    declared = _declared_columns(database, name)
+    if declared is None:
+        return (), ()
+    allowed = [*declared, PARTITION_KEY]
+    return (
+        tuple(n for n in names if n not in allowed),
+        tuple(n for n in declared if n not in names),
+    )
+
+
+def _iceberg_table(
+    database: str, table_dir: Path, previous: Catalog, crawled_at: str
+) -> CatalogTable:
+    """A catalog entry for an Iceberg table, from its current metadata (nothing is listed)."""
+    table = iceberg.load_table(table_dir)
+    columns = iceberg.columns_of(table.schema())
+    names = [c.name for c in columns]
+    added_decl, missing_decl = _declaration_drift(database, table_dir.name, names)
+    added_prev, removed_prev, changed_prev = _previous_drift(
+        previous.get(database, table_dir.name), columns
+    )
+    snapshot = table.current_snapshot()
+    files = sum(1 for f in iceberg.live_files(table, snapshot) if f.content == DataFileContent.DATA)
+    return CatalogTable(
+        database=database,
+        name=table_dir.name,
+        format=iceberg.FORMAT,
+        location=str(table_dir.resolve()),
+        columns=columns,
+        partition_keys=(),
+        partitions=(),
+        files=files,
+        crawled_at=crawled_at,
+        drift=Drift(added_decl, missing_decl, added_prev, removed_prev, changed_prev),
+        tenant_column=(
+            PARTITION_KEY if iceberg.tenant_partition_field(table, PARTITION_KEY) else None
+        ),
+        serde={"table_type": "ICEBERG", "format_version": str(table.format_version)},
+    )
 
 
 def crawl(

@@ -72,7 +72,9 @@ class CatalogTable:
 
     database: str
     name: str
-    format: str  # "csv" (bronze) or "parquet" (silver, gold)
+    # "csv" (bronze), "iceberg" (silver, gold), "parquet" (silver, gold of a lake written
+    # before they became Iceberg tables)
+    format: str
     location: str
     columns: tuple[CatalogColumn, ...]
     partition_keys: tuple[CatalogColumn, ...]

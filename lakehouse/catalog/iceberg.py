@@ -1,0 +1,348 @@
+"""Reading Iceberg tables of the local lake: current metadata, snapshots, data files.
+
+Locally the Glue jobs write silver and gold through Iceberg's Hadoop (file system) catalog whose
+warehouse is the lake root, so ``silver.orders`` lives in ``<lake>/silver/orders/`` with
+``metadata/vN.metadata.json`` (one per commit), ``metadata/version-hint.text`` (the current
+``N``) and ``data/``. On AWS the Glue Data Catalog holds the pointer to the current metadata
+file instead; everything below the pointer is the same Iceberg format.
+
+The guarantee readers rely on: a commit writes new data and metadata files and then makes a new
+``vN.metadata.json`` current; it never changes a file a committed snapshot refers to. So once a
+reader has planned the files of a snapshot, those files stay readable and unchanged until that
+snapshot is expired (``lakehouse maintain``, 7 days by default), whatever a writer commits
+meanwhile. A reader sees the previous or the next snapshot, never part of one.
+
+Only what the local engine needs is here: find the current metadata (Iceberg Java's
+``HadoopTableOperations`` rules), pick a snapshot (current, by id or reference, or as of a
+time), list the live data files of that snapshot (for one tenant partition, or all), and the
+rows of the ``$snapshots``, ``$history``, ``$files`` and ``$partitions`` metadata tables.
+pyiceberg reads the metadata, manifest lists and manifests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from pyiceberg.conversions import from_bytes
+from pyiceberg.manifest import DataFile, DataFileContent
+from pyiceberg.schema import Schema
+from pyiceberg.table import StaticTable
+from pyiceberg.table.snapshots import Snapshot, ancestors_of
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FixedType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    MapType,
+    PrimitiveType,
+    StringType,
+    StructType,
+    TimestampType,
+    TimestamptzType,
+    TimeType,
+    UUIDType,
+)
+
+from lakehouse.catalog.store import CatalogColumn
+from lakehouse.errors import LakehouseError
+
+# The catalog ``format`` of an Iceberg table (Glue: ``table_type = ICEBERG``).
+FORMAT = "iceberg"
+METADATA_DIR = "metadata"
+VERSION_HINT = "version-hint.text"
+_VERSION_FILE = re.compile(r"^v(\d+)(?:\.gz)?\.metadata\.json$")
+
+
+class IcebergError(LakehouseError):
+    """An Iceberg table cannot be read as asked; the message says which table and what to do."""
+
+
+def is_iceberg_table(folder: Path) -> bool:
+    """Whether ``folder`` holds an Iceberg table in the Hadoop catalog layout."""
+    meta = folder / METADATA_DIR
+    if (meta / VERSION_HINT).is_file():
+        return True
+    return meta.is_dir() and any(_VERSION_FILE.match(p.name) for p in meta.iterdir())
+
+
+def _version_file(meta: Path, version: int) -> Path | None:
+    for name in (f"v{version}.metadata.json", f"v{version}.gz.metadata.json"):
+        if (meta / name).is_file():
+            return meta / name
+    return None
+
+
+def current_metadata_file(folder: Path) -> Path:
+    """The current ``vN.metadata.json`` of a Hadoop-catalog table.
+
+    As Iceberg's ``HadoopTableOperations`` does: start from ``version-hint.text``; a hint that is
+    missing or unreadable (a writer replacing it) falls back to the highest ``vN`` listed; then
+    walk forward while ``v(N+1)`` exists, because a commit creates the metadata file before it
+    updates the hint.
+
+    Raises:
+        IcebergError: the folder holds no Iceberg metadata.
+    """
+    meta = folder / METADATA_DIR
+    version: int | None = None
+    try:
+        text = (meta / VERSION_HINT).read_text(encoding="utf-8").strip()
+        version = int(text) if text.isdigit() else None
+    except OSError:
+        version = None
+    if version is None or _version_file(meta, version) is None:
+        listed = (
+            [int(m.group(1)) for p in meta.iterdir() if (m := _VERSION_FILE.match(p.name))]
+            if meta.is_dir()
+            else []
+        )
+        if not listed:
+            raise IcebergError(
+                f"{folder} holds no Iceberg metadata ({meta}/vN.metadata.json); run the "
+                "pipeline to create the table, or remove the folder"
+            )
+        version = max(listed)
+    while _version_file(meta, version + 1) is not None:
+        version += 1
+    found = _version_file(meta, version)
+    if found is None:  # removed between the listing and now: a concurrent expiry
+        raise IcebergError(f"the metadata of {folder} changed while it was read; run again")
+    return found
+
+
+def load_table(folder: Path) -> StaticTable:
+    """The table at its current metadata (a fixed view: later commits are not seen)."""
+    location = current_metadata_file(folder)
+    try:
+        return StaticTable.from_metadata(str(location))
+    except (OSError, ValueError) as exc:
+        raise IcebergError(
+            f"Iceberg metadata {location} is unreadable ({exc}); the table needs repair: rerun "
+            "the job that writes it with --full-refresh"
+        ) from exc
+
+
+def local_path(uri: str) -> Path:
+    """The local path of a file URI written by Spark (``file:/...``) or pyiceberg (plain)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path) if parsed.scheme else uri)
+    raise IcebergError(
+        f"data file {uri} is not on the local file system; the local engine reads a local "
+        "lake only (query the table with Athena on AWS)"
+    )
+
+
+# -- snapshots ------------------------------------------------------------------------------
+
+
+def snapshot_by_version(table: StaticTable, version: int | str) -> Snapshot:
+    """``FOR VERSION AS OF``: a snapshot id, or the name of a branch or tag."""
+    snapshot = (
+        table.snapshot_by_id(version)
+        if isinstance(version, int)
+        else table.snapshot_by_name(version)
+    )
+    if snapshot is None:
+        what = "snapshot id" if isinstance(version, int) else "branch or tag"
+        raise IcebergError(f"Iceberg {what} does not exist: {version}")
+    return snapshot
+
+
+def snapshot_as_of(table: StaticTable, when: datetime) -> Snapshot:
+    """``FOR TIMESTAMP AS OF``: the snapshot that was current at ``when`` (the table's log)."""
+    millis = int(when.timestamp() * 1000)
+    snapshot = table.snapshot_as_of_timestamp(millis, inclusive=True)
+    if snapshot is None:
+        raise IcebergError(
+            f"no snapshot of the table at or before {when.isoformat()} (the oldest kept is "
+            f"{_oldest(table)}); pick a later time"
+        )
+    return snapshot
+
+
+def _oldest(table: StaticTable) -> str:
+    log = table.history()
+    if not log:
+        return "none"
+    return ms_time(log[0].timestamp_ms).isoformat()
+
+
+def ms_time(millis: int) -> datetime:
+    """An Iceberg timestamp (milliseconds since the epoch) as a UTC datetime."""
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+# -- columns --------------------------------------------------------------------------------
+
+_PRIMITIVE_ATHENA = {
+    StringType: "string",
+    BooleanType: "boolean",
+    IntegerType: "int",
+    LongType: "bigint",
+    FloatType: "float",
+    DoubleType: "double",
+    DateType: "date",
+    TimestampType: "timestamp",
+    # Athena shows Iceberg timestamptz as ``timestamp(6) with time zone``; the local engine
+    # shows it as a UTC timestamp, as it does for the Parquet Spark writes.
+    TimestamptzType: "timestamp",
+    BinaryType: "binary",
+    FixedType: "binary",
+    UUIDType: "string",
+    TimeType: "string",
+}
+
+
+def athena_type(iceberg: IcebergType) -> str:
+    """The Athena (Glue) column type of an Iceberg type."""
+    if isinstance(iceberg, DecimalType):
+        return f"decimal({iceberg.precision},{iceberg.scale})"
+    if isinstance(iceberg, ListType):
+        return f"array<{athena_type(iceberg.element_type)}>"
+    if isinstance(iceberg, MapType):
+        return f"map<{athena_type(iceberg.key_type)},{athena_type(iceberg.value_type)}>"
+    if isinstance(iceberg, StructType):
+        inner = ",".join(f"{f.name}:{athena_type(f.field_type)}" for f in iceberg.fields)
+        return f"struct<{inner}>"
+    for kind, name in _PRIMITIVE_ATHENA.items():
+        if isinstance(iceberg, kind):
+            return name
+    raise IcebergError(f"Iceberg type {iceberg} has no Athena mapping in the local engine")
+
+
+def columns_of(schema: Schema) -> tuple[CatalogColumn, ...]:
+    """The table's columns with Athena types, in schema order."""
+    return tuple(CatalogColumn(f.name, athena_type(f.field_type)) for f in schema.fields)
+
+
+def schema_of(table: StaticTable, snapshot: Snapshot | None) -> Schema:
+    """The schema a query of ``snapshot`` sees: the snapshot's own for time travel (as Trino
+    and Athena do), the current one otherwise."""
+    if snapshot is None or snapshot.schema_id is None:
+        return table.schema()
+    current = table.current_snapshot()
+    if current is not None and current.snapshot_id == snapshot.snapshot_id:
+        return table.schema()
+    return table.schemas().get(snapshot.schema_id, table.schema())
+
+
+def renamed_columns(table: StaticTable) -> list[str]:
+    """Columns whose name changed in some schema version (``old -> new``).
+
+    The local engine reads Parquet by column name, so a rename would read NULLs for old files;
+    it refuses such a table instead (Athena reads by field id).
+    """
+    current = {f.field_id: f.name for f in table.schema().fields}
+    out: set[str] = set()
+    for schema in table.schemas().values():
+        for f in schema.fields:
+            now = current.get(f.field_id)
+            if now is not None and now != f.name:
+                out.add(f"{f.name} -> {now}")
+    return sorted(out)
+
+
+def schema_evolved(table: StaticTable) -> bool:
+    """Whether files may differ in columns (more than one schema version ever)."""
+    return len(table.schemas()) > 1
+
+
+def tenant_partition_field(table: StaticTable, column: str) -> bool:
+    """Whether every partition spec of the table has an identity partition on ``column``."""
+    source = table.schema().find_field(column, case_sensitive=False) if column else None
+    if source is None:
+        return False
+    for spec in table.specs().values():
+        if not any(
+            f.source_id == source.field_id and isinstance(f.transform, IdentityTransform)
+            for f in spec.fields
+        ):
+            return False
+    return True
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    """A live file of a snapshot (data or delete) with its partition values by column name."""
+
+    file: DataFile
+    partition: dict[str, Any]
+
+    @property
+    def content(self) -> DataFileContent:
+        return self.file.content
+
+    @property
+    def path(self) -> Path:
+        return local_path(self.file.file_path)
+
+
+def _partition_names(table: StaticTable) -> dict[int, list[str]]:
+    return {spec_id: [f.name for f in spec.fields] for spec_id, spec in table.specs().items()}
+
+
+def live_files(
+    table: StaticTable, snapshot: Snapshot | None, partition_filter: dict[str, str] | None = None
+) -> Iterator[LiveFile]:
+    """The live (added or existing) files of ``snapshot``, data and deletes.
+
+    Args:
+        partition_filter: Only files whose partition values equal these (string compare).
+    """
+    if snapshot is None:
+        return
+    names = _partition_names(table)
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            data_file = entry.data_file
+            spec_names = names.get(data_file.spec_id, [])
+            values = {
+                name: data_file.partition[i] if i < len(data_file.partition) else None
+                for i, name in enumerate(spec_names)
+            }
+            if partition_filter and any(
+                values.get(k) is None or str(values.get(k)) != v
+                for k, v in partition_filter.items()
+            ):
+                continue
+            yield LiveFile(data_file, values)
+
+
+def readable_bound(field_type: IcebergType, value: bytes | None) -> str | None:
+    """A lower or upper bound as text, as Athena prints it in ``$files``."""
+    if value is None or not isinstance(field_type, PrimitiveType):
+        return None
+    decoded = from_bytes(field_type, value)
+    if isinstance(decoded, bytes):
+        return decoded.hex()
+    if isinstance(field_type, TimestampType | TimestamptzType) and isinstance(decoded, int):
+        return datetime.fromtimestamp(decoded / 1_000_000, tz=UTC).isoformat()
+    if isinstance(field_type, DateType) and isinstance(decoded, int):
+        return datetime.fromtimestamp(decoded * 86400, tz=UTC).date().isoformat()
+    return str(decoded)
+
+
+def snapshot_time(snapshot: Snapshot) -> datetime:
+    return ms_time(snapshot.timestamp_ms)
+
+
+def current_ancestor_ids(table: StaticTable) -> set[int]:
+    return {s.snapshot_id for s in ancestors_of(table.current_snapshot(), table.metadata)}
