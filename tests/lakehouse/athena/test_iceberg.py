@@ -1,0 +1,321 @@
+"""Athena SQL on Iceberg tables: current and time-travelled snapshots, metadata tables, tenants,
+and readers that never fail while another process commits."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from datetime import UTC
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
+from lakehouse.catalog import iceberg
+from lakehouse.catalog.crawler import crawl
+from tests.lakehouse.catalog.iceberg_lake import (
+    ORDERS_ARROW,
+    TENANTS,
+    IcebergLake,
+    build_iceberg_lake,
+    order_rows,
+)
+
+ACME = TENANTS["acme"]
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> IcebergLake:
+    built = build_iceberg_lake(tmp_path / "lake")
+    crawl(built.settings, ["silver"])
+    return built
+
+
+def rows(lake: IcebergLake, sql: str, tenant: str | None = None) -> list[tuple[Any, ...]]:
+    with AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine:
+        return engine.execute(sql)[-1].rows
+
+
+def one(lake: IcebergLake, sql: str, tenant: str | None = None) -> tuple[Any, ...]:
+    got = rows(lake, sql, tenant)
+    assert len(got) == 1
+    return got[0]
+
+
+COUNT_SUM = "select count(*), sum(amount) from silver.orders"
+
+
+def test_the_current_snapshot_has_the_right_counts_and_sums(lake: IcebergLake) -> None:
+    assert one(lake, COUNT_SUM) == lake.expected("third")
+    per_tenant = rows(
+        lake,
+        "select tenant_id, count(*), sum(amount) from silver.orders group by tenant_id "
+        "order by tenant_id",
+    )
+    assert per_tenant == sorted((TENANTS[slug], *lake.expected("third", slug)) for slug in TENANTS)
+    # Timestamps read as UTC timestamps, as Athena shows them.
+    first = one(lake, "select min(ordered_at) from silver.orders where tenant_id <> '" + ACME + "'")
+    assert first[0].tzinfo is None
+
+
+def test_a_new_commit_is_seen_without_crawling(lake: IcebergLake) -> None:
+    more = order_rows(7000, 4, "globex", 100)
+    lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
+    count, total = lake.expected("third")
+    assert one(lake, COUNT_SUM) == (count + 4, total + sum(r["amount"] for r in more))
+
+
+def test_a_tenant_session_reads_only_its_partition(lake: IcebergLake) -> None:
+    assert one(lake, COUNT_SUM, tenant="acme") == lake.expected("third", "acme")
+    assert rows(lake, "select distinct tenant_id from silver.orders", tenant="acme") == [(ACME,)]
+    assert one(
+        lake, f"select count(*) from silver.orders where tenant_id = '{TENANTS['globex']}'", "acme"
+    ) == (0,)
+    files = rows(lake, 'select file_path, record_count from silver."orders$files"', "acme")
+    assert files
+    assert all(f"tenant_id={ACME}" in path for path, _ in files)
+    assert sum(n for _, n in files) == lake.expected("third", "acme")[0]
+
+
+def test_a_tenant_session_cannot_open_another_tenants_files(lake: IcebergLake) -> None:
+    table = iceberg.load_table(lake.root / "silver" / "orders")
+    other = next(
+        f.path
+        for f in iceberg.live_files(
+            table, table.current_snapshot(), {"tenant_id": TENANTS["globex"]}
+        )
+    )
+    with AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine:
+        engine.execute(COUNT_SUM)
+        # The first wall: no file functions in Athena SQL.
+        with pytest.raises(AthenaQueryError) as refused:
+            engine.execute(f"select count(*) from read_parquet('{other}')")
+        assert refused.value.code == "NOT_SUPPORTED"
+        # The second wall: the locked DuckDB session may read only the tenant's own files.
+        with pytest.raises(duckdb.Error, match=r"(?i)permission|not allowed|disabled"):
+            engine._con.execute(f"select count(*) from read_parquet('{other}')").fetchall()
+
+
+def test_time_travel_returns_the_older_snapshots_answer(lake: IcebergLake) -> None:
+    first = lake.snapshots["first"]
+    assert one(lake, f"{COUNT_SUM} for version as of {first}") == lake.expected("first")
+    second_at = iceberg.ms_time(lake.committed_at["second"]).astimezone(UTC)
+    stamp = second_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    sql = f"{COUNT_SUM} for timestamp as of timestamp '{stamp} UTC'"
+    assert one(lake, sql) == lake.expected("second")
+    # With a tenant, the older snapshot is scoped too.
+    assert one(lake, f"{COUNT_SUM} for version as of {first}", "acme") == lake.expected(
+        "first", "acme"
+    )
+    # Two snapshots of one table in one query (an alias each).
+    diff = one(
+        lake,
+        f"select (select count(*) from silver.orders) - (select count(*) from silver.orders "
+        f"for version as of {first} as old)",
+    )
+    assert diff == (lake.expected("third")[0] - lake.expected("first")[0],)
+
+
+@pytest.mark.parametrize(
+    ("clause", "code", "message"),
+    [
+        ("for version as of 42", "INVALID_ARGUMENTS", "snapshot id does not exist: 42"),
+        ("for version as of 'no-such-tag'", "INVALID_ARGUMENTS", "branch or tag does not exist"),
+        (
+            "for timestamp as of timestamp '2000-01-01 00:00:00 UTC'",
+            "INVALID_ARGUMENTS",
+            "no snapshot of the table at or before 2000-01-01",
+        ),
+        (
+            "for timestamp as of (select max(ordered_at) from silver.orders)",
+            "INVALID_ARGUMENTS",
+            "must be a constant expression",
+        ),
+        (
+            "for timestamp as of cast(getenv('HOME') as timestamp)",
+            "INVALID_ARGUMENTS",
+            "FOR TIMESTAMP AS OF needs a timestamp",
+        ),
+    ],
+)
+def test_bad_time_travel_is_refused_clearly(
+    lake: IcebergLake, clause: str, code: str, message: str
+) -> None:
+    with pytest.raises(AthenaQueryError) as refused:
+        rows(lake, f"select count(*) from silver.orders {clause}")
+    assert refused.value.code == code
+    assert message in str(refused.value)
+
+
+def test_metadata_tables_describe_the_table(lake: IcebergLake) -> None:
+    snapshots = rows(
+        lake,
+        'select snapshot_id, parent_id, operation, summary from silver."orders$snapshots" '
+        "order by committed_at, snapshot_id",
+    )
+    ids = [s[0] for s in snapshots]
+    assert {lake.snapshots[n] for n in ("first", "second", "third")} <= set(ids)
+    assert snapshots[0][1] is None
+    assert ids[-1] == lake.snapshots["third"]
+    assert snapshots[-1][3]["total-records"] == str(lake.expected("third")[0])
+    history = rows(
+        lake,
+        'select snapshot_id, is_current_ancestor from silver."orders$history" '
+        "order by made_current_at",
+    )
+    assert history[-1] == (lake.snapshots["third"], True)
+    files = one(lake, 'select count(*), sum(record_count) from silver."orders$files"')
+    assert files[1] == lake.expected("third")[0]
+    partitions = rows(
+        lake,
+        'select partition.tenant_id, record_count, file_count from silver."orders$partitions" '
+        "order by 1",
+    )
+    assert [(p[0], p[1]) for p in partitions] == sorted(
+        (TENANTS[slug], lake.expected("third", slug)[0]) for slug in TENANTS
+    )
+    assert sum(p[2] for p in partitions) == files[0]
+
+
+def test_metadata_tables_have_athenas_columns(lake: IcebergLake) -> None:
+    expected = {
+        "snapshots": [
+            "committed_at",
+            "snapshot_id",
+            "parent_id",
+            "operation",
+            "manifest_list",
+            "summary",
+        ],
+        "history": ["made_current_at", "snapshot_id", "parent_id", "is_current_ancestor"],
+        "partitions": ["partition", "record_count", "file_count", "total_size"],
+    }
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        for kind, columns in expected.items():
+            result = engine.execute(f'select * from silver."orders${kind}"')[0]
+            assert list(result.columns) == columns
+        files = engine.execute('select * from silver."orders$files"')[0]
+    assert list(files.columns)[:5] == [
+        "content",
+        "file_path",
+        "file_format",
+        "record_count",
+        "file_size_in_bytes",
+    ]
+
+
+def test_a_tenant_sees_only_its_partition_in_metadata_tables(lake: IcebergLake) -> None:
+    partitions = rows(
+        lake, 'select partition.tenant_id, record_count from silver."orders$partitions"', "acme"
+    )
+    assert partitions == [(ACME, lake.expected("third", "acme")[0])]
+    # Snapshot ids and times (for time travel) but not the table-wide totals of other tenants.
+    snapshots = rows(
+        lake, 'select snapshot_id, manifest_list, summary from silver."orders$snapshots"', "acme"
+    )
+    assert lake.snapshots["third"] in {s[0] for s in snapshots}
+    assert {(s[1], s[2]) for s in snapshots} == {(None, None)}
+
+
+def test_plain_parquet_tables_still_read_and_cannot_time_travel(lake: IcebergLake) -> None:
+    # A lake written before silver became Iceberg: Hive-partitioned Parquet, dispatched by type.
+    folder = lake.root / "silver" / "legacy" / f"tenant_id={ACME}"
+    folder.mkdir(parents=True)
+    pq.write_table(
+        pa.table({"id": ["a", "b"], "amount": pa.array([Decimal("1.10"), Decimal("2.20")])}),
+        folder / "part-0.parquet",
+    )
+    crawl(lake.settings, ["silver"])
+    assert one(lake, "select count(*), sum(amount) from silver.legacy") == (2, Decimal("3.30"))
+    assert one(lake, COUNT_SUM) == lake.expected("third")
+    with pytest.raises(AthenaQueryError) as refused:
+        rows(lake, "select count(*) from silver.legacy for version as of 1")
+    assert refused.value.code == "NOT_SUPPORTED"
+    with pytest.raises(AthenaQueryError) as missing:
+        rows(lake, 'select count(*) from silver."legacy$files"')
+    assert missing.value.code == "TABLE_NOT_FOUND"
+
+
+def test_metadata_listing_files_outside_the_table_is_refused(lake: IcebergLake) -> None:
+    # A table folder whose metadata points at another table's files (copied metadata, or a
+    # hostile one): the engine reads only files inside the table's own location.
+    shutil.copytree(
+        lake.root / "silver" / "orders" / "metadata", lake.root / "silver" / "evil" / "metadata"
+    )
+    crawl(lake.settings, ["silver"])
+    with pytest.raises(AthenaQueryError) as refused:
+        rows(lake, "select count(*) from silver.evil")
+    assert refused.value.code == "ACCESS_DENIED"
+    assert "outside its location" in str(refused.value)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import pyarrow as pa
+    from pyiceberg.expressions import EqualTo
+    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+    from tests.lakehouse.catalog.iceberg_lake import ORDERS_ARROW, TENANTS, order_rows
+
+    catalog = HadoopCatalog(Path(sys.argv[1]))
+    for i in range(int(sys.argv[2])):
+        # Each commit replaces acme's partition with 3 rows of the same sum but new ids: a
+        # reader that saw two commits at once would count 0 or 6.
+        batch = order_rows(100_000 + 10 * i, 3, "acme", 10000)
+        catalog.load_table("silver.orders").overwrite(
+            pa.Table.from_pylist(batch, schema=ORDERS_ARROW),
+            overwrite_filter=EqualTo("tenant_id", TENANTS["acme"]),
+        )
+    print("done", flush=True)
+    """
+)
+
+
+def test_readers_never_fail_while_another_process_commits(lake: IcebergLake) -> None:
+    commits = 25
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(lake.root), str(commits)],
+        cwd=Path(__file__).resolve().parents[3],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    acme_answer = lake.expected("third", "acme")  # 3 rows, the same sum every commit
+    others = tuple(x - y for x, y in zip(lake.expected("third"), acme_answer, strict=True))
+    answers: list[tuple[Any, ...]] = []
+    snapshots: set[int] = set()
+    try:
+        while writer.poll() is None or len(answers) < 5:
+            with AthenaEngine(lake.settings, save_results=False) as engine:
+                result = engine.execute(
+                    f"select tenant_id = '{ACME}', count(*), sum(amount), "
+                    "count(distinct order_id - order_id % 10) from silver.orders "
+                    "group by 1 order by 1"
+                )[0]
+                snap = engine.execute(
+                    'select max_by(snapshot_id, committed_at) from silver."orders$snapshots"'
+                )[0]
+            answers.append(tuple(result.rows))
+            snapshots.add(snap.rows[0][0])
+            if writer.poll() is not None and len(answers) >= 5:
+                break
+    finally:
+        out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert out.strip() == "done"
+    for answer in answers:
+        # Every read is one whole snapshot: acme's 3 rows of one commit, the others untouched.
+        (_, *rest), (_, *mine) = answer
+        assert tuple(rest[:2]) == others
+        assert tuple(mine[:2]) == acme_answer
+        assert mine[2] == 1  # the 3 rows come from one commit (ids 10*i .. 10*i+2)
+    assert len(answers) >= 5
+    assert len(snapshots) >= 2, "the reader should have seen the writer's commits"
