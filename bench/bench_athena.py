@@ -8,6 +8,12 @@ the way the Glue jobs write it (Parquet partitioned by tenant_id, UTC timestamps
 Each run is what ``lakehouse athena`` does after start-up: a fresh engine (catalog read, DuckDB
 connection, views created, lock-down) and the query. ``*_warm_*`` figures time the query alone on
 an engine whose views exist (parse, transpile, run). Figures are wall-clock milliseconds.
+
+``iceberg_*``: the same queries on Iceberg copies of ``silver.customers`` and ``silver.orders``
+(the same rows, written with pyiceberg in the Hadoop layout the local Glue jobs write, one data
+file per tenant as the Parquet lake has) beside the plain Parquet tables, and their ratio: the
+Iceberg read adds finding the current metadata and planning the snapshot's files (metadata JSON,
+manifest list, manifests) before DuckDB reads the same Parquet.
 """
 
 from __future__ import annotations
@@ -240,6 +246,75 @@ def _time_warm(settings: Settings, sql: str, runs: int) -> float:
     return round(percentile(samples, 50), 1)
 
 
+_ICEBERG_QUERIES = {
+    "orders_sum": "select count(*), sum(total) from silver.orders",
+    "orders_by_status": (
+        "select tenant_id, status, count(*) as orders, sum(total) as revenue "
+        "from silver.orders group by tenant_id, status"
+    ),
+    "join_top_customers": """
+        select customers.id, count(*) as orders, sum(orders.total) as revenue
+        from silver.customers as customers
+        inner join silver.orders as orders
+            on orders.tenant_id = customers.tenant_id and orders.customer_id = customers.id
+        group by customers.id
+        order by revenue desc
+        limit 100""",
+}
+
+
+def build_iceberg_lake(parquet: Settings, root: Path) -> Settings:
+    """Iceberg copies of the Parquet lake's silver tenants, customers and orders."""
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+
+    settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
+    catalog = HadoopCatalog(root)
+    for name in ("tenants", "customers", "orders"):
+        data = pads.dataset(
+            Path(parquet.silver_uri) / name, format="parquet", partitioning="hive"
+        ).to_table()
+        index = data.schema.get_field_index("tenant_id")
+        data = data.set_column(index, "tenant_id", data.column(index).cast(pa.string()))
+        table = catalog.create_table(f"silver.{name}", data.schema)
+        with table.update_spec() as spec:
+            spec.add_identity("tenant_id")
+        catalog.load_table(f"silver.{name}").append(data)
+    return settings
+
+
+def iceberg_vs_parquet(parquet: Settings, slug: str | None) -> dict[str, float]:
+    """The same queries on Iceberg and on plain Parquet tables of the same rows."""
+    root = Path(tempfile.mkdtemp(prefix="bench-athena-iceberg-"))
+    try:
+        ice = build_iceberg_lake(parquet, root)
+        crawl(ice, ["silver"])
+        out: dict[str, float] = {}
+        for name, sql in _ICEBERG_QUERIES.items():
+            with (
+                AthenaEngine(parquet, save_results=False) as a,
+                AthenaEngine(ice, save_results=False) as b,
+            ):
+                if sorted(a.execute(sql)[0].rows) != sorted(b.execute(sql)[0].rows):
+                    raise AssertionError(f"{name}: Iceberg and Parquet answers differ")
+            p = _time(parquet, sql, GOLD_RUNS)
+            i = _time(ice, sql, GOLD_RUNS)
+            out[f"parquet_{name}_p50_ms"] = p
+            out[f"iceberg_{name}_p50_ms"] = i
+            out[f"iceberg_over_parquet_{name}"] = round(i / p, 2)
+        sql = _ICEBERG_QUERIES["orders_sum"]
+        p = _time(parquet, sql, GOLD_RUNS, slug)
+        i = _time(ice, sql, GOLD_RUNS, slug)
+        out["parquet_orders_sum_tenant_p50_ms"] = p
+        out["iceberg_orders_sum_tenant_p50_ms"] = i
+        out["iceberg_over_parquet_orders_sum_tenant"] = round(i / p, 2)
+        return out
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     env_lake = os.environ.get("LAKEHOUSE_LAKE")
     tmp: Path | None = None
@@ -315,6 +390,10 @@ def main() -> None:
                 key = f"business_{path.stem}_p50_ms"
                 metrics[key] = _time(settings, sql, JOIN_RUNS)
                 targets[key] = "<= 2000"
+        if tmp is not None or os.environ.get("BENCH_ICEBERG"):
+            ice = iceberg_vs_parquet(settings, slug)
+            metrics.update(ice)
+            targets.update({k: "<= 1.5" for k in ice if k.startswith("iceberg_over_parquet_")})
         rows = {}
         with AthenaEngine(settings, save_results=False) as engine:
             for table in ("customers", "orders", "events"):

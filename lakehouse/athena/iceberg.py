@@ -255,24 +255,14 @@ def _tenant_filter(
     if tenant_id is None:
         return None
     column = table.tenant_column
-    if column is None or not iceberg.tenant_partition_field(loaded, column):
+    field = iceberg.tenant_partition_field(loaded, column) if column else None
+    if field is None:
         raise IcebergQueryError(
             "ACCESS_DENIED",
             f"{table.qualified_name} is not partitioned by tenant_id (identity), so it cannot "
             "be scoped to a tenant",
         )
-    source = loaded.schema().find_field(column, case_sensitive=False)
-    names = {
-        f.name
-        for spec in loaded.specs().values()
-        for f in spec.fields
-        if f.source_id == source.field_id
-    }
-    if len(names) != 1:
-        raise IcebergQueryError(
-            "ACCESS_DENIED", f"{table.qualified_name}: the tenant partition changed name"
-        )
-    return {names.pop(): tenant_id}
+    return {field: tenant_id}
 
 
 def _snapshot(table: CatalogTable, loaded: StaticTable) -> Snapshot | None:
@@ -287,6 +277,20 @@ def _snapshot(table: CatalogTable, loaded: StaticTable) -> Snapshot | None:
             "was expired while the query ran; run it again",
         )
     return snapshot
+
+
+def _live(
+    table: CatalogTable,
+    loaded: StaticTable,
+    snapshot: Snapshot | None,
+    partition_filter: dict[str, str] | None,
+) -> list[iceberg.LiveFile]:
+    """The snapshot's live files; a file that cannot be scoped to the tenant is refused."""
+    try:
+        return list(iceberg.live_files(loaded, snapshot, partition_filter))
+    except iceberg.IcebergError as exc:
+        code = "ACCESS_DENIED" if partition_filter else "NOT_SUPPORTED"
+        raise IcebergQueryError(code, f"{table.qualified_name}: {exc}") from exc
 
 
 def _inside(location: Path, path: Path, table: CatalogTable) -> Path:
@@ -320,7 +324,7 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> IcebergSource:
     columns = iceberg.columns_of(schema)
     partition_filter = _tenant_filter(table, loaded, tenant_id)
     files: list[Path] = []
-    for live in iceberg.live_files(loaded, snapshot, partition_filter):
+    for live in _live(table, loaded, snapshot, partition_filter):
         if live.content != DataFileContent.DATA:
             raise IcebergQueryError(
                 "NOT_SUPPORTED",
@@ -506,7 +510,7 @@ def _metadata_sql(
             )
         return _values_sql(_typed(kind), rows)
     partition_filter = _tenant_filter(table, loaded, tenant_id)
-    live = list(iceberg.live_files(loaded, loaded.current_snapshot(), partition_filter))
+    live = list(_live(table, loaded, loaded.current_snapshot(), partition_filter))
     if kind == "files":
         fields = {f.field_id: f for f in loaded.schema().fields}
         return _values_sql(_typed(kind), [_file_row(f.file, fields) for f in live])

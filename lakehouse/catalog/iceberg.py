@@ -262,18 +262,19 @@ def schema_evolved(table: StaticTable) -> bool:
     return len(table.schemas()) > 1
 
 
-def tenant_partition_field(table: StaticTable, column: str) -> bool:
-    """Whether every partition spec of the table has an identity partition on ``column``."""
+def tenant_partition_field(table: StaticTable, column: str) -> str | None:
+    """The name of the current spec's identity partition field on ``column`` (None if none).
+
+    Files written under an earlier spec without it are refused when a tenant's files are
+    planned (:func:`live_files`), never silently skipped.
+    """
     source = table.schema().find_field(column, case_sensitive=False) if column else None
     if source is None:
-        return False
-    for spec in table.specs().values():
-        if not any(
-            f.source_id == source.field_id and isinstance(f.transform, IdentityTransform)
-            for f in spec.fields
-        ):
-            return False
-    return True
+        return None
+    for f in table.spec().fields:
+        if f.source_id == source.field_id and isinstance(f.transform, IdentityTransform):
+            return f.name
+    return None
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -318,11 +319,16 @@ def live_files(
                 name: data_file.partition[i] if i < len(data_file.partition) else None
                 for i, name in enumerate(spec_names)
             }
-            if partition_filter and any(
-                values.get(k) is None or str(values.get(k)) != v
-                for k, v in partition_filter.items()
-            ):
-                continue
+            if partition_filter:
+                missing = [k for k in partition_filter if k not in spec_names]
+                if missing:
+                    raise IcebergError(
+                        f"data file {data_file.file_path} was written under partition spec "
+                        f"{data_file.spec_id}, which has no {', '.join(missing)} partition, so "
+                        "it cannot be scoped to one tenant; rewrite the table with --full-refresh"
+                    )
+                if any(str(values.get(k)) != v for k, v in partition_filter.items()):
+                    continue
             yield LiveFile(data_file, values)
 
 

@@ -114,3 +114,30 @@ def test_crawl_registers_iceberg_tables_from_their_metadata(lake: IcebergLake) -
     assert orders.files == len(list(iceberg.live_files(table, table.current_snapshot())))
     # Its data folder is not mistaken for a Hive-partitioned Parquet table.
     assert load_catalog(lake.settings.catalog_uri).get("silver", "data") is None
+
+
+def test_files_written_before_the_tenant_partition_are_refused_not_skipped(
+    tmp_path: Path,
+) -> None:
+    # Rows of every tenant in a file of an unpartitioned spec: scoping must refuse it, since
+    # skipping it would silently lose the tenant's rows.
+    import pyarrow as pa
+
+    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+    from tests.lakehouse.catalog.iceberg_lake import ORDERS_ARROW, ORDERS_SCHEMA, order_rows
+
+    catalog = HadoopCatalog(tmp_path)
+    table = catalog.create_table("silver.orders", ORDERS_SCHEMA)
+    table.append(pa.Table.from_pylist(order_rows(1, 3, "acme", 100), schema=ORDERS_ARROW))
+    with catalog.load_table("silver.orders").update_spec() as spec:
+        spec.add_identity("tenant_id")
+    catalog.load_table("silver.orders").append(
+        pa.Table.from_pylist(order_rows(10, 2, "acme", 100), schema=ORDERS_ARROW)
+    )
+    loaded = iceberg.load_table(tmp_path / "silver" / "orders")
+    assert iceberg.tenant_partition_field(loaded, "tenant_id") == "tenant_id"
+    with pytest.raises(iceberg.IcebergError, match="cannot be scoped to one tenant"):
+        list(iceberg.live_files(loaded, loaded.current_snapshot(), {"tenant_id": TENANTS["acme"]}))
+    # Unscoped, every file is read.
+    total = sum(f.file.record_count for f in iceberg.live_files(loaded, loaded.current_snapshot()))
+    assert total == 5
