@@ -4,19 +4,22 @@ Every statement goes through four steps, each in its own module:
 
 1. **Parse and check** (:mod:`~lakehouse.athena.guard`): sqlglot's ``athena`` dialect, then an
    allow-list of statement kinds, catalog tables and functions. A parse error is
-   ``SYNTAX_ERROR``.
+   ``SYNTAX_ERROR``. Before the check, time travel (``FOR VERSION|TIMESTAMP AS OF``) and
+   Iceberg metadata tables (``"orders$snapshots"``) are bound to derived catalog entries
+   (:mod:`~lakehouse.athena.iceberg`).
 2. **Resolve** (:mod:`~lakehouse.athena.views`) each referenced table to a DuckDB source over
-   its files: Parquet with hive partitioning for silver and gold, the gzip CSV of the bronze
-   contract for bronze.
-3. **Lock down** (:mod:`~lakehouse.athena.session`) the DuckDB connection to the folders those
-   sources read.
+   its files: the data files of an Iceberg snapshot (silver and gold), Parquet with hive
+   partitioning (a silver or gold written before Iceberg), the gzip CSV of the bronze contract
+   for bronze.
+3. **Lock down** (:mod:`~lakehouse.athena.session`) the DuckDB connection to the folders and
+   files those sources read.
 4. **Translate** (:mod:`~lakehouse.athena.translate`) to DuckDB SQL and run; DuckDB errors are
    reported in Athena terms (:mod:`~lakehouse.athena.errors`), results kept as Athena keeps
    them (:mod:`~lakehouse.athena.results`).
 
 With a tenant, the check is the first wall and DuckDB is the second: silver and gold views read
-only that tenant's ``tenant_id=<uuid>`` folders, bronze rows are copied filtered by the tenant
-column, and then the session is locked down.
+only that tenant's partition (its Iceberg data files, or its ``tenant_id=<uuid>`` folders), bronze
+rows are copied filtered by the tenant column, and then the session is locked down.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from lakehouse.athena import guard, translate, views
+from lakehouse.athena import guard, iceberg, translate, views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
 from lakehouse.athena.guard import READ_DIALECT, split_statements
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
@@ -131,7 +134,10 @@ class AthenaEngine:
         """Parse and check every statement of ``text`` (nothing runs)."""
         out = []
         for tree in split_statements(text):
-            tables = guard.check(tree, self.catalog)
+            # Time travel and metadata tables of Iceberg tables become derived catalog entries
+            # (lakehouse.athena.iceberg), which the guard then checks like any table.
+            tree, catalog = iceberg.bind(tree, self.catalog)
+            tables = guard.check(tree, catalog)
             out.append(_Statement(tree=tree, text=tree.sql(READ_DIALECT), tables=tables))
         return out
 

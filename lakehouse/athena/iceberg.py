@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,10 @@ from pyiceberg.types import IcebergType, NestedField
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
+from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.views import Source, ident, lit
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import DATABASES, Catalog, CatalogColumn, CatalogTable
-from lakehouse.errors import LakehouseError
 
 FORMAT = iceberg.FORMAT
 METADATA_TABLES = ("snapshots", "history", "files", "partitions")
@@ -60,36 +61,6 @@ METADATA_TABLES = ("snapshots", "history", "files", "partitions")
 SNAPSHOT_KEY = "iceberg.snapshot_id"
 METADATA_KEY = "iceberg.metadata_table"
 BASE_KEY = "iceberg.table"
-
-
-class IcebergQueryError(LakehouseError):
-    """A reference to an Iceberg table that cannot be answered; ``code`` is Athena's name."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-
-
-@dataclass(frozen=True)
-class IcebergSource:
-    """What an Iceberg reference reads.
-
-    Attributes:
-        sql: A DuckDB ``select`` with the table's (or metadata table's) columns.
-        paths: The data files the ``select`` reads: the only files a locked-down tenant session
-            needs.
-    """
-
-    sql: str
-    paths: tuple[Path, ...] = ()
-
-
-def lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def is_iceberg(table: CatalogTable) -> bool:
@@ -102,7 +73,7 @@ def is_iceberg(table: CatalogTable) -> bool:
 def _constant(expression: exp.Expr, what: str) -> exp.Expr:
     bad = expression.find(exp.Column, exp.Table, exp.Select, exp.Subquery, exp.Placeholder)
     if bad is not None:
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "INVALID_ARGUMENTS",
             f"{what} must be a constant expression (a literal, or current_timestamp minus an "
             f"interval), not {bad.sql('athena')[:60]}",
@@ -119,7 +90,7 @@ def _evaluate_timestamp(expression: exp.Expr) -> datetime:
     try:
         duck = expression.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as exc:
-        raise IcebergQueryError("NOT_SUPPORTED", f"FOR TIMESTAMP AS OF: {exc}") from exc
+        raise AthenaQueryError("NOT_SUPPORTED", f"FOR TIMESTAMP AS OF: {exc}") from exc
     con = duckdb.connect(":memory:")
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -127,14 +98,14 @@ def _evaluate_timestamp(expression: exp.Expr) -> datetime:
         con.execute("set lock_configuration = true")
         row = con.execute(f"select cast(({duck}) as timestamptz)").fetchone()
     except duckdb.Error as exc:
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "INVALID_ARGUMENTS",
             f"FOR TIMESTAMP AS OF needs a timestamp or date ({str(exc).splitlines()[0]})",
         ) from exc
     finally:
         con.close()
     if row is None or not isinstance(row[0], datetime):
-        raise IcebergQueryError("INVALID_ARGUMENTS", "FOR TIMESTAMP AS OF evaluated to NULL")
+        raise AthenaQueryError("INVALID_ARGUMENTS", "FOR TIMESTAMP AS OF evaluated to NULL")
     return row[0]
 
 
@@ -149,7 +120,7 @@ def _version_value(expression: exp.Expr) -> int | str:
             pass
     if isinstance(expression, exp.Neg) and isinstance(expression.this, exp.Literal):
         return -int(str(expression.this.this))
-    raise IcebergQueryError(
+    raise AthenaQueryError(
         "INVALID_ARGUMENTS",
         "FOR VERSION AS OF takes a snapshot id (a bigint literal) or a branch or tag name "
         f"(a string literal), not {expression.sql('athena')[:60]}",
@@ -166,8 +137,8 @@ def _snapshot_of(table: CatalogTable, version: exp.Version) -> tuple[StaticTable
             when = _evaluate_timestamp(version.expression)
             return loaded, iceberg.snapshot_as_of(loaded, when)
     except iceberg.IcebergError as exc:
-        raise IcebergQueryError("INVALID_ARGUMENTS", f"{table.qualified_name}: {exc}") from exc
-    raise IcebergQueryError(
+        raise AthenaQueryError("INVALID_ARGUMENTS", f"{table.qualified_name}: {exc}") from exc
+    raise AthenaQueryError(
         "NOT_SUPPORTED", f"FOR {kind} AS OF is not supported; use FOR VERSION or FOR TIMESTAMP"
     )
 
@@ -192,7 +163,7 @@ def bind(tree: exp.Expr, catalog: Catalog) -> tuple[exp.Expr, Catalog]:
     that are neither are left alone for the guard to check.
 
     Raises:
-        IcebergQueryError: time travel on a table that is not Iceberg (``NOT_SUPPORTED``), an
+        AthenaQueryError: time travel on a table that is not Iceberg (``NOT_SUPPORTED``), an
             unknown snapshot or a time before the first one (``INVALID_ARGUMENTS``).
     """
     tree = tree.copy()
@@ -208,7 +179,7 @@ def bind(tree: exp.Expr, catalog: Catalog) -> tuple[exp.Expr, Catalog]:
         if version is not None:
             if base is None or not is_iceberg(base) or suffix:
                 target = f"{database}.{name}" if database else name
-                raise IcebergQueryError(
+                raise AthenaQueryError(
                     "NOT_SUPPORTED",
                     f"FOR {str(version.this).upper()} AS OF needs an Iceberg table; {target} "
                     "is not one (silver and gold are Iceberg tables once the pipeline writes "
@@ -246,7 +217,7 @@ def _load(table: CatalogTable) -> StaticTable:
     try:
         return iceberg.load_table(Path(table.location))
     except iceberg.IcebergError as exc:
-        raise IcebergQueryError("ICEBERG_INVALID_METADATA", str(exc)) from exc
+        raise AthenaQueryError("ICEBERG_INVALID_METADATA", str(exc)) from exc
 
 
 def _tenant_filter(
@@ -257,7 +228,7 @@ def _tenant_filter(
     column = table.tenant_column
     field = iceberg.tenant_partition_field(loaded, column) if column else None
     if field is None:
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "ACCESS_DENIED",
             f"{table.qualified_name} is not partitioned by tenant_id (identity), so it cannot "
             "be scoped to a tenant",
@@ -271,7 +242,7 @@ def _snapshot(table: CatalogTable, loaded: StaticTable) -> Snapshot | None:
         return loaded.current_snapshot()
     snapshot = loaded.snapshot_by_id(int(wanted))
     if snapshot is None:
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "INVALID_ARGUMENTS",
             f"snapshot {wanted} of {table.database}.{table.serde.get(BASE_KEY, table.name)} "
             "was expired while the query ran; run it again",
@@ -290,7 +261,7 @@ def _live(
         return list(iceberg.live_files(loaded, snapshot, partition_filter))
     except iceberg.IcebergError as exc:
         code = "ACCESS_DENIED" if partition_filter else "NOT_SUPPORTED"
-        raise IcebergQueryError(code, f"{table.qualified_name}: {exc}") from exc
+        raise AthenaQueryError(code, f"{table.qualified_name}: {exc}") from exc
 
 
 def _inside(location: Path, path: Path, table: CatalogTable) -> Path:
@@ -298,7 +269,7 @@ def _inside(location: Path, path: Path, table: CatalogTable) -> Path:
     resolved = Path(os.path.realpath(path))
     root = Path(os.path.realpath(location))
     if not resolved.is_relative_to(root):
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "ACCESS_DENIED",
             f"{table.qualified_name} lists a data file outside its location ({path}); the "
             "table metadata is not trusted",
@@ -306,15 +277,15 @@ def _inside(location: Path, path: Path, table: CatalogTable) -> Path:
     return resolved
 
 
-def resolve(table: CatalogTable, tenant_id: str | None) -> IcebergSource:
+def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
     """The DuckDB source of an Iceberg catalog entry: the table, a snapshot, a metadata table."""
     kind = table.serde.get(METADATA_KEY)
     loaded = _load(table)
     if kind is not None:
-        return IcebergSource(_metadata_sql(kind, table, loaded, tenant_id))
+        return Source(_metadata_sql(kind, table, loaded, tenant_id))
     renamed = iceberg.renamed_columns(loaded)
     if renamed:
-        raise IcebergQueryError(
+        raise AthenaQueryError(
             "NOT_SUPPORTED",
             f"{table.qualified_name} has renamed columns ({', '.join(renamed)}); the local "
             "engine reads Parquet columns by name: rewrite the table with --full-refresh",
@@ -326,7 +297,7 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> IcebergSource:
     files: list[Path] = []
     for live in _live(table, loaded, snapshot, partition_filter):
         if live.content != DataFileContent.DATA:
-            raise IcebergQueryError(
+            raise AthenaQueryError(
                 "NOT_SUPPORTED",
                 f"{table.qualified_name} (snapshot {snapshot.snapshot_id if snapshot else '-'}) "
                 "has merge-on-read delete files, which the local engine does not apply; the "
@@ -334,14 +305,14 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> IcebergSource:
                 "maintain` or rewrite it with --full-refresh",
             )
         if live.file.file_format.name != "PARQUET":
-            raise IcebergQueryError(
+            raise AthenaQueryError(
                 "NOT_SUPPORTED",
                 f"{table.qualified_name}: data file {live.file.file_path} is "
                 f"{live.file.file_format.name}; the local engine reads Parquet data files",
             )
         files.append(_inside(Path(table.location), live.path, table))
     if not files:
-        return IcebergSource(_empty_sql(columns))
+        return Source(_empty_sql(columns))
     select_list = []
     for c in columns:
         if c.type == "timestamp":
@@ -358,7 +329,7 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> IcebergSource:
     if tenant_id is not None and table.tenant_column:
         # Defence in depth: the files are the tenant's partition; the rows must say so too.
         sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
-    return IcebergSource(sql, paths=tuple(files))
+    return Source(sql, paths=tuple(files))
 
 
 # -- metadata tables ---------------------------------------------------------------------

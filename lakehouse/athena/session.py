@@ -34,6 +34,7 @@ class Session:
         self.con = duckdb.connect(":memory:")
         self._registered: set[str] = set()
         self._folders: set[Path] = set()
+        self._paths: set[Path] = set()
         self.locked = False
         # Athena evaluates timestamps in UTC; DuckDB's session zone would otherwise leak in.
         self.con.execute("set TimeZone = 'UTC'")
@@ -63,12 +64,14 @@ class Session:
             kind = "table" if source.copy else "view"
             self.con.execute(f"create {kind} {target} as {source.sql}")
             self._folders.update(source.folders)
+            self._paths.update(source.paths)
             self._registered.add(table.qualified_name)
 
     def lock_down(self) -> None:
         """Confine DuckDB to the files the session may read, for good.
 
-        With a tenant: the folders its views read (bronze rows were copied already). Without:
+        With a tenant: the folders and files its views read (bronze rows were copied already).
+        Without:
         the lake roots, so views can still be created later but nothing outside the lake is
         reachable.
         """
@@ -78,6 +81,10 @@ class Session:
             folders = [f"{f}/" for f in self._lake_folders]
         allowed = "[" + ", ".join(views.lit(f) for f in folders) + "]"
         self.con.execute(f"set allowed_directories = {allowed}")
+        if self.tenant_id is not None:
+            # Iceberg views read a literal list of files: exactly those stay readable.
+            paths = "[" + ", ".join(views.lit(str(p)) for p in sorted(self._paths)) + "]"
+            self.con.execute(f"set allowed_paths = {paths}")
         self.con.execute("set enable_external_access = false")
         self.con.execute("set lock_configuration = true")
         self.locked = True

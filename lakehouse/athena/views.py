@@ -5,8 +5,9 @@ a DuckDB ``select`` over the table's files with the catalog's column names and t
 one tenant when a tenant is given, plus what the session needs to know to lock itself down
 (whether the rows must be copied before lock-down, and which folders stay readable after it).
 
-One resolver per table format (``csv``: the bronze DMS contract; ``parquet``: silver and gold
-written by Glue). A new format (an Iceberg table, say) is one more entry in ``_RESOLVERS``.
+One resolver per table format (``csv``: the bronze DMS contract; ``iceberg``: silver and gold
+written by Glue, see :mod:`lakehouse.athena.iceberg`; ``parquet``: silver and gold of a lake
+written before they became Iceberg tables).
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ class Source:
             into a table before lock-down, and keeps no access to the files.
         folders: Folders the session must still read after lock-down (a view reads its files
             when it is queried).
+        paths: Single files the session must still read after lock-down (an Iceberg
+            snapshot's data files: exactly those, not their folders).
     """
 
     sql: str
     copy: bool = False
     folders: tuple[Path, ...] = ()
+    paths: tuple[Path, ...] = ()
 
 
 def duckdb_type(athena_type: str) -> str:
@@ -145,9 +149,17 @@ def _parquet_source(table: CatalogTable, tenant_id: str | None) -> Source:
     return Source(f"select {', '.join(select_list)} from {source}", folders=folders)
 
 
+def _iceberg_source(table: CatalogTable, tenant_id: str | None) -> Source:
+    # Imported here: lakehouse.athena.iceberg builds on this module's Source and helpers.
+    from lakehouse.athena import iceberg
+
+    return iceberg.resolve(table, tenant_id)
+
+
 _RESOLVERS: dict[str, Callable[[CatalogTable, str | None], Source]] = {
     "csv": _csv_source,
     "parquet": _parquet_source,
+    "iceberg": _iceberg_source,
 }
 
 
