@@ -194,9 +194,15 @@ def bind(tree: exp.Expr, catalog: Catalog) -> tuple[exp.Expr, Catalog]:
             alias = node.alias or base.name
             node.set("version", None)
         else:
-            if base is None or not is_iceberg(base) or suffix.lower() not in METADATA_TABLES:
+            if base is None or not is_iceberg(base):
                 continue  # the guard reports the unknown table
             kind = suffix.lower()
+            if kind not in METADATA_TABLES:
+                raise AthenaQueryError(
+                    "NOT_SUPPORTED",
+                    f'metadata table {database}."{name}" is not available on the local '
+                    f"engine; it has {', '.join('$' + k for k in METADATA_TABLES)}",
+                )
             new_name = f"{base.name}${kind}"
             derived[f"{database}.{new_name}"] = _derived(
                 base, new_name, METADATA_COLUMNS[kind], **{METADATA_KEY: kind}

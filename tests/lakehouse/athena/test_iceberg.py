@@ -211,6 +211,13 @@ def test_metadata_tables_have_athenas_columns(lake: IcebergLake) -> None:
     ]
 
 
+def test_other_metadata_tables_are_refused_by_name(lake: IcebergLake) -> None:
+    with pytest.raises(AthenaQueryError) as refused:
+        rows(lake, 'select * from silver."orders$manifests"')
+    assert refused.value.code == "NOT_SUPPORTED"
+    assert '"orders$manifests" is not available' in str(refused.value)
+
+
 def test_a_tenant_sees_only_its_partition_in_metadata_tables(lake: IcebergLake) -> None:
     partitions = rows(
         lake, 'select partition.tenant_id, record_count from silver."orders$partitions"', "acme"
