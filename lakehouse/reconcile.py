@@ -16,7 +16,9 @@ import duckdb
 import psycopg
 from lakehouse_glue.model import Entity, load_declaration
 from psycopg import sql
+from pyiceberg.manifest import DataFileContent
 
+from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
@@ -91,28 +93,45 @@ def source_metrics(dsn: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
 
 
 def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
-    """tenant id -> (rows, sums..., max updated_at) from the silver Parquet files."""
+    """tenant id -> (rows, sums..., max updated_at) from silver's current files.
+
+    An Iceberg table is read at its current snapshot: exactly the data files that snapshot lists
+    (files of older snapshots stay on disk until they expire and must not be counted), so a
+    reconcile that runs while the pipeline commits compares with one whole snapshot. A plain
+    Parquet table (a lake written before silver became Iceberg) is read from its partitions.
+    """
     if silver_uri.startswith("s3://"):
         raise LakehouseError(
             "reconcile reads silver from a local lake; for an s3:// lake run it where the lake "
             "is mounted, or compare with Athena"
         )
     folder = Path(silver_uri) / entity.name
-    if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
-        return {}
     exprs = ["count(*)"]
     exprs += [f'sum("{c.name}")' for c in entity.columns if c.decimal is not None]
     if "updated_at" in entity.column_names:
         exprs.append('max("updated_at")')
-    pattern = str(folder / f"{TENANT_ID}=*" / "*.parquet")
+    if iceberg.is_iceberg_table(folder):
+        table = iceberg.load_table(folder)
+        files = [
+            str(f.path)
+            for f in iceberg.live_files(table, table.current_snapshot())
+            if f.content == DataFileContent.DATA
+        ]
+        if not files:
+            return {}
+        by_name = "true" if iceberg.schema_evolved(table) else "false"
+        source = f"read_parquet(?, union_by_name = {by_name}, hive_partitioning = false)"
+        argument: str | list[str] = files
+    else:
+        if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
+            return {}
+        source = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
+        argument = str(folder / f"{TENANT_ID}=*" / "*.parquet")
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
         rows = con.execute(
-            f"select {TENANT_ID}, {', '.join(exprs)} "
-            "from read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar}) "
-            "group by 1",
-            [pattern],
+            f"select {TENANT_ID}, {', '.join(exprs)} from {source} group by 1", [argument]
         ).fetchall()
     finally:
         con.close()
