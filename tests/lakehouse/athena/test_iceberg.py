@@ -326,3 +326,23 @@ def test_readers_never_fail_while_another_process_commits(lake: IcebergLake) -> 
         assert mine[2] == 1  # the 3 rows come from one commit (ids 10*i .. 10*i+2)
     assert len(answers) >= 5
     assert len(snapshots) >= 2, "the reader should have seen the writer's commits"
+
+
+def test_an_added_column_reads_null_for_older_rows(lake: IcebergLake) -> None:
+    from pyiceberg.types import StringType
+
+    with lake.orders().update_schema() as update:
+        update.add_column("channel", StringType())
+    schema = ORDERS_ARROW.append(pa.field("channel", pa.string()))
+    more = [{**r, "channel": "web"} for r in order_rows(8000, 5, "initech", 700)]
+    lake.orders().append(pa.Table.from_pylist(more, schema=schema))
+    count = lake.expected("third")[0]
+    assert one(lake, "select count(*), count(channel) from silver.orders") == (count + 5, 5)
+    assert rows(lake, "select distinct channel from silver.orders order by 1 nulls first") == [
+        (None,),
+        ("web",),
+    ]
+    # The older snapshot has the older schema, as Athena's time travel does.
+    with pytest.raises(AthenaQueryError) as refused:
+        rows(lake, f"select channel from silver.orders for version as of {lake.snapshots['third']}")
+    assert refused.value.code == "COLUMN_NOT_FOUND"
