@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
                 t.qualified_name,
                 t.format,
                 str(len(t.all_columns)),
-                str(len(t.partitions)),
+                # Iceberg tables track their files in their metadata: nothing to register.
+                "-" if t.format == "iceberg" else str(len(t.partitions)),
                 str(t.files),
                 t.drift.describe(),
             )

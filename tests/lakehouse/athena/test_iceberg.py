@@ -3,6 +3,7 @@ and readers that never fail while another process commits."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -346,3 +347,40 @@ def test_an_added_column_reads_null_for_older_rows(lake: IcebergLake) -> None:
     with pytest.raises(AthenaQueryError) as refused:
         rows(lake, f"select channel from silver.orders for version as of {lake.snapshots['third']}")
     assert refused.value.code == "COLUMN_NOT_FOUND"
+
+
+def test_crawl_and_athena_commands_on_an_iceberg_lake(tmp_path: Path) -> None:
+    built = build_iceberg_lake(tmp_path / "lake")
+    env = {**os.environ, "LAKEHOUSE_LAKE": built.settings.lake_uri, "COLUMNS": "200"}
+
+    def lakehouse(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lakehouse.cli.main", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    crawled = lakehouse("crawl", "--database", "silver")
+    assert crawled.returncode == 0, crawled.stderr
+    line = next(x for x in crawled.stdout.splitlines() if "silver.orders" in x)
+    # format iceberg, 5 columns, no partitions to register
+    assert [c.strip() for c in line.strip("│ ").split("│")][1:4] == ["iceberg", "5", "-"]
+    first = built.snapshots["first"]
+    done = lakehouse(
+        "athena",
+        "--tenant",
+        "acme",
+        "--format",
+        "csv",
+        f"select count(*) as n from silver.orders for version as of {first}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].strip('"') == str(built.expected("first", "acme")[0])
+    bad = lakehouse("athena", "select count(*) from silver.orders for version as of 42")
+    assert bad.returncode == 1
+    assert "INVALID_ARGUMENTS" in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr
