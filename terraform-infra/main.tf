@@ -41,6 +41,11 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# The role (not the session) behind Terraform's credentials: it stays a data lake administrator.
+data "aws_iam_session_context" "current" {
+  arn = data.aws_caller_identity.current.arn
+}
+
 locals {
   endpoints_overridden = length(var.aws_endpoints) > 0
 
@@ -62,6 +67,21 @@ locals {
   glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => layer }
   glue_log_group_name = "/aws-glue/jobs/${local.name}"
   athena_workgroup    = "${local.name}-analysts"
+
+  # The custom metrics the Glue jobs publish (job arguments --metrics_namespace and
+  # --metrics_deployment); the monitoring module alarms on them.
+  lake_metrics = { namespace = "Lakehouse", deployment = local.name }
+
+  # Query results: one prefix per workgroup, readable only by that workgroup's role.
+  analyst_results_prefix = "results/analysts/"
+  tenant_results_prefix  = "results/tenants"
+
+  lake_formation = var.lake_formation.enabled
+  curated_tables = flatten([
+    for layer in ["silver", "gold"] : [
+      for table in module.glue.table_names[layer] : { database_name = module.glue.database_names[layer], table_name = table }
+    ]
+  ])
 }
 
 module "storage" {
@@ -100,7 +120,10 @@ module "iam" {
   glue_database_names       = values(local.glue_database_names)
   glue_log_group_prefix     = local.glue_log_group_name
   athena_workgroup_name     = local.athena_workgroup
+  athena_results_prefix     = local.analyst_results_prefix
   analyst_principal_arns    = var.analyst_principal_arns
+  lake_formation_enabled    = local.lake_formation
+  metrics_namespace         = local.lake_metrics.namespace
   create_dms_service_roles  = var.dms.create_service_roles
 }
 
@@ -144,6 +167,10 @@ module "glue" {
   kms_key_arn          = module.storage.kms_key_arn
   role_arn             = module.iam.glue_role_arn
   settings             = var.glue
+  lake_metrics         = local.lake_metrics
+  # With Lake Formation, the databases are created once the data lake settings hold, so they get
+  # no IAMAllowedPrincipals default.
+  catalog_after = local.lake_formation ? [module.lakeformation[0].settings_id] : []
 
   lake_uris = {
     bronze_path     = module.storage.lake_uris.bronze_path
@@ -158,7 +185,7 @@ module "athena" {
   source = "./modules/athena"
 
   workgroup_name                 = local.athena_workgroup
-  results_uri                    = "${module.storage.lake_uris.athena_results}/"
+  results_uri                    = "s3://${module.storage.bucket_ids["athena_results"]}/${local.analyst_results_prefix}"
   kms_key_arn                    = module.storage.kms_key_arn
   bytes_scanned_cutoff_per_query = var.athena.bytes_scanned_cutoff_per_query
   queries_dir                    = local.queries_dir
@@ -180,6 +207,13 @@ module "monitoring" {
   glue_job_names        = values(module.glue.job_names)
   athena_workgroup_name = module.athena.workgroup_name
   settings              = var.monitoring
+  lake_metrics          = local.lake_metrics
+
+  source_db = var.source_db.create ? {
+    instance_id               = module.source_db.instance_id
+    allocated_storage_gb      = var.source_db.allocated_storage_gb
+    max_slot_wal_keep_size_mb = var.source_db.max_slot_wal_keep_size_mb
+  } : null
 
   dms = {
     replication_instance_id      = module.dms.replication_instance_id
@@ -191,13 +225,42 @@ module "monitoring" {
 
 module "lakeformation" {
   source = "./modules/lakeformation"
-  count  = var.lake_formation.enabled ? 1 : 0
+  count  = local.lake_formation ? 1 : 0
 
-  account_id = local.account_id
-  tenant_ids = var.lake_formation.tenant_ids
-  tables = flatten([
-    for layer in ["silver", "gold"] : [
-      for table in module.glue.table_names[layer] : { database_name = module.glue.database_names[layer], table_name = table }
-    ]
-  ])
+  name                    = local.name
+  account_id              = local.account_id
+  partition               = local.partition
+  manage_settings         = var.lake_formation.manage_settings
+  admin_arns              = var.lake_formation.admin_arns
+  terraform_principal_arn = data.aws_iam_session_context.current.issuer_arn
+  kms_key_arn             = module.storage.kms_key_arn
+  # From the name (known at plan time, and still after the role): the grants' principal.
+  pipeline_role_arn      = "arn:${local.partition}:iam::${local.account_id}:role/${module.iam.glue_role_name}"
+  database_names         = values(module.glue.database_names)
+  curated_database_names = [module.glue.database_names["silver"], module.glue.database_names["gold"]]
+  # ARNs from the bucket names: known at plan time, and still after the buckets.
+  registered_bucket_arns = {
+    for layer in ["silver", "gold"] : layer => "arn:${local.partition}:s3:::${module.storage.bucket_ids[layer]}"
+  }
+}
+
+module "tenant" {
+  source   = "./modules/tenant"
+  for_each = local.lake_formation ? var.tenants : {}
+
+  name                           = "${local.name}-tenant-${each.key}"
+  tenant_key                     = each.key
+  tenant_id                      = each.value.tenant_id
+  principal_arns                 = each.value.principal_arns
+  bytes_scanned_cutoff_per_query = coalesce(each.value.bytes_scanned_cutoff_per_query, var.athena.bytes_scanned_cutoff_per_query)
+  account_id                     = local.account_id
+  region                         = var.aws_region
+  partition                      = local.partition
+  database_names                 = [module.glue.database_names["silver"], module.glue.database_names["gold"]]
+  tables                         = local.curated_tables
+  results_bucket_name            = module.storage.bucket_ids["athena_results"]
+  results_bucket_arn             = module.storage.bucket_arns["athena_results"]
+  results_prefix                 = "${local.tenant_results_prefix}/${each.key}/"
+  kms_key_arn                    = module.storage.kms_key_arn
+  grants_after                   = local.lake_formation ? [module.lakeformation[0].settings_id] : []
 }

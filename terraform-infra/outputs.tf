@@ -78,7 +78,19 @@ output "dashboard_name" {
   value       = module.monitoring.dashboard_name
 }
 
-output "lake_formation_filters" {
-  description = "Row filter per `<tenant_id>/<database>.<table>` (empty unless lake_formation.enabled)."
-  value       = var.lake_formation.enabled ? module.lakeformation[0].filter_names : {}
+output "tenants" {
+  description = "Per tenant key: its role (its analysts assume it), Athena workgroup, results location and row filter per `<database>.<table>` (empty unless lake_formation.enabled)."
+  value = {
+    for key, tenant in module.tenant : key => {
+      role_arn       = tenant.role_arn
+      workgroup_name = tenant.workgroup_name
+      results_uri    = tenant.results_uri
+      filter_names   = tenant.filter_names
+    }
+  }
+}
+
+output "lake_formation_admins" {
+  description = "Data lake administrators (null unless lake_formation.enabled)."
+  value       = one(module.lakeformation[*].admins)
 }

@@ -95,6 +95,7 @@ variable "source_db" {
     skip_final_snapshot          = optional(bool, false)
     performance_insights_enabled = optional(bool, true)
     monitoring_interval_seconds  = optional(number, 60)
+    max_slot_wal_keep_size_mb    = optional(number, 5120)
     password_version             = optional(number, 1)
     existing = optional(object({
       host               = string
@@ -105,6 +106,13 @@ variable "source_db" {
     }))
   })
   default = {}
+
+  validation {
+    # A slot that falls further behind is invalidated (DMS must then full-load again) instead of
+    # filling the disk and stopping the source.
+    condition     = var.source_db.max_slot_wal_keep_size_mb >= 1024 && var.source_db.max_slot_wal_keep_size_mb <= var.source_db.allocated_storage_gb * 1024 / 2
+    error_message = "source_db.max_slot_wal_keep_size_mb must be at least 1024 and at most half of allocated_storage_gb (in MB): WAL kept for a lagging slot must never fill the disk."
+  }
 
   validation {
     condition     = startswith(var.source_db.engine_version, "15")
@@ -139,6 +147,8 @@ variable "glue" {
     max_retries        = optional(number, 0)
     log_retention_days = optional(number, 365)
     schedule           = optional(string)
+    # false in all but one environment of an account: /aws-glue/crawlers is account-wide.
+    manage_crawler_log_group = optional(bool, true)
   })
   default = {}
 
@@ -168,6 +178,8 @@ variable "monitoring" {
     alarm_emails                  = optional(list(string), [])
     cdc_latency_threshold_seconds = optional(number, 600)
     cdc_latency_periods           = optional(number, 3)
+    free_storage_percent          = optional(number, 20)
+    gold_freshness_hours          = optional(number, 26)
   })
   default = {}
 }
@@ -179,10 +191,46 @@ variable "analyst_principal_arns" {
 }
 
 variable "lake_formation" {
-  description = "Optional Lake Formation row filters: one per tenant on every silver and gold table."
+  description = "Lake Formation governance of the lake: when enabled, Lake Formation permissions (not IAM alone) decide who reads silver and gold, the buckets are registered, the pipeline and the administrators get table-wide grants and every tenant of `tenants` its own row filters. `manage_settings`: this deployment owns the account-wide data lake settings (false in all but one environment of an account)."
   type = object({
-    enabled    = optional(bool, false)
-    tenant_ids = optional(list(string), [])
+    enabled         = optional(bool, false)
+    manage_settings = optional(bool, true)
+    admin_arns      = optional(list(string), [])
   })
   default = {}
+}
+
+variable "tenants" {
+  description = "The tenants whose own analysts query the lake, by a short key used in names: the tenant's id (tenants.id in the source), the IAM principals that may assume its role, and optionally its own bytes-scanned cutoff. Each gets a role, an Athena workgroup with its own results prefix, and SELECT through its own row filter on every silver and gold table. Adding a tenant is adding an entry (needs lake_formation.enabled)."
+  type = map(object({
+    tenant_id                      = string
+    principal_arns                 = list(string)
+    bytes_scanned_cutoff_per_query = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.tenants) : can(regex("^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$", key))])
+    error_message = "tenants keys must be 1-20 lower-case letters, digits and dashes (they are part of role and workgroup names)."
+  }
+
+  validation {
+    condition     = alltrue([for tenant in values(var.tenants) : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", tenant.tenant_id))])
+    error_message = "tenants[*].tenant_id must be lower-case UUIDs, as tenants.id in the source."
+  }
+
+  validation {
+    condition     = length(distinct([for tenant in values(var.tenants) : tenant.tenant_id])) == length(var.tenants)
+    error_message = "tenants must not repeat a tenant_id: two keys would share one tenant's rows."
+  }
+
+  validation {
+    condition     = alltrue([for tenant in values(var.tenants) : length(tenant.principal_arns) > 0])
+    error_message = "tenants[*].principal_arns must name at least one principal: a tenant role trusted by the whole account would be anyone's."
+  }
+
+  validation {
+    condition     = length(var.tenants) == 0 || var.lake_formation.enabled
+    error_message = "tenants needs lake_formation.enabled = true: without Lake Formation nothing restricts a tenant principal to its rows."
+  }
 }

@@ -41,11 +41,22 @@ AWS_SERVICES = (
     "lakeformation", "rds", "s3", "secretsmanager", "sns", "sts",
 )  # fmt: skip
 PLAN_REGION = "us-east-1"
-# Fixed tenants for the plan, so the Lake Formation filters are part of it.
-PLAN_TENANT_IDS = (
-    "00000000-0000-4000-8000-000000000001",
-    "00000000-0000-4000-8000-000000000002",
-)
+# The planning identity's account (moto's default) and fixed tenants and administrators for the
+# plan, so that Lake Formation's settings, grants, filters and tenant workgroups are part of it.
+PLAN_ACCOUNT_ID = "123456789012"
+PLAN_ADMIN_ARNS = (f"arn:aws:iam::{PLAN_ACCOUNT_ID}:role/platform-data-admin",)
+PLAN_TENANTS: dict[str, dict[str, Any]] = {
+    "acme": {
+        "tenant_id": "00000000-0000-4000-8000-000000000001",
+        "principal_arns": [f"arn:aws:iam::{PLAN_ACCOUNT_ID}:role/acme-analysts"],
+    },
+    "globex": {
+        "tenant_id": "00000000-0000-4000-8000-000000000002",
+        "principal_arns": [f"arn:aws:iam::{PLAN_ACCOUNT_ID}:role/globex-analysts"],
+        "bytes_scanned_cutoff_per_query": 1073741824,
+    },
+}
+PLAN_TENANT_IDS = tuple(tenant["tenant_id"] for tenant in PLAN_TENANTS.values())
 
 
 def find_plugin_dir() -> Path | None:
@@ -171,7 +182,8 @@ def plan_variables(endpoint: str, artifacts_dir: Path) -> dict[str, Any]:
         },
         "glue": {"artifacts_dir": str(artifacts_dir)},
         "monitoring": {"alarm_emails": ["data-oncall@example.com"]},
-        "lake_formation": {"enabled": True, "tenant_ids": list(PLAN_TENANT_IDS)},
+        "lake_formation": {"enabled": True, "admin_arns": list(PLAN_ADMIN_ARNS)},
+        "tenants": PLAN_TENANTS,
     }
 
 

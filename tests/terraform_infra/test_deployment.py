@@ -97,19 +97,24 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         "aws_glue_crawler": 2,
         "aws_glue_security_configuration": 1,
         "aws_glue_workflow": 1,
-        # athena
-        "aws_athena_workgroup": 1,
+        # athena: the analysts' workgroup and one per tenant
+        "aws_athena_workgroup": 1 + len(tf_check.PLAN_TENANTS),
         # monitoring
         "aws_sns_topic": 1,
-        "aws_cloudwatch_metric_alarm": 3,
+        # DMS latency (2) and not running; RDS slot lag, WAL disk, free storage; quarantined
+        # rows and gold freshness
+        "aws_cloudwatch_metric_alarm": 8,
         "aws_cloudwatch_event_rule": 2,
         "aws_cloudwatch_event_target": 2,
         "aws_cloudwatch_dashboard": 1,
         # iam: DMS S3 target, DMS secret reader, dms-vpc-role, dms-cloudwatch-logs-role, Glue,
-        # analysts, RDS enhanced monitoring
-        "aws_iam_role": 7,
-        # lake formation: one filter per tenant and silver or gold table
-        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANT_IDS) * (entities + marts),
+        # analysts, RDS enhanced monitoring, Lake Formation's locations role, one per tenant
+        "aws_iam_role": 8 + len(tf_check.PLAN_TENANTS),
+        # lake formation: settings, silver and gold registered, one filter per tenant and silver
+        # or gold table (test_lake_formation.py checks the grants)
+        "aws_lakeformation_data_lake_settings": 1,
+        "aws_lakeformation_resource": 2,
+        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANTS) * (entities + marts),
     }
     assert {kind: counts.get(kind, 0) for kind in expected} == expected
 
@@ -179,6 +184,8 @@ def test_source_endpoint_uses_tls_secrets_and_heartbeat(resources: list[dict[str
     params = {p["name"]: p["value"] for p in one(resources, "aws_db_parameter_group")["parameter"]}
     assert params["rds.logical_replication"] == "1"
     assert params["rds.force_ssl"] == "1"
+    # A slot DMS stops reading is invalidated past 5 GiB instead of filling the disk.
+    assert params["max_slot_wal_keep_size"] == "5120"
 
 
 def test_every_script_has_a_job_and_every_job_a_script(
@@ -224,7 +231,36 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
         assert args["--job-bookmark-option"] == "job-bookmark-enable"
         assert args["--extra-py-files"] == f"s3://{buckets['scripts']}/glue/lakehouse_glue.zip"
         assert args["--enable-metrics"] == "true"
-        assert args["--enable-continuous-cloudwatch-log"] == "true"
+        # Glue 5.0: real-time logs under a custom prefix, not 4.0's continuous logging.
+        assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/{NAME}"
+        assert "--enable-continuous-cloudwatch-log" not in args
+        assert "--continuous-log-logGroup" not in args
+        assert args["--metrics_namespace"] == "Lakehouse"
+        assert args["--metrics_deployment"] == NAME
+
+
+def test_glue_5_log_groups_are_managed_retained_and_encrypted(
+    tf_plan: dict[str, Any], resources: list[dict[str, Any]]
+) -> None:
+    groups = {
+        g["values"]["name"]: g["values"] for g in of_type(resources, "aws_cloudwatch_log_group")
+    }
+    # Where Glue 5.0 writes with --custom-logGroup-prefix, and the account's crawler group.
+    jobs = {f"/aws-glue/jobs/{NAME}/error", f"/aws-glue/jobs/{NAME}/output"}
+    assert jobs | {"/aws-glue/crawlers"} <= set(groups)
+    for name in jobs | {"/aws-glue/crawlers"}:
+        assert groups[name]["retention_in_days"] == 365
+    encrypted = {
+        c["change"]["after"]["name"]
+        for c in tf_plan["resource_changes"]
+        if c["type"] == "aws_cloudwatch_log_group"
+        and c["change"]["after_unknown"].get("kms_key_id")
+    }
+    assert jobs | {"/aws-glue/crawlers"} <= encrypted
+    # CloudWatch encryption of the security configuration would rename the groups: off, the
+    # groups carry the key instead.
+    config = one(resources, "aws_glue_security_configuration")["encryption_configuration"][0]
+    assert config["cloudwatch_encryption"][0]["cloudwatch_encryption_mode"] == "DISABLED"
 
 
 def test_job_arguments_match_the_local_runner(resources: list[dict[str, Any]]) -> None:
@@ -347,7 +383,11 @@ def test_buckets_are_private_encrypted_and_tls_only(resources: list[dict[str, An
 
 
 def test_athena_workgroup_and_named_queries(resources: list[dict[str, Any]]) -> None:
-    workgroup = one(resources, "aws_athena_workgroup")
+    workgroup = next(
+        w["values"]
+        for w in of_type(resources, "aws_athena_workgroup")
+        if w["values"]["name"] == f"{NAME}-analysts"
+    )
     config = workgroup["configuration"][0]
     assert config["enforce_workgroup_configuration"] is True
     assert config["bytes_scanned_cutoff_per_query"] == 10 * 1024**3
@@ -388,28 +428,41 @@ def test_failures_alert_through_encrypted_sns(
     assert set(glue_rule["detail"]["state"]) == {"FAILED", "TIMEOUT", "ERROR"}
     jobs = {j["values"]["name"] for j in of_type(resources, "aws_glue_job")}
     assert set(glue_rule["detail"]["jobName"]) == jobs
-    alarms = {a["values"]["metric_name"] for a in of_type(resources, "aws_cloudwatch_metric_alarm")}
-    assert alarms == {"CDCLatencySource", "CDCLatencyTarget"}
-
-
-def test_lake_formation_filters_one_per_tenant_and_table(resources: list[dict[str, Any]]) -> None:
-    filters = [
-        f["values"]["table_data"][0]
-        for f in of_type(resources, "aws_lakeformation_data_cells_filter")
-    ]
-    got = {
-        (f["database_name"], f["table_name"], f["row_filter"][0]["filter_expression"])
-        for f in filters
+    alarms = {
+        a["values"]["alarm_name"].removeprefix(f"{NAME}-"): a["values"]
+        for a in of_type(resources, "aws_cloudwatch_metric_alarm")
     }
-    tables = [("silver", e) for e in load_declaration().names] + [
-        ("gold", m["name"]) for m in gold_mart_decls() if m["columns"]
-    ]
-    assert got == {
-        (db, table, f"tenant_id = '{tenant}'")
-        for db, table in tables
-        for tenant in tf_check.PLAN_TENANT_IDS
+    assert {(a["namespace"], a["metric_name"]) for a in alarms.values()} == {
+        ("AWS/DMS", "CDCLatencySource"),
+        ("AWS/DMS", "CDCLatencyTarget"),
+        ("AWS/RDS", "OldestReplicationSlotLag"),
+        ("AWS/RDS", "TransactionLogsDiskUsage"),
+        ("AWS/RDS", "FreeStorageSpace"),
+        ("Lakehouse", "QuarantinedRows"),
+        ("Lakehouse", "GoldMartsPublished"),
     }
-    assert len(filters) == len(got)
+    mib = 1024 * 1024
+    # Half of max_slot_wal_keep_size (5120 MB) for the slot, all of it for WAL on disk, 20% of
+    # the 20 GB for free storage.
+    assert alarms["source-db-slot-lag"]["threshold"] == 2560 * mib
+    assert alarms["source-db-wal-disk"]["threshold"] == 5120 * mib
+    assert alarms["source-db-free-storage"]["threshold"] == 20 * 1024 * mib * 20 / 100
+    assert alarms["source-db-free-storage"]["comparison_operator"] == "LessThanThreshold"
+    # Any quarantined row alerts; no mart for 26 hours in a row (no data included) alerts.
+    assert alarms["quarantined-rows"]["dimensions"] == {"Deployment": NAME}
+    assert alarms["quarantined-rows"]["threshold"] == 0
+    gold = alarms["gold-stale"]
+    assert (gold["period"], gold["evaluation_periods"], gold["datapoints_to_alarm"]) == (
+        3600,
+        26,
+        26,
+    )
+    assert gold["treat_missing_data"] == "breaching"
+    assert gold["comparison_operator"] == "LessThanThreshold"
+    assert gold["threshold"] == 1
+    # Every alarm goes to the one topic (its ARN is only known after apply).
+    changes = [c for c in tf_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm"]
+    assert all(c["change"]["after_unknown"]["alarm_actions"] for c in changes)
 
 
 def test_invalid_network_is_refused(
@@ -515,7 +568,11 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
     for db, name, columns, tail in created:
         table = tables[(db, name)]
         descriptor = table["storage_descriptor"][0]
-        assert [(c["name"], c["type"]) for c in descriptor["columns"]] == _COLUMN.findall(columns)
+        # The catalog holds column names in lower case (the DDL's `Op` is stored as `op`).
+        assert [(c["name"], c["type"]) for c in descriptor["columns"]] == [
+            (name.lower(), kind) for name, kind in _COLUMN.findall(columns)
+        ]
+        assert all(c["name"] == c["name"].lower() for c in descriptor["columns"])
         location = re.search(r"location '([^']+)'", tail)
         assert location is not None
         assert descriptor["location"] == location.group(1)

@@ -31,7 +31,10 @@ locals {
     for entity in local.entities.entities : entity.name => {
       description = entity.description
       location    = "${var.lake_uris.bronze_path}/${local.contract.bucket_folder}/${local.entities.schema}/${entity.name}/"
-      columns     = concat([local.contract.op_column, local.contract.timestamp_column_name], [for column in entity.columns : column.name], [local.contract.change_seq_column])
+      # The Data Catalog stores column names in lower case (DMS writes `Op`): declaring them
+      # lower-cased keeps every plan free of a perpetual diff. OpenCSVSerde maps by position.
+      # https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html
+      columns = [for name in concat([local.contract.op_column, local.contract.timestamp_column_name], [for column in entity.columns : column.name], [local.contract.change_seq_column]) : lower(name)]
     }
   }
 
@@ -74,21 +77,26 @@ locals {
   ]
 
   job_arguments = {
-    "--job-language"                     = "python"
-    "--bronze_path"                      = var.lake_uris.bronze_path
-    "--silver_path"                      = var.lake_uris.silver_path
-    "--gold_path"                        = var.lake_uris.gold_path
-    "--quarantine_path"                  = var.lake_uris.quarantine_path
-    "--reports_path"                     = var.lake_uris.reports_path
-    "--full_refresh"                     = "false"
-    "--job-bookmark-option"              = "job-bookmark-enable"
-    "--extra-py-files"                   = "s3://${var.scripts_bucket_name}/${local.library_key}"
-    "--enable-metrics"                   = "true"
-    "--enable-job-insights"              = "true"
-    "--enable-continuous-cloudwatch-log" = "true"
-    "--continuous-log-logGroup"          = aws_cloudwatch_log_group.this.name
-    "--enable-glue-datacatalog"          = "true"
-    "--TempDir"                          = "s3://${var.scripts_bucket_name}/tmp/"
+    "--job-language"        = "python"
+    "--bronze_path"         = var.lake_uris.bronze_path
+    "--silver_path"         = var.lake_uris.silver_path
+    "--gold_path"           = var.lake_uris.gold_path
+    "--quarantine_path"     = var.lake_uris.quarantine_path
+    "--reports_path"        = var.lake_uris.reports_path
+    "--full_refresh"        = "false"
+    "--job-bookmark-option" = "job-bookmark-enable"
+    "--extra-py-files"      = "s3://${var.scripts_bucket_name}/${local.library_key}"
+    "--enable-metrics"      = "true"
+    "--enable-job-insights" = "true"
+    # Glue 5.0 logs in real time without the 4.0 continuous-logging arguments: to
+    # <prefix>/error (system, Spark and GlueLogger logs) and <prefix>/output (stdout, stderr),
+    # the groups created below with retention and the lake key.
+    # https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
+    "--custom-logGroup-prefix"  = var.log_group_name
+    "--enable-glue-datacatalog" = "true"
+    "--TempDir"                 = "s3://${var.scripts_bucket_name}/tmp/"
+    "--metrics_namespace"       = var.lake_metrics.namespace
+    "--metrics_deployment"      = var.lake_metrics.deployment
   }
 }
 
@@ -132,6 +140,7 @@ resource "aws_s3_object" "library" {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_glue_security_configuration" "this" {
+  #checkov:skip=CKV_AWS_99:CloudWatch encryption is off on purpose: with it Glue renames the log groups after the role and the configuration (https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html, LogGroupName), so the groups below would stay empty. They are encrypted with the lake key by CloudWatch Logs itself.
   name = "${var.name}-lake"
 
   encryption_configuration {
@@ -140,8 +149,7 @@ resource "aws_glue_security_configuration" "this" {
       kms_key_arn        = var.kms_key_arn
     }
     cloudwatch_encryption {
-      cloudwatch_encryption_mode = "SSE-KMS"
-      kms_key_arn                = var.kms_key_arn
+      cloudwatch_encryption_mode = "DISABLED"
     }
     job_bookmarks_encryption {
       job_bookmarks_encryption_mode = "CSE-KMS"
@@ -150,8 +158,23 @@ resource "aws_glue_security_configuration" "this" {
   }
 }
 
+# The jobs' log groups (Glue 5.0: <prefix>/error and <prefix>/output), created before any job
+# runs so that Glue writes into them: retained and encrypted with the lake key
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
 resource "aws_cloudwatch_log_group" "this" {
-  name              = var.log_group_name
+  for_each = toset(["error", "output"])
+
+  name              = "${var.log_group_name}/${each.key}"
+  retention_in_days = var.settings.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+# Crawlers log to the account's fixed /aws-glue/crawlers group (one stream per crawler). It is
+# account-wide: exactly one environment of an account manages it.
+resource "aws_cloudwatch_log_group" "crawlers" {
+  count = var.settings.manage_crawler_log_group ? 1 : 0
+
+  name              = "/aws-glue/crawlers"
   retention_in_days = var.settings.log_retention_days
   kms_key_id        = var.kms_key_arn
 }
@@ -165,6 +188,10 @@ resource "aws_glue_catalog_database" "this" {
 
   name        = each.value
   description = "${var.name} lakehouse, ${each.key} layer"
+
+  # No create_table_default_permission: new tables take the account's default, which Lake
+  # Formation (when enabled) has emptied before the databases are created.
+  depends_on = [var.catalog_after]
 }
 
 # Tables are declared from the declarations (as athena-queries/ddl is generated from them), so
@@ -343,7 +370,7 @@ resource "aws_glue_job" "this" {
     max_concurrent_runs = 1
   }
 
-  depends_on = [aws_s3_object.library]
+  depends_on = [aws_s3_object.library, aws_cloudwatch_log_group.this]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ output "crawler_name" {
   value       = aws_glue_crawler.bronze.name
 }
 
-output "log_group_name" {
-  description = "CloudWatch Logs group of the jobs."
-  value       = aws_cloudwatch_log_group.this.name
+output "log_group_names" {
+  description = "The jobs' CloudWatch log groups (Glue 5.0): error (system, Spark and GlueLogger logs) and output (stdout and stderr)."
+  value       = { for kind, group in aws_cloudwatch_log_group.this : kind => group.name }
 }

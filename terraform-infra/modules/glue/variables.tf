@@ -14,7 +14,7 @@ variable "database_names" {
 }
 
 variable "log_group_name" {
-  description = "CloudWatch Logs group the jobs write their continuous logs to."
+  description = "Prefix of the jobs' CloudWatch log groups (Glue 5.0 --custom-logGroup-prefix): the jobs write to <prefix>/error and <prefix>/output."
   type        = string
 }
 
@@ -73,8 +73,24 @@ variable "settings" {
     timeout_minutes    = optional(number, 60)
     max_retries        = optional(number, 0)
     log_retention_days = optional(number, 365)
+    # /aws-glue/crawlers is one group per account: exactly one environment manages it.
+    manage_crawler_log_group = optional(bool, true)
     # A Glue cron expression, e.g. "cron(0 * * * ? *)"; null runs the workflow on demand only.
     schedule = optional(string)
   })
   default = {}
+}
+
+variable "catalog_after" {
+  description = "Ids the catalog databases are created after: the Lake Formation data lake settings, so that the databases and their tables get no IAMAllowedPrincipals default (empty without Lake Formation)."
+  type        = list(string)
+  default     = []
+}
+
+variable "lake_metrics" {
+  description = "Namespace and Deployment dimension of the custom CloudWatch metrics the jobs publish (QuarantinedRows, GoldMartsPublished), passed as --metrics_namespace and --metrics_deployment."
+  type = object({
+    namespace  = string
+    deployment = string
+  })
 }

@@ -8,6 +8,7 @@ locals {
     [for db in var.glue_database_names : "${local.arn_prefix}:glue:${var.region}:${var.account_id}:table/${db}/*"],
   )
 
+  results_prefix     = "${trim(var.athena_results_prefix, "/")}/"
   analyst_principals = length(var.analyst_principal_arns) > 0 ? var.analyst_principal_arns : ["${local.arn_prefix}:iam::${var.account_id}:root"]
 }
 
@@ -174,10 +175,15 @@ data "aws_iam_policy_document" "glue" {
     ]
     resources = local.glue_catalog_arns
   }
+  # The groups exist (modules/glue): the jobs write <prefix>/error and <prefix>/output, the
+  # crawlers the account's /aws-glue/crawlers.
   statement {
-    sid       = "JobLogs"
-    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
-    resources = ["arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${var.glue_log_group_prefix}*"]
+    sid     = "JobAndCrawlerLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${var.glue_log_group_prefix}/*:log-stream:*",
+      "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:/aws-glue/crawlers:log-stream:*",
+    ]
   }
   statement {
     sid       = "JobMetrics"
@@ -186,7 +192,7 @@ data "aws_iam_policy_document" "glue" {
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
-      values   = ["Glue"]
+      values   = ["Glue", var.metrics_namespace]
     }
   }
 }
@@ -236,21 +242,56 @@ data "aws_iam_policy_document" "analyst" {
     ]
     resources = local.glue_catalog_arns
   }
+  # Without Lake Formation, IAM alone decides: the analysts read every tenant of silver and gold,
+  # and bronze for the exploration queries (athena-queries/exploration). With Lake Formation, the
+  # lake is read only through its grants (administrators, tenant filters), never by S3 path.
+  dynamic "statement" {
+    for_each = var.lake_formation_enabled ? [] : [1]
+    content {
+      sid       = "ListLakeBuckets"
+      actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+      resources = [local.buckets["bronze"], local.buckets["silver"], local.buckets["gold"]]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.lake_formation_enabled ? [] : [1]
+    content {
+      sid       = "ReadLakeData"
+      actions   = ["s3:GetObject"]
+      resources = ["${local.buckets["bronze"]}/*", "${local.buckets["silver"]}/*", "${local.buckets["gold"]}/*"]
+    }
+  }
+  # Query results: the analysts' own prefix only (each tenant workgroup has its own).
   statement {
-    sid       = "ListCuratedBuckets"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = [local.buckets["silver"], local.buckets["gold"], local.buckets["athena_results"]]
+    sid       = "ListOwnResults"
+    actions   = ["s3:ListBucket"]
+    resources = [local.buckets["athena_results"]]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.results_prefix}*"]
+    }
   }
   statement {
-    sid       = "ReadCuratedData"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.buckets["silver"]}/*", "${local.buckets["gold"]}/*"]
+    sid       = "ResultsBucketLocation"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [local.buckets["athena_results"]]
   }
   statement {
-    sid       = "QueryResults"
+    sid       = "OwnResults"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.buckets["athena_results"]}/*"]
+    resources = ["${local.buckets["athena_results"]}/${local.results_prefix}*"]
   }
+}
+
+resource "aws_iam_role_policy" "analyst" {
+  name   = "athena-analyst"
+  role   = aws_iam_role.analyst.name
+  policy = data.aws_iam_policy_document.analyst.json
+}
+
+# The key in a policy of its own, so the one above is known at plan time (and tested).
+data "aws_iam_policy_document" "analyst_key" {
   statement {
     sid       = "UseLakeKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
@@ -258,8 +299,8 @@ data "aws_iam_policy_document" "analyst" {
   }
 }
 
-resource "aws_iam_role_policy" "analyst" {
-  name   = "athena-analyst"
-  role   = aws_iam_role.analyst.id
-  policy = data.aws_iam_policy_document.analyst.json
+resource "aws_iam_role_policy" "analyst_key" {
+  name   = "lake-key"
+  role   = aws_iam_role.analyst.name
+  policy = data.aws_iam_policy_document.analyst_key.json
 }

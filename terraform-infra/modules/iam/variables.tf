@@ -60,6 +60,17 @@ variable "athena_workgroup_name" {
   type        = string
 }
 
+variable "athena_results_prefix" {
+  description = "Prefix of the analysts' workgroup in the athena_results bucket (e.g. results/analysts/): the analyst role reads and writes only there."
+  type        = string
+}
+
+variable "lake_formation_enabled" {
+  description = "Lake Formation governs silver and gold: the analyst role then gets no direct S3 read of them (reads go through Lake Formation grants)."
+  type        = bool
+  default     = false
+}
+
 variable "analyst_principal_arns" {
   description = "IAM principals allowed to assume the analyst role (empty: the account root, i.e. any IAM identity the account permits)."
   type        = list(string)
@@ -70,4 +81,9 @@ variable "create_dms_service_roles" {
   description = "Create the account-wide `dms-vpc-role` and `dms-cloudwatch-logs-role` DMS requires (false when the account already has them)."
   type        = bool
   default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the custom metrics the Glue jobs publish (besides Glue's own)."
+  type        = string
 }

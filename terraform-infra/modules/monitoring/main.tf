@@ -97,6 +97,96 @@ resource "aws_cloudwatch_event_target" "dms_task_failed" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The source database: replication slot and WAL, free storage (RDS only).
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html
+# ---------------------------------------------------------------------------------------------
+
+locals {
+  rds_alarms = var.source_db == null ? {} : {
+    # Bytes of WAL the slowest replication slot (DMS's) still needs. At half of
+    # max_slot_wal_keep_size there is time to act before the slot is invalidated.
+    slot-lag = {
+      metric      = "OldestReplicationSlotLag"
+      description = "The DMS replication slot lags by more than half of max_slot_wal_keep_size: past it, the slot is invalidated and DMS must full-load again."
+      threshold   = var.source_db.max_slot_wal_keep_size_mb * 1024 * 1024 / 2
+      operator    = "GreaterThanThreshold"
+      statistic   = "Maximum"
+    }
+    # Disk used by WAL (transaction logs) that slots and archiving still keep.
+    wal-disk = {
+      metric      = "TransactionLogsDiskUsage"
+      description = "WAL on the source disk exceeds max_slot_wal_keep_size: a slot or archiving is holding it."
+      threshold   = var.source_db.max_slot_wal_keep_size_mb * 1024 * 1024
+      operator    = "GreaterThanThreshold"
+      statistic   = "Maximum"
+    }
+    free-storage = {
+      metric      = "FreeStorageSpace"
+      description = "The source database has less than ${var.settings.free_storage_percent}% of its storage free."
+      threshold   = var.source_db.allocated_storage_gb * 1024 * 1024 * 1024 * var.settings.free_storage_percent / 100
+      operator    = "LessThanThreshold"
+      statistic   = "Minimum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "source_db" {
+  for_each = local.rds_alarms
+
+  alarm_name          = "${var.name}-source-db-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/RDS"
+  metric_name         = each.value.metric
+  dimensions          = { DBInstanceIdentifier = var.source_db.instance_id }
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = each.value.threshold
+  comparison_operator = each.value.operator
+  treat_missing_data  = "missing"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# ---------------------------------------------------------------------------------------------
+# The lake: quarantined rows and gold freshness, from the metrics the jobs publish.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "quarantined_rows" {
+  alarm_name          = "${var.name}-quarantined-rows"
+  alarm_description   = "A silver job quarantined rows: read the quarantine folder and the quality report."
+  namespace           = var.lake_metrics.namespace
+  metric_name         = "QuarantinedRows"
+  dimensions          = { Deployment = var.lake_metrics.deployment }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+}
+
+# No mart published for gold_freshness_hours hours in a row: gold is stale (the workflow did not
+# run, or its gold jobs failed before publishing). Missing data is exactly that, so it breaches.
+resource "aws_cloudwatch_metric_alarm" "gold_freshness" {
+  alarm_name          = "${var.name}-gold-stale"
+  alarm_description   = "No gold mart was published for ${var.settings.gold_freshness_hours} hours."
+  namespace           = var.lake_metrics.namespace
+  metric_name         = "GoldMartsPublished"
+  dimensions          = { Deployment = var.lake_metrics.deployment }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = var.settings.gold_freshness_hours
+  datapoints_to_alarm = var.settings.gold_freshness_hours
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+}
+
+# ---------------------------------------------------------------------------------------------
 # Glue job failures.
 # ---------------------------------------------------------------------------------------------
 

@@ -38,12 +38,37 @@ variable "athena_workgroup_name" {
   type        = string
 }
 
+variable "source_db" {
+  description = "The RDS source to watch (null: an existing server this deployment does not manage): its identifier, allocated storage and max_slot_wal_keep_size."
+  type = object({
+    instance_id               = string
+    allocated_storage_gb      = number
+    max_slot_wal_keep_size_mb = number
+  })
+  default = null
+}
+
+variable "lake_metrics" {
+  description = "The custom metrics the Glue jobs publish (namespace and the Deployment dimension): QuarantinedRows (rows a silver job quarantined) and GoldMartsPublished (marts a gold job wrote)."
+  type = object({
+    namespace  = string
+    deployment = string
+  })
+}
+
 variable "settings" {
   description = "Alert recipients and thresholds."
   type = object({
     alarm_emails                  = optional(list(string), [])
     cdc_latency_threshold_seconds = optional(number, 600)
     cdc_latency_periods           = optional(number, 3)
+    free_storage_percent          = optional(number, 20)
+    gold_freshness_hours          = optional(number, 26)
   })
   default = {}
+
+  validation {
+    condition     = var.settings.gold_freshness_hours >= 1 && var.settings.gold_freshness_hours <= 168
+    error_message = "settings.gold_freshness_hours must be between 1 and 168 (CloudWatch evaluates at most 7 days)."
+  }
 }

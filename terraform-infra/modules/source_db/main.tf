@@ -90,6 +90,14 @@ resource "aws_db_parameter_group" "this" {
     name  = "rds.force_ssl"
     value = "1"
   }
+  # A replication slot DMS stops reading (task stopped, deleted, failing) pins WAL until the disk
+  # is full and the source stops. Past this size the slot is invalidated instead: the source keeps
+  # running and the DMS task fails (alarms), to be restarted with a new full load.
+  # https://www.postgresql.org/docs/15/runtime-config-replication.html#GUC-MAX-SLOT-WAL-KEEP-SIZE
+  parameter {
+    name  = "max_slot_wal_keep_size"
+    value = tostring(var.database.max_slot_wal_keep_size_mb)
+  }
   parameter {
     name  = "log_min_duration_statement"
     value = "1000"

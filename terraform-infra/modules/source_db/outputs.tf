@@ -32,3 +32,8 @@ output "security_group_id" {
   description = "Security group of the RDS instance (null when an existing server is used)."
   value       = local.create ? aws_security_group.this[0].id : null
 }
+
+output "instance_id" {
+  description = "Identifier of the RDS instance, the DBInstanceIdentifier of its CloudWatch metrics (null when an existing server is used)."
+  value       = local.create ? aws_db_instance.this[0].identifier : null
+}

@@ -41,6 +41,7 @@ variable "database" {
     skip_final_snapshot          = optional(bool, false)
     performance_insights_enabled = optional(bool, true)
     monitoring_interval_seconds  = optional(number, 60)
+    max_slot_wal_keep_size_mb    = optional(number, 5120)
     # Bump to rotate the master password: a new one is generated and written, write-only, to both
     # the instance and the secret, so it never lands in the Terraform state.
     password_version = optional(number, 1)

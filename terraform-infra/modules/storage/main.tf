@@ -24,11 +24,25 @@ locals {
     }
   }
 
-  bucket_names = {
-    for key in keys(local.buckets) :
-    key => "${var.name}-${replace(key, "_", "-")}-${var.account_id}-${var.region}"
+  # Bucket names are `<name>-<purpose>-<account>-<region>`, globally unique and at most 63
+  # characters (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+  # A name that would be longer keeps the account and region and as much of `<name>-<purpose>`
+  # as fits, then 8 hex digits of the SHA-256 of the full name: deterministic (the same inputs
+  # always give the same bucket) and still distinct per purpose and environment.
+  name_suffix = "${var.account_id}-${var.region}"
+  full_bucket_names = merge(
+    { for key in keys(local.buckets) : key => "${var.name}-${replace(key, "_", "-")}" },
+    { access_logs = "${var.name}-access-logs" },
+  )
+  short_bucket_names = {
+    for key, head in local.full_bucket_names : key => (
+      length("${head}-${local.name_suffix}") <= 63
+      ? "${head}-${local.name_suffix}"
+      : "${replace(substr(head, 0, 63 - 10 - length(local.name_suffix)), "/-+$/", "")}-${substr(sha256("${head}-${local.name_suffix}"), 0, 8)}-${local.name_suffix}"
+    )
   }
-  access_logs_bucket_name = "${var.name}-access-logs-${var.account_id}-${var.region}"
+  bucket_names            = { for key in keys(local.buckets) : key => local.short_bucket_names[key] }
+  access_logs_bucket_name = local.short_bucket_names["access_logs"]
   # ARNs from the names, so that the bucket policies are fully known at plan time.
   bucket_arns     = { for key, name in local.bucket_names : key => "arn:${var.partition}:s3:::${name}" }
   access_logs_arn = "arn:${var.partition}:s3:::${local.access_logs_bucket_name}"
@@ -186,6 +200,13 @@ resource "aws_s3_bucket" "this" {
   bucket        = local.bucket_names[each.key]
   force_destroy = var.settings.force_destroy
   tags          = { Purpose = each.value.purpose }
+
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", local.bucket_names[each.key]))
+      error_message = "Bucket name ${local.bucket_names[each.key]} is not a valid S3 bucket name (3-63 lower-case letters, digits and dashes)."
+    }
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {

@@ -14,8 +14,8 @@ output "bucket_ids" {
 }
 
 output "bucket_arns" {
-  description = "Bucket ARN per lake bucket key."
-  value       = { for key, bucket in aws_s3_bucket.this : key => bucket.arn }
+  description = "Bucket ARN per lake bucket key (known at plan time: policies that name them are too)."
+  value       = { for key, bucket in aws_s3_bucket.this : key => local.bucket_arns[key] }
 }
 
 output "access_logs_bucket_id" {
