@@ -167,6 +167,22 @@ class Settings(BaseSettings):
         ),
     ]
 
+    lock_lease_seconds: Annotated[
+        float,
+        Field(
+            default=60.0,
+            ge=1,
+            le=3600,
+            validation_alias=AliasChoices("LAKEHOUSE_LOCK_LEASE_SECONDS"),
+            description=(
+                "S3 lakes: how long the writer lock's lease lasts without renewal (the holder"
+                " renews it every quarter of that); a holder that stops renewing, because it was"
+                " killed on another host, loses the lock after this long. Local lakes need no"
+                " lease: the kernel releases the lock of a process that ends."
+            ),
+        ),
+    ]
+
     @field_validator("lake")
     @classmethod
     def _lake_not_empty(cls, v: str) -> str:

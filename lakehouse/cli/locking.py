@@ -1,0 +1,78 @@
+"""How long-running commands share the lake: the writer lock with ``--wait``, clean stops.
+
+A command that writes the lake holds its writer lock (:mod:`lakehouse.storage.lock`) for as
+long as it writes. A command that runs until stopped (``pipeline watch``, ``replicate``) stops
+between batches on Ctrl-C or SIGTERM: the first signal asks it to finish the batch under way and
+stop, a second one interrupts at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+import typer
+from rich.console import Console
+
+from lakehouse.config import Settings
+from lakehouse.storage.lock import EXIT_LOCKED, Holder, LockHandle, writer_lock
+
+_err = Console(stderr=True)
+
+WAIT_HELP = (
+    "Seconds to wait for another command that is writing the lake (default 0: do not wait). "
+    f"If it still holds the lake then, exit {EXIT_LOCKED} naming it."
+)
+
+
+def wait_option() -> float:
+    """The ``--wait SECONDS`` option of every command that writes the lake."""
+    return typer.Option(0.0, "--wait", min=0.0, help=WAIT_HELP)  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def lake_writer(settings: Settings, command: str, wait: float) -> Iterator[LockHandle]:
+    """Hold the lake's writer lock for the block, saying when it waits or breaks a dead lock."""
+
+    def waiting(holder: Holder | None) -> None:
+        who = holder.describe() if holder else "another command"
+        _err.print(
+            f"waiting up to {wait:g} s for {who} to finish writing the lake", highlight=False
+        )
+
+    with writer_lock(settings, command, wait=wait, on_wait=waiting) as handle:
+        if handle.broken is not None:
+            _err.print(
+                f"[yellow]note:[/yellow] took over the lake lock left by "
+                f"{handle.broken.describe()}: that process is gone",
+                highlight=False,
+            )
+        yield handle
+
+
+@contextlib.contextmanager
+def stop_on_signals(console: Console, message: str) -> Iterator[threading.Event]:
+    """An event set by the first SIGINT or SIGTERM; a second one raises KeyboardInterrupt.
+
+    Args:
+        console: where to say that the command is stopping.
+        message: what the command does before it stops, e.g. "finishing the batch under way".
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        name = signal.Signals(signum).name
+        console.print(f"{name}: stopping - {message} (send it again to stop at once)")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
