@@ -10,6 +10,7 @@ from rich.table import Table
 
 from lakehouse.catalog.crawler import crawl as run_crawl
 from lakehouse.catalog.store import DATABASES
+from lakehouse.cli.locking import lake_writer, wait_option
 from lakehouse.config import get_settings
 
 console = Console()
@@ -28,14 +29,16 @@ def register(app: typer.Typer) -> None:
                 help="Database(s) to crawl: bronze, silver, gold (default: all three).",
             ),
         ] = None,
+        wait: float = wait_option(),
     ) -> None:
         """Discover bronze, silver and gold tables, their schemas, partitions and drift.
 
         Registers them in the local catalog (settings.catalog_uri) as databases bronze, silver
-        and gold, for `lakehouse athena`. Schema drift is reported, not an error.
+        and gold, for `lakehouse athena`. Schema drift is reported, not an error. Exits 75
+        when another command was writing the lake (see --wait).
         """
         settings = get_settings()
-        with console.status("crawling the lake"):
+        with lake_writer(settings, "crawl", wait), console.status("crawling the lake"):
             result = run_crawl(settings, database or DATABASES)
         table = Table(title=f"catalog: {settings.catalog_uri}")
         for name, justify in (

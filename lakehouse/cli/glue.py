@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lakehouse.cli.locking import lake_writer, wait_option
 from lakehouse.config import get_settings
 from lakehouse.errors import LakehouseError
 
@@ -42,10 +43,12 @@ def start_job_run_cmd(
         "--arguments",
         help='JSON object overriding default arguments, e.g. {"--full_refresh": "true"}.',
     ),
+    wait: float = wait_option(),
 ) -> None:
     """Run one job to completion (default arguments from settings, bookmarks enabled).
 
-    Exits 1 when the job fails and 3 when it quarantined rows or files.
+    Exits 1 when the job fails, 3 when it quarantined rows or files and 75 when another
+    command was writing the lake (see --wait).
     """
     from lakehouse.glue.runner import job_scripts, spark_session, start_job_run
 
@@ -55,10 +58,14 @@ def start_job_run_cmd(
         raise LakehouseError(
             f"no Glue job {job_name!r}; 'lakehouse glue list-jobs' shows the job names"
         )
-    with console.status(f"running {job_name} (Spark {settings.spark_master})"):
+    with (
+        lake_writer(settings, f"glue start-job-run --job-name {job_name}", wait) as lock,
+        console.status(f"running {job_name} (Spark {settings.spark_master})"),
+    ):
         full = str(overrides.get("--full_refresh", "false")).lower() == "true"
         spark = spark_session(settings, quick_start=not full)
         run = start_job_run(settings, job_name, overrides, spark=spark)
+        lock.ensure_held()
     summary = {"JobRunId": run.run_id, "JobRunState": run.state, "ExecutionTime": run.seconds}
     console.print_json(json.dumps(summary))
     if run.report:
@@ -89,6 +96,7 @@ def list_jobs() -> None:
 @app.command("reset-job-bookmark")
 def reset_job_bookmark(
     job_name: str = typer.Option(..., "--job-name", help="The job whose bookmark to forget."),
+    wait: float = wait_option(),
 ) -> None:
     """Forget a job's bookmark: its next run processes every bronze file again."""
     from lakehouse.glue.runner import ensure_stubs_on_path, spark_session
@@ -100,8 +108,9 @@ def reset_job_bookmark(
     from lakehouse_glue import fs
 
     _local.configure(settings.glue_state_uri)
-    spark = spark_session(settings)
-    removed = fs.delete(spark, bookmark_path(job_name))
+    with lake_writer(settings, f"glue reset-job-bookmark --job-name {job_name}", wait):
+        spark = spark_session(settings)
+        removed = fs.delete(spark, bookmark_path(job_name))
     console.print(f"bookmark of {job_name} {'reset' if removed else 'was not set'}")
 
 

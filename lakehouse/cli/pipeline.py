@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lakehouse.config import get_settings
+from lakehouse.cli.locking import lake_writer, stop_on_signals, wait_option
+from lakehouse.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from lakehouse.pipeline.run import PipelineResult, Step
 
 app = typer.Typer(
     help="Run the pipeline: silver jobs, gold jobs, quality report.", no_args_is_help=True
@@ -15,10 +21,7 @@ app = typer.Typer(
 console = Console()
 
 
-def _summary(result: object) -> Table:
-    from lakehouse.pipeline.run import PipelineResult
-
-    assert isinstance(result, PipelineResult)
+def _summary(result: PipelineResult) -> Table:
     table = Table("job", "state", "seconds", "files", "changes in", "quarantined", "rows written")
     for run in result.runs:
         r = run.report or {}
@@ -40,12 +43,22 @@ def _summary(result: object) -> Table:
     return table
 
 
-def _run_once(full_refresh: bool) -> int:
-    from lakehouse.glue.runner import spark_session
-    from lakehouse.pipeline.run import is_short_run, plan, run_pipeline
+def _run_once(full_refresh: bool, wait: float) -> int:
+    from lakehouse.pipeline.run import plan
 
     settings = get_settings()
     steps = plan()
+    with lake_writer(settings, "pipeline run", wait) as lock:
+        result = _run_with_progress(settings, steps, full_refresh)
+        lock.ensure_held()
+    _report(settings, result)
+    return result.exit_code
+
+
+def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool) -> PipelineResult:
+    from lakehouse.glue.runner import spark_session
+    from lakehouse.pipeline.run import is_short_run, run_pipeline
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -65,6 +78,10 @@ def _run_once(full_refresh: bool) -> int:
             on_start=lambda s: progress.update(task, description=s.job_name),
             on_finish=lambda s, r, why: progress.advance(task),
         )
+    return result
+
+
+def _report(settings: Settings, result: PipelineResult) -> None:
     console.print(_summary(result))
     for run in result.failed:
         console.print(f"[red]{run.job_name} failed:[/red] {run.error}", highlight=False)
@@ -78,7 +95,6 @@ def _run_once(full_refresh: bool) -> int:
             f"{settings.quarantine_uri} and {settings.reports_uri}/quality/"
         )
     console.print(f"pipeline finished in {result.seconds:.1f} s")
-    return result.exit_code
 
 
 @app.command()
@@ -86,12 +102,14 @@ def run(
     full_refresh: bool = typer.Option(
         False, "--full-refresh", help="Rebuild silver from all bronze instead of new files only."
     ),
+    wait: float = wait_option(),
 ) -> None:
     """Run every silver job, then every gold job and the quality report, then the crawler.
 
-    Exits 1 when a job failed and 3 when rows or files were quarantined.
+    Exits 1 when a job failed, 3 when rows or files were quarantined and 75 when another
+    command was writing the lake (see --wait).
     """
-    code = _run_once(full_refresh)
+    code = _run_once(full_refresh, wait)
     if code:
         raise typer.Exit(code)
 
@@ -102,14 +120,18 @@ def watch(
         5.0, "--interval", min=0.0, help="Seconds between batch starts."
     ),
     max_batches: int | None = typer.Option(None, "--max-batches", help="Stop after N batches."),
+    wait: float = wait_option(),
 ) -> None:
-    """Replicate and process in micro-batches until Ctrl-C, so gold follows the source."""
+    """Replicate and process in micro-batches until Ctrl-C or SIGTERM, so gold follows the source.
+
+    Holds the lake's writer lock the whole time. A stop signal lets the batch under way finish
+    (a second one stops at once); exits 75 when another command was writing the lake.
+    """
     from lakehouse.glue.runner import spark_session
     from lakehouse.pipeline.watch import Batch
     from lakehouse.pipeline.watch import watch as watch_loop
 
     settings = get_settings()
-    spark = spark_session(settings)
 
     def show(batch: Batch) -> None:
         res = batch.result
@@ -124,7 +146,27 @@ def watch(
         if res.crawl_error:
             console.print(f"[red]crawl failed:[/red] {res.crawl_error}", highlight=False)
 
-    watch_loop(settings, interval=interval, spark=spark, max_batches=max_batches, on_batch=show)
+    with (
+        lake_writer(settings, "pipeline watch", wait) as lock,
+        stop_on_signals(console, "finishing the batch under way") as stop,
+    ):
+        spark = spark_session(settings)
+
+        def on_batch(batch: Batch) -> None:
+            show(batch)
+            lock.ensure_held()
+
+        batches = watch_loop(
+            settings,
+            interval=interval,
+            spark=spark,
+            max_batches=max_batches,
+            on_batch=on_batch,
+            stop=stop,
+        )
+    done = batches[-1].number if batches else 0
+    if stop.is_set():
+        console.print(f"stopped after {done} batch(es); the lake lock is released")
 
 
 def register(root: typer.Typer) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import threading
-from types import FrameType
 
 import typer
 from rich.console import Console
@@ -20,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from lakehouse.cli.locking import stop_on_signals
 from lakehouse.config import get_settings
 from lakehouse.replicate import ReplicationOptions, Replicator
 from lakehouse.replicate.status import replication_status
@@ -67,14 +66,7 @@ def replicate(
     _setup_logging(not quiet)
     settings = get_settings()
     options = ReplicationOptions.from_settings(settings, target=target)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        console.print("stopping: writing what is buffered and confirming it ...")
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_on_signals(console, "writing what is buffered and confirming it") as stop:
         bar = Progress(
             TextColumn("full load {task.description}"),
             BarColumn(),
@@ -106,9 +98,6 @@ def replicate(
             )
         finally:
             bar.stop()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     if summary.full_load is not None:
         rows = sum(c.rows for c in summary.full_load)
         files = sum(len(c.files) for c in summary.full_load)

@@ -34,6 +34,7 @@ from pyspark.sql import SparkSession
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.storage.lock import writer_lock
 
 STUBS_DIR = Path(__file__).resolve().parent / "stubs"
 
@@ -175,7 +176,19 @@ def start_job_run(
 
     Raises:
         LakehouseError: there is no such job script, or an argument key lacks its ``--``.
+        LakeLockedError: another process is writing the lake (:mod:`lakehouse.storage.lock`).
     """
+    # Nested in the pipeline's or the CLI's lock (a level more); taken here for other callers.
+    with writer_lock(settings, f"glue start-job-run --job-name {job_name}"):
+        return _start_job_run(settings, job_name, arguments, spark)
+
+
+def _start_job_run(
+    settings: Settings,
+    job_name: str,
+    arguments: dict[str, str] | None,
+    spark: SparkSession | None,
+) -> JobRun:
     scripts = job_scripts()
     if job_name not in scripts:
         raise LakehouseError(

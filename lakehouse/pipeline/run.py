@@ -39,6 +39,7 @@ from lakehouse.errors import LakehouseError
 from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.storage import open_storage
+from lakehouse.storage.lock import writer_lock
 
 #: The shared library every job ships with (``--extra-py-files``), declarations included.
 LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
@@ -160,7 +161,24 @@ def run_pipeline(
             (the crawler step: ``None`` and ``None`` when it succeeded).
         kinds: which parts of the DAG to run (the bench times silver alone, for example).
         workers: jobs at once within a stage; ``settings.pipeline_workers`` when omitted.
+
+    Raises:
+        LakeLockedError: another process is writing the lake (:mod:`lakehouse.storage.lock`).
     """
+    # Nested in the CLI's own lock (a level more); taken here for every other caller.
+    with writer_lock(settings, "pipeline run"):
+        return _run_dag(settings, full_refresh, spark, on_start, on_finish, kinds, workers)
+
+
+def _run_dag(
+    settings: Settings,
+    full_refresh: bool,
+    spark: SparkSession | None,
+    on_start: Callable[[Step], None] | None,
+    on_finish: Callable[[Step, JobRun | None, str | None], None] | None,
+    kinds: tuple[str, ...],
+    workers: int | None,
+) -> PipelineResult:
     spark = spark or spark_session(settings)
     scripts = job_scripts()
     result = PipelineResult()

@@ -400,6 +400,7 @@ def run_once(
     target: str | None = None,
     resync: bool = False,
     progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
     **overrides: Any,
 ) -> RunSummary:
     """Full load if the target has none, then stream until caught up with the WAL at start.
@@ -409,7 +410,11 @@ def run_once(
         target: bronze root (folder or ``s3://``); default ``settings.bronze_uri``.
         resync: drop the slot and the target's files first and reload everything.
         progress: called as ``(table, rows_copied, rows_total)`` during the full load.
+        should_stop: polled while streaming; when true, the stream writes what it buffered,
+            confirms it and returns before catching up.
         **overrides: fields of :class:`ReplicationOptions` (e.g. ``dsn``, ``slot_name``).
     """
     options = ReplicationOptions.from_settings(settings, target=target, **overrides)
-    return Replicator(options, progress=progress).run(once=True, resync=resync)
+    return Replicator(options, progress=progress).run(
+        once=True, resync=resync, should_stop=should_stop
+    )

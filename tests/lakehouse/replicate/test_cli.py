@@ -10,6 +10,7 @@ import sys
 import time
 
 import psycopg
+import pytest
 
 from lakehouse.replicate import pgoutput
 from lakehouse.replicate.source import slot_info
@@ -26,7 +27,10 @@ def _wait_for(condition: object, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_ctrl_c_stops_cleanly_and_status_reports(repl: ReplEnv) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_ends_cleanly_and_status_reports(
+    repl: ReplEnv, stop_signal: signal.Signals
+) -> None:
     with psycopg.connect(repl.dsn) as conn:
         tenant = insert_tenant(conn)
     env = {
@@ -45,12 +49,13 @@ def test_ctrl_c_stops_cleanly_and_status_reports(repl: ReplEnv) -> None:
         with psycopg.connect(repl.dsn) as conn:
             customer = insert_customer(conn, tenant)
         _wait_for(lambda: repl.storage.list_files("dms/public/customers"))
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
+    assert f"{stop_signal.name}: stopping - writing what is buffered" in err
     # One JSON log line per written file.
     events = [
         json.loads(line.split(" INFO ", 1)[1]) for line in err.splitlines() if " INFO {" in line
