@@ -318,6 +318,16 @@ def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None
     assert expected[1] == ({f"create_gold_{m}" for m in gold_marts()} | {QUALITY_JOB}) & scripts
 
 
+def test_every_job_and_the_workflow_run_one_at_a_time(resources: list[dict[str, Any]]) -> None:
+    # The AWS side of the lake's writer lock (lakehouse.storage.lock): a second run of a job,
+    # or of the whole workflow, is refused while one is running.
+    jobs = of_type(resources, "aws_glue_job")
+    assert jobs
+    for job in jobs:
+        assert job["values"]["execution_property"] == [{"max_concurrent_runs": 1}], job["address"]
+    assert one(resources, "aws_glue_workflow")["max_concurrent_runs"] == 1
+
+
 def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -> None:
     tables = {
         t["values"]["name"]: t["values"]

@@ -381,6 +381,11 @@ resource "aws_glue_workflow" "this" {
   name        = "${var.name}-pipeline"
   description = "All silver jobs, then all gold jobs and the quality report, then the lake crawler"
 
+  # One writer per lake, as `lakehouse pipeline run` takes the lake's writer lock: a second run
+  # (a schedule overlapping a slow run, a manual start) fails to start instead of rewriting the
+  # partitions the first one reads.
+  max_concurrent_runs = 1
+
   lifecycle {
     precondition {
       condition     = length(local.unplaced_jobs) == 0
