@@ -40,7 +40,9 @@ def lake_writer(settings: Settings, command: str, wait: float) -> Iterator[LockH
     def waiting(holder: Holder | None) -> None:
         who = holder.describe() if holder else "another command"
         _err.print(
-            f"waiting up to {wait:g} s for {who} to finish writing the lake", highlight=False
+            f"waiting up to {wait:g} s for {who} to finish writing the lake",
+            highlight=False,
+            soft_wrap=True,
         )
 
     with writer_lock(settings, command, wait=wait, on_wait=waiting) as handle:
@@ -49,6 +51,7 @@ def lake_writer(settings: Settings, command: str, wait: float) -> Iterator[LockH
                 f"[yellow]note:[/yellow] took over the lake lock left by "
                 f"{handle.broken.describe()}: that process is gone",
                 highlight=False,
+                soft_wrap=True,
             )
         yield handle
 

@@ -31,7 +31,8 @@ from lakehouse.storage import open_storage
 from lakehouse.storage.lock import EXIT_LOCKED, HOLDER_PATH
 from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
 
-pytestmark = pytest.mark.slow
+# Several Spark processes each: generous on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -184,7 +185,7 @@ def test_sigterm_stops_watch_between_batches_and_releases_the_lock(
         # The next run takes the lock (it would raise if it were still held) and completes the
         # rest: nothing was left half-written.
         replicate_once(settings)
-        result = run_pipeline(settings, spark=spark)
+        result = run_pipeline(settings, spark=spark, kinds=("silver",))  # what reconcile reads
         assert not result.failed, [(r.job_name, r.error) for r in result.failed]
     finally:
         drop_slot(dsn, settings.slot_name)

@@ -241,11 +241,12 @@ def test_crawl_refuses_while_another_command_writes(
         text=True,
     )
     holders.append(waiting)
-    time.sleep(2)
+    assert waiting.stderr is not None
+    said = waiting.stderr.readline()  # blocks until it waits (or fails)
+    assert "waiting up to 60 s for 'lakehouse pipeline run'" in said, said
     _release(holder)
     _out, err = waiting.communicate(timeout=60)
-    assert waiting.returncode == 0, err
-    assert "waiting up to 60 s for 'lakehouse pipeline run'" in err.replace("\n", " ")
+    assert waiting.returncode == 0, said + err
 
 
 # --- S3 leases ---------------------------------------------------------------------------------
