@@ -70,14 +70,34 @@ def is_iceberg(table: CatalogTable) -> bool:
 # -- binding references in a statement ---------------------------------------------------
 
 
+# What a time-travel expression may hold: literals, casts, intervals, +/- and the current time.
+# It is evaluated apart from the statement (the guard never sees it), so nothing else is let in.
+_CONSTANT_NODES: tuple[type[exp.Expr], ...] = (
+    exp.Literal,
+    exp.Cast,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Interval,
+    exp.Var,
+    exp.Add,
+    exp.Sub,
+    exp.Neg,
+    exp.Paren,
+    exp.CurrentTimestamp,
+    exp.CurrentDate,
+    exp.Localtimestamp,
+    exp.FromISO8601Timestamp,
+)
+
+
 def _constant(expression: exp.Expr, what: str) -> exp.Expr:
-    bad = expression.find(exp.Column, exp.Table, exp.Select, exp.Subquery, exp.Placeholder)
-    if bad is not None:
-        raise AthenaQueryError(
-            "INVALID_ARGUMENTS",
-            f"{what} must be a constant expression (a literal, or current_timestamp minus an "
-            f"interval), not {bad.sql('athena')[:60]}",
-        )
+    for node in expression.walk():
+        if not isinstance(node, _CONSTANT_NODES):
+            raise AthenaQueryError(
+                "INVALID_ARGUMENTS",
+                f"{what} must be a constant expression (a literal, or current_timestamp minus "
+                f"an interval), not {expression.sql('athena')[:60]}",
+            )
     return expression
 
 

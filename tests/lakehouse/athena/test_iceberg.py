@@ -111,6 +111,7 @@ def test_time_travel_returns_the_older_snapshots_answer(lake: IcebergLake) -> No
     stamp = second_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     sql = f"{COUNT_SUM} for timestamp as of timestamp '{stamp} UTC'"
     assert one(lake, sql) == lake.expected("second")
+    assert one(lake, f"{COUNT_SUM} for timestamp as of current_timestamp") == lake.expected("third")
     # With a tenant, the older snapshot is scoped too.
     assert one(lake, f"{COUNT_SUM} for version as of {first}", "acme") == lake.expected(
         "first", "acme"
@@ -141,6 +142,16 @@ def test_time_travel_returns_the_older_snapshots_answer(lake: IcebergLake) -> No
         ),
         (
             "for timestamp as of cast(getenv('HOME') as timestamp)",
+            "INVALID_ARGUMENTS",
+            "must be a constant expression",
+        ),
+        (
+            "for timestamp as of cast(repeat('x', 1000000000) as timestamp)",
+            "INVALID_ARGUMENTS",
+            "must be a constant expression",
+        ),
+        (
+            "for timestamp as of 'not a time'",
             "INVALID_ARGUMENTS",
             "FOR TIMESTAMP AS OF needs a timestamp",
         ),
