@@ -395,3 +395,16 @@ def test_crawl_and_athena_commands_on_an_iceberg_lake(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "INVALID_ARGUMENTS" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_a_table_without_snapshots_reads_empty(lake: IcebergLake) -> None:
+    # As Terraform creates them on AWS before the first job run: columns, no snapshot.
+    from tests.lakehouse.catalog.iceberg_lake import ORDERS_SCHEMA, tenant_spec
+
+    lake.catalog.create_table(
+        "silver.refunds", ORDERS_SCHEMA, partition_spec=tenant_spec(ORDERS_SCHEMA)
+    )
+    crawl(lake.settings, ["silver"])
+    assert one(lake, "select count(*), sum(amount) from silver.refunds") == (0, None)
+    assert one(lake, "select count(*) from silver.refunds", tenant="acme") == (0,)
+    assert rows(lake, 'select * from silver."refunds$snapshots"') == []
