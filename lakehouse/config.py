@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -179,6 +179,39 @@ class Settings(BaseSettings):
                 " renews it every quarter of that); a holder that stops renewing, because it was"
                 " killed on another host, loses the lock after this long. Local lakes need no"
                 " lease: the kernel releases the lock of a process that ends."
+            ),
+        ),
+    ]
+    athena_engine: Annotated[
+        Literal["local", "athena"],
+        Field(
+            default="local",
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_ENGINE"),
+            description=(
+                "Where `lakehouse athena` (and the dashboards) run SQL: `local` (DuckDB over the"
+                " lake) or `athena` (Amazon Athena through boto3)."
+            ),
+        ),
+    ]
+    athena_workgroup: Annotated[
+        str | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_WORKGROUP"),
+            description=(
+                "The analysts' Athena workgroup for --engine athena (else the `athena_workgroup`"
+                " Terraform output in LAKEHOUSE_TF_OUTPUTS)."
+            ),
+        ),
+    ]
+    tf_outputs: Annotated[
+        Path | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_TF_OUTPUTS"),
+            description=(
+                "File written by `terraform output -json`: the workgroups, tenant roles and"
+                " buckets of a deployed stack, for the tools that talk to AWS."
             ),
         ),
     ]

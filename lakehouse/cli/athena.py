@@ -14,12 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.athena import ddl
-from lakehouse.athena.engine import AthenaEngine, QueryResult, text_value, write_csv
+from lakehouse.athena.engine import QueryResult, text_value, write_csv
+from lakehouse.athena.engines import open_engine
 from lakehouse.config import get_settings
 from lakehouse.errors import LakehouseError
 
 console = Console()
 err = Console(stderr=True)
+
+
+class EngineChoice(StrEnum):
+    local = "local"
+    athena = "athena"
 
 
 class OutputFormat(StrEnum):
@@ -89,6 +95,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--output", "-o", help="Also write the last statement's result here."),
         ] = None,
+        engine_kind: Annotated[
+            EngineChoice | None,
+            typer.Option(
+                "--engine",
+                help="local: DuckDB over the lake; athena: Amazon Athena through boto3 "
+                "(default: LAKEHOUSE_ATHENA_ENGINE).",
+            ),
+        ] = None,
     ) -> None:
         """Run Athena (Trino) SQL on the local lake with DuckDB.
 
@@ -98,8 +112,13 @@ def register(app: typer.Typer) -> None:
         if (sql is None) == (file is None):
             raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
         text = file.read_text(encoding="utf-8") if file is not None else str(sql)
-        with AthenaEngine(get_settings(), tenant=tenant) as engine:
+        engine = open_engine(
+            get_settings(), tenant=tenant, kind=engine_kind.value if engine_kind else None
+        )
+        try:
             results = engine.execute(text)
+        finally:
+            engine.close()
         for i, result in enumerate(results):
             if len(results) > 1:
                 err.print(f"-- statement {i + 1} of {len(results)}", highlight=False)

@@ -1,0 +1,36 @@
+"""One way to open a query engine, local or on AWS, chosen by a setting.
+
+The CLI and the dashboards call :func:`open_engine`; both engines take Athena SQL and return
+:class:`~lakehouse.athena.results.QueryResult` per statement.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from lakehouse.athena.results import QueryResult
+from lakehouse.config import Settings
+
+EngineKind = Literal["local", "athena"]
+
+
+class QueryEngine(Protocol):
+    """What the local DuckDB engine and the Amazon Athena engine have in common."""
+
+    def execute(self, text: str) -> list[QueryResult]: ...
+
+    def close(self) -> None: ...
+
+
+def open_engine(
+    settings: Settings, tenant: str | None = None, kind: EngineKind | None = None
+) -> QueryEngine:
+    """The engine ``kind`` (default ``settings.athena_engine``), scoped to ``tenant`` if given."""
+    chosen = kind or settings.athena_engine
+    if chosen == "athena":
+        from lakehouse.athena.remote import AthenaRemoteEngine
+
+        return AthenaRemoteEngine(settings, tenant=tenant)
+    from lakehouse.athena.engine import AthenaEngine
+
+    return AthenaEngine(settings, tenant=tenant)
