@@ -171,6 +171,9 @@ module "glue" {
   # With Lake Formation, the databases are created once the data lake settings hold, so they get
   # no IAMAllowedPrincipals default.
   catalog_after = local.lake_formation ? [module.lakeformation[0].settings_id] : []
+  account_id    = local.account_id
+  region        = var.aws_region
+  partition     = local.partition
 
   lake_uris = {
     bronze_path     = module.storage.lake_uris.bronze_path

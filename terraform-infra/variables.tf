@@ -149,12 +149,18 @@ variable "glue" {
     schedule           = optional(string)
     # false in all but one environment of an account: /aws-glue/crawlers is account-wide.
     manage_crawler_log_group = optional(bool, true)
+    # Iceberg table optimizers (modules/glue): on, 7 days and at least 10 snapshots kept,
+    # orphan files deleted after 7 days.
+    table_optimizers           = optional(bool, true)
+    snapshot_retention_days    = optional(number, 7)
+    snapshots_to_retain        = optional(number, 10)
+    orphan_file_retention_days = optional(number, 7)
   })
   default = {}
 
   validation {
     condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.glue.worker_type)
-    error_message = "glue.worker_type must be G.1X, G.2X, G.4X or G.8X (Glue 5.0 Spark workers)."
+    error_message = "glue.worker_type must be G.1X, G.2X, G.4X or G.8X (Glue 5.1 Spark workers)."
   }
 
   validation {

@@ -7,12 +7,13 @@ when the committed files differ from what this module generates.
 S3 locations are placeholders, never literals: ``${bronze_location}``, ``${silver_location}`` and
 ``${gold_location}`` (the layer roots, e.g. ``s3://<bucket>/bronze``).
 
-Silver and gold tables are plain Hive-partitioned Parquet tables (``partitioned by (tenant_id
-string)``, no partition projection): on AWS the silver/gold Glue crawler registers their
-partitions at the end of every workflow run, locally ``lakehouse crawl`` (also the last stage of
-``lakehouse pipeline run``). Queries over all tenants therefore run on both homes; tenant
-isolation is Lake Formation's row filters on AWS and ``lakehouse athena --tenant`` locally.
-``tenant_id`` is the partition key, so it is never declared again among the table's columns.
+Silver, history (``silver.<entity>_history``) and gold tables are Apache Iceberg tables
+(``table_type = 'ICEBERG'``, format v2, Parquet data), partitioned by ``tenant_id`` (identity; a
+column of the table, as Iceberg partitions are hidden). Iceberg tracks its own files, so no
+crawler registers partitions; Athena reads the current snapshot and time-travels natively
+(https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-creating-tables.html). Queries
+over all tenants run on both homes; tenant isolation is Lake Formation's row filters on AWS and
+``lakehouse athena --tenant`` locally.
 """
 
 from __future__ import annotations
@@ -27,6 +28,24 @@ from lakehouse.paths import ATHENA_QUERIES_DIR
 DDL_DIR = ATHENA_QUERIES_DIR / "ddl"
 PARTITION_KEY = "tenant_id"
 PLACEHOLDERS = ("bronze_location", "silver_location", "gold_location")
+HISTORY_SUFFIX = "_history"
+# The version columns of ``silver.<entity>_history`` after the entity's columns (the history
+# job's schema, lakehouse_glue.history.history_schema).
+HISTORY_VERSION = (
+    ("operation", "string", "I (insert) or U (update) that made this version."),
+    ("source_change_seq", "string", "dms_change_seq of that change (fixed width, sortable)."),
+    ("valid_from", "timestamp", "Source commit time of the change that made this version."),
+    ("valid_to", "timestamp", "Source commit time of the next change of the key (NULL: open)."),
+    ("valid_to_change_seq", "string", "dms_change_seq of that next change."),
+    ("is_current", "boolean", "Whether this is the key's current version (not closed)."),
+)
+# Athena's Iceberg table properties
+# (https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-creating-tables.html).
+ICEBERG_PROPERTIES = (
+    ("table_type", "ICEBERG"),
+    ("format", "parquet"),
+    ("write_compression", "zstd"),
+)
 SILVER_LINEAGE = (
     ("source_committed_at", "timestamp", "Commit time of the change that produced this row."),
     ("source_change_seq", "string", "dms_change_seq of that change (fixed width, sortable)."),
@@ -85,21 +104,37 @@ def _bronze_table(entity: Entity) -> str:
     )
 
 
-def _parquet_table(
+def _iceberg_table(
     database: str, name: str, description: str, columns: list[tuple[str, str, str]]
 ) -> str:
-    cols = _column_lines([c for c in columns if c[0] != PARTITION_KEY])
+    cols = _column_lines(columns)
     root = f"${{{database}_location}}/{name}"
+    properties = ",\n".join(f"  {_quote(k)} = {_quote(v)}" for k, v in ICEBERG_PROPERTIES)
     return (
         f"-- {database}.{name}: {description}\n"
-        f"create external table if not exists {database}.{name} (\n{cols}\n)\n"
-        f"partitioned by (`{PARTITION_KEY}` string)\n"
-        "stored as parquet\n"
+        f"create table if not exists {database}.{name} (\n{cols}\n)\n"
+        f"partitioned by (`{PARTITION_KEY}`)\n"
         f"location '{root}/'\n"
-        "tblproperties (\n"
-        "  'parquet.compression' = 'SNAPPY'\n"
-        ");\n"
+        f"tblproperties (\n{properties}\n);\n"
     )
+
+
+def entity_columns(entity: Entity) -> list[tuple[str, str, str]]:
+    """An entity's declared columns, with ``tenant_id`` (the partition) added when undeclared."""
+    columns = [(c.name, c.athena_type, "") for c in entity.columns]
+    if PARTITION_KEY not in entity.column_names:
+        columns.append((PARTITION_KEY, "string", "The tenant (this row's own id)."))
+    return columns
+
+
+def silver_columns(entity: Entity) -> list[tuple[str, str, str]]:
+    """Columns of ``silver.<entity>``: the entity's, then the lineage columns."""
+    return [*entity_columns(entity), *SILVER_LINEAGE]
+
+
+def history_columns(entity: Entity) -> list[tuple[str, str, str]]:
+    """Columns of ``silver.<entity>_history``: the entity's, then the version columns."""
+    return [*entity_columns(entity), *HISTORY_VERSION]
 
 
 def _declared_rules() -> str:
@@ -172,9 +207,15 @@ def generate() -> dict[str, str]:
     bronze = HEADER + "\n".join(_bronze_table(e) for e in declaration.entities)
     silver_parts = []
     for e in declaration.entities:
-        columns = [(c.name, c.athena_type, "") for c in e.columns]
-        columns += list(SILVER_LINEAGE)
-        silver_parts.append(_parquet_table("silver", e.name, e.description, columns))
+        silver_parts.append(_iceberg_table("silver", e.name, e.description, silver_columns(e)))
+        silver_parts.append(
+            _iceberg_table(
+                "silver",
+                f"{e.name}{HISTORY_SUFFIX}",
+                f"Every version of silver.{e.name} (slowly changing, type 2).",
+                history_columns(e),
+            )
+        )
     silver = HEADER + "\n".join(silver_parts)
     gold_parts = []
     for mart in gold_marts():
@@ -185,7 +226,7 @@ def generate() -> dict[str, str]:
             )
             continue
         columns = [(c.name, c.type, c.description) for c in mart.columns]
-        gold_parts.append(_parquet_table("gold", mart.name, mart.description, columns))
+        gold_parts.append(_iceberg_table("gold", mart.name, mart.description, columns))
     gold = HEADER + "\n".join(gold_parts)
     return {
         "ddl/00-databases.sql": databases,

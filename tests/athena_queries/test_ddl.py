@@ -45,37 +45,49 @@ def test_every_layer_table_is_declared_with_the_declared_columns() -> None:
             *entity.column_names,
             contract.change_seq_column,
         ]
+        own = [*entity.column_names]
+        if "tenant_id" not in own:
+            own.append("tenant_id")  # silver.tenants: a tenant's own id, its partition
         silver = tables[f"silver.{entity.name}"]
         assert _columns(silver) == [
-            *(n for n in entity.column_names if n != "tenant_id"),
+            *own,
             "source_committed_at",
             "source_change_seq",
             "processed_at",
         ]
+        history = tables[f"silver.{entity.name}_history"]
+        assert _columns(history) == [
+            *own,
+            "operation",
+            "source_change_seq",
+            "valid_from",
+            "valid_to",
+            "valid_to_change_seq",
+            "is_current",
+        ]
     for mart in ddl.gold_marts():
         if mart.columns:
-            assert _columns(tables[f"gold.{mart.name}"]) == [
-                c.name for c in mart.columns if c.name != "tenant_id"
-            ]
+            assert _columns(tables[f"gold.{mart.name}"]) == [c.name for c in mart.columns]
 
 
-def test_ddl_has_no_literal_locations_and_plain_tenant_partitions() -> None:
+def test_silver_and_gold_are_iceberg_tables_partitioned_by_tenant() -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(ddl.DDL_DIR.glob("*.sql")))
     assert "s3://" not in text
     placeholders = set(re.findall(r"\$\{(\w+)\}", text))
     assert placeholders == set(ddl.PLACEHOLDERS)
-    # Plain Hive partitions registered by a crawler: projection (injected or enum) would make
-    # Athena refuse the all-tenant business queries or need a redeploy per tenant.
     assert "projection" not in text
     for name in ("02-silver-tables.sql", "03-gold-tables.sql"):
         tables = (ddl.DDL_DIR / name).read_text(encoding="utf-8")
-        creates = tables.count("create external table")
+        # Athena refuses `create external table` for Iceberg tables.
+        assert "create external table" not in tables
+        creates = tables.count("create table if not exists")
         assert creates > 0
-        assert tables.count("partitioned by (`tenant_id` string)") == creates
-        # tenant_id is the partition key: never declared a second time among the columns.
-        assert "  `tenant_id` " not in tables
+        assert tables.count("partitioned by (`tenant_id`)\n") == creates
+        assert tables.count("'table_type' = 'ICEBERG'") == creates
+        # tenant_id is a column of every table (Iceberg partitions are hidden, by column).
+        assert tables.count("  `tenant_id` ") == creates
     silver = (ddl.DDL_DIR / "02-silver-tables.sql").read_text(encoding="utf-8")
-    assert silver.count("create external table") == len(load_declaration().entities)
+    assert silver.count("create table if not exists") == 2 * len(load_declaration().entities)
 
 
 def test_render_fills_locations() -> None:

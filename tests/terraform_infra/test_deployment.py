@@ -24,8 +24,6 @@ from lakehouse.pipeline.run import plan as pipeline_plan
 pytestmark = pytest.mark.slow
 
 NAME = "lakehouse-dev"  # default name_prefix and environment of the plan
-# The workflow's crawler that registers the silver and gold partitions: the pipeline's crawl step.
-LAKE_CRAWLER = "lake-partitions"
 GOLD_JSON = GLUE_SCRIPTS_DIR / "lakehouse_glue" / "declarations" / "gold.json"
 # DMS takes the CSV delimiters as escape sequences; the contract holds the characters.
 DMS_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
@@ -92,9 +90,12 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         "aws_dms_replication_task": 1,
         # glue
         "aws_glue_catalog_database": 3,
-        "aws_glue_catalog_table": 2 * entities
-        + len([m for m in gold_mart_decls() if m["columns"]]),
-        "aws_glue_crawler": 2,
+        # bronze, silver and silver history per entity; gold per mart with columns
+        "aws_glue_catalog_table": 3 * entities + marts,
+        # the bronze drift crawler only: Iceberg tables track their own files
+        "aws_glue_crawler": 1,
+        # compaction, snapshot retention and orphan-file deletion per Iceberg table
+        "aws_glue_catalog_table_optimizer": 3 * (2 * entities + marts),
         "aws_glue_security_configuration": 1,
         "aws_glue_workflow": 1,
         # athena: the analysts' workgroup and one per tenant
@@ -108,13 +109,14 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         "aws_cloudwatch_event_target": 2,
         "aws_cloudwatch_dashboard": 1,
         # iam: DMS S3 target, DMS secret reader, dms-vpc-role, dms-cloudwatch-logs-role, Glue,
-        # analysts, RDS enhanced monitoring, Lake Formation's locations role, one per tenant
-        "aws_iam_role": 8 + len(tf_check.PLAN_TENANTS),
-        # lake formation: settings, silver and gold registered, one filter per tenant and silver
-        # or gold table (test_lake_formation.py checks the grants)
+        # analysts, RDS enhanced monitoring, Lake Formation's locations role, one per tenant; glue:
+        # the table optimizers
+        "aws_iam_role": 9 + len(tf_check.PLAN_TENANTS),
+        # lake formation: settings, silver and gold registered, one filter per tenant and silver,
+        # silver history or gold table (test_lake_formation.py checks the grants)
         "aws_lakeformation_data_lake_settings": 1,
         "aws_lakeformation_resource": 2,
-        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANTS) * (entities + marts),
+        "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANTS) * (2 * entities + marts),
     }
     assert {kind: counts.get(kind, 0) for kind in expected} == expected
 
@@ -217,7 +219,7 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
     for job in of_type(resources, "aws_glue_job"):
         values = job["values"]
         args = values["default_arguments"]
-        assert values["glue_version"] == "5.0"
+        assert values["glue_version"] == "5.1"
         assert values["worker_type"] == "G.1X"
         assert values["command"][0]["name"] == "glueetl"
         assert values["command"][0]["python_version"] == "3"
@@ -237,6 +239,19 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
         assert "--continuous-log-logGroup" not in args
         assert args["--metrics_namespace"] == "Lakehouse"
         assert args["--metrics_deployment"] == NAME
+        # Iceberg on Glue 5.1: the runtime, the Data Catalog as the catalog the jobs name.
+        assert args["--datalake-formats"] == "iceberg"
+        catalog = args["--iceberg_catalog"]
+        conf = dict(c.split("=", 1) for c in args["--conf"].split(" --conf "))
+        assert conf == {
+            "spark.sql.extensions": (
+                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+            ),
+            f"spark.sql.catalog.{catalog}": "org.apache.iceberg.spark.SparkCatalog",
+            f"spark.sql.catalog.{catalog}.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
+            f"spark.sql.catalog.{catalog}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+            f"spark.sql.catalog.{catalog}.warehouse": f"s3://{buckets['silver']}/silver/",
+        }
 
 
 def test_glue_5_log_groups_are_managed_retained_and_encrypted(
@@ -301,17 +316,14 @@ def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
 def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None:
     scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
     # The DAG of `lakehouse pipeline run`, stage by stage (silver; gold beside the quality
-    # report; the crawler), limited to the scripts that exist.
+    # report), limited to the scripts that exist. The local run's last step registers new
+    # tables in the local catalog; on AWS Terraform declares them and Iceberg tracks its files,
+    # so the workflow ends with the jobs.
     steps = pipeline_plan()
     assert list(dict.fromkeys(step.kind for step in steps)) == [k for st in STAGES for k in st]
     assert [s.job_name for s in steps if s.kind == "crawler"] == [CRAWLER_STEP]
-    runnable = scripts | {CRAWLER_STEP}
-    expected = [{s.job_name for s in steps if s.kind in stage} & runnable for stage in STAGES]
-    aws_names = {CRAWLER_STEP: LAKE_CRAWLER}
-    assert _workflow_stages(resources) == [
-        {aws_names.get(name, name) for name in stage} for stage in expected if stage
-    ]
-    assert expected[-1] == {CRAWLER_STEP}
+    expected = [{s.job_name for s in steps if s.kind in stage} & scripts for stage in STAGES]
+    assert _workflow_stages(resources) == [stage for stage in expected if stage]
     assert QUALITY_JOB in expected[1]
     # ... which is also what the declarations say.
     assert expected[0] == {e.silver_job_name for e in load_declaration().entities} & scripts
@@ -335,18 +347,28 @@ def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -
         if t["values"]["database_name"] == "silver"
     }
     declaration = load_declaration()
-    assert set(tables) == set(declaration.names)
+    assert set(tables) == set(declaration.names) | {f"{n}_history" for n in declaration.names}
     for entity in declaration.entities:
-        table = tables[entity.name]
-        assert [p["name"] for p in table["partition_keys"]] == ["tenant_id"]
-        columns = [(c["name"], c["type"]) for c in table["storage_descriptor"][0]["columns"]]
-        declared = [(c.name, c.spark_type) for c in entity.columns if c.name != "tenant_id"]
+        declared = [(c.name, c.spark_type) for c in entity.columns]
+        if "tenant_id" not in entity.column_names:
+            declared.append(("tenant_id", "string"))
         lineage = [
             ("source_committed_at", "timestamp"),
             ("source_change_seq", "string"),
             ("processed_at", "timestamp"),
         ]
-        assert columns == declared + lineage
+        versions = [
+            ("operation", "string"),
+            ("source_change_seq", "string"),
+            ("valid_from", "timestamp"),
+            ("valid_to", "timestamp"),
+            ("valid_to_change_seq", "string"),
+            ("is_current", "boolean"),
+        ]
+        for name, tail in ((entity.name, lineage), (f"{entity.name}_history", versions)):
+            table = tables[name]
+            columns = [(c["name"], c["type"]) for c in table["storage_descriptor"][0]["columns"]]
+            assert columns == declared + tail, name
 
 
 def test_buckets_are_private_encrypted_and_tls_only(resources: list[dict[str, Any]]) -> None:
@@ -553,7 +575,9 @@ def test_unwired_contract_setting_and_unplaced_script_fail_the_plan(
     assert "Glue scripts with no place in the pipeline DAG: rogue_job" in message
 
 
-_CREATE = re.compile(r"create external table if not exists (\w+)\.(\w+) \((.*?)\n\)\n(.*?);", re.S)
+_CREATE = re.compile(
+    r"create (?:external )?table if not exists (\w+)\.(\w+) \((.*?)\n\)\n(.*?);", re.S
+)
 _COLUMN = re.compile(r"^  `(\w+)` (\S+?)(?: comment '.*')?,?$", re.M)
 _PROPERTY = re.compile(r"^  '([^']+)' = '([^']*)',?$", re.M)
 
@@ -588,37 +612,96 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
         assert descriptor["location"] == location.group(1)
         # Hive DDL string literals escape a backslash as two; serde and table properties alike.
         properties = {k: v.replace("\\\\", "\\") for k, v in _PROPERTY.findall(tail)}
-        declared = {**table["parameters"], **(descriptor["ser_de_info"][0]["parameters"] or {})}
+        serde = descriptor["ser_de_info"][0]["parameters"] if descriptor["ser_de_info"] else {}
+        declared = {**table["parameters"], **(serde or {})}
         assert {k: declared.get(k) for k in properties} == properties
         if db == "bronze":
             assert descriptor["ser_de_info"][0]["serialization_library"].endswith("OpenCSVSerde")
         else:
-            assert [k["name"] for k in table["partition_keys"]] == ["tenant_id"]
-            # Plain Hive partitions (registered by the lake crawler), never projection.
-            assert not any(k.startswith("projection.") for k in table["parameters"])
-            assert "tenant_id" not in [c["name"] for c in descriptor["columns"]]
+            # An Iceberg table the Data Catalog creates (format v2); tenant_id is a column and
+            # the partition field the jobs add (no Hive partition keys on an Iceberg table).
+            assert table["open_table_format_input"] == [
+                {"iceberg_input": [{"metadata_operation": "CREATE", "version": "2"}]}
+            ]
+            assert table["parameters"]["table_type"] == "ICEBERG"
+            assert table["partition_keys"] == []
+            assert "partitioned by (`tenant_id`)" in tail
+            assert "tenant_id" in [c["name"] for c in descriptor["columns"]]
 
 
-def test_lake_crawler_registers_silver_and_gold_partitions(
-    resources: list[dict[str, Any]],
-) -> None:
-    crawlers = {c["values"]["name"]: c["values"] for c in of_type(resources, "aws_glue_crawler")}
-    crawler = crawlers[f"{NAME}-{LAKE_CRAWLER}"]
+def test_iceberg_tables_have_table_optimizers(resources: list[dict[str, Any]]) -> None:
     tables = {
-        (t["values"]["database_name"], t["values"]["name"])
+        (t["values"]["database_name"], t["values"]["name"]): t["values"]
         for t in of_type(resources, "aws_glue_catalog_table")
         if t["values"]["database_name"] in ("silver", "gold")
     }
-    targets = {
-        (target["database_name"], name)
-        for target in crawler["catalog_target"]
-        for name in target["tables"]
+    optimizers: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in of_type(resources, "aws_glue_catalog_table_optimizer"):
+        v = o["values"]
+        optimizers.setdefault((v["database_name"], v["table_name"]), {})[v["type"]] = v
+    assert set(optimizers) == set(tables)
+    role = next(
+        r["values"]
+        for r in of_type(resources, "aws_iam_role")
+        if r["values"]["name"].endswith("-table-optimizer")
+    )
+    for key, kinds in optimizers.items():
+        assert set(kinds) == {"compaction", "retention", "orphan_file_deletion"}, key
+        for v in kinds.values():
+            assert v["configuration"][0]["enabled"] is True
+        retention = kinds["retention"]["configuration"][0]["retention_configuration"][0]
+        # As `lakehouse maintain`: 7 days, at least the last 10 snapshots.
+        assert retention["iceberg_configuration"] == [
+            {
+                "snapshot_retention_period_in_days": 7,
+                "number_of_snapshots_to_retain": 10,
+                "clean_expired_files": True,
+            }
+        ]
+        orphans = kinds["orphan_file_deletion"]["configuration"][0][
+            "orphan_file_deletion_configuration"
+        ][0]["iceberg_configuration"][0]
+        # Each table's own folder: never another table's files.
+        location = tables[key]["storage_descriptor"][0]["location"]
+        assert orphans["location"] == location
+        assert orphans["orphan_file_retention_period_in_days"] == 7
+    trust = json.loads(role["assume_role_policy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "glue.amazonaws.com"}]
+
+
+def _policy(resources: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
+    policies = [
+        json.loads(p["values"]["policy"])
+        for p in of_type(resources, "aws_iam_role_policy")
+        if p["values"]["name"] == name
+    ]
+    assert len(policies) == 1, name
+    return {s["Sid"]: s for s in policies[0]["Statement"]}
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_optimizer_role_reaches_only_the_iceberg_tables(resources: list[dict[str, Any]]) -> None:
+    statements = _policy(resources, "table-optimizer")
+    tables = [
+        t["values"]
+        for t in of_type(resources, "aws_glue_catalog_table")
+        if t["values"]["database_name"] in ("silver", "gold")
+    ]
+    objects = _as_list(statements["RewriteTableFiles"]["Resource"])
+    assert sorted(objects) == sorted(
+        "arn:aws:s3:::" + t["storage_descriptor"][0]["location"].removeprefix("s3://") + "*"
+        for t in tables
+    )
+    assert set(_as_list(statements["CommitToTables"]["Action"])) == {
+        "glue:GetTable",
+        "glue:UpdateTable",
+        "glue:GetDatabase",
     }
-    # Catalog targets: every declared silver and gold table, and nothing the crawler creates.
-    assert targets == tables
-    assert {db for db, _ in tables} == {"silver", "gold"}
-    assert crawler["schema_change_policy"] == [{"update_behavior": "LOG", "delete_behavior": "LOG"}]
-    configuration = json.loads(crawler["configuration"])
-    assert configuration["CrawlerOutput"]["Partitions"] == {
-        "AddOrUpdateBehavior": "InheritFromTable"
-    }
+    table_arns = [a for a in _as_list(statements["CommitToTables"]["Resource"]) if ":table/" in a]
+    assert sorted(a.split(":table/")[1] for a in table_arns) == sorted(
+        f"{t['database_name']}/{t['name']}" for t in tables
+    )
+    assert not any("*" in a for a in _as_list(statements["CommitToTables"]["Resource"]))

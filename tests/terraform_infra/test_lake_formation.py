@@ -30,8 +30,9 @@ def tenant_role(key: str) -> str:
 
 
 def curated_tables() -> set[tuple[str, str]]:
-    """Every silver and gold table: the tenant-partitioned ones."""
-    silver = {("silver", name) for name in load_declaration().names}
+    """Every silver, silver history and gold table: the tenant-partitioned ones."""
+    names = load_declaration().names
+    silver = {("silver", name) for name in names} | {("silver", f"{n}_history") for n in names}
     return silver | {("gold", m["name"]) for m in gold_mart_decls() if m["columns"]}
 
 

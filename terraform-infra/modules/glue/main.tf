@@ -11,17 +11,17 @@ locals {
   library_key  = "glue/lakehouse_glue.zip"
 
   # The DAG of `lakehouse pipeline run`: every silver job; then every gold mart beside the quality
-  # report (both read silver only); then the lake crawler (which registers the partitions the
-  # jobs wrote).
+  # report (both read silver only). Locally the run ends by registering new tables in the local
+  # catalog; here the tables are declared below, and Iceberg tracks its own files, so no crawler
+  # runs after the jobs.
   silver_jobs = [for entity in local.entities.entities : "transform_${entity.name}_bronze_to_silver" if contains(local.jobs, "transform_${entity.name}_bronze_to_silver")]
   gold_jobs   = [for mart in local.gold.marts : "create_gold_${mart.name}" if contains(local.jobs, "create_gold_${mart.name}")]
   report_jobs = [for job in ["publish_quality_report"] : job if contains(local.jobs, job)]
   stages = [
     for stage in [
-      { name = "silver", jobs = local.silver_jobs, crawlers = [] },
-      { name = "gold", jobs = concat(local.gold_jobs, local.report_jobs), crawlers = [] },
-      { name = "catalog", jobs = [], crawlers = [aws_glue_crawler.lake.name] },
-    ] : stage if length(stage.jobs) + length(stage.crawlers) > 0
+      { name = "silver", jobs = local.silver_jobs },
+      { name = "gold", jobs = concat(local.gold_jobs, local.report_jobs) },
+    ] : stage if length(stage.jobs) > 0
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
 
@@ -38,21 +38,32 @@ locals {
     }
   }
 
-  # Silver and gold tables: plain Hive-partitioned Parquet (tenant_id string), as athena-queries/ddl.
-  # No partition projection: `injected` makes Athena refuse every query that does not pin
-  # tenant_id to literals (the all-tenant business queries), `enum` needs a redeploy per tenant.
-  # The partitions are registered by the lake crawler at the end of every workflow run; tenant
-  # isolation is Lake Formation's row filters. tenant_id is the partition key, never a column.
+  # Silver, history and gold tables: Apache Iceberg (format v2, Parquet), as athena-queries/ddl.
+  # tenant_id is a column of every table (Iceberg partitions are hidden, by column); tables whose
+  # entity has no tenant_id column (tenants) get it as their own id, as the silver jobs write it.
+  tenant_column = { name = "tenant_id", type = "string", comment = "The tenant (this row's own id)." }
+  entity_columns = {
+    for entity in local.entities.entities : entity.name => concat(
+      [for column in entity.columns : { name = column.name, type = startswith(column.type, "decimal(") ? column.type : local.silver_types[column.type], comment = "" }],
+      contains([for column in entity.columns : column.name], "tenant_id") ? [] : [local.tenant_column],
+    )
+  }
   silver_tables = {
     for entity in local.entities.entities : "silver.${entity.name}" => {
       database    = "silver"
       name        = entity.name
       description = entity.description
       root        = "${var.lake_uris.silver_path}/${entity.name}"
-      columns = concat(
-        [for column in entity.columns : { name = column.name, type = startswith(column.type, "decimal(") ? column.type : local.silver_types[column.type], comment = "" } if column.name != "tenant_id"],
-        local.lineage_columns,
-      )
+      columns     = concat(local.entity_columns[entity.name], local.lineage_columns)
+    }
+  }
+  history_tables = {
+    for entity in local.entities.entities : "silver.${entity.name}_history" => {
+      database    = "silver"
+      name        = "${entity.name}_history"
+      description = "Every version of silver.${entity.name} (slowly changing, type 2)."
+      root        = "${var.lake_uris.silver_path}/${entity.name}_history"
+      columns     = concat(local.entity_columns[entity.name], local.history_version_columns)
     }
   }
   gold_tables = {
@@ -61,9 +72,12 @@ locals {
       name        = mart.name
       description = mart.description
       root        = "${var.lake_uris.gold_path}/${mart.name}"
-      columns     = [for column in mart.columns : { name = column.name, type = column.type, comment = column.description } if column.name != "tenant_id"]
+      columns     = [for column in mart.columns : { name = column.name, type = column.type, comment = column.description }]
     } if length(mart.columns) > 0
   }
+  iceberg_tables = merge(local.silver_tables, local.history_tables, local.gold_tables)
+  # Athena's Iceberg table properties, as the generated DDL sets them.
+  iceberg_parameters = { table_type = "ICEBERG", format = "parquet", write_compression = "zstd" }
 
   # Silver column types as the silver jobs write them (Column.spark_type in model.py).
   silver_types = {
@@ -75,6 +89,29 @@ locals {
     { name = "source_change_seq", type = "string", comment = "dms_change_seq of that change (fixed width, sortable)." },
     { name = "processed_at", type = "timestamp", comment = "When the Glue job wrote this row." },
   ]
+  # The version columns of silver.<entity>_history (lakehouse_glue.history.history_schema).
+  history_version_columns = [
+    { name = "operation", type = "string", comment = "I (insert) or U (update) that made this version." },
+    { name = "source_change_seq", type = "string", comment = "dms_change_seq of that change (fixed width, sortable)." },
+    { name = "valid_from", type = "timestamp", comment = "Source commit time of the change that made this version." },
+    { name = "valid_to", type = "timestamp", comment = "Source commit time of the next change of the key (NULL: open)." },
+    { name = "valid_to_change_seq", type = "string", comment = "dms_change_seq of that next change." },
+    { name = "is_current", type = "boolean", comment = "Whether this is the key's current version (not closed)." },
+  ]
+
+  # Glue 5.1 (Spark 3.5, Iceberg 1.10): --datalake-formats puts Iceberg's runtime on the class
+  # path; the --conf settings make the Glue Data Catalog the Iceberg catalog the jobs name with
+  # --iceberg_catalog, and add Iceberg's SQL extensions (MERGE INTO, ALTER TABLE ... PARTITION
+  # FIELD). https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html
+  iceberg_catalog = "glue_catalog"
+  iceberg_conf = join(" --conf ", [
+    "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+    "spark.sql.catalog.${local.iceberg_catalog}=org.apache.iceberg.spark.SparkCatalog",
+    "spark.sql.catalog.${local.iceberg_catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+    "spark.sql.catalog.${local.iceberg_catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+    # Only the default location of a table created without one; every table has its own.
+    "spark.sql.catalog.${local.iceberg_catalog}.warehouse=${var.lake_uris.silver_path}/",
+  ])
 
   job_arguments = {
     "--job-language"        = "python"
@@ -97,6 +134,9 @@ locals {
     "--TempDir"                 = "s3://${var.scripts_bucket_name}/tmp/"
     "--metrics_namespace"       = var.lake_metrics.namespace
     "--metrics_deployment"      = var.lake_metrics.deployment
+    "--datalake-formats"        = "iceberg"
+    "--conf"                    = local.iceberg_conf
+    "--iceberg_catalog"         = local.iceberg_catalog
   }
 }
 
@@ -234,35 +274,34 @@ resource "aws_glue_catalog_table" "bronze" {
   }
 }
 
-resource "aws_glue_catalog_table" "parquet" {
-  for_each = merge(local.silver_tables, local.gold_tables)
+# Silver, history and gold: Iceberg tables created by the Data Catalog on apply (an empty format v2
+# table with the declared columns), so that Lake Formation's row filters and the table
+# optimizers below can name them before the first job run, and an Athena query before that run
+# finds an empty table instead of TABLE_NOT_FOUND. From then on the jobs own the table: they add
+# the tenant_id partition field when it is missing (this provider cannot declare an Iceberg
+# partition spec: hashicorp/terraform-provider-aws#36531), set the table properties, evolve the
+# schema and commit snapshots, each commit moving `metadata_location`. Terraform therefore
+# ignores the columns and parameters after creation instead of reverting them.
+resource "aws_glue_catalog_table" "iceberg" {
+  for_each = local.iceberg_tables
 
   database_name = aws_glue_catalog_database.this[each.value.database].name
   name          = each.value.name
   description   = each.value.description
   table_type    = "EXTERNAL_TABLE"
-  parameters = {
-    EXTERNAL              = "TRUE"
-    classification        = "parquet"
-    "parquet.compression" = "SNAPPY"
-  }
+  parameters    = local.iceberg_parameters
 
-  partition_keys {
-    name = "tenant_id"
-    type = "string"
+  open_table_format_input {
+    iceberg_input {
+      metadata_operation = "CREATE"
+      version            = "2"
+    }
   }
 
   storage_descriptor {
-    location      = "${each.value.root}/"
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-    }
+    location = "${each.value.root}/"
 
     dynamic "columns" {
-      # tenant_id is the partition column, so it is not stored in the files.
       for_each = each.value.columns
       content {
         name    = columns.value.name
@@ -271,6 +310,140 @@ resource "aws_glue_catalog_table" "parquet" {
       }
     }
   }
+
+  lifecycle {
+    ignore_changes = [parameters, storage_descriptor, open_table_format_input]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Iceberg table maintenance: the Data Catalog's table optimizers do on AWS what
+# `lakehouse maintain` does locally (compaction, snapshot expiry, orphan-file deletion).
+# https://docs.aws.amazon.com/glue/latest/dg/table-optimizers.html
+# ---------------------------------------------------------------------------------------------
+
+locals {
+  optimizer_types = ["compaction", "retention", "orphan_file_deletion"]
+  optimizers = {
+    for pair in setproduct(keys(local.iceberg_tables), local.optimizer_types) :
+    "${pair[0]}/${pair[1]}" => { table = pair[0], type = pair[1] }
+  }
+  lake_bucket_arns = distinct([
+    for path in [var.lake_uris.silver_path, var.lake_uris.gold_path] :
+    "arn:${var.partition}:s3:::${regex("^s3://([^/]+)", path)[0]}"
+  ])
+}
+
+data "aws_iam_policy_document" "optimizer_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["glue.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "optimizer" {
+  name               = "${var.name}-table-optimizer"
+  description        = "Glue Data Catalog table optimizers of the silver, history and gold Iceberg tables"
+  assume_role_policy = data.aws_iam_policy_document.optimizer_assume.json
+}
+
+# What an optimizer needs: read and rewrite the tables' files, commit to their catalog entries,
+# write its logs (https://docs.aws.amazon.com/glue/latest/dg/optimization-prerequisites.html).
+data "aws_iam_policy_document" "optimizer" {
+  statement {
+    sid       = "ListLake"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = local.lake_bucket_arns
+  }
+  statement {
+    sid       = "RewriteTableFiles"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [for table in local.iceberg_tables : "arn:${var.partition}:s3:::${trimprefix(table.root, "s3://")}/*"]
+  }
+  statement {
+    sid     = "CommitToTables"
+    actions = ["glue:GetTable", "glue:UpdateTable", "glue:GetDatabase"]
+    resources = concat(
+      ["arn:${var.partition}:glue:${var.region}:${var.account_id}:catalog"],
+      [for db in ["silver", "gold"] : "arn:${var.partition}:glue:${var.region}:${var.account_id}:database/${var.database_names[db]}"],
+      [for table in local.iceberg_tables : "arn:${var.partition}:glue:${var.region}:${var.account_id}:table/${var.database_names[table.database]}/${table.name}"],
+    )
+  }
+  statement {
+    sid     = "OptimizerLogs"
+    actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      for kind in ["compaction", "retention", "orphan-file-deletion"] :
+      "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:/aws-glue/iceberg-${kind}/logs:*"
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "optimizer" {
+  name   = "table-optimizer"
+  role   = aws_iam_role.optimizer.id
+  policy = data.aws_iam_policy_document.optimizer.json
+}
+
+# The lake key in a policy of its own: its ARN is known only once the key exists, and the policy
+# above stays readable in a plan.
+data "aws_iam_policy_document" "optimizer_kms" {
+  statement {
+    sid       = "UseLakeKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "optimizer_kms" {
+  name   = "table-optimizer-kms"
+  role   = aws_iam_role.optimizer.id
+  policy = data.aws_iam_policy_document.optimizer_kms.json
+}
+
+resource "aws_glue_catalog_table_optimizer" "this" {
+  for_each = var.settings.table_optimizers ? local.optimizers : {}
+
+  catalog_id    = var.account_id
+  database_name = aws_glue_catalog_table.iceberg[each.value.table].database_name
+  table_name    = aws_glue_catalog_table.iceberg[each.value.table].name
+  type          = each.value.type
+
+  configuration {
+    role_arn = aws_iam_role.optimizer.arn
+    enabled  = true
+
+    dynamic "retention_configuration" {
+      for_each = each.value.type == "retention" ? [1] : []
+      content {
+        iceberg_configuration {
+          snapshot_retention_period_in_days = var.settings.snapshot_retention_days
+          number_of_snapshots_to_retain     = var.settings.snapshots_to_retain
+          clean_expired_files               = true
+        }
+      }
+    }
+
+    dynamic "orphan_file_deletion_configuration" {
+      for_each = each.value.type == "orphan_file_deletion" ? [1] : []
+      content {
+        iceberg_configuration {
+          orphan_file_retention_period_in_days = var.settings.orphan_file_retention_days
+          location                             = "${local.iceberg_tables[each.value.table].root}/"
+        }
+      }
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.optimizer, aws_iam_role_policy.optimizer_kms]
 }
 
 resource "aws_glue_classifier" "this" {
@@ -308,39 +481,6 @@ resource "aws_glue_crawler" "bronze" {
   })
 }
 
-# Registers the tenant_id=<uuid> partitions of the declared silver and gold tables (catalog
-# targets: the crawler never creates tables). Partitions inherit the table's schema and the LOG
-# policies never rewrite the declared schema, so a drifting file is reported, not adopted. The
-# workflow starts it once every gold job and the quality report succeeded.
-resource "aws_glue_crawler" "lake" {
-  name                   = "${var.name}-lake-partitions"
-  description            = "Registers the tenant partitions of the declared silver and gold tables"
-  database_name          = aws_glue_catalog_database.this["silver"].name
-  role                   = var.role_arn
-  security_configuration = aws_glue_security_configuration.this.name
-
-  dynamic "catalog_target" {
-    # A layer without declared tables (gold before its columns are final) has no target.
-    for_each = [for layer in ["silver", "gold"] : layer if length([for key in keys(merge(local.silver_tables, local.gold_tables)) : key if startswith(key, "${layer}.")]) > 0]
-    content {
-      database_name = aws_glue_catalog_database.this[catalog_target.value].name
-      tables        = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "${catalog_target.value}.")]
-    }
-  }
-
-  schema_change_policy {
-    update_behavior = "LOG"
-    delete_behavior = "LOG"
-  }
-
-  configuration = jsonencode({
-    Version = 1.0
-    CrawlerOutput = {
-      Partitions = { AddOrUpdateBehavior = "InheritFromTable" }
-    }
-  })
-}
-
 # ---------------------------------------------------------------------------------------------
 # Jobs: one per script.
 # ---------------------------------------------------------------------------------------------
@@ -365,7 +505,8 @@ resource "aws_glue_job" "this" {
     script_location = "s3://${var.scripts_bucket_name}/${aws_s3_object.script["${each.key}.py"].key}"
   }
 
-  # Bookmarks and partition overwrites assume one run of a job at a time.
+  # Bookmarks and Iceberg commits assume one run of a job at a time (a second run would only
+  # lose its commit to the first and retry).
   execution_property {
     max_concurrent_runs = 1
   }
@@ -379,7 +520,7 @@ resource "aws_glue_job" "this" {
 
 resource "aws_glue_workflow" "this" {
   name        = "${var.name}-pipeline"
-  description = "All silver jobs, then all gold jobs and the quality report, then the lake crawler"
+  description = "All silver jobs, then all gold jobs and the quality report"
 
   # One writer per lake, as `lakehouse pipeline run` takes the lake's writer lock: a second run
   # (a schedule overlapping a slow run, a manual start) fails to start instead of rewriting the
@@ -424,13 +565,6 @@ resource "aws_glue_trigger" "this" {
     for_each = each.value.jobs
     content {
       job_name = aws_glue_job.this[actions.value].name
-    }
-  }
-
-  dynamic "actions" {
-    for_each = each.value.crawlers
-    content {
-      crawler_name = actions.value
     }
   }
 }

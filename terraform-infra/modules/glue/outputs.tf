@@ -7,8 +7,8 @@ output "table_names" {
   description = "Declared catalog tables per layer (bronze, silver, gold)."
   value = {
     bronze = [for table in aws_glue_catalog_table.bronze : table.name]
-    silver = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "silver.")]
-    gold   = [for key, table in aws_glue_catalog_table.parquet : table.name if startswith(key, "gold.")]
+    silver = [for key, table in aws_glue_catalog_table.iceberg : table.name if startswith(key, "silver.")]
+    gold   = [for key, table in aws_glue_catalog_table.iceberg : table.name if startswith(key, "gold.")]
   }
 }
 
@@ -35,4 +35,9 @@ output "crawler_name" {
 output "log_group_names" {
   description = "The jobs' CloudWatch log groups (Glue 5.0): error (system, Spark and GlueLogger logs) and output (stdout and stderr)."
   value       = { for kind, group in aws_cloudwatch_log_group.this : kind => group.name }
+}
+
+output "table_optimizer_role_arn" {
+  description = "Role of the Iceberg table optimizers (compaction, snapshot retention, orphan files)."
+  value       = aws_iam_role.optimizer.arn
 }

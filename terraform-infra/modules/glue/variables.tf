@@ -67,7 +67,8 @@ variable "role_arn" {
 variable "settings" {
   description = "Size and schedule of the Glue jobs."
   type = object({
-    glue_version       = optional(string, "5.0")
+    # Glue 5.1: Spark 3.5.6 and Iceberg 1.10 (the local runtime's line), see the README.
+    glue_version       = optional(string, "5.1")
     worker_type        = optional(string, "G.1X")
     number_of_workers  = optional(number, 2)
     timeout_minutes    = optional(number, 60)
@@ -77,6 +78,13 @@ variable "settings" {
     manage_crawler_log_group = optional(bool, true)
     # A Glue cron expression, e.g. "cron(0 * * * ? *)"; null runs the workflow on demand only.
     schedule = optional(string)
+    # The Iceberg table optimizers (as `lakehouse maintain` locally): snapshots older than
+    # snapshot_retention_days expire, but at least snapshots_to_retain stay; files no snapshot
+    # references are deleted after orphan_file_retention_days.
+    table_optimizers           = optional(bool, true)
+    snapshot_retention_days    = optional(number, 7)
+    snapshots_to_retain        = optional(number, 10)
+    orphan_file_retention_days = optional(number, 7)
   })
   default = {}
 }
@@ -93,4 +101,20 @@ variable "lake_metrics" {
     namespace  = string
     deployment = string
   })
+}
+
+variable "account_id" {
+  description = "Account of the Data Catalog (the table optimizers' catalog id)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the Data Catalog (ARNs of the optimizer role's policy)."
+  type        = string
+}
+
+variable "partition" {
+  description = "AWS partition of the ARNs (aws, aws-cn, aws-us-gov)."
+  type        = string
+  default     = "aws"
 }
