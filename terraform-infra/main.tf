@@ -239,6 +239,7 @@ module "lakeformation" {
   kms_key_arn             = module.storage.kms_key_arn
   # From the name (known at plan time, and still after the role): the grants' principal.
   pipeline_role_arn      = "arn:${local.partition}:iam::${local.account_id}:role/${module.iam.glue_role_name}"
+  maintenance_role_arn   = var.glue.table_optimizers ? "arn:${local.partition}:iam::${local.account_id}:role/${module.glue.table_optimizer_role_name}" : null
   database_names         = values(module.glue.database_names)
   curated_database_names = [module.glue.database_names["silver"], module.glue.database_names["gold"]]
   # ARNs from the bucket names: known at plan time, and still after the buckets.

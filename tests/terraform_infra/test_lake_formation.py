@@ -1,6 +1,6 @@
 """Tenant isolation on AWS, proven on the plan: Lake Formation governs the lake, each tenant's
-principal reads only through its own row filters, and nobody but the pipeline and the
-administrators holds a table-wide grant or reads the lake's bytes by S3 path."""
+principal reads only through its own row filters, and nobody but the pipeline, the Iceberg table
+optimizers and the administrators holds a table-wide grant or reads the lake's bytes by S3 path."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 
 ACCOUNT = tf_check.PLAN_ACCOUNT_ID
 PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{NAME}-glue"
+OPTIMIZER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{NAME}-table-optimizer"
 ADMINS = set(tf_check.PLAN_ADMIN_ARNS)
 # Lake Formation's name for "whoever IAM allows": it must hold nothing on the lake.
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"
@@ -168,7 +169,7 @@ def test_no_table_wide_access_beyond_the_pipeline_and_the_administrators(
         if on_tables and DATA_PERMISSIONS & set(grant["permissions"]):
             table_wide.setdefault(grant["principal"], set()).add(on_tables[0]["database_name"])
         if grant.get("data_location"):
-            assert grant["principal"] == PIPELINE_ROLE
+            assert grant["principal"] in {PIPELINE_ROLE, OPTIMIZER_ROLE}
         if grant.get("database") and grant["principal"] not in {PIPELINE_ROLE, *ADMINS}:
             # Everyone else may only see that the database exists.
             assert grant["permissions"] == ["DESCRIBE"], grant
@@ -176,6 +177,8 @@ def test_no_table_wide_access_beyond_the_pipeline_and_the_administrators(
         assert not grant.get("catalog_resource"), grant
     assert table_wide == {
         PIPELINE_ROLE: {"bronze", "silver", "gold"},
+        # The Iceberg table optimizers rewrite silver and gold files and commit to the tables.
+        OPTIMIZER_ROLE: {"silver", "gold"},
         **{admin: {"silver", "gold"} for admin in ADMINS},
     }
 

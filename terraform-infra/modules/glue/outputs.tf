@@ -41,3 +41,8 @@ output "table_optimizer_role_arn" {
   description = "Role of the Iceberg table optimizers (compaction, snapshot retention, orphan files)."
   value       = aws_iam_role.optimizer.arn
 }
+
+output "table_optimizer_role_name" {
+  description = "Name of the Iceberg table optimizers' role (known at plan time, for Lake Formation grants)."
+  value       = aws_iam_role.optimizer.name
+}

@@ -2,7 +2,8 @@ locals {
   arn_prefix = "arn:${var.partition}"
 
   # Table-wide permissions of the pipeline on every table of every lake database (no DROP: the
-  # tables are Terraform's). Nobody else but the administrators holds a table-wide grant.
+  # tables are Terraform's). Nobody else but the table optimizers (on silver and gold) and the
+  # administrators holds a table-wide grant.
   pipeline_table_permissions = ["SELECT", "INSERT", "DELETE", "DESCRIBE", "ALTER"]
   admin_readers = {
     for pair in setproduct(var.admin_arns, var.curated_database_names) :
@@ -127,6 +128,40 @@ resource "aws_lakeformation_permissions" "pipeline_tables" {
   for_each = toset(var.database_names)
 
   principal   = var.pipeline_role_arn
+  permissions = local.pipeline_table_permissions
+
+  table {
+    database_name = each.value
+    wildcard      = true
+  }
+
+  depends_on = [aws_lakeformation_data_lake_settings.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# The Iceberg table optimizers (modules/glue): with the locations registered, IAM alone no longer
+# lets them read and rewrite the tables' files or commit, so they get the same data-location and
+# table permissions as the pipeline on the tenant-partitioned databases only.
+# https://docs.aws.amazon.com/glue/latest/dg/optimization-prerequisites.html
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_lakeformation_permissions" "maintenance_location" {
+  for_each = var.maintenance_role_arn == null ? {} : var.registered_bucket_arns
+
+  principal   = var.maintenance_role_arn
+  permissions = ["DATA_LOCATION_ACCESS"]
+
+  data_location {
+    arn = aws_lakeformation_resource.this[each.key].arn
+  }
+
+  depends_on = [aws_lakeformation_data_lake_settings.this]
+}
+
+resource "aws_lakeformation_permissions" "maintenance_tables" {
+  for_each = var.maintenance_role_arn == null ? toset([]) : toset(var.curated_database_names)
+
+  principal   = var.maintenance_role_arn
   permissions = local.pipeline_table_permissions
 
   table {

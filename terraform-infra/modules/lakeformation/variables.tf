@@ -60,3 +60,9 @@ variable "pipeline_role_arn" {
   description = "Role of the Glue jobs and crawlers: the only non-administrator with table-wide access."
   type        = string
 }
+
+variable "maintenance_role_arn" {
+  description = "Role of the Iceberg table optimizers (compaction, snapshot retention, orphan files): rewrites the files of the tenant-partitioned tables and commits to them, reads no tenant's rows for anyone (null: no optimizers)."
+  type        = string
+  default     = null
+}
