@@ -256,6 +256,16 @@ class Settings(BaseSettings):
         return join_uri(self.lake_uri, "_glue")
 
     @property
+    def glue_s3_root(self) -> str | None:
+        """Where a Glue script's ``s3://bucket/key`` lives locally: ``<lake>/s3/bucket/key``.
+
+        ``None`` when the lake is on S3: the script's paths then go to S3 unchanged.
+        """
+        if self.lake.startswith("s3://"):
+            return None
+        return join_uri(self.lake_uri, "s3")
+
+    @property
     def catalog_uri(self) -> str:
         """Where the local Data Catalog lives."""
         return join_uri(self.lake_uri, "_catalog")

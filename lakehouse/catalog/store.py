@@ -9,6 +9,7 @@ resolves ``database.table`` names through it, as Athena resolves them through Gl
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from lakehouse.errors import LakehouseError
 
 DATABASES = ("bronze", "silver", "gold")
+# A database or table name is also a file name: nothing that could leave the catalog folder.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,11 @@ class Catalog:
         )
 
     def path_of(self, database: str, name: str) -> Path:
+        for part in (database, name):
+            if not _SAFE_NAME.fullmatch(part):
+                raise LakehouseError(
+                    f"catalog name {part!r} is not usable: use letters, digits, '_' and '-'"
+                )
         return self.root / database / f"{name}.json"
 
     def save(self, table: CatalogTable) -> Path:
@@ -164,7 +172,13 @@ def load_catalog(catalog_uri: str) -> Catalog:
     """Read every table document under ``catalog_uri`` (an empty catalog if none exist)."""
     root = local_dir(catalog_uri, "the catalog location")
     catalog = Catalog(root=root)
-    for database in DATABASES:
+    # The lake's databases, then any other a Glue job registered (catalog sinks).
+    others = sorted(
+        p.name
+        for p in (root.iterdir() if root.is_dir() else [])
+        if p.is_dir() and p.name not in DATABASES and _SAFE_NAME.fullmatch(p.name)
+    )
+    for database in (*DATABASES, *others):
         folder = root / database
         if not folder.is_dir():
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -43,18 +44,25 @@ def start_job_run_cmd(
         "--arguments",
         help='JSON object overriding default arguments, e.g. {"--full_refresh": "true"}.',
     ),
+    script: str | None = typer.Option(
+        None,
+        "--script",
+        help="Run this Glue script (any .py, e.g. from Glue Studio) as job --job-name.",
+    ),
     wait: float = wait_option(),
 ) -> None:
     """Run one job to completion (default arguments from settings, bookmarks enabled).
 
-    Exits 1 when the job fails, 3 when it quarantined rows or files and 75 when another
-    command was writing the lake (see --wait).
+    With --script, any Glue script runs under --job-name with Glue's special arguments
+    (bookmarks disabled unless --arguments enables them). Exits 1 when the job fails, 3 when
+    it quarantined rows or files and 75 when another command was writing the lake (see --wait).
     """
-    from lakehouse.glue.runner import job_scripts, spark_session, start_job_run
+    from lakehouse.glue.runner import check_job_name, job_scripts, spark_session, start_job_run
 
     settings = get_settings()
     overrides = _parse_arguments(arguments)
-    if job_name not in job_scripts():
+    check_job_name(job_name)
+    if script is None and job_name not in job_scripts():
         raise LakehouseError(
             f"no Glue job {job_name!r}; 'lakehouse glue list-jobs' shows the job names"
         )
@@ -64,7 +72,9 @@ def start_job_run_cmd(
     ):
         full = str(overrides.get("--full_refresh", "false")).lower() == "true"
         spark = spark_session(settings, quick_start=not full)
-        run = start_job_run(settings, job_name, overrides, spark=spark)
+        run = start_job_run(
+            settings, job_name, overrides, spark=spark, script=Path(script) if script else None
+        )
         lock.ensure_held()
     summary = {"JobRunId": run.run_id, "JobRunState": run.state, "ExecutionTime": run.seconds}
     console.print_json(json.dumps(summary))

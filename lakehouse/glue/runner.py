@@ -9,14 +9,20 @@ Every script's ``__main__`` block is ``main(sys.argv)``; the runner loads the sc
 ``main(argv)`` itself with the job's argument vector, which is the same call without touching
 the process-wide ``sys.argv``, so several jobs can run at once in threads (as the jobs of one
 Glue workflow stage do on AWS).
+
+Any other Glue script (``start_job_run(..., script=path)``: one from Glue Studio or the AWS
+samples, written at module level against ``sys.argv``) runs as ``__main__`` with ``sys.argv``
+set to the job's arguments for the duration of the run, one such run at a time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -105,10 +111,41 @@ def job_scripts() -> dict[str, Path]:
     return {p.stem: p for p in sorted(GLUE_SCRIPTS_DIR.glob("*.py"))}
 
 
+# Glue job names: 1-255 characters. Locally a name is also a file name (bookmarks, run records),
+# so it is held to letters, digits, '_', '-' and '.', and may not be '.' or '..'.
+_JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
+def check_job_name(job_name: str) -> str:
+    """``job_name`` when it is usable as a local job name; ``LakehouseError`` otherwise."""
+    if not _JOB_NAME.fullmatch(job_name) or job_name in (".", ".."):
+        raise LakehouseError(
+            f"job name {job_name!r} is not usable: use 1-255 letters, digits, '_', '-' or '.', "
+            "starting with a letter, digit or '_'"
+        )
+    return job_name
+
+
+def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
+    """The arguments Glue itself passes to every run of a job.
+
+    ``--job-bookmark-option`` is ``job-bookmark-disable``, Glue's default for a job that
+    does not set it; ``--TempDir`` is a folder of the job below the local state folder
+    (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html).
+    """
+    return {
+        "--JOB_NAME": job_name,
+        "--JOB_ID": f"j_{uuid.uuid5(uuid.NAMESPACE_URL, job_name).hex}",
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--TempDir": f"{settings.glue_state_uri}/temp/{job_name}",
+        "--enable-glue-datacatalog": "true",
+    }
+
+
 def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
     """The default arguments of a job, as Terraform sets them on AWS (from settings here)."""
     return {
-        "--JOB_NAME": job_name,
+        **special_arguments(settings, job_name),
         "--bronze_path": settings.bronze_uri,
         "--silver_path": settings.silver_uri,
         "--gold_path": settings.gold_uri,
@@ -153,6 +190,20 @@ def _run_script(script: Path, argv: list[str]) -> None:
     entry(argv)
 
 
+_ARGV_LOCK = threading.Lock()
+
+
+def _run_main_script(script: Path, argv: list[str]) -> None:
+    """Run a script as ``__main__`` with ``sys.argv`` = ``argv`` (restored afterwards)."""
+    with _ARGV_LOCK:
+        saved = sys.argv
+        sys.argv = argv
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        finally:
+            sys.argv = saved
+
+
 def _entity_of(job_name: str) -> str | None:
     for entity in load_declaration().entities:
         if entity.silver_job_name == job_name:
@@ -165,6 +216,7 @@ def start_job_run(
     job_name: str,
     arguments: dict[str, str] | None = None,
     spark: SparkSession | None = None,
+    script: Path | None = None,
 ) -> JobRun:
     """Run one job script to completion in this process and return its outcome.
 
@@ -173,14 +225,19 @@ def start_job_run(
         job_name: the Glue job name = the script stem, e.g. ``transform_orders_bronze_to_silver``.
         arguments: overrides of the default arguments, keys with their ``--``.
         spark: the session to run in (created from settings when omitted).
+        script: any Glue script to run as job ``job_name`` instead of ``glue-scripts/<job>.py``;
+            it gets Glue's special arguments (bookmarks disabled unless the arguments enable
+            them) and the lake locations.
 
     Raises:
-        LakehouseError: there is no such job script, or an argument key lacks its ``--``.
+        LakehouseError: there is no such job script, the job name is not usable, or an
+            argument key lacks its ``--``.
         LakeLockedError: another process is writing the lake (:mod:`lakehouse.storage.lock`).
     """
+    check_job_name(job_name)
     # Nested in the pipeline's or the CLI's lock (a level more); taken here for other callers.
     with writer_lock(settings, f"glue start-job-run --job-name {job_name}"):
-        return _start_job_run(settings, job_name, arguments, spark)
+        return _start_job_run(settings, job_name, arguments, spark, script)
 
 
 def _start_job_run(
@@ -188,9 +245,13 @@ def _start_job_run(
     job_name: str,
     arguments: dict[str, str] | None,
     spark: SparkSession | None,
+    script: Path | None,
 ) -> JobRun:
     scripts = job_scripts()
-    if job_name not in scripts:
+    if script is not None:
+        if not script.is_file() or script.suffix != ".py":
+            raise LakehouseError(f"--script {script} is not a Python file; give the path of a .py")
+    elif job_name not in scripts:
         raise LakehouseError(
             f"no Glue job {job_name!r}: there is no glue-scripts/{job_name}.py. "
             f"Jobs: {', '.join(scripts)}"
@@ -202,17 +263,26 @@ def _start_job_run(
     from awsglue import _local  # the stand-in, importable now
 
     spark = spark or spark_session(settings)
-    _local.configure(settings.glue_state_uri)
+    _local.configure(settings.glue_state_uri, settings.catalog_uri, settings.glue_s3_root)
     run_id = f"jr_{uuid.uuid4().hex}"
-    args = {**default_arguments(settings, job_name), **(arguments or {}), "--JOB_RUN_ID": run_id}
-    argv = [str(scripts[job_name])]
+    defaults = default_arguments(settings, job_name)
+    if script is not None:  # not one of ours: Glue's default, not our Terraform's
+        defaults["--job-bookmark-option"] = special_arguments(settings, job_name)[
+            "--job-bookmark-option"
+        ]
+    args = {**defaults, **(arguments or {}), "--JOB_RUN_ID": run_id}
+    path = script.resolve() if script is not None else scripts[job_name]
+    argv = [str(path)]
     for key, value in args.items():
         argv += [key, value]
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     error: str | None = None
     try:
-        _run_script(scripts[job_name], argv)
+        if script is not None:
+            _run_main_script(path, argv)
+        else:
+            _run_script(path, argv)
     except Exception as exc:  # a failed job is a result to report, like on Glue
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
     run = JobRun(

@@ -10,6 +10,7 @@ only new files but does not move the bookmark.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +39,15 @@ class Bookmarks:
         self.pending.setdefault(ctx, {}).update(files)
 
 
+_JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
 def bookmark_path(job_name: str) -> str:
+    """Where a job's bookmark lives; the name must not be able to leave the folder."""
+    if not _JOB_NAME.fullmatch(job_name) or job_name in (".", ".."):
+        raise ValueError(
+            f"job name {job_name!r} is not usable: use letters, digits, '_', '-' or '.'"
+        )
     return f"{_local.state_uri()}/bookmarks/{job_name}.json"
 
 
@@ -70,9 +79,10 @@ class Job:
     def init(self, job_name: str, args: dict[str, Any] | None = None) -> None:
         """Start the run: load the bookmark of ``job_name`` (Glue's default: disabled)."""
         option = str((args or {}).get("job_bookmark_option") or "job-bookmark-disable")
+        path = bookmark_path(job_name)
         committed: dict[str, dict[str, int]] = {}
         if option != "job-bookmark-disable":
-            text = fs.read_text(self._glue_context.spark_session, bookmark_path(job_name))
+            text = fs.read_text(self._glue_context.spark_session, path)
             if text:
                 committed = json.loads(text).get("sources", {})
         self._bookmarks = Bookmarks(job_name, option, committed)
