@@ -140,7 +140,9 @@ def test_json_mixed_types_are_a_choice_resolved_by_every_action(
         dyf.resolveChoice(specs=[("price", "guess")])
 
 
-def test_filter_and_map_keep_failing_records_as_errors(spark: SparkSession, gc: GlueContext) -> None:
+def test_filter_and_map_keep_failing_records_as_errors(
+    spark: SparkSession, gc: GlueContext
+) -> None:
     people = _people(spark, gc)
     adults = people.filter(lambda r: int(r["age"]) >= 18)  # "x" and None raise
     assert [r["name"] for r in _rows(adults)] == ["Ann"]
@@ -174,7 +176,9 @@ def test_filter_and_map_keep_failing_records_as_errors(spark: SparkSession, gc: 
 def test_join_union_and_collections(spark: SparkSession, gc: GlueContext) -> None:
     people = _people(spark, gc)
     orders = DynamicFrame.fromDF(
-        spark.createDataFrame([(10, 1, 5.0), (11, 1, 7.0), (12, 2, 1.0)], "order_id int, pid long, amount double"),
+        spark.createDataFrame(
+            [(10, 1, 5.0), (11, 1, 7.0), (12, 2, 1.0)], "order_id int, pid long, amount double"
+        ),
         gc,
         "orders",
     )
@@ -194,7 +198,11 @@ def test_join_union_and_collections(spark: SparkSession, gc: GlueContext) -> Non
     texts = DynamicFrame.fromDF(spark.createDataFrame([("one",)], "v string"), gc, "b")
     both = ints.union(texts)
     assert both.schema()["v"].metadata["glue_choice"] == ["long", "string"]
-    assert sorted(r["v"] for r in both.resolveChoice(specs=[("v", "cast:long")]).toDF().collect() if r["v"] is not None) == [1]
+    assert sorted(
+        r["v"]
+        for r in both.resolveChoice(specs=[("v", "cast:long")]).toDF().collect()
+        if r["v"] is not None
+    ) == [1]
 
     split = people.split_fields(["id", "name"], "keys", "rest")
     assert isinstance(split, DynamicFrameCollection)
@@ -210,9 +218,7 @@ def test_join_union_and_collections(spark: SparkSession, gc: GlueContext) -> Non
         split.select("nope")
 
 
-def test_relationalize_pivots_arrays_into_joinable_frames(
-    tmp_path: Path, gc: GlueContext
-) -> None:
+def test_relationalize_pivots_arrays_into_joinable_frames(tmp_path: Path, gc: GlueContext) -> None:
     dyf = _mixed_json(tmp_path, gc).resolveChoice(choice="cast:double")
     out = dyf.relationalize("root", "s3://bucket/staging/")
     assert sorted(out.keys()) == ["root", "root_tags"]
@@ -244,7 +250,9 @@ def test_spigot_show_partitions_and_unsupported_calls(
     assert json.loads(capsys.readouterr().out.strip())["name"] == "Ann"
     assert people.repartition(3).getNumPartitions() == 3
     assert people.repartition(3).coalesce(1).getNumPartitions() == 1
-    with pytest.raises(NotImplementedError, match=r"DynamicFrame.mergeDynamicFrame is not supported locally"):
+    with pytest.raises(
+        NotImplementedError, match=r"DynamicFrame.mergeDynamicFrame is not supported locally"
+    ):
         people.mergeDynamicFrame(people, ["id"])
     with pytest.raises(NotImplementedError, match=r"GlueContext.extract_jdbc_conf"):
         gc.extract_jdbc_conf("conn")
