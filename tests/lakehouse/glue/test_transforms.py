@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T  # noqa: N812
 
@@ -92,3 +93,8 @@ def test_every_transform_applies(spark: SparkSession, tmp_path: Path) -> None:
     assert Spigot.apply(frame=frame, path="s3://tmp/spigot", options={"topk": 1}) is frame
     assert len(list((tmp_path / "s3" / "tmp" / "spigot").glob("part-*.json"))) == 1
     assert ApplyMapping.name() == "ApplyMapping"
+
+
+def test_a_missing_transform_says_so() -> None:
+    with pytest.raises(NotImplementedError, match=r"awsglue.transforms.FlatMap is not supported"):
+        from awsglue.transforms import FlatMap  # noqa: F401

@@ -40,7 +40,7 @@ ERROR_SCHEMA = "error string, record string"
 
 # Spark's Python workers do not have the stand-in on their path: ship this module's functions
 # (the record wrappers of map and filter) by value.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]
 
 
 class GlueErrorThresholdError(Exception):

@@ -231,3 +231,13 @@ class Spigot(GlueTransform):
 class ErrorsAsDynamicFrame(GlueTransform):
     def __call__(self, frame: DynamicFrame) -> DynamicFrame:
         return frame.errorsAsDynamicFrame()
+
+
+def __getattr__(name: str) -> Any:
+    """``from awsglue.transforms import FlatMap``: a clear error for a transform not provided."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    raise NotImplementedError(
+        f"awsglue.transforms.{name} is not supported locally by the lakehouse Glue stand-in "
+        "(see glue-scripts/README.md for the supported surface)"
+    )
