@@ -200,6 +200,9 @@ def _run_main_script(script: Path, argv: list[str]) -> None:
         sys.argv = argv
         try:
             runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as exc:  # sys.exit() in a script ends the run, as on Glue
+            if exc.code not in (None, 0):
+                raise LakehouseError(f"{script.name} exited with status {exc.code}") from exc
         finally:
             sys.argv = saved
 

@@ -65,3 +65,41 @@ def test_bad_jvm_options_name_the_setting(tmp_path: Path) -> None:
     assert "driver JVM exited at start-up" in message
     assert "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS='-XX:MaxHeapFreeRatio=oops'" in message
     assert "Traceback" not in done.stderr
+
+
+def test_any_script_runs_as_main_with_glues_special_arguments(tmp_path: Path) -> None:
+    from lakehouse.config import Settings
+    from lakehouse.glue.runner import _run_main_script, default_arguments, special_arguments
+
+    script = tmp_path / "studio_job.py"
+    out = tmp_path / "argv.json"
+    script.write_text(
+        "import json, sys\n"
+        f"json.dump(sys.argv[1:], open({str(out)!r}, 'w'))\n"
+        "if len(sys.argv) > 3:\n"
+        "    sys.exit(0)\n"
+    )
+    settings = Settings(lake=str(tmp_path / "lake"))
+    special = special_arguments(settings, "studio_job")
+    assert special["--job-bookmark-option"] == "job-bookmark-disable"  # Glue's default
+    assert special["--TempDir"] == f"{settings.glue_state_uri}/temp/studio_job"
+    assert special["--enable-glue-datacatalog"] == "true"
+    assert default_arguments(settings, "j")["--job-bookmark-option"] == "job-bookmark-enable"
+    before = list(sys.argv)
+    _run_main_script(script, [str(script), "--JOB_NAME", "studio_job", "--x", "1"])
+    assert sys.argv == before
+    import json
+
+    assert json.loads(out.read_text()) == ["--JOB_NAME", "studio_job", "--x", "1"]
+    script.write_text("import sys\nsys.exit(2)\n")
+    with pytest.raises(LakehouseError, match="exited with status 2"):
+        _run_main_script(script, [str(script)])
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", "", ".hidden", "x" * 256])
+def test_hostile_job_names_are_refused(name: str) -> None:
+    from lakehouse.glue.runner import check_job_name
+
+    with pytest.raises(LakehouseError, match="is not usable"):
+        check_job_name(name)
+    assert check_job_name("transform_orders-v2.1") == "transform_orders-v2.1"

@@ -346,14 +346,13 @@ def _read(
         header = bool(opts.get("withHeader"))
         names = cells if header else [f"col{i}" for i in range(len(cells))]
         schema = ", ".join(f"`{n}` string" for n in names) or "`col0` string"
-        if header:
+        if header or opts.get("skipFirst"):
+            # Spark skips each file's first line with header=true and an explicit schema:
+            # the header of withHeader, or Glue's skipFirst (the first line is not data).
             reader = reader.option("header", True)
         # Deviation: real Glue may fail the run on a corrupt gzip; reading the readable part
         # keeps the file visible, and the jobs then check and quarantine it as a whole.
         df = reader.schema(schema).option("ignoreCorruptFiles", "true").csv(uris)
-        if opts.get("skipFirst") and not header:
-            # Glue's skipFirst drops each file's first line: a header kept as a row otherwise.
-            df = df.where(~F.col("col0").eqNullSafe(F.lit(cells[0] if cells else None)))
         return df
     if fmt == "parquet":
         return reader.parquet(*uris)
