@@ -127,11 +127,13 @@ def check_job_name(job_name: str) -> str:
 
 
 def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
-    """The arguments Glue itself passes to every run of a job.
+    """Glue's special job parameters, as a job made in the Glue console runs with them.
 
-    ``--job-bookmark-option`` is ``job-bookmark-disable``, Glue's default for a job that
-    does not set it; ``--TempDir`` is a folder of the job below the local state folder
+    Glue passes ``--JOB_NAME``, ``--JOB_ID`` and ``--JOB_RUN_ID`` itself; the console gives a
+    new job ``--TempDir`` and ``--enable-glue-datacatalog``. ``--job-bookmark-option`` is
+    ``job-bookmark-disable``, the default of a job that does not set it
     (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html).
+    Locally ``--TempDir`` is a folder of the job below the state folder.
     """
     return {
         "--JOB_NAME": job_name,
@@ -145,7 +147,7 @@ def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
 def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
     """The default arguments of a job, as Terraform sets them on AWS (from settings here)."""
     return {
-        **special_arguments(settings, job_name),
+        "--JOB_NAME": job_name,
         "--bronze_path": settings.bronze_uri,
         "--silver_path": settings.silver_uri,
         "--gold_path": settings.gold_uri,
@@ -268,7 +270,7 @@ def _start_job_run(
     spark = spark or spark_session(settings)
     _local.configure(settings.glue_state_uri, settings.catalog_uri, settings.glue_s3_root)
     run_id = f"jr_{uuid.uuid4().hex}"
-    defaults = default_arguments(settings, job_name)
+    defaults = {**special_arguments(settings, job_name), **default_arguments(settings, job_name)}
     if script is not None:  # not one of ours: Glue's default, not our Terraform's
         defaults["--job-bookmark-option"] = special_arguments(settings, job_name)[
             "--job-bookmark-option"

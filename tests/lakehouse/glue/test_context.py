@@ -203,7 +203,20 @@ def test_write_from_options_and_from_catalog_append_files(
         gc,
         "new",
     )
+
+    def bookmarked_read() -> list[int]:
+        job = Job(gc)
+        job.init("catalog_job", {"job_bookmark_option": "job-bookmark-enable"})
+        dyf = gc.create_dynamic_frame.from_catalog(
+            database="sales", table_name="orders", transformation_ctx="orders_source"
+        )
+        got = sorted(r["order_id"] for r in dyf.toDF().collect())
+        job.commit()
+        return got
+
+    assert bookmarked_read() == [1, 2, 3]
     gc.write_dynamic_frame.from_catalog(frame=frame, database="sales", table_name="orders")
+    assert bookmarked_read() == [5]  # a catalog source is bookmarked too: only the new file
     again = gc.create_dynamic_frame.from_catalog(
         database="sales", table_name="orders", push_down_predicate="country = 'FR' and year = 2024"
     )
