@@ -269,3 +269,24 @@ def test_for_each_batch_runs_the_stream_to_its_end(
     assert sorted(seen) == [1, 2]
     with pytest.raises(ValueError, match="streaming DataFrame"):
         gc.forEachBatch(spark.range(1), batch, {"checkpointLocation": "s3://ck/y"})
+
+
+def test_from_catalog_reads_an_iceberg_table_at_its_current_snapshot(
+    gc: GlueContext, tmp_path: Path
+) -> None:
+    from lakehouse.catalog.crawler import crawl
+    from tests.lakehouse.catalog.iceberg_lake import TENANTS, build_iceberg_lake
+
+    lake = build_iceberg_lake(tmp_path / "ice")
+    crawl(lake.settings, ["silver"])
+    _local.configure(lake.settings.glue_state_uri, lake.settings.catalog_uri, None)
+    acme = TENANTS["acme"]
+    dyf = gc.create_dynamic_frame.from_catalog(
+        database="silver", table_name="orders", push_down_predicate=f"tenant_id = '{acme}'"
+    )
+    expected = sorted(
+        (r["order_id"], r["amount"]) for r in lake.rows["third"] if r["tenant_id"] == acme
+    )
+    assert sorted((r["order_id"], r["amount"]) for r in dyf.toDF().collect()) == expected
+    everything = gc.create_dynamic_frame.from_catalog(database="silver", table_name="orders")
+    assert everything.count() == len(lake.rows["third"])  # the current snapshot only

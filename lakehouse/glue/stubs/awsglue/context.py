@@ -397,12 +397,22 @@ def _read_table(
     location = _local.resolve(table.location)
     base = _local_path(fs.qualify(location)).rstrip("/")
     keys = [k.name for k in table.partition_keys]
-    files = {f.uri: f.modified_ms for f in fs.list_files(spark, location)}
+    types = {c.name: c.type for c in table.all_columns}
+    if table.format == "iceberg":
+        files, parts, keys = _iceberg_files(table, location)
+    else:
+        files = {f.uri: f.modified_ms for f in fs.list_files(spark, location)}
+        parts = {u: _partition_of(_local_path(u), base, keys) for u in files} if keys else {}
+    if predicate and not keys:
+        raise ValueError(
+            f"push_down_predicate on {table.database}.{table.name}, which has no partition keys"
+        )
     if keys:
-        parts = {u: _partition_of(_local_path(u), base, keys) for u in files}
         files = {u: m for u, m in files.items() if parts[u] is not None}
         if predicate:
-            kept = _matching_partitions(spark, table, {p for p in parts.values() if p}, predicate)
+            key_types = [(k, types.get(k, "string")) for k in keys]
+            found = {p for p in parts.values() if p}
+            kept = _matching_partitions(spark, table, key_types, found, predicate)
             files = {u: m for u, m in files.items() if parts[u] in kept}
     excluded = _exclusions(extra.get("exclusions"))
     if excluded:
@@ -415,9 +425,12 @@ def _read_table(
     ddl = ", ".join(f"`{c.name}` {c.type}" for c in table.all_columns)
     if not files:
         return DynamicFrame(spark.createDataFrame([], ddl), gc, ctx)
-    fmt = _format("create_dynamic_frame.from_catalog", table.format)
+    fmt = "parquet" if table.format == "iceberg" else _format("from_catalog", table.format)
     uris = sorted(files)
-    if fmt == "csv":
+    if table.format == "iceberg":
+        # The data files hold every column, partition sources included (Iceberg writes them).
+        df = spark.read.parquet(*uris)
+    elif fmt == "csv":
         serde = table.serde
         reader = spark.read.option("basePath", location).option(
             "header", serde.get("header", "false")
@@ -429,7 +442,6 @@ def _read_table(
     else:
         df = _read(spark, fmt, {}, uris, {}, base_path=location)
     # The catalog's types, as Glue reads a table through its schema.
-    types = {c.name: c.type for c in table.all_columns}
     df = df.select(
         *[
             _types.col(c).cast(types[c]).alias(c) if c in types else _types.col(c)
@@ -442,25 +454,74 @@ def _read_table(
     return DynamicFrame(df, gc, ctx)
 
 
+def _iceberg_files(
+    table: Any, location: str
+) -> tuple[dict[str, int], dict[str, tuple[str, ...] | None], list[str]]:
+    """The data files of an Iceberg table's current snapshot, their identity partition values
+    and the partition columns (a ``push_down_predicate`` may name them, as on Glue).
+
+    Iceberg files are never rewritten in place, so a file's bookmark stamp is constant. A
+    snapshot with delete files (merge-on-read) or renamed columns cannot be read file by file
+    and is refused.
+    """
+    from pathlib import Path
+
+    from pyiceberg.manifest import DataFileContent
+    from pyiceberg.transforms import IdentityTransform
+
+    from lakehouse.catalog import iceberg
+
+    ice = iceberg.load_table(Path(_local_path(fs.qualify(location))))
+    schema = ice.schema()
+    keys = [
+        schema.find_field(f.source_id).name
+        for f in ice.spec().fields
+        if isinstance(f.transform, IdentityTransform)
+    ]
+    names = {
+        f.name: schema.find_field(f.source_id).name
+        for f in ice.spec().fields
+        if isinstance(f.transform, IdentityTransform)
+    }
+    if iceberg.renamed_columns(ice):
+        raise _unsupported("from_catalog", f"Iceberg table {table.name} with renamed columns")
+    files: dict[str, int] = {}
+    parts: dict[str, tuple[str, ...] | None] = {}
+    for live in iceberg.live_files(ice, ice.current_snapshot()):
+        if live.content != DataFileContent.DATA:
+            raise _unsupported(
+                "from_catalog", f"Iceberg table {table.name} with row-level delete files"
+            )
+        uri = fs.qualify(str(live.path))
+        files[uri] = 0
+        by_column = {names[n]: v for n, v in live.partition.items() if n in names}
+        values = [by_column.get(k) for k in keys]
+        parts[uri] = None if any(v is None for v in values) else tuple(str(v) for v in values)
+    return files, parts, keys
+
+
 def _matching_partitions(
-    spark: SparkSession, table: Any, partitions: set[tuple[str, ...]], predicate: str
+    spark: SparkSession,
+    table: Any,
+    keys: list[tuple[str, str]],
+    partitions: set[tuple[str, ...]],
+    predicate: str,
 ) -> set[tuple[str, ...]]:
     """The partitions whose values satisfy a Spark SQL predicate over the partition keys."""
     if not partitions:
         return set()
-    keys = list(table.partition_keys)
     rows = sorted(partitions)
-    values = spark.createDataFrame(rows, ", ".join(f"`{k.name}` string" for k in keys))
+    values = spark.createDataFrame(rows, ", ".join(f"`{k}` string" for k, _ in keys))
     typed = values.select(
-        *[_types.col(k.name).cast(k.type).alias(k.name) for k in keys],
-        *[_types.col(k.name).alias(f"__raw_{i}") for i, k in enumerate(keys)],
+        *[_types.col(k).cast(t).alias(k) for k, t in keys],
+        *[_types.col(k).alias(f"__raw_{i}") for i, (k, _) in enumerate(keys)],
     )
     try:
         kept = typed.where(F.expr(predicate)).collect()
     except Exception as exc:  # Spark's analysis errors: name the predicate
         raise ValueError(
             f"push_down_predicate {predicate!r} is not a valid condition on the partition keys "
-            f"{[k.name for k in keys]} of {table.database}.{table.name}: {exc}"
+            f"{[k for k, _ in keys]} of {table.database}.{table.name}: {exc}"
         ) from exc
     return {tuple(r[f"__raw_{i}"] for i in range(len(keys))) for r in kept}
 
