@@ -109,8 +109,9 @@ def reset_job_bookmark(
     wait: float = wait_option(),
 ) -> None:
     """Forget a job's bookmark: its next run processes every bronze file again."""
-    from lakehouse.glue.runner import ensure_stubs_on_path, spark_session
+    from lakehouse.glue.runner import check_job_name, ensure_stubs_on_path, spark_session
 
+    check_job_name(job_name)  # it names the bookmark file
     settings = get_settings()
     ensure_stubs_on_path()
     from awsglue import _local

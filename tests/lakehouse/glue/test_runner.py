@@ -103,3 +103,18 @@ def test_hostile_job_names_are_refused(name: str) -> None:
     with pytest.raises(LakehouseError, match="is not usable"):
         check_job_name(name)
     assert check_job_name("transform_orders-v2.1") == "transform_orders-v2.1"
+
+
+def test_reset_job_bookmark_refuses_a_hostile_job_name(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lakehouse", "glue", "reset-job-bookmark", "--job-name", "../x"],
+        env={**os.environ, "LAKEHOUSE_LAKE": str(tmp_path / "lake")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "is not usable" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "lake").exists()
