@@ -589,6 +589,12 @@ def translate(
             quote_identifiers=False,
             expand_stars=schema is not None,
         )
+    for alias in list(tree.find_all(exp.Alias)):
+        # qualify names a column it could not resolve after itself; DuckDB would then report a
+        # self-reference instead of the missing column.
+        inner = alias.this
+        if isinstance(inner, exp.Column) and not inner.table and inner.name == alias.alias:
+            alias.replace(inner)
     tree = annotate_types(tree, schema=schema, dialect=READ_DIALECT)
     translator = Translator(
         rules=rules if rules is not None else FUNCTIONS,
