@@ -56,6 +56,7 @@ class _Statement:
     tree: exp.Expr
     text: str
     tables: tuple[CatalogTable, ...]
+    duck_sql: str
 
 
 class AthenaEngine:
@@ -92,6 +93,8 @@ class AthenaEngine:
         finally:
             unscoped.close()
         self._session = Session(self.tenant_id, lake_folders)
+        translate.install(self._session.con)
+        self._schema = translate.schema_of(self.catalog)
         self._results = ResultStore(
             local_dir(settings.athena_results_uri, "the Athena results location"),
             tenant_slug=tenant,
@@ -131,14 +134,17 @@ class AthenaEngine:
         return str(rows[0][0])
 
     def prepare(self, text: str) -> list[_Statement]:
-        """Parse and check every statement of ``text`` (nothing runs)."""
+        """Parse, check and translate every statement of ``text`` (nothing runs)."""
         out = []
         for tree in split_statements(text):
             # Time travel and metadata tables of Iceberg tables become derived catalog entries
             # (lakehouse.athena.iceberg), which the guard then checks like any table.
             tree, catalog = iceberg.bind(tree, self.catalog)
             tables = guard.check(tree, catalog)
-            out.append(_Statement(tree=tree, text=tree.sql(READ_DIALECT), tables=tables))
+            text_of = tree.sql(READ_DIALECT)
+            schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
+            duck_sql = translate.to_duckdb(tree, schema)
+            out.append(_Statement(tree=tree, text=text_of, tables=tables, duck_sql=duck_sql))
         return out
 
     def execute(self, text: str) -> list[QueryResult]:
@@ -157,7 +163,7 @@ class AthenaEngine:
         return [self._run(st) for st in statements]
 
     def _run(self, statement: _Statement) -> QueryResult:
-        duck_sql = translate.to_duckdb(statement.tree)
+        duck_sql = statement.duck_sql
         query_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
@@ -186,7 +192,7 @@ class AthenaEngine:
         )
         if not self.save_results:
             return result
-        result_path: Path = self._results.write_result(query_id, columns, rows)
+        result_path: Path = self._results.write_result(query_id, columns, rows, types)
         meta = self._results.write_metadata(
             query_id, statement.text, duck_sql, "SUCCEEDED", None, len(rows), elapsed, columns
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from lakehouse.athena.trino.output import render
 
 
 @dataclass(frozen=True)
@@ -32,34 +33,36 @@ class QueryResult:
     tenant_id: str | None = None
 
 
-def text_value(value: Any) -> str | None:
-    """A result value as Athena prints it in its CSV output (None for NULL)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="milliseconds").replace("+00:00", "")
-    if isinstance(value, date | Decimal):
-        return str(value)
-    if isinstance(value, list | dict):
-        return json.dumps(value, default=str)
-    return str(value)
+def text_value(value: Any, duck_type: str = "") -> str | None:
+    """A result value as Athena prints it in its CSV output (None for NULL).
+
+    ``duck_type`` is the DuckDB type of the column (``cursor.description``); it tells a map
+    from a row and a REAL from a DOUBLE (see :func:`lakehouse.athena.trino.render`).
+    """
+    return render(value, duck_type)
 
 
 def _csv_field(value: str | None) -> str:
     return "" if value is None else '"' + value.replace('"', '""') + '"'
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def write_csv(
+    path: Path,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    types: Sequence[str] = (),
+) -> None:
     """Athena's result CSV: header, every value double-quoted, NULL as an empty unquoted field.
 
     Written by hand because the csv module cannot quote every value yet leave NULL unquoted.
+    ``types`` are the DuckDB column types (values print by their type, as Athena's do).
     """
+    column_types = list(types) or [""] * len(columns)
     with path.open("w", encoding="utf-8", newline="") as fh:
         fh.write(",".join(_csv_field(c) for c in columns) + "\n")
         for row in rows:
-            fh.write(",".join(_csv_field(text_value(v)) for v in row) + "\n")
+            fields = (_csv_field(text_value(v, t)) for v, t in zip(row, column_types, strict=True))
+            fh.write(",".join(fields) + "\n")
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,16 @@ class ResultStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self.folder
 
-    def write_result(self, query_id: str, columns: Sequence[str], rows: Sequence[Any]) -> Path:
+    def write_result(
+        self,
+        query_id: str,
+        columns: Sequence[str],
+        rows: Sequence[Any],
+        types: Sequence[str] = (),
+    ) -> Path:
         """Write ``<query_id>.csv`` and return its path."""
         path = self._ensure() / f"{query_id}.csv"
-        write_csv(path, columns, rows)
+        write_csv(path, columns, rows, types)
         return path
 
     def write_metadata(

@@ -1,33 +1,38 @@
-"""Athena (Trino) SQL to DuckDB SQL.
+"""Athena (Trino) SQL to DuckDB SQL that gives Athena's answer.
 
 The seam between the checked Athena tree and DuckDB: :func:`to_duckdb` takes a tree that
-:func:`lakehouse.athena.guard.check` accepted and returns the DuckDB SQL to run. It relies on
-sqlglot's dialect transpiler, plus what Athena does and sqlglot does not (``_colN`` names).
-A construct with no DuckDB equivalent is ``NOT_SUPPORTED``, never a silently different query.
+:func:`lakehouse.athena.guard.check` accepted and returns the DuckDB SQL to run, with Trino's
+semantics (:mod:`lakehouse.athena.trino`: typed with the catalog's schema, integer and decimal
+arithmetic, dates, functions from the allow-list of :mod:`lakehouse.athena.functions`).
+:func:`install` puts the macros and UDFs that SQL calls on the session's connection. A
+construct the local engine cannot reproduce exactly is refused (``NOT_SUPPORTED`` or
+``FUNCTION_NOT_FOUND`` naming it), never translated to a silently different query.
 """
 
 from __future__ import annotations
 
+import duckdb
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.schema import MappingSchema
 
+from lakehouse.athena import trino
 from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.catalog.store import Catalog
 
 
-def to_duckdb(tree: exp.Expr) -> str:
+def schema_of(catalog: Catalog) -> MappingSchema:
+    """The column types the translation types a statement with."""
+    return trino.schema_of(catalog)
+
+
+def install(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the macros and UDFs the translated SQL calls (pure functions, no file access)."""
+    trino.install(connection)
+
+
+def to_duckdb(tree: exp.Expr, schema: MappingSchema | None = None) -> str:
     """The DuckDB SQL of a checked Athena statement (catalog names stripped)."""
-    tree = tree.copy()
-    for node in tree.find_all(exp.Table):
-        if node.args.get("catalog") is not None:
-            node.set("catalog", None)
-    if isinstance(tree, exp.Select):
-        # Athena names unnamed result columns _col0, _col1, ... by position.
-        for i, projection in enumerate(list(tree.expressions)):
-            if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
-                projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
     try:
-        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
-    except UnsupportedError as exc:
-        raise AthenaQueryError(
-            "NOT_SUPPORTED", f"no DuckDB equivalent for part of the query: {exc}"
-        ) from exc
+        return trino.translate(tree, schema)
+    except trino.TranslationRefusedError as exc:
+        raise AthenaQueryError(exc.code, str(exc).split(": ", 1)[1]) from exc

@@ -35,7 +35,13 @@ class OutputFormat(StrEnum):
 
 
 def _as_json(result: QueryResult) -> str:
-    records = [dict(zip(result.columns, map(text_value, row), strict=True)) for row in result.rows]
+    records = [
+        {
+            name: text_value(value, duck_type)
+            for name, value, duck_type in zip(result.columns, row, result.types, strict=True)
+        }
+        for row in result.rows
+    ]
     return json.dumps(records, ensure_ascii=False, indent=2)
 
 
@@ -45,7 +51,11 @@ def _print(result: QueryResult, fmt: OutputFormat) -> None:
         for name in result.columns:
             table.add_column(name, no_wrap=True)
         cells = [
-            ["NULL" if (v := text_value(x)) is None else v for x in row] for row in result.rows
+            [
+                "NULL" if (v := text_value(x, t)) is None else v
+                for x, t in zip(row, result.types, strict=True)
+            ]
+            for row in result.rows
         ]
         for row_cells in cells:
             table.add_row(*row_cells)
@@ -67,7 +77,7 @@ def _write_output(result: QueryResult, fmt: OutputFormat, output: Path) -> None:
     if fmt is OutputFormat.json:
         output.write_text(_as_json(result) + "\n", encoding="utf-8")
     else:
-        write_csv(output, result.columns, result.rows)
+        write_csv(output, result.columns, result.rows, result.types)
 
 
 def register(app: typer.Typer) -> None:

@@ -1643,6 +1643,7 @@ FUNCTIONS: dict[str, Rule] = {
     "transform_values": _map_transform("value"),
     # dates and times
     "current_date": native(ty.DATE),
+    "current_timestamp": native(ty.TIMESTAMPTZ),
     "current_timezone": _current_timezone,
     "timezone": _timezone,
     "date": _date,

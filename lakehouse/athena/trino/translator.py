@@ -247,6 +247,8 @@ _OPERATOR_FUNCS: tuple[type[exp.Expr], ...] = (
     exp.Interval,
     exp.All,
     exp.Any,
+    exp.Exists,
+    exp.Unnest,
 )
 
 
@@ -485,6 +487,7 @@ _NODE_RULES: dict[type[exp.Expr], Rule] = {
 # -- the entry points --------------------------------------------------------------------------
 
 _NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_BARE_NAME_RE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")
 
 
 _NAME_CACHE: dict[type[exp.Expr], str | None] = {}
@@ -511,6 +514,8 @@ def _render_name(node: exp.Expr) -> str | None:
         text = _ATHENA.generate(node, copy=True)
     except SqlglotError:
         return None
+    if _BARE_NAME_RE.match(text):
+        return text.strip().lower()  # CURRENT_TIMESTAMP, CURRENT_DATE: calls without parentheses
     m = _NAME_RE.match(text)
     if m is None or not _one_call(text, m.end() - 1):
         return None

@@ -16,16 +16,19 @@ written as Athena's CSV has it (``{1=2}``, ``[a, b]``, ``{field0=1, field1=x}``)
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import sqlglot
 import yaml
 
-from lakehouse.athena.trino import TranslationRefusedError, install, render, translate
+from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
+from lakehouse.athena.trino import render
+from lakehouse.catalog.store import Catalog
+from lakehouse.config import Settings
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -79,42 +82,37 @@ def load_cases() -> list[Case]:
     return cases
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection as the engine sets it up (UTC session, macros and UDFs)."""
-    connection = duckdb.connect(":memory:")
-    connection.execute("set TimeZone = 'UTC'")
-    install(connection)
-    return connection
+@contextmanager
+def engine() -> Iterator[AthenaEngine]:
+    """One engine (one DuckDB connection) over an empty lake, as ``lakehouse athena`` runs."""
+    with tempfile.TemporaryDirectory(prefix="athena-conformance-") as lake:
+        settings = Settings(lake=lake, _env_file=None)  # type: ignore[call-arg]
+        with AthenaEngine(settings, catalog=Catalog(root=Path(lake)), save_results=False) as e:
+            yield e
 
 
-def run(connection: duckdb.DuckDBPyConnection, case: Case) -> Outcome:
+def run(athena: AthenaEngine, case: Case) -> Outcome:
     try:
-        duck_sql = translate(sqlglot.parse_one(case.sql, read="athena"))
-    except TranslationRefusedError as exc:
-        if case.refused and exc.code == case.refused and case.function in str(exc):
+        (result,) = athena.execute(case.sql)
+    except AthenaQueryError as exc:
+        named = case.function is not None and case.function in str(exc)
+        if case.refused and exc.code == case.refused and named:
             return Outcome("refused", str(exc))
-        return Outcome("unexpected-refusal", str(exc))
-    try:
-        cursor = connection.execute(duck_sql)
-        result = cursor.fetchall()
-    except duckdb.Error as exc:
-        return Outcome("error", f"{str(exc).splitlines()[0]} [{duck_sql}]")
-    types = [str(d[1]) for d in cursor.description or []]
-    got = [[render(v, t) for v, t in zip(row, types, strict=True)] for row in result]
+        if exc.code in ("NOT_SUPPORTED", "FUNCTION_NOT_FOUND"):
+            return Outcome("unexpected-refusal", str(exc))
+        return Outcome("error", str(exc))
+    got = [[render(v, t) for v, t in zip(row, result.types, strict=True)] for row in result.rows]
     if case.refused:
         return Outcome("wrong", f"expected a {case.refused} refusal, got {got}")
     if got == case.rows:
         return Outcome("pass", "")
-    return Outcome("wrong", f"got {got}, expected {case.rows} [{duck_sql}]")
+    return Outcome("wrong", f"got {got}, expected {case.rows} [{result.duckdb_sql}]")
 
 
 def run_all() -> Iterator[tuple[Case, Outcome]]:
-    connection = connect()
-    try:
+    with engine() as athena:
         for case in load_cases():
-            yield case, run(connection, case)
-    finally:
-        connection.close()
+            yield case, run(athena, case)
 
 
 def summary(results: list[tuple[Case, Outcome]]) -> dict[str, Any]:

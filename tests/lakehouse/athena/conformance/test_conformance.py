@@ -1,32 +1,31 @@
 """Every documented example gives Athena's answer, or is refused naming the function.
 
-One DuckDB connection for the whole suite, set up as the engine sets up its own; the suite runs
-in a few seconds and never needs Spark or PostgreSQL.
+Every case runs through the engine (guard, translation, DuckDB), one engine and so one DuckDB
+connection for the whole suite; it runs in seconds and needs neither Spark nor PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import duckdb
 import pytest
 
+from lakehouse.athena.engine import AthenaEngine
 from tests.lakehouse.athena.conformance import report
-from tests.lakehouse.athena.conformance.suite import Case, connect, load_cases, run
+from tests.lakehouse.athena.conformance.suite import Case, engine, load_cases, run
 
 CASES = load_cases()
 
 
 @pytest.fixture(scope="module")
-def connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect()
-    yield con
-    con.close()
+def athena() -> Iterator[AthenaEngine]:
+    with engine() as e:
+        yield e
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_documented_example(connection: duckdb.DuckDBPyConnection, case: Case) -> None:
-    outcome = run(connection, case)
+def test_documented_example(athena: AthenaEngine, case: Case) -> None:
+    outcome = run(athena, case)
     expected = "refused" if case.refused else "pass"
     assert outcome.status == expected, f"{case.sql}\n{outcome.detail}\n(source: {case.source})"
 
