@@ -7,7 +7,10 @@ the way the Glue jobs write it (Parquet partitioned by tenant_id, UTC timestamps
 
 Each run is what ``lakehouse athena`` does after start-up: a fresh engine (catalog read, DuckDB
 connection, views created, lock-down) and the query. ``*_warm_*`` figures time the query alone on
-an engine whose views exist (parse, transpile, run). Figures are wall-clock milliseconds.
+an engine whose views exist (parse, transpile, run). ``translate_*`` figures time the translation
+of each business query alone (typed with the declared schema, Trino rewrites, DuckDB SQL) against
+sqlglot's plain transpile, which is what it replaced; ``*_added_p50_ms`` is the difference.
+Figures are wall-clock milliseconds.
 
 ``iceberg_*``: the same queries on Iceberg copies of ``silver.customers`` and ``silver.orders``
 (the same rows, written with pyiceberg in the Hadoop layout the local Glue jobs write, one data
@@ -25,9 +28,14 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.schema import MappingSchema
 
 from bench.common import percentile, report
-from lakehouse.athena.engine import AthenaEngine
+from lakehouse.athena import ddl
+from lakehouse.athena.engine import AthenaEngine, split_statements
+from lakehouse.athena.trino import translate
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
@@ -328,6 +336,68 @@ def iceberg_vs_parquet(parquet: Settings, slug: str | None) -> dict[str, float]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+TRANSLATE_RUNS = 41
+
+
+def _declared_schema() -> MappingSchema:
+    """The catalog's column types as the generated DDL declares them (no lake needed)."""
+    tables: dict[str, object] = {}
+    for text in ddl.generate().values():
+        for statement in sqlglot.parse(ddl.render(text, _DDL_LOCATIONS), read="athena"):
+            if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
+                continue
+            table = statement.this.this
+            columns = {
+                c.name.lower(): c.args["kind"].sql("athena")
+                for c in statement.this.expressions
+                if isinstance(c, exp.ColumnDef)
+            }
+            for partitioned in statement.find_all(exp.PartitionedByProperty):
+                for c in partitioned.this.expressions:
+                    if isinstance(c, exp.ColumnDef):
+                        columns[c.name.lower()] = c.args["kind"].sql("athena")
+            database = tables.setdefault(table.db.lower(), {})
+            assert isinstance(database, dict)
+            database[table.name.lower()] = columns
+    return MappingSchema(tables, dialect="athena")
+
+
+_DDL_LOCATIONS = {
+    "bronze_location": "s3://bench/bronze",
+    "silver_location": "s3://bench/silver",
+    "gold_location": "s3://bench/gold",
+}
+
+
+def translation_overhead() -> dict[str, float]:
+    """Per business query, p50 of: the typed translation (the engine translates its own parsed
+    tree in place), sqlglot's plain transpile of a copy (what the engine did before), and the
+    difference. Both wall-clock and CPU time of this process: on a shared, loaded machine the
+    CPU time is the figure that says what the translation costs."""
+    import time
+
+    schema = _declared_schema()
+    out: dict[str, float] = {}
+    clocks = (("", time.perf_counter), ("_cpu", time.process_time))
+    for path in sorted((ATHENA_QUERIES_DIR / "business").glob("*.sql")):
+        (tree,) = split_statements(path.read_text(encoding="utf-8"))
+        for suffix, clock in clocks:
+            plain, typed = [], []
+            for _ in range(TRANSLATE_RUNS):
+                start = clock()
+                tree.copy().sql(dialect="duckdb")
+                plain.append((clock() - start) * 1000)
+                fresh = tree.copy()
+                start = clock()
+                translate(fresh, schema, copy=False)
+                typed.append((clock() - start) * 1000)
+            p_plain, p_typed = percentile(plain, 50), percentile(typed, 50)
+            out[f"translate_{path.stem}{suffix}_p50_ms"] = round(p_typed, 2)
+            out[f"translate_{path.stem}_plain_sqlglot{suffix}_p50_ms"] = round(p_plain, 2)
+            out[f"translate_{path.stem}_added{suffix}_p50_ms"] = round(p_typed - p_plain, 2)
+    return out
+
+
 def main() -> None:
     env_lake = os.environ.get("LAKEHOUSE_LAKE")
     tmp: Path | None = None
@@ -407,6 +477,11 @@ def main() -> None:
             ice = iceberg_vs_parquet(settings, slug)
             metrics.update(ice)
             targets.update({k: "<= 1.5" for k in ice if k.startswith("iceberg_over_parquet_")})
+        overhead = translation_overhead()
+        metrics.update(overhead)
+        for key in overhead:
+            if key.endswith("_added_cpu_p50_ms"):
+                targets[key] = "<= 5"
         rows = {}
         with AthenaEngine(settings, save_results=False) as engine:
             for table in ("customers", "orders", "events"):

@@ -143,7 +143,7 @@ class AthenaEngine:
             tables = guard.check(tree, catalog)
             text_of = tree.sql(READ_DIALECT)
             schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
-            duck_sql = translate.to_duckdb(tree, schema)
+            duck_sql = translate.to_duckdb(tree, schema, copy=False)  # tree not used after
             out.append(_Statement(tree=tree, text=text_of, tables=tables, duck_sql=duck_sql))
         return out
 

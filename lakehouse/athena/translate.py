@@ -30,9 +30,12 @@ def install(connection: duckdb.DuckDBPyConnection) -> None:
     trino.install(connection)
 
 
-def to_duckdb(tree: exp.Expr, schema: MappingSchema | None = None) -> str:
-    """The DuckDB SQL of a checked Athena statement (catalog names stripped)."""
+def to_duckdb(tree: exp.Expr, schema: MappingSchema | None = None, copy: bool = True) -> str:
+    """The DuckDB SQL of a checked Athena statement (catalog names stripped).
+
+    ``copy=False`` lets the translation rewrite ``tree`` itself (it must not be used after).
+    """
     try:
-        return trino.translate(tree, schema)
+        return trino.translate(tree, schema, copy=copy)
     except trino.TranslationRefusedError as exc:
         raise AthenaQueryError(exc.code, str(exc).split(": ", 1)[1]) from exc

@@ -26,7 +26,9 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, OptimizeError, SqlglotError, UnsupportedError
 from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.qualify_columns import qualify_columns
+from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.schema import MappingSchema
 
 from lakehouse.athena.trino import types as ty
@@ -569,9 +571,15 @@ def _print_intervals(tree: exp.Expr) -> None:
 
 
 def translate(
-    tree: exp.Expr, schema: MappingSchema | None = None, rules: dict[str, Rule] | None = None
+    tree: exp.Expr,
+    schema: MappingSchema | None = None,
+    rules: dict[str, Rule] | None = None,
+    copy: bool = True,
 ) -> str:
     """DuckDB SQL for a checked Athena statement, with Trino's semantics.
+
+    ``copy=False`` rewrites ``tree`` in place (the engine does not use it afterwards), which
+    saves a deep copy of the tree.
 
     Raises:
         TranslationRefusedError: the statement uses a function or construct the local engine cannot
@@ -579,20 +587,22 @@ def translate(
     """
     from lakehouse.athena.trino.functions import FUNCTIONS, NODE_RULES
 
-    tree = tree.copy()
+    if copy:
+        tree = tree.copy()
     for table in tree.find_all(exp.Table):
         if table.args.get("catalog") is not None:
             table.set("catalog", None)
     _athena_output_names(tree)
+    # The parts of sqlglot's qualify that typing needs: case-insensitive names (as in Trino),
+    # table aliases, columns bound to their tables and stars expanded from the schema.
+    tree = normalize_identifiers(tree, dialect=READ_DIALECT)
     with contextlib.suppress(OptimizeError):  # DuckDB reports unresolvable names when it runs
-        tree = qualify(
+        tree = qualify_tables(tree, dialect=READ_DIALECT)
+        tree = qualify_columns(
             tree,
-            dialect=READ_DIALECT,
-            schema=schema,
-            validate_qualify_columns=False,
-            identify=False,
-            quote_identifiers=False,
+            schema or MappingSchema(dialect=READ_DIALECT),
             expand_stars=schema is not None,
+            dialect=READ_DIALECT,
         )
     for alias in list(tree.find_all(exp.Alias)):
         # qualify names a column it could not resolve after itself; DuckDB would then report a
