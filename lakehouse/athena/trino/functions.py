@@ -287,8 +287,8 @@ def _split(t: Translator, node: exp.Expr) -> exp.Expr | None:
 def _substring(t: Translator, node: exp.Expr) -> exp.Expr | None:
     a = args(node)
     if len(a) == 3:
-        return call("substring", a[0], a[1], a[2], dt=ty.VARCHAR)
-    return call("substring", a[0], a[1], dt=ty.VARCHAR)
+        return call("athena_substr_len", a[0], a[1], a[2], dt=ty.VARCHAR)
+    return call("athena_substr", a[0], a[1], dt=ty.VARCHAR)
 
 
 def _reverse(t: Translator, node: exp.Expr) -> exp.Expr | None:
@@ -314,12 +314,19 @@ def _pad(t: Translator, node: exp.Expr) -> exp.Expr | None:
     return call("lpad" if node.args.get("is_left") else "rpad", *a, dt=ty.VARCHAR)
 
 
+# Java's Character.isWhitespace, which Trino's trim functions remove (DuckDB's remove spaces only).
+_WHITESPACE = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2008\u2009\u200a\u2028\u2029\u205f\u3000"
+)
+
+
 def _trim(t: Translator, node: exp.Expr) -> exp.Expr | None:
     assert isinstance(node, exp.Trim)
-    chars = node.expression
+    chars = node.expression if node.expression is not None else exp.Literal.string(_WHITESPACE)
     position = (node.args.get("position") or "BOTH").upper()
     duck = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(position, "trim")
-    return call(duck, node.this, *([chars] if chars is not None else []), dt=ty.VARCHAR)
+    return call(duck, node.this, chars, dt=ty.VARCHAR)
 
 
 def _overlay(t: Translator, node: exp.Expr) -> exp.Expr | None:
@@ -1040,6 +1047,8 @@ def translate_cast(t: Translator, node: exp.Expr) -> exp.Expr | None:
     if src.this == T.JSON and to.this in (T.VARCHAR, T.TEXT):
         return call("athena_json_to_varchar", node.this, dt=ty.VARCHAR)
     if to.this in (T.VARCHAR, T.TEXT, T.CHAR):
+        if src.this == T.FLOAT:
+            return call("athena_real_to_varchar", node.this, dt=ty.VARCHAR)
         if ty.is_float(src):
             return call("athena_double_to_varchar", node.this, dt=ty.VARCHAR)
         if src.this in (T.TIMESTAMP,):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from lakehouse.athena.trino import udfs
-from lakehouse.athena.trino.output import java_double
+from lakehouse.athena.trino.output import java_double, java_float
 
 MACROS: dict[str, str] = {
     # -- arrays (Trino keeps the first occurrence's order; NULL is a value in set operations) --
@@ -116,6 +116,15 @@ MACROS: dict[str, str] = {
         " lambda p: p <> ''), lambda p: row(split_part(p, kv, 1),"
         " substr(p, strpos(p, kv) + length(kv)))))"
     ),
+    # Trino's substr: start 0, or a start before the beginning or past the end, is ''.
+    "athena_substr(s, st)": (
+        "CASE WHEN st = 0 OR st > length(s) OR length(s) + st + 1 <= 0 THEN ''"
+        " WHEN st < 0 THEN substring(s, length(s) + st + 1) ELSE substring(s, st) END"
+    ),
+    "athena_substr_len(s, st, n)": (
+        "CASE WHEN st = 0 OR n <= 0 OR st > length(s) OR length(s) + st + 1 <= 0 THEN ''"
+        " ELSE substring(s, CASE WHEN st < 0 THEN length(s) + st + 1 ELSE st END, n) END"
+    ),
     "athena_overlay(s, r, st, n)": "substr(s, 1, st - 1) || r || substr(s, st + greatest(n, 0))",
     "athena_codepoint(s)": (
         "CASE WHEN length(s) <> 1 THEN error('codepoint: Input string must be a single character"
@@ -190,6 +199,14 @@ def install(connection: duckdb.DuckDBPyConnection) -> None:
         "athena_double_to_varchar",
         lambda v: None if v is None else java_double(v),
         [duckdb.sqltype("DOUBLE")],  # type: ignore[list-item]
+        duckdb.sqltype("VARCHAR"),  # type: ignore[arg-type]
+        null_handling="special",
+        side_effects=False,
+    )
+    connection.create_function(  # type: ignore[call-overload]
+        "athena_real_to_varchar",
+        lambda v: None if v is None else java_float(v),
+        [duckdb.sqltype("FLOAT")],  # type: ignore[list-item]
         duckdb.sqltype("VARCHAR"),  # type: ignore[arg-type]
         null_handling="special",
         side_effects=False,

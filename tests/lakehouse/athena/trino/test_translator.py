@@ -95,6 +95,34 @@ def test_dates_stay_dates(con: duckdb.DuckDBPyConnection) -> None:
     assert got == [["2024-02-29", "2024-02-01", "2024-01-01"]]
 
 
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        ("substr(id || 'bcdef', 0)", ""),
+        ("substr(id || 'bcdef', 9)", ""),
+        ("substr(id || 'bcdef', -9)", ""),
+        ("substr(id || 'bcdef', -2)", "ef"),
+        ("substr(id || 'bcdef', 2, 0)", ""),
+        ("substr(id || 'bcdef', -3, 2)", "de"),
+        ("substr(id || 'bcdef', 5, 9)", "ef"),
+    ],
+)
+def test_substr_positions_as_trino(con: duckdb.DuckDBPyConnection, call: str, text: str) -> None:
+    """Trino's substr: start 0 or out of range is '' (DuckDB would return the whole string)."""
+    assert query(con, f"select {call} from silver.orders where id = 'a'") == [[text]]
+
+
+def test_trim_removes_java_whitespace_and_reals_print_as_java_floats(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    got = query(
+        con,
+        "select trim(chr(9) || id || chr(10)), ltrim(chr(13) || id), "
+        "cast(real '0.1' as varchar) from silver.orders where id = 'a'",
+    )
+    assert got == [["a", "a", "0.1"]]
+
+
 def test_timestamps_print_milliseconds(con: duckdb.DuckDBPyConnection) -> None:
     got = query(
         con, "select placed_at, cast(placed_at as varchar) from silver.orders where id = 'b'"
