@@ -1,4 +1,5 @@
-"""The function allow-list: every listed function runs, nothing DuckDB-only is listed."""
+"""The function allow-list: every listed function gives a documented answer, nothing DuckDB-only is
+listed."""
 
 from __future__ import annotations
 
