@@ -1477,6 +1477,11 @@ def _geometric_mean(t: Translator, node: exp.Expr) -> exp.Expr | None:
 
 
 FUNCTIONS: dict[str, Rule] = {
+    # Spellings sqlglot folds into another name (mod -> %, now -> current_timestamp,
+    # position -> strpos): listed so that the allow-list names them; the folded name's rule runs.
+    "mod": native(same_as_first),
+    "now": native(ty.TIMESTAMPTZ),
+    "position": _strpos,
     # math
     "abs": native(same_as_first),
     "cbrt": fn("athena_cbrt", ty.DOUBLE, cast_args=ty.DOUBLE),
