@@ -360,6 +360,11 @@ def _digest(duck: str) -> Rule:
     return rule
 
 
+def _sha512(t: Translator, node: exp.Expr) -> exp.Expr | None:
+    x = node.this if not isinstance(node, exp.Anonymous) else args(node)[0]
+    return call("athena_sha512", x, dt=DT(this=T.VARBINARY))
+
+
 def _from_utf8(t: Translator, node: exp.Expr) -> exp.Expr | None:
     return call("athena_from_utf8", node.this, dt=ty.VARCHAR)
 
@@ -1373,6 +1378,20 @@ def _from_iso8601_timestamp(t: Translator, node: exp.Expr) -> exp.Expr | None:
     return cast(x, ty.TIMESTAMPTZ)
 
 
+def _zone_field(t: Translator, node: exp.Expr) -> exp.Expr | None:
+    """The zone's hour or minute offset: 0, since zoned values are UTC locally."""
+    (x,) = args(node)
+    if t_of(x).this != T.TIMESTAMPTZ:
+        raise refuse(t.names(node) or "timezone_hour", "needs a timestamp with time zone")
+    null = exp.Is(this=x, expression=exp.Null())
+    zero = exp.Literal.number(0)
+    return cast(exp.Case(ifs=[exp.If(this=null, true=exp.Null())], default=zero), ty.BIGINT)
+
+
+def _localtimestamp(t: Translator, node: exp.Expr) -> exp.Expr | None:
+    return cast(exp.CurrentTimestamp(), ty.build("TIMESTAMP(3)"))
+
+
 def _current_timezone(t: Translator, node: exp.Expr) -> exp.Expr | None:
     return typed(exp.Literal.string("UTC"), ty.VARCHAR)
 
@@ -1579,6 +1598,23 @@ FUNCTIONS: dict[str, Rule] = {
     "sha1": _digest("sha1"),
     "sha256": _digest("sha256"),
     "crc32": fn("athena_crc32", ty.BIGINT),
+    "to_base64url": fn("athena_to_base64url", ty.VARCHAR),
+    "from_base64url": fn("athena_from_base64url", DT(this=T.VARBINARY)),
+    "to_base32": fn("athena_to_base32", ty.VARCHAR),
+    "from_base32": fn("athena_from_base32", DT(this=T.VARBINARY)),
+    "from_big_endian_32": fn("athena_from_big_endian_32", ty.INTEGER),
+    "from_big_endian_64": fn("athena_from_big_endian_64", ty.BIGINT),
+    "to_big_endian_32": fn("athena_to_big_endian_32", DT(this=T.VARBINARY)),
+    "to_big_endian_64": fn("athena_to_big_endian_64", DT(this=T.VARBINARY)),
+    "from_ieee754_32": fn("athena_from_ieee754_32", DT(this=T.FLOAT)),
+    "from_ieee754_64": fn("athena_from_ieee754_64", ty.DOUBLE),
+    "to_ieee754_32": fn("athena_to_ieee754_32", DT(this=T.VARBINARY)),
+    "to_ieee754_64": fn("athena_to_ieee754_64", DT(this=T.VARBINARY)),
+    "sha512": _sha512,
+    "hmac_md5": fn("athena_hmac_md5", DT(this=T.VARBINARY)),
+    "hmac_sha1": fn("athena_hmac_sha1", DT(this=T.VARBINARY)),
+    "hmac_sha256": fn("athena_hmac_sha256", DT(this=T.VARBINARY)),
+    "hmac_sha512": fn("athena_hmac_sha512", DT(this=T.VARBINARY)),
     # regular expressions
     "regexp_count": _regexp_count,
     "regexp_extract": _regexp_extract,
@@ -1660,6 +1696,9 @@ FUNCTIONS: dict[str, Rule] = {
     "current_timestamp": native(ty.TIMESTAMPTZ),
     "current_timezone": _current_timezone,
     "timezone": _timezone,
+    "timezone_hour": _zone_field,
+    "timezone_minute": _zone_field,
+    "localtimestamp": _localtimestamp,
     "date": _date,
     "date_add": _date_add,
     "date_diff": _date_diff,

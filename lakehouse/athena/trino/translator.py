@@ -492,23 +492,35 @@ _NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _BARE_NAME_RE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")
 
 
-_NAME_CACHE: dict[type[exp.Expr], str | None] = {}
+_NAME_CACHE: dict[tuple[object, ...], str | None] = {}
 
 
 def trino_function_name(node: exp.Expr) -> str | None:
     """The name Athena users write for ``node`` (``cardinality`` for sqlglot's ArraySize).
 
     sqlglot's class for a Trino function is rendered back in Athena's dialect once per class
-    (the name does not depend on the arguments; aliases such as lpad/rpad share one rule).
+    and shape of arguments: the same class can print as different functions depending on a
+    literal argument (sqlglot's SHA2 is sha256 or sha512 by its length), so literals, units and
+    flags are part of the key, the other arguments only by kind.
     """
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
-    cls = type(node)
-    if cls in _NAME_CACHE:
-        return _NAME_CACHE[cls]
+    key = (type(node), *sorted(_shape(k, v) for k, v in node.args.items() if v is not None))
+    if key in _NAME_CACHE:
+        return _NAME_CACHE[key]
     name = _render_name(node)
-    _NAME_CACHE[cls] = name
+    _NAME_CACHE[key] = name
     return name
+
+
+def _shape(key: str, value: object) -> tuple[str, str]:
+    if isinstance(value, list):
+        return key, f"list{len(value)}"
+    if isinstance(value, exp.Literal | exp.Var | exp.DataType | exp.Boolean):
+        return key, value.sql()
+    if isinstance(value, exp.Expr):
+        return key, "expr"
+    return key, repr(value)
 
 
 def _render_name(node: exp.Expr) -> str | None:

@@ -8,11 +8,15 @@ base conversion, Luhn, soundex, normal distribution); hot paths use DuckDB built
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import json
 import math
 import re
 import statistics
+import struct
 import unicodedata
 import urllib.parse
 import zlib
@@ -341,6 +345,77 @@ def crc32(data: bytes) -> int:
     return zlib.crc32(bytes(data))
 
 
+def to_base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(bytes(data)).decode("ascii")
+
+
+def from_base64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.encode("ascii"))
+
+
+def to_base32(data: bytes) -> str:
+    return base64.b32encode(bytes(data)).decode("ascii")
+
+
+def from_base32(text: str) -> bytes:
+    return base64.b32decode(text.encode("ascii"))
+
+
+def _exactly(data: bytes, size: int, function: str) -> bytes:
+    raw = bytes(data)
+    if len(raw) != size:
+        raise ValueError(f"{function}: input must be exactly {size} bytes")
+    return raw
+
+
+def from_big_endian_32(data: bytes) -> int:
+    value: int = struct.unpack(">i", _exactly(data, 4, "from_big_endian_32"))[0]
+    return value
+
+
+def from_big_endian_64(data: bytes) -> int:
+    value: int = struct.unpack(">q", _exactly(data, 8, "from_big_endian_64"))[0]
+    return value
+
+
+def to_big_endian_32(value: int) -> bytes:
+    return struct.pack(">i", value)
+
+
+def to_big_endian_64(value: int) -> bytes:
+    return struct.pack(">q", value)
+
+
+def from_ieee754_32(data: bytes) -> float:
+    value: float = struct.unpack(">f", _exactly(data, 4, "from_ieee754_32"))[0]
+    return value
+
+
+def from_ieee754_64(data: bytes) -> float:
+    value: float = struct.unpack(">d", _exactly(data, 8, "from_ieee754_64"))[0]
+    return value
+
+
+def to_ieee754_32(value: float) -> bytes:
+    return struct.pack(">f", value)
+
+
+def to_ieee754_64(value: float) -> bytes:
+    return struct.pack(">d", value)
+
+
+def sha512(data: bytes) -> bytes:
+    return hashlib.sha512(bytes(data)).digest()
+
+
+def _hmac(algorithm: str) -> Callable[[bytes, bytes], bytes]:
+    def digest(data: bytes, key: bytes) -> bytes:
+        return hmac.new(bytes(key), bytes(data), algorithm).digest()
+
+    digest.__name__ = f"hmac_{algorithm}"
+    return digest
+
+
 # name: (function, parameter types, return type)
 UDFS: dict[str, tuple[Callable[..., Any], list[str], str]] = {
     "athena_bit_count": (bit_count, ["BIGINT", "BIGINT"], "BIGINT"),
@@ -391,6 +466,23 @@ UDFS: dict[str, tuple[Callable[..., Any], list[str], str]] = {
     "athena_parse_duration": (parse_duration, ["VARCHAR"], "INTERVAL"),
     "athena_human_readable_seconds": (human_readable_seconds, ["DOUBLE"], "VARCHAR"),
     "athena_crc32": (crc32, ["BLOB"], "BIGINT"),
+    "athena_to_base64url": (to_base64url, ["BLOB"], "VARCHAR"),
+    "athena_from_base64url": (from_base64url, ["VARCHAR"], "BLOB"),
+    "athena_to_base32": (to_base32, ["BLOB"], "VARCHAR"),
+    "athena_from_base32": (from_base32, ["VARCHAR"], "BLOB"),
+    "athena_from_big_endian_32": (from_big_endian_32, ["BLOB"], "INTEGER"),
+    "athena_from_big_endian_64": (from_big_endian_64, ["BLOB"], "BIGINT"),
+    "athena_to_big_endian_32": (to_big_endian_32, ["INTEGER"], "BLOB"),
+    "athena_to_big_endian_64": (to_big_endian_64, ["BIGINT"], "BLOB"),
+    "athena_from_ieee754_32": (from_ieee754_32, ["BLOB"], "FLOAT"),
+    "athena_from_ieee754_64": (from_ieee754_64, ["BLOB"], "DOUBLE"),
+    "athena_to_ieee754_32": (to_ieee754_32, ["FLOAT"], "BLOB"),
+    "athena_to_ieee754_64": (to_ieee754_64, ["DOUBLE"], "BLOB"),
+    "athena_sha512": (sha512, ["BLOB"], "BLOB"),
+    "athena_hmac_md5": (_hmac("md5"), ["BLOB", "BLOB"], "BLOB"),
+    "athena_hmac_sha1": (_hmac("sha1"), ["BLOB", "BLOB"], "BLOB"),
+    "athena_hmac_sha256": (_hmac("sha256"), ["BLOB", "BLOB"], "BLOB"),
+    "athena_hmac_sha512": (_hmac("sha512"), ["BLOB", "BLOB"], "BLOB"),
     "athena_parse_data_size": (parse_data_size, ["VARCHAR"], "DECIMAL(38,0)"),
 }
 

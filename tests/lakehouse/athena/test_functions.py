@@ -41,6 +41,7 @@ def test_each_listed_function_is_answered_by_a_documented_example(name: str) -> 
         "exists": "exists (",
         "current_date": "current_date",
         "current_timestamp": "current_timestamp",
+        "localtimestamp": "localtimestamp",
     }.get(name)
     pattern = re.escape(spelled) if spelled else rf"\b{re.escape(name)}\s*\("
     if name in ("any", "some", "all"):

@@ -175,3 +175,15 @@ def test_refusals_name_the_function(sql: str, code: str, name: str) -> None:
         translate(sqlglot.parse_one(sql, read="athena"), SCHEMA)
     assert caught.value.code == code
     assert name in str(caught.value)
+
+
+def test_one_sqlglot_class_printing_as_two_functions_keeps_them_apart(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """sqlglot parses sha256 and sha512 into one class; each must still run as itself."""
+    got = query(
+        con,
+        "select length(sha256(to_utf8(id))), length(sha512(to_utf8(id))), "
+        "length(sha256(to_utf8(id))) from silver.orders where id = 'a'",
+    )
+    assert got == [["32", "64", "32"]]
