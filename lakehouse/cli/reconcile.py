@@ -24,11 +24,13 @@ def reconcile_cmd(
 
     Exits 1 on any difference.
     """
+    from lakehouse.analytics.operations import save_reconcile
     from lakehouse.db.source import database_url
     from lakehouse.reconcile import reconcile
 
     settings = get_settings()
     results = reconcile(settings, database_url(settings), entity or None)
+    save_reconcile(settings, results)
     table = Table("entity", "tenants", "source rows", "silver rows", "differences")
     for r in results:
         n = len(r.differences)

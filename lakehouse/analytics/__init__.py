@@ -1,0 +1,1 @@
+"""Tenant analytics: the pages of the dashboards, over gold, through the scoped engine."""
