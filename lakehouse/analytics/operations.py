@@ -114,7 +114,11 @@ def tenants(settings: Settings) -> dict[str, Any]:
         return {"error": str(exc).splitlines()[0], "columns": [], "rows": []}
     from lakehouse.athena.results import text_value
 
-    rows = [["" if (t := text_value(v)) is None else t for v in row] for row in result.rows]
+    types = result.types or ("",) * len(result.columns)
+    rows = [
+        ["" if (t := text_value(v, k)) is None else t for v, k in zip(row, types, strict=True)]
+        for row in result.rows
+    ]
     return {"columns": list(result.columns), "rows": rows}
 
 

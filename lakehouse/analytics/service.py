@@ -7,7 +7,6 @@ in its charts and in its CSV download are one result of one scoped query.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from typing import Any
 
 from lakehouse.analytics.pages import Chart, Page, page_sql
 from lakehouse.athena.engines import QueryEngine, open_engine
-from lakehouse.athena.results import text_value
+from lakehouse.athena.results import csv_lines, text_value
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
@@ -48,6 +47,7 @@ class PageData:
     rows: list[tuple[Any, ...]]
     start: date | None
     end: date | None
+    types: tuple[str, ...] = ()
 
     def column(self, name: str) -> list[Any]:
         i = self.columns.index(name)
@@ -55,19 +55,15 @@ class PageData:
 
     def text_rows(self) -> list[list[str]]:
         """Every value as Athena prints it (NULL as an empty cell), for the page's table."""
-        return [["" if (t := text_value(v)) is None else t for v in row] for row in self.rows]
+        types = self.types or ("",) * len(self.columns)
+        return [
+            ["" if (t := text_value(v, k)) is None else t for v, k in zip(row, types, strict=True)]
+            for row in self.rows
+        ]
 
     def csv(self) -> str:
         """The rows as Athena writes a result CSV (every value quoted, NULL empty)."""
-        out = io.StringIO()
-
-        def field(value: str | None) -> str:
-            return "" if value is None else '"' + value.replace('"', '""') + '"'
-
-        out.write(",".join(field(c) for c in self.columns) + "\n")
-        for row in self.rows:
-            out.write(",".join(field(text_value(v)) for v in row) + "\n")
-        return out.getvalue()
+        return "".join(csv_lines(self.columns, self.rows, self.types))
 
     def figures(self) -> list[dict[str, Any]]:
         """One Plotly figure (``data`` and ``layout``) per chart of the page."""
@@ -75,7 +71,7 @@ class PageData:
 
     def _figure(self, chart: Chart) -> dict[str, Any]:
         rows = self.rows[: chart.limit] if chart.limit else self.rows
-        view = PageData(self.page, self.columns, rows, self.start, self.end)
+        view = PageData(self.page, self.columns, rows, self.start, self.end, self.types)
         layout: dict[str, Any] = {
             "title": {"text": chart.title},
             "margin": {"t": 48, "r": 16, "b": 48, "l": 64},
@@ -134,7 +130,7 @@ def run_page(
 ) -> PageData:
     """Run ``page`` on ``engine`` (scoped to a tenant) for the range ``start``..``end``."""
     (result,) = engine.execute(page_sql(page, start, end))
-    return PageData(page, tuple(result.columns), list(result.rows), start, end)
+    return PageData(page, tuple(result.columns), list(result.rows), start, end, tuple(result.types))
 
 
 def funnel_totals(data: PageData, steps: Sequence[str]) -> list[int]:

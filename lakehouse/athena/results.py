@@ -8,7 +8,7 @@ header, every value double-quoted, NULL as an empty unquoted field) beside a met
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,23 +46,31 @@ def _csv_field(value: str | None) -> str:
     return "" if value is None else '"' + value.replace('"', '""') + '"'
 
 
+def csv_lines(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], types: Sequence[str] = ()
+) -> Iterator[str]:
+    """The lines of Athena's result CSV: a header, then every value double-quoted by its type,
+    NULL as an empty unquoted field (each line ends with a line feed)."""
+    column_types = list(types) or [""] * len(columns)
+    yield ",".join(_csv_field(c) for c in columns) + "\n"
+    for row in rows:
+        fields = (_csv_field(text_value(v, t)) for v, t in zip(row, column_types, strict=True))
+        yield ",".join(fields) + "\n"
+
+
 def write_csv(
     path: Path,
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     types: Sequence[str] = (),
 ) -> None:
-    """Athena's result CSV: header, every value double-quoted, NULL as an empty unquoted field.
+    """Athena's result CSV (:func:`csv_lines`) in ``path``.
 
     Written by hand because the csv module cannot quote every value yet leave NULL unquoted.
     ``types`` are the DuckDB column types (values print by their type, as Athena's do).
     """
-    column_types = list(types) or [""] * len(columns)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(",".join(_csv_field(c) for c in columns) + "\n")
-        for row in rows:
-            fields = (_csv_field(text_value(v, t)) for v, t in zip(row, column_types, strict=True))
-            fh.write(",".join(fields) + "\n")
+        fh.writelines(csv_lines(columns, rows, types))
 
 
 @dataclass(frozen=True)
