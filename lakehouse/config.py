@@ -38,6 +38,52 @@ class Settings(BaseSettings):
             description="DSN of the source PostgreSQL; unset means the local cluster.",
         ),
     ]
+    owner_database_url: Annotated[
+        str | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_OWNER_DATABASE_URL"),
+            description="DSN as the schema owner (migrations); unset: DATABASE_URL.",
+        ),
+    ]
+    maintenance_database_url: Annotated[
+        str | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_MAINTENANCE_DATABASE_URL"),
+            description="DSN as the maintenance role (seed, simulate); unset: DATABASE_URL.",
+        ),
+    ]
+    replicator_database_url: Annotated[
+        str | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_REPLICATOR_DATABASE_URL"),
+            description="DSN as the replicator (replicate, reconcile); unset: DATABASE_URL.",
+        ),
+    ]
+    app_role: Annotated[
+        str,
+        Field(default="lakehouse_app", validation_alias=AliasChoices("LAKEHOUSE_APP_ROLE")),
+    ]
+    owner_role: Annotated[
+        str,
+        Field(default="lakehouse_owner", validation_alias=AliasChoices("LAKEHOUSE_OWNER_ROLE")),
+    ]
+    maintenance_role: Annotated[
+        str,
+        Field(
+            default="lakehouse_maintenance",
+            validation_alias=AliasChoices("LAKEHOUSE_MAINTENANCE_ROLE"),
+        ),
+    ]
+    replicator_role: Annotated[
+        str,
+        Field(
+            default="lakehouse_replicator",
+            validation_alias=AliasChoices("LAKEHOUSE_REPLICATOR_ROLE"),
+        ),
+    ]
     state_dir: Annotated[
         Path,
         Field(

@@ -3,6 +3,11 @@
 The cluster lives in a fresh folder under /tmp on a free port and is destroyed at the end of
 the session. Each test that needs a source database gets its own, cloned from a migrated
 template, so tests never see each other's rows, slots or files.
+
+The roles are the production ones (``lakehouse.db.roles``): the template is migrated by the
+owner role, ``source_db`` is the maintenance role's URL (it writes test rows across tenants,
+as the seed does), the replicator replicates as the replicator role, and ``as_role`` gives
+any test database's URL as another role. The bootstrap superuser only creates and drops.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pyspark.sql import SparkSession
 from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
+from lakehouse.db.roles import Role
 
 TEMPLATE_DB = "lakehouse_template"
 
@@ -35,6 +41,7 @@ def pg_cluster() -> Iterator[LocalCluster]:
     cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
     cluster.init()
     cluster.start()
+    cluster.ensure_roles()
     try:
         yield cluster
     finally:
@@ -46,20 +53,33 @@ def pg_cluster() -> Iterator[LocalCluster]:
 def migrated_template(pg_cluster: LocalCluster) -> str:
     """Name of a database holding the migrated source schema (no rows), used as a template."""
     pg_cluster.ensure_database(TEMPLATE_DB)
-    migrate(pg_cluster.dsn(TEMPLATE_DB))
+    migrate(pg_cluster.dsn(TEMPLATE_DB, role="owner"))
     return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def as_role(pg_cluster: LocalCluster) -> Callable[[str, Role | None], str]:
+    """``as_role(dsn, role)``: the same database's URL as ``role`` (None: the superuser)."""
+
+    def convert(dsn: str, role: Role | None) -> str:
+        return pg_cluster.dsn(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"], role=role)
+
+    return convert
 
 
 @pytest.fixture
 def make_source_db(pg_cluster: LocalCluster, migrated_template: str) -> Iterator[Callable[[], str]]:
-    """Factory: a new, empty, migrated source database; returns its DSN. Dropped afterwards."""
+    """Factory: a new, empty, migrated source database; returns its maintenance-role DSN.
+
+    Dropped afterwards.
+    """
     created: list[str] = []
 
     def make() -> str:
         name = f"src_{uuid.uuid4().hex[:12]}"
         pg_cluster.ensure_database(name, template=migrated_template)
         created.append(name)
-        return pg_cluster.dsn(name)
+        return pg_cluster.dsn(name, role="maintenance")
 
     yield make
     for name in created:
@@ -120,11 +140,14 @@ def e2e_lake(
 
     name = f"e2e_{uuid.uuid4().hex[:12]}"
     pg_cluster.ensure_database(name, template=migrated_template)
-    dsn = pg_cluster.dsn(name)
+    dsn = pg_cluster.dsn(name, role="maintenance")
     root = Path(tempfile.mkdtemp(prefix="lakehouse-e2e-"))
     settings = Settings(
         lake=str(root / "lake"),
-        database_url=dsn,
+        database_url=pg_cluster.dsn(name, role="app"),
+        owner_database_url=pg_cluster.dsn(name, role="owner"),
+        maintenance_database_url=dsn,
+        replicator_database_url=pg_cluster.dsn(name, role="replicator"),
         slot_name=f"e2e_{uuid.uuid4().hex[:12]}",
         state_dir=root / "state",
     )
@@ -137,7 +160,7 @@ def e2e_lake(
         yield E2ELake(dsn=dsn, settings=settings)
     finally:
         # A database with a logical replication slot cannot be dropped: drop the slot first.
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(pg_cluster.dsn(name), autocommit=True) as conn:
             conn.execute(
                 "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
                 "where slot_name = %s",

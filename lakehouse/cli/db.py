@@ -11,7 +11,14 @@ from rich.table import Table
 
 from lakehouse.config import get_settings
 from lakehouse.db.migrate import migrate as run_migrations
-from lakehouse.db.source import check_logical_replication, database_url, local_cluster
+from lakehouse.db.roles import ROLES, Role, database_sql, render, roles_sql
+from lakehouse.db.source import (
+    check_logical_replication,
+    database_url,
+    local_cluster,
+    mask_password,
+    role_names,
+)
 
 app = typer.Typer(
     help="The source PostgreSQL: the private local cluster, or the server in DATABASE_URL.",
@@ -36,15 +43,15 @@ def up(
         cluster = local_cluster(settings)
         created = cluster.init()
         started = cluster.start()
+        cluster.ensure_roles()
         cluster.ensure_database(settings.db_name)
         what = "created and started" if created else ("started" if started else "already running")
         console.print(
             f"PostgreSQL {what} on 127.0.0.1:{settings.pg_port} (data in {cluster.data_dir})"
         )
-    dsn = database_url(settings)
-    check_logical_replication(dsn)
+    check_logical_replication(database_url(settings, "replicator"))
     if migrate:
-        run_migrations(dsn)
+        run_migrations(database_url(settings, "owner"))
         console.print("migrations applied")
 
 
@@ -67,16 +74,54 @@ def status() -> None:
         raise typer.Exit(1)
 
 
+def _role(value: str) -> Role:
+    for role in ROLES:
+        if value == role:
+            return role
+    raise typer.BadParameter(f"{value!r} is not a role; choose one of {', '.join(ROLES)}")
+
+
 @app.command()
-def url() -> None:
-    """Print the DSN of the source database (DATABASE_URL, or the local cluster's)."""
-    typer.echo(database_url(get_settings()))
+def url(
+    role: str = typer.Option(
+        "app",
+        "--role",
+        help=f"Whose URL: {', '.join(ROLES)} (app: the Django app's login).",
+        callback=_role,
+    ),
+    show_password: bool = typer.Option(
+        False, "--show-password", help="Print the password instead of '***'."
+    ),
+) -> None:
+    """Print the source database's URL as one role (password masked unless asked for)."""
+    dsn = database_url(get_settings(), _role(role))
+    typer.echo(dsn if show_password else mask_password(dsn))
+
+
+@app.command("roles-sql")
+def roles_sql_command(
+    database: str = typer.Option(
+        None, "--database", help="The source database (default: LAKEHOUSE_DB_NAME)."
+    ),
+    rds: bool = typer.Option(
+        False, "--rds", help="Amazon RDS: grant rds_replication instead of REPLICATION."
+    ),
+) -> None:
+    """Print the SQL that creates the roles on a server of your own (DATABASE_URL).
+
+    Run it as a superuser (RDS: the master user), then set each role's password with psql's
+    \\password and give the URLs in LAKEHOUSE_<ROLE>_DATABASE_URL (see django-backend/README.md).
+    """
+    settings = get_settings()
+    names = role_names(settings)
+    statements = [*roles_sql(names, rds=rds), *database_sql(names, database or settings.db_name)]
+    typer.echo(render(statements))
 
 
 @app.command()
 def migrate() -> None:
-    """Apply the Django migrations to the source database."""
-    run_migrations(database_url(get_settings()))
+    """Apply the Django migrations to the source database, as the owner role."""
+    run_migrations(database_url(get_settings(), "owner"))
     console.print("migrations applied")
 
 
@@ -88,7 +133,7 @@ def counts() -> None:
     table.add_column("table")
     table.add_column("rows", justify="right")
     total = 0
-    with psycopg.connect(database_url(get_settings())) as conn:
+    with psycopg.connect(database_url(get_settings(), "replicator")) as conn:
         for entity in declaration.entities:
             query = sql.SQL("select count(*) from {}.{}").format(
                 sql.Identifier(entity.schema), sql.Identifier(entity.name)

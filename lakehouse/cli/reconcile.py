@@ -29,7 +29,7 @@ def reconcile_cmd(
     from lakehouse.reconcile import reconcile
 
     settings = get_settings()
-    results = reconcile(settings, database_url(settings), entity or None)
+    results = reconcile(settings, database_url(settings, "replicator"), entity or None)
     save_reconcile(settings, results)
     table = Table("entity", "tenants", "source rows", "silver rows", "differences")
     for r in results:

@@ -46,7 +46,7 @@ def seed_command(
 
     check_scale(scale)
     check_tenants(tenants)
-    dsn = database_url(get_settings())
+    dsn = database_url(get_settings(), "maintenance")
     if if_empty and not reset and not is_empty(dsn):
         console.print("the source database already has rows: nothing seeded (--if-empty)")
         return
@@ -72,7 +72,7 @@ def simulate_command(
     from lakehouse.source.simulate import simulate
 
     stats = simulate(
-        database_url(get_settings()),
+        database_url(get_settings(), "maintenance"),
         changes=changes,
         seconds=seconds,
         rate=rate,

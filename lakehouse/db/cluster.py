@@ -1,9 +1,11 @@
 """A private PostgreSQL 15 cluster under the state folder, ready for logical replication.
 
-The server listens on 127.0.0.1 only (no Unix socket), uses scram-sha-256 with a password
-generated at ``initdb`` time and kept, mode 0600, in the state folder (never in the
-repository). PostgreSQL refuses to run as root, so when the caller is root the data folder is
-handed to an unprivileged OS user and every server binary runs as that user.
+The server listens on 127.0.0.1 only (no Unix socket) and uses scram-sha-256. The bootstrap
+superuser's password is generated at ``initdb`` time; it is used only to create the roles of
+:mod:`lakehouse.db.roles` and the databases. Each role's password is generated once too; all
+are kept, mode 0600, in the state folder (never in the repository). PostgreSQL refuses to run
+as root, so when the caller is root the data folder is handed to an unprivileged OS user and
+every server binary runs as that user.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from lakehouse.db.roles import ROLES, Role, RoleNames, database_sql, roles_sql
 from lakehouse.errors import ConfigError, LakehouseError
 
 SUPERUSER = "lakehouse"
@@ -114,8 +117,10 @@ class LocalCluster:
         db_name: str = "saas",
         bin_dir: Path | None = None,
         os_user: str = "postgres",
+        roles: RoleNames | None = None,
     ) -> None:
         self.root = root.resolve()
+        self.roles = roles or RoleNames()
         self.port = port
         self.db_name = db_name
         self._bin_dir_setting = bin_dir
@@ -134,6 +139,13 @@ class LocalCluster:
     @property
     def password_file(self) -> Path:
         return self.root / "password"
+
+    @property
+    def roles_dir(self) -> Path:
+        return self.root / "roles"
+
+    def role_password_file(self, role: Role) -> Path:
+        return self.roles_dir / f"{role}.password"
 
     @property
     def bin_dir(self) -> Path:
@@ -289,6 +301,7 @@ class LocalCluster:
         """Initialize, start and create the application database; idempotent."""
         self.init()
         self.start()
+        self.ensure_roles()
         self.ensure_database(self.db_name)
 
     def destroy(self) -> None:
@@ -307,28 +320,105 @@ class LocalCluster:
             )
         return self.password_file.read_text().strip()
 
-    def dsn(self, database: str | None = None) -> str:
+    def role_password(self, role: Role) -> str:
+        path = self.role_password_file(role)
+        if not path.exists():
+            raise LakehouseError(
+                f"no password for the {role} role in {self.roles_dir}; run 'lakehouse db up' "
+                "(it creates the roles of an existing cluster too), or set DATABASE_URL"
+            )
+        return path.read_text().strip()
+
+    def dsn(self, database: str | None = None, role: Role | None = None) -> str:
+        """The URL of ``database`` as ``role``; no role means the bootstrap superuser."""
         db = database or self.db_name
+        user, password = (
+            (SUPERUSER, self.password)
+            if role is None
+            else (self.roles.of(role), self.role_password(role))
+        )
         return (
-            f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/"
-            f"{quote(db, safe='')}"
+            f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:"
+            f"{self.port}/{quote(db, safe='')}"
         )
 
+    def ensure_roles(self) -> None:
+        """Create the four roles (idempotent); each password generated once, kept mode 0600."""
+        self.roles_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.roles_dir, 0o700)
+        passwords: dict[Role, str] = {}
+        for role in ROLES:
+            path = self.role_password_file(role)
+            if not path.exists():
+                tmp = path.with_suffix(".tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(24) + "\n")
+                tmp.rename(path)
+            passwords[role] = path.read_text().strip()
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            for stmt in roles_sql(self.roles, passwords):
+                conn.execute(stmt)
+
     def ensure_database(self, name: str, *, template: str | None = None) -> bool:
-        """Create database ``name`` unless it exists. Returns True when it was created."""
+        """Create database ``name`` for the owner role unless it exists (then hand it over).
+
+        Returns True when it was created. The roles are created first if they do not exist. A
+        database made before the roles existed (its tables owned by the bootstrap superuser) is
+        handed to the owner role, table by table.
+        """
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            owner_exists = conn.execute(
+                "select 1 from pg_roles where rolname = %s", (self.roles.owner,)
+            ).fetchone()
+        if not owner_exists:
+            self.ensure_roles()
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
             exists = conn.execute(
                 "select 1 from pg_database where datname = %s", (name,)
             ).fetchone()
-            if exists:
-                return False
-            stmt = sql.SQL("create database {}").format(sql.Identifier(name))
-            if template:
-                stmt = sql.SQL("create database {} template {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
+            if not exists:
+                stmt = sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(name), sql.Identifier(self.roles.owner)
                 )
-            conn.execute(stmt)
-        return True
+                if template:
+                    stmt = sql.SQL("{} template {}").format(stmt, sql.Identifier(template))
+                conn.execute(stmt)
+            for grant in database_sql(self.roles, name):
+                conn.execute(grant)
+        if exists:
+            self._adopt(name)
+        return not exists
+
+    def _adopt(self, name: str) -> None:
+        """Give the bootstrap superuser's tables, sequences and publications to the owner."""
+        owner = sql.Identifier(self.roles.owner)
+        with psycopg.connect(self.dsn(name), autocommit=True) as conn:
+            rows = conn.execute(
+                """
+                select case c.relkind when 'S' then 'sequence' else 'table' end, c.oid::regclass
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = 'public' and c.relkind in ('r', 'p', 'S')
+                  and c.relowner = (select oid from pg_roles where rolname = %s)
+                  and not exists (select 1 from pg_depend d where d.objid = c.oid
+                                  and d.deptype in ('a', 'i') and c.relkind = 'S')
+                """,
+                (SUPERUSER,),
+            ).fetchall()
+            for kind, relation in rows:
+                conn.execute(
+                    sql.SQL("alter {} {} owner to {}").format(
+                        sql.SQL(kind), sql.SQL(str(relation)), owner
+                    )
+                )
+            for (pub,) in conn.execute(
+                "select pubname from pg_publication where pubowner = "
+                "(select oid from pg_roles where rolname = %s)",
+                (SUPERUSER,),
+            ).fetchall():
+                conn.execute(
+                    sql.SQL("alter publication {} owner to {}").format(sql.Identifier(pub), owner)
+                )
 
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
 import psycopg
 
 from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster
+from lakehouse.db.roles import Role, RoleNames
 from lakehouse.errors import LakehouseError
 
 
@@ -17,14 +20,49 @@ def local_cluster(settings: Settings) -> LocalCluster:
         db_name=settings.db_name,
         bin_dir=settings.pg_bin_dir,
         os_user=settings.pg_os_user,
+        roles=role_names(settings),
     )
 
 
-def database_url(settings: Settings) -> str:
-    """``DATABASE_URL`` when set, else the DSN of the local cluster."""
+def role_names(settings: Settings) -> RoleNames:
+    return RoleNames(
+        app=settings.app_role,
+        owner=settings.owner_role,
+        maintenance=settings.maintenance_role,
+        replicator=settings.replicator_role,
+    )
+
+
+def database_url(settings: Settings, role: Role = "app") -> str:
+    """The source database's URL as ``role`` (see :mod:`lakehouse.db.roles`).
+
+    With ``DATABASE_URL`` set: the role's own URL (``LAKEHOUSE_<ROLE>_DATABASE_URL``) when
+    given, else ``DATABASE_URL`` itself, so that a server with one login keeps working. Without
+    it: the local cluster, as that role.
+    """
     if settings.database_url:
-        return settings.database_url
-    return local_cluster(settings).dsn()
+        own = {
+            "app": None,
+            "owner": settings.owner_database_url,
+            "maintenance": settings.maintenance_database_url,
+            "replicator": settings.replicator_database_url,
+        }[role]
+        return own or settings.database_url
+    return local_cluster(settings).dsn(role=role)
+
+
+def mask_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{quote(unquote(user), safe='')}:***@{host}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_logical_replication(dsn: str) -> None:

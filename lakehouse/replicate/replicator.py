@@ -90,7 +90,7 @@ class ReplicationOptions:
         contract = load_bronze_contract()
         min_kb = settings.cdc_min_file_size_kb or contract.cdc_min_file_size_kb
         values: dict[str, Any] = {
-            "dsn": overrides.pop("dsn", None) or database_url(settings),
+            "dsn": overrides.pop("dsn", None) or database_url(settings, "replicator"),
             "target": target or settings.bronze_uri,
             "slot_name": settings.slot_name,
             "publication": settings.publication,

@@ -338,6 +338,31 @@ class _DeferredKeys:
             )
 
 
+def _lift_forced_rls(conn: psycopg.Connection[Any], entities: list[Entity]) -> list[str]:
+    """Lift FORCE ROW LEVEL SECURITY for this transaction; returns the tables it was lifted on.
+
+    PostgreSQL refuses ``COPY FROM`` into a table whose policies apply to the current role, and
+    FORCE makes them apply to the owner (and so to the maintenance role, a member of it). The
+    change is part of the seed's one transaction and re-applied before it commits, so no other
+    session ever sees a table unforced. A superuser (policies never apply) needs no lift.
+    """
+    tables = [f"{e.schema}.{e.name}" for e in entities]
+    rows = conn.execute(
+        "select c.oid::regclass::text from pg_class c where c.oid = any(%s::regclass[]) "
+        "and c.relforcerowsecurity",
+        (tables,),
+    ).fetchall()
+    lifted = [str(r[0]) for r in rows]
+    for table in lifted:
+        conn.execute(sql.SQL("alter table {} no force row level security").format(sql.SQL(table)))
+    return lifted
+
+
+def _force_rls(conn: psycopg.Connection[Any], tables: list[str]) -> None:
+    for table in tables:
+        conn.execute(sql.SQL("alter table {} force row level security").format(sql.SQL(table)))
+
+
 # -- database state ----------------------------------------------------------------------------
 def row_counts(dsn: str) -> dict[str, int]:
     """Rows per entity table in the database at ``dsn``."""
@@ -515,6 +540,7 @@ def seed(
             task = progress.add_task("generating", total=total_rows)
             keys = _DeferredKeys(conn, entities)
             keys.drop()
+            forced = _lift_forced_rls(conn, entities)
             loader = CopyLoader(entities, chunks.put)
             stop = threading.Event()
 
@@ -541,6 +567,7 @@ def seed(
                 worker.join()
             progress.update(task, description="indexes")
             keys.restore()
+            _force_rls(conn, forced)
             conn.commit()
             progress.update(task, description="done", completed=total_rows)
     return dict(loader.counts)
@@ -683,7 +710,9 @@ def _prepare(conn: psycopg.Connection[Any], entities: Iterable[Entity], *, reset
     )
     try:
         if reset:
-            conn.execute(sql.SQL("truncate {}").format(names))
+            # CASCADE: the app-side tables that point at tenants (memberships) go with them;
+            # they name tenants that the reset replaces.
+            conn.execute(sql.SQL("truncate {} cascade").format(names))
             return
         for e in entities:
             found = conn.execute(

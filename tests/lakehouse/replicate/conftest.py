@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from lakehouse.config import get_settings
+from lakehouse.db.roles import Role
 from lakehouse.replicate import ReplicationOptions, Replicator, RunSummary
 from lakehouse.storage import LocalStorage, Storage
 from tests.lakehouse.storage.conftest import moto_s3, s3_env  # noqa: F401 - shared fixtures
@@ -21,9 +22,11 @@ from tests.lakehouse.storage.conftest import moto_s3, s3_env  # noqa: F401 - sha
 class ReplEnv:
     """One source database, one slot name and one bronze target, for one test."""
 
-    dsn: str
+    dsn: str  # the maintenance role: writes test rows across tenants
     slot: str
     target: Path
+    replicator_dsn: str = ""  # the replicator role (default: dsn)
+    admin_dsn: str = ""  # the superuser: only to inspect what no role may see (TOAST tables)
     publication: str = field(default_factory=lambda: get_settings().publication)
 
     @property
@@ -32,7 +35,7 @@ class ReplEnv:
 
     def options(self, **overrides: Any) -> ReplicationOptions:
         values: dict[str, Any] = {
-            "dsn": self.dsn,
+            "dsn": self.replicator_dsn or self.dsn,
             "target": str(self.target),
             "slot_name": self.slot,
             "publication": self.publication,
@@ -73,8 +76,16 @@ def drop_slot_forcefully(dsn: str, slot: str) -> None:
 
 
 @pytest.fixture
-def repl(source_db: str, tmp_path: Path) -> Iterator[ReplEnv]:
-    env = ReplEnv(dsn=source_db, slot=f"t_{uuid.uuid4().hex[:12]}", target=tmp_path / "bronze")
+def repl(
+    source_db: str, tmp_path: Path, as_role: Callable[[str, Role | None], str]
+) -> Iterator[ReplEnv]:
+    env = ReplEnv(
+        dsn=source_db,
+        slot=f"t_{uuid.uuid4().hex[:12]}",
+        target=tmp_path / "bronze",
+        replicator_dsn=as_role(source_db, "replicator"),
+        admin_dsn=as_role(source_db, None),
+    )
     yield env
     # The source database cannot be dropped while a slot points at it.
-    drop_slot_forcefully(source_db, env.slot)
+    drop_slot_forcefully(as_role(source_db, None), env.slot)

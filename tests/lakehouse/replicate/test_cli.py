@@ -36,6 +36,7 @@ def test_a_stop_signal_ends_cleanly_and_status_reports(
     env = {
         **os.environ,
         "DATABASE_URL": repl.dsn,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": repl.replicator_dsn,
         "LAKEHOUSE_SLOT": repl.slot,
         "LAKEHOUSE_CDC_INTERVAL": "0.2",
     }

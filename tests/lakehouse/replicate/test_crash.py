@@ -74,6 +74,7 @@ def test_kill_9_during_workload_loses_nothing(repl: ReplEnv) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": repl.dsn,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": repl.replicator_dsn,
         "LAKEHOUSE_SLOT": repl.slot,
         "LAKEHOUSE_CDC_INTERVAL": "0.1",
     }

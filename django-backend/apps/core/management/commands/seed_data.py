@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 
 from lakehouse.errors import LakehouseError
 from lakehouse.source.seed import check_scale, check_tenants, is_empty, seed
 
 
 def connection_dsn() -> str:
-    """libpq DSN of Django's default database (the seed talks to PostgreSQL directly)."""
-    params = connection.get_connection_params()
-    from psycopg.conninfo import make_conninfo
+    """The maintenance role's URL, as ``lakehouse seed`` uses: the seed and the simulator write
+    across tenants, which the app's own role (Django's connection) may not."""
+    from lakehouse.config import get_settings
+    from lakehouse.db.source import database_url
 
-    keep = {k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"}}
-    return make_conninfo(**{k: str(v) for k, v in keep.items() if v not in (None, "")})
+    return database_url(get_settings(), "maintenance")
 
 
 class Command(BaseCommand):
