@@ -26,18 +26,30 @@ def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    # Same resolution as the CLI: the local cluster described by the LAKEHOUSE_* settings.
+    # Same resolution as the CLI: the local cluster described by the LAKEHOUSE_* settings, as
+    # the app's login role (neither owner nor superuser; 'lakehouse db migrate' runs the
+    # migrations as the owner).
     from lakehouse.config import get_settings
     from lakehouse.db.source import database_url
     from lakehouse.errors import LakehouseError
 
     settings = get_settings()
     try:
-        return database_url(settings)
+        return database_url(settings, "app")
     except LakehouseError:
         # No local cluster yet: commands that do not connect (check, makemigrations) still
         # work; those that do fail to connect, and 'lakehouse db up' is the fix.
-        return f"postgresql://lakehouse@127.0.0.1:{settings.pg_port}/{settings.db_name}"
+        return f"postgresql://{LAKEHOUSE_APP_ROLE}@127.0.0.1:{settings.pg_port}/{settings.db_name}"
+
+
+# The database roles (see lakehouse/db/roles.py): the migrations grant to them by name.
+# LAKEHOUSE_TENANT_ROLE is the older name of the app's role (migration 0002 reads it).
+LAKEHOUSE_APP_ROLE = os.environ.get(
+    "LAKEHOUSE_APP_ROLE", os.environ.get("LAKEHOUSE_TENANT_ROLE", "lakehouse_app")
+)
+LAKEHOUSE_TENANT_ROLE = LAKEHOUSE_APP_ROLE
+LAKEHOUSE_MAINTENANCE_ROLE = os.environ.get("LAKEHOUSE_MAINTENANCE_ROLE", "lakehouse_maintenance")
+LAKEHOUSE_REPLICATOR_ROLE = os.environ.get("LAKEHOUSE_REPLICATOR_ROLE", "lakehouse_replicator")
 
 
 DEBUG = _env_bool("DJANGO_DEBUG", False)
@@ -51,7 +63,7 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.core.adminconfig.TenantAdminConfig",  # django.contrib.admin, scoped to the tenant
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -100,9 +112,14 @@ STATIC_URL = "static/"
 
 # Publication for change data capture (the replicator and DMS read it); same env var as the CLI.
 LAKEHOUSE_PUBLICATION = os.environ.get("LAKEHOUSE_PUBLICATION", "lakehouse_pub")
-# NOLOGIN role the app switches to for tenant-scoped access (row-level security applies to it).
-LAKEHOUSE_TENANT_ROLE = os.environ.get("LAKEHOUSE_TENANT_ROLE", "lakehouse_app")
-# The session setting the row-level security policies compare tenant_id with.
-TENANT_SETTING = "app.current_tenant"
-# Request header naming the tenant (its id or slug) for TenantMiddleware.
+# The session settings the row-level security policies read; the middleware sets them per
+# transaction (set_config(..., true)), never per session.
+TENANT_SETTING = "app.tenant_id"
+USER_SETTING = "app.user_id"
+ALL_TENANTS_SETTING = "app.all_tenants"
+# Request header selecting one of the user's tenants (its id or slug); optional, like the
+# subdomain of DJANGO_TENANT_DOMAIN (e.g. "example.com": acme.example.com selects "acme").
 TENANT_HEADER = os.environ.get("DJANGO_TENANT_HEADER", "X-Tenant")
+TENANT_DOMAIN = os.environ.get("DJANGO_TENANT_DOMAIN", "").strip().lower().lstrip(".")
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/tenant/"

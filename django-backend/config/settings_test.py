@@ -6,3 +6,6 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECRET_KEY = "test-only-not-a-secret"  # noqa: S105
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405 - the Django test client
+# Tenant selection by subdomain: <slug>.tenants.test
+TENANT_DOMAIN = "tenants.test"
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".tenants.test"]

@@ -1,30 +1,113 @@
-"""The Django admin for the eight entities (read-mostly; references shown as raw ids)."""
+"""The Django admin: a tenant's staff see only their tenant; platform staff see all, read-only.
+
+Who gets in (:class:`TenantAdminSite`): an active staff user who is either platform staff
+(superuser, or granted ``core.view_all_tenants``) or an ``admin`` member of the request's
+tenant. What they see is what the request's database transaction shows (the middleware set the
+tenant, or read-all for platform staff) and the tenant-scoped managers; the permissions below
+only decide which buttons exist. Tenant admins may view and edit their tenant's rows (never
+its plan or status); platform staff without a selected tenant may only view, because the
+database grants read-all for SELECT only. Users and groups are platform staff's alone.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.http import HttpRequest
+
+from apps.core.adminsite import is_tenant_admin
 from apps.core.models import (
     Customer,
     Event,
     Invoice,
+    Membership,
     Order,
     OrderItem,
     Product,
     Subscription,
     Tenant,
 )
+from apps.core.tenancy import is_platform_staff
+
+
+class TenantScopedPermissions:
+    """View for tenant admins and platform staff; change only inside one tenant."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_tenant_admin(request) or is_platform_staff(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if getattr(request, "tenant", None) is None:
+            return False
+        return is_tenant_admin(request) or is_platform_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+
+class PlatformOnly:
+    """Users and groups span tenants: platform staff only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_platform_staff(request.user) and super().has_module_permission(request)  # type: ignore[misc]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user) and super().has_view_permission(request, obj)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_platform_staff(request.user) and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
+class PlatformUserAdmin(PlatformOnly, UserAdmin):
+    pass
+
+
+class PlatformGroupAdmin(PlatformOnly, GroupAdmin):
+    pass
+
+
+for _model, _admin in ((User, PlatformUserAdmin), (Group, PlatformGroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin)
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedPermissions, admin.ModelAdmin):
     list_display = ("name", "slug", "plan", "country", "is_active", "created_at")
     list_filter = ("plan", "is_active")
     search_fields = ("name", "slug")
+    # The database refuses these too (trigger tenants_guard_plan_status).
+    readonly_fields = ("id", "slug", "plan", "is_active", "created_at", "updated_at")
 
 
-class TenantOwnedAdmin(admin.ModelAdmin):
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedPermissions, admin.ModelAdmin):
+    list_display = ("user", "tenant", "role", "created_at")
+    list_filter = ("role",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("user", "tenant", "created_at")
+
+
+class TenantOwnedAdmin(TenantScopedPermissions, admin.ModelAdmin):
     """Tenant-owned rows: filter by tenant, show references as ids (tables are large)."""
+
+    readonly_fields: tuple[str, ...] = ("id", "tenant")
 
     list_select_related = ("tenant",)
     list_filter: tuple[str, ...] = ("tenant",)
@@ -46,10 +129,11 @@ class ProductAdmin(TenantOwnedAdmin):
     search_fields = ("sku", "name")
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(TenantScopedPermissions, admin.TabularInline):
     model = OrderItem
     fk_name = "order"
-    raw_id_fields = ("product", "tenant")
+    raw_id_fields = ("product",)
+    readonly_fields = ("id", "tenant")
     extra = 0
 
 

@@ -408,3 +408,44 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+# -- app-side tables -----------------------------------------------------------------------------
+# Not business entities: not in entities.json, not in the publication, never replicated.
+
+
+class Membership(models.Model):
+    """A user's access to one tenant, with a role in it.
+
+    A request's tenant is always one of the authenticated user's memberships
+    (:class:`apps.core.tenancy.TenantMiddleware`); a header or subdomain only selects among
+    them. Platform staff (superusers, or users with ``core.view_all_tenants``) see every tenant
+    read-only, explicitly, without a membership.
+    """
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "viewer"
+        ADMIN = "admin", "admin"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    tenant = _tenant_fk()
+    role = models.TextField(choices=Role.choices, default=Role.VIEWER)
+    created_at = _created_at()
+
+    objects = TenantManager()
+
+    class Meta:
+        db_table = "memberships"
+        ordering = ["tenant", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="memberships_user_tenant_key"),
+            _in("role", ("viewer", "admin"), "memberships_role_valid"),
+        ]
+        indexes = [models.Index(fields=["tenant", "user"], name="memberships_tenant_user")]
+        permissions = [("view_all_tenants", "Can see every tenant, read-only (platform staff)")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.tenant_id}"

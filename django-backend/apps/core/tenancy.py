@@ -1,10 +1,16 @@
 """Tenant isolation in the app, with PostgreSQL row-level security as the second line.
 
 The first line is the ORM: :class:`TenantManager` narrows every query of a tenant-owned model
-to the tenant that is active in the current context. The second line is the database: inside
-:func:`tenant_context` the connection switches to the NOLOGIN tenant role and sets the session
-setting that the row-level security policies (created by the migrations) compare
-``tenant_id`` with, so even a query that bypasses the manager cannot see another tenant's rows.
+to the tenant active in the current context. The second line is the database: the app logs in
+as a role that is neither owner, superuser nor BYPASSRLS, and the forced policies (migrations
+0003 and 0004) show it only the rows of the tenant named in ``app.tenant_id``. That setting is
+set per transaction (``set_config(..., true)``), so it can never outlive the request that set
+it, even on a pooled connection.
+
+A request's tenant comes from the authenticated user's memberships (:func:`resolve_tenant`);
+the ``X-Tenant`` header or the subdomain only selects among them. Anonymous requests never
+resolve a tenant. An unknown tenant and someone else's tenant get the same 404, which echoes
+nothing of the request.
 """
 
 from __future__ import annotations
@@ -13,18 +19,26 @@ import contextvars
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connections, models
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db import connections, models, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.utils.cache import patch_vary_headers
 
 if TYPE_CHECKING:
-    from apps.core.models import Tenant
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from apps.core.models import Membership, Tenant
 
 _current_tenant: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
     "current_tenant", default=None
 )
+
+#: The one body of every "no such tenant" answer: unknown and forbidden look the same.
+NOT_FOUND_BODY = "Not found.\n"
+PLATFORM_PERMISSION = "core.view_all_tenants"
 
 
 def current_tenant_id() -> uuid.UUID | None:
@@ -44,8 +58,8 @@ class TenantQuerySet(models.QuerySet[Any]):
 class TenantManager(models.Manager[Any]):
     """Default manager of tenant-owned models: scoped to the active tenant, if any.
 
-    Outside a tenant context (management commands, the superuser admin) it returns every row;
-    inside one it returns only that tenant's rows.
+    Outside a tenant context it adds no filter; what the app's role then sees is up to the
+    database (nothing, unless platform staff's read-all setting is on).
     """
 
     def get_queryset(self) -> TenantQuerySet:
@@ -57,57 +71,198 @@ class TenantManager(models.Manager[Any]):
         return TenantQuerySet(self.model, using=self._db).for_tenant(tenant)
 
 
+def _set_local(name: str, value: str, using: str) -> str:
+    """Set a session setting for the current transaction only; returns the previous value."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{name} must be set inside a transaction (transaction.atomic)")
+    with connection.cursor() as cursor:
+        cursor.execute("select coalesce(current_setting(%s, true), '')", [name])
+        previous = str(cursor.fetchone()[0])
+        cursor.execute("select set_config(%s, %s, true)", [name, value])
+    return previous
+
+
+@contextmanager
+def _setting(name: str, value: str, using: str) -> Iterator[None]:
+    """A transaction-local setting for a block; the previous value is back afterwards."""
+    with transaction.atomic(using=using):
+        previous = _set_local(name, value, using)
+        yield
+        # Only on success: after an error the (sub)transaction's rollback undoes the setting.
+        _set_local(name, previous, using)
+
+
 @contextmanager
 def tenant_context(tenant: Tenant | uuid.UUID | str, *, using: str = "default") -> Iterator[None]:
-    """Run a block as one tenant: ORM scoping plus PostgreSQL row-level security.
-
-    The connection switches to the tenant role (``LAKEHOUSE_TENANT_ROLE``) and sets the
-    session setting ``app.current_tenant``; both are reset on exit, also after an error.
-    """
+    """Run a block as one tenant, in a transaction: ORM scoping plus row-level security."""
     tenant_id = uuid.UUID(str(getattr(tenant, "pk", tenant)))
-    token = _current_tenant.set(tenant_id)
-    connection = connections[using]
+    with _setting(settings.TENANT_SETTING, str(tenant_id), using):
+        token = _current_tenant.set(tenant_id)
+        try:
+            yield
+        finally:
+            _current_tenant.reset(token)
+
+
+@contextmanager
+def all_tenants_context(*, using: str = "default") -> Iterator[None]:
+    """Platform staff: read every tenant's rows (the policies allow SELECT only)."""
+    token = _current_tenant.set(None)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select set_config(%s, %s, false)", [settings.TENANT_SETTING, str(tenant_id)]
-            )
-            cursor.execute(f'set role "{settings.LAKEHOUSE_TENANT_ROLE}"')
-        yield
+        with _setting(settings.ALL_TENANTS_SETTING, "on", using):
+            yield
     finally:
         _current_tenant.reset(token)
-        if connection.connection is not None and not connection.needs_rollback:
-            with connection.cursor() as cursor:
-                cursor.execute("reset role")
-                cursor.execute("select set_config(%s, '', false)", [settings.TENANT_SETTING])
+
+
+@contextmanager
+def user_context(user_id: int, *, using: str = "default") -> Iterator[None]:
+    """Let the database show this user's own memberships (and their tenants)."""
+    with _setting(settings.USER_SETTING, str(int(user_id)), using):
+        yield
+
+
+def is_platform_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Superusers, and users granted ``core.view_all_tenants`` explicitly."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (getattr(user, "is_superuser", False) or user.has_perm(PLATFORM_PERMISSION))
+    )
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """What a request may see: one tenant (with the user's membership), or all (platform)."""
+
+    tenant: Tenant | None
+    membership: Membership | None
+    all_tenants: bool = False
+
+
+class TenantNotFound(Exception):
+    """The selected tenant is unknown or not the user's (deliberately indistinguishable)."""
+
+
+def selector_of(request: HttpRequest) -> str | None:
+    """The tenant the request asks for: the header, else the subdomain; None when neither."""
+    value = request.headers.get(settings.TENANT_HEADER, "").strip()
+    if value:
+        return value
+    domain = settings.TENANT_DOMAIN
+    if domain:
+        host = request.get_host().split(":", 1)[0].lower()
+        if host.endswith("." + domain):
+            sub = host[: -len(domain) - 1]
+            if sub and "." not in sub:
+                return sub
+    return None
+
+
+def _matches(tenant: Tenant, selector: str) -> bool:
+    return tenant.slug == selector or str(tenant.pk) == selector.lower()
+
+
+def resolve_tenant(
+    user: AbstractBaseUser | AnonymousUser, selector: str | None, *, using: str = "default"
+) -> TenantAccess:
+    """Which tenant an authenticated user acts for; call inside :func:`user_context`.
+
+    - a selector must name one of the user's memberships (platform staff: any tenant), else
+      :class:`TenantNotFound`;
+    - no selector: the user's only membership; platform staff without one see all tenants;
+      a user with several memberships has none selected.
+    """
+    from apps.core.models import Membership, Tenant
+
+    if not user.is_authenticated:
+        return TenantAccess(None, None)
+    memberships = list(
+        Membership.objects.using(using).filter(user_id=user.pk).select_related("tenant")
+    )
+    platform = is_platform_staff(user)
+    if selector is not None:
+        for m in memberships:
+            if _matches(m.tenant, selector):
+                return TenantAccess(m.tenant, m)
+        if platform:
+            with all_tenants_context(using=using):
+                for t in Tenant.objects.using(using).filter(slug=selector):
+                    return TenantAccess(t, None)
+                try:
+                    key = uuid.UUID(selector)
+                except ValueError:
+                    raise TenantNotFound from None
+                for t in Tenant.objects.using(using).filter(pk=key):
+                    return TenantAccess(t, None)
+        raise TenantNotFound
+    if len(memberships) == 1:
+        return TenantAccess(memberships[0].tenant, memberships[0])
+    if platform:
+        return TenantAccess(None, None, all_tenants=True)
+    return TenantAccess(None, None)
+
+
+def tenant_not_found() -> HttpResponse:
+    """The same 404 for an unknown and a forbidden tenant: fixed text, nothing echoed."""
+    return HttpResponseNotFound(NOT_FOUND_BODY, content_type="text/plain; charset=utf-8")
 
 
 class TenantMiddleware:
-    """Activate the tenant named by the request header (its id or slug) for the request.
+    """Resolve the request's tenant and run the rest of the request in its transaction.
 
-    Requests without the header run unscoped (the staff admin); an unknown tenant is a 400.
+    Must come after ``AuthenticationMiddleware``. Sets ``request.tenant``,
+    ``request.membership`` and ``request.all_tenants``. The whole response is produced in one
+    transaction carrying ``app.user_id`` and either ``app.tenant_id`` or, for platform staff
+    without a selection, ``app.all_tenants``; a streaming response consumed after the
+    transaction sees no tenant rows (fails closed).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        value = request.headers.get(settings.TENANT_HEADER)
-        if not value:
+        request.tenant = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        request.all_tenants = False  # type: ignore[attr-defined]
+        user = request.user  # type: ignore[attr-defined]
+        if not user.is_authenticated:
+            # Anonymous: no tenant, whatever the header or host says.
             return self.get_response(request)
-        from apps.core.models import Tenant
+        selector = selector_of(request)
+        with user_context(user.pk):
+            try:
+                access = resolve_tenant(user, selector)
+            except TenantNotFound:
+                response = tenant_not_found()
+            else:
+                request.tenant = access.tenant  # type: ignore[attr-defined]
+                request.membership = access.membership  # type: ignore[attr-defined]
+                request.all_tenants = access.all_tenants  # type: ignore[attr-defined]
+                if access.tenant is not None:
+                    with tenant_context(access.tenant):
+                        response = self.get_response(request)
+                elif access.all_tenants:
+                    with all_tenants_context():
+                        response = self.get_response(request)
+                else:
+                    response = self.get_response(request)
+        patch_vary_headers(response, (settings.TENANT_HEADER, "Cookie"))
+        return response
 
-        try:
-            key: dict[str, Any] = {"pk": uuid.UUID(value)}
-        except ValueError:
-            key = {"slug": value}
-        tenant = Tenant.objects.filter(**key).first()
-        if tenant is None:
-            return HttpResponseBadRequest(f"unknown tenant {value!r}")
-        request.tenant = tenant  # type: ignore[attr-defined]
-        user = getattr(request, "user", None)
-        if user is not None:
-            # Resolve the lazy user now: auth tables are not granted to the tenant role.
-            _ = user.is_authenticated
-        with tenant_context(tenant):
-            return self.get_response(request)
+
+def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A view that needs one tenant: anonymous users go to the login page, others without a
+    tenant get the same 404 as an unknown tenant."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request, "tenant", None) is None:
+            return tenant_not_found()
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
