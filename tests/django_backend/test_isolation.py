@@ -89,6 +89,7 @@ def raise_rollback(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 def test_check_constraints_reject_bad_rows(seeded: str) -> None:
     bad = [
         (
+            # A completed order: 'lost' breaks only the accepted-values check.
             "update orders set status = 'lost' "
             "where id = (select id from orders where status = 'completed' order by id limit 1)",
             "status",
