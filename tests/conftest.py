@@ -33,6 +33,15 @@ from lakehouse.db.roles import Role
 TEMPLATE_DB = "lakehouse_template"
 
 
+_CLUSTER: list[LocalCluster] = []  # the session's cluster, for role_dsn
+
+
+def role_dsn(dsn: str, role: Role | None) -> str:
+    """The same test database's URL as ``role`` (None: the bootstrap superuser)."""
+    assert _CLUSTER, "role_dsn needs the pg_cluster fixture"
+    return _CLUSTER[0].dsn(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"], role=role)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[LocalCluster]:
     """A private PostgreSQL 15 cluster for the whole test session."""
@@ -42,9 +51,11 @@ def pg_cluster() -> Iterator[LocalCluster]:
     cluster.init()
     cluster.start()
     cluster.ensure_roles()
+    _CLUSTER.append(cluster)
     try:
         yield cluster
     finally:
+        _CLUSTER.remove(cluster)
         cluster.destroy()
         root.rmdir() if root.exists() and not any(root.iterdir()) else None
 
@@ -60,11 +71,7 @@ def migrated_template(pg_cluster: LocalCluster) -> str:
 @pytest.fixture(scope="session")
 def as_role(pg_cluster: LocalCluster) -> Callable[[str, Role | None], str]:
     """``as_role(dsn, role)``: the same database's URL as ``role`` (None: the superuser)."""
-
-    def convert(dsn: str, role: Role | None) -> str:
-        return pg_cluster.dsn(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"], role=role)
-
-    return convert
+    return role_dsn
 
 
 @pytest.fixture

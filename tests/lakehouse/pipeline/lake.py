@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.runner import ensure_stubs_on_path, job_scripts
+from tests.conftest import role_dsn
 
 
 @dataclass
@@ -27,10 +28,12 @@ class Lake:
 
 
 def lake_settings(root: Path, dsn: str) -> Settings:
-    """Settings of a temporary lake with its own replication slot."""
+    """Settings of a temporary lake with its own replication slot; replication runs as the
+    replicator role (``dsn`` is a test database's maintenance URL)."""
     return Settings(
         lake=str(root),
         database_url=dsn,
+        replicator_database_url=role_dsn(dsn, "replicator"),
         slot_name=f"test_{uuid.uuid4().hex[:12]}",
         state_dir=root / ".state",
     )
@@ -43,7 +46,7 @@ def replicate_once(settings: Settings) -> None:
 
 
 def drop_slot(dsn: str, slot: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(role_dsn(dsn, "replicator"), autocommit=True) as conn:
         conn.execute(
             "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
             "where slot_name = %s and not active",
