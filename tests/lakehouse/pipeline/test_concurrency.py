@@ -41,6 +41,8 @@ def _env(settings: Settings) -> dict[str, str]:
         **os.environ,
         "LAKEHOUSE_LAKE": settings.lake_uri,
         "DATABASE_URL": settings.database_url,
+        # Replication runs as the replicator role (lake_settings gives its URL).
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": settings.replicator_database_url or "",
         "LAKEHOUSE_SLOT": settings.slot_name,
         "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
         "COLUMNS": "200",  # one line per message in the captured output
