@@ -199,6 +199,41 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    spark_driver_memory: Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=r"^[0-9]+[mMgG]$",
+            validation_alias=AliasChoices("LAKEHOUSE_SPARK_DRIVER_MEMORY"),
+            description=(
+                "Heap of the local Spark driver (which is also its executor), e.g. 4g or 1536m."
+                " Unset: sized from the bronze data and the memory available"
+                " (lakehouse/glue/sizing.py). Raise it when a run says it ran out of memory."
+            ),
+        ),
+    ]
+    spark_shuffle_partitions: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=1,
+            le=100_000,
+            validation_alias=AliasChoices("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS"),
+            description="spark.sql.shuffle.partitions; unset: from the data size and the cores.",
+        ),
+    ]
+    spark_max_partition_bytes: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=1024 * 1024,
+            validation_alias=AliasChoices("LAKEHOUSE_SPARK_MAX_PARTITION_BYTES"),
+            description=(
+                "spark.sql.files.maxPartitionBytes (the largest read split); unset: from the"
+                " driver memory and the cores, at most 128 MiB."
+            ),
+        ),
+    ]
     pipeline_workers: Annotated[
         int,
         Field(

@@ -80,6 +80,10 @@ class Storage(Protocol):
 
     def delete(self, path: str) -> None: ...
 
+    def total_bytes(self, folder: str) -> int:
+        """Bytes of every complete file below ``folder``, at any depth; 0 when it is missing."""
+        ...
+
     def check_writable(self) -> None:
         """Raise :class:`StorageError` unless a file can be written and deleted here."""
         ...
@@ -189,6 +193,15 @@ class LocalStorage:
     def delete(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(path).unlink()
+
+    def total_bytes(self, folder: str) -> int:
+        total = 0
+        for dirpath, _dirs, names in os.walk(self._path(folder)):
+            for name in names:
+                if not name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):  # deleted while we walk
+                        total += os.stat(os.path.join(dirpath, name)).st_size
+        return total
 
     def check_writable(self) -> None:
         probe = f"_lakehouse/{TEMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"
@@ -352,6 +365,19 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(path))
         except Exception as exc:  # botocore errors: re-raised with instructions
             raise self.error(f"cannot delete {self.uri_of(path)}", exc) from exc
+
+    def total_bytes(self, folder: str) -> int:
+        prefix = self._key(folder).rstrip("/") + "/" if folder.strip("/") else self._key("")
+        total = 0
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                total += sum(int(o["Size"]) for o in page.get("Contents", []))
+        except Exception as exc:  # botocore errors: re-raised with instructions
+            raise self.error(f"cannot list s3://{self.bucket}/{prefix}", exc) from exc
+        return total
 
     def check_writable(self) -> None:
         probe = f"_lakehouse/{TEMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"

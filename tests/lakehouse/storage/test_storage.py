@@ -35,6 +35,13 @@ def _exercise(storage: Storage) -> None:
     assert storage.read_bytes("a/b/two.bin") == b"hello"
     assert storage.list_files("a/b") == ["one.bin", "two.bin"]
     assert storage.list_folders("a") == ["b"]
+    # Sizes at any depth (what Spark's memory is sized from).
+    storage.write_bytes("a/c/d/three.bin", b"123")
+    assert storage.total_bytes("a") == 2 + 5 + 3
+    assert storage.total_bytes("") == 2 + 5 + 3
+    assert storage.total_bytes("a/c") == 3
+    assert storage.total_bytes("none") == 0
+    storage.delete("a/c/d/three.bin")
     assert storage.exists("a/b/one.bin")
     assert not storage.exists("a/b/none.bin")
     with pytest.raises(FileNotFoundError):

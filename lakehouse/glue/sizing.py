@@ -1,0 +1,111 @@
+"""Spark's memory and split settings for this machine and this lake, instead of fixed values.
+
+In local mode one JVM is the driver and the executors: its heap holds every task's working
+memory, so it is sized from what the run will read (the bronze folder, the largest input of a
+full refresh) and capped by what the machine has free. Shuffle partitions and the size of a
+read split follow from the data and the cores; adaptive execution then coalesces partitions
+that turn out small. Each value can be set instead (``LAKEHOUSE_SPARK_DRIVER_MEMORY``,
+``LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS``, ``LAKEHOUSE_SPARK_MAX_PARTITION_BYTES``).
+
+The rules (pure, in :func:`size_spark`; the inputs are measured by :func:`measure`):
+
+* heap: 1 GiB for Spark itself (its reserved 300 MiB, plans, generated code, the Python
+  bridge) plus 4 times the bronze bytes (compressed CSV inflates about 5 times, and a job's
+  widest stage holds a table's share being shuffled), at most half of the memory available now
+  (the rest stays for the Python workers, PostgreSQL and the page cache) and at least 1 GiB;
+* shuffle partitions: one per 64 MiB of inflated bronze, at least twice the cores (so every
+  core has work while a straggler runs), at most 2,000 (AQE coalesces the small ones);
+* read split (``spark.sql.files.maxPartitionBytes``): a quarter of each core's share of the
+  heap's execution memory, between 16 and 128 MiB (Spark's default, the upper bound), so that
+  the splits the cores read at once fit in memory with room for what a task builds from them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import psutil
+
+from lakehouse.storage import Storage
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+#: Compressed CSV to rows in memory: DMS CSV gzips about 5:1.
+INFLATION = 5
+#: Spark's own working set in local mode, before any data.
+BASE_HEAP = 1 * GIB
+MIN_HEAP = 1 * GIB
+#: Spark's default read split, the largest we choose.
+MAX_SPLIT = 128 * MIB
+MIN_SPLIT = 16 * MIB
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What sizing depends on: memory available now, cores, and the bytes a full run reads."""
+
+    available_bytes: int
+    cores: int
+    data_bytes: int
+
+
+@dataclass(frozen=True)
+class SparkSizing:
+    """The chosen values, and why (shown by ``lakehouse pipeline run`` when it starts)."""
+
+    driver_memory_mib: int
+    shuffle_partitions: int
+    max_partition_bytes: int
+    basis: str
+
+    @property
+    def driver_memory(self) -> str:
+        """As ``spark.driver.memory`` takes it."""
+        return f"{self.driver_memory_mib}m"
+
+
+def size_spark(
+    machine: Machine,
+    *,
+    driver_memory_mib: int | None = None,
+    shuffle_partitions: int | None = None,
+    max_partition_bytes: int | None = None,
+) -> SparkSizing:
+    """The Spark settings for ``machine``; each argument given replaces the derived value."""
+    if driver_memory_mib is None:
+        wanted = BASE_HEAP + 4 * machine.data_bytes
+        ceiling = max(MIN_HEAP, machine.available_bytes // 2)
+        driver_memory_mib = max(MIN_HEAP, min(wanted, ceiling)) // MIB
+    if shuffle_partitions is None:
+        by_data = math.ceil(INFLATION * machine.data_bytes / (64 * MIB))
+        shuffle_partitions = min(2000, max(2 * machine.cores, by_data))
+    if max_partition_bytes is None:
+        # Spark's unified memory: (heap - 300 MiB) * 0.6, shared by the cores' tasks.
+        execution = (driver_memory_mib * MIB - 300 * MIB) * 0.6
+        share = int(execution / max(machine.cores, 1) / 4)
+        max_partition_bytes = min(MAX_SPLIT, max(MIN_SPLIT, share))
+    basis = (
+        f"{machine.available_bytes / GIB:.1f} GiB available, {machine.cores} core(s), "
+        f"{machine.data_bytes / MIB:.0f} MiB of bronze"
+    )
+    return SparkSizing(driver_memory_mib, shuffle_partitions, max_partition_bytes, basis)
+
+
+def local_cores(master: str) -> int:
+    """Cores of a ``local[N]`` / ``local[*]`` master (all of the machine's for others)."""
+    inside = master.removeprefix("local").strip("[]")
+    if inside.isdigit():
+        return int(inside)
+    return os.cpu_count() or 1
+
+
+def measure(bronze: Storage, master: str) -> Machine:
+    """This machine now, and the bronze folder of the lake."""
+    return Machine(
+        available_bytes=int(psutil.virtual_memory().available),
+        cores=local_cores(master),
+        data_bytes=bronze.total_bytes(""),
+    )

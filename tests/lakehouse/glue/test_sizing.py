@@ -1,0 +1,95 @@
+"""Spark sized to the machine and the lake: the rules, the overrides, the measured inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from lakehouse.config import Settings
+from lakehouse.glue.runner import spark_sizing
+from lakehouse.glue.sizing import GIB, MIB, Machine, local_cores, measure, size_spark
+from lakehouse.storage import LocalStorage
+
+
+def test_a_small_lake_on_a_roomy_machine() -> None:
+    sized = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=40 * MIB))
+    # 1 GiB for Spark itself and 4 x the bronze bytes.
+    assert sized.driver_memory_mib == 1024 + 160
+    assert sized.driver_memory == "1184m"
+    # 5 x 40 MiB inflated / 64 MiB = 4 partitions, which is also twice the cores.
+    assert sized.shuffle_partitions == 4
+    # A quarter of each core's share of (heap - 300 MiB) * 0.6.
+    assert sized.max_partition_bytes == int((1184 - 300) * MIB * 0.6 / 2 / 4)
+    assert "20.0 GiB available, 2 core(s), 40 MiB of bronze" in sized.basis
+
+
+def test_a_large_lake_is_capped_by_the_memory_available() -> None:
+    sized = size_spark(Machine(available_bytes=4 * GIB, cores=2, data_bytes=1 * GIB))
+    assert sized.driver_memory_mib == 2048  # half of what is available, not 5 GiB
+    assert sized.shuffle_partitions == 80  # 5 GiB inflated / 64 MiB
+    assert sized.max_partition_bytes == 128 * MIB  # never above Spark's default
+
+
+def test_a_machine_short_of_memory_still_gets_the_minimum_heap() -> None:
+    sized = size_spark(Machine(available_bytes=1 * GIB, cores=8, data_bytes=0))
+    assert sized.driver_memory_mib == 1024
+    assert sized.shuffle_partitions == 16  # twice the cores
+    assert sized.max_partition_bytes == 16 * MIB  # the floor
+
+
+def test_settings_override_each_value() -> None:
+    machine = Machine(available_bytes=20 * GIB, cores=2, data_bytes=40 * MIB)
+    sized = size_spark(
+        machine, driver_memory_mib=512, shuffle_partitions=7, max_partition_bytes=32 * MIB
+    )
+    assert (sized.driver_memory_mib, sized.shuffle_partitions, sized.max_partition_bytes) == (
+        512,
+        7,
+        32 * MIB,
+    )
+    # Only the memory given: the split follows from it.
+    sized = size_spark(machine, driver_memory_mib=1024)
+    assert sized.max_partition_bytes == int((1024 - 300) * MIB * 0.6 / 2 / 4)
+
+
+def test_cores_of_a_local_master() -> None:
+    assert local_cores("local[3]") == 3
+    assert local_cores("local[*]") == os.cpu_count()
+    assert local_cores("local") == os.cpu_count()
+
+
+def test_sizing_measures_the_bronze_folder(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    bronze = lake / "bronze" / "dms" / "public" / "orders"
+    bronze.mkdir(parents=True)
+    (bronze / "LOAD00000001.csv.gz").write_bytes(b"x" * (3 * MIB))
+    (lake / "silver").mkdir()
+    (lake / "silver" / "big.parquet").write_bytes(b"x" * (5 * MIB))  # not bronze: not counted
+    assert measure(LocalStorage(lake / "bronze"), "local[2]").data_bytes == 3 * MIB
+    assert measure(LocalStorage(lake / "bronze"), "local[2]").cores == 2
+
+    settings = Settings(lake=str(lake), spark_master="local[2]")
+    assert spark_sizing(settings).shuffle_partitions == 4
+    settings = Settings(
+        lake=str(lake),
+        spark_master="local[2]",
+        spark_driver_memory="3g",
+        spark_shuffle_partitions=9,
+        spark_max_partition_bytes=64 * MIB,
+    )
+    sized = spark_sizing(settings)
+    assert (sized.driver_memory, sized.shuffle_partitions, sized.max_partition_bytes) == (
+        "3072m",
+        9,
+        64 * MIB,
+    )
+    assert Settings(spark_driver_memory="1536m").spark_driver_memory == "1536m"
+
+
+@pytest.mark.parametrize("bad", ["lots", "4", "4gb", "-1g", "4 g"])
+def test_a_driver_memory_spark_would_misread_is_refused(bad: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"spark_driver_memory|SPARK_DRIVER_MEMORY"):
+        Settings(spark_driver_memory=bad)
