@@ -57,7 +57,13 @@ def start_job_run_cmd(
     (bookmarks disabled unless --arguments enables them). Exits 1 when the job fails, 3 when
     it quarantined rows or files and 75 when another command was writing the lake (see --wait).
     """
-    from lakehouse.glue.runner import check_job_name, job_scripts, spark_session, start_job_run
+    from lakehouse.glue.runner import (
+        SparkLostError,
+        check_job_name,
+        job_scripts,
+        spark_session,
+        start_job_run,
+    )
 
     settings = get_settings()
     overrides = _parse_arguments(arguments)
@@ -76,6 +82,8 @@ def start_job_run_cmd(
             settings, job_name, overrides, spark=spark, script=Path(script) if script else None
         )
         lock.ensure_held()
+    if run.fatal:
+        raise SparkLostError(run.fatal)
     summary = {"JobRunId": run.run_id, "JobRunState": run.state, "ExecutionTime": run.seconds}
     console.print_json(json.dumps(summary))
     if run.report:

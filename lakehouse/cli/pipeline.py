@@ -56,9 +56,15 @@ def _run_once(full_refresh: bool, wait: float) -> int:
 
 
 def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool) -> PipelineResult:
-    from lakehouse.glue.runner import spark_session
+    from lakehouse.glue.runner import spark_session, spark_sizing
     from lakehouse.pipeline.run import is_short_run, run_pipeline
 
+    sizing = spark_sizing(settings)
+    console.print(
+        f"Spark: {sizing.driver_memory} driver memory, {sizing.shuffle_partitions} shuffle "
+        f"partitions, {sizing.max_partition_bytes // 2**20} MiB read splits ({sizing.basis})",
+        highlight=False,
+    )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -69,7 +75,9 @@ def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool
         task = progress.add_task("starting Spark", total=len(steps))
         # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
         spark = spark_session(
-            settings, quick_start=is_short_run(settings, full_refresh=full_refresh)
+            settings,
+            quick_start=is_short_run(settings, full_refresh=full_refresh),
+            sizing=sizing,
         )
         result = run_pipeline(
             settings,
@@ -82,7 +90,11 @@ def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool
 
 
 def _report(settings: Settings, result: PipelineResult) -> None:
+    from lakehouse.glue.runner import SparkLostError
+
     console.print(_summary(result))
+    if result.fatal:
+        raise SparkLostError(result.fatal)  # one line; the other failures are its echoes
     for run in result.failed:
         console.print(f"[red]{run.job_name} failed:[/red] {run.error}", highlight=False)
     if result.crawl_error:
@@ -134,7 +146,11 @@ def watch(
     settings = get_settings()
 
     def show(batch: Batch) -> None:
+        from lakehouse.glue.runner import SparkLostError
+
         res = batch.result
+        if res.fatal:
+            raise SparkLostError(res.fatal)
         changes = sum(int((r.report or {}).get("rows_in", 0)) for r in res.runs)
         console.print(
             f"batch {batch.number}: replicated in {batch.replicate_seconds:.1f} s, "

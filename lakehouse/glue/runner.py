@@ -39,7 +39,9 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.storage import open_storage
 from lakehouse.storage.lock import writer_lock
 
 STUBS_DIR = Path(__file__).resolve().parent / "stubs"
@@ -57,15 +59,22 @@ def ensure_stubs_on_path() -> None:
 
 
 def spark_session(
-    settings: Settings, app_name: str = "lakehouse-glue", *, quick_start: bool = False
+    settings: Settings,
+    app_name: str = "lakehouse-glue",
+    *,
+    quick_start: bool = False,
+    sizing: SparkSizing | None = None,
 ) -> SparkSession:
-    """The one local Spark session of a run, tuned for a small machine.
+    """The one local Spark session of a run, sized for this machine and this lake.
 
-    Few shuffle partitions and adaptive execution suit laptop-sized data; none of these
-    settings changes results (UTC session time zone and microsecond Parquet timestamps are
-    what the jobs also assume on Glue). ``quick_start`` marks a short run in a new process:
-    the driver JVM then also gets ``settings.spark_quick_start_java_options``.
+    The driver's memory, the shuffle partitions and the read split come from
+    :func:`spark_sizing` (settings override each); adaptive execution does the rest. None of
+    these settings changes results (UTC session time zone and microsecond Parquet timestamps
+    are what the jobs also assume on Glue). ``quick_start`` marks a short run in a new
+    process: the driver JVM then also gets ``settings.spark_quick_start_java_options``.
     """
+    global _session_sizing
+    sizing = sizing or spark_sizing(settings)
     java_options = settings.spark_driver_java_options
     if quick_start and settings.spark_quick_start_java_options.strip():
         java_options = f"{java_options} {settings.spark_quick_start_java_options}".strip()
@@ -75,21 +84,24 @@ def spark_session(
         SparkSession.builder.master(settings.spark_master)
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
+        .config("spark.sql.shuffle.partitions", str(sizing.shuffle_partitions))
+        .config("spark.default.parallelism", str(2 * local_cores(settings.spark_master)))
+        .config("spark.sql.files.maxPartitionBytes", str(sizing.max_partition_bytes))
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "2g")
+        # Only takes effect when this call starts the JVM, like the Java options below.
+        .config("spark.driver.memory", sizing.driver_memory)
         # Only takes effect when this call starts the JVM (the first session of the process).
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     try:
-        return builder.getOrCreate()
+        started = SparkSession.getActiveSession() is None
+        spark = builder.getOrCreate()
     except PySparkRuntimeError as exc:
         if exc.getErrorClass() != "JAVA_GATEWAY_EXITED":
             raise
@@ -104,6 +116,78 @@ def spark_session(
                 else ""
             )
         ) from exc
+    if started or _session_sizing is None:
+        _session_sizing = sizing
+    return spark
+
+
+#: The sizing the JVM of this process was started with (its heap cannot change afterwards).
+_session_sizing: SparkSizing | None = None
+
+
+def spark_sizing(settings: Settings) -> SparkSizing:
+    """Driver memory, shuffle partitions and read split for this machine and lake."""
+    memory = settings.spark_driver_memory
+    memory_mib = None
+    if memory is not None:
+        memory_mib = int(memory[:-1]) * (1024 if memory[-1] in "gG" else 1)
+    return size_spark(
+        measure(open_storage(settings.bronze_uri), settings.spark_master),
+        driver_memory_mib=memory_mib,
+        shuffle_partitions=settings.spark_shuffle_partitions,
+        max_partition_bytes=settings.spark_max_partition_bytes,
+    )
+
+
+class SparkLostError(LakehouseError):
+    """The Spark driver JVM ran out of memory or died: the run cannot go on."""
+
+
+#: SparkExitCode.OOM: the exit code of a JVM that Spark ended after an OutOfMemoryError.
+_JVM_OOM_EXIT = 52
+#: What Py4J says (in the error or its traceback) when the JVM at the other end is gone.
+_LOST_CONNECTION = (
+    "Py4JNetworkError",
+    "Answer from Java side is empty",
+    "ConnectionRefusedError",
+    "Error while sending or receiving",
+    "Error while receiving",
+)
+
+
+def _jvm_exit_code(spark: SparkSession, patience: float) -> int | None:
+    """The driver JVM's exit code, waiting up to ``patience`` s; ``None`` while it runs."""
+    proc = getattr(spark.sparkContext._gateway, "proc", None)
+    if proc is None:
+        return None
+    deadline = time.monotonic() + patience
+    while (code := proc.poll()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return code if code is None else int(code)
+
+
+def fatal_failure(job_name: str, error: str, spark: SparkSession) -> str | None:
+    """One line for a failure that ends the run (out of memory, a lost JVM); else ``None``.
+
+    A job's own errors (bad input, a bug) leave the JVM running and the run goes on; an
+    OutOfMemoryError makes Spark end the JVM (exit code 52), and every later call fails.
+    """
+    lost = any(marker in error for marker in _LOST_CONNECTION)
+    code = _jvm_exit_code(spark, patience=10.0 if lost else 0.0)
+    memory = _session_sizing.driver_memory if _session_sizing else "unknown"
+    if "java.lang.OutOfMemoryError" in error or code == _JVM_OOM_EXIT:
+        return (
+            f"{job_name} failed: the Spark driver ran out of memory (java.lang.OutOfMemoryError"
+            f" with a {memory} heap); raise LAKEHOUSE_SPARK_DRIVER_MEMORY (or free memory) and "
+            "run again: bookmarks did not move, the next run processes the same files"
+        )
+    if code is not None or lost:
+        how = f"exited with code {code}" if code is not None else "stopped answering"
+        return (
+            f"{job_name} failed: the Spark driver JVM {how} (its log is above; a {memory} "
+            "heap, LAKEHOUSE_SPARK_DRIVER_MEMORY); run again: bookmarks did not move"
+        )
+    return None
 
 
 def job_scripts() -> dict[str, Path]:
@@ -170,6 +254,8 @@ class JobRun:
     arguments: dict[str, str]
     error: str | None = None
     report: dict[str, Any] | None = field(default=None)
+    #: One line when the failure ends the run (the JVM ran out of memory or died).
+    fatal: str | None = None
 
     @property
     def quarantined(self) -> int:
@@ -298,7 +384,10 @@ def _start_job_run(
         seconds=round(time.perf_counter() - t0, 3),
         arguments=args,
         error=error,
+        fatal=fatal_failure(job_name, error, spark) if error else None,
     )
+    if run.fatal:
+        return run  # the JVM is gone: nothing more can be read or written through it
     entity = _entity_of(job_name)
     if entity and not error:
         run.report = read_json(spark, run_report_path(args["--reports_path"], entity, run_id))

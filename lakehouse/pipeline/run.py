@@ -76,6 +76,8 @@ class PipelineResult:
     seconds: float = 0.0
     crawl: CrawlResult | None = None
     crawl_error: str | None = None
+    #: One line when the run had to stop: the Spark JVM ran out of memory or died.
+    fatal: str | None = None
 
     @property
     def failed(self) -> list[JobRun]:
@@ -87,7 +89,7 @@ class PipelineResult:
 
     @property
     def exit_code(self) -> int:
-        if self.failed or self.crawl_error:
+        if self.failed or self.crawl_error or self.fatal:
             return EXIT_FAILED
         if self.quarantined:
             return EXIT_QUARANTINED
@@ -254,6 +256,12 @@ def _run_dag(
                 result.runs.append(run)
                 if run.state != "SUCCEEDED" and step.entity:
                     failed_entities.add(step.entity)
+            if fatal := [r.fatal for r in result.runs if r.fatal]:
+                # The session is gone: no later stage can run, and no state is written (the
+                # bookmarks of the jobs that failed did not move; the next run redoes them).
+                oom = [f for f in fatal if "out of memory" in f]
+                result.fatal = (oom or fatal)[0]
+                break
             if gold:
                 # Only what was built (or still is) counts as built from these inputs.
                 good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}
