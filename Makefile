@@ -7,6 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LAKEHOUSE := $(BIN)/lakehouse
 SCALE ?= 1
+BENCH_SCALES ?= 1
 SEED ?= 42
 PYTEST_ARGS ?=
 
@@ -81,8 +82,8 @@ clean: ## Stop the database and delete local state and the lake
 	-$(LAKEHOUSE) db down
 	rm -rf .lakehouse lake dist
 
-bench: setup ## Run every benchmark in bench/ (JSON in bench/results/, a table on stdout)
-	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py); done
+bench: setup ## Run every benchmark in bench/ (JSON in bench/results/; BENCH_SCALES=1,10,30 for the scale bench)
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; BENCH_SCALES=$(BENCH_SCALES) $(BIN)/python -m bench.$$(basename $$b .py); done
 
 package-glue: setup ## Build dist/glue/: the Glue job scripts and lakehouse_glue.zip (reproducible)
 	$(BIN)/python -m lakehouse.deploy.package_glue --out dist/glue
