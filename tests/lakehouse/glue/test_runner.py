@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from lakehouse.errors import LakehouseError
-from lakehouse.glue.runner import _run_script
+from lakehouse.glue.runner import _run_script, fatal_failure
 
 
 def test_a_script_is_called_through_its_main_with_the_job_argv(tmp_path: Path) -> None:
@@ -118,3 +119,21 @@ def test_reset_job_bookmark_refuses_a_hostile_job_name(tmp_path: Path) -> None:
     assert "is not usable" in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_only_a_lost_or_exhausted_jvm_ends_the_run(spark: SparkSession) -> None:
+    # A job's own error leaves the JVM running: the run goes on with the other jobs.
+    assert fatal_failure("transform_orders_bronze_to_silver", "ValueError: bad row", spark) is None
+    assert spark.range(3).count() == 3  # and the JVM is indeed alive
+    # An OutOfMemoryError (the JVM may still be up for a moment) ends it, in one line.
+    line = fatal_failure(
+        "transform_events_bronze_to_silver",
+        "Py4JJavaError: An error occurred while calling o81.parquet.\n"
+        ": java.lang.OutOfMemoryError: Java heap space\n\tat java.base/...",
+        spark,
+    )
+    assert line is not None
+    assert "\n" not in line
+    assert line.startswith("transform_events_bronze_to_silver failed: the Spark driver ran out")
+    assert "raise LAKEHOUSE_SPARK_DRIVER_MEMORY" in line
+    assert "bookmarks did not move" in line
