@@ -16,19 +16,19 @@ from lakehouse.storage import LocalStorage
 
 def test_a_small_lake_on_a_roomy_machine() -> None:
     sized = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=40 * MIB))
-    # 1 GiB for Spark itself and 4 x the bronze bytes.
-    assert sized.driver_memory_mib == 1024 + 160
-    assert sized.driver_memory == "1184m"
+    # 2 GiB before any data, and 4 x the bronze bytes.
+    assert sized.driver_memory_mib == 2048 + 160
+    assert sized.driver_memory == "2208m"
     # 5 x 40 MiB inflated / 64 MiB = 4 partitions, which is also twice the cores.
     assert sized.shuffle_partitions == 4
-    # A quarter of each core's share of (heap - 300 MiB) * 0.6.
-    assert sized.max_partition_bytes == int((1184 - 300) * MIB * 0.6 / 2 / 4)
+    # A quarter of each core's share of (heap - 300 MiB) * 0.6 is 143 MiB: Spark's 128 MiB.
+    assert sized.max_partition_bytes == 128 * MIB
     assert "20.0 GiB available, 2 core(s), 40 MiB of bronze" in sized.basis
 
 
 def test_a_large_lake_is_capped_by_the_memory_available() -> None:
     sized = size_spark(Machine(available_bytes=4 * GIB, cores=2, data_bytes=1 * GIB))
-    assert sized.driver_memory_mib == 2048  # half of what is available, not 5 GiB
+    assert sized.driver_memory_mib == 2048  # half of what is available, not 6 GiB
     assert sized.shuffle_partitions == 80  # 5 GiB inflated / 64 MiB
     assert sized.max_partition_bytes == 128 * MIB  # never above Spark's default
 
