@@ -296,6 +296,46 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    athena_timeout_seconds: Annotated[
+        float,
+        Field(
+            default=60.0,
+            gt=0,
+            le=86400,
+            allow_inf_nan=False,
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_TIMEOUT"),
+            description="Longest a local Athena query runs before it is cancelled (seconds).",
+        ),
+    ]
+    athena_memory_limit: Annotated[
+        str,
+        Field(
+            default="2GiB",
+            pattern=r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MEMORY_LIMIT"),
+            description="DuckDB memory limit of one local Athena session (e.g. 2GiB, 512MB).",
+        ),
+    ]
+    athena_max_sql_bytes: Annotated[
+        int,
+        Field(
+            default=262_144,
+            gt=0,
+            le=16 * 1024 * 1024,
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MAX_SQL_BYTES"),
+            description="Largest SQL text accepted, in UTF-8 bytes (Athena's limit: 262144).",
+        ),
+    ]
+    athena_max_nesting: Annotated[
+        int,
+        Field(
+            default=200,
+            ge=10,
+            le=400,
+            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MAX_NESTING"),
+            description="Deepest syntax tree accepted (expressions within expressions).",
+        ),
+    ]
 
     @field_validator("lake")
     @classmethod

@@ -24,6 +24,7 @@ rows are copied filtered by the tenant column, and then the session is locked do
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -33,10 +34,10 @@ import duckdb
 from sqlglot import exp
 
 from lakehouse.athena import guard, iceberg, translate, views
-from lakehouse.athena.errors import AthenaQueryError, athena_error
+from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.athena.guard import READ_DIALECT, split_statements
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
-from lakehouse.athena.session import Session
+from lakehouse.athena.session import Limits, Session
 from lakehouse.catalog.store import Catalog, CatalogTable, load_catalog, local_dir
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
@@ -49,6 +50,8 @@ __all__ = [
     "text_value",
     "write_csv",
 ]
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,16 @@ class AthenaEngine:
     """Runs Athena SQL on an in-process DuckDB over the local lake.
 
     Args:
-        settings: Where the lake, the catalog and the results live.
-        tenant: A tenant ``slug`` (from ``silver.tenants``): every table then holds only that
-            tenant's rows and DuckDB is locked down before any user SQL runs.
+        settings: Where the lake, the catalog and the results live, and the session limits.
+        tenant: A tenant's ``slug`` or ``id`` (from ``silver.tenants``; it must exist, and a
+            blank value is an error, never "every tenant"). Every table then holds only that
+            tenant's rows, each :meth:`execute` runs in a new locked session, and results go
+            under the tenant's own results prefix.
         catalog: The catalog to resolve names with (read from ``settings.catalog_uri`` if
             omitted).
         save_results: Keep each result CSV and a metadata JSON under
             ``settings.athena_results_uri`` (as Athena keeps them in its output location).
+        timeout_seconds: Longest a call to :meth:`execute` runs (default: the setting).
     """
 
     def __init__(
@@ -78,36 +84,44 @@ class AthenaEngine:
         tenant: str | None = None,
         catalog: Catalog | None = None,
         save_results: bool = True,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog if catalog is not None else load_catalog(settings.catalog_uri)
         self.save_results = save_results
-        self.tenant_slug = tenant
-        lake_folders = [
-            local_dir(uri, "a lake location")
-            for uri in (settings.bronze_uri, settings.silver_uri, settings.gold_uri)
-        ]
-        unscoped = Session(None, lake_folders)
-        try:
-            self.tenant_id: str | None = self._resolve_tenant(unscoped, tenant) if tenant else None
-        finally:
-            unscoped.close()
-        self._session = Session(self.tenant_id, lake_folders)
-        translate.install(self._session.con)
+        self.lake_root = local_dir(settings.lake_uri, "the lake").resolve()
+        timeout = settings.athena_timeout_seconds if timeout_seconds is None else timeout_seconds
+        if not 0 < timeout <= 86400:  # also false for NaN
+            raise LakehouseError(
+                f"the query timeout must be between 0 and 86400 seconds, not {timeout}"
+            )
+        self.limits = Limits(timeout_seconds=timeout, memory_limit=settings.athena_memory_limit)
+        self.tenant_slug: str | None = None
+        self.tenant_id: str | None = None
+        if tenant is not None:
+            self.tenant_id, self.tenant_slug = self._resolve_tenant(tenant)
+        results_root = local_dir(settings.athena_results_uri, "the Athena results location")
         self._schema = translate.schema_of(self.catalog)
         self._results = ResultStore(
-            local_dir(settings.athena_results_uri, "the Athena results location"),
-            tenant_slug=tenant,
+            results_root
+            if self.tenant_id is None
+            else results_root / f"tenant_id={self.tenant_id}",
+            tenant_slug=self.tenant_slug,
             tenant_id=self.tenant_id,
         )
+        self._session: Session | None = None
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
-        """The session's DuckDB connection (for tests of the second wall)."""
+        """The DuckDB connection of the latest session (for tests of the second wall)."""
+        if self._session is None:
+            raise LakehouseError("no session yet: call execute() first")
         return self._session.con
 
     def close(self) -> None:
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def __enter__(self) -> AthenaEngine:
         return self
@@ -115,69 +129,114 @@ class AthenaEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _resolve_tenant(self, session: Session, slug: str) -> str:
+    def _resolve_tenant(self, tenant: str) -> tuple[str, str]:
+        """``(id, slug)`` of the tenant named by slug or id."""
+        wanted = tenant.strip()
+        if not wanted:
+            raise LakehouseError(
+                "the tenant is blank; give a tenant slug or id (an empty value never means "
+                '"every tenant"), or leave --tenant out to query every tenant'
+            )
         tenants = self.catalog.get("silver", "tenants")
         if tenants is None:
             raise LakehouseError(
                 "--tenant needs silver.tenants in the catalog: run the pipeline, then "
                 "`lakehouse crawl`"
             )
-        rows = session.scalar_rows(
-            f"select cast(id as varchar) from ({views.resolve(tenants, None).sql}) where slug = ?",
-            [slug],
-        )
-        if not rows:
-            raise LakehouseError(
-                f"no tenant with slug {slug!r} in silver.tenants; list them with "
-                '`lakehouse athena "select slug, name from silver.tenants"`'
+        session = Session(None, self.lake_root, self.limits)
+        try:
+            rows = session.engine_rows(
+                "select distinct cast(id as varchar), slug from "
+                f"({views.resolve(tenants, None, self.lake_root).sql}) "
+                "where slug = ? or lower(cast(id as varchar)) = lower(?)",
+                [wanted, wanted],
             )
-        return str(rows[0][0])
+        finally:
+            session.close()
+        if len(rows) != 1:
+            raise LakehouseError(
+                f"no tenant with slug or id {wanted!r} in silver.tenants; list them with "
+                '`lakehouse athena "select id, slug, name from silver.tenants"`'
+                if not rows
+                else f"{wanted!r} names {len(rows)} tenants in silver.tenants; use the id"
+            )
+        tenant_id, slug = str(rows[0][0]).lower(), str(rows[0][1])
+        if not _UUID.match(tenant_id):
+            raise LakehouseError(
+                f"tenant {slug!r} has id {tenant_id!r} in silver.tenants, which is not a UUID"
+            )
+        return tenant_id, slug
 
     def prepare(self, text: str) -> list[_Statement]:
         """Parse, check and translate every statement of ``text`` (nothing runs)."""
         out = []
-        for tree in split_statements(text):
-            # Time travel and metadata tables of Iceberg tables become derived catalog entries
-            # (lakehouse.athena.iceberg), which the guard then checks like any table.
-            tree, catalog = iceberg.bind(tree, self.catalog)
-            tables = guard.check(tree, catalog)
-            text_of = tree.sql(READ_DIALECT)
-            schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
-            duck_sql = translate.to_duckdb(tree, schema, copy=False)  # tree not used after
-            out.append(_Statement(tree=tree, text=text_of, tables=tables, duck_sql=duck_sql))
+        for parsed in split_statements(text, self.settings.athena_max_sql_bytes):
+            try:
+                # Time travel and metadata tables of Iceberg tables become derived catalog
+                # entries (lakehouse.athena.iceberg), which the guard checks like any table.
+                tree, catalog = iceberg.bind(parsed, self.catalog)
+                tables = guard.check(tree, catalog, self.settings.athena_max_nesting)
+                rendered = tree.sql(READ_DIALECT)
+                schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
+                duck_sql = translate.to_duckdb(tree, schema, copy=False)  # tree not used after
+            except RecursionError as exc:
+                raise AthenaQueryError("SYNTAX_ERROR", "the query is nested too deeply") from exc
+            out.append(_Statement(tree=tree, text=rendered, tables=tables, duck_sql=duck_sql))
         return out
 
+    def _session_for(self, tables: list[CatalogTable], deadline: float) -> Session:
+        """A locked session that can read ``tables``.
+
+        Without a tenant one session serves every call (it is confined to the lake and adds
+        views as statements need them). With a tenant each call gets a new session holding
+        exactly the tenant's rows of the tables it reads, locked before any user SQL runs.
+        """
+        if self.tenant_id is None and self._session is not None:
+            self._session.register(tables, deadline)
+            return self._session
+        self.close()
+        session = Session(self.tenant_id, self.lake_root, self.limits)
+        try:
+            translate.install(session.con)  # the translation's macros and UDFs (pure functions)
+            if self.tenant_id is None:
+                session.lock_down()
+                session.register(tables, deadline)
+            else:
+                session.register(tables, deadline)
+                session.lock_down()
+        except BaseException:
+            session.close()
+            raise
+        self._session = session
+        return session
+
     def execute(self, text: str) -> list[QueryResult]:
-        """Run every statement of ``text`` in order; all are checked before the first runs."""
+        """Run every statement of ``text`` in order; all are checked before the first runs.
+
+        The timeout covers the whole call: reading the tables and every statement.
+        """
+        deadline = time.monotonic() + self.limits.timeout_seconds
         statements = self.prepare(text)
         needed: dict[str, CatalogTable] = {}
         for st in statements:
             for t in st.tables:
                 needed[t.qualified_name] = t
-        session = self._session
-        if self.tenant_id is None and not session.locked:
-            session.lock_down()
-        session.register(list(needed.values()))
-        if self.tenant_id is not None and not session.locked:
-            session.lock_down()
-        return [self._run(st) for st in statements]
+        session = self._session_for(list(needed.values()), deadline)
+        return [self._run(session, st, deadline) for st in statements]
 
-    def _run(self, statement: _Statement) -> QueryResult:
+    def _run(self, session: Session, statement: _Statement, deadline: float) -> QueryResult:
         duck_sql = statement.duck_sql
         query_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            cursor = self._session.con.execute(duck_sql)
-            rows = cursor.fetchall()
-        except duckdb.Error as exc:
-            error = athena_error(exc)
+            rows, description = session.run(duck_sql, deadline)
+        except AthenaQueryError as error:
             if self.save_results:
                 self._results.write_metadata(
                     query_id, statement.text, duck_sql, "FAILED", str(error), 0, 0.0
                 )
-            raise error from exc
+            raise
         elapsed = (time.perf_counter() - started) * 1000
-        description = cursor.description or []
         columns = tuple(str(d[0]) for d in description)
         types = tuple(str(d[1]) for d in description)
         result = QueryResult(

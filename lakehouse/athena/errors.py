@@ -79,6 +79,11 @@ def athena_error(exc: duckdb.Error) -> AthenaQueryError:
             m = rule.pattern.search(str(exc))
             if m:
                 return AthenaQueryError(rule.code, rule.template.format(*m.groups()))
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return AthenaQueryError(
+            "EXCEEDED_LOCAL_MEMORY_LIMIT",
+            f"{message}; make the query cheaper or raise LAKEHOUSE_ATHENA_MEMORY_LIMIT",
+        )
     if isinstance(exc, duckdb.PermissionException):
         return AthenaQueryError("ACCESS_DENIED", message)
     if isinstance(exc, duckdb.ConversionException):

@@ -51,7 +51,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from lakehouse.athena.errors import AthenaQueryError
-from lakehouse.athena.views import Source, ident, lit
+from lakehouse.athena.views import Source, ident, lit, literal_path
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import DATABASES, Catalog, CatalogColumn, CatalogTable
 
@@ -347,7 +347,7 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
         else:
             select_list.append(ident(c.name))
     by_name = "true" if iceberg.schema_evolved(loaded) else "false"
-    file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
     sql = (
         f"select {', '.join(select_list)} from read_parquet({file_list}, "
         f"union_by_name = {by_name}, hive_partitioning = false)"

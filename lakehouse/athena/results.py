@@ -8,11 +8,12 @@ header, every value double-quoted, NULL as an empty unquoted field) beside a met
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from lakehouse.athena.trino.output import render
 
@@ -42,6 +43,13 @@ def text_value(value: Any, duck_type: str = "") -> str | None:
     return render(value, duck_type)
 
 
+def _private(path: Path) -> TextIO:
+    """``path`` opened for writing as text, created (or truncated) with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return open(fd, "w", encoding="utf-8", newline="")
+
+
 def _csv_field(value: str | None) -> str:
     return "" if value is None else '"' + value.replace('"', '""') + '"'
 
@@ -67,22 +75,28 @@ def write_csv(
     """Athena's result CSV (:func:`csv_lines`) in ``path``.
 
     Written by hand because the csv module cannot quote every value yet leave NULL unquoted.
-    ``types`` are the DuckDB column types (values print by their type, as Athena's do).
+    ``types`` are the DuckDB column types (values print by their type, as Athena's do). The
+    file is created readable by its owner only (results are tenant data).
     """
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with _private(path) as fh:
         fh.writelines(csv_lines(columns, rows, types))
 
 
 @dataclass(frozen=True)
 class ResultStore:
-    """The results folder of one engine, and whose results they are."""
+    """The results folder of one engine, and whose results they are.
+
+    Files are written with mode 0600; a tenant's folder is mode 0700.
+    """
 
     folder: Path
     tenant_slug: str | None = None
     tenant_id: str | None = None
 
     def _ensure(self) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.tenant_id is not None:
+            self.folder.chmod(0o700)
         return self.folder
 
     def write_result(
@@ -125,5 +139,6 @@ class ResultStore:
             "Columns": list(columns),
             "Tenant": {"slug": self.tenant_slug, "tenant_id": self.tenant_id},
         }
-        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        with _private(path) as fh:
+            fh.write(json.dumps(doc, indent=2) + "\n")
         return path

@@ -1,55 +1,119 @@
-"""The second wall: a DuckDB connection that can read only what the session's views read.
+"""The second wall: a DuckDB connection that holds what the session may read, and nothing else.
 
-A :class:`Session` creates one DuckDB view (or, for files shared by every tenant, one table of
-copied rows) per catalog table a statement uses, and then locks itself down: ``allowed_directories``
-is set to the folders those views still read, external access is turned off and the configuration
-is locked, so that even SQL that slipped through :mod:`lakehouse.athena.guard` cannot open another
-file, attach a database or change a setting.
+A tenant :class:`Session` copies the tenant's rows of the tables its statements read into
+in-memory tables, then locks itself for good before any user SQL runs:
+
+- no file can be opened (``enable_external_access`` off, ``allowed_directories`` empty; DuckDB
+  still lets a session use its own ``temp_directory``, so each session gets a private one,
+  mode 0700, removed when it closes);
+- DuckDB's table functions (files, catalog, settings, secrets, ``query``) and the scalar
+  functions that read settings, the environment or run SQL text are shadowed by macros that
+  fail, so even SQL that slipped past :mod:`lakehouse.athena.guard` finds nothing to call;
+- extensions are neither installed nor loaded, Python objects are not scanned by name, and the
+  configuration is locked.
+
+The system catalog (``information_schema``, ``pg_catalog``) cannot be removed from DuckDB; in
+a tenant session it lists only the tenant's own copied tables (no file paths, no other
+tenant). A session without a tenant reads the lake through views and is confined to the lake's
+bronze, silver and gold folders.
+
+Every statement runs under a deadline (a timer that interrupts the connection) and the
+session's memory limit.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from lakehouse.athena import views
-from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.errors import AthenaQueryError, athena_error
 from lakehouse.catalog.store import DATABASES, CatalogTable
+
+# DuckDB scalar functions that read settings, variables, the environment or the catalog, or that
+# plan or run SQL passed as text. Athena has none of them.
+_SHADOWED_SCALARS = (
+    "current_setting",
+    "getenv",
+    "getvariable",
+    "current_database",
+    "current_schema",
+    "current_schemas",
+    "json_serialize_sql",
+    "json_deserialize_sql",
+    "json_serialize_plan",
+    "which_secret",
+    "sql_auto_complete",
+    "version",
+)
+# Table functions a tenant's SQL may still need (they produce rows from their arguments only).
+_KEPT_TABLE_FUNCTIONS = frozenset({"unnest", "range", "generate_series", "repeat"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one session."""
+
+    timeout_seconds: float = 60.0
+    memory_limit: str = "2GiB"
 
 
 class Session:
     """One in-memory DuckDB connection with a schema per catalog database.
 
     Args:
-        tenant_id: The tenant whose rows the views read; ``None`` reads every tenant.
-        lake_folders: Without a tenant, the folders that stay readable after lock-down (the
-            bronze, silver and gold roots), so that later statements can add views.
+        tenant_id: The tenant whose rows the session holds; ``None`` reads every tenant.
+        lake_root: The local lake root (locations must lie under it).
+        limits: Timeout and memory limit.
     """
 
-    def __init__(self, tenant_id: str | None, lake_folders: Sequence[Path]) -> None:
+    def __init__(self, tenant_id: str | None, lake_root: Path, limits: Limits) -> None:
         self.tenant_id = tenant_id
-        self._lake_folders = tuple(lake_folders)
-        self.con = duckdb.connect(":memory:")
+        self.lake_root = lake_root
+        self.limits = limits
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="lakehouse-athena-"))
+        try:
+            self.con = duckdb.connect(
+                ":memory:",
+                config={
+                    "memory_limit": limits.memory_limit,
+                    "temp_directory": str(self.temp_dir),
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                    "allow_community_extensions": False,
+                    "python_enable_replacements": False,
+                },
+            )
+        except BaseException:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            raise
         self._registered: set[str] = set()
-        self._folders: set[Path] = set()
-        self._paths: set[Path] = set()
         self.locked = False
         # Athena evaluates timestamps in UTC; DuckDB's session zone would otherwise leak in.
         self.con.execute("set TimeZone = 'UTC'")
+        # Results go to stdout; a progress bar there would corrupt them.
+        self.con.execute("set enable_progress_bar = false")
         for database in DATABASES:
             self.con.execute(f"create schema if not exists {database}")
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
-    def scalar_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
-        """Rows of an engine-built query (never user SQL), before lock-down."""
+    def engine_rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of an engine-built query (never user SQL)."""
         return self.con.execute(sql, list(params)).fetchall()
 
-    def register(self, tables: Sequence[CatalogTable]) -> None:
-        """Create the views (or copied tables) of ``tables`` not created yet."""
+    def register(self, tables: Sequence[CatalogTable], deadline: float) -> None:
+        """Create the views (or, for a tenant, the copied tables) of ``tables``."""
         for table in tables:
             if table.qualified_name in self._registered:
                 continue
@@ -60,31 +124,88 @@ class Session:
                     "run it in a new session",
                 )
             target = f"{table.database}.{views.ident(table.name)}"
-            source = views.resolve(table, self.tenant_id)
-            kind = "table" if source.copy else "view"
-            self.con.execute(f"create {kind} {target} as {source.sql}")
-            self._folders.update(source.folders)
-            self._paths.update(source.paths)
+            source = views.resolve(table, self.tenant_id, self.lake_root)
+            kind = "table" if self.tenant_id is not None or source.copy else "view"
+            try:
+                self.run(f"create {kind} {target} as {source.sql}", deadline)
+            except AthenaQueryError as exc:
+                if exc.code == "EXCEEDED_TIME_LIMIT":
+                    raise
+                raise AthenaQueryError(
+                    "HIVE_BAD_DATA", f"{table.qualified_name} cannot be read: {exc}"
+                ) from exc
             self._registered.add(table.qualified_name)
 
     def lock_down(self) -> None:
-        """Confine DuckDB to the files the session may read, for good.
-
-        With a tenant: the folders and files its views read (bronze rows were copied already).
-        Without:
-        the lake roots, so views can still be created later but nothing outside the lake is
-        reachable.
-        """
+        """Confine DuckDB for good (see the module docstring)."""
         if self.tenant_id is not None:
-            folders = sorted(f"{f}/" for f in self._folders)
+            self._shadow_functions()
+            folders: list[str] = []
         else:
-            folders = [f"{f}/" for f in self._lake_folders]
+            # Views read the lake's files when they are queried.
+            folders = [f"{self.lake_root / database}/" for database in DATABASES]
         allowed = "[" + ", ".join(views.lit(f) for f in folders) + "]"
         self.con.execute(f"set allowed_directories = {allowed}")
-        if self.tenant_id is not None:
-            # Iceberg views read a literal list of files: exactly those stay readable.
-            paths = "[" + ", ".join(views.lit(str(p)) for p in sorted(self._paths)) + "]"
-            self.con.execute(f"set allowed_paths = {paths}")
         self.con.execute("set enable_external_access = false")
         self.con.execute("set lock_configuration = true")
         self.locked = True
+
+    def _shadow_functions(self) -> None:
+        # A macro in the session's own schema is found before a built-in of the same name.
+        table_functions = {
+            str(name)
+            for (name,) in self.con.execute(
+                "select distinct function_name from duckdb_functions() "
+                "where function_type in ('table', 'table_macro', 'pragma') "
+                "and database_name = 'system'"
+            ).fetchall()
+        }
+        message = views.lit("not available in a tenant session")
+        for name in sorted(table_functions - _KEPT_TABLE_FUNCTIONS):
+            self.con.execute(
+                f"create or replace macro {views.ident(name)}() as table "
+                f"select error({message}) as denied"
+            )
+        for name in _SHADOWED_SCALARS:
+            self.con.execute(f"create or replace macro {views.ident(name)}() as error({message})")
+
+    def run(self, sql: str, deadline: float) -> tuple[list[tuple[Any, ...]], list[Any]]:
+        """Rows and column descriptions of ``sql``, interrupted at ``deadline``.
+
+        ``deadline`` is a ``time.monotonic()`` value.
+
+        Raises:
+            AthenaQueryError: ``EXCEEDED_TIME_LIMIT`` past the deadline; any DuckDB error in
+                Athena's terms.
+        """
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(self.limits)
+        fired = threading.Event()
+
+        def interrupt() -> None:
+            fired.set()
+            self.con.interrupt()
+
+        timer = threading.Timer(remaining, interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            cursor = self.con.execute(sql)
+            rows = cursor.fetchall()
+            description = list(cursor.description or [])
+        except duckdb.Error as exc:
+            if fired.is_set():
+                raise _timed_out(self.limits) from exc
+            raise athena_error(exc) from exc
+        finally:
+            timer.cancel()
+        return rows, description
+
+
+def _timed_out(limits: Limits) -> AthenaQueryError:
+    return AthenaQueryError(
+        "EXCEEDED_TIME_LIMIT",
+        f"Query exceeded the maximum execution time of {limits.timeout_seconds:g} s; make it "
+        "cheaper or raise the limit (--timeout, LAKEHOUSE_ATHENA_TIMEOUT)",
+    )

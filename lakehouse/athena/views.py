@@ -8,11 +8,20 @@ one tenant when a tenant is given, plus what the session needs to know to lock i
 One resolver per table format (``csv``: the bronze DMS contract; ``iceberg``: silver and gold
 written by Glue, see :mod:`lakehouse.athena.iceberg`; ``parquet``: silver and gold of a lake
 written before they became Iceberg tables).
+
+Two rules hold for every resolver, because the catalog and the lake are inputs, not code:
+
+- A table's location must resolve (symbolic links followed) under its database's folder of the
+  lake root, and so must every file read: a catalog document pointing at ``/etc`` or a link
+  into another tenant's folder is ``ACCESS_DENIED``.
+- Files are listed here and handed to DuckDB as literal names (:func:`literal_path`), never as
+  glob patterns: a file literally named ``*.csv.gz`` is one file, not every file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +39,8 @@ class Source:
             into a table before lock-down, and keeps no access to the files.
         folders: Folders the session must still read after lock-down (a view reads its files
             when it is queried).
-        paths: Single files the session must still read after lock-down (an Iceberg
-            snapshot's data files: exactly those, not their folders).
+        paths: Single files the source reads (an Iceberg snapshot's data files: exactly
+            those, not their folders).
     """
 
     sql: str
@@ -72,6 +81,50 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal_path(path: Path | str) -> str:
+    """A DuckDB string literal naming exactly ``path``: glob characters are escaped.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in every file name it is given; a one-character
+    class (``[*]``) matches the character itself.
+    """
+    text = str(path)
+    return lit("".join(f"[{c}]" if c in "*?[" else c for c in text))
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _checked_location(table: CatalogTable, lake_root: Path) -> Path:
+    """The table's folder, resolved, after checking it lies under ``<lake root>/<database>``."""
+    root = (lake_root / table.database).resolve()
+    location = Path(os.path.realpath(table.location))
+    if not _under(location, root):
+        raise AthenaQueryError(
+            "ACCESS_DENIED",
+            f"{table.qualified_name} has location {table.location}, which is not under the "
+            f"lake's {table.database} folder {root}; fix the catalog with `lakehouse crawl`",
+        )
+    return location
+
+
+def _files(table: CatalogTable, folder: Path, found: Iterable[Path]) -> list[Path]:
+    """Data files (not hidden, not ``_``-prefixed), each checked to stay inside ``folder``."""
+    out: list[Path] = []
+    for path in found:
+        if path.name[0] in "._" or not path.is_file():
+            continue
+        real = Path(os.path.realpath(path))
+        if not _under(real, folder):
+            raise AthenaQueryError(
+                "ACCESS_DENIED",
+                f"{table.qualified_name}: file {path} links to {real}, outside {folder}; "
+                "lake files must be plain files",
+            )
+        out.append(real)
+    return sorted(out)
+
+
 def tenant_folder(table: CatalogTable, tenant_id: str) -> Path:
     """The ``tenant_id=<uuid>`` partition folder of a table partitioned by tenant."""
     return Path(table.location) / f"tenant_id={tenant_id}"
@@ -85,12 +138,12 @@ def empty_sql(table: CatalogTable) -> str:
     return f"select {cols} where false"
 
 
-def _csv_source(table: CatalogTable, tenant_id: str | None) -> Source:
-    location = Path(table.location)
-    files = sorted(str(p) for p in location.glob("*.csv.gz") if p.name[0] not in "._")
+def _csv_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
+    location = _checked_location(table, lake_root)
+    files = _files(table, location, location.glob("*.csv.gz"))
     if not files:
         return Source(empty_sql(table), copy=tenant_id is not None)
-    file_list = "[" + ", ".join(lit(f) for f in files) + "]"
+    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
     # The contract: RFC 4180, NULL = empty unquoted field, "" = empty string. DuckDB turns
     # quoted empties into NULL unless allow_quoted_nulls is off.
     source = (
@@ -112,15 +165,21 @@ def _csv_source(table: CatalogTable, tenant_id: str | None) -> Source:
     return Source(f"select {cols} from {source}{where}", copy=tenant_id is not None)
 
 
-def _parquet_source(table: CatalogTable, tenant_id: str | None) -> Source:
-    location = Path(table.location)
+def _parquet_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
+    location = _checked_location(table, lake_root)
     folders: tuple[Path, ...] = ()
     if tenant_id is not None and table.partition_keys:
         folder = tenant_folder(table, tenant_id)
+        if not folder.is_dir():
+            return Source(empty_sql(table))
+        folder = Path(os.path.realpath(folder))
+        if not _under(folder, location):
+            raise AthenaQueryError(
+                "ACCESS_DENIED",
+                f"{table.qualified_name}: the tenant's folder links outside {location}",
+            )
         folders = (folder,)
-        if not any(folder.glob("*.parquet")):
-            return Source(empty_sql(table), folders=folders)
-        pattern = str(folder / "*.parquet")
+        files = _files(table, folder, folder.glob("*.parquet"))
     elif tenant_id is not None:
         raise AthenaQueryError(
             "ACCESS_DENIED",
@@ -128,16 +187,17 @@ def _parquet_source(table: CatalogTable, tenant_id: str | None) -> Source:
             "scoped to a tenant",
         )
     else:
-        if not any(location.rglob("*.parquet")):
-            return Source(empty_sql(table))
-        pattern = str(location / "**" / "*.parquet")
+        files = _files(table, location, location.rglob("*.parquet"))
+    if not files:
+        return Source(empty_sql(table), folders=folders)
+    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
     hive = ""
     if table.partition_keys:
         types = ", ".join(f"{lit(k.name)}: 'VARCHAR'" for k in table.partition_keys)
         hive = f", hive_partitioning = true, hive_types = {{{types}}}"
     # union_by_name reads every file's footer; only needed when the crawler saw drift.
     by_name = "false" if table.serde.get("uniform_schema") == "true" else "true"
-    source = f"read_parquet({lit(pattern)}, union_by_name = {by_name}{hive})"
+    source = f"read_parquet({file_list}, union_by_name = {by_name}{hive})"
     select_list: list[str] = []
     for c in table.all_columns:
         # Spark writes UTC-adjusted timestamps, which DuckDB reads as timestamptz; Athena shows
@@ -146,25 +206,34 @@ def _parquet_source(table: CatalogTable, tenant_id: str | None) -> Source:
             select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
         else:
             select_list.append(ident(c.name))
-    return Source(f"select {', '.join(select_list)} from {source}", folders=folders)
+    # The folder already holds one tenant; the filter is a second lock on the same door.
+    where = f" where tenant_id = {lit(tenant_id)}" if tenant_id is not None else ""
+    return Source(f"select {', '.join(select_list)} from {source}{where}", folders=folders)
 
 
-def _iceberg_source(table: CatalogTable, tenant_id: str | None) -> Source:
+def _iceberg_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
     # Imported here: lakehouse.athena.iceberg builds on this module's Source and helpers.
     from lakehouse.athena import iceberg
 
+    _checked_location(table, lake_root)
     return iceberg.resolve(table, tenant_id)
 
 
-_RESOLVERS: dict[str, Callable[[CatalogTable, str | None], Source]] = {
+_RESOLVERS: dict[str, Callable[[CatalogTable, str | None, Path], Source]] = {
     "csv": _csv_source,
     "parquet": _parquet_source,
     "iceberg": _iceberg_source,
 }
 
 
-def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
+def resolve(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
     """What ``table`` reads; with ``tenant_id``, only that tenant's rows.
+
+    Args:
+        table: The catalog table.
+        tenant_id: The tenant whose rows to read, or ``None`` for every tenant.
+        lake_root: The local lake root: the table and its files must lie under
+            ``<lake_root>/<database>``.
 
     Raises:
         AthenaQueryError: ``ACCESS_DENIED`` when the table cannot be scoped to the tenant,
@@ -177,4 +246,4 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
             f"{table.qualified_name} has format {table.format!r}, which the local engine does "
             f"not read (known: {', '.join(sorted(_RESOLVERS))}); run `lakehouse crawl` again",
         )
-    return resolver(table, tenant_id)
+    return resolver(table, tenant_id, lake_root)

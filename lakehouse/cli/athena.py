@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import stat
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -80,6 +82,41 @@ def _write_output(result: QueryResult, fmt: OutputFormat, output: Path) -> None:
         write_csv(output, result.columns, result.rows, result.types)
 
 
+def read_sql_file(path: Path, max_bytes: int) -> str:
+    """The SQL in ``path``: a regular file of UTF-8 text, at most ``max_bytes`` long.
+
+    Raises:
+        LakehouseError: for a device, a folder, a missing, oversized or non-UTF-8 file.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise LakehouseError(f"cannot read SQL file {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise LakehouseError(f"{path} is not a regular file; -f reads SQL text files only")
+    if info.st_size > max_bytes:
+        raise LakehouseError(
+            f"{path} is {info.st_size} bytes; SQL files may be at most {max_bytes} bytes "
+            "(LAKEHOUSE_ATHENA_MAX_SQL_BYTES)"
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise LakehouseError(f"cannot read SQL file {path}: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise LakehouseError(f"{path} grew past {max_bytes} bytes while being read")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LakehouseError(
+            f"{path} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8"
+        ) from exc
+    if "\x00" in text:
+        raise LakehouseError(f"{path} holds NUL characters; -f reads SQL text files only")
+    return text.removeprefix("\ufeff")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
 
@@ -90,13 +127,20 @@ def register(app: typer.Typer) -> None:
         ] = None,
         file: Annotated[
             Path | None,
-            typer.Option(
-                "--file", "-f", exists=True, dir_okay=False, help="Read the SQL from a file."
-            ),
+            typer.Option("--file", "-f", help="Read the SQL from a UTF-8 text file."),
         ] = None,
         tenant: Annotated[
             str | None,
-            typer.Option("--tenant", "-t", help="Tenant slug: every table holds only its rows."),
+            typer.Option(
+                "--tenant", "-t", help="Tenant slug or id: every table holds only its rows."
+            ),
+        ] = None,
+        timeout: Annotated[
+            float | None,
+            typer.Option(
+                "--timeout",
+                help="Cancel after this many seconds (default LAKEHOUSE_ATHENA_TIMEOUT, 60).",
+            ),
         ] = None,
         fmt: Annotated[
             OutputFormat, typer.Option("--format", help="Output format.")
@@ -121,9 +165,14 @@ def register(app: typer.Typer) -> None:
         """
         if (sql is None) == (file is None):
             raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
-        text = file.read_text(encoding="utf-8") if file is not None else str(sql)
+        if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= 86400):
+            raise LakehouseError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
+        settings = get_settings()
+        if timeout is not None:
+            settings = settings.model_copy(update={"athena_timeout_seconds": timeout})
+        text = read_sql_file(file, settings.athena_max_sql_bytes) if file is not None else str(sql)
         engine = open_engine(
-            get_settings(), tenant=tenant, kind=engine_kind.value if engine_kind else None
+            settings, tenant=tenant, kind=engine_kind.value if engine_kind else None
         )
         try:
             results = engine.execute(text)

@@ -67,6 +67,10 @@ def simulate_command(
     """Simulate business activity: valid transactions of inserts, updates and deletes."""
     if changes is None and seconds is None:
         raise ConfigError("say how long to simulate: --changes N or --seconds N")
+    if seconds is not None and (not math.isfinite(seconds) or seconds <= 0):
+        raise ConfigError(f"--seconds must be a positive number of seconds, got {seconds}")
+    if changes is not None and changes <= 0:
+        raise ConfigError(f"--changes must be a positive number, got {changes}")
     if rate is not None and (not math.isfinite(rate) or rate <= 0):
         raise ConfigError(f"--rate must be a positive number of changes per second, got {rate}")
     from lakehouse.source.simulate import simulate
