@@ -146,7 +146,6 @@ def test_visible_ctes_still_work_at_any_depth(athena_lake: AthenaLake) -> None:
         "which_secret('s3://x', 's3')",
         "error('x')",
         "sql_auto_complete('sel')",
-        "format_datetime(current_timestamp, 'yyyy')",  # Athena has it; no translation yet
     ],
 )
 def test_functions_off_the_allow_list_are_not_found(athena_lake: AthenaLake, call: str) -> None:
