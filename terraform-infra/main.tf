@@ -62,9 +62,10 @@ locals {
   glue_artifacts_dir = coalesce(var.glue.artifacts_dir, "${path.module}/../dist/glue")
   queries_dir        = coalesce(var.athena.queries_dir, "${path.module}/../athena-queries")
 
-  # The Athena SQL (athena-queries/) qualifies every table as bronze., silver. or gold., so the
-  # catalog databases carry exactly those names: one deployment per account and region.
-  glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => layer }
+  # One catalog database per layer and environment (`lakehouse_dev_silver`), so environments
+  # live side by side in one account. The SQL of athena-queries/ says bronze., silver. and gold.
+  # (the local engine's names); the named queries are stored with this deployment's names.
+  glue_database_names = { for layer in ["bronze", "silver", "gold"] : layer => "${replace(local.name, "-", "_")}_${layer}" }
   glue_log_group_name = "/aws-glue/jobs/${local.name}"
   athena_workgroup    = "${local.name}-analysts"
 
@@ -192,7 +193,7 @@ module "athena" {
   kms_key_arn                    = module.storage.kms_key_arn
   bytes_scanned_cutoff_per_query = var.athena.bytes_scanned_cutoff_per_query
   queries_dir                    = local.queries_dir
-  database_name                  = module.glue.database_names["gold"]
+  database_names                 = module.glue.database_names
   ddl_locations = {
     bronze_location = module.storage.lake_uris.bronze_path
     silver_location = module.storage.lake_uris.silver_path

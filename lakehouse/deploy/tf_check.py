@@ -157,14 +157,16 @@ class Workspace:
     def validate(self) -> None:
         self.run("validate")
 
-    def plan(self, variables: dict[str, Any]) -> dict[str, Any]:
-        """Plan with ``variables`` and return ``terraform show -json`` of the saved plan."""
+    def plan(
+        self, variables: dict[str, Any], extra_var_files: list[Path] | None = None
+    ) -> dict[str, Any]:
+        """Plan with ``variables`` (after ``extra_var_files``, which they override) and return
+        ``terraform show -json`` of the saved plan."""
         var_file = self.work_dir / "plan.tfvars.json"
         var_file.write_text(json.dumps(variables, indent=2), "utf-8")
         plan_file = self.work_dir / "lakehouse.tfplan"
-        self.run(
-            "plan", "-input=false", "-lock=false", f"-var-file={var_file}", f"-out={plan_file}"
-        )
+        files = [f"-var-file={f}" for f in [*(extra_var_files or []), var_file]]
+        self.run("plan", "-input=false", "-lock=false", *files, f"-out={plan_file}")
         shown = self.run("show", "-json", str(plan_file))
         result: dict[str, Any] = json.loads(shown.stdout)
         return result

@@ -65,3 +65,31 @@ def resources(tf_plan: dict[str, Any]) -> list[dict[str, Any]]:
 def checkov_result() -> tf_check.CheckovResult:
     checkov = tf_check.ensure_checkov(get_settings().state_dir.resolve() / "tools")
     return tf_check.run_checkov(checkov)
+
+
+# A second environment beside the first: environments/staging.tfvars.example with a 16-character
+# prefix and a long region (so bucket names must be shortened), and without Lake Formation.
+STAGING_OVERRIDES: dict[str, Any] = {
+    "name_prefix": "lakehouse-saasco",
+    "aws_region": "ap-southeast-2",
+    "lake_formation": {"enabled": False},
+    "tenants": {},
+}
+
+
+@pytest.fixture(scope="session")
+def staging_resources(
+    tf_workspace: tf_check.Workspace,
+    glue_artifacts: GlueArtifacts,
+    moto_endpoint: str,
+    tf_tmp: Path,
+) -> list[dict[str, Any]]:
+    """Managed resources of the staging example's plan (see STAGING_OVERRIDES)."""
+    overrides = {
+        **STAGING_OVERRIDES,
+        "aws_endpoints": {s: moto_endpoint for s in tf_check.AWS_SERVICES},
+        "glue": {"artifacts_dir": str(glue_artifacts.out_dir), "manage_crawler_log_group": False},
+    }
+    example = tf_workspace.config_dir / "environments" / "staging.tfvars.example"
+    plan = tf_workspace.plan(overrides, extra_var_files=[example])
+    return [r for r in tf_check.planned_resources(plan) if r["mode"] == "managed"]

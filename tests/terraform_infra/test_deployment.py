@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 from lakehouse_glue.model import load_bronze_contract, load_declaration
+from sqlglot import exp
 
 from lakehouse.athena.ddl import render as render_ddl
+from lakehouse.athena.guard import READ_DIALECT
 from lakehouse.config import Settings
 from lakehouse.deploy import tf_check
 from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
@@ -24,6 +27,8 @@ from lakehouse.pipeline.run import plan as pipeline_plan
 pytestmark = pytest.mark.slow
 
 NAME = "lakehouse-dev"  # default name_prefix and environment of the plan
+# The catalog database of each layer: environment in the name, so environments share an account.
+DB = {layer: f"lakehouse_dev_{layer}" for layer in ("bronze", "silver", "gold")}
 GOLD_JSON = GLUE_SCRIPTS_DIR / "lakehouse_glue" / "declarations" / "gold.json"
 # DMS takes the CSV delimiters as escape sequences; the contract holds the characters.
 DMS_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
@@ -344,7 +349,7 @@ def test_silver_tables_follow_the_declaration(resources: list[dict[str, Any]]) -
     tables = {
         t["values"]["name"]: t["values"]
         for t in of_type(resources, "aws_glue_catalog_table")
-        if t["values"]["database_name"] == "silver"
+        if t["values"]["database_name"] == DB["silver"]
     }
     declaration = load_declaration()
     assert set(tables) == set(declaration.names) | {f"{n}_history" for n in declaration.names}
@@ -426,11 +431,16 @@ def test_athena_workgroup_and_named_queries(resources: list[dict[str, Any]]) -> 
     encryption = config["result_configuration"][0]["encryption_configuration"][0]
     assert encryption["encryption_option"] == "SSE_KMS"
     files = sorted(p.relative_to(ATHENA_QUERIES_DIR) for p in ATHENA_QUERIES_DIR.rglob("*.sql"))
-    queries = {
-        q["values"]["description"]: q["values"]
-        for q in of_type(resources, "aws_athena_named_query")
-    }
-    assert sorted(queries) == [f"athena-queries/{f.as_posix()}" for f in files]
+    statements: dict[str, dict[int, dict[str, Any]]] = {}
+    for q in of_type(resources, "aws_athena_named_query"):
+        values = q["values"]
+        match = re.fullmatch(
+            r"athena-queries/(.+), statement (\d+) of (\d+)", values["description"]
+        )
+        assert match is not None, values["description"]
+        statements.setdefault(match.group(1), {})[int(match.group(2))] = values
+        assert values["database"] == DB["gold"]
+    assert sorted(statements) == [f.as_posix() for f in files]
     args = of_type(resources, "aws_glue_job")[0]["values"]["default_arguments"]
     locations = {
         "bronze_location": args["--bronze_path"],
@@ -440,8 +450,35 @@ def test_athena_workgroup_and_named_queries(resources: list[dict[str, Any]]) -> 
     for f in files:
         text = (ATHENA_QUERIES_DIR / f).read_text("utf-8")
         # The generated DDL is rendered as lakehouse.athena.ddl.render() does; the rest verbatim.
-        expected = render_ddl(text, locations) if f.parts[0] == "ddl" else text
-        assert queries[f"athena-queries/{f.as_posix()}"]["query"] == expected
+        rendered = render_ddl(text, locations) if f.parts[0] == "ddl" else text
+        # Athena runs one statement per execution: sqlglot's statements of the file, with this
+        # deployment's database names, one named query each, in order.
+        expected = [
+            _renamed(tree).sql(READ_DIALECT, comments=False)
+            for tree in sqlglot.parse(rendered, read=READ_DIALECT)
+            if tree
+        ]
+        stored = statements[f.as_posix()]
+        assert sorted(stored) == list(range(1, len(expected) + 1)), f
+        for index, sql in enumerate(expected, start=1):
+            query = stored[index]
+            trees = [t for t in sqlglot.parse(query["query"], read=READ_DIALECT) if t]
+            assert len(trees) == 1, (f, index)
+            assert trees[0].sql(READ_DIALECT, comments=False) == sql, (f, index)
+            suffix = f".{index:02d}" if len(expected) > 1 else ""
+            assert query["name"] == f.with_suffix("").as_posix().replace("/", ".") + suffix
+
+
+def _renamed(tree: exp.Expr) -> exp.Expr:
+    """The statement with the layer databases renamed to this deployment's (an AST rewrite, not
+    the plan's text substitution)."""
+    tree = tree.copy()
+    for table in tree.find_all(exp.Table):
+        if table.db in DB:
+            table.set("db", exp.to_identifier(DB[table.db]))
+        elif isinstance(table.parent, exp.Create) and table.name in DB and not table.db:
+            table.set("this", exp.to_identifier(DB[table.name]))
+    return tree
 
 
 def test_failures_alert_through_encrypted_sns(
@@ -590,7 +627,8 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
         for q in of_type(resources, "aws_athena_named_query")
         if q["values"]["description"].startswith("athena-queries/ddl/")
     ]
-    ddl = "\n".join(ddl_queries)
+    # One statement per named query, without its `;`.
+    ddl = "\n".join(f"{query};" for query in ddl_queries)
     assert "${" + "bronze_location}" not in ddl
     assert "${" + "silver_location}" not in ddl
     tables = {
@@ -615,7 +653,7 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
         serde = descriptor["ser_de_info"][0]["parameters"] if descriptor["ser_de_info"] else {}
         declared = {**table["parameters"], **(serde or {})}
         assert {k: declared.get(k) for k in properties} == properties
-        if db == "bronze":
+        if db == DB["bronze"]:
             assert descriptor["ser_de_info"][0]["serialization_library"].endswith("OpenCSVSerde")
         else:
             # An Iceberg table the Data Catalog creates (format v2); tenant_id is a column and
@@ -633,7 +671,7 @@ def test_iceberg_tables_have_table_optimizers(resources: list[dict[str, Any]]) -
     tables = {
         (t["values"]["database_name"], t["values"]["name"]): t["values"]
         for t in of_type(resources, "aws_glue_catalog_table")
-        if t["values"]["database_name"] in ("silver", "gold")
+        if t["values"]["database_name"] in (DB["silver"], DB["gold"])
     }
     optimizers: dict[tuple[str, str], dict[str, Any]] = {}
     for o in of_type(resources, "aws_glue_catalog_table_optimizer"):
@@ -688,7 +726,7 @@ def test_optimizer_role_reaches_only_the_iceberg_tables(resources: list[dict[str
     tables = [
         t["values"]
         for t in of_type(resources, "aws_glue_catalog_table")
-        if t["values"]["database_name"] in ("silver", "gold")
+        if t["values"]["database_name"] in (DB["silver"], DB["gold"])
     ]
     objects = _as_list(statements["RewriteTableFiles"]["Resource"])
     assert sorted(objects) == sorted(

@@ -12,7 +12,7 @@ import pytest
 from lakehouse_glue.model import load_declaration
 
 from lakehouse.deploy import tf_check
-from tests.terraform_infra.test_deployment import NAME, gold_mart_decls, of_type, one
+from tests.terraform_infra.test_deployment import DB, NAME, gold_mart_decls, of_type, one
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,8 @@ def tenant_role(key: str) -> str:
 def curated_tables() -> set[tuple[str, str]]:
     """Every silver, silver history and gold table: the tenant-partitioned ones."""
     names = load_declaration().names
-    silver = {("silver", name) for name in names} | {("silver", f"{n}_history") for n in names}
-    return silver | {("gold", m["name"]) for m in gold_mart_decls() if m["columns"]}
+    silver = {(DB["silver"], n) for n in names} | {(DB["silver"], f"{n}_history") for n in names}
+    return silver | {(DB["gold"], m["name"]) for m in gold_mart_decls() if m["columns"]}
 
 
 def grants(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,10 +176,10 @@ def test_no_table_wide_access_beyond_the_pipeline_and_the_administrators(
         assert not grant.get("permissions_with_grant_option"), grant
         assert not grant.get("catalog_resource"), grant
     assert table_wide == {
-        PIPELINE_ROLE: {"bronze", "silver", "gold"},
+        PIPELINE_ROLE: set(DB.values()),
         # The Iceberg table optimizers rewrite silver and gold files and commit to the tables.
-        OPTIMIZER_ROLE: {"silver", "gold"},
-        **{admin: {"silver", "gold"} for admin in ADMINS},
+        OPTIMIZER_ROLE: {DB["silver"], DB["gold"]},
+        **{admin: {DB["silver"], DB["gold"]} for admin in ADMINS},
     }
 
 

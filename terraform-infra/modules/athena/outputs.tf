@@ -9,6 +9,6 @@ output "workgroup_arn" {
 }
 
 output "named_queries" {
-  description = "Named query id per SQL file (relative to athena-queries/)."
+  description = "Named query id per statement (`<file relative to athena-queries/>#<n>`)."
   value       = { for file, query in aws_athena_named_query.this : file => query.id }
 }

@@ -29,9 +29,13 @@ variable "queries_dir" {
   type        = string
 }
 
-variable "database_name" {
-  description = "Catalog database the named queries run against by default (gold)."
-  type        = string
+variable "database_names" {
+  description = "This deployment's catalog database per layer (bronze, silver, gold): the SQL's bronze., silver. and gold. qualifiers are renamed to them, and gold is the named queries' default database."
+  type = object({
+    bronze = string
+    silver = string
+    gold   = string
+  })
 }
 
 variable "ddl_locations" {
