@@ -256,6 +256,10 @@ resource "aws_s3_bucket_logging" "this" {
   bucket        = aws_s3_bucket.this[each.key].id
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "${each.key}/"
+
+  # S3 refuses PutBucketLogging (InvalidTargetBucketForLogging) until the target's policy lets
+  # the logging service write: found by applying this module to moto.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
