@@ -8,21 +8,21 @@ import stat
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 
-from lakehouse.athena import ddl
-from lakehouse.athena.engine import QueryResult, text_value, write_csv
-from lakehouse.athena.engines import open_engine
-from lakehouse.config import get_settings
+from lakehouse.cli.output import make_console
 from lakehouse.errors import LakehouseError
 
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from lakehouse.athena.engine import QueryResult
+
+# The engine (DuckDB, sqlglot, pyiceberg) loads when a query runs, not when the CLI starts.
+
+console = make_console()
+err = make_console(stderr=True)
 
 
 class EngineChoice(StrEnum):
@@ -37,6 +37,8 @@ class OutputFormat(StrEnum):
 
 
 def _as_json(result: QueryResult) -> str:
+    from lakehouse.athena.engine import text_value
+
     records = [
         {
             name: text_value(value, duck_type)
@@ -49,6 +51,11 @@ def _as_json(result: QueryResult) -> str:
 
 def _print(result: QueryResult, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
+        from rich.cells import cell_len
+        from rich.table import Table
+
+        from lakehouse.athena.engine import text_value
+
         table = Table(show_lines=False)
         for name in result.columns:
             table.add_column(name, no_wrap=True)
@@ -79,6 +86,8 @@ def _write_output(result: QueryResult, fmt: OutputFormat, output: Path) -> None:
     if fmt is OutputFormat.json:
         output.write_text(_as_json(result) + "\n", encoding="utf-8")
     else:
+        from lakehouse.athena.engine import write_csv
+
         write_csv(output, result.columns, result.rows, result.types)
 
 
@@ -165,6 +174,9 @@ def register(app: typer.Typer) -> None:
         """
         if (sql is None) == (file is None):
             raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
+        from lakehouse.athena.engines import open_engine
+        from lakehouse.config import get_settings
+
         if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= 86400):
             raise LakehouseError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
         settings = get_settings()
@@ -200,6 +212,8 @@ def register(app: typer.Typer) -> None:
 
         Without --write, only check that the committed files are current (exit 1 if not).
         """
+        from lakehouse.athena import ddl
+
         if write:
             changed = ddl.write()
             console.print(

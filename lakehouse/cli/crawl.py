@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from lakehouse.catalog.crawler import crawl as run_crawl
-from lakehouse.catalog.store import DATABASES
 from lakehouse.cli.locking import lake_writer, wait_option
-from lakehouse.config import get_settings
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 
-console = Console()
+console = make_console()
+_err = make_console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +29,9 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         wait: float = wait_option(),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print the registered tables as JSON instead of a table."
+        ),
     ) -> None:
         """Discover bronze, silver and gold tables, their schemas, partitions and drift.
 
@@ -37,9 +39,31 @@ def register(app: typer.Typer) -> None:
         and gold, for `lakehouse athena`. Schema drift is reported, not an error. Exits 75
         when another command was writing the lake (see --wait).
         """
+        from rich.table import Table
+
+        from lakehouse.catalog.crawler import crawl as run_crawl
+        from lakehouse.catalog.store import DATABASES
+
         settings = get_settings()
-        with lake_writer(settings, "crawl", wait), console.status("crawling the lake"):
+        status = (_err if as_json else console).status("crawling the lake")
+        with lake_writer(settings, "crawl", wait), status:
             result = run_crawl(settings, database or DATABASES)
+        if as_json:
+            tables = [
+                {
+                    "table": t.qualified_name,
+                    "format": t.format,
+                    "columns": len(t.all_columns),
+                    # Iceberg tables track their files in their metadata: nothing to register.
+                    "partitions": None if t.format == "iceberg" else len(t.partitions),
+                    "files": t.files,
+                    "drift": t.drift.describe(),
+                }
+                for t in result.tables
+            ]
+            payload = {"catalog": settings.catalog_uri, "tables": tables, "removed": result.removed}
+            typer.echo(json.dumps(payload, indent=2))
+            return
         table = Table(title=f"catalog: {settings.catalog_uri}")
         for name, justify in (
             ("table", "left"),

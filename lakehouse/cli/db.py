@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import psycopg
-import typer
-from lakehouse_glue.model import load_declaration
-from psycopg import sql
-from rich.console import Console
-from rich.table import Table
+import json
 
-from lakehouse.config import get_settings
-from lakehouse.db.migrate import migrate as run_migrations
-from lakehouse.db.roles import ROLES, Role, database_sql, render, roles_sql
-from lakehouse.db.source import (
-    check_logical_replication,
-    database_url,
-    local_cluster,
-    mask_password,
-    role_names,
-)
+import typer
+
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
+from lakehouse.db.roles import ROLES, Role
+
+# psycopg and Django load when a command needs them, not when the CLI starts.
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
     help="The source PostgreSQL: the private local cluster, or the server in DATABASE_URL.",
     no_args_is_help=True,
 )
-console = Console()
+console = make_console()
 
 
 @app.command()
@@ -36,6 +29,9 @@ def up(
     Idempotent. With DATABASE_URL set, no cluster is started: the server is checked for
     wal_level=logical and migrated.
     """
+    from lakehouse.db.migrate import migrate as run_migrations
+    from lakehouse.db.source import check_logical_replication, database_url, local_cluster
+
     settings = get_settings()
     if settings.database_url:
         console.print("DATABASE_URL is set: using that server, no local cluster started")
@@ -58,6 +54,8 @@ def up(
 @app.command()
 def down() -> None:
     """Stop the local cluster (the data stays)."""
+    from lakehouse.db.source import local_cluster
+
     cluster = local_cluster(get_settings())
     console.print("stopped" if cluster.stop() else "not running")
 
@@ -65,6 +63,8 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show whether the local cluster exists and runs; exit 1 when it is not running."""
+    from lakehouse.db.source import local_cluster
+
     st = local_cluster(get_settings()).status()
     console.print(
         f"initialized: {st.initialized}\nrunning: {st.running}\nport: {st.port}\n"
@@ -94,6 +94,8 @@ def url(
     ),
 ) -> None:
     """Print the source database's URL as one role (password masked unless asked for)."""
+    from lakehouse.db.source import database_url, mask_password
+
     dsn = database_url(get_settings(), _role(role))
     typer.echo(dsn if show_password else mask_password(dsn))
 
@@ -112,6 +114,9 @@ def roles_sql_command(
     Run it as a superuser (RDS: the master user), then set each role's password with psql's
     \\password and give the URLs in LAKEHOUSE_<ROLE>_DATABASE_URL (see django-backend/README.md).
     """
+    from lakehouse.db.roles import database_sql, render, roles_sql
+    from lakehouse.db.source import role_names
+
     settings = get_settings()
     names = role_names(settings)
     statements = [*roles_sql(names, rds=rds), *database_sql(names, database or settings.db_name)]
@@ -121,26 +126,44 @@ def roles_sql_command(
 @app.command()
 def migrate() -> None:
     """Apply the Django migrations to the source database, as the owner role."""
+    from lakehouse.db.migrate import migrate as run_migrations
+    from lakehouse.db.source import database_url
+
     run_migrations(database_url(get_settings(), "owner"))
     console.print("migrations applied")
 
 
 @app.command()
-def counts() -> None:
+def counts(
+    as_json: bool = typer.Option(
+        False, "--json", help='Print {"tables": {name: rows}, "total": rows} instead of a table.'
+    ),
+) -> None:
     """Print the row count of every entity table in the source database."""
+    import psycopg
+    from lakehouse_glue.model import load_declaration
+    from psycopg import sql
+    from rich.table import Table
+
+    from lakehouse.db.source import database_url
+
     declaration = load_declaration()
-    table = Table(title="source row counts")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    total = 0
+    rows: dict[str, int] = {}
     with psycopg.connect(database_url(get_settings(), "replicator")) as conn:
         for entity in declaration.entities:
             query = sql.SQL("select count(*) from {}.{}").format(
                 sql.Identifier(entity.schema), sql.Identifier(entity.name)
             )
             row = conn.execute(query).fetchone()
-            n = int(row[0]) if row else 0
-            total += n
-            table.add_row(entity.name, f"{n:,}")
+            rows[entity.name] = int(row[0]) if row else 0
+    total = sum(rows.values())
+    if as_json:
+        typer.echo(json.dumps({"tables": rows, "total": total}, indent=2))
+        return
+    table = Table(title="source row counts")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in rows.items():
+        table.add_row(name, f"{n:,}")
     table.add_row("[bold]total[/bold]", f"[bold]{total:,}[/bold]")
     console.print(table)

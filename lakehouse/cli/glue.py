@@ -6,18 +6,19 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from lakehouse.cli.locking import lake_writer, wait_option
-from lakehouse.config import get_settings
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 from lakehouse.errors import LakehouseError
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
     help="The local AWS Glue: run job scripts unchanged (job name = script stem).",
     no_args_is_help=True,
 )
-console = Console()
+console = make_console()
 
 
 def _parse_arguments(text: str | None) -> dict[str, str]:

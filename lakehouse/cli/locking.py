@@ -13,12 +13,15 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from lakehouse.config import Settings
 from lakehouse.storage.lock import EXIT_LOCKED, Holder, LockHandle, writer_lock
+
+if TYPE_CHECKING:
+    from lakehouse.config import Settings
 
 _err = Console(stderr=True)
 

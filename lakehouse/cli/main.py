@@ -18,7 +18,11 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    # Plain (click) help: typer's rich help loads rich's Markdown renderer and doubles the
+    # start-up time of every command; the commands import what they need when they run.
+    rich_markup_mode=None,
+    # `lakehouse --install-completion` / `--show-completion`: bash, zsh, fish, PowerShell.
+    add_completion=True,
 )
 app.add_typer(db.app, name="db")
 seed.register(app)

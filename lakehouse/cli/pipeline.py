@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lakehouse.cli.locking import lake_writer, stop_on_signals, wait_option
-from lakehouse.config import Settings, get_settings
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
+    from lakehouse.config import Settings
     from lakehouse.pipeline.run import PipelineResult, Step
 
 app = typer.Typer(
-    help="Run the pipeline: silver jobs, gold jobs, quality report.", no_args_is_help=True
+    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
+    help="Run the pipeline: silver jobs, gold jobs, quality report.",
+    no_args_is_help=True,
 )
-console = Console()
+console = make_console()
+_err = make_console(stderr=True)
 
 
 def _summary(result: PipelineResult) -> Table:
@@ -43,34 +48,51 @@ def _summary(result: PipelineResult) -> Table:
     return table
 
 
-def _run_once(full_refresh: bool, wait: float) -> int:
+def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
     from lakehouse.pipeline.run import plan
 
     settings = get_settings()
     steps = plan()
     with lake_writer(settings, "pipeline run", wait) as lock:
-        result = _run_with_progress(settings, steps, full_refresh)
+        result = _run_with_progress(settings, steps, full_refresh, as_json=as_json)
         lock.ensure_held()
-    _report(settings, result)
+    if as_json:
+        typer.echo(json.dumps(_as_json(result), indent=2, default=str))
+        if result.fatal:
+            from lakehouse.glue.runner import SparkLostError
+
+            raise SparkLostError(result.fatal)
+    else:
+        _report(settings, result)
     return result.exit_code
 
 
-def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool) -> PipelineResult:
+def _run_with_progress(
+    settings: Settings, steps: list[Step], full_refresh: bool, *, as_json: bool
+) -> PipelineResult:
     from lakehouse.glue.runner import spark_session, spark_sizing
     from lakehouse.pipeline.run import is_short_run, run_pipeline
 
+    # With --json, standard output holds the JSON document only.
+    out = _err if as_json else console
     sizing = spark_sizing(settings)
-    console.print(
+    out.print(
         f"Spark: {sizing.driver_memory} driver memory, {sizing.shuffle_partitions} shuffle "
         f"partitions, {sizing.max_partition_bytes // 2**20} MiB read splits ({sizing.basis})",
         highlight=False,
     )
+    running: list[str] = []
+
+    def label() -> str:
+        # Jobs of a stage run side by side: the bar counts steps and names those under way.
+        return f"steps ({', '.join(running)})" if running else "steps"
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=out,
     ) as progress:
         task = progress.add_task("starting Spark", total=len(steps))
         # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
@@ -79,14 +101,53 @@ def _run_with_progress(settings: Settings, steps: list[Step], full_refresh: bool
             quick_start=is_short_run(settings, full_refresh=full_refresh),
             sizing=sizing,
         )
+        progress.update(task, description=label())
+
+        def started(step: Step) -> None:
+            running.append(step.job_name)
+            progress.update(task, description=label())
+
+        def finished(step: Step, run: object, why: object) -> None:
+            if step.job_name in running:
+                running.remove(step.job_name)
+            progress.update(task, advance=1, description=label())
+
         result = run_pipeline(
             settings,
             full_refresh=full_refresh,
             spark=spark,
-            on_start=lambda s: progress.update(task, description=s.job_name),
-            on_finish=lambda s, r, why: progress.advance(task),
+            on_start=started,
+            on_finish=finished,
         )
     return result
+
+
+def _as_json(result: PipelineResult) -> dict[str, Any]:
+    """The run's outcome as plain data: what ``--json`` prints."""
+    jobs: list[dict[str, Any]] = []
+    for run in result.runs:
+        r = run.report or {}
+        jobs.append(
+            {
+                "job": run.job_name,
+                "state": run.state,
+                "seconds": round(run.seconds, 3),
+                "files": r.get("files", {}).get("processed"),
+                "rows_in": r.get("rows_in"),
+                "quarantined": run.quarantined if r else None,
+                "rows_out": r.get("rows_out"),
+                "error": run.error,
+            }
+        )
+    jobs += [{"job": job, "state": "UP_TO_DATE"} for job in result.up_to_date]
+    jobs += [{"job": job, "state": "SKIPPED", "why": why} for job, why in result.skipped]
+    return {
+        "jobs": jobs,
+        "quarantined": result.quarantined,
+        "crawl_error": result.crawl_error,
+        "seconds": round(result.seconds, 3),
+        "exit_code": result.exit_code,
+    }
 
 
 def _report(settings: Settings, result: PipelineResult) -> None:
@@ -115,13 +176,16 @@ def run(
         False, "--full-refresh", help="Rebuild silver from all bronze instead of new files only."
     ),
     wait: float = wait_option(),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the outcome of every job as JSON instead of a table."
+    ),
 ) -> None:
     """Run every silver job, then every gold job and the quality report, then the crawler.
 
     Exits 1 when a job failed, 3 when rows or files were quarantined and 75 when another
     command was writing the lake (see --wait).
     """
-    code = _run_once(full_refresh, wait)
+    code = _run_once(full_refresh, wait, as_json=as_json)
     if code:
         raise typer.Exit(code)
 

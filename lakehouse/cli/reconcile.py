@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lakehouse.config import get_settings
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 
-console = Console()
+console = make_console()
 
 
 def reconcile_cmd(
@@ -19,6 +21,9 @@ def reconcile_cmd(
         typer.Option("--entity", help="Only this entity (repeatable); default all."),
     ] = None,
     show: int = typer.Option(20, "--show", help="How many differences to list."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print every entity's counts and all differences as JSON."
+    ),
 ) -> None:
     """Row counts, money sums to the cent and latest updated_at, per tenant and table.
 
@@ -31,6 +36,16 @@ def reconcile_cmd(
     settings = get_settings()
     results = reconcile(settings, database_url(settings, "replicator"), entity or None)
     save_reconcile(settings, results)
+    if as_json:
+        payload = {
+            "entities": [dataclasses.asdict(r) for r in results],
+            "differences": sum(len(r.differences) for r in results),
+        }
+        # Money sums are Decimals and latest updates datetimes: printed as their text.
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        if payload["differences"]:
+            raise typer.Exit(1)
+        return
     table = Table("entity", "tenants", "source rows", "silver rows", "differences")
     for r in results:
         n = len(r.differences)

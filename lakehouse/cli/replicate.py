@@ -7,7 +7,6 @@ import logging
 import threading
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,11 +18,11 @@ from rich.progress import (
 from rich.table import Table
 
 from lakehouse.cli.locking import stop_on_signals
-from lakehouse.config import get_settings
-from lakehouse.replicate import ReplicationOptions, Replicator
-from lakehouse.replicate.status import replication_status
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
     help=(
         "Replicate the source database into DMS-compatible bronze files: a full load under the "
         "slot's snapshot, then change data capture. Runs until Ctrl-C, or with --once until "
@@ -31,7 +30,7 @@ app = typer.Typer(
     ),
     invoke_without_command=True,
 )
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 _TARGET_HELP = "Bronze root: a folder or s3://bucket/prefix (default: <lake>/bronze)."
 
@@ -63,6 +62,8 @@ def replicate(
     """Run the replicator (see ``lakehouse replicate status`` for where it stands)."""
     if ctx.invoked_subcommand is not None:
         return
+    from lakehouse.replicate import ReplicationOptions, Replicator
+
     _setup_logging(not quiet)
     settings = get_settings()
     options = ReplicationOptions.from_settings(settings, target=target)
@@ -115,12 +116,15 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Slot, confirmed position, lag (bytes, seconds), WAL retained, last file per table."""
+    from lakehouse.replicate import ReplicationOptions
+    from lakehouse.replicate.status import replication_status
+
     options = ReplicationOptions.from_settings(get_settings(), target=target)
     st = replication_status(options)
     if as_json:
         typer.echo(json.dumps(st.as_dict(), indent=2))
         return
-    out = Console()
+    out = make_console()
     table = Table(title=f"replication into {st.target}", show_header=False)
     table.add_column("what")
     table.add_column("value")

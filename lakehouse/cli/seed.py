@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lakehouse.config import get_settings
-from lakehouse.db.source import database_url
+from lakehouse.cli.output import make_console
+from lakehouse.cli.settings import get_settings
 from lakehouse.errors import ConfigError
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
@@ -41,6 +40,7 @@ def seed_command(
     ),
 ) -> None:
     """Load deterministic multi-tenant fake data into the source database with COPY."""
+    from lakehouse.db.source import database_url
     from lakehouse.source.seed import check_scale, check_tenants, is_empty
     from lakehouse.source.seed import seed as run_seed
 
@@ -73,6 +73,7 @@ def simulate_command(
         raise ConfigError(f"--changes must be a positive number, got {changes}")
     if rate is not None and (not math.isfinite(rate) or rate <= 0):
         raise ConfigError(f"--rate must be a positive number of changes per second, got {rate}")
+    from lakehouse.db.source import database_url
     from lakehouse.source.simulate import simulate
 
     stats = simulate(

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from psycopg import sql
+if TYPE_CHECKING:
+    # Imported where used, so that the CLI's start (which lists the roles) loads no driver.
+    from psycopg import sql
 
 Role = Literal["app", "owner", "maintenance", "replicator"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -50,6 +52,8 @@ class RoleNames:
 
 
 def _attributes(role: Role, *, rds: bool) -> sql.Composable:
+    from psycopg import sql
+
     common = "login nosuperuser nocreatedb nocreaterole nobypassrls"
     if rds and role == "replicator":
         # RDS refuses the REPLICATION attribute; the rds_replication role stands for it.
@@ -74,6 +78,8 @@ def roles_sql(
     ``rds`` the replicator gets ``rds_replication`` instead of the REPLICATION attribute
     (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.rds_superuser.html).
     """
+    from psycopg import sql
+
     out: list[sql.Composed] = []
     for role in ROLES:
         name = names.of(role)
@@ -103,6 +109,8 @@ def roles_sql(
 
 def database_sql(names: RoleNames, database: str) -> list[sql.Composed]:
     """Statements that hand ``database`` to the owner and let only the four roles connect."""
+    from psycopg import sql
+
     db = sql.Identifier(database)
     # The owner creates the schema's objects (PostgreSQL 15: the public schema belongs to the
     # database owner) and the publication (CREATE on the database).

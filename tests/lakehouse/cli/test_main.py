@@ -1,0 +1,39 @@
+"""The CLI starts light: ``lakehouse --help`` loads none of the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+HEAVY = ("pyspark", "duckdb", "psycopg", "psycopg2", "boto3", "botocore", "django", "sqlglot")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys, json\n"
+        "from lakehouse.cli.main import app\n"
+        "from typer.testing import CliRunner\n"
+        "result = CliRunner().invoke(app, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "for group in ('db', 'pipeline', 'glue', 'replicate'):\n"
+        "    assert CliRunner().invoke(app, [group, '--help']).exit_code == 0\n"
+        f"print(json.dumps(sorted(m for m in {list(HEAVY)!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=os.environ
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_help_lists_every_command_and_completion() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.main", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for command in ("seed", "simulate", "replicate", "pipeline", "reconcile", "crawl", "athena"):
+        assert f"  {command} " in out, out
+    assert "--install-completion" in out
