@@ -34,8 +34,9 @@ demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, re
 	$(LAKEHOUSE) reconcile
 	$(LAKEHOUSE) athena -f athena-queries/business/tenant_performance_dashboard.sql
 
-test: setup ## Lint, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
+test: setup ## Lint, check formatting, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
