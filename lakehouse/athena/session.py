@@ -79,7 +79,7 @@ class Session:
         self.tenant_id = tenant_id
         self.lake_root = lake_root
         self.limits = limits
-        self.temp_dir = Path(tempfile.mkdtemp(prefix="lakehouse-athena-"))
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="lakehouse-duckdb-session-"))
         try:
             self.con = duckdb.connect(
                 ":memory:",
