@@ -76,42 +76,111 @@ def bookmark_context(entity: Entity) -> str:
     return f"{entity.name}_bronze_source"
 
 
+DAMAGED_LIST = "_damaged_bronze_files.json"
+"""Beside an entity's quarantine: the bronze files set aside as unreadable (URI -> reason)."""
+
+
+def _exclusion_patterns(folder: str, uris: list[str]) -> list[str]:
+    """Glue ``exclusions`` globs naming exactly these files below ``folder``.
+
+    Each file is given relative to the folder and behind ``**/``, so the pattern matches
+    whether the reader compares it with the relative key or with the full path. Glob
+    characters in a name are escaped as one-character classes.
+    """
+    base = normalize_uri(folder).rstrip("/") + "/"
+    out: list[str] = []
+    for uri in uris:
+        norm = normalize_uri(uri)
+        rel = norm[len(base) :] if norm.startswith(base) else norm.rsplit("/", 1)[-1]
+        escaped = "".join(f"[{c}]" if c in "*?[]{}\\" else c for c in rel)
+        out += [escaped, f"**/{escaped}"]
+    return out
+
+
 def discover_new_files(
-    glue_context: GlueContextLike, folder: str, ctx: str, *, evaluate: bool = True
-) -> list[str]:
-    """Bronze files the job bookmark has not processed yet (normalised URIs, sorted).
+    glue_context: GlueContextLike,
+    folder: str,
+    ctx: str,
+    *,
+    suffix: str,
+    damaged_list: str,
+    evaluate: bool = True,
+) -> tuple[list[str], list[InspectedFile]]:
+    """Bronze files the job bookmark has not processed yet, and the damaged ones set aside.
 
     The read is a bookmarked DynamicFrame over the table folder; its rows only serve to name
     the files (``attachFilename``), because the rows themselves are re-read with Spark's CSV
     reader, which keeps NULL and '' apart. Without a header every readable file has at least
     one row (its header line), so no file can hide from the listing.
+
+    On Glue, as in the local stand-in, a corrupt or truncated gzip file fails that read when it
+    is evaluated, on every run, since the bookmark only moves at the commit. So when the read
+    fails, the folder's files are decompressed to find the damaged ones; they are recorded in
+    ``damaged_list`` (so later runs exclude them with Glue's ``exclusions`` option, documented
+    at https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-connect-s3-home.html)
+    and returned for quarantine, and the bookmarked read runs again without them. A failure
+    with no damaged file is raised.
+
+    Raises:
+        RuntimeError: the frame has rows but no file-name column, so the new files cannot be
+            named; committing the bookmark would skip them.
     """
     spark = glue_context.spark_session
     if not fs.exists(spark, folder):
-        return []
-    dyf = glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [folder.rstrip("/") + "/"], "recurse": True},
-        format="csv",
-        format_options={
-            "withHeader": False,
-            "separator": ",",
-            "quoteChar": '"',
-            # Line mode: only the file names are needed, and a truncated file still yields the
-            # lines before the damage instead of failing the multi-line parser.
-            "multiLine": False,
-            "attachFilename": FILE_NAME_COLUMN,
-        },
-        transformation_ctx=ctx,
-    )
-    if not evaluate:
-        return []
-    df = dyf.toDF()
-    if FILE_NAME_COLUMN not in df.columns:
-        return []
-    return sorted(
-        {normalize_uri(str(r[0])) for r in df.select(FILE_NAME_COLUMN).distinct().collect()}
-    )
+        return [], []
+    known: dict[str, str] = json.loads(fs.read_text(spark, damaged_list) or "{}")
+
+    def read() -> list[str]:
+        options: dict[str, Any] = {"paths": [folder.rstrip("/") + "/"], "recurse": True}
+        if known:
+            options["exclusions"] = json.dumps(_exclusion_patterns(folder, sorted(known)))
+        dyf = glue_context.create_dynamic_frame.from_options(
+            connection_type="s3",
+            connection_options=options,
+            format="csv",
+            format_options={
+                "withHeader": False,
+                "separator": ",",
+                "quoteChar": '"',
+                # Line mode: only the file names are needed.
+                "multiLine": False,
+                "attachFilename": FILE_NAME_COLUMN,
+            },
+            transformation_ctx=ctx,
+        )
+        if not evaluate:
+            return []
+        df = dyf.toDF()
+        if FILE_NAME_COLUMN not in df.columns:
+            # Glue's frame over no new file has no columns at all; anything else means the
+            # file names are missing, and returning nothing would let the commit skip files.
+            if df.columns or not df.isEmpty():
+                raise RuntimeError(
+                    f"the bookmarked read of {folder} has no {FILE_NAME_COLUMN!r} column "
+                    f"(attachFilename), so its new files cannot be named; columns: {df.columns}. "
+                    "Check the awsglue version of the job (attachFilename needs Glue 3.0+)."
+                )
+            return []
+        return sorted(
+            {normalize_uri(str(r[0])) for r in df.select(FILE_NAME_COLUMN).distinct().collect()}
+        )
+
+    try:
+        return read(), []
+    except Py4JJavaError:
+        candidates = [
+            normalize_uri(f.uri)
+            for f in fs.list_files(spark, folder)
+            if normalize_uri(f.uri) not in known
+        ]
+        damaged = [
+            f for f in verify_files(spark, candidates, suffix) if f.error_rule == "unreadable_file"
+        ]
+        if not damaged:
+            raise
+    known.update({f.uri: f.error or "unreadable" for f in damaged})
+    fs.write_text(spark, damaged_list, json.dumps(known, indent=1, sort_keys=True))
+    return read(), damaged
 
 
 def _existing_silver(
@@ -262,14 +331,29 @@ def run(
     folder = table_path(args.bronze_path, entity, contract)
     silver_path = f"{args.silver_path}/{entity.name}"
     quarantine_path = f"{args.quarantine_path}/{entity.name}"
+    damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
 
     if args.full_refresh:
         # The bookmarked source is still created, so the bookmark moves past every file, but
         # never evaluated: a full refresh lists the folder itself and needs no second read.
-        discover_new_files(glue_context, folder, bookmark_context(entity), evaluate=False)
+        discover_new_files(
+            glue_context,
+            folder,
+            bookmark_context(entity),
+            suffix=contract.file_suffix,
+            damaged_list=damaged_list,
+            evaluate=False,
+        )
         files = sorted(normalize_uri(f.uri) for f in fs.list_files(spark, folder))
+        set_aside: list[InspectedFile] = []
     else:
-        files = discover_new_files(glue_context, folder, bookmark_context(entity))
+        files, set_aside = discover_new_files(
+            glue_context,
+            folder,
+            bookmark_context(entity),
+            suffix=contract.file_suffix,
+            damaged_list=damaged_list,
+        )
 
     counts = {rule: 0 for rule in HARD_RULES}
     rows_out = 0
@@ -301,6 +385,7 @@ def run(
                 cached.append(kept)
                 checked = kept
         changes_valid = rows_in - rows_quarantined
+        batch.bad_files.extend(set_aside)
 
         for f in batch.bad_files:
             counts[f.error_rule or "unreadable_file"] += 1
@@ -347,7 +432,7 @@ def run(
         "seconds": round(time.perf_counter() - t0, 3),
         "full_refresh": args.full_refresh,
         "files": {
-            "processed": len(files),
+            "processed": len(files) + len(set_aside),
             "read": len(batch.files_read),
             "quarantined": files_quarantined,
         },

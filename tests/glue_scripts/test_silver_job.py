@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from lakehouse_glue.changes import silver_ddl
 from lakehouse_glue.model import load_declaration
+from lakehouse_glue.silver import discover_new_files
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
@@ -363,3 +364,55 @@ def test_bad_input_is_quarantined_and_the_rest_goes_on(spark: SparkSession, lake
     again = run_job(spark, lake)
     assert again.report["files"]["processed"] == 0
     assert again.quarantined == 0
+
+
+def test_a_corrupt_gzip_is_set_aside_once_and_never_stalls_the_job(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """The bookmarked discovery read fails on a corrupt gzip (as on Glue); the job sets the
+    file aside with its reason, goes on with the rest, and later runs exclude it."""
+    b = bronze(lake)
+    write_file(b, "customers", "LOAD00000001.csv.gz", [customer("I", 1)])
+    broken = write_file(
+        b, "customers", "20240102-000000000001.csv.gz", [customer("I", 2, s=2)] * 50
+    )
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) - 12])  # the gzip trailer and some data cut off
+    first = run_job(spark, lake).report
+    assert sorted(by_id(silver(spark, lake))) == [cid(1)]
+    assert first["files"] == {"processed": 2, "read": 1, "quarantined": 1}
+    assert [(q["file"].rsplit("/", 1)[-1], q["rule"]) for q in first["quarantined_files"]] == [
+        ("20240102-000000000001.csv.gz", "unreadable_file")
+    ]
+    assert "gzip" in first["quarantined_files"][0]["reason"]
+
+    write_file(b, "customers", "20240102-000000000002.csv.gz", [customer("I", 3, s=3)])
+    second = run_job(spark, lake).report
+    assert sorted(by_id(silver(spark, lake))) == [cid(1), cid(3)]
+    assert second["files"] == {"processed": 1, "read": 1, "quarantined": 0}
+    assert second["status"] == "ok"
+
+
+def test_a_bookmarked_read_without_file_names_is_an_error(
+    spark: SparkSession, lake: Settings, tmp_path: Path
+) -> None:
+    """If the frame carries rows but no attachFilename column, the job must not commit."""
+    (tmp_path / "t").mkdir()
+
+    class NoFileNames:
+        def __init__(self) -> None:
+            self.spark_session = spark
+            self.create_dynamic_frame = self
+
+        def from_options(self, **_: Any) -> Any:
+            rows = spark.createDataFrame([("a",)], "col0 string")
+            return type("Frame", (), {"toDF": lambda _self: rows})()
+
+    with pytest.raises(RuntimeError, match="no 'source_file' column"):
+        discover_new_files(
+            NoFileNames(),
+            str(tmp_path / "t"),
+            "ctx",
+            suffix=".csv.gz",
+            damaged_list=str(tmp_path / "damaged.json"),
+        )

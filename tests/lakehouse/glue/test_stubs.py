@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
@@ -18,7 +21,7 @@ ensure_stubs_on_path()
 from awsglue import _local  # noqa: E402
 from awsglue.context import GlueContext  # noqa: E402
 from awsglue.dynamicframe import DynamicFrame  # noqa: E402
-from awsglue.job import Job  # noqa: E402
+from awsglue.job import Job, SourceState, select_new  # noqa: E402
 from awsglue.utils import GlueArgumentError, getResolvedOptions  # noqa: E402
 
 
@@ -161,3 +164,67 @@ def test_a_failing_job_is_reported_not_raised(spark: SparkSession, tmp_path: Pat
     assert run.state == "FAILED"
     assert run.error is not None
     assert "full_refresh" in run.error
+
+
+def test_select_new_follows_glue_documented_example() -> None:
+    """The worked example of Glue's "Tracking files using modification timestamps".
+
+    dt = 100, first listing at T1 = 1000, second at T2 = 2000. F3', F4' and F5' appear only
+    after T1 with times inside (T1 - dt, T1]; the second run must hand out exactly F3', F4',
+    F5', F7, F8, F9 and F10 and keep F9 and F10 in its band.
+    """
+    first = {"F2": 500, "F3": 920, "F4": 950, "F5": 990}
+    new, state = select_new(first, None, 1000, 100)
+    assert new == first
+    assert state == SourceState(1000, {"F3": 920, "F4": 950, "F5": 990})
+    late = {"F3'": 910, "F4'": 960, "F5'": 1000}
+    later = {"F7": 1500, "F8": 1900, "F9": 1950, "F10": 2000, "F11": 2001}
+    new, state = select_new({**first, **late, **later}, state, 2000, 100)
+    assert sorted(new) == sorted(["F3'", "F4'", "F5'", "F7", "F8", "F9", "F10"])
+    assert state == SourceState(2000, {"F9": 1950, "F10": 2000})  # F11 is after the listing
+
+
+def test_bookmark_written_before_the_timestamp_rule_still_loads() -> None:
+    assert SourceState.from_json({"a": 5, "b": 9}) == SourceState(9, {"a": 5, "b": 9})
+    doc = SourceState(9, {"b": 9}).to_json()
+    assert SourceState.from_json(doc) == SourceState(9, {"b": 9})
+
+
+def test_s3_bookmark_uses_the_high_timestamp_and_band(spark: SparkSession, tmp_path: Path) -> None:
+    """Real files and Spark: which files a bookmarked run reads follows Glue's timestamps."""
+    _local.configure(str(tmp_path / "state"))
+    folder = tmp_path / "data"
+    gc = GlueContext(spark.sparkContext)
+    now = time.time()
+
+    def put(name: str, age_s: float | None = None) -> None:
+        path = _write(folder, name)
+        if age_s is not None:
+            os.utime(path, (now - age_s, now - age_s))
+
+    def run(**conn: Any) -> list[str]:
+        job = Job(gc)
+        job.init("band_job", {"job_bookmark_option": "job-bookmark-enable"})
+        dyf = gc.create_dynamic_frame.from_options(
+            connection_type="s3",
+            connection_options={"paths": [str(folder)], **conn},
+            format="csv",
+            format_options={"withHeader": True, "attachFilename": "f"},
+            transformation_ctx="src",
+        )
+        got = sorted({r["f"].rsplit("/", 1)[-1] for r in dyf.toDF().collect()})
+        job.commit()
+        return got
+
+    put("old.csv.gz", 3600)
+    put("recent.csv.gz", 60)
+    assert run() == ["old.csv.gz", "recent.csv.gz"]
+    assert run() == []
+    put("copied_old.csv.gz", 1800)  # appears now, modified before T1 - 15 min: never read
+    put("late.csv.gz", 120)  # appears now, modified inside the band: read
+    put("old.csv.gz")  # rewritten: its time moves past T1, read again
+    assert run() == ["late.csv.gz", "old.csv.gz"]
+    put("late_again.csv.gz", 30)
+    assert run(maxBand=0) == []  # no band: a file modified before T1 is missed, as on Glue
+    with pytest.raises(ValueError, match="maxBand"):
+        run(maxBand=-1)

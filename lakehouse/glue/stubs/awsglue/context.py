@@ -8,8 +8,8 @@ Documented semantics followed here:
   it is accepted and has no effect locally;
 - format options of csv, json, parquet and orc
   (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format.html);
-- job bookmarks on S3 and catalog sources keyed by ``transformation_ctx``: a file already
-  handed out (same modification time) is not read again
+- job bookmarks on S3 and catalog sources keyed by ``transformation_ctx``: Glue's
+  modification-time high-water mark with its ``maxBand`` window (see ``awsglue.job``)
   (https://docs.aws.amazon.com/glue/latest/dg/monitor-continuations.html);
 - ``push_down_predicate`` filters partitions before any file is read
   (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-partitions.html);
@@ -42,6 +42,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from awsglue import _catalog, _local, _types
 from awsglue.dynamicframe import DynamicFrame, DynamicFrameCollection
+from awsglue.job import DEFAULT_MAX_BAND_MS, select_new
 
 # Glue CSV format_options -> Spark CSV reader options.
 _CSV_OPTIONS = {
@@ -78,6 +79,7 @@ _S3_CONNECTION_OPTIONS = {
     "path",
     "recurse",
     "exclusions",
+    "maxBand",
     "attachFilename",
     "compressionType",
     "compression",
@@ -178,12 +180,16 @@ class _Listing:
             self.files[f.uri] = f.modified_ms
 
 
-def _bookmarked(gc: GlueContext, ctx: str, listed: dict[str, int]) -> dict[str, int]:
+def _bookmarked(
+    gc: GlueContext, ctx: str, listed: dict[str, int], max_band_ms: Any = None
+) -> dict[str, int]:
     bookmarks = gc._bookmarks
     if ctx and bookmarks is not None and bookmarks.filters:
-        seen = bookmarks.seen(ctx)
-        listed = {u: m for u, m in listed.items() if seen.get(u) != m}
-        bookmarks.record(ctx, listed)
+        band = DEFAULT_MAX_BAND_MS if max_band_ms is None else int(max_band_ms)
+        if band < 0:
+            raise ValueError(f"maxBand must be a number of milliseconds >= 0, not {max_band_ms!r}")
+        listed, state = select_new(listed, bookmarks.seen(ctx), int(time.time() * 1000), band)
+        bookmarks.record(ctx, state)
     return listed
 
 
@@ -232,7 +238,7 @@ class _DynamicFrameReader:
         excluded = _exclusions(conn.get("exclusions"))
         for root in paths:
             listing.add(spark, str(root), bool(conn.get("recurse", False)), excluded)
-        listed = _bookmarked(self._gc, transformation_ctx, listing.files)
+        listed = _bookmarked(self._gc, transformation_ctx, listing.files, conn.get("maxBand"))
         uris = sorted(listed)
         attach = opts.pop("attachFilename", None) or conn.get("attachFilename")
         if not uris:
@@ -243,12 +249,6 @@ class _DynamicFrameReader:
         choices = _types.infer_choices(df) if fmt == "json" else {}
         if attach:
             df = df.withColumn(str(attach), _file_name_column(listing.roots))
-            # Deviation, see _read: a file damaged before its first line yields no row at all;
-            # it still gets one (file name only) so the job sees, and quarantines, it.
-            silent = [u for u, line in firsts.items() if line is None]
-            if silent:
-                names = spark.createDataFrame([(u,) for u in silent], f"`{attach}` string")
-                df = df.unionByName(names, allowMissingColumns=True)
         return DynamicFrame(df, self._gc, transformation_ctx, choices=choices)
 
     def from_catalog(
@@ -350,9 +350,9 @@ def _read(
             # Spark skips each file's first line with header=true and an explicit schema:
             # the header of withHeader, or Glue's skipFirst (the first line is not data).
             reader = reader.option("header", True)
-        # Deviation: real Glue may fail the run on a corrupt gzip; reading the readable part
-        # keeps the file visible, and the jobs then check and quarantine it as a whole.
-        df = reader.schema(schema).option("ignoreCorruptFiles", "true").csv(uris)
+        # As on Glue, a corrupt or truncated gzip fails the read when it is evaluated (Spark's
+        # ignoreCorruptFiles stays off): the jobs must find and set such files aside themselves.
+        df = reader.schema(schema).csv(uris)
         return df
     if fmt == "parquet":
         return reader.parquet(*uris)
