@@ -113,8 +113,20 @@ def change_seq(contract: BronzeContract, commit_lsn: int, position: int) -> byte
 
 
 def full_load_seq(contract: BronzeContract) -> str:
-    """The value of every full-load row: all zeros, sorting before every CDC row."""
-    return "0" * contract.change_seq_width
+    """The change sequence of every full-load row: empty, as DMS writes it.
+
+    ``$AR_H_CHANGE_SEQ`` is the header DMS shares with Qlik Replicate, which documents its
+    value during full load as empty (Q_H_CHANGE_SEQ, "Value during full load: Empty",
+    https://help.qlik.com/en-US/cloud-services/Subsystems/Hub/Content/Sense_Hub/DataIntegration/Transformation/Expression-headers.htm;
+    the same header as AR_H_CHANGE_SEQ in
+    https://help.qlik.com/en-US/replicate/Content/Global_Common/Content/SharedEMReplicate/Customize%20Tasks/tasks_headColumns.htm).
+    The DMS guide lists the header without a full-load value
+    (https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Expressions.html).
+    The field is written as a NULL (unquoted empty); readers never order by it across the
+    two phases: full-load files (``LOAD*``) come first regardless.
+    """
+    del contract  # the same for every contract; kept for a uniform signature
+    return ""
 
 
 def cdc_file_name(contract: BronzeContract, at: datetime) -> str:

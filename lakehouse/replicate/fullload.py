@@ -52,9 +52,10 @@ def _copy_sql(table: PublishedTable, task_start: str, contract: BronzeContract) 
                 select_expression(col.name, col.type_name), sql.Identifier(col.name)
             )
         )
+    # Empty (see full_load_seq): a NULL, which COPY writes as an unquoted empty field.
     fields.append(
-        sql.SQL("{} as {}").format(
-            sql.Literal(full_load_seq(contract)), sql.Identifier(contract.change_seq_column)
+        sql.SQL("{}::text as {}").format(
+            sql.Literal(full_load_seq(contract) or None), sql.Identifier(contract.change_seq_column)
         )
     )
     return sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)").format(

@@ -139,6 +139,12 @@ class CdcWriter:
                 current.converters = converters_for(rel.type_oids)
             self.relations[rel.oid] = current
             return
+        # Parity with DMS: pgoutput describes the new layout in-stream, so an added column shows up
+        # here at once. DMS, deployed with CaptureDdls=false (terraform-infra/modules/dms), has
+        # none of its DDL capture artifacts on the source (the awsdms_ddl_audit table and its
+        # event trigger, which are how it captures PostgreSQL DDL), so it is not told of an ALTER
+        # TABLE during CDC and an added column does not reach bronze until the table is reloaded.
+        # See lakehouse/replicate/README.md ("Schema changes") for the sources and the procedure.
         if current is not None and current.lines:
             # The schema changed: close the file in the old layout before the new one starts.
             self.flush_table(current)

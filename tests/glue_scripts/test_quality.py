@@ -127,16 +127,16 @@ def test_apply_changes_last_wins_and_deletes_remove(spark: SparkSession) -> None
     )
     internal = "Op string, _file_rank int, _source_file string, _row_order long"
 
-    def row(tid: str, name: str, op: str, seq: str, rank: int, f: str, pos: int) -> tuple:  # type: ignore[type-arg]
+    def row(tid: str, name: str, op: str, seq: str | None, rank: int, f: str, pos: int) -> tuple:  # type: ignore[type-arg]
         values = [tid, name, "s-" + tid, "free", "DE", True, "{}", None, None]
         return (*values, tid, None, seq, None, op, rank, f, pos)
 
     changes = spark.createDataFrame(
         [
-            row("a", "load", "I", "0" * 35, 0, "LOAD00000001.csv.gz", 0),
+            row("a", "load", "I", None, 0, "LOAD00000001.csv.gz", 0),
             row("a", "later", "U", "2".zfill(35), 1, "x.csv.gz", 0),
             row("a", "earlier", "U", "1".zfill(35), 1, "y.csv.gz", 5),
-            row("b", "load", "I", "0" * 35, 0, "LOAD00000001.csv.gz", 1),
+            row("b", "load", "I", None, 0, "LOAD00000001.csv.gz", 1),
             row("b", "gone", "D", "3".zfill(35), 1, "x.csv.gz", 1),
             row("c", "first", "I", "4".zfill(35), 1, "z.csv.gz", 0),
         ],

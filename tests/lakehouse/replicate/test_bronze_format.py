@@ -56,8 +56,7 @@ def test_names_and_sequences() -> None:
     seq = change_seq(CONTRACT, 0x1_6B37_48, 3)
     assert seq == b"00000000000023803720000000000000003"
     assert len(seq) == CONTRACT.change_seq_width
-    assert full_load_seq(CONTRACT) == "0" * 35
-    assert change_seq(CONTRACT, 1, 1) > full_load_seq(CONTRACT).encode()
+    assert full_load_seq(CONTRACT) == ""  # empty during full load, as DMS writes it
     at = datetime(2024, 3, 9, 7, 5, 3, 42, tzinfo=UTC)
     assert cdc_file_name(CONTRACT, at) == "20240309-070503000042.csv.gz"
     assert format_timestamp_us(1_700_000_000_000_001) == b"2023-11-14 22:13:20.000001"
