@@ -7,6 +7,8 @@ silver side is the same query over the Parquet files, answered by DuckDB (no JVM
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +19,12 @@ import psycopg
 from lakehouse_glue.model import Entity, load_declaration
 from psycopg import sql
 from pyiceberg.manifest import DataFileContent
+from pyiceberg.table import StaticTable
 
 from lakehouse.catalog import iceberg
-from lakehouse.config import Settings
+from lakehouse.config import Settings, join_uri
 from lakehouse.errors import LakehouseError
+from lakehouse.storage import S3Storage, parse_s3_uri
 
 TENANT_ID = "tenant_id"
 
@@ -92,6 +96,73 @@ def source_metrics(dsn: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
     return {str(r[0]): tuple(_norm(v) for v in r[1:]) for r in rows}
 
 
+def _s3_io_properties() -> dict[str, str]:
+    """pyiceberg S3 FileIO settings from the environment boto3 also reads.
+
+    pyiceberg's S3 FileIO takes its endpoint and region as properties
+    (https://py.iceberg.apache.org/configuration/#s3); the credentials come from the default
+    chain (environment, profile, instance role) as for boto3.
+    """
+    props: dict[str, str] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        props["s3.endpoint"] = endpoint
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        props["s3.region"] = region
+    return props
+
+
+def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[Any, bool, bool]:
+    """Download the Parquet files of an ``s3://`` silver table's current state into ``into``.
+
+    Returns what :func:`_query` reads (local files, or a glob), whether columns are matched by
+    name (an Iceberg table whose schema evolved) and whether the tenant comes from the folder
+    names (a plain Parquet table). An Iceberg table (Hadoop layout, as the Glue jobs write it) is
+    read at its current snapshot from its metadata on S3; a plain table from its partitions.
+    """
+    storage = S3Storage(join_uri(silver_uri, entity.name))
+    meta_files = storage.list_files(iceberg.METADATA_DIR)
+    if any(iceberg.is_version_file(name) for name in meta_files):
+        # The current version is chosen as for a local table, from the metadata file names and
+        # the version hint, so the rule lives in one place: empty stand-ins carry the names.
+        meta = into / "_table" / iceberg.METADATA_DIR
+        meta.mkdir(parents=True)
+        for name in meta_files:
+            if iceberg.is_version_file(name):
+                (meta / name).touch()
+        if iceberg.VERSION_HINT in meta_files:
+            hint = storage.read_bytes(f"{iceberg.METADATA_DIR}/{iceberg.VERSION_HINT}")
+            (meta / iceberg.VERSION_HINT).write_bytes(hint)
+        current = iceberg.current_metadata_file(meta.parent).name
+        table = StaticTable.from_metadata(
+            storage.uri_of(f"{iceberg.METADATA_DIR}/{current}"), properties=_s3_io_properties()
+        )
+        remote = [
+            f.file.file_path
+            for f in iceberg.live_files(table, table.current_snapshot())
+            if f.content == DataFileContent.DATA
+        ]
+        local: list[str] = []
+        for n, uri in enumerate(remote):
+            bucket, key = parse_s3_uri(uri)
+            target = into / f"{n:06d}.parquet"
+            target.write_bytes(S3Storage(f"s3://{bucket}").read_bytes(key))
+            local.append(str(target))
+        return local, iceberg.schema_evolved(table), False
+    found = False
+    for folder in storage.list_folders(""):
+        if not folder.startswith(f"{TENANT_ID}="):
+            continue
+        for name in storage.list_files(folder):
+            if name.endswith(".parquet"):
+                target = into / folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(storage.read_bytes(f"{folder}/{name}"))
+                found = True
+    return (str(into / f"{TENANT_ID}=*" / "*.parquet") if found else []), False, True
+
+
 def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
     """tenant id -> (rows, sums..., max updated_at) from silver's current files.
 
@@ -99,17 +170,14 @@ def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]
     (files of older snapshots stay on disk until they expire and must not be counted), so a
     reconcile that runs while the pipeline commits compares with one whole snapshot. A plain
     Parquet table (a lake written before silver became Iceberg) is read from its partitions.
+    An ``s3://`` lake is read the same way: the current files are downloaded to a temporary
+    folder first (DuckDB reads S3 only through an extension it would download).
     """
     if silver_uri.startswith("s3://"):
-        raise LakehouseError(
-            "reconcile reads silver from a local lake; for an s3:// lake run it where the lake "
-            "is mounted, or compare with Athena"
-        )
+        with tempfile.TemporaryDirectory(prefix="lakehouse-reconcile-") as tmp:
+            argument, by_name, hive = _s3_silver_files(silver_uri, entity, Path(tmp))
+            return _query(entity, argument, by_name, hive=hive) if argument else {}
     folder = Path(silver_uri) / entity.name
-    exprs = ["count(*)"]
-    exprs += [f'sum("{c.name}")' for c in entity.columns if c.decimal is not None]
-    if "updated_at" in entity.column_names:
-        exprs.append('max("updated_at")')
     if iceberg.is_iceberg_table(folder):
         table = iceberg.load_table(folder)
         files = [
@@ -119,14 +187,24 @@ def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]
         ]
         if not files:
             return {}
-        by_name = "true" if iceberg.schema_evolved(table) else "false"
-        source = f"read_parquet(?, union_by_name = {by_name}, hive_partitioning = false)"
-        argument: str | list[str] = files
-    else:
-        if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
-            return {}
+        return _query(entity, files, iceberg.schema_evolved(table), hive=False)
+    if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
+        return {}
+    return _query(entity, str(folder / f"{TENANT_ID}=*" / "*.parquet"), False, hive=True)
+
+
+def _query(
+    entity: Entity, argument: str | list[str], by_name: bool, *, hive: bool
+) -> dict[str, tuple[Any, ...]]:
+    exprs = ["count(*)"]
+    exprs += [f'sum("{c.name}")' for c in entity.columns if c.decimal is not None]
+    if "updated_at" in entity.column_names:
+        exprs.append('max("updated_at")')
+    if hive:
         source = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
-        argument = str(folder / f"{TENANT_ID}=*" / "*.parquet")
+    else:
+        union = "true" if by_name else "false"
+        source = f"read_parquet(?, union_by_name = {union}, hive_partitioning = false)"
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")

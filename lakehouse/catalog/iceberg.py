@@ -71,6 +71,11 @@ class IcebergError(LakehouseError):
     """An Iceberg table cannot be read as asked; the message says which table and what to do."""
 
 
+def is_version_file(name: str) -> bool:
+    """Whether a file name is a Hadoop-layout metadata version (``vN.metadata.json``)."""
+    return _VERSION_FILE.match(name) is not None
+
+
 def is_iceberg_table(folder: Path) -> bool:
     """Whether ``folder`` holds an Iceberg table in the Hadoop catalog layout."""
     meta = folder / METADATA_DIR
