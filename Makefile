@@ -11,19 +11,33 @@ BENCH_SCALES ?= 1
 SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint fmt db-up db-down db-status seed simulate replicate pipeline \
+.PHONY: help setup lock demo test lint fmt db-up db-down db-status seed simulate replicate pipeline \
         reconcile crawl dashboard bench package-glue tf-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+CONSTRAINTS := requirements/constraints.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(CONSTRAINTS)
 	@touch $@
 
-setup: $(VENV)/.installed ## Create .venv and install the project (idempotent)
+setup: $(VENV)/.installed ## Create .venv and install the project at the locked versions (idempotent)
+
+lock: ## Refresh requirements/constraints.txt: newest versions pyproject.toml allows, fresh venv
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions of every Python dependency (pyproject.toml '.[dev]'), used by"; \
+	  echo "# 'make setup' and CI as pip constraints. Refresh with 'make lock' (a fresh venv,"; \
+	  echo "# the newest versions the bounds in pyproject.toml allow), then run 'make test'."; \
+	  echo "# Python $$(.venv-lock/bin/python -c 'import sys; print(sys.version.split()[0])')"; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
+	rm -rf .venv-lock
 
 demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, reconcile, query
 	$(LAKEHOUSE) seed --scale $(SCALE) --seed $(SEED) --if-empty
