@@ -4,8 +4,7 @@ The DAG is the one Terraform builds as a Glue workflow: all silver jobs (in decl
 a referenced entity first); then every gold job of ``gold.json`` whose silver inputs succeeded,
 beside ``publish_quality_report`` (both read silver only, so neither waits for the other); then
 the local crawler (``lakehouse.catalog``), which registers the tables and ``tenant_id``
-partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS. A gold job whose
-script does not exist yet is skipped with a warning, so the silver half works on its own.
+partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS.
 
 Gold jobs are pure functions of their silver inputs and their code, so an incremental run skips
 a mart that is up to date: its output exists and neither its inputs nor the code changed since
@@ -181,8 +180,15 @@ def _run_dag(
     kinds: tuple[str, ...],
     workers: int | None,
 ) -> PipelineResult:
-    spark = spark or spark_session(settings)
     scripts = job_scripts()
+    missing = [s.job_name for s in plan() if s.kind != "crawler" and s.job_name not in scripts]
+    if missing:
+        # Every declared job ships with a script (tests/lakehouse/pipeline/test_plan.py).
+        raise LakehouseError(
+            f"no Glue script for job(s) {', '.join(missing)}: restore glue-scripts/<job>.py "
+            "(git checkout) or remove the declaration"
+        )
+    spark = spark or spark_session(settings)
     result = PipelineResult()
     failed_entities: set[str] = set()
     arguments = {"--full_refresh": "true" if full_refresh else "false"}
@@ -225,9 +231,7 @@ def _run_dag(
                 if step.kind == "crawler":
                     continue
                 why: str | None = None
-                if step.job_name not in scripts:
-                    why = f"glue-scripts/{step.job_name}.py does not exist yet"
-                elif failed := sorted(failed_entities & set(step.depends_on)):
+                if failed := sorted(failed_entities & set(step.depends_on)):
                     why = f"its silver input(s) {', '.join(failed)} failed"
                 if why:
                     result.skipped.append((step.job_name, why))

@@ -1,9 +1,10 @@
 """A small, real lake for the Athena tests, built from a real PostgreSQL.
 
-Until the pipeline's end-to-end fixture exists, the Athena tests build their own lake: the eight
-source tables are created from ``entities.json`` in a fresh database of the session cluster,
-filled with deterministic rows (NULLs, empty strings, quotes, commas, new lines, non-ASCII), and
-then written out following the contracts: bronze as DMS full-load CSV (``LOAD00000001.csv.gz``,
+Beside the pipeline's end-to-end lake (``test_on_pipeline_lake.py``), the Athena tests build this
+one in seconds, without Spark, with the awkward values a seed does not make: the eight source
+tables are created from ``entities.json`` in a fresh database of the session cluster, filled with
+deterministic rows (NULLs, empty strings, quotes, commas, new lines, non-ASCII), and then written
+out following the contracts: bronze as DMS full-load CSV (``LOAD00000001.csv.gz``,
 NULL = empty unquoted field, ``""`` = empty string), silver as Parquet partitioned by
 ``tenant_id`` with the lineage columns, and every gold mart with the columns of ``gold.json``.
 Every expected answer in the tests is computed by PostgreSQL from the same rows.
