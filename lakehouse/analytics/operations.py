@@ -60,9 +60,11 @@ def replication(settings: Settings) -> dict[str, Any]:
     from lakehouse.replicate import ReplicationOptions
     from lakehouse.replicate.status import replication_status
 
+    import psycopg
+
     try:
         status = replication_status(ReplicationOptions.from_settings(settings))
-    except (LakehouseError, OSError) as exc:
+    except (LakehouseError, OSError, psycopg.Error) as exc:
         return {"error": str(exc).splitlines()[0]}
     return status.as_dict()
 

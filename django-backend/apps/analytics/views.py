@@ -1,0 +1,168 @@
+"""Tenant analytics pages, their CSV downloads, and the operations view for platform staff.
+
+The tenant is part of every analytics URL and must be one of the signed-in user's memberships
+(platform staff: any tenant), resolved with the same rules as the rest of the app
+(:func:`apps.core.tenancy.resolve_tenant`). An unknown page, an unknown tenant and another
+tenant's page all give the same 404, which echoes nothing. The numbers come from gold through
+the analytics engine scoped to that tenant (``LAKEHOUSE_ATHENA_ENGINE``: DuckDB locally, Athena
+on AWS), so a page cannot hold another tenant's rows even if this code had a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from apps.core.models import Membership
+from apps.core.tenancy import (
+    TenantNotFound,
+    is_platform_staff,
+    resolve_tenant,
+    tenant_not_found,
+    user_context,
+)
+from lakehouse.analytics import operations as ops
+from lakehouse.analytics.pages import PAGES, BadDateRangeError, PageNotFoundError, parse_range
+from lakehouse.analytics.pages import page as find_page
+from lakehouse.analytics.service import PageData, run_page, tenant_engine
+from lakehouse.config import get_settings
+from lakehouse.errors import LakehouseError
+
+log = logging.getLogger(__name__)
+
+
+def _tenant(request: HttpRequest, selector: str) -> Any | None:
+    """The user's tenant named ``selector`` (slug or id), or None (then: 404)."""
+    user = request.user
+    with user_context(user.pk):
+        try:
+            access = resolve_tenant(user, selector)
+        except TenantNotFound:
+            return None
+    return access.tenant
+
+
+def _unavailable(request: HttpRequest, what: str) -> HttpResponse:
+    return render(
+        request,
+        "analytics/unavailable.html",
+        {"what": what, "pages": PAGES},
+        status=503,
+    )
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The user's dashboards: straight to the overview with one tenant, else a choice."""
+    with user_context(request.user.pk):
+        tenants = [
+            m.tenant
+            for m in Membership.objects.filter(user_id=request.user.pk).select_related("tenant")
+        ]
+    if len(tenants) == 1:
+        return redirect("analytics:page", tenant=tenants[0].slug, page="overview")
+    return render(
+        request,
+        "analytics/home.html",
+        {"tenants": tenants, "platform": is_platform_staff(request.user)},
+    )
+
+
+def _load(request: HttpRequest, tenant: str, page: str) -> PageData | HttpResponse:
+    found = _tenant(request, tenant)
+    if found is None:
+        return tenant_not_found()
+    try:
+        p = find_page(page)
+    except PageNotFoundError:
+        return tenant_not_found()
+    try:
+        start, end = parse_range(request.GET.get("from"), request.GET.get("to"))
+    except BadDateRangeError as exc:
+        # Our own wording; the request's value is not repeated.
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    try:
+        engine = tenant_engine(get_settings(), found.slug)
+        try:
+            return run_page(engine, p, start, end)
+        finally:
+            engine.close()
+    except LakehouseError:
+        log.exception("analytics page %s for tenant %s failed", p.slug, found.pk)
+        return _unavailable(request, p.title)
+
+
+@login_required
+@require_GET
+def page(request: HttpRequest, tenant: str, page: str) -> HttpResponse:
+    """One analytics page: charts, the numbers as a table, a CSV link."""
+    data = _load(request, tenant, page)
+    if isinstance(data, HttpResponse):
+        return data
+    query = request.GET.urlencode()
+    context = {
+        "tenant": tenant,
+        "page": data.page,
+        "pages": PAGES,
+        "data": data,
+        "rows": data.text_rows(),
+        "figures": data.figures(),
+        "start": data.start.isoformat() if data.start else "",
+        "end": data.end.isoformat() if data.end else "",
+        "csv_url": reverse("analytics:page-csv", kwargs={"tenant": tenant, "page": page})
+        + (f"?{query}" if query else ""),
+        "kpis": (
+            list(zip(data.columns, data.text_rows()[0], strict=True))
+            if data.page.slug == "overview" and data.rows
+            else []
+        ),
+    }
+    return render(request, "analytics/page.html", context)
+
+
+@login_required
+@require_GET
+def page_csv(request: HttpRequest, tenant: str, page: str) -> HttpResponse:
+    """The page's numbers as Athena's result CSV."""
+    data = _load(request, tenant, page)
+    if isinstance(data, HttpResponse):
+        return data
+    response = HttpResponse(data.csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{data.page.slug}.csv"'
+    return response
+
+
+@require_GET
+def plotly_js(request: HttpRequest) -> FileResponse:
+    """The chart library, shipped inside the ``plotly`` package: no CDN at run time."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise Http404
+    response = FileResponse(path.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@login_required
+@require_GET
+def operations(request: HttpRequest) -> HttpResponse:
+    """Replication, pipeline runs, quality, reconcile and gold freshness, for platform staff."""
+    if not is_platform_staff(request.user):
+        return tenant_not_found()
+    return render(request, "analytics/operations.html", ops.overview(get_settings()))
