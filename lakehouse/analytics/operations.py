@@ -57,10 +57,10 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def replication(settings: Settings) -> dict[str, Any]:
+    import psycopg
+
     from lakehouse.replicate import ReplicationOptions
     from lakehouse.replicate.status import replication_status
-
-    import psycopg
 
     try:
         status = replication_status(ReplicationOptions.from_settings(settings))

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from lakehouse.cli import athena, crawl, db, glue, pipeline, reconcile, replicate, seed
+from lakehouse.cli import athena, crawl, db, glue, pipeline, reconcile, replicate, seed, web
 from lakehouse.errors import LakehouseError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ pipeline.register(app)
 reconcile.register(app)
 crawl.register(app)
 athena.register(app)
+web.register(app)
 
 _err = Console(stderr=True)
 

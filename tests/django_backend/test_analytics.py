@@ -1,5 +1,6 @@
 """The analytics section over a real lake: sign-in, every page, downloads, and 404s for
-anything that is not the user's own tenant (Django's test client against real PostgreSQL)."""
+anything that is not the user's own tenant (Django's test client against real PostgreSQL, the
+requests made as the app's own login role)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,33 @@ import pytest
 from lakehouse.analytics.pages import PAGES
 from lakehouse.analytics.service import run_page, tenant_engine
 from lakehouse.paths import DJANGO_DIR
-from tests.conftest import E2ELake
+from tests.conftest import E2ELake, role_dsn
+
+SETUP = r"""
+import os
+from django.contrib.auth.models import User
+from apps.core.models import Membership, Tenant
+from apps.core.tenancy import all_tenants_context, tenant_context
+
+with all_tenants_context():
+    mine = Tenant.objects.get(slug=os.environ["TEST_MINE"])
+alice, _ = User.objects.get_or_create(username="alice@example.com")
+with tenant_context(mine):
+    Membership.objects.get_or_create(user=alice, tenant=mine)
+User.objects.get_or_create(username="ops@example.com", is_superuser=True)
+print("{}")
+"""
 
 SCRIPT = r"""
-import json, sys
-from django.contrib.auth.models import Permission, User
+import json, os
+from django.contrib.auth.models import User
 from django.test import Client
-from apps.core.models import Membership, Tenant
-from apps.core.tenancy import all_tenants_context
 
-mine, theirs = sys.argv[1], sys.argv[2]
-pages = sys.argv[3].split(",")
-with all_tenants_context():
-    t_mine = Tenant.objects.get(slug=mine)
-    t_theirs = Tenant.objects.get(slug=theirs)
-    alice, _ = User.objects.get_or_create(username="alice@example.com")
-    Membership.objects.get_or_create(user=alice, tenant=t_mine)
-    staff, _ = User.objects.get_or_create(username="ops@example.com", is_superuser=True)
+mine, theirs = os.environ["TEST_MINE"], os.environ["TEST_THEIRS"]
+theirs_id = os.environ["TEST_THEIRS_ID"]
+pages = os.environ["TEST_PAGES"].split(",")
+alice = User.objects.get(username="alice@example.com")
+staff = User.objects.get(username="ops@example.com")
 out = {}
 anon = Client()
 out["anonymous"] = anon.get(f"/analytics/{mine}/overview/").status_code
@@ -51,7 +62,7 @@ out["range_csv"] = c.get(f"/analytics/{mine}/revenue.csv?{span}").content.decode
 probes = {
     "their_page": f"/analytics/{theirs}/overview/",
     "their_csv": f"/analytics/{theirs}/revenue.csv",
-    "their_id": f"/analytics/{t_theirs.pk}/overview/",
+    "their_id": f"/analytics/{theirs_id}/overview/",
     "unknown_tenant": "/analytics/no-such-tenant/overview/",
     "unknown_page": f"/analytics/{mine}/secrets/",
     "traversal": f"/analytics/{mine}/..%2f..%2fetc/",
@@ -70,35 +81,24 @@ print(json.dumps(out))
 """
 
 
-def _tenants(dsn: str) -> list[str]:
+def _tenants(dsn: str) -> list[tuple[str, str]]:
+    """(slug, id) of every tenant, the largest first."""
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
-            "select t.slug from tenants t order by "
+            "select t.slug, t.id::text from tenants t order by "
             "(select count(*) from orders o where o.tenant_id = t.id) desc, t.id"
         ).fetchall()
-    return [str(r[0]) for r in rows]
+    return [(str(r[0]), str(r[1])) for r in rows]
 
 
-@pytest.fixture(scope="module")
-def pages_seen(e2e_lake: E2ELake) -> dict[str, Any]:
-    mine, theirs = _tenants(e2e_lake.dsn)[:2]
+def _shell(dsn: str, code: str, env: dict[str, str]) -> Any:
     proc = subprocess.run(
-        [
-            sys.executable,
-            str(DJANGO_DIR / "manage.py"),
-            "shell",
-            "--no-imports",
-            "-c",
-            SCRIPT,
-            mine,
-            theirs,
-            ",".join(p.slug for p in PAGES),
-        ],
+        [sys.executable, str(DJANGO_DIR / "manage.py"), "shell", "--no-imports", "-c", code],
         env={
             **os.environ,
-            "DATABASE_URL": e2e_lake.dsn,
+            "DATABASE_URL": dsn,
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
-            "LAKEHOUSE_LAKE": e2e_lake.settings.lake,
+            **env,
         },
         cwd=DJANGO_DIR,
         capture_output=True,
@@ -107,7 +107,22 @@ def pages_seen(e2e_lake: E2ELake) -> dict[str, Any]:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    seen: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def pages_seen(e2e_lake: E2ELake) -> dict[str, Any]:
+    (mine, _), (theirs, theirs_id) = _tenants(e2e_lake.dsn)[:2]
+    env = {
+        "TEST_MINE": mine,
+        "TEST_THEIRS": theirs,
+        "TEST_THEIRS_ID": theirs_id,
+        "TEST_PAGES": ",".join(p.slug for p in PAGES),
+        "LAKEHOUSE_LAKE": e2e_lake.settings.lake,
+    }
+    # Users are made by the bootstrap role; the requests run as the app's own login role.
+    _shell(e2e_lake.dsn, SETUP, env)
+    seen: dict[str, Any] = _shell(role_dsn(e2e_lake.dsn, "app"), SCRIPT, env)
     seen["mine"], seen["theirs"] = mine, theirs
     return seen
 
