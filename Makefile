@@ -11,7 +11,7 @@ BENCH_SCALES ?= 1
 SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: help setup lock demo test lint fmt db-up db-down db-status seed simulate replicate pipeline \
+.PHONY: help setup lock demo serve test lint fmt db-up db-down db-status seed simulate replicate pipeline \
         reconcile crawl dashboard bench package-glue tf-check clean
 
 help: ## List the targets
@@ -47,6 +47,13 @@ demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, re
 	$(LAKEHOUSE) pipeline run
 	$(LAKEHOUSE) reconcile
 	$(LAKEHOUSE) athena -f athena-queries/business/tenant_performance_dashboard.sql
+	@echo
+	@echo "Dashboards: create a user for a tenant (its slug is in the table above), then serve the app:"
+	@echo "  $(LAKEHOUSE) users create --tenant <slug> --email you@example.com"
+	@echo "  make serve    # then open http://127.0.0.1:8000/analytics/"
+
+serve: setup ## The app with the tenant dashboards on http://127.0.0.1:8000/analytics/ (PORT=8000)
+	$(LAKEHOUSE) serve --port $(or $(PORT),8000)
 
 test: setup ## Lint, check formatting, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
 	$(BIN)/ruff check .
