@@ -1,7 +1,7 @@
 """Glue job ``create_gold_active_customers``: silver -> gold mart ``active_customers``.
 
 Per tenant: daily and monthly active customers. Reads silver events; writes
-``<gold_path>/active_customers/tenant_id=<uuid>/``, the whole mart each run. The terms are defined
+the Iceberg table ``gold.active_customers``, whole, in one commit each run. The terms are defined
 in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, active_customers)
+    run_mart(glue_context, args, MART, active_customers)
     job.commit()
 
 

@@ -1,7 +1,7 @@
 """Glue job ``create_gold_cohort_retention``: silver -> gold mart ``cohort_retention``.
 
 Per tenant, signup cohort month and months since: retained customers and rate. Reads silver
-customers, orders; writes ``<gold_path>/cohort_retention/tenant_id=<uuid>/``, the whole mart each
+customers, orders; writes the Iceberg table ``gold.cohort_retention``, whole, in one commit each
 run. The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, cohort_retention)
+    run_mart(glue_context, args, MART, cohort_retention)
     job.commit()
 
 

@@ -1,7 +1,7 @@
 """Glue job ``create_gold_customer_acquisition``: silver -> gold mart ``customer_acquisition``.
 
 Per tenant and month: new customers, with the previous month. Reads silver customers; writes
-``<gold_path>/customer_acquisition/tenant_id=<uuid>/``, the whole mart each run. The terms are
+the Iceberg table ``gold.customer_acquisition``, whole, in one commit each run. The terms are
 defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, customer_acquisition)
+    run_mart(glue_context, args, MART, customer_acquisition)
     job.commit()
 
 

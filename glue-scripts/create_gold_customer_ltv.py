@@ -1,7 +1,7 @@
 """Glue job ``create_gold_customer_ltv``: silver -> gold mart ``customer_ltv``.
 
 Per customer: lifetime value, recency, frequency, monetary and RFM segment. Reads silver customers,
-orders; writes ``<gold_path>/customer_ltv/tenant_id=<uuid>/``, the whole mart each run. The terms
+orders; writes the Iceberg table ``gold.customer_ltv``, whole, in one commit each run. The terms
 are defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, customer_ltv)
+    run_mart(glue_context, args, MART, customer_ltv)
     job.commit()
 
 

@@ -1,7 +1,7 @@
 """Glue job ``create_gold_event_funnel``: silver -> gold mart ``event_funnel``.
 
 Per tenant and day: customers reaching view, add to cart, checkout, purchase; conversion rates.
-Reads silver events; writes ``<gold_path>/event_funnel/tenant_id=<uuid>/``, the whole mart each run.
+Reads silver events; writes the Iceberg table ``gold.event_funnel``, whole, in one commit each run.
 The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, event_funnel)
+    run_mart(glue_context, args, MART, event_funnel)
     job.commit()
 
 

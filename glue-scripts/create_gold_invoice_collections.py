@@ -1,7 +1,7 @@
 """Glue job ``create_gold_invoice_collections``: silver -> gold mart ``invoice_collections``.
 
 Per tenant and month: invoices issued, paid, overdue, amounts, average days to pay. Reads silver
-invoices; writes ``<gold_path>/invoice_collections/tenant_id=<uuid>/``, the whole mart each run. The
+invoices; writes the Iceberg table ``gold.invoice_collections``, whole, in one commit each run. The
 terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, invoice_collections)
+    run_mart(glue_context, args, MART, invoice_collections)
     job.commit()
 
 

@@ -2,7 +2,7 @@
 
 Per product: units sold and refunded, paid orders, revenue, refunds, cost of goods and gross margin.
 Reads silver products, order_items, orders; writes
-``<gold_path>/product_performance/tenant_id=<uuid>/``, the whole mart each run. The terms are
+the Iceberg table ``gold.product_performance``, whole, in one commit each run. The terms are
 defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, product_performance)
+    run_mart(glue_context, args, MART, product_performance)
     job.commit()
 
 

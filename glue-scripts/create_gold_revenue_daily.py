@@ -1,7 +1,7 @@
 """Glue job ``create_gold_revenue_daily``: silver -> gold mart ``revenue_daily``.
 
 Per tenant and day: gross revenue, refunds, net revenue, orders. Reads silver orders; writes
-``<gold_path>/revenue_daily/tenant_id=<uuid>/``, the whole mart each run. The terms are defined in
+the Iceberg table ``gold.revenue_daily``, whole, in one commit each run. The terms are defined in
 the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, revenue_daily)
+    run_mart(glue_context, args, MART, revenue_daily)
     job.commit()
 
 

@@ -1,7 +1,7 @@
 """Glue job ``create_gold_revenue_monthly``: silver -> gold mart ``revenue_monthly``.
 
 Per tenant and month: gross, refunds, net, month-over-month growth. Reads silver orders; writes
-``<gold_path>/revenue_monthly/tenant_id=<uuid>/``, the whole mart each run. The terms are defined in
+the Iceberg table ``gold.revenue_monthly``, whole, in one commit each run. The terms are defined in
 the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, revenue_monthly)
+    run_mart(glue_context, args, MART, revenue_monthly)
     job.commit()
 
 

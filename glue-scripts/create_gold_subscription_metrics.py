@@ -1,7 +1,7 @@
 """Glue job ``create_gold_subscription_metrics``: silver -> gold mart ``subscription_metrics``.
 
 Per tenant and month: MRR, new, expansion, contraction, churned MRR, churn rate. Reads silver
-subscriptions; writes ``<gold_path>/subscription_metrics/tenant_id=<uuid>/``, the whole mart each
+subscriptions; writes the Iceberg table ``gold.subscription_metrics``, whole, in one commit each
 run. The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, subscription_metrics)
+    run_mart(glue_context, args, MART, subscription_metrics)
     job.commit()
 
 

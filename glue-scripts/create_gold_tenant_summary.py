@@ -2,7 +2,7 @@
 
 Per tenant: customers, active customers, orders, completed orders, revenue, average order value,
 events. Reads silver tenants, customers, orders, events; writes
-``<gold_path>/tenant_summary/tenant_id=<uuid>/``, the whole mart each run. The terms are defined in
+the Iceberg table ``gold.tenant_summary``, whole, in one commit each run. The terms are defined in
 the Definitions section of glue-scripts/README.md.
 """
 
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args.silver_path, args.gold_path, MART, tenant_summary)
+    run_mart(glue_context, args, MART, tenant_summary)
     job.commit()
 
 

@@ -234,6 +234,35 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    iceberg_runtime_jar: Annotated[
+        Path | None,
+        Field(
+            default=None,
+            validation_alias=AliasChoices("LAKEHOUSE_ICEBERG_JAR"),
+            description=(
+                "Iceberg Spark runtime jar of the local Glue runs; unset: the"
+                " iceberg-spark-runtime-3.5_2.12 jar of the pinned snowpark-connect-deps-iceberg."
+            ),
+        ),
+    ]
+    snapshot_retention_days: Annotated[
+        float,
+        Field(
+            default=7.0,
+            gt=0,
+            validation_alias=AliasChoices("LAKEHOUSE_SNAPSHOT_RETENTION_DAYS"),
+            description="`lakehouse maintain` expires Iceberg snapshots older than this.",
+        ),
+    ]
+    snapshot_retain_last: Annotated[
+        int,
+        Field(
+            default=10,
+            ge=1,
+            validation_alias=AliasChoices("LAKEHOUSE_SNAPSHOT_RETAIN_LAST"),
+            description="`lakehouse maintain` keeps at least this many snapshots per table.",
+        ),
+    ]
     pipeline_workers: Annotated[
         int,
         Field(

@@ -29,6 +29,7 @@ from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 from lakehouse.db.roles import Role
+from lakehouse.glue.iceberg import session_config as iceberg_session_config
 
 TEMPLATE_DB = "lakehouse_template"
 
@@ -101,10 +102,10 @@ def source_db(make_source_db: Callable[[], str]) -> str:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    """One local SparkSession for the whole test session (UTC, small shuffles, no UI)."""
+    """One local SparkSession for the whole test session (UTC, small shuffles, no UI, Iceberg)."""
     # Python workers must run this interpreter (the venv with lakehouse_glue and pandas).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("lakehouse-tests")
         .config("spark.sql.session.timeZone", "UTC")
@@ -115,8 +116,11 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
-        .getOrCreate()
     )
+    # The same Iceberg runtime and SQL extensions as the pipeline's session.
+    for key, value in iceberg_session_config(Settings()).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session

@@ -108,3 +108,32 @@ def apply_changes(changes: DataFrame, existing: DataFrame | None, entity: Entity
         candidates = changes.unionByName(existing_as_changes(existing, entity))
     latest = latest_per_key(candidates.repartition(TENANT_ID), entity)
     return latest.where(F.col(OP) != F.lit("D")).select(*silver_columns(entity))
+
+
+def merge_statement(entity: Entity, table_columns: list[str]) -> str:
+    """``MERGE`` of the batch's last change per key into silver (``{target}``/``{source}``).
+
+    The source is :func:`latest_per_key` of the batch. A change replaces or deletes a row only
+    when it is newer: a CDC change (a full-load row never overrides a row silver already has)
+    with a greater (change sequence, commit time), NULLs first, so that an identical replayed
+    change or a late, older one changes nothing. Keys silver does not have are inserted unless
+    their last change is a delete. Columns the table has but the declaration no longer names
+    (schema evolution keeps them) are NULL in new rows.
+    """
+    key = entity.primary_key
+    ours = silver_columns(entity)
+    newer = (
+        f"s.`{FILE_RANK}` = 1 and "
+        f"named_struct('seq', s.`{CHANGE_SEQ}`, 'at', s.`{COMMITTED_AT}`) > "
+        f"named_struct('seq', t.`{CHANGE_SEQ}`, 'at', t.`{COMMITTED_AT}`)"
+    )
+    sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in ours)
+    names = ", ".join(f"`{c}`" for c in table_columns)
+    values = ", ".join(f"s.`{c}`" if c in ours else "null" for c in table_columns)
+    return (
+        "merge into {target} t using {source} s "
+        f"on t.`{TENANT_ID}` = s.`{TENANT_ID}` and t.`{key}` = s.`{key}` "
+        f"when matched and {newer} and s.`{OP}` = 'D' then delete "
+        f"when matched and {newer} then update set {sets} "
+        f"when not matched and s.`{OP}` != 'D' then insert ({names}) values ({values})"
+    )

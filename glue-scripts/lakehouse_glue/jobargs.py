@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse_glue.iceberg import check_catalog_name
+
 #: Exactly the arguments of the cross-team contract; Terraform sets them as default arguments.
 JOB_ARGUMENTS = (
     "JOB_NAME",
@@ -14,6 +16,7 @@ JOB_ARGUMENTS = (
     "quarantine_path",
     "reports_path",
     "full_refresh",
+    "iceberg_catalog",
 )
 
 
@@ -38,6 +41,8 @@ class JobArgs:
     quarantine_path: str
     reports_path: str
     full_refresh: bool
+    #: The Spark catalog holding the ``silver`` and ``gold`` Iceberg namespaces.
+    iceberg_catalog: str
     job_run_id: str | None = None
 
     @classmethod
@@ -54,5 +59,6 @@ class JobArgs:
             quarantine_path=str(args["quarantine_path"]).rstrip("/"),
             reports_path=str(args["reports_path"]).rstrip("/"),
             full_refresh=parse_flag(str(args["full_refresh"]), "full_refresh"),
+            iceberg_catalog=check_catalog_name(str(args["iceberg_catalog"])),
             job_run_id=str(args["JOB_RUN_ID"]) if args.get("JOB_RUN_ID") else None,
         )

@@ -3,9 +3,9 @@
 It runs once every silver job has finished (beside the gold jobs, which it does not read): it
 gathers the latest run report of every silver job, counts the silver rows, runs the soft rules
 over the final silver (references across tables need every table current) and writes
-``quality/quality_report.json`` plus a copy in ``quality/history/``. The report records each
-silver table's fingerprint (its files) and the rules' version, so the next report evaluates
-again only the rules that read a table that changed.
+``quality/quality_report.json`` plus a copy in ``quality/history/``. The report records the
+Iceberg snapshot each silver table was read at and the rules' version, so the next report
+evaluates again only the rules that read a table that changed (a new commit).
 """
 
 from __future__ import annotations
@@ -17,52 +17,64 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_glue import fs
-from lakehouse_glue.changes import silver_ddl
+from lakehouse_glue import iceberg as ice
+from lakehouse_glue.changes import silver_columns
 from lakehouse_glue.jobargs import JobArgs
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.quality import EarlierChecks, rules_version, soft_checks, soft_rules
 from lakehouse_glue.report import dumps, latest_report_path, quality_root, read_json, summary_path
 
 
-def read_silver_tables(spark: SparkSession, silver_path: str) -> dict[str, DataFrame]:
-    """Every entity's silver table that exists, read with its declared schema."""
+def read_silver_tables(
+    spark: SparkSession, catalog: str, silver_path: str
+) -> tuple[dict[str, DataFrame], dict[str, int | None]]:
+    """Every entity's silver table that exists, at a fixed snapshot, with that snapshot's id.
+
+    Each table is read ``as of`` the snapshot recorded, so a commit landing while the rules
+    run cannot make the report describe a state its snapshot ids do not name.
+    """
     tables: dict[str, DataFrame] = {}
+    snapshots: dict[str, int | None] = {}
     for entity in load_declaration().entities:
-        path = f"{silver_path.rstrip('/')}/{entity.name}"
-        if fs.exists(spark, path):
-            tables[entity.name] = spark.read.schema(silver_ddl(entity)).parquet(path)
-    return tables
+        table = ice.silver_table(catalog, silver_path, entity.name)
+        if not ice.exists(spark, table):
+            continue
+        snapshot = ice.current_snapshot_id(spark, table)
+        columns = ", ".join(f"`{c}`" for c in silver_columns(entity))
+        as_of = "" if snapshot is None else f" version as of {int(snapshot)}"
+        tables[entity.name] = spark.sql(f"select {columns} from {table.ident}{as_of}")
+        snapshots[entity.name] = snapshot
+    return tables, snapshots
 
 
 def _earlier(
-    previous: dict[str, Any] | None, fingerprints: dict[str, str], version: str
+    previous: dict[str, Any] | None, snapshots: dict[str, int | None], version: str
 ) -> EarlierChecks | None:
     """What the previous report still says, if it was made by the same rules."""
     if not previous or previous.get("rules_version") != version:
         return None
-    before = previous.get("silver_fingerprints") or {}
+    before = previous.get("silver_snapshots") or {}
     return EarlierChecks(
         results={(r["entity"], r["rule"], r["detail"]): r for r in previous.get("soft_rules", [])},
         rows={e: int(v["silver_rows"]) for e, v in previous.get("entities", {}).items()},
-        unchanged=frozenset(e for e, fp in fingerprints.items() if before.get(e) == fp),
+        unchanged=frozenset(
+            e for e, snap in snapshots.items() if snap is not None and before.get(e) == snap
+        ),
     )
 
 
 def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     """Assemble the pipeline-level quality report (not written).
 
-    Soft rules over tables that did not change since the previous report (same files, same
+    Soft rules over tables that did not change since the previous report (same snapshot, same
     rules) keep that report's results instead of being evaluated again.
     """
     declaration = load_declaration()
-    tables = read_silver_tables(spark, args.silver_path)
-    fingerprints = {
-        name: fs.fingerprint(spark, f"{args.silver_path.rstrip('/')}/{name}") for name in tables
-    }
+    tables, snapshots = read_silver_tables(spark, args.iceberg_catalog, args.silver_path)
     rules = soft_rules(tables, declaration)
     version = rules_version(rules)
     previous = read_json(spark, summary_path(args.reports_path))
-    soft, silver_rows = soft_checks(rules, _earlier(previous, fingerprints, version))
+    soft, silver_rows = soft_checks(rules, _earlier(previous, snapshots, version))
     entities: dict[str, Any] = {}
     for entity in declaration.entities:
         latest = read_json(spark, latest_report_path(args.reports_path, entity.name))
@@ -86,7 +98,7 @@ def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
         "entities": entities,
         "soft_rules": soft,
         "rules_version": version,
-        "silver_fingerprints": fingerprints,
+        "silver_snapshots": snapshots,
     }
 
 

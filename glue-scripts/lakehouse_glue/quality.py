@@ -55,7 +55,11 @@ ROW_RULES = (
     "accepted_values",
     "non_negative",
 )
-HARD_RULES = FILE_RULES + ROW_RULES
+#: A batch whose entity's declared types the silver table cannot take (see iceberg.evolve).
+SCHEMA_RULE = "incompatible_schema_change"
+HARD_RULES = (*FILE_RULES, *ROW_RULES, SCHEMA_RULE)
+#: What a hard rule judges: a whole file, a row, or the batch against the table's schema.
+RULE_SCOPES = {**dict.fromkeys(FILE_RULES, "file"), SCHEMA_RULE: "table"}
 VIOLATIONS = "_violations"
 RAW_PREFIX = "raw__"
 QUARANTINE_META = (

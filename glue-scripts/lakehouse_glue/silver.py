@@ -7,10 +7,13 @@ Flow of one run:
    ``full_refresh`` every file of the table folder.
 2. Open each file once (gzip integrity, header); read the good ones by column name.
 3. Type, clean and check every row; rows breaking a hard rule go to quarantine.
-4. Merge the valid changes with the current silver rows of the affected tenants only; the last
-   change per key wins, deletes remove the row.
-5. Rewrite only the affected ``tenant_id=`` partitions (dynamic partition overwrite); a tenant
-   left without rows has its partition removed. ``full_refresh`` rewrites the whole table.
+4. Bring the Iceberg tables ``silver.<entity>`` and ``silver.<entity>_history`` to the
+   declared schema (a new column is added, a promotable type widened); a type Iceberg cannot
+   promote puts the whole batch in quarantine with the reason, nothing is cast.
+5. ``MERGE`` the last change per key into silver (deletes, updates, inserts; replays and late
+   changes change nothing), then the batch's versions into history: one atomic commit each.
+   ``full_refresh`` rebuilds history from every change and silver from history's current
+   versions, each with one ``create or replace``.
 6. Write the run's quality report. The caller then commits the job (and so the bookmark): if
    anything above fails, the bookmark does not move and the next run retries the same files.
 """
@@ -21,6 +24,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -28,9 +32,12 @@ from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+from pyspark.sql.types import StructType, _parse_datatype_string
 
 from lakehouse_glue import fs
+from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import (
+    FILE_RANK,
     ROW_ORDER,
     BronzeBatch,
     InspectedFile,
@@ -40,12 +47,33 @@ from lakehouse_glue.bronze import (
     table_path,
     verify_files,
 )
-from lakehouse_glue.changes import TENANT_ID, apply_changes, silver_ddl, to_change_rows
+from lakehouse_glue.changes import (
+    CHANGE_SEQ,
+    COMMITTED_AT,
+    LINEAGE,
+    OP,
+    PROCESSED_AT,
+    TENANT_ID,
+    latest_per_key,
+    merge_statement,
+    silver_columns,
+    silver_ddl,
+    to_change_rows,
+)
+from lakehouse_glue.history import (
+    IS_CURRENT,
+    VALID_FROM,
+    history_schema,
+    versions,
+)
+from lakehouse_glue.history import merge_source as history_merge_source
+from lakehouse_glue.history import merge_statement as history_merge_statement
 from lakehouse_glue.jobargs import JobArgs
 from lakehouse_glue.model import BronzeContract, Entity, load_bronze_contract, load_declaration
 from lakehouse_glue.quality import (
-    FILE_RULES,
     HARD_RULES,
+    RULE_SCOPES,
+    SCHEMA_RULE,
     VIOLATIONS,
     Cleaner,
     bad_rows,
@@ -183,44 +211,6 @@ def discover_new_files(
     return read(), damaged
 
 
-def _existing_silver(
-    spark: SparkSession, path: str, entity: Entity, tenants: list[str]
-) -> DataFrame | None:
-    if not tenants or not fs.exists(spark, path):
-        return None
-    return spark.read.schema(silver_ddl(entity)).parquet(path).where(F.col(TENANT_ID).isin(tenants))
-
-
-def _write(df: DataFrame, path: str, mode: str) -> None:
-    # One file per tenant partition: apply_changes already grouped the rows by tenant.
-    (
-        df.write.mode("overwrite")
-        .option("partitionOverwriteMode", mode)
-        .partitionBy(TENANT_ID)
-        .parquet(path)
-    )
-
-
-def _write_observed(merged: DataFrame, entity: Entity, silver_path: str) -> tuple[int, list[str]]:
-    """Write ``merged`` over its tenant partitions; returns the rows and the tenants written."""
-    seen = Observation(f"{entity.name}_merged_{uuid.uuid4().hex[:8]}")
-    observed = merged.observe(
-        seen,
-        F.count(F.lit(1)).alias("n"),
-        # As JSON: an observed array comes back to Python as an opaque Java object.
-        F.to_json(F.collect_set(TENANT_ID)).alias("tenants"),
-    )
-    _write(observed, silver_path, "dynamic")
-    got = seen.get
-    return int(got["n"]), [str(t) for t in json.loads(got["tenants"] or "[]")]
-
-
-def _partition_tenants(spark: SparkSession, path: str) -> list[str]:
-    """The tenants that have a ``tenant_id=`` partition folder under ``path`` (sorted)."""
-    prefix = f"{TENANT_ID}="
-    return sorted(d[len(prefix) :] for d in fs.list_dirs(spark, path) if d.startswith(prefix))
-
-
 def _spread(rows: DataFrame, spark: SparkSession) -> DataFrame:
     """Spread raw rows over every core before typing and checking them.
 
@@ -276,9 +266,15 @@ def _bad_flag() -> Column:
 
 
 def _count_checked(checked: DataFrame, entity: Entity) -> tuple[DataFrame, int, int, list[str]]:
-    """Persist the checked rows; count them and the bad ones and name the tenants of the good
-    ones, all in one Spark job."""
-    kept = checked.persist(StorageLevel.MEMORY_AND_DISK)
+    """Keep the checked rows; count them and the bad ones and name the tenants of the good
+    ones, all in one Spark job.
+
+    A local checkpoint rather than a cache: the rows carry their file name and row position,
+    which Spark cannot compute again identically, and ``MERGE`` (which reads its source twice
+    under copy-on-write) accepts only a source with fixed values. The checkpoint is written by
+    this same job (disk and memory, freed when the frame is dropped).
+    """
+    kept = checked.localCheckpoint(eager=False)
     try:
         totals = kept.agg(
             F.count(F.lit(1)).alias("n"),
@@ -296,23 +292,100 @@ def _count_checked(checked: DataFrame, entity: Entity) -> tuple[DataFrame, int, 
     return kept, int(totals["n"]), int(totals["bad"] or 0), tenants
 
 
-def _write_full(
-    checked: DataFrame, entity: Entity, silver_path: str, started: datetime
-) -> tuple[int, int, int]:
-    """Full refresh in one Spark job: rows in, rows breaking a hard rule and rows written.
+def silver_schema(entity: Entity) -> StructType:
+    """Spark schema of the silver table (declared columns, tenant_id, lineage)."""
+    schema = _parse_datatype_string(silver_ddl(entity))
+    assert isinstance(schema, StructType)
+    return schema
 
-    The counts are observed while the rows stream through the write (``Observation``) instead
-    of persisting the checked rows and counting them in a job of their own, which cost a
-    serialised copy of the table and a second pass. A failed read fails the write; the caller
-    then finds the damaged files and runs this again.
+
+@dataclass(frozen=True)
+class Tables:
+    """The two Iceberg tables a silver job writes."""
+
+    current: ice.Table  # silver.<entity>
+    history: ice.Table  # silver.<entity>_history
+
+
+def _current_from_history(history: DataFrame, entity: Entity, started: datetime) -> DataFrame:
+    """The current state is the current version of every key (what history says is current)."""
+    return history.where(F.col(IS_CURRENT)).select(
+        *[F.col(c) for c in silver_columns(entity) if c not in LINEAGE],
+        F.col(VALID_FROM).alias(COMMITTED_AT),
+        F.col(CHANGE_SEQ),
+        F.lit(started).cast("timestamp").alias(PROCESSED_AT),
+    )
+
+
+def _write_full(
+    spark: SparkSession, checked: DataFrame, entity: Entity, tables: Tables, started: datetime
+) -> tuple[int, int, int]:
+    """Full refresh: rows in, rows breaking a hard rule and rows written.
+
+    History is rebuilt from every change (one commit, the one Spark job that reads bronze),
+    then the current state is taken from it (a second commit): the last version of each key
+    is the current row, by the same change order. The counts are observed while the rows
+    stream through the first write instead of persisting the rows and counting them in a job
+    of their own. A failed read fails the write; the caller then finds the damaged files and
+    runs this again.
     """
     seen = Observation(f"{entity.name}_checked_{uuid.uuid4().hex[:8]}")
-    written = Observation(f"{entity.name}_written_{uuid.uuid4().hex[:8]}")
     observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
-    final = apply_changes(to_change_rows(good_rows(observed), entity, started), None, entity)
-    _write(final.observe(written, F.count(F.lit(1)).alias("n")), silver_path, "static")
-    totals, out = seen.get, written.get
-    return int(totals["n"]), int(totals["bad"] or 0), int(out["n"])
+    changes = to_change_rows(good_rows(observed), entity, started)
+    ice.replace(spark, tables.history, versions(changes, entity))
+    totals = seen.get
+    history = spark.table(tables.history.ident)
+    ice.replace(spark, tables.current, _current_from_history(history, entity, started))
+    written = ice.snapshot_summary(
+        spark, tables.current, ice.current_snapshot_id(spark, tables.current)
+    )
+    return int(totals["n"]), int(totals["bad"] or 0), int(written.get("total-records", 0))
+
+
+def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
+    """Full refresh with no readable file: both tables exist and are empty."""
+    ice.replace(spark, tables.history, spark.createDataFrame([], history_schema(entity)))
+    ice.replace(spark, tables.current, spark.createDataFrame([], silver_schema(entity)))
+
+
+def _merge(
+    spark: SparkSession, changes: DataFrame, entity: Entity, tables: Tables, tenants: list[str]
+) -> tuple[int, int]:
+    """Apply a batch's changes: silver first, then history, each in one commit.
+
+    Either commit alone is safe to be the last thing a killed run did: the bookmark has not
+    moved, the next run reads the same files again, and both merges ignore changes they
+    already hold. Returns the rows silver's commit wrote (copy-on-write: a changed file is
+    written again whole) and the tenant partitions it changed.
+    """
+    before = ice.current_snapshot_id(spark, tables.current)
+    table_columns = ice.columns(spark, tables.current).fieldNames()
+    latest = latest_per_key(changes.repartition(TENANT_ID), entity).select(
+        *silver_columns(entity), OP, FILE_RANK
+    )
+    ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
+    history = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
+    ice.merge(
+        spark,
+        tables.history,
+        history_merge_source(changes, history, entity),
+        history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
+    )
+    after = ice.current_snapshot_id(spark, tables.current)
+    if after == before:
+        return 0, 0
+    summary = ice.snapshot_summary(spark, tables.current, after)
+    return int(summary.get("added-records", 0)), int(summary.get("changed-partition-count", 0))
+
+
+def _incompatible(checked: DataFrame, problems: list[str]) -> DataFrame:
+    """The batch's valid rows marked with the schema rule, for the quarantine."""
+    reason = "; ".join(problems) + (
+        ". Nothing was cast: declare a compatible type, or rebuild the table with "
+        "`lakehouse pipeline run --full-refresh`."
+    )
+    violation = F.struct(F.lit(SCHEMA_RULE).alias("rule"), F.lit(reason).alias("reason"))
+    return good_rows(checked).withColumn(VIOLATIONS, F.array(violation))
 
 
 def run(
@@ -329,7 +402,10 @@ def run(
     t0 = time.perf_counter()
     run_id = args.job_run_id or f"jr_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
     folder = table_path(args.bronze_path, entity, contract)
-    silver_path = f"{args.silver_path}/{entity.name}"
+    tables = Tables(
+        ice.silver_table(args.iceberg_catalog, args.silver_path, entity.name),
+        ice.history_table(args.iceberg_catalog, args.silver_path, entity.name),
+    )
     quarantine_path = f"{args.quarantine_path}/{entity.name}"
     damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
 
@@ -347,6 +423,9 @@ def run(
         files = sorted(normalize_uri(f.uri) for f in fs.list_files(spark, folder))
         set_aside: list[InspectedFile] = []
     else:
+        # An earlier version's plain Parquet silver cannot take a merge: say how to rebuild.
+        ice.check_not_plain_parquet(spark, tables.current)
+        ice.check_not_plain_parquet(spark, tables.history)
         files, set_aside = discover_new_files(
             glue_context,
             folder,
@@ -358,7 +437,8 @@ def run(
     counts = {rule: 0 for rule in HARD_RULES}
     rows_out = 0
     affected: list[str] = []
-    deleted_partitions: list[str] = []
+    rewritten = 0
+    schema_problems: list[str] = []
     cached: list[DataFrame] = []
     try:
         if args.full_refresh:
@@ -368,14 +448,12 @@ def run(
                 entity,
                 contract,
                 clean,
-                lambda df: _write_full(df, entity, silver_path, started),
+                lambda df: _write_full(spark, df, entity, tables, started),
                 spread=True,
             )
             rows_in, rows_quarantined, rows_out = full or (0, 0, 0)
             if checked is None:
-                fs.delete(spark, silver_path)
-            else:
-                affected = _partition_tenants(spark, silver_path)
+                _replace_empty(spark, entity, tables)
         else:
             batch, checked, inc = _read_checked(
                 spark, files, entity, contract, clean, lambda df: _count_checked(df, entity)
@@ -395,30 +473,30 @@ def run(
                 "append"
             ).parquet(quarantine_path)
 
-        if checked is not None and rows_quarantined:
+        if checked is not None and not args.full_refresh:
+            schema_problems = ice.evolve(spark, tables.current, silver_schema(entity))
+            schema_problems += ice.evolve(spark, tables.history, history_schema(entity))
+            if schema_problems and changes_valid:
+                # The whole batch waits in quarantine: a row half in silver and half not would
+                # be worse than none. Nothing is merged, nothing cast.
+                quarantine_rows(
+                    _incompatible(checked, schema_problems), entity, contract, started
+                ).write.mode("append").parquet(quarantine_path)
+                counts[SCHEMA_RULE] = changes_valid
+                rows_quarantined += changes_valid
+                changes_valid = 0
+                affected = []
+        if checked is not None and rows_quarantined > counts[SCHEMA_RULE]:
             # Rare: the bad rows are kept once (they are few) for their counts and their write.
             bad = bad_rows(checked).persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(bad)
-            counts.update(rule_counts(bad))
+            counts.update({k: v for k, v in rule_counts(bad).items() if k != SCHEMA_RULE})
             quarantine_rows(bad, entity, contract, started).write.mode("append").parquet(
                 quarantine_path
             )
-        if checked is not None and not args.full_refresh:
+        if checked is not None and not args.full_refresh and affected:
             changes = to_change_rows(good_rows(checked), entity, started)
-            written: list[str] = []
-            if affected:
-                existing = _existing_silver(spark, silver_path, entity, affected)
-                # Dynamic overwrite may read the partitions it replaces: the new files are
-                # staged and swapped in only when every task has succeeded. What was written
-                # is observed on the way, so no extra job counts it.
-                merged = apply_changes(changes, existing, entity)
-                rows_out, written = _write_observed(merged, entity, silver_path)
-            # Dynamic overwrite only replaces partitions that still have rows.
-            for tenant in affected:
-                if tenant not in written and fs.delete(
-                    spark, f"{silver_path}/{TENANT_ID}={tenant}"
-                ):
-                    deleted_partitions.append(tenant)
+            rows_out, rewritten = _merge(spark, changes, entity, tables, affected)
     finally:
         for df in cached:
             df.unpersist()
@@ -440,12 +518,15 @@ def run(
         "rows_quarantined": rows_quarantined,
         "changes_applied": changes_valid,
         "rows_out": rows_out,
-        "tenants_rewritten": len(affected),
-        "tenant_partitions_removed": deleted_partitions,
+        "tenants_rewritten": rewritten,
+        "snapshots": {
+            "current": ice.current_snapshot_id(spark, tables.current),
+            "history": ice.current_snapshot_id(spark, tables.history),
+        },
         "rules": {
             rule: {
                 "severity": "hard",
-                "scope": "file" if rule in FILE_RULES else "row",
+                "scope": RULE_SCOPES.get(rule, "row"),
                 "violations": counts[rule],
             }
             for rule in HARD_RULES
@@ -456,6 +537,7 @@ def run(
         "schema_drift": {
             "extra_columns": batch.extra_columns,
             "missing_optional_columns": batch.missing_optional_columns,
+            "incompatible": schema_problems,
         },
         "status": "quarantined" if (rows_quarantined or files_quarantined) else "ok",
     }

@@ -7,14 +7,25 @@ import sys
 import typer
 from rich.console import Console
 
-from lakehouse.cli import athena, crawl, db, glue, pipeline, reconcile, replicate, seed, web
+from lakehouse.cli import (
+    athena,
+    crawl,
+    db,
+    glue,
+    maintain,
+    pipeline,
+    reconcile,
+    replicate,
+    seed,
+    web,
+)
 from lakehouse.errors import LakehouseError
 
 app = typer.Typer(
     name="lakehouse",
     help=(
         "A multi-tenant SaaS lakehouse on one machine: PostgreSQL -> DMS-compatible bronze -> "
-        "silver and gold Parquet -> Athena SQL."
+        "silver and gold Iceberg tables -> Athena SQL."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -30,6 +41,7 @@ replicate.register(app)
 glue.register(app)
 pipeline.register(app)
 reconcile.register(app)
+maintain.register(app)
 crawl.register(app)
 athena.register(app)
 web.register(app)

@@ -49,12 +49,17 @@ def _summary(result: PipelineResult) -> Table:
 
 
 def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
-    from lakehouse.pipeline.run import plan
+    from lakehouse.pipeline.run import PipelineResult, check_layout, nothing_new, plan
 
     settings = get_settings()
+    if not full_refresh:
+        check_layout(settings)  # decided from files, before a JVM starts
     steps = plan()
     with lake_writer(settings, "pipeline run", wait) as lock:
-        result = _run_with_progress(settings, steps, full_refresh, as_json=as_json)
+        if not full_refresh and nothing_new(settings):  # also before Spark, under the lock
+            result = PipelineResult(nothing_new=True)
+        else:
+            result = _run_with_progress(settings, steps, full_refresh, as_json=as_json)
         lock.ensure_held()
     if as_json:
         typer.echo(json.dumps(_as_json(result), indent=2, default=str))
@@ -62,6 +67,11 @@ def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
             from lakehouse.glue.runner import SparkLostError
 
             raise SparkLostError(result.fatal)
+    elif result.nothing_new:
+        console.print(
+            "nothing new: every bronze file is in silver, and gold and the quality report "
+            "were built from the current silver snapshots"
+        )
     else:
         _report(settings, result)
     return result.exit_code

@@ -39,6 +39,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.glue import iceberg
 from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.storage import open_storage
@@ -99,6 +100,8 @@ def spark_session(
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    for key, value in iceberg.session_config(settings).items():
+        builder = builder.config(key, value)
     try:
         started = SparkSession.getActiveSession() is None
         spark = builder.getOrCreate()
@@ -237,6 +240,7 @@ def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
         "--gold_path": settings.gold_uri,
         "--quarantine_path": settings.quarantine_uri,
         "--reports_path": settings.reports_uri,
+        "--iceberg_catalog": iceberg.catalog_name(settings.lake_uri),
         "--full_refresh": "false",
         "--job-bookmark-option": "job-bookmark-enable",
     }
@@ -354,6 +358,7 @@ def _start_job_run(
     from awsglue import _local  # the stand-in, importable now
 
     spark = spark or spark_session(settings)
+    iceberg.register_lake_catalog(spark, settings)
     _local.configure(settings.glue_state_uri, settings.catalog_uri, settings.glue_s3_root)
     run_id = f"jr_{uuid.uuid4().hex}"
     defaults = {**special_arguments(settings, job_name), **default_arguments(settings, job_name)}

@@ -7,13 +7,18 @@ the local crawler (``lakehouse.catalog``), which registers the tables and ``tena
 partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS.
 
 Gold jobs are pure functions of their silver inputs and their code, so an incremental run skips
-a mart that is up to date: its output exists and neither its inputs nor the code changed since
-its last successful build. "Changed" is decided from facts, not from this run's reports: a
-fingerprint of each input table's files (every rewrite of a silver partition writes new files)
-and one of the job script, the shared library and the declarations, recorded after each
-successful build in ``<lake>/_glue/pipeline/gold_inputs.json``. A silver job run by hand in
-between, a failed gold job or a changed transform all make the mart run again;
-``--full-refresh`` runs every mart.
+a mart that is up to date: its table exists and neither its inputs nor the code changed since
+its last successful build. "Changed" is decided from facts, not from this run's reports: the
+Iceberg snapshot id of each input table (every commit makes a new one) and a fingerprint of the
+job script, the shared library and the declarations, recorded after each successful build in
+``<lake>/_glue/pipeline/gold_inputs.json``. A silver job run by hand in between, a failed gold
+job or a changed transform all make the mart run again; ``--full-refresh`` runs every mart.
+
+A run with nothing new anywhere (every bronze file in its bookmark, every mart and the quality
+report built from the current snapshots, the last run complete) is decided from those files
+alone and ends before Spark starts (:mod:`lakehouse.pipeline.state`). A lake whose silver or
+gold is still the plain Parquet layout of an earlier version is refused before anything runs,
+with the command that rebuilds it (``--full-refresh``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse_glue import fs
+from lakehouse_glue import iceberg as ice
 from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
@@ -35,8 +41,10 @@ from pyspark.sql import SparkSession
 from lakehouse.catalog.crawler import CrawlResult, crawl
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
 from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.pipeline import state
 from lakehouse.storage import open_storage
 from lakehouse.storage.lock import writer_lock
 
@@ -49,6 +57,7 @@ CRAWLER_STEP = "crawl"
 #: Stages of the DAG in order; each starts when the previous one has finished (a gold job whose
 #: silver input failed is skipped).
 STAGES = (("silver",), ("gold", "quality"), ("crawler",))
+KINDS = ("silver", "gold", "quality", "crawler")
 
 #: Exit codes of ``pipeline run``.
 EXIT_OK, EXIT_FAILED, EXIT_QUARANTINED = 0, 1, 3
@@ -77,6 +86,7 @@ class PipelineResult:
     crawl_error: str | None = None
     #: One line when the run had to stop: the Spark JVM ran out of memory or died.
     fatal: str | None = None
+    nothing_new: bool = False  # decided before Spark: every job would have found nothing
 
     @property
     def failed(self) -> list[JobRun]:
@@ -132,7 +142,45 @@ def library_fingerprint() -> str:
 
 
 def _gold_state_uri(settings: Settings) -> str:
-    return f"{settings.glue_state_uri}/pipeline/gold_inputs.json"
+    return f"{settings.glue_state_uri}/{state.GOLD_STATE}"
+
+
+def gold_fingerprints(
+    snapshots: dict[str, int | None], library: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Job -> what its mart is built from now: the code and each input's snapshot id."""
+    scripts = job_scripts()
+    library = library or library_fingerprint()
+    out: dict[str, dict[str, Any]] = {}
+    for m in load_marts():
+        if m.job_name in scripts:
+            script = _sha256(scripts[m.job_name].read_bytes())
+            out[m.job_name] = {
+                "code": _sha256(f"{library} {script}".encode()),
+                "inputs": {e: snapshots.get(e) for e in m.depends_on},
+            }
+    return out
+
+
+def nothing_new(settings: Settings) -> bool:
+    """Whether an incremental run would find nothing to do (decided without Spark)."""
+    return state.nothing_to_do(settings, gold_fingerprints(state.silver_snapshots(settings)))
+
+
+def check_layout(settings: Settings) -> None:
+    """Refuse a lake whose silver or gold is an earlier version's plain Parquet.
+
+    Raises:
+        LakehouseError: naming the tables and the command that rebuilds them.
+    """
+    old = state.plain_parquet_tables(settings)
+    if old:
+        raise LakehouseError(
+            f"{len(old)} table(s) of this lake are plain Parquet folders written by an earlier "
+            f"version ({', '.join(old[:4])}{', ...' if len(old) > 4 else ''}); silver and gold "
+            "are Apache Iceberg tables now. Rebuild them from bronze with "
+            "`lakehouse pipeline run --full-refresh`."
+        )
 
 
 def run_pipeline(
@@ -142,7 +190,7 @@ def run_pipeline(
     spark: SparkSession | None = None,
     on_start: Callable[[Step], None] | None = None,
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None = None,
-    kinds: tuple[str, ...] = ("silver", "gold", "quality", "crawler"),
+    kinds: tuple[str, ...] = KINDS,
     workers: int | None = None,
 ) -> PipelineResult:
     """Run the DAG once.
@@ -180,6 +228,11 @@ def _run_dag(
     kinds: tuple[str, ...],
     workers: int | None,
 ) -> PipelineResult:
+    t0 = time.perf_counter()
+    if not full_refresh:
+        check_layout(settings)
+        if set(kinds) == set(KINDS) and nothing_new(settings):
+            return PipelineResult(nothing_new=True, seconds=round(time.perf_counter() - t0, 3))
     scripts = job_scripts()
     missing = [s.job_name for s in plan() if s.kind != "crawler" and s.job_name not in scripts]
     if missing:
@@ -189,12 +242,12 @@ def _run_dag(
             "(git checkout) or remove the declaration"
         )
     spark = spark or spark_session(settings)
+    catalog = register_lake_catalog(spark, settings)
     result = PipelineResult()
     failed_entities: set[str] = set()
     arguments = {"--full_refresh": "true" if full_refresh else "false"}
     callbacks = threading.Lock()  # progress callbacks see one job at a time
     dag = plan()
-    t0 = time.perf_counter()
 
     def started(step: Step) -> None:
         if on_start:
@@ -221,11 +274,13 @@ def _run_dag(
             if gold:
                 state_text = fs.read_text(spark, _gold_state_uri(settings))
                 built: dict[str, Any] = json.loads(state_text) if state_text else {}
-                library = library_fingerprint()
-                inputs = {
-                    e: fs.fingerprint(spark, f"{settings.silver_uri}/{e}")
+                snapshots = {
+                    e: ice.current_snapshot_id(
+                        spark, ice.silver_table(catalog, settings.silver_uri, e)
+                    )
                     for e in sorted({d for s in steps for d in s.depends_on})
                 }
+                wanted = gold_fingerprints(snapshots)
             runnable: list[Step] = []
             for step in steps:
                 if step.kind == "crawler":
@@ -237,17 +292,15 @@ def _run_dag(
                     result.skipped.append((step.job_name, why))
                     finished(step, None, why)
                     continue
-                if gold:
-                    script = _sha256(scripts[step.job_name].read_bytes())
-                    fingerprint = {
-                        "code": _sha256(f"{library} {script}".encode()),
-                        "inputs": {e: inputs[e] for e in step.depends_on},
-                    }
+                if step.kind == "gold":
+                    fingerprint = wanted[step.job_name]
                     current = (
                         not full_refresh
                         and built.get(step.job_name) == fingerprint
                         and step.output is not None
-                        and fs.exists(spark, f"{settings.gold_uri}/{step.output}")
+                        and ice.exists(
+                            spark, ice.gold_table(catalog, settings.gold_uri, step.output)
+                        )
                     )
                     built[step.job_name] = fingerprint
                     if current:
@@ -286,4 +339,12 @@ def _run_dag(
                         result.crawl_error = str(exc)
                     finished(step, None, result.crawl_error)
     result.seconds = round(time.perf_counter() - t0, 3)
+    if set(kinds) == set(KINDS):
+        # What the next run's "nothing new" decision starts from: this run ended whole.
+        complete = not result.failed and not result.skipped and result.crawl_error is None
+        fs.write_text(
+            spark,
+            f"{settings.glue_state_uri}/{state.LAST_RUN}",
+            json.dumps({"complete": complete, "exit_code": result.exit_code}),
+        )
     return result

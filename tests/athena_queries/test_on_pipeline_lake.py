@@ -47,21 +47,25 @@ def test_crawl_finds_every_layer_without_drift(pipeline_lake: E2ELake) -> None:
             assert not table.drift.missing_vs_declaration, table.qualified_name
 
 
-def test_pipeline_run_registered_every_table_and_tenant_partition(
+def test_pipeline_run_registered_every_table_as_iceberg_partitioned_by_tenant(
     pipeline_lake: E2ELake,
 ) -> None:
     catalog = load_catalog(pipeline_lake.settings.catalog_uri)
-    tenants = {str(r[0]) for r in pg_rows(pipeline_lake.dsn, "select id from tenants")}
+    names = load_declaration().names
     silver = {t.name: t for t in catalog.in_database("silver")}
-    assert set(silver) == set(load_declaration().names)
-    assert set(silver["tenants"].partitions) == tenants
+    assert set(silver) == {*names, *(f"{n}_history" for n in names)}
     gold = {t.name: t for t in catalog.in_database("gold")}
     assert set(gold) == {m.name for m in gold_marts() if m.columns}
-    # Every tenant has a tenant_summary row, so a folder, so a registered partition.
-    assert set(gold["tenant_summary"].partitions) == tenants
     for table in [*silver.values(), *gold.values()]:
-        assert [c.name for c in table.partition_keys] == ["tenant_id"], table.qualified_name
-        assert "tenant_id" not in [c.name for c in table.columns], table.qualified_name
+        assert table.format == "iceberg", table.qualified_name
+        # Iceberg partitions are hidden: tenant_id is a column the spec partitions by.
+        assert table.tenant_column == "tenant_id", table.qualified_name
+        assert "tenant_id" in [c.name for c in table.columns], table.qualified_name
+    # Every tenant has a tenant_summary row.
+    tenants = {str(r[0]) for r in pg_rows(pipeline_lake.dsn, "select id from tenants")}
+    with AthenaEngine(pipeline_lake.settings, save_results=False) as engine:
+        (result,) = engine.execute("select distinct tenant_id from gold.tenant_summary")
+    assert {str(r[0]) for r in result.rows} == tenants
 
 
 @pytest.mark.parametrize("name", sorted(BUSINESS))

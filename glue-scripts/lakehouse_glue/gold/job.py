@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_glue.gold.io import read_silver, write_mart
 from lakehouse_glue.gold.marts import mart
+from lakehouse_glue.jobargs import JobArgs
 
 Transform = Callable[..., DataFrame]
 
@@ -42,24 +43,22 @@ def inputs_of(mart_name: str, transform: Transform) -> list[str]:
 
 
 def build_mart(
-    spark: SparkSession, silver_path: str, mart_name: str, transform: Transform
+    spark: SparkSession, catalog: str, silver_path: str, mart_name: str, transform: Transform
 ) -> DataFrame:
-    """The mart computed from the silver tables under ``silver_path`` (not yet written)."""
+    """The mart computed from the current silver tables (not yet written)."""
     inputs = {
-        name: read_silver(spark, silver_path, name) for name in inputs_of(mart_name, transform)
+        name: read_silver(spark, catalog, silver_path, name)
+        for name in inputs_of(mart_name, transform)
     }
     return transform(**inputs)
 
 
 def run_mart(
-    glue_context: GlueContextLike,
-    silver_path: str,
-    gold_path: str,
-    mart_name: str,
-    transform: Transform,
+    glue_context: GlueContextLike, args: JobArgs, mart_name: str, transform: Transform
 ) -> None:
-    """Compute mart ``mart_name`` with ``transform`` from silver and overwrite it in gold."""
+    """Compute mart ``mart_name`` with ``transform`` from silver and replace it in gold."""
     spark = glue_context.spark_session
     # Days and months are UTC by definition; Spark derives dates in the session time zone.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    write_mart(build_mart(spark, silver_path, mart_name, transform), mart_name, gold_path)
+    mart_df = build_mart(spark, args.iceberg_catalog, args.silver_path, mart_name, transform)
+    write_mart(mart_df, mart_name, args.iceberg_catalog, args.gold_path)

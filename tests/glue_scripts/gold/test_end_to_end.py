@@ -14,13 +14,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from lakehouse_glue.gold.marts import load_marts, mart
+from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.replicate import ReplicationOptions, Replicator
+from tests.glue_scripts import tables
 from tests.glue_scripts.gold import dataset
 from tests.glue_scripts.gold.compare import assert_same_rows, normalise, postgres_answer
 
@@ -100,7 +101,7 @@ def run_gold_jobs(settings: Settings, spark: SparkSession) -> None:
 
 
 def read_gold(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
-    return spark.read.schema(mart(name).ddl).parquet(f"{settings.gold_uri}/{name}")
+    return tables.read(spark, tables.gold_table(spark, settings, name))
 
 
 @pytest.mark.parametrize("name", [m.name for m in load_marts()])
@@ -110,15 +111,15 @@ def test_gold_parquet_equals_postgres(name: str, gold_lake: Lake, spark: SparkSe
     assert_same_rows(read_gold(spark, gold_lake.settings, name), expected, name)
 
 
-def test_gold_is_partitioned_by_tenant_one_file_each(gold_lake: Lake) -> None:
-    gold = Path(gold_lake.settings.gold_uri)
+def test_gold_is_partitioned_by_tenant_one_file_each(gold_lake: Lake, spark: SparkSession) -> None:
+    settings = gold_lake.settings
     with psycopg.connect(gold_lake.dsn) as conn:
         tenants = {str(r[0]) for r in conn.execute("select id from tenants").fetchall()}
-    summary = sorted(p.name for p in (gold / "tenant_summary").iterdir() if p.is_dir())
-    assert summary == sorted(f"tenant_id={t}" for t in tenants)
-    for part in (gold / "revenue_monthly").iterdir():
-        if part.is_dir():
-            assert len(list(part.glob("*.parquet"))) == 1
+    summary = tables.files_by_tenant(spark, tables.gold_table(spark, settings, "tenant_summary"))
+    assert set(summary) == tenants
+    monthly = tables.files_by_tenant(spark, tables.gold_table(spark, settings, "revenue_monthly"))
+    assert monthly
+    assert all(len(files) == 1 for files in monthly.values())
 
 
 def test_rerunning_the_gold_jobs_changes_nothing(gold_lake: Lake, spark: SparkSession) -> None:

@@ -1,4 +1,4 @@
-"""The gold I/O adapters on a real local lake folder."""
+"""The gold I/O adapters on real Iceberg tables of a local lake."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lakehouse_glue import iceberg as ice
 from lakehouse_glue.gold.io import gold_input_schema, read_silver, write_mart
 from lakehouse_glue.gold.marts import mart
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+
+from lakehouse.config import Settings
+from lakehouse.glue.iceberg import register_lake_catalog
+from tests.glue_scripts import tables
 
 A = "00000000-0000-4000-8000-00000000000a"
 B = "00000000-0000-4000-8000-00000000000b"
@@ -38,63 +44,73 @@ def summary_rows(spark: SparkSession, tenants: list[str]):  # type: ignore[no-un
     return spark.createDataFrame(rows, mart("tenant_summary").ddl)
 
 
-def test_write_mart_overwrites_the_whole_mart_one_file_per_tenant(
-    spark: SparkSession, tmp_path: Path
+@pytest.fixture
+def lake(tmp_path: Path) -> Settings:
+    return Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+
+
+def _catalog(spark: SparkSession, lake: Settings) -> str:
+    return register_lake_catalog(spark, lake)
+
+
+def test_write_mart_replaces_the_whole_mart_in_one_commit(
+    spark: SparkSession, lake: Settings
 ) -> None:
-    gold = str(tmp_path / "gold")
-    write_mart(summary_rows(spark, [A, B]), "tenant_summary", gold)
-    folder = tmp_path / "gold" / "tenant_summary"
-    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
-        f"tenant_id={A}",
-        f"tenant_id={B}",
-    ]
-    assert all(len(list(p.glob("*.parquet"))) == 1 for p in folder.iterdir() if p.is_dir())
-    # Tenant B vanished from silver: it must vanish from gold too (not a dynamic overwrite).
-    write_mart(summary_rows(spark, [A]), "tenant_summary", gold)
-    assert [p.name for p in folder.iterdir() if p.is_dir()] == [f"tenant_id={A}"]
-    back = spark.read.schema(mart("tenant_summary").ddl).parquet(str(folder))
+    catalog = _catalog(spark, lake)
+    write_mart(summary_rows(spark, [A, B]), "tenant_summary", catalog, lake.gold_uri)
+    table = tables.gold_table(spark, lake, "tenant_summary")
+    files = tables.files_by_tenant(spark, table)
+    assert sorted(files) == [A, B]
+    assert all(len(f) == 1 for f in files.values())
+    first = ice.current_snapshot_id(spark, table)
+    # Tenant B vanished from silver: it must vanish from gold too, in the next snapshot.
+    write_mart(summary_rows(spark, [A]), "tenant_summary", catalog, lake.gold_uri)
+    assert sorted(tables.files_by_tenant(spark, table)) == [A]
+    back = tables.read(spark, table)
     assert [(r.tenant_id, r.gross_revenue, r.events) for r in back.collect()] == [
         (A, Decimal("10.50"), 7)
     ]
+    # The mart before the replace is still there for time travel, whole.
+    before = spark.sql(f"select tenant_id from {table.ident} version as of {first}").collect()
+    assert sorted(r.tenant_id for r in before) == [A, B]
 
 
 def test_write_mart_refuses_a_frame_that_drifts_from_gold_json(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, lake: Settings
 ) -> None:
     df = summary_rows(spark, [A]).withColumn("gross_revenue", F.col("events"))
     with pytest.raises(ValueError, match="gross_revenue is bigint, declared decimal"):
-        write_mart(df, "tenant_summary", str(tmp_path / "gold"))
-    assert not (tmp_path / "gold").exists()
+        write_mart(df, "tenant_summary", _catalog(spark, lake), lake.gold_uri)
+    assert not Path(lake.gold_uri).exists()
 
 
 def test_read_silver_selects_declared_columns_and_reads_a_missing_table_as_empty(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, lake: Settings
 ) -> None:
-    silver = tmp_path / "silver"
+    catalog = _catalog(spark, lake)
     rows = [("t1", A, "pro", True), ("t2", B, "free", False)]
-    spark.createDataFrame(
-        rows, "id string, tenant_id string, plan string, is_active boolean"
-    ).write.partitionBy("tenant_id").parquet(str(silver / "tenants"))
-    tenants = read_silver(spark, str(silver), "tenants")
-    assert (
-        tenants.schema.simpleString()
-        == spark.createDataFrame([], gold_input_schema("tenants")).schema.simpleString()
+    ice.replace(
+        spark,
+        ice.silver_table(catalog, lake.silver_uri, "tenants"),
+        spark.createDataFrame(rows, "id string, tenant_id string, plan string, is_active boolean"),
     )
-    assert sorted((r.id, r.tenant_id, r.plan, r.name) for r in tenants.collect()) == [
-        ("t1", A, "pro", None),
-        ("t2", B, "free", None),
-    ]
-    events = read_silver(spark, str(silver), "events")
+    with pytest.raises(AnalysisException, match="name"):
+        # A declared column the table lacks is an error, not a NULL column.
+        read_silver(spark, catalog, lake.silver_uri, "tenants").collect()
+    events = read_silver(spark, catalog, lake.silver_uri, "events")
     assert events.count() == 0
     empty = spark.createDataFrame([], gold_input_schema("events"))
     assert events.schema.simpleString() == empty.schema.simpleString()
 
 
-def test_read_silver_of_a_table_whose_last_tenant_was_removed(
-    spark: SparkSession, tmp_path: Path
+def test_read_silver_of_a_table_whose_last_row_was_deleted(
+    spark: SparkSession, lake: Settings
 ) -> None:
-    """The silver folder exists but holds no partition (every row deleted): zero rows, no error."""
-    (tmp_path / "silver" / "orders").mkdir(parents=True)
-    orders = read_silver(spark, str(tmp_path / "silver"), "orders")
+    """The silver table exists but holds no row (every row deleted): zero rows, no error."""
+    catalog = _catalog(spark, lake)
+    table = ice.silver_table(catalog, lake.silver_uri, "orders")
+    schema = spark.createDataFrame([], gold_input_schema("orders")).schema
+    ice.create_if_missing(spark, table, schema)
+    orders = read_silver(spark, catalog, lake.silver_uri, "orders")
     assert orders.count() == 0
     assert "total" in orders.columns

@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.glue.iceberg import catalog_name
 from lakehouse.glue.runner import default_arguments, ensure_stubs_on_path, start_job_run
 
 ensure_stubs_on_path()
@@ -41,6 +42,7 @@ def test_resolved_options_like_glue() -> None:
         quarantine_path="/q",
         reports_path="/r",
         full_refresh="true",
+        iceberg_catalog="glue_catalog",
         JOB_RUN_ID="jr_1",
         unrelated="ignored",
     )
@@ -53,6 +55,19 @@ def test_resolved_options_like_glue() -> None:
     args = JobArgs.from_resolved(got)
     assert args.full_refresh is True
     assert args.job_run_id == "jr_1"
+    assert args.iceberg_catalog == "glue_catalog"
+
+
+@pytest.mark.parametrize(
+    "name", ["glue_catalog`.`x", "c; drop table silver.orders", "", "1st", "a.b", "a b"]
+)
+def test_an_iceberg_catalog_that_is_not_a_plain_name_is_refused(name: str) -> None:
+    """The catalog name goes into SQL text: anything but an identifier is an error."""
+    values = dict.fromkeys(JOB_ARGUMENTS, "x")
+    values["full_refresh"] = "false"
+    values["iceberg_catalog"] = name
+    with pytest.raises(ValueError, match="--iceberg_catalog"):
+        JobArgs.from_resolved(values)
 
 
 def test_missing_argument_raises_glue_error() -> None:
@@ -154,6 +169,10 @@ def test_runner_rejects_unknown_job_and_bad_argument_keys(tmp_path: Path) -> Non
     defaults = default_arguments(settings, "j")
     assert defaults["--silver_path"] == settings.silver_uri
     assert defaults["--job-bookmark-option"] == "job-bookmark-enable"
+    # One Iceberg catalog per lake, named from the lake's location.
+    assert defaults["--iceberg_catalog"] == catalog_name(settings.lake_uri)
+    other = default_arguments(Settings(lake=str(tmp_path / "other")), "j")
+    assert other["--iceberg_catalog"] != defaults["--iceberg_catalog"]
 
 
 def test_a_failing_job_is_reported_not_raised(spark: SparkSession, tmp_path: Path) -> None:

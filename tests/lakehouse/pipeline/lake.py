@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from lakehouse_glue.changes import LINEAGE, silver_ddl
+from lakehouse_glue.changes import LINEAGE
 from lakehouse_glue.model import Entity, load_declaration
 from psycopg import sql
 from pyspark.sql import DataFrame, SparkSession
@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config import Settings
 from lakehouse.glue.runner import ensure_stubs_on_path, job_scripts
 from tests.conftest import role_dsn
+from tests.glue_scripts import tables
 
 
 @dataclass
@@ -82,15 +83,12 @@ def source_frame(spark: SparkSession, dsn: str, entity: Entity) -> DataFrame:
 
 
 def silver_frame(spark: SparkSession, settings: Settings, entity: Entity) -> DataFrame:
-    """The silver table's declared columns (lineage dropped)."""
-    path = f"{settings.silver_uri}/{entity.name}"
-    df = spark.read.schema(silver_ddl(entity)).parquet(path)
-    return df.select(*entity.column_names)
+    """The silver table's declared columns (lineage dropped), at its current snapshot."""
+    return silver_with_lineage(spark, settings, entity).select(*entity.column_names)
 
 
 def silver_with_lineage(spark: SparkSession, settings: Settings, entity: Entity) -> DataFrame:
-    path = f"{settings.silver_uri}/{entity.name}"
-    return spark.read.schema(silver_ddl(entity)).parquet(path)
+    return tables.read(spark, tables.silver_table(spark, settings, entity.name))
 
 
 def entities() -> list[Entity]:

@@ -21,6 +21,7 @@ from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline import run as pipeline_run
 from lakehouse.pipeline.run import PipelineResult, run_pipeline
 from lakehouse.source.seed import seed
+from tests.glue_scripts import tables
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
 
@@ -31,7 +32,8 @@ MARTS = {m.job_name: set(m.depends_on) for m in load_marts()}
 
 def _gold(spark: SparkSession, settings: Settings) -> dict[str, list[Row]]:
     return {
-        m.name: spark.read.parquet(f"{settings.gold_uri}/{m.name}").collect() for m in load_marts()
+        m.name: tables.read(spark, tables.gold_table(spark, settings, m.name)).collect()
+        for m in load_marts()
     }
 
 

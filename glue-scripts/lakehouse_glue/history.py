@@ -1,0 +1,167 @@
+"""Every version of an entity's rows: ``silver.<entity>_history``, slowly changing type 2.
+
+A version is what one insert or update made of a row. It is valid from its change's source
+commit time until the next change of the same key (``valid_to``, with that change's sequence in
+``valid_to_change_seq``); the key's last version is current unless a delete closed it. Deletes
+make no version of their own: they only close one. Versions are ordered like silver's changes
+(shared/BRONZE_CONTRACT.md): full load before CDC, then change sequence, commit time, file name
+and row position, NULLs first.
+
+Built incrementally: a batch's changes are first held against each key's last known change (the
+current version's own, or the change that closed the latest version), and only strictly newer
+ones are kept, so that replaying files changes nothing; the key's current version is then closed
+by the first kept change and the kept changes become versions, in one ``MERGE``. A rebuild from
+bronze (:func:`versions` over every change) gives the same rows. A change older than what
+history already holds for its key (a late file) is not inserted in the middle: it also lost to
+the newer row in silver.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+from pyspark.sql.types import StructType, _parse_datatype_string
+from pyspark.sql.window import WindowSpec
+
+from lakehouse_glue.bronze import FILE_RANK, ROW_ORDER, SOURCE_FILE
+from lakehouse_glue.changes import CHANGE_SEQ, COMMITTED_AT, OP, TENANT_ID
+from lakehouse_glue.model import Entity
+
+OPERATION = "operation"
+VALID_FROM = "valid_from"
+VALID_TO = "valid_to"
+VALID_TO_SEQ = "valid_to_change_seq"
+IS_CURRENT = "is_current"
+_ACTION = "_action"
+_LAST = "_last_change"
+
+
+def _entity_columns(entity: Entity) -> list[str]:
+    cols = entity.column_names
+    return cols if TENANT_ID in cols else [*cols, TENANT_ID]
+
+
+def history_columns(entity: Entity) -> list[str]:
+    """History column names in order: declared columns, tenant_id, then the version columns."""
+    return [
+        *_entity_columns(entity),
+        OPERATION,
+        CHANGE_SEQ,
+        VALID_FROM,
+        VALID_TO,
+        VALID_TO_SEQ,
+        IS_CURRENT,
+    ]
+
+
+def history_schema(entity: Entity) -> StructType:
+    """Spark schema of the history table."""
+    parts = [f"`{c.name}` {c.spark_type}" for c in entity.columns]
+    if TENANT_ID not in entity.column_names:
+        parts.append(f"`{TENANT_ID}` string")
+    parts += [
+        f"`{OPERATION}` string",
+        f"`{CHANGE_SEQ}` string",
+        f"`{VALID_FROM}` timestamp",
+        f"`{VALID_TO}` timestamp",
+        f"`{VALID_TO_SEQ}` string",
+        f"`{IS_CURRENT}` boolean",
+    ]
+    schema = _parse_datatype_string(", ".join(parts))
+    assert isinstance(schema, StructType)
+    return schema
+
+
+def _order(entity: Entity) -> WindowSpec:
+    return Window.partitionBy(TENANT_ID, entity.primary_key).orderBy(
+        F.col(FILE_RANK).asc(),
+        F.col(CHANGE_SEQ).asc_nulls_first(),
+        F.col(COMMITTED_AT).asc_nulls_first(),
+        F.col(SOURCE_FILE).asc(),
+        F.col(ROW_ORDER).asc(),
+    )
+
+
+def versions(changes: DataFrame, entity: Entity) -> DataFrame:
+    """Changes (from :func:`lakehouse_glue.changes.to_change_rows`) -> history rows.
+
+    Each insert or update is valid until the next change of its key; deletes only close.
+    """
+    order = _order(entity)
+    chained = (
+        changes.withColumn(VALID_TO, F.lead(COMMITTED_AT).over(order))
+        .withColumn(VALID_TO_SEQ, F.lead(CHANGE_SEQ).over(order))
+        .withColumn("_has_next", F.lead(F.lit(True)).over(order).isNotNull())
+    )
+    return chained.where(F.col(OP) != F.lit("D")).select(
+        *[F.col(c) for c in _entity_columns(entity)],
+        F.col(OP).alias(OPERATION),
+        F.col(CHANGE_SEQ),
+        F.col(COMMITTED_AT).alias(VALID_FROM),
+        F.col(VALID_TO),
+        F.col(VALID_TO_SEQ),
+        (~F.col("_has_next")).alias(IS_CURRENT),
+    )
+
+
+def _change_key(seq: Column | str, at: Column | str) -> Column:
+    """What orders two changes of one key across batches (NULLs sort first in a struct)."""
+    seq_col = F.col(seq) if isinstance(seq, str) else seq
+    at_col = F.col(at) if isinstance(at, str) else at
+    return F.struct(seq_col.alias("seq"), at_col.alias("at"))
+
+
+def last_changes(history: DataFrame, entity: Entity) -> DataFrame:
+    """Per key, the (sequence, commit time) of its last known change."""
+    current = F.col(IS_CURRENT)
+    key = _change_key(
+        F.when(current, F.col(CHANGE_SEQ)).otherwise(F.col(VALID_TO_SEQ)),
+        F.when(current, F.col(VALID_FROM)).otherwise(F.col(VALID_TO)),
+    )
+    return history.groupBy(TENANT_ID, entity.primary_key).agg(F.max(key).alias(_LAST))
+
+
+def merge_source(changes: DataFrame, history: DataFrame, entity: Entity) -> DataFrame:
+    """The rows of the history ``MERGE``: one closing row per key, then the new versions.
+
+    Args:
+        changes: the batch's valid changes (:func:`lakehouse_glue.changes.to_change_rows`).
+        history: the history rows of the batch's tenants (any superset of its keys).
+        entity: the declared entity.
+    """
+    last = last_changes(history, entity)
+    joined = changes.join(last, [TENANT_ID, entity.primary_key], "left")
+    fresh = joined.where(
+        F.col(_LAST).isNull()
+        | ((F.col(FILE_RANK) == 1) & (_change_key(CHANGE_SEQ, COMMITTED_AT) > F.col(_LAST)))
+    ).drop(_LAST)
+    first = fresh.withColumn("_n", F.row_number().over(_order(entity))).where(F.col("_n") == 1)
+    closers = first.select(
+        F.col(TENANT_ID),
+        F.col(entity.primary_key),
+        F.col(COMMITTED_AT).alias(VALID_TO),
+        F.col(CHANGE_SEQ).alias(VALID_TO_SEQ),
+        F.lit("close").alias(_ACTION),
+    )
+    inserts = versions(fresh, entity).withColumn(_ACTION, F.lit("insert"))
+    return inserts.unionByName(closers, allowMissingColumns=True)
+
+
+def merge_statement(entity: Entity, table_columns: list[str]) -> str:
+    """``MERGE`` of :func:`merge_source` into the history table (``{target}``/``{source}``).
+
+    A closing row matches the key's current version only; a new version never matches.
+    """
+    key = entity.primary_key
+    names = ", ".join(f"`{c}`" for c in table_columns)
+    values = ", ".join(
+        f"s.`{c}`" if c in history_columns(entity) else "null" for c in table_columns
+    )
+    return (
+        "merge into {target} t using {source} s "
+        f"on t.`{TENANT_ID}` = s.`{TENANT_ID}` and t.`{key}` = s.`{key}` "
+        f"and s.`{_ACTION}` = 'close' and t.`{IS_CURRENT}` "
+        f"when matched then update set t.`{VALID_TO}` = s.`{VALID_TO}`, "
+        f"t.`{VALID_TO_SEQ}` = s.`{VALID_TO_SEQ}`, t.`{IS_CURRENT}` = false "
+        f"when not matched and s.`{_ACTION}` = 'insert' then insert ({names}) values ({values})"
+    )

@@ -1,0 +1,351 @@
+"""Silver and gold as Apache Iceberg tables: names, table settings, atomic writes, snapshots.
+
+The guarantee every writer here keeps: **one write is one Iceberg commit**. A commit swaps the
+table's metadata pointer to a new snapshot in one step, so a reader sees the previous or the
+next snapshot, never part of one, and a writer killed before its commit leaves the table at its
+last snapshot (the files it had written are orphans, removed by ``lakehouse maintain``).
+
+The jobs never name a catalog: its Spark name arrives as the job argument ``--iceberg_catalog``
+and its implementation and warehouse as Spark configuration (``spark.sql.catalog.<name>*``).
+On AWS that is the Glue Data Catalog (Glue 5.1 with ``--datalake-formats iceberg``, see
+https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html); on
+one machine it is a Hadoop (file-system) catalog whose warehouse is the lake root, so
+``silver.customers`` lives at ``<lake>/silver/customers/`` with ``metadata/`` and ``data/``.
+
+Tables are format v2, Parquet, partitioned by ``tenant_id`` and written copy-on-write: a
+snapshot's data files alone are the table (no delete files), which is what Athena, pyiceberg and
+DuckDB all read without a merge step.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (
+    DataType,
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    LongType,
+    StructType,
+)
+
+from lakehouse_glue import fs
+
+SILVER = "silver"
+GOLD = "gold"
+#: ``silver.<entity><HISTORY_SUFFIX>`` holds every version of an entity's rows (SCD type 2).
+HISTORY_SUFFIX = "_history"
+
+#: The partition spec of every silver, history and gold table, declared once. Identity on
+#: ``tenant_id``: tenant isolation and per-tenant pruning in Athena (the Athena DDL and
+#: Terraform take the same column).
+PARTITION_COLUMNS: tuple[str, ...] = ("tenant_id",)
+
+#: Table properties of every table the jobs create.
+TABLE_PROPERTIES: dict[str, str] = {
+    "format-version": "2",
+    "write.format.default": "parquet",
+    "write.parquet.compression-codec": "zstd",
+    # Copy-on-write: the data files of a snapshot are the whole truth (see the module docstring).
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
+    # Rows are grouped by partition before the write (one file per tenant and task).
+    "write.distribution-mode": "hash",
+}
+
+_CATALOG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PlainParquetTableError(RuntimeError):
+    """A table folder holds the plain Parquet layout of an earlier version, not Iceberg."""
+
+
+def check_catalog_name(name: str) -> str:
+    """A Spark catalog name as the jobs accept it (a plain identifier), else ``ValueError``."""
+    if not _CATALOG_NAME.match(name):
+        raise ValueError(
+            f"job argument --iceberg_catalog must be a Spark catalog name (letters, digits, "
+            f"underscores), got {name!r}"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Table:
+    """One Iceberg table of the lake: its catalog, namespace, name and data location."""
+
+    catalog: str
+    namespace: str
+    name: str
+    location: str  # <silver_path>/<entity> or <gold_path>/<mart>
+
+    @property
+    def ident(self) -> str:
+        """The quoted three-part name Spark SQL takes."""
+        return f"`{self.catalog}`.`{self.namespace}`.`{self.name}`"
+
+    def metadata_table(self, kind: str) -> str:
+        """``snapshots``, ``history``, ``refs``, ``files``... of this table."""
+        return f"{self.ident}.`{kind}`"
+
+
+def silver_table(catalog: str, silver_path: str, entity: str) -> Table:
+    return Table(catalog, SILVER, entity, f"{silver_path.rstrip('/')}/{entity}")
+
+
+def history_table(catalog: str, silver_path: str, entity: str) -> Table:
+    name = f"{entity}{HISTORY_SUFFIX}"
+    return Table(catalog, SILVER, name, f"{silver_path.rstrip('/')}/{name}")
+
+
+def gold_table(catalog: str, gold_path: str, mart: str) -> Table:
+    return Table(catalog, GOLD, mart, f"{gold_path.rstrip('/')}/{mart}")
+
+
+def _catalog_conf(spark: SparkSession, catalog: str, key: str) -> str | None:
+    value = spark.conf.get(f"spark.sql.catalog.{catalog}.{key}", None)
+    return None if value is None else str(value)
+
+
+def is_path_catalog(spark: SparkSession, catalog: str) -> bool:
+    """Whether ``catalog`` is a Hadoop catalog: table locations follow from the warehouse."""
+    return (_catalog_conf(spark, catalog, "type") or "").lower() == "hadoop"
+
+
+def _location_clause(spark: SparkSession, table: Table) -> str:
+    """``location '...'`` for a metastore catalog (Glue); nothing for a Hadoop catalog.
+
+    A Hadoop catalog keeps a table at ``<warehouse>/<namespace>/<name>`` and refuses any other
+    location, so the job's path argument must agree with the catalog, checked here.
+    """
+    if is_path_catalog(spark, table.catalog):
+        warehouse = _catalog_conf(spark, table.catalog, "warehouse") or ""
+        implied = f"{fs.qualify(warehouse).rstrip('/')}/{table.namespace}/{table.name}"
+        if _same_path(implied, fs.qualify(table.location)):
+            return ""
+        raise ValueError(
+            f"the Iceberg catalog {table.catalog!r} keeps {table.namespace}.{table.name} at "
+            f"{implied}, but the job's path argument puts it at {table.location}; make the "
+            f"catalog's warehouse the lake root or the path argument <warehouse>/{table.namespace}"
+        )
+    return f"location '{_sql_string(table.location)}'"
+
+
+def _same_path(a: str, b: str) -> bool:
+    def norm(p: str) -> str:
+        return re.sub(r"^file:/+", "file:/", p).rstrip("/")
+
+    return norm(a) == norm(b)
+
+
+def _sql_string(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise ValueError(f"a table location may not contain quotes or backslashes: {value!r}")
+    return value
+
+
+def _properties_clause(props: dict[str, str] | None = None) -> str:
+    chosen = TABLE_PROPERTIES if props is None else props
+    return ", ".join(f"'{k}' = '{v}'" for k, v in chosen.items())
+
+
+def _partition_clause() -> str:
+    return ", ".join(f"`{c}`" for c in PARTITION_COLUMNS)
+
+
+def exists(spark: SparkSession, table: Table) -> bool:
+    """Whether the catalog has the table."""
+    return bool(spark.catalog.tableExists(f"{table.catalog}.{table.namespace}.{table.name}"))
+
+
+def check_not_plain_parquet(spark: SparkSession, table: Table) -> None:
+    """Refuse a table folder in the plain Parquet layout (``tenant_id=`` folders, no metadata).
+
+    Raises:
+        PlainParquetTableError: naming the folder and the command that rebuilds it.
+    """
+    if not is_path_catalog(spark, table.catalog):
+        return
+    folders = fs.list_dirs(spark, table.location)
+    if "metadata" not in folders and any(d.startswith("tenant_id=") for d in folders):
+        raise PlainParquetTableError(
+            f"{table.location} holds a plain Parquet table written by an earlier version of the "
+            f"lakehouse; silver and gold are Iceberg tables now. Rebuild the lake with "
+            f"`lakehouse pipeline run --full-refresh`."
+        )
+
+
+def clear_plain_parquet(spark: SparkSession, table: Table) -> None:
+    """Before a full rebuild: remove an earlier plain Parquet folder (never an Iceberg table)."""
+    try:
+        check_not_plain_parquet(spark, table)
+    except PlainParquetTableError:
+        fs.delete(spark, table.location)
+
+
+@contextmanager
+def temp_view(df: DataFrame) -> Iterator[str]:
+    """``df`` as a uniquely named temporary view (jobs run side by side in one session)."""
+    name = f"_src_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(name)
+    try:
+        yield f"`{name}`"
+    finally:
+        df.sparkSession.catalog.dropTempView(name)
+
+
+def create_if_missing(spark: SparkSession, table: Table, schema: StructType) -> None:
+    """Create an empty table with ``schema`` unless the catalog has it already."""
+    check_not_plain_parquet(spark, table)
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    spark.sql(
+        f"create table if not exists {table.ident} ({columns}) using iceberg "
+        f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
+        f"tblproperties ({_properties_clause()})"
+    )
+
+
+def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
+    """Replace the whole table with ``df`` in ONE commit (``create or replace table ... as``).
+
+    The table keeps its snapshot history (time travel reaches the versions before), its schema
+    becomes ``df``'s. A plain Parquet folder of an earlier version is removed first.
+    """
+    clear_plain_parquet(spark, table)
+    with temp_view(df) as view:
+        spark.sql(
+            f"create or replace table {table.ident} using iceberg "
+            f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
+            f"tblproperties ({_properties_clause()}) as select * from {view}"
+        )
+
+
+def merge(spark: SparkSession, table: Table, source: DataFrame, statement: str) -> None:
+    """Run a ``merge into`` statement in ONE commit.
+
+    ``statement`` is the SQL with ``{target}`` and ``{source}`` placeholders, filled here with
+    the table's name and a temporary view of ``source``.
+    """
+    with temp_view(source) as view:
+        spark.sql(statement.format(target=table.ident, source=view))
+
+
+def _loaded(spark: SparkSession, table: Table) -> Any:
+    """The table as Iceberg's Java API sees it, loaded through the Spark catalog (no Spark job).
+
+    Reading a snapshot id or summary through the ``refs``/``snapshots`` metadata tables costs a
+    Spark job each; the catalog's own ``Table`` answers from the metadata file it just read.
+    """
+    jvm = spark.sparkContext._jvm
+    gateway = spark.sparkContext._gateway
+    assert jvm is not None
+    assert gateway is not None
+    catalog = spark._jsparkSession.sessionState().catalogManager().catalog(table.catalog)
+    namespace = gateway.new_array(jvm.java.lang.String, 1)
+    namespace[0] = table.namespace
+    ident = jvm.org.apache.spark.sql.connector.catalog.Identifier.of(namespace, table.name)
+    return catalog.loadTable(ident).table()
+
+
+def current_snapshot_id(spark: SparkSession, table: Table) -> int | None:
+    """The snapshot the table's ``main`` branch points at; ``None`` for no table or no data."""
+    if not exists(spark, table):
+        return None
+    snapshot = _loaded(spark, table).currentSnapshot()
+    return None if snapshot is None else int(snapshot.snapshotId())
+
+
+def columns(spark: SparkSession, table: Table) -> StructType:
+    """The table's current schema."""
+    return spark.table(table.ident).schema
+
+
+def snapshot_summary(spark: SparkSession, table: Table, snapshot_id: int | None) -> dict[str, str]:
+    """The summary Iceberg keeps of one snapshot (added-records, changed-partition-count...)."""
+    if snapshot_id is None:
+        return {}
+    snapshot = _loaded(spark, table).snapshot(int(snapshot_id))
+    if snapshot is None:
+        return {}
+    return {str(k): str(v) for k, v in dict(snapshot.summary()).items()}
+
+
+def converge(spark: SparkSession, table: Table) -> None:
+    """Give an existing table the partition spec and properties the jobs write with.
+
+    On AWS Terraform creates the tables (so Lake Formation filters and the table optimizers can
+    name them before the first run), but the provider cannot declare a partition spec
+    (hashicorp/terraform-provider-aws#36531): the first job partitions the table by
+    ``tenant_id`` (files written before keep their spec; Iceberg plans both) and sets the
+    copy-on-write properties. A table the jobs created already has both: nothing is committed.
+    """
+    loaded = _loaded(spark, table)
+    spec = {str(f.name()) for f in loaded.spec().fields()}
+    for column in PARTITION_COLUMNS:
+        if column not in spec:
+            spark.sql(f"alter table {table.ident} add partition field `{column}`")
+    props = {str(k): str(v) for k, v in dict(loaded.properties()).items()}
+    props["format-version"] = str(loaded.operations().current().formatVersion())
+    stale = {k: v for k, v in TABLE_PROPERTIES.items() if props.get(k) != v}
+    if stale:
+        spark.sql(f"alter table {table.ident} set tblproperties ({_properties_clause(stale)})")
+
+
+def _promotable(have: DataType, want: DataType) -> bool:
+    """Iceberg's type promotions: int to bigint, float to double, a wider decimal, same scale."""
+    if isinstance(have, IntegerType) and isinstance(want, LongType):
+        return True
+    if isinstance(have, FloatType) and isinstance(want, DoubleType):
+        return True
+    return (
+        isinstance(have, DecimalType)
+        and isinstance(want, DecimalType)
+        and have.scale == want.scale
+        and want.precision > have.precision
+    )
+
+
+def evolve(spark: SparkSession, table: Table, wanted: StructType) -> list[str]:
+    """Bring the table's schema to ``wanted`` where Iceberg can; returns what it cannot.
+
+    A missing table is created. A declared column the table lacks is added (rows written
+    before read it as NULL); a column whose declared type is a promotion of the table's (int to
+    bigint, float to double, a wider decimal) is widened. Any other type change is returned as
+    a sentence for the caller to quarantine with, never cast. Columns the table has and the
+    declaration no longer names are kept.
+    """
+    if not exists(spark, table):
+        create_if_missing(spark, table, wanted)
+        return []
+    converge(spark, table)
+    have = {f.name: f.dataType for f in columns(spark, table).fields}
+    problems: list[str] = []
+    for field in wanted.fields:
+        current = have.get(field.name)
+        if current is None:
+            spark.sql(
+                f"alter table {table.ident} add column `{field.name}` "
+                f"{field.dataType.simpleString()}"
+            )
+        elif current != field.dataType:
+            if _promotable(current, field.dataType):
+                spark.sql(
+                    f"alter table {table.ident} alter column `{field.name}` "
+                    f"type {field.dataType.simpleString()}"
+                )
+            else:
+                problems.append(
+                    f"column {field.name} is {current.simpleString()} in "
+                    f"{table.namespace}.{table.name} but declared "
+                    f"{field.dataType.simpleString()}, which Iceberg cannot promote it to"
+                )
+    return problems

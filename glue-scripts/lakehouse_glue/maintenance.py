@@ -1,0 +1,86 @@
+"""Iceberg table maintenance through Iceberg's Spark procedures: expire, compact, remove orphans.
+
+On AWS the Glue Data Catalog's table optimizers do the same work on a schedule (compaction,
+snapshot retention, orphan file deletion:
+https://docs.aws.amazon.com/glue/latest/dg/table-optimizers.html); locally ``lakehouse
+maintain`` calls these functions. None of them changes what a query of the current snapshot
+returns: compaction commits the same rows in fewer files, expiry only forgets old snapshots
+(time travel to them ends) and deletes files no kept snapshot uses, and orphan removal deletes
+files no snapshot ever committed (left by killed writers) once they are older than a margin
+that keeps a running writer's files safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyspark.sql import SparkSession
+
+from lakehouse_glue import iceberg as ice
+
+
+@dataclass(frozen=True)
+class Maintained:
+    """What maintenance did to one table."""
+
+    table: str
+    snapshots_before: int
+    snapshots_after: int
+    files_rewritten: int
+    files_added: int
+    files_expired: int
+    orphans_removed: int
+
+
+def _ts(when: datetime) -> str:
+    return f"timestamp '{when.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def _count(spark: SparkSession, table: ice.Table, kind: str) -> int:
+    row = spark.sql(f"select count(*) from {table.metadata_table(kind)}").first()
+    return 0 if row is None else int(row[0])
+
+
+def maintain(
+    spark: SparkSession,
+    table: ice.Table,
+    *,
+    expire_before: datetime,
+    retain_last: int,
+    orphans_before: datetime,
+    min_input_files: int = 2,
+) -> Maintained:
+    """Compact small files, expire old snapshots, remove orphan files (in that order).
+
+    Args:
+        spark: a session with Iceberg's SQL extensions and the table's catalog.
+        table: the table.
+        expire_before: snapshots committed before this (UTC) may be expired...
+        retain_last: ...but the last ``retain_last`` snapshots are always kept.
+        orphans_before: only files older than this (UTC) can be orphans.
+        min_input_files: a partition is compacted when it has at least this many small files.
+    """
+    name = f"{table.namespace}.{table.name}"
+    call = f"call `{table.catalog}`.system"
+    before = _count(spark, table, "snapshots")
+    rewrite = spark.sql(
+        f"{call}.rewrite_data_files(table => '{name}', "
+        f"options => map('min-input-files', '{int(min_input_files)}'))"
+    ).first()
+    expire = spark.sql(
+        f"{call}.expire_snapshots(table => '{name}', older_than => {_ts(expire_before)}, "
+        f"retain_last => {int(retain_last)})"
+    ).first()
+    orphans = spark.sql(
+        f"{call}.remove_orphan_files(table => '{name}', older_than => {_ts(orphans_before)})"
+    ).collect()
+    return Maintained(
+        table=name,
+        snapshots_before=before,
+        snapshots_after=_count(spark, table, "snapshots"),
+        files_rewritten=int(rewrite["rewritten_data_files_count"]) if rewrite else 0,
+        files_added=int(rewrite["added_data_files_count"]) if rewrite else 0,
+        files_expired=int(expire["deleted_data_files_count"]) if expire else 0,
+        orphans_removed=len(orphans),
+    )
