@@ -121,17 +121,14 @@ def _env(settings: Settings) -> dict[str, str]:
 def kill_while_writing(settings: Settings, job: str, data: Path, timeout: float = 600) -> None:
     """Run ``job`` in its own process group; SIGKILL it when its first data file appears."""
     before = set(data.rglob("*.parquet")) if data.exists() else set()
+    log = Path(str(settings.state_dir)) / f"{job}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("wb")
     proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "lakehouse"),
-            "glue",
-            "start-job-run",
-            "--job-name",
-            job,
-        ],
+        [LAKEHOUSE_CLI, "glue", "start-job-run", "--job-name", job],
         env=_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout
@@ -142,13 +139,16 @@ def kill_while_writing(settings: Settings, job: str, data: Path, timeout: float 
                 proc.wait(timeout=60)
                 return
             if proc.poll() is not None:
-                pytest.fail(f"{job} ended ({proc.returncode}) before it wrote a data file")
+                out.close()
+                tail = log.read_text(errors="replace")[-3000:]
+                pytest.fail(f"{job} ended ({proc.returncode}) before it wrote a data file:\n{tail}")
             time.sleep(0.005)
         pytest.fail(f"{job} wrote no data file within {timeout} s")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
+        out.close()
 
 
 @pytest.fixture
