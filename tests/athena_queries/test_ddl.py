@@ -102,3 +102,19 @@ def test_render_fills_locations() -> None:
     )
     assert "location 's3://s/silver/orders/'" in rendered
     assert "${" not in rendered
+
+
+def test_silver_and_history_ddl_equal_the_jobs_schemas() -> None:
+    """The Athena DDL (and so Terraform's tables) declares what the silver jobs write."""
+    from lakehouse_glue.changes import silver_ddl
+    from lakehouse_glue.history import history_columns
+
+    for entity in load_declaration().entities:
+        jobs = [tuple(p.split(" ", 1)) for p in silver_ddl(entity).split(", ")]
+        assert [(n.strip("`"), t) for n, t in jobs] == [
+            (name, type_) for name, type_, _ in ddl.silver_columns(entity)
+        ], entity.name
+        # (history_schema needs a running Spark to parse; the names are enough next to silver's)
+        assert history_columns(entity) == [name for name, _, _ in ddl.history_columns(entity)], (
+            entity.name
+        )
