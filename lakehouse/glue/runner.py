@@ -79,6 +79,9 @@ def spark_session(
     java_options = settings.spark_driver_java_options
     if quick_start and settings.spark_quick_start_java_options.strip():
         java_options = f"{java_options} {settings.spark_quick_start_java_options}".strip()
+    # An OutOfMemoryError outside a task thread (a Py4J handler, the planner) would leave a
+    # JVM that no longer answers; ending it at once turns that into a clean, reported failure.
+    java_options = f"{java_options} -XX:+ExitOnOutOfMemoryError".strip()
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
@@ -146,8 +149,9 @@ class SparkLostError(LakehouseError):
     """The Spark driver JVM ran out of memory or died: the run cannot go on."""
 
 
-#: SparkExitCode.OOM: the exit code of a JVM that Spark ended after an OutOfMemoryError.
-_JVM_OOM_EXIT = 52
+#: Exit codes of a JVM ended by an OutOfMemoryError: Spark's SparkExitCode.OOM (a task
+#: thread) and the JVM's own -XX:+ExitOnOutOfMemoryError (any other thread).
+_JVM_OOM_EXITS = (52, 3)
 #: What Py4J says (in the error or its traceback) when the JVM at the other end is gone.
 _LOST_CONNECTION = (
     "Py4JNetworkError",
@@ -178,7 +182,7 @@ def fatal_failure(job_name: str, error: str, spark: SparkSession) -> str | None:
     lost = any(marker in error for marker in _LOST_CONNECTION)
     code = _jvm_exit_code(spark, patience=10.0 if lost else 0.0)
     memory = _session_sizing.driver_memory if _session_sizing else "unknown"
-    if "java.lang.OutOfMemoryError" in error or code == _JVM_OOM_EXIT:
+    if "java.lang.OutOfMemoryError" in error or code in _JVM_OOM_EXITS:
         return (
             f"{job_name} failed: the Spark driver ran out of memory (java.lang.OutOfMemoryError"
             f" with a {memory} heap); raise LAKEHOUSE_SPARK_DRIVER_MEMORY (or free memory) and "
