@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,19 +68,31 @@ def bronze_files(folder: Path) -> dict[str, int]:
 
 
 def has_new_bronze(settings: Settings) -> bool:
-    """Whether some silver job's bookmark lacks a bronze file (or has another version of it)."""
+    """Whether some silver job's next run would be handed a bronze file.
+
+    Asked of the Glue stand-in's own bookmark rule (``awsglue.job.select_new``: the high
+    timestamp and the band of recent files), so this decision and the job cannot disagree.
+    """
     lake = _local(settings.lake_uri)
     if lake is None:
         return True
+    from lakehouse.glue.runner import ensure_stubs_on_path
+
+    ensure_stubs_on_path()
+    from awsglue.job import DEFAULT_MAX_BAND_MS, SourceState, select_new
+
     contract = load_bronze_contract()
     state = Path(settings.glue_state_uri)
+    now_ms = int(time.time() * 1000)
     for entity in load_declaration().entities:
         folder = Path(table_path(settings.bronze_uri, entity, contract))
         if not folder.exists():
             continue
         bookmark = _read_json(state / "bookmarks" / f"{entity.silver_job_name}.json") or {}
-        seen = bookmark.get("sources", {}).get(f"{entity.name}_bronze_source", {})
-        if any(seen.get(uri) != mtime for uri, mtime in bronze_files(folder).items()):
+        doc = bookmark.get("sources", {}).get(f"{entity.name}_bronze_source")
+        seen = None if doc is None else SourceState.from_json(doc)
+        new, _ = select_new(bronze_files(folder), seen, now_ms, DEFAULT_MAX_BAND_MS)
+        if new:
             return True
     return False
 
