@@ -362,7 +362,6 @@ def _start_job_run(
     from awsglue import _local  # the stand-in, importable now
 
     spark = spark or spark_session(settings)
-    iceberg.register_lake_catalog(spark, settings)
     _local.configure(settings.glue_state_uri, settings.catalog_uri, settings.glue_s3_root)
     run_id = f"jr_{uuid.uuid4().hex}"
     defaults = {**special_arguments(settings, job_name), **default_arguments(settings, job_name)}
@@ -379,6 +378,9 @@ def _start_job_run(
     t0 = time.perf_counter()
     error: str | None = None
     try:
+        # The first call into the JVM: one that died under another job of the stage (out of
+        # memory) fails this job too, reported like it rather than raised.
+        iceberg.register_lake_catalog(spark, settings)
         if script is not None:
             _run_main_script(path, argv)
         else:
