@@ -339,8 +339,10 @@ def _run_dag(
                         result.crawl_error = str(exc)
                     finished(step, None, result.crawl_error)
     result.seconds = round(time.perf_counter() - t0, 3)
-    if set(kinds) == set(KINDS):
-        # What the next run's "nothing new" decision starts from: this run ended whole.
+    if set(kinds) == set(KINDS) and result.fatal is None:
+        # What the next run's "nothing new" decision starts from: this run ended whole. After a
+        # fatal error the JVM is gone and nothing can be written; the bookmarks did not move,
+        # so the next run sees the same files as new and does the work again.
         complete = not result.failed and not result.skipped and result.crawl_error is None
         fs.write_text(
             spark,
