@@ -13,9 +13,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import psutil
 import psycopg
@@ -49,15 +51,33 @@ def _env(settings: Settings) -> dict[str, str]:
     }
 
 
+_STDERR: dict[int, IO[str]] = {}
+
+
 def _lakehouse(settings: Settings, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    # Standard error goes to a file, not a pipe: Spark writes more there than a pipe holds, and
+    # a test that reads only standard output would leave the command blocked on a full pipe.
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - read in _finish
+    proc = subprocess.Popen(
         [sys.executable, "-m", "lakehouse.cli.main", *args],
         cwd=REPO_ROOT,
         env=_env(settings),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
+    _STDERR[proc.pid] = log
+    return proc
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Wait for ``proc``; its standard output and standard error."""
+    out, _ = proc.communicate(timeout=timeout)
+    log = _STDERR.pop(proc.pid)
+    log.seek(0)
+    err = log.read()
+    log.close()
+    return out, err
 
 
 def _kill_tree(proc: subprocess.Popen[str]) -> None:
@@ -125,14 +145,14 @@ def test_two_runs_together_one_runs_one_is_refused_and_a_killed_runs_lock_is_bro
         refused, runner = (first, second) if first.poll() is not None else (second, first)
         # The refused one did not wait for the other to finish.
         assert runner.poll() is None
-        _out, refused_err = refused.communicate(timeout=30)
+        _out, refused_err = _finish(refused, 30)
         assert refused.returncode == EXIT_LOCKED, refused_err
         message = " ".join(refused_err.split())
         assert "is locked by another writer" in message
         assert f"'lakehouse pipeline run' (pid {runner.pid} on " in message
         assert "Traceback" not in refused_err
 
-        out, err = runner.communicate(timeout=900)
+        out, err = _finish(runner, 900)
         assert runner.returncode == 0, out + err
         assert "pipeline finished" in out
         assert f"took over the lake lock left by 'lakehouse pipeline run' (pid {killed.pid}" in (
@@ -161,7 +181,7 @@ def test_sigterm_stops_watch_between_batches_and_releases_the_lock(
         lines: list[str] = []
         while not any(line.startswith("batch 1:") for line in lines):
             line = watch.stdout.readline()
-            assert line, f"watch ended early: {lines} {watch.communicate(timeout=60)[1]}"
+            assert line, f"watch ended early: {lines} {_finish(watch, 60)[1]}"
             lines.append(line)
         # More changes while the second batch replicates or processes them.
         with psycopg.connect(dsn) as conn:
@@ -170,7 +190,7 @@ def test_sigterm_stops_watch_between_batches_and_releases_the_lock(
                 "where id in (select id from customers order by id limit 20)"
             )
         watch.send_signal(signal.SIGTERM)
-        out, err = watch.communicate(timeout=600)
+        out, err = _finish(watch, 600)
         output = "".join(lines) + out
         assert watch.returncode == 0, output + err
         assert "SIGTERM: stopping - finishing the batch under way" in output
