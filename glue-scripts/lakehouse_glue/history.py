@@ -4,7 +4,7 @@ A version is what one insert or update made of a row. It is valid from its chang
 commit time until the next change of the same key (``valid_to``, with that change's sequence in
 ``valid_to_change_seq``); the key's last version is current unless a delete closed it. Deletes
 make no version of their own: they only close one. Versions are ordered like silver's changes
-(shared/BRONZE_CONTRACT.md): full load before CDC, then change sequence, commit time, file name
+(docs/bronze-contract.md): full load before CDC, then change sequence, commit time, file name
 and row position, NULLs first.
 
 Built incrementally: a batch's changes are first held against each key's last known change (the
