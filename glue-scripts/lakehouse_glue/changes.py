@@ -35,7 +35,7 @@ def silver_columns(entity: Entity) -> list[str]:
 
 def silver_ddl(entity: Entity) -> str:
     """Spark DDL schema of the silver table (tenant_id included)."""
-    parts = [f"`{c.name}` {c.spark_type}" for c in entity.columns]
+    parts = [c.ddl for c in entity.columns]
     if TENANT_ID not in entity.column_names:
         parts.append(f"`{TENANT_ID}` string")
     parts += [

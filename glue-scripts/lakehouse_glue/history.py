@@ -56,7 +56,7 @@ def history_columns(entity: Entity) -> list[str]:
 
 def history_schema(entity: Entity) -> StructType:
     """Spark schema of the history table."""
-    parts = [f"`{c.name}` {c.spark_type}" for c in entity.columns]
+    parts = [c.ddl for c in entity.columns]
     if TENANT_ID not in entity.column_names:
         parts.append(f"`{TENANT_ID}` string")
     parts += [

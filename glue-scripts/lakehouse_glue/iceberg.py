@@ -34,6 +34,7 @@ from pyspark.sql.types import (
     FloatType,
     IntegerType,
     LongType,
+    StructField,
     StructType,
 )
 
@@ -203,10 +204,17 @@ def temp_view(df: DataFrame) -> Iterator[str]:
         df.sparkSession.catalog.dropTempView(name)
 
 
+def _column_ddl(field: StructField) -> str:
+    """``name type [comment '...']`` of a Spark field, its comment kept (the Iceberg doc)."""
+    comment = field.metadata.get("comment")
+    clause = f" comment '{_sql_string(str(comment))}'" if comment else ""
+    return f"`{field.name}` {field.dataType.simpleString()}{clause}"
+
+
 def create_if_missing(spark: SparkSession, table: Table, schema: StructType) -> None:
     """Create an empty table with ``schema`` unless the catalog has it already."""
     check_not_plain_parquet(spark, table)
-    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    columns = ", ".join(_column_ddl(f) for f in schema.fields)
     spark.sql(
         f"create table if not exists {table.ident} ({columns}) using iceberg "
         f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
@@ -332,10 +340,7 @@ def evolve(spark: SparkSession, table: Table, wanted: StructType) -> list[str]:
     for field in wanted.fields:
         current = have.get(field.name)
         if current is None:
-            spark.sql(
-                f"alter table {table.ident} add column `{field.name}` "
-                f"{field.dataType.simpleString()}"
-            )
+            spark.sql(f"alter table {table.ident} add column {_column_ddl(field)}")
         elif current != field.dataType:
             if _promotable(current, field.dataType):
                 spark.sql(

@@ -14,6 +14,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+#: The column comment (Iceberg field doc) of a column carried into silver without a declaration.
+#: It marks the text as carried, so that declaring the column later types it instead of being
+#: taken for a type change (``lakehouse_glue.undeclared``); Athena's DESCRIBE shows it.
+CARRIED_COMMENT = (
+    "undeclared source column, carried from bronze as text: declare it in entities.json "
+    "to give it a type"
+)
 LOGICAL_TYPES = ("uuid", "string", "int", "bigint", "boolean", "timestamp", "date", "json")
 _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 
@@ -38,6 +45,9 @@ class Column:
     accepted_values: tuple[str, ...] | None = None
     non_negative: bool = False
     unique: bool = False
+    #: Not declared: a column a bronze file carries that ``entities.json`` does not name, taken
+    #: into silver as text until it is declared (``lakehouse_glue.undeclared``).
+    carried: bool = False
 
     @property
     def decimal(self) -> tuple[int, int] | None:
@@ -76,6 +86,12 @@ class Column:
             "date": "date",
             "json": "string",
         }[self.type]
+
+    @property
+    def ddl(self) -> str:
+        """The column in Spark DDL: quoted name, silver type and, when carried, the comment."""
+        comment = f" comment '{CARRIED_COMMENT}'" if self.carried else ""
+        return f"`{self.name}` {self.spark_type}{comment}"
 
     @property
     def athena_type(self) -> str:

@@ -34,7 +34,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StructType, _parse_datatype_string
 
-from lakehouse_glue import fs
+from lakehouse_glue import fs, undeclared
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import (
     FILE_RANK,
@@ -332,10 +332,11 @@ def _write_full(
     seen = Observation(f"{entity.name}_checked_{uuid.uuid4().hex[:8]}")
     observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
     changes = to_change_rows(good_rows(observed), entity, started)
-    ice.replace(spark, tables.history, versions(changes, entity))
+    ice.replace(spark, tables.history, undeclared.mark(versions(changes, entity), entity))
     totals = seen.get
     history = spark.table(tables.history.ident)
-    ice.replace(spark, tables.current, _current_from_history(history, entity, started))
+    current = _current_from_history(history, entity, started)
+    ice.replace(spark, tables.current, undeclared.mark(current, entity))
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)
     )
@@ -388,6 +389,30 @@ def _incompatible(checked: DataFrame, problems: list[str]) -> DataFrame:
     return good_rows(checked).withColumn(VIOLATIONS, F.array(violation))
 
 
+def _carry(
+    spark: SparkSession,
+    entity: Entity,
+    contract: BronzeContract,
+    files: list[str],
+    tables: Tables,
+    full_refresh: bool,
+) -> undeclared.Carried:
+    """The columns the run carries beyond the declaration: the tables' and the files' own.
+
+    Reads each file's header (its first bytes; the read itself reads them again, per slice),
+    so that every slice of the run writes the same columns. A full refresh rebuilds the tables,
+    so only the files count.
+    """
+    headers = [f.header for f in inspect_headers(spark, files, contract.file_suffix) if f.ok]
+    schemas: list[StructType | None] = []
+    if not full_refresh:
+        schemas = [
+            ice.columns(spark, t) if ice.exists(spark, t) else None
+            for t in (tables.current, tables.history)
+        ]
+    return undeclared.plan(entity, contract, headers, schemas)
+
+
 def run(
     glue_context: GlueContextLike,
     args: JobArgs,
@@ -433,6 +458,17 @@ def run(
             suffix=contract.file_suffix,
             damaged_list=damaged_list,
         )
+
+    # Columns beyond the declaration are carried as text; once declared, they are typed first.
+    carried = _carry(spark, entity, contract, files, tables, args.full_refresh)
+    entity = carried.entity
+    typed: list[dict[str, Any]] = []
+    if not args.full_refresh:
+        for table in (tables.current, tables.history):
+            typed += undeclared.type_declared(
+                spark, table, entity, contract, quarantine_path, started
+            )
+    values_quarantined = sum(int(t["values_quarantined"]) for t in typed)
 
     counts = {rule: 0 for rule in HARD_RULES}
     rows_out = 0
@@ -516,6 +552,7 @@ def run(
         },
         "rows_in": rows_in,
         "rows_quarantined": rows_quarantined,
+        "values_quarantined": values_quarantined,
         "changes_applied": changes_valid,
         "rows_out": rows_out,
         "tenants_rewritten": rewritten,
@@ -537,9 +574,14 @@ def run(
         "schema_drift": {
             "extra_columns": batch.extra_columns,
             "missing_optional_columns": batch.missing_optional_columns,
+            "carried": carried.notices(f"{tables.current.namespace}.{tables.current.name}"),
+            "not_carried": carried.refused,
+            "typed": typed,
             "incompatible": schema_problems,
         },
-        "status": "quarantined" if (rows_quarantined or files_quarantined) else "ok",
+        "status": (
+            "quarantined" if (rows_quarantined or files_quarantined or values_quarantined) else "ok"
+        ),
     }
     write_run_report(spark, args.reports_path, report)
     return report

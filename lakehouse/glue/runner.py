@@ -267,11 +267,13 @@ class JobRun:
 
     @property
     def quarantined(self) -> int:
-        """Rows plus whole files this run put in quarantine (silver jobs)."""
+        """Rows, whole files and values (carried text that did not take its declared type) this
+        run put in quarantine (silver jobs)."""
         if not self.report:
             return 0
         files = self.report.get("files", {}).get("quarantined", 0)
-        return int(self.report.get("rows_quarantined", 0)) + int(files)
+        values = self.report.get("values_quarantined", 0)
+        return int(self.report.get("rows_quarantined", 0)) + int(files) + int(values)
 
 
 def _run_script(script: Path, argv: list[str]) -> None:

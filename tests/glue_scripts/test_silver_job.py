@@ -122,7 +122,8 @@ def test_values_arrive_exactly_null_empty_and_odd_text(spark: SparkSession, lake
 def test_columns_are_read_by_name_with_drift(spark: SparkSession, lake: Settings) -> None:
     header = list(reversed(default_header("customers")))
     header.remove("city")  # a missing optional column
-    header.insert(3, "loyalty_tier")  # a column silver does not know
+    header.insert(3, "loyalty_tier")  # a column the declaration does not name: carried
+    header.insert(4, "Loyalty Tier")  # a name that cannot be a column: reported only
     row = customer("I", 1, loyalty_tier="gold", email="  Ada@Example.COM ", country=" gb")
     write_file(bronze(lake), "customers", "LOAD00000001.csv.gz", [row], header=header)
     run = run_job(spark, lake)
@@ -134,8 +135,11 @@ def test_columns_are_read_by_name_with_drift(spark: SparkSession, lake: Settings
         None,
         "Ada",
     )
+    assert got["loyalty_tier"] == "gold"
     drift = run.report["schema_drift"]
-    assert list(drift["extra_columns"].values()) == [["loyalty_tier"]]
+    assert list(drift["carried"]) == ["loyalty_tier"]
+    assert list(drift["not_carried"]) == ["Loyalty Tier"]
+    assert list(drift["extra_columns"].values()) == [["Loyalty Tier"]]
     assert list(drift["missing_optional_columns"].values()) == [["city"]]
 
 
