@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from lakehouse.cli.locking import lake_writer, stop_on_signals, wait_option
 from lakehouse.cli.output import make_console
@@ -155,6 +156,7 @@ def _as_json(result: PipelineResult) -> dict[str, Any]:
         "jobs": jobs,
         "quarantined": result.quarantined,
         "crawl_error": result.crawl_error,
+        "schema_notes": result.schema_notes,
         "seconds": round(result.seconds, 3),
         "exit_code": result.exit_code,
     }
@@ -177,6 +179,9 @@ def _report(settings: Settings, result: PipelineResult) -> None:
             f"[yellow]{result.quarantined} row(s)/file(s) quarantined[/yellow] - see "
             f"{settings.quarantine_uri} and {settings.reports_uri}/quality/"
         )
+    for note in result.schema_notes:
+        # Names come from bronze headers: printed as text, never as console markup.
+        console.print(Text.assemble(("note: ", "yellow"), note))
     console.print(f"pipeline finished in {result.seconds:.1f} s")
 
 

@@ -97,6 +97,24 @@ class PipelineResult:
         return sum(r.quarantined for r in self.runs)
 
     @property
+    def schema_notes(self) -> list[str]:
+        """One line per entity whose bronze has columns the declaration does not name."""
+        notes: list[str] = []
+        for run in self.runs:
+            report = run.report or {}
+            drift = report.get("schema_drift") or {}
+            entity = report.get("entity", run.job_name)
+            carried = sorted(drift.get("carried") or {})
+            if carried:
+                notes.append(
+                    f"silver.{entity} carries undeclared column(s) {', '.join(carried)} as "
+                    "text: declare them in entities.json to give them a type"
+                )
+            for name, why in sorted((drift.get("not_carried") or {}).items()):
+                notes.append(f"bronze {entity} has column {name!r}, not carried: {why}")
+        return notes
+
+    @property
     def exit_code(self) -> int:
         if self.failed or self.crawl_error or self.fatal:
             return EXIT_FAILED

@@ -98,3 +98,26 @@ def test_a_plain_parquet_lake_is_refused_with_the_command_that_rebuilds_it(
     assert result.exit_code == 1
     assert isinstance(result.exception, LakehouseError)
     assert "silver/orders" in str(result.exception)
+
+
+def test_columns_beyond_the_declaration_are_noted_as_text_never_markup() -> None:
+    from lakehouse.glue.runner import JobRun
+    from lakehouse.pipeline.run import PipelineResult
+
+    def run(entity: str, drift: dict[str, object]) -> JobRun:
+        report = {"entity": entity, "schema_drift": drift}
+        return JobRun(f"job_{entity}", "r", "SUCCEEDED", "", 1.0, {}, report=report)
+
+    result = PipelineResult(
+        runs=[
+            run("customers", {"carried": {"tier": "...", "badge": "..."}}),
+            run("orders", {"carried": {}, "not_carried": {"[red]X": "not a lower-case name"}}),
+            run("events", {}),
+        ]
+    )
+    assert result.schema_notes == [
+        "silver.customers carries undeclared column(s) badge, tier as text: declare them in "
+        "entities.json to give them a type",
+        "bronze orders has column '[red]X', not carried: not a lower-case name",
+    ]
+    assert result.exit_code == 0  # a note, not a failure
