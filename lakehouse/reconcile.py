@@ -1,8 +1,11 @@
 """``lakehouse reconcile``: PostgreSQL versus silver, per tenant and table.
 
 For every entity and tenant it compares the row count, the sum of every money (decimal) column
-to the cent, and the latest ``updated_at``. The source side is one ``GROUP BY`` per table; the
-silver side is the same query over the Parquet files, answered by DuckDB (no JVM needed).
+to the cent, the latest ``updated_at``, and the number of non-NULL values of every nullable
+column (NULL and '' must survive bronze: a source text equal to the bronze NULL marker, or a
+reader that took '' for NULL, shows up here; docs/bronze-contract.md). The source side is one
+``GROUP BY`` per table; the silver side is the same query over the Parquet files, answered by
+DuckDB (no JVM needed).
 """
 
 from __future__ import annotations
@@ -52,11 +55,12 @@ class EntityResult:
 
 
 def metrics(entity: Entity) -> list[str]:
-    """The compared metrics: rows, money sums, latest updated_at."""
+    """The compared metrics: rows, money sums, latest updated_at, non-NULL counts."""
     out = ["rows"]
     out += [f"sum({c.name})" for c in entity.columns if c.decimal is not None]
     if "updated_at" in entity.column_names:
         out.append("max(updated_at)")
+    out += [f"count({c.name})" for c in entity.columns if c.nullable]
     return out
 
 
@@ -78,6 +82,9 @@ def source_metrics(dsn: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
     ]
     if "updated_at" in entity.column_names:
         exprs.append(sql.SQL("max(updated_at)"))
+    exprs += [
+        sql.SQL("count({})").format(sql.Identifier(c.name)) for c in entity.columns if c.nullable
+    ]
     query = sql.SQL("select {t}::text, {e} from {s}.{tab} group by 1").format(
         t=sql.Identifier(entity.tenant_column),
         e=sql.SQL(", ").join(exprs),
@@ -200,6 +207,7 @@ def _query(
     exprs += [f'sum("{c.name}")' for c in entity.columns if c.decimal is not None]
     if "updated_at" in entity.column_names:
         exprs.append('max("updated_at")')
+    exprs += [f'count("{c.name}")' for c in entity.columns if c.nullable]
     if hive:
         source = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
     else:

@@ -1,6 +1,6 @@
 -- Bronze exploration: the raw DMS files as they landed (every column is a string).
--- On Athena the OpenCSVSerde reads NULL and '' both as '' (see athena-queries/README.md);
--- the local engine keeps them apart, as the bronze contract writes them.
+-- NULL is written as the marker '<NULL>' (csv_null_value in bronze_contract.json): Athena's
+-- OpenCSVSerde shows it as that text, the local engine as NULL; query 3 counts both ways.
 
 -- 1. How many changes of each kind landed per table.
 with changes as (
@@ -76,11 +76,11 @@ with customer_rows as (
 )
 
 select
-    sum(case when company is null then 1 else 0 end) as company_null,
+    sum(case when company is null or company = '<NULL>' then 1 else 0 end) as company_null,
     sum(case when company = '' then 1 else 0 end) as company_empty,
-    sum(case when phone is null then 1 else 0 end) as phone_null,
+    sum(case when phone is null or phone = '<NULL>' then 1 else 0 end) as phone_null,
     sum(case when phone = '' then 1 else 0 end) as phone_empty,
-    sum(case when notes is null then 1 else 0 end) as notes_null,
+    sum(case when notes is null or notes = '<NULL>' then 1 else 0 end) as notes_null,
     sum(case when notes = '' then 1 else 0 end) as notes_empty,
     count(*) as customer_rows
 from customer_rows;

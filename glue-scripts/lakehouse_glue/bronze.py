@@ -7,9 +7,13 @@ Three facts shape this module:
   so files are grouped by header and each group is read with a schema built from that header;
   the columns are then selected by name. Unknown columns are reported (schema drift), missing
   nullable columns become NULL, a missing required column puts the whole file in quarantine.
-* NULL is an empty unquoted field and the empty string is ``""``. Spark returns both as the same
-  value unless ``emptyValue`` differs from ``nullValue``; quoted empties are therefore read as
-  a NUL character (which PostgreSQL text can never contain) and turned back into ``''``.
+* NULL is the contract's marker (``csv_null_value``) and the empty string an empty field, quoted
+  or not (DMS does not document whether it quotes it). Spark's CSV reader (univocity) gives an
+  unquoted empty field the ``nullValue`` string and then turns any field equal to ``nullValue``
+  into NULL, so ``nullValue`` cannot be the marker (an unquoted ``''`` would become NULL).
+  ``nullValue`` is therefore a NUL character, which PostgreSQL text can never contain: an
+  unquoted empty field reads as NULL and is turned into ``''``, a quoted one reads as ``''``
+  (``emptyValue``), and the marker, quoted or not, is turned into NULL by :func:`_restore`.
 * A truncated or corrupt gzip file makes Spark's reader fail the whole read. Headers come from the
   first bytes of each file; when the read fails, every file is decompressed once in Spark tasks
   to find the damaged ones, which are quarantined as a whole (with the reason) before reading
@@ -34,8 +38,8 @@ from pyspark.sql.types import StringType, StructField, StructType
 from lakehouse_glue import fs
 from lakehouse_glue.model import BronzeContract, Entity
 
-#: Quoted empty fields are read as this character and mapped back to ''. PostgreSQL text
-#: values cannot contain NUL, so no real value can collide with it.
+#: Spark's ``nullValue``: unquoted empty fields read as NULL and are mapped back to ''.
+#: PostgreSQL text values cannot contain NUL, so no real value can collide with it.
 EMPTY_SENTINEL = "\u0000"
 CORRUPT_COLUMN = "_corrupt_record"
 
@@ -180,9 +184,15 @@ def inspect_headers(spark: SparkSession, uris: list[str], suffix: str) -> list[I
     ]
 
 
-def _restore_empty(name: str) -> SparkColumn:
+def _restore(name: str, contract: BronzeContract) -> SparkColumn:
+    """A raw column with the contract's NULL and '' (see the module docstring)."""
     c = F.col(f"`{name}`")
-    return F.when(c == F.lit(EMPTY_SENTINEL), F.lit("")).otherwise(c).alias(name)
+    return (
+        F.when(c.isNull(), F.lit(""))
+        .when(c == F.lit(contract.csv_null_value), F.lit(None).cast("string"))
+        .otherwise(c)
+        .alias(name)
+    )
 
 
 def read_files(
@@ -235,8 +245,8 @@ def read_files(
                 sep=contract.csv_delimiter,
                 quote='"',
                 escape='"',
-                nullValue=contract.csv_null_value,
-                emptyValue=EMPTY_SENTINEL,
+                nullValue=EMPTY_SENTINEL,
+                emptyValue="",
                 mode="PERMISSIVE",
                 columnNameOfCorruptRecord=CORRUPT_COLUMN,
                 enforceSchema=True,
@@ -244,7 +254,7 @@ def read_files(
             .csv(uris)
         )
         selected = [
-            _restore_empty(c) if c in header else F.lit(None).cast("string").alias(c)
+            _restore(c, contract) if c in header else F.lit(None).cast("string").alias(c)
             for c in wanted
         ]
         frames.append(

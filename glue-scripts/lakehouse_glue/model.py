@@ -257,6 +257,32 @@ def load_declaration() -> Declaration:
     return Declaration(schema=schema, tenant_entity=raw["tenant_entity"], entities=tuple(entities))
 
 
+def check_null_marker(marker: str, delimiter: str, row_delimiter: str) -> str:
+    """``marker`` if it can stand for NULL in bronze CSV; otherwise a ValueError saying why.
+
+    DMS writes the CsvNullValue string as it is, never quoted, so the marker must be a field
+    no reader could split or unquote: not empty (the AWS provider does not send an empty
+    CsvNullValue, and DMS then writes NULL and '' alike), no delimiter, double quote, CR or
+    LF, no surrounding white space, and printable ASCII, so that every reader (Spark,
+    DuckDB, Athena) compares the same bytes.
+    """
+    problem = None
+    if not marker:
+        problem = "is empty (DMS would then write NULL and '' alike)"
+    elif any(ch in marker for ch in (delimiter, row_delimiter, '"', "\r", "\n")):
+        problem = "holds the delimiter, a double quote or a line break"
+    elif marker != marker.strip():
+        problem = "has leading or trailing white space"
+    elif not (marker.isascii() and marker.isprintable()):
+        problem = "is not printable ASCII"
+    if problem:
+        raise ValueError(
+            f"bronze_contract.json: csv_null_value {marker!r} {problem}; choose a short "
+            "printable marker no source text holds, such as <NULL>"
+        )
+    return marker
+
+
 @cache
 def load_bronze_contract() -> BronzeContract:
     """Parse ``declarations/bronze_contract.json``."""
@@ -271,7 +297,9 @@ def load_bronze_contract() -> BronzeContract:
         rfc_4180=raw["rfc_4180"],
         csv_delimiter=raw["csv_delimiter"],
         csv_row_delimiter=raw["csv_row_delimiter"],
-        csv_null_value=raw["csv_null_value"],
+        csv_null_value=check_null_marker(
+            raw["csv_null_value"], raw["csv_delimiter"], raw["csv_row_delimiter"]
+        ),
         cdc_max_batch_interval_aws_seconds=int(interval["aws"]),
         cdc_max_batch_interval_local_seconds=float(interval["local"]),
         cdc_min_file_size_kb=int(raw["cdc_min_file_size_kb"]),

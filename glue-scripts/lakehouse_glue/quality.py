@@ -72,6 +72,14 @@ QUARANTINE_META = (
 
 Cleaner = Callable[[DataFrame], DataFrame]
 
+#: Added to the reason of an empty field in a typed column: bronze written with the old
+#: convention (NULL as an empty field, before ``csv_null_value`` became a marker).
+OLD_NULL_HINT = (
+    " (an empty field: NULL is written as the contract's csv_null_value marker; if this bronze "
+    "was written with NULL as an empty field, rebuild it: 'lakehouse replicate --resync', then "
+    "'lakehouse pipeline run --full-refresh')"
+)
+
 
 def _short(c: SparkColumn) -> SparkColumn:
     return F.coalesce(F.substring(c, 1, 120), F.lit("NULL"))
@@ -152,14 +160,17 @@ def type_and_check(
         applies = F.lit(True) if col.name in keys else ~is_delete
         c = F.col(col.name)
         what = "JSON" if col.type == "json" else col.spark_type
+        raw_value = F.col(RAW_PREFIX + col.name)
         checks.append(
             _violation(
                 applies & ~F.col(f"_ok__{col.name}"),
                 "unparsable_value",
                 F.concat(
                     F.lit(f"{col.name}: cannot parse "),
-                    _short(F.col(RAW_PREFIX + col.name)),
+                    _short(raw_value),
                     F.lit(f" as {what}"),
+                    # An empty typed field is NULL in bronze written before NULL had a marker.
+                    F.when(raw_value == F.lit(""), F.lit(OLD_NULL_HINT)).otherwise(F.lit("")),
                 ),
             )
         )
@@ -168,7 +179,11 @@ def type_and_check(
                 _violation(
                     applies & c.isNull() & F.col(f"_ok__{col.name}"),
                     "not_null",
-                    F.lit(f"{col.name} is NULL but declared NOT NULL"),
+                    F.lit(
+                        f"{col.name} is NULL but declared NOT NULL (bronze NULL marker "
+                        f"{contract.csv_null_value!r}; a source text equal to it is a collision, "
+                        "see docs/bronze-contract.md)"
+                    ),
                 )
             )
         if col.accepted_values:

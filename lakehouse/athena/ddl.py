@@ -88,6 +88,10 @@ def _bronze_table(entity: Entity) -> str:
     cols = _column_lines([(n, "string", "") for n in names])
     return (
         f"-- bronze.{entity.name}: {entity.description}\n"
+        # OpenCSVSerde has no null-format property (serialization.null.format belongs to
+        # LazySimpleSerDe, which cannot read RFC 4180 quotes): Athena shows NULL as the marker.
+        f"-- NULL reads as the text {_quote(contract.csv_null_value)} (DMS CsvNullValue); "
+        "silver holds real NULLs.\n"
         f"create external table if not exists bronze.{entity.name} (\n{cols}\n)\n"
         "row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
         "with serdeproperties (\n"

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse_glue.model import load_bronze_contract
+
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.catalog.store import CatalogTable
 
@@ -144,11 +146,15 @@ def _csv_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> 
     if not files:
         return Source(empty_sql(table), copy=tenant_id is not None)
     file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
-    # The contract: RFC 4180, NULL = empty unquoted field, "" = empty string. DuckDB turns
-    # quoted empties into NULL unless allow_quoted_nulls is off.
+    contract = load_bronze_contract()
+    # The contract (docs/bronze-contract.md): RFC 4180; NULL is the csv_null_value marker and
+    # an empty field, quoted or not, is ''. allow_quoted_nulls: a quoted marker (a source text
+    # equal to it, which the replicator reports) reads as NULL too, as in the Glue reader,
+    # since DMS does not document quoting it.
     source = (
-        f"read_csv({file_list}, header = true, all_varchar = true, delim = ',', "
-        "quote = '\"', escape = '\"', nullstr = '', allow_quoted_nulls = false, "
+        f"read_csv({file_list}, header = true, all_varchar = true, "
+        f"delim = {lit(contract.csv_delimiter)}, quote = '\"', escape = '\"', "
+        f"nullstr = {lit(contract.csv_null_value)}, allow_quoted_nulls = true, "
         "compression = 'gzip', union_by_name = true, auto_detect = false, "
         "columns = {" + ", ".join(f"{lit(c.name)}: 'VARCHAR'" for c in table.columns) + "})"
     )

@@ -41,14 +41,14 @@ from lakehouse.errors import LakehouseError
 
 PARTITION_KEY = "tenant_id"
 
-# How the bronze CSV is read (the contract: RFC 4180, header row, NULL = empty unquoted field).
+# How the bronze CSV is read (the contract: RFC 4180, a header row, NULL as the marker).
 BRONZE_SERDE = {
     "compression": "gzip",
-    "delimiter": ",",
+    "delimiter": load_bronze_contract().csv_delimiter,
     "quote": '"',
     "escape": '"',
     "header": "true",
-    "null": "",
+    "null": load_bronze_contract().csv_null_value,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -20,6 +21,11 @@ from rich.table import Table
 from lakehouse.cli.locking import stop_on_signals
 from lakehouse.cli.output import make_console
 from lakehouse.cli.settings import get_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lakehouse.replicate.bronze import NullMarkerCollision
 
 app = typer.Typer(
     rich_markup_mode=None,  # plain help: see lakehouse.cli.main
@@ -108,6 +114,25 @@ def replicate(
         f"transactions into {summary.stats.files} files; confirmed {summary.confirmed_lsn} "
         f"({summary.reason}); bronze at {summary.target}"
     )
+    _report_collisions(console, summary.collisions)
+
+
+def _report_collisions(console: Console, found: list[NullMarkerCollision], show: int = 20) -> None:
+    """Name every source text that equals the bronze NULL marker (it reads as NULL downstream)."""
+    if not found:
+        return
+    from lakehouse_glue.model import load_bronze_contract
+
+    marker = load_bronze_contract().csv_null_value
+    console.print(
+        f"[yellow]warning: {len(found)} source value(s) equal the bronze NULL marker "
+        f"{marker!r} and will read as NULL in silver:[/yellow]",
+        highlight=False,
+    )
+    for hit in found[:show]:
+        console.print(f"  {hit.describe(marker)}", highlight=False, markup=False)
+    if len(found) > show:
+        console.print(f"  ... and {len(found) - show} more (see the log)", highlight=False)
 
 
 @app.command()

@@ -4,8 +4,13 @@ Values stay bytes from the server to the file. The full load lets PostgreSQL pro
 (``COPY ... (FORMAT csv)``), and the change stream formats values here the same way, so that a
 row reads identically whichever path wrote it:
 
-- NULL is an empty unquoted field and ``''`` is ``""`` (PostgreSQL's CSV COPY does exactly this);
-- a value is quoted when it holds the delimiter, a double quote, CR or LF (as COPY does);
+- NULL is the contract's marker (``csv_null_value``, unquoted) and ``''`` an empty field: what
+  DMS writes with a non-empty CsvNullValue, and what ``COPY ... (FORMAT csv, NULL '<marker>')``
+  writes;
+- a value is quoted when it holds the delimiter, a double quote, CR or LF, or when it equals
+  the NULL marker (as COPY does). Readers cannot rely on those quotes (DMS does not document
+  them), so such a value is a *collision*: it reads as NULL. The replicator finds every one
+  and reports it (:class:`NullMarkerCollision`); see docs/bronze-contract.md;
 - ``timestamptz`` is UTC ``yyyy-MM-dd HH:mm:ss.SSSSSS``, ``boolean`` is ``true``/``false``,
   everything else is the type's PostgreSQL text output (numerics keep their scale).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -83,22 +89,93 @@ def converters_for(type_oids: Sequence[int]) -> list[tuple[int, Converter]]:
     return [(i, _CONVERTERS[t]) for i, t in enumerate(type_oids) if t in _CONVERTERS]
 
 
-def csv_field(v: bytes | None) -> bytes:
-    """One RFC 4180 field, quoted the way PostgreSQL's CSV COPY quotes it."""
+def csv_field(v: bytes | None, null: bytes) -> bytes:
+    """One RFC 4180 field, quoted the way PostgreSQL's CSV COPY quotes it.
+
+    Args:
+        v: the value's text, or None for NULL.
+        null: the contract's NULL marker (``csv_null_value``), written for NULL.
+    """
     if v is None:
-        return b""
-    if not v:
-        return b'""'
-    if _NEEDS_QUOTES.search(v):
+        return null
+    if _NEEDS_QUOTES.search(v) or v == null:
         return b'"' + v.replace(b'"', b'""') + b'"'
     return v
+
+
+def split_fields(line: bytes) -> list[tuple[bytes, bool]]:
+    """The fields of one CSV record as ``(value, was_quoted)``; the row delimiter is dropped.
+
+    Only used to name the columns of a full-load row that holds a quoted NULL marker, so it
+    favours being obviously right over speed.
+    """
+    out: list[tuple[bytes, bool]] = []
+    i, n = 0, len(line.rstrip(b"\r\n"))
+    while True:
+        if i < n and line[i : i + 1] == b'"':
+            parts: list[bytes] = []
+            j = i + 1
+            while True:
+                k = line.index(b'"', j)
+                parts.append(line[j:k])
+                if line[k + 1 : k + 2] == b'"':
+                    parts.append(b'"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            out.append((b"".join(parts), True))
+        else:
+            k = line.find(b",", i, n)
+            k = n if k < 0 else k
+            out.append((line[i:k], False))
+            i = k
+        if i >= n:
+            return out
+        i += 1  # the delimiter
+
+
+@dataclass(frozen=True)
+class NullMarkerCollision:
+    """A source text equal to the NULL marker: every reader will see NULL (reported, kept)."""
+
+    table: str
+    column: str
+    row: str  # ``<first column>=<value>``: the key in every published table
+    phase: str  # "full load" or "change"
+
+    def describe(self, marker: str) -> str:
+        return (
+            f"{self.table}.{self.column} ({self.row}, {self.phase}) holds the text {marker!r}, "
+            "the bronze NULL marker: silver will read NULL. Change the value at the source "
+            "(an update replicates the fix), or choose another csv_null_value in "
+            "bronze_contract.json and rebuild bronze (docs/bronze-contract.md)"
+        )
+
+
+def collisions_in_row(
+    table: str,
+    columns: Sequence[str],
+    values: Sequence[bytes | None],
+    null: bytes,
+    phase: str,
+) -> list[NullMarkerCollision]:
+    """The columns of one row whose (non-NULL) text equals the NULL marker."""
+    row = f"{columns[0]}={(values[0] or b'').decode(errors='replace')}"
+    return [
+        NullMarkerCollision(table, c, row, phase)
+        for c, v in zip(columns, values, strict=True)
+        if v is not None and v == null
+    ]
 
 
 def header_line(contract: BronzeContract, columns: Sequence[str]) -> bytes:
     """``Op,dms_timestamp,<columns...>,dms_change_seq``."""
     names = [contract.op_column, contract.timestamp_column_name, *columns]
     names.append(contract.change_seq_column)
-    return b",".join(csv_field(n.encode()) for n in names) + contract.csv_row_delimiter.encode()
+    null = contract.csv_null_value.encode()
+    line = b",".join(csv_field(n.encode(), null) for n in names)
+    return line + contract.csv_row_delimiter.encode()
 
 
 def change_seq(contract: BronzeContract, commit_lsn: int, position: int) -> bytes:
@@ -122,7 +199,7 @@ def full_load_seq(contract: BronzeContract) -> str:
     https://help.qlik.com/en-US/replicate/Content/Global_Common/Content/SharedEMReplicate/Customize%20Tasks/tasks_headColumns.htm).
     The DMS guide lists the header without a full-load value
     (https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Expressions.html).
-    The field is written as a NULL (unquoted empty); readers never order by it across the
+    The field is written as a NULL (the NULL marker); readers never order by it across the
     two phases: full-load files (``LOAD*``) come first regardless.
     """
     del contract  # the same for every contract; kept for a uniform signature

@@ -1,7 +1,9 @@
 """The full load: every published table copied under the snapshot exported with the slot.
 
-PostgreSQL itself writes the CSV (``COPY (select ...) TO STDOUT (FORMAT csv, HEADER)``), with
-select expressions that give each type its contract text form; the replicator only adds the
+PostgreSQL itself writes the CSV (``COPY (select ...) TO STDOUT (FORMAT csv, HEADER, NULL
+'<marker>')``), with select expressions that give each type its contract text form; COPY writes
+NULL as the contract's marker and quotes a text equal to it, which is how a collision is found
+here (one bytes search per row) and reported; the replicator only adds the
 gzip and splits large tables into ``LOAD00000001.csv.gz``, ``LOAD00000002.csv.gz``... at the
 contract's size limit (uncompressed CSV bytes, as DMS's MaxFileSize), each file with a header.
 Tables are copied by a few workers in parallel, each importing the same snapshot, so that all
@@ -12,14 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from lakehouse_glue.model import BronzeContract
 from psycopg import sql
 from psycopg.abc import Buffer
 
-from lakehouse.replicate.bronze import full_load_seq, gzip_compressor, select_expression
+from lakehouse.replicate.bronze import (
+    NullMarkerCollision,
+    collisions_in_row,
+    full_load_seq,
+    gzip_compressor,
+    select_expression,
+    split_fields,
+)
 from lakehouse.replicate.source import PublishedTable, ReplicationError
 from lakehouse.storage import AtomicWriter, Storage
 
@@ -35,6 +44,7 @@ class TableCopy:
     rows: int
     files: list[str]
     bytes_written: int
+    collisions: list[NullMarkerCollision] = field(default_factory=list)
 
 
 def _copy_sql(table: PublishedTable, task_start: str, contract: BronzeContract) -> sql.Composed:
@@ -52,14 +62,18 @@ def _copy_sql(table: PublishedTable, task_start: str, contract: BronzeContract) 
                 select_expression(col.name, col.type_name), sql.Identifier(col.name)
             )
         )
-    # Empty (see full_load_seq): a NULL, which COPY writes as an unquoted empty field.
+    # Empty (see full_load_seq): a NULL, which COPY writes as the NULL marker.
     fields.append(
         sql.SQL("{}::text as {}").format(
             sql.Literal(full_load_seq(contract) or None), sql.Identifier(contract.change_seq_column)
         )
     )
-    return sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)").format(
-        sql.SQL(", ").join(fields), sql.Identifier(table.schema, table.name)
+    return sql.SQL(
+        "copy (select {} from {}) to stdout with (format csv, header true, null {})"
+    ).format(
+        sql.SQL(", ").join(fields),
+        sql.Identifier(table.schema, table.name),
+        sql.Literal(contract.csv_null_value),
     )
 
 
@@ -76,6 +90,10 @@ def copy_table(
     """Copy one table under ``snapshot`` into its LOAD files; returns what was written."""
     folder = contract.table_folder(table.schema, table.name)
     files: list[str] = []
+    collisions: list[NullMarkerCollision] = []
+    null = contract.csv_null_value.encode()
+    quoted_null = b'"' + null + b'"'
+    columns = [c.name for c in table.columns]
     rows = 0
     written = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -102,10 +120,25 @@ def copy_table(
         file_bytes = 0
         file_rows = 0
 
+        def find_collisions(rows: list[Buffer]) -> None:
+            # Rare: only for a chunk that holds the quoted marker somewhere.
+            for row in rows:
+                line = bytes(row)
+                if quoted_null in line:
+                    # An unquoted marker is a NULL; a quoted one is the text.
+                    fields = split_fields(line)[2:-1]
+                    values = [None if v == null and not q else v for v, q in fields]
+                    collisions.extend(
+                        collisions_in_row(table.qualified, columns, values, null, "full load")
+                    )
+
         def flush_chunk() -> None:
             nonlocal chunk, chunk_bytes, written
             if writer is not None and chunk:
-                out = gz.compress(b"".join(chunk))
+                joined = b"".join(chunk)
+                if quoted_null in joined:
+                    find_collisions(chunk[1:] if chunk[0] is header else chunk)
+                out = gz.compress(joined)
                 writer.write(out)
                 written += len(out)
             chunk = []
@@ -152,7 +185,7 @@ def copy_table(
         conn.execute("commit")
     if progress:
         progress(table.name, rows, total)
-    return TableCopy(table.name, rows, files, written)
+    return TableCopy(table.name, rows, files, written, collisions)
 
 
 def full_load(

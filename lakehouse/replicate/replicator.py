@@ -29,7 +29,7 @@ import psycopg2.extras
 from lakehouse_glue.model import BronzeContract, load_bronze_contract
 
 from lakehouse.config import Settings, get_settings
-from lakehouse.replicate.bronze import format_datetime
+from lakehouse.replicate.bronze import NullMarkerCollision, format_datetime
 from lakehouse.replicate.fullload import ProgressCallback, TableCopy, full_load
 from lakehouse.replicate.pgoutput import format_lsn, parse_lsn
 from lakehouse.replicate.source import (
@@ -111,6 +111,29 @@ class RunSummary:
     reason: str
     files: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def collisions(self) -> list[NullMarkerCollision]:
+        """Source texts equal to the NULL marker met by this run (they read as NULL)."""
+        loaded = [c for t in self.full_load or [] for c in t.collisions]
+        return loaded + self.stats.collisions
+
+
+def check_null_marker(state: ReplicationState, contract: BronzeContract, target: str) -> None:
+    """Refuse to append to bronze written with another NULL marker than the contract's.
+
+    Files written each way would read differently (an empty field is NULL in one and '' in the
+    other), so the target is rebuilt instead: a new full load, then a full refresh of silver.
+    """
+    if state.csv_null_value == contract.csv_null_value:
+        return
+    old = repr(state.csv_null_value) if state.csv_null_value else "an empty field"
+    raise ReplicationError(
+        f"the bronze files under {target} were written with NULL as {old}, but the bronze "
+        f"contract now writes NULL as {contract.csv_null_value!r} (csv_null_value); appending "
+        "would mix the two. Rebuild bronze with 'lakehouse replicate --resync' (a new full "
+        "load), then 'lakehouse pipeline run --full-refresh'"
+    )
+
 
 def _table_folder(contract: BronzeContract, t: PublishedTable) -> str:
     return contract.table_folder(t.schema, t.name)
@@ -186,6 +209,8 @@ class Replicator:
                     "the same settings, another target, or 'lakehouse replicate --resync'"
                 )
             need_full_load = state is None or not state.full_load_complete
+            if not need_full_load and state is not None:
+                check_null_marker(state, self.contract, storage.uri)
             if need_full_load and slot is not None:
                 if state is None:
                     raise ReplicationError(
@@ -246,7 +271,13 @@ class Replicator:
             cur = repl.cursor()
             if need_full_load:
                 task_start = format_datetime(datetime.now(UTC))
-                state = ReplicationState(opts.slot_name, opts.publication, db, task_start)
+                state = ReplicationState(
+                    opts.slot_name,
+                    opts.publication,
+                    db,
+                    task_start,
+                    csv_null_value=self.contract.csv_null_value,
+                )
                 save_state(storage, state)
                 _clear_tables(storage, self.contract, tables)
                 cur.execute(
@@ -275,6 +306,8 @@ class Replicator:
                 state.consistent_point = consistent_point
                 save_state(storage, state)
                 for c in copies:
+                    for hit in c.collisions:
+                        log.warning(json.dumps({"event": "null_marker_collision", **hit.__dict__}))
                     log.info(
                         json.dumps(
                             {

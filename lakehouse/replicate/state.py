@@ -36,6 +36,9 @@ class ReplicationState:
     consistent_point: str | None = None
     full_load: dict[str, TableLoad] = field(default_factory=dict)
     version: int = STATE_VERSION
+    # The contract's NULL marker the files were written with; "" (absent in older states) is
+    # the old convention, NULL as an empty field. A target is never written both ways.
+    csv_null_value: str = ""
 
     @property
     def full_load_complete(self) -> bool:

@@ -24,9 +24,12 @@ from lakehouse.replicate import pgoutput
 from lakehouse.replicate.bronze import (
     _NEEDS_QUOTES,
     Converter,
+    NullMarkerCollision,
     cdc_file_name,
     change_seq,
+    collisions_in_row,
     converters_for,
+    csv_field,
     format_timestamp_us,
     gzip_compressor,
     header_line,
@@ -61,6 +64,7 @@ class StreamStats:
     files: int = 0
     bytes_written: int = 0
     unchanged_filled: int = 0  # unchanged TOAST values taken from the old row image
+    collisions: list[NullMarkerCollision] = field(default_factory=list)  # see bronze.py
     last_files: dict[str, str] = field(default_factory=dict)
     confirmed_lsn: int = 0
 
@@ -99,6 +103,7 @@ class CdcWriter:
             "D": contract.op_delete.encode(),
         }
         self._nl = contract.csv_row_delimiter.encode()
+        self._null = contract.csv_null_value.encode()
 
     # -- messages ---------------------------------------------------------------------------
     def handle(self, payload: bytes) -> None:
@@ -195,14 +200,22 @@ class CdcWriter:
                 row[i] = conv(v)
         # csv_field inlined: this runs for every value of every change.
         search = _NEEDS_QUOTES.search
-        fields = [
-            (b'"' + v.replace(b'"', b'""') + b'"' if search(v) else v)
-            if v
-            else b""
-            if v is None
-            else b'""'
-            for v in row
-        ]
+        null = self._null
+        if null in row:  # a text equal to the NULL marker: quoted as COPY does, and reported
+            found = collisions_in_row(f"{buf.schema}.{buf.name}", buf.columns, row, null, "change")
+            for c in found:
+                log.warning(json.dumps({"event": "null_marker_collision", **c.__dict__}))
+            self.stats.collisions += found
+            fields = [b'"' + v + b'"' if v == null else csv_field(v, null) for v in row]
+        else:
+            fields = [
+                (b'"' + v.replace(b'"', b'""') + b'"' if search(v) else v)
+                if v
+                else null
+                if v is None
+                else b""
+                for v in row
+            ]
         line = b",".join(
             [
                 self._op[ch.kind],

@@ -5,7 +5,7 @@ one in seconds, without Spark, with the awkward values a seed does not make: the
 tables are created from ``entities.json`` in a fresh database of the session cluster, filled with
 deterministic rows (NULLs, empty strings, quotes, commas, new lines, non-ASCII), and then written
 out following the contracts: bronze as DMS full-load CSV (``LOAD00000001.csv.gz``,
-NULL = empty unquoted field, ``""`` = empty string), silver as Parquet partitioned by
+NULL = the contract's marker, an empty field = empty string), silver as Parquet partitioned by
 ``tenant_id`` with the lineage columns, and every gold mart with the columns of ``gold.json``.
 Every expected answer in the tests is computed by PostgreSQL from the same rows.
 """
@@ -373,7 +373,7 @@ def export_silver(conn: psycopg.Connection[Any], silver: Path) -> None:
 
 
 def export_bronze(conn: psycopg.Connection[Any], bronze: Path) -> None:
-    """One DMS full-load file per table, written by PostgreSQL's own CSV (NULL unquoted)."""
+    """One DMS full-load file per table, written by PostgreSQL's own CSV (NULL as the marker)."""
     contract = load_bronze_contract()
     for entity in load_declaration().entities:
         parts: list[sql.Composable] = [
@@ -397,13 +397,16 @@ def export_bronze(conn: psycopg.Connection[Any], bronze: Path) -> None:
                 sql.Identifier(entity.primary_key), sql.Identifier(contract.change_seq_column)
             )
         )
-        query = sql.SQL("copy (select {} from {} order by {}) to stdout with (format csv, header)")
+        query = sql.SQL(
+            "copy (select {} from {} order by {}) to stdout with (format csv, header, null {})"
+        )
         data = bytearray()
         with conn.cursor().copy(
             query.format(
                 sql.SQL(", ").join(parts),
                 sql.Identifier(entity.name),
                 sql.Identifier(entity.primary_key),
+                sql.Literal(contract.csv_null_value),
             )
         ) as copy:
             for chunk in copy:

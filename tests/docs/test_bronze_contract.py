@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "bronze-contract.md"
 CONTRACT = Path(lakehouse_glue.__file__).parent / "declarations" / "bronze_contract.json"
 # Values the table words instead of printing them.
-WORDED = {"csv_row_delimiter": "a line feed", "csv_null_value": "see", "cdc_path": "none"}
+WORDED = {"csv_row_delimiter": "a line feed", "cdc_path": "none"}
 
 
 def _rows() -> dict[str, str]:

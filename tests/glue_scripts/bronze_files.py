@@ -1,7 +1,7 @@
 """Hand-made bronze files, written with Python's gzip and csv modules per the bronze contract.
 
-NULL is written as an empty unquoted field and '' as ``""`` (the contract's choice), so the
-writer quotes every non-NULL value and leaves NULLs bare.
+NULL is written as the contract's marker, unquoted, and every other value quoted (so '' is
+``""``; the readers take an unquoted empty field as '' too, see ``EMPTY_UNQUOTED``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,16 @@ DECL = load_declaration()
 Row = dict[str, str | None]
 
 
-def csv_field(value: str | None) -> str:
+#: A value for a row dict that is written as an unquoted empty field (DMS may write '' so).
+EMPTY_UNQUOTED = object()
+
+
+def csv_field(value: object) -> str:
     if value is None:
+        return CONTRACT.csv_null_value
+    if value is EMPTY_UNQUOTED:
         return ""
+    assert isinstance(value, str)
     return '"' + value.replace('"', '""') + '"'
 
 

@@ -19,12 +19,20 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
 from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import default_header, seq, table_dir, write_file
+from tests.glue_scripts.bronze_files import (
+    CONTRACT,
+    EMPTY_UNQUOTED,
+    default_header,
+    seq,
+    table_dir,
+    write_file,
+)
 from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 
 T1 = "11111111-1111-1111-1111-111111111111"
 T2 = "22222222-2222-2222-2222-222222222222"
 LOAD_TS = "2024-01-01 00:00:00.000000"
+NULL_MARKER = CONTRACT.csv_null_value
 
 
 def cid(n: int) -> str:
@@ -98,13 +106,23 @@ def test_values_arrive_exactly_null_empty_and_odd_text(spark: SparkSession, lake
         customer("I", 3, notes="NULL", company="\\N"),
         customer("I", 4, notes=odd, company=" "),
         customer("I", 5, notes="\r\nline", city=None, phone=""),
+        # '' may come unquoted (DMS documents no quotes for it); the texts 'NULL' and '\N' and
+        # a quoted marker: the marker is NULL either way (docs/bronze-contract.md).
+        customer("I", 6, notes=EMPTY_UNQUOTED, company=NULL_MARKER),  # type: ignore[arg-type]
+        # An empty typed field is bronze written before NULL had a marker: quarantined, and
+        # the reason says how to rebuild.
+        customer("I", 7, updated_at=EMPTY_UNQUOTED),  # type: ignore[arg-type]
     ]
     write_file(bronze(lake), "customers", "LOAD00000001.csv.gz", rows)
     run = run_job(spark, lake)
-    assert run.report["rows_in"] == 5
-    assert run.report["rows_out"] == 5
-    assert run.quarantined == 0
+    assert run.report["rows_in"] == 7
+    assert run.report["rows_out"] == 6
+    assert run.quarantined == 1
+    (bad,) = spark.read.parquet(f"{lake.quarantine_uri}/customers").collect()
+    assert (bad["id"], bad["quarantine_rule"]) == (cid(7), "unparsable_value")
+    assert "'lakehouse replicate --resync'" in bad["quarantine_reason"]
     got = by_id(silver(spark, lake))
+    assert (got[cid(6)]["notes"], got[cid(6)]["company"]) == ("", None)
     assert (got[cid(1)]["notes"], got[cid(1)]["company"]) == (None, "")
     assert (got[cid(2)]["notes"], got[cid(2)]["company"]) == ("", None)
     assert (got[cid(3)]["notes"], got[cid(3)]["company"]) == ("NULL", "\\N")
@@ -377,7 +395,9 @@ def test_bad_input_is_quarantined_and_the_rest_goes_on(spark: SparkSession, lake
         b, "customers", "20240102-000000000002.csv.gz", [customer("I", 7, s=7)], header=header
     )
     # A record with too many fields.
-    good = ",".join(f'"{v}"' if v is not None else "" for v in customer("I", 8, s=8).values())
+    good = ",".join(
+        f'"{v}"' if v is not None else NULL_MARKER for v in customer("I", 8, s=8).values()
+    )
     text = ",".join(default_header("customers")) + "\n" + good + "\n" + good + ',"extra"\n'
     write_raw = folder / "20240102-000000000003.csv.gz"
     write_raw.write_bytes(gzip.compress(text.encode()))

@@ -22,6 +22,7 @@ SCHEMA = pa.schema(
         pa.field("tenant_id", pa.string()),
         pa.field("price", pa.decimal128(12, 2)),
         pa.field("cost", pa.decimal128(12, 2)),
+        pa.field("description", pa.string()),
         pa.field("updated_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -34,7 +35,9 @@ def _rows(tenant: str, n: int, cents: int, day: int) -> list[dict[str, Any]]:
             "id": f"{tenant[-1]}-{day}-{i}",
             "tenant_id": tenant,
             "price": Decimal(cents + i) / 100,
-            "cost": Decimal(cents) / 200,
+            "cost": Decimal(cents) / 200 if i % 3 else None,
+            # NULL, '' and text: only NULLs are left out of count(description).
+            "description": [None, "", "text"][i % 3],
             "updated_at": at + timedelta(minutes=i),
         }
         for i in range(n)
@@ -48,8 +51,10 @@ def _expected(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
         out[tenant] = (
             len(mine),
             sum((r["price"] for r in mine), Decimal(0)),
-            sum((r["cost"] for r in mine), Decimal(0)),
+            sum((r["cost"] for r in mine if r["cost"] is not None), Decimal(0)),
             max(r["updated_at"] for r in mine).replace(tzinfo=None),
+            sum(r["description"] is not None for r in mine),
+            sum(r["cost"] is not None for r in mine),
         )
     return out
 
@@ -57,6 +62,7 @@ def _expected(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
 def test_silver_metrics_of_an_iceberg_table_are_its_current_snapshots(tmp_path: Path) -> None:
     entity = load_declaration().entity("products")
     assert [c.name for c in entity.columns if c.decimal is not None] == ["price", "cost"]
+    assert [c.name for c in entity.columns if c.nullable] == ["description", "cost"]
     catalog = HadoopCatalog(tmp_path)
     table = catalog.create_table("silver.products", SCHEMA)
     with table.update_spec() as spec:

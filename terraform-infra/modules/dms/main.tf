@@ -185,14 +185,24 @@ resource "aws_dms_s3_endpoint" "bronze" {
   rfc_4180                                    = local.s3_settings.rfc_4180
   csv_delimiter                               = local.s3_settings.csv_delimiter
   csv_row_delimiter                           = local.s3_settings.csv_row_delimiter
-  csv_null_value                              = local.s3_settings.csv_null_value
-  cdc_max_batch_interval                      = local.s3_settings.cdc_max_batch_interval
-  cdc_min_file_size                           = local.s3_settings.cdc_min_file_size
-  date_partition_enabled                      = local.s3_settings.date_partition_enabled
-  preserve_transactions                       = local.s3_settings.preserve_transactions
-  max_file_size                               = local.s3_settings.max_file_size
+  # NULL is written as this marker (CsvNullValue: "a user-defined string as null when writing to
+  # the target ... to differentiate between the empty string value and the null value",
+  # https://docs.aws.amazon.com/dms/latest/APIReference/API_S3Settings.html). It must not be
+  # empty: the provider sends it only when set (d.GetOk in
+  # hashicorp/terraform-provider-aws internal/service/dms/s3_endpoint.go), and DMS's default
+  # then writes NULL and '' alike. The precondition below refuses an empty marker.
+  csv_null_value         = local.s3_settings.csv_null_value
+  cdc_max_batch_interval = local.s3_settings.cdc_max_batch_interval
+  cdc_min_file_size      = local.s3_settings.cdc_min_file_size
+  date_partition_enabled = local.s3_settings.date_partition_enabled
+  preserve_transactions  = local.s3_settings.preserve_transactions
+  max_file_size          = local.s3_settings.max_file_size
 
   lifecycle {
+    precondition {
+      condition     = local.s3_settings.csv_null_value != ""
+      error_message = "bronze_contract.json: csv_null_value is empty; the provider would not send it and DMS would write NULL and '' alike. Set a non-empty marker (docs/bronze-contract.md)."
+    }
     precondition {
       condition     = length(setsubtract(keys(local.s3_settings), local.applied_arguments)) == 0
       error_message = "bronze_contract.json maps settings to arguments not wired in modules/dms: ${join(", ", setsubtract(keys(local.s3_settings), local.applied_arguments))}. Add them to aws_dms_s3_endpoint.bronze."

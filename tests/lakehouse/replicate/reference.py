@@ -1,8 +1,9 @@
 """A small reference reader of bronze and of the source, written independently of the replicator.
 
-It parses RFC 4180 CSV by hand (Python 3.11's ``csv`` module cannot tell an unquoted empty
-field, NULL, from a quoted one, ''), applies rows in the contract's change order and renders
-source rows in the contract's text forms from ``::text`` values - so that a bug in the
+It parses RFC 4180 CSV by hand (Python 3.11's ``csv`` module cannot tell an unquoted field
+from a quoted one, and the NULL marker is NULL only unquoted, as PostgreSQL's COPY writes it),
+applies rows in the contract's change order and renders source rows in the contract's text
+forms from ``::text`` values - so that a bug in the
 replicator's formatting cannot be mirrored here.
 """
 
@@ -22,8 +23,9 @@ Field = str | None
 Row = dict[str, Field]
 
 
-def parse_csv(text: str) -> list[list[Field]]:
-    """RFC 4180 rows; an unquoted empty field is None, a quoted one ''."""
+def parse_csv(text: str, null: str | None = None) -> list[list[Field]]:
+    """RFC 4180 rows; an unquoted field equal to ``null`` (the contract's marker) is None."""
+    null = load_bronze_contract().csv_null_value if null is None else null
     rows: list[list[Field]] = []
     row: list[Field] = []
     i, n = 0, len(text)
@@ -45,7 +47,8 @@ def parse_csv(text: str) -> list[list[Field]]:
         else:
             ends = [p for p in (text.find(",", i), text.find("\n", i)) if p >= 0]
             k = min(ends) if ends else n
-            value = text[i:k] or None
+            value = text[i:k]
+            value = None if value == null else value
             i = k
         row.append(value)
         if i >= n:
@@ -54,7 +57,7 @@ def parse_csv(text: str) -> list[list[Field]]:
         if text[i] == ",":
             i += 1
             if i == n:
-                row.append(None)
+                row.append("")
                 rows.append(row)
         elif text[i] == "\n":
             rows.append(row)

@@ -6,7 +6,7 @@ import struct
 from datetime import UTC, datetime
 
 import pytest
-from lakehouse_glue.model import load_bronze_contract
+from lakehouse_glue.model import check_null_marker, load_bronze_contract
 
 from lakehouse.replicate import pgoutput
 from lakehouse.replicate.bronze import (
@@ -18,6 +18,7 @@ from lakehouse.replicate.bronze import (
     format_timestamp_us,
     full_load_seq,
     header_line,
+    split_fields,
 )
 
 CONTRACT = load_bronze_contract()
@@ -38,17 +39,51 @@ def test_timestamptz_becomes_utc_with_microseconds(text: bytes, expected: bytes)
 
 
 def test_values_and_quoting() -> None:
+    null = b"<NULL>"
+    assert CONTRACT.csv_null_value.encode() == null
     assert convert_bool(b"t") == b"true"
     assert convert_bool(b"f") == b"false"
-    assert csv_field(None) == b""
-    assert csv_field(b"") == b'""'
-    assert csv_field(b"NULL") == b"NULL"
-    assert csv_field(b"\\N") == b"\\N"
-    assert csv_field(b"12.50") == b"12.50"
-    assert csv_field(b'a "b", c') == b'"a ""b"", c"'
-    assert csv_field(b"x\ny") == b'"x\ny"'
-    assert csv_field(b"x\ry") == b'"x\ry"'
-    assert csv_field(b"tab\there") == b"tab\there"
+    assert csv_field(None, null) == b"<NULL>"
+    assert csv_field(b"", null) == b""  # as COPY writes '' when NULL has a marker
+    assert csv_field(b"<NULL>", null) == b'"<NULL>"'  # a collision, quoted as COPY does
+    assert csv_field(b"NULL", null) == b"NULL"
+    assert csv_field(b"\\N", null) == b"\\N"
+    assert csv_field(b"12.50", null) == b"12.50"
+    assert csv_field(b'a "b", c', null) == b'"a ""b"", c"'
+    assert csv_field(b"x\ny", null) == b'"x\ny"'
+    assert csv_field(b"x\ry", null) == b'"x\ry"'
+    assert csv_field(b"tab\there", null) == b"tab\there"
+
+
+def test_split_fields_keeps_the_quotes_apart() -> None:
+    line = b'I,"<NULL>",<NULL>,,"","a,""b""\nc",x\n'
+    assert split_fields(line) == [
+        (b"I", False),
+        (b"<NULL>", True),
+        (b"<NULL>", False),
+        (b"", False),
+        (b"", True),
+        (b'a,"b"\nc', True),
+        (b"x", False),
+    ]
+    assert split_fields(b"a,\n") == [(b"a", False), (b"", False)]
+
+
+@pytest.mark.parametrize(
+    ("marker", "problem"),
+    [
+        ("", "is empty"),
+        ("a,b", "delimiter"),
+        ('"N"', "double quote"),
+        ("N\n", "line break"),
+        (" N", "white space"),
+        ("\u2400", "printable ASCII"),
+    ],
+)
+def test_a_null_marker_that_readers_could_not_see_is_refused(marker: str, problem: str) -> None:
+    with pytest.raises(ValueError, match="csv_null_value") as info:
+        check_null_marker(marker, ",", "\n")
+    assert problem in str(info.value)
 
 
 def test_names_and_sequences() -> None:

@@ -162,8 +162,9 @@ def test_exact_bytes_and_file_names(repl: ReplEnv) -> None:
     expected_load = (
         "Op,dms_timestamp,id,name,slug,plan,country,is_active,settings,created_at,updated_at,"
         "dms_change_seq\n"
-        f'I,{state.task_start_time},{tid},"Quote "" and, comma","",growth,DE,true,"{{""k"": '
-        f'""v""}}",2024-01-02 03:04:05.000000,2024-01-02 02:04:05.500000,\n'  # empty sequence
+        # slug '' is an empty field, the full-load sequence a NULL: the marker
+        f'I,{state.task_start_time},{tid},"Quote "" and, comma",,growth,DE,true,"{{""k"": '
+        f'""v""}}",2024-01-02 03:04:05.000000,2024-01-02 02:04:05.500000,<NULL>\n'
     )
     assert gzip.decompress((folder / "LOAD00000001.csv.gz").read_bytes()).decode() == expected_load
     assert first.full_load is not None
