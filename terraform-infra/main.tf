@@ -20,6 +20,7 @@ provider "aws" {
       iam            = lookup(endpoints.value, "iam", null)
       kms            = lookup(endpoints.value, "kms", null)
       lakeformation  = lookup(endpoints.value, "lakeformation", null)
+      quicksight     = lookup(endpoints.value, "quicksight", null)
       rds            = lookup(endpoints.value, "rds", null)
       s3             = lookup(endpoints.value, "s3", null)
       secretsmanager = lookup(endpoints.value, "secretsmanager", null)
@@ -268,4 +269,18 @@ module "tenant" {
   results_prefix                 = "${local.tenant_results_prefix}/${each.key}/"
   kms_key_arn                    = module.storage.kms_key_arn
   grants_after                   = local.lake_formation ? [module.lakeformation[0].settings_id] : []
+}
+
+module "quicksight" {
+  source = "./modules/quicksight"
+  count  = var.quicksight.enabled ? 1 : 0
+
+  name               = local.name
+  account_id         = local.account_id
+  namespace          = var.quicksight.namespace
+  workgroup_name     = module.athena.workgroup_name
+  gold_database_name = module.glue.database_names["gold"]
+  gold_file          = local.gold_file
+  tenants            = var.quicksight.tenants
+  admin_arns         = var.quicksight.admin_arns
 }

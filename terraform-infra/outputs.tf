@@ -94,3 +94,14 @@ output "lake_formation_admins" {
   description = "Data lake administrators (null unless lake_formation.enabled)."
   value       = one(module.lakeformation[*].admins)
 }
+
+output "quicksight" {
+  description = "The QuickSight data source, datasets, row-level security dataset, tenant groups and dashboard (null when quicksight.enabled is false)."
+  value = var.quicksight.enabled ? {
+    data_source_arn  = module.quicksight[0].data_source_arn
+    data_set_arns    = module.quicksight[0].data_set_arns
+    rls_data_set_arn = module.quicksight[0].rls_data_set_arn
+    group_names      = module.quicksight[0].group_names
+    dashboard_id     = module.quicksight[0].dashboard_id
+  } : null
+}

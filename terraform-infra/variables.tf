@@ -240,3 +240,17 @@ variable "tenants" {
     error_message = "tenants needs lake_formation.enabled = true: without Lake Formation nothing restricts a tenant principal to its rows."
   }
 }
+
+variable "quicksight" {
+  description = "Optional QuickSight dashboards over gold (needs a QuickSight subscription in the account whose service role may use the analysts' workgroup, its results bucket and key, and read gold). `tenants`: one QuickSight group per tenant, by a short key, with its tenant_id (tenants.id in the source) and the QuickSight user names in it; row-level security shows each group its own tenant's rows only. `admin_arns`: QuickSight users or groups that own the data source, datasets and dashboard."
+  type = object({
+    enabled    = optional(bool, false)
+    namespace  = optional(string, "default")
+    admin_arns = optional(list(string), [])
+    tenants = optional(map(object({
+      tenant_id = string
+      members   = optional(list(string), [])
+    })), {})
+  })
+  default = {}
+}

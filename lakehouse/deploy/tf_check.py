@@ -38,7 +38,7 @@ CHECKOV_VERSION = "3.3.30"
 # Every service the root module's provider `endpoints` block can redirect.
 AWS_SERVICES = (
     "athena", "cloudwatch", "cloudwatchlogs", "dms", "ec2", "eventbridge", "glue", "iam", "kms",
-    "lakeformation", "rds", "s3", "secretsmanager", "sns", "sts",
+    "lakeformation", "quicksight", "rds", "s3", "secretsmanager", "sns", "sts",
 )  # fmt: skip
 PLAN_REGION = "us-east-1"
 # The planning identity's account (moto's default) and fixed tenants and administrators for the
