@@ -72,9 +72,7 @@ def test_every_gold_mart_is_a_dataset_bound_to_the_tenant_rules(
     planned: list[dict[str, Any]], quicksight_plan: dict[str, Any]
 ) -> None:
     marts = [m["name"] for m in json.loads(GOLD_JSON.read_text())["marts"]]
-    datasets = {
-        r["index"]: r["values"] for r in planned if r["address"].split(".")[2].startswith("gold[")
-    }
+    datasets = {r["index"]: r["values"] for r in planned if r["name"] == "gold"}
     assert sorted(datasets) == sorted(marts)
     for name, values in datasets.items():
         assert values["import_mode"] == "DIRECT_QUERY", name
@@ -102,7 +100,7 @@ def _rules(sql: str) -> list[tuple[str, str]]:
 def test_the_rules_map_each_tenant_group_to_its_tenant_only(
     planned: list[dict[str, Any]],
 ) -> None:
-    rls = next(r["values"] for r in planned if r["address"].endswith("data_set.rls"))
+    rls = next(r["values"] for r in planned if r["name"] == "rls")
     (table,) = rls["physical_table_map"]
     (custom,) = table["custom_sql"]
     assert [c["name"] for c in custom["columns"]] == ["GroupName", "tenant_id"]
