@@ -12,7 +12,9 @@ import duckdb
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
+from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog import iceberg
+from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.maintain import maintain_lake
@@ -36,6 +38,22 @@ def _duckdb_answer(folder: Path) -> list[tuple[object, ...]]:
         ).fetchall()
     finally:
         con.close()
+
+
+#: Athena SQL over both tables: answers maintenance must not change.
+_QUERIES = (
+    "select tenant_id, count(*) as n, min(first_name) as first, max(id) as last_id "
+    "from silver.customers group by tenant_id order by tenant_id",
+    "select id, first_name, operation, source_change_seq, valid_from, valid_to, is_current "
+    "from silver.customers_history order by id, source_change_seq",
+)
+
+
+def _athena_answers(lake: Settings) -> list[list[tuple[object, ...]]]:
+    """Every query's rows through the local Athena engine (current snapshots, pyiceberg plan)."""
+    crawl(lake, ["silver"])
+    with AthenaEngine(lake, save_results=False) as engine:
+        return [list(engine.execute(sql)[0].rows) for sql in _QUERIES]
 
 
 def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
@@ -63,6 +81,8 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     history = tables.history_table(spark, lake, "customers")
     history_before = sorted(map(tuple, tables.read(spark, history).collect()))
     duck_before = _duckdb_answer(folder)
+    athena_before = _athena_answers(lake)
+    assert [len(rows) for rows in athena_before] == [2, 5]  # two tenants; four rows, one update
     # A file no snapshot ever committed (a killed writer's), four days old: an orphan.
     some_file = next(iter(tables.files_by_tenant(spark, silver)[T1]))
     orphan = folder / "data" / f"tenant_id={T1}" / "orphan-from-a-killed-run.parquet"
@@ -87,6 +107,7 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     assert sorted(map(tuple, tables.read(spark, silver).collect())) == spark_before
     assert sorted(map(tuple, tables.read(spark, history).collect())) == history_before
     assert _duckdb_answer(folder) == duck_before
+    assert _athena_answers(lake) == athena_before
     # Settings' defaults keep 7 days and at least 10 snapshots: nothing more to expire.
     again = maintain_lake(lake, spark)
     assert all(x.snapshots_after == x.snapshots_before for x in again)
