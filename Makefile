@@ -12,7 +12,7 @@ SEED ?= 42
 PYTEST_ARGS ?=
 
 .PHONY: help setup lock demo serve test lint fmt db-up db-down db-status seed simulate replicate pipeline \
-        reconcile crawl dashboard bench package-glue tf-check clean
+        reconcile crawl dashboard bench package-glue tf-check clean screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ demo: setup db-up ## From a fresh clone: database, seed, replicate, pipeline, re
 
 serve: setup ## The app with the tenant dashboards on http://127.0.0.1:8000/analytics/ (PORT=8000)
 	$(LAKEHOUSE) serve --port $(or $(PORT),8000)
+
+screenshots: setup ## Refresh docs/screenshots/ (the README's) with the browser tests over a fresh small lake
+	LAKEHOUSE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/django_backend/test_analytics_browser.py -q
 
 test: setup ## Lint, check formatting, type-check and run the whole test suite (real PostgreSQL, Spark, DuckDB)
 	$(BIN)/ruff check .

@@ -107,6 +107,7 @@ class PageData:
                     "x": funnel_totals(view, chart.y),
                 }
             ]
+            layout["yaxis"] = {"automargin": True}  # the step names in full
         else:
             xs = [_chart_value(v) for v in view.column(chart.x)]
             data = [

@@ -64,21 +64,31 @@ def _unavailable(request: HttpRequest, what: str) -> HttpResponse:
     )
 
 
+def _memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's memberships (their tenants, by name), and nothing else."""
+    with user_context(request.user.pk):
+        return list(
+            Membership.objects.filter(user_id=request.user.pk)
+            .select_related("tenant")
+            .order_by("tenant__name", "tenant__slug")
+        )
+
+
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The user's dashboards: straight to the overview with one tenant, else a choice."""
-    with user_context(request.user.pk):
-        tenants = [
-            m.tenant
-            for m in Membership.objects.filter(user_id=request.user.pk).select_related("tenant")
-        ]
-    if len(tenants) == 1:
-        return redirect("analytics:page", tenant=tenants[0].slug, page="overview")
+    """The tenant picker: straight to the overview with one tenant, else the user's tenants.
+
+    Only the user's own memberships are listed; platform staff, who may open any tenant by
+    its URL, are offered the operations view, not a list of every tenant.
+    """
+    memberships = _memberships(request)
+    if len(memberships) == 1:
+        return redirect("analytics:page", tenant=memberships[0].tenant.slug, page="overview")
     return render(
         request,
         "analytics/home.html",
-        {"tenants": tenants, "platform": is_platform_staff(request.user)},
+        {"memberships": memberships, "platform": is_platform_staff(request.user)},
     )
 
 
@@ -116,6 +126,7 @@ def page(request: HttpRequest, tenant: str, page: str) -> HttpResponse:
     query = request.GET.urlencode()
     context = {
         "tenant": tenant,
+        "several": len(_memberships(request)) > 1,
         "page": data.page,
         "pages": PAGES,
         "data": data,

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
-import psycopg
 import pytest
-from lakehouse_glue.gold.marts import mart
 
 from lakehouse.analytics.pages import (
     BadDateRangeError,
@@ -25,31 +22,18 @@ from lakehouse.analytics.service import PageData, funnel_totals, run_page, tenan
 from lakehouse.athena.engines import QueryEngine
 from lakehouse.errors import LakehouseError
 from tests.conftest import E2ELake
-from tests.glue_scripts.gold.compare import normalise, postgres_answer
-
-MART_OF_PAGE = {
-    "revenue": "revenue_daily",
-    "acquisition": "customer_acquisition",
-    "retention": "cohort_retention",
-    "funnel": "event_funnel",
-    "products": "product_performance",
-    "subscriptions": "subscription_metrics",
-}
-
-
-def _tenants(dsn: str) -> list[tuple[str, str]]:
-    """(id, slug) of every tenant, the largest first."""
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "select t.id::text, t.slug from tenants t order by "
-            "(select count(*) from orders o where o.tenant_id = t.id) desc, t.id"
-        ).fetchall()
-    return [(str(i), str(s)) for i, s in rows]
+from tests.glue_scripts.gold.compare import normalise
+from tests.lakehouse.analytics.oracle import (
+    MART_OF_PAGE,
+    expected_rows,
+    tenant_summary,
+    tenants_by_size,
+)
 
 
 @pytest.fixture(scope="module")
 def largest(e2e_lake: E2ELake) -> tuple[str, str]:
-    return _tenants(e2e_lake.dsn)[0]
+    return tenants_by_size(e2e_lake.dsn)[0]
 
 
 @pytest.fixture
@@ -61,32 +45,13 @@ def engine(e2e_lake: E2ELake, largest: tuple[str, str]) -> Iterator[QueryEngine]
     scoped.close()
 
 
-def _expected(
-    dsn: str, page_slug: str, tenant_id: str, columns: tuple[str, ...], dates: tuple[Any, Any]
-) -> list[tuple[Any, ...]]:
-    name = MART_OF_PAGE[page_slug]
-    names = mart(name).column_names
-    p = page(page_slug)
-    out = []
-    for row in postgres_answer(dsn, name):
-        record = dict(zip(names, row, strict=True))
-        if record["tenant_id"] != tenant_id:
-            continue
-        if p.date_column is not None:
-            day = record[p.date_column]
-            if (dates[0] and day < dates[0]) or (dates[1] and day > dates[1]):
-                continue
-        out.append(tuple(record[c] for c in columns))
-    return out
-
-
 @pytest.mark.parametrize("slug", sorted(MART_OF_PAGE))
 def test_page_equals_postgres_for_the_tenant(
     e2e_lake: E2ELake, engine: QueryEngine, largest: tuple[str, str], slug: str
 ) -> None:
     data = run_page(engine, page(slug))
     assert data.rows, f"{slug} has no rows for the largest tenant: the test would prove nothing"
-    expected = _expected(e2e_lake.dsn, slug, largest[0], data.columns, (None, None))
+    expected = expected_rows(e2e_lake.dsn, slug, largest[0], data.columns, (None, None))
     assert normalise(data.rows) == normalise(expected)
 
 
@@ -101,7 +66,7 @@ def test_a_date_range_keeps_exactly_its_days(
     data = run_page(engine, p, start, end)
     assert 0 < len(data.rows) < len(everything.rows)
     assert all(start <= d <= end for d in data.column(str(p.date_column)))
-    expected = _expected(e2e_lake.dsn, slug, largest[0], data.columns, (start, end))
+    expected = expected_rows(e2e_lake.dsn, slug, largest[0], data.columns, (start, end))
     assert normalise(data.rows) == normalise(expected)
 
 
@@ -112,25 +77,20 @@ def test_overview_is_the_tenant_performance_dashboard_row(
     assert len(data.rows) == 1
     record = dict(zip(data.columns, data.rows[0], strict=True))
     assert record["tenant_slug"] == largest[1]
-    names = mart("tenant_summary").column_names
-    (summary,) = [
-        dict(zip(names, r, strict=True))
-        for r in postgres_answer(e2e_lake.dsn, "tenant_summary")
-        if r[0] == largest[0]
-    ]
+    summary = tenant_summary(e2e_lake.dsn, largest[0])
     assert record["net_revenue"] == summary["net_revenue"]
     assert record["customers"] == summary["customers"]
 
 
 def test_every_tenant_sees_only_its_own_numbers(e2e_lake: E2ELake) -> None:
     """The same page for two tenants: each equals PostgreSQL for that tenant alone."""
-    for tenant_id, slug in _tenants(e2e_lake.dsn)[:3]:
+    for tenant_id, slug in tenants_by_size(e2e_lake.dsn)[:3]:
         scoped = tenant_engine(e2e_lake.settings, slug)
         try:
             data = run_page(scoped, page("products"))
         finally:
             scoped.close()
-        expected = _expected(e2e_lake.dsn, "products", tenant_id, data.columns, (None, None))
+        expected = expected_rows(e2e_lake.dsn, "products", tenant_id, data.columns, (None, None))
         assert normalise(data.rows) == normalise(expected), slug
 
 
