@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from lakehouse.errors import ConfigError, LakehouseError
-from lakehouse.paths import DJANGO_DIR
+from lakehouse.paths import DJANGO_DIR, REPO_ROOT
 
 users_app = typer.Typer(help="Users of the app and its dashboards.", no_args_is_help=True)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -21,10 +21,12 @@ def _manage(*args: str, stdin: bool = False) -> int:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
     }
+    # From the repository root, like the CLI itself: the relative defaults (./lake, .lakehouse)
+    # and .env then name the same lake and local cluster in Django's process as in this one.
     proc = subprocess.run(
         [sys.executable, str(DJANGO_DIR / "manage.py"), *args],
         env=env,
-        cwd=DJANGO_DIR,
+        cwd=REPO_ROOT,
         stdin=None if stdin else subprocess.DEVNULL,
         check=False,
     )

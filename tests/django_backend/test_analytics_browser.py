@@ -31,6 +31,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from lakehouse.analytics.pages import PAGES, Chart, page
+from lakehouse.paths import REPO_ROOT
 from tests.conftest import E2ELake
 from tests.django_backend.browser import (
     app_server,
@@ -106,7 +107,10 @@ def site(e2e_lake: E2ELake, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     shots = Path(os.environ.get("LAKEHOUSE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("shots"))
     shots.mkdir(parents=True, exist_ok=True)
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    serve = server_env(e2e_lake.settings)
+    # The lake named relative to the repository, as `make demo` leaves it (./lake): the app's
+    # server must resolve it as the CLI does.
+    relative = os.path.relpath(e2e_lake.settings.lake, REPO_ROOT)
+    serve = server_env(e2e_lake.settings.model_copy(update={"lake": relative}))
     with app_server(serve, log) as base:
         yield Site(
             base=base,
