@@ -292,6 +292,27 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    metrics_cloudwatch: Annotated[
+        bool,
+        Field(
+            default=False,
+            validation_alias=AliasChoices("LAKEHOUSE_METRICS_CLOUDWATCH"),
+            description=(
+                "Also put the jobs' metrics (QuarantinedRows, GoldMartsPublished;"
+                " declarations/metrics.json) to CloudWatch, through boto3's configuration"
+                " (AWS_ENDPOINT_URL_CLOUDWATCH for another endpoint). They are always written"
+                " to <lake>/reports/metrics/."
+            ),
+        ),
+    ]
+    metrics_deployment: Annotated[
+        str,
+        Field(
+            default="local",
+            validation_alias=AliasChoices("LAKEHOUSE_METRICS_DEPLOYMENT"),
+            description="Value of the metrics' Deployment dimension (Terraform: its name).",
+        ),
+    ]
     athena_engine: Annotated[
         Literal["local", "athena"],
         Field(

@@ -59,6 +59,7 @@ locals {
   entities_file        = "${local.declarations_dir}/entities.json"
   gold_file            = "${local.declarations_dir}/gold.json"
   bronze_contract_file = "${local.declarations_dir}/bronze_contract.json"
+  metrics_declaration  = jsondecode(file("${local.declarations_dir}/metrics.json"))
 
   glue_artifacts_dir = coalesce(var.glue.artifacts_dir, "${path.module}/../dist/glue")
   queries_dir        = coalesce(var.athena.queries_dir, "${path.module}/../athena-queries")
@@ -71,8 +72,15 @@ locals {
   athena_workgroup    = "${local.name}-analysts"
 
   # The custom metrics the Glue jobs publish (job arguments --metrics_namespace and
-  # --metrics_deployment); the monitoring module alarms on them.
-  lake_metrics = { namespace = "Lakehouse", deployment = local.name }
+  # --metrics_deployment), declared in metrics.json, which lakehouse_glue.metrics reads too;
+  # the monitoring module alarms on the same names and dimension.
+  lake_metrics = {
+    namespace        = local.metrics_declaration.namespace
+    deployment       = local.name
+    dimension        = local.metrics_declaration.dimension
+    quarantined_rows = local.metrics_declaration.metrics.quarantined_rows.name
+    gold_published   = local.metrics_declaration.metrics.gold_marts_published.name
+  }
 
   # Query results: one prefix per workgroup, readable only by that workgroup's role.
   analyst_results_prefix = "results/analysts/"

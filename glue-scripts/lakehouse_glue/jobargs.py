@@ -17,6 +17,9 @@ JOB_ARGUMENTS = (
     "reports_path",
     "full_refresh",
     "iceberg_catalog",
+    # The custom metrics (lakehouse_glue.metrics): "" as the namespace only records them.
+    "metrics_namespace",
+    "metrics_deployment",
 )
 
 
@@ -44,6 +47,10 @@ class JobArgs:
     #: The Spark catalog holding the ``silver`` and ``gold`` Iceberg namespaces.
     iceberg_catalog: str
     job_run_id: str | None = None
+    #: CloudWatch namespace of the job's metrics ("": recorded in the reports only).
+    metrics_namespace: str = ""
+    #: Value of the metrics' deployment dimension (Terraform: the deployment's name).
+    metrics_deployment: str = ""
 
     @classmethod
     def from_resolved(cls, args: dict[str, Any]) -> JobArgs:
@@ -61,4 +68,6 @@ class JobArgs:
             full_refresh=parse_flag(str(args["full_refresh"]), "full_refresh"),
             iceberg_catalog=check_catalog_name(str(args["iceberg_catalog"])),
             job_run_id=str(args["JOB_RUN_ID"]) if args.get("JOB_RUN_ID") else None,
+            metrics_namespace=str(args["metrics_namespace"]).strip(),
+            metrics_deployment=str(args["metrics_deployment"]).strip(),
         )

@@ -34,7 +34,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StructType, _parse_datatype_string
 
-from lakehouse_glue import fs, undeclared
+from lakehouse_glue import fs, metrics, undeclared
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import (
     FILE_RANK,
@@ -584,4 +584,16 @@ def run(
         ),
     }
     write_run_report(spark, args.reports_path, report)
+    # The alarm's metric: every run publishes, 0 included; a bad file counts as one.
+    metrics.publish(
+        spark,
+        reports_path=args.reports_path,
+        job_name=args.job_name,
+        run_id=run_id,
+        namespace=args.metrics_namespace,
+        deployment=args.metrics_deployment,
+        values={
+            metrics.QUARANTINED_ROWS: rows_quarantined + values_quarantined + files_quarantined
+        },
+    )
     return report

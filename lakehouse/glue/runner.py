@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_glue import fs
+from lakehouse_glue.metrics import load_metrics
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.report import read_json, run_report_path
 from pyspark.errors import PySparkRuntimeError
@@ -247,6 +248,9 @@ def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
         "--iceberg_catalog": iceberg.catalog_name(settings.lake_uri),
         "--full_refresh": "false",
         "--job-bookmark-option": "job-bookmark-enable",
+        # As Terraform passes them; without CloudWatch the namespace is empty (recorded only).
+        "--metrics_namespace": load_metrics().namespace if settings.metrics_cloudwatch else "",
+        "--metrics_deployment": settings.metrics_deployment,
     }
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlglot
+from lakehouse_glue.metrics import GOLD_MARTS_PUBLISHED, QUARANTINED_ROWS, load_metrics, metric_data
 from lakehouse_glue.model import load_bronze_contract, load_declaration
 from sqlglot import exp
 
@@ -148,6 +150,36 @@ def test_dms_s3_target_equals_the_bronze_contract(resources: list[dict[str, Any]
     assert endpoint["cdc_path"] is None
     assert endpoint["encryption_mode"] == "SSE_KMS"
     assert endpoint["endpoint_type"] == "target"
+
+
+def test_lake_alarms_watch_the_metrics_the_jobs_put(resources: list[dict[str, Any]]) -> None:
+    """The alarms name the namespace, metric and dimensions lakehouse_glue.metrics puts."""
+    declared = load_metrics()
+    put = {
+        d["MetricName"]: d
+        for d in metric_data(
+            {QUARANTINED_ROWS: 3, GOLD_MARTS_PUBLISHED: 1}, NAME, datetime.now(UTC)
+        )
+    }
+    alarms = {
+        a["values"]["alarm_name"]: a["values"]
+        for a in of_type(resources, "aws_cloudwatch_metric_alarm")
+    }
+    for alarm_name, key in (
+        (f"{NAME}-quarantined-rows", QUARANTINED_ROWS),
+        (f"{NAME}-gold-stale", GOLD_MARTS_PUBLISHED),
+    ):
+        alarm, datum = alarms[alarm_name], put[declared.metric(key).name]
+        assert alarm["namespace"] == declared.namespace == "Lakehouse"
+        assert alarm["metric_name"] == datum["MetricName"]
+        assert alarm["dimensions"] == {d["Name"]: d["Value"] for d in datum["Dimensions"]}
+        assert alarm["statistic"] == "Sum"  # a run's value counts whatever its timestamp
+    for job in of_type(resources, "aws_glue_job"):
+        args = job["values"]["default_arguments"]
+        assert (args["--metrics_namespace"], args["--metrics_deployment"]) == (
+            declared.namespace,
+            NAME,
+        )
 
 
 def test_table_mappings_cover_the_entities(resources: list[dict[str, Any]]) -> None:

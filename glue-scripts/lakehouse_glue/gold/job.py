@@ -7,11 +7,14 @@ overwrites the mart. The script itself only names the mart and its transform.
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse_glue import metrics
 from lakehouse_glue.gold.io import read_silver, write_mart
 from lakehouse_glue.gold.marts import mart
 from lakehouse_glue.jobargs import JobArgs
@@ -62,3 +65,13 @@ def run_mart(
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     mart_df = build_mart(spark, args.iceberg_catalog, args.silver_path, mart_name, transform)
     write_mart(mart_df, mart_name, args.iceberg_catalog, args.gold_path)
+    # Gold freshness: the alarm breaches when no mart was published for hours.
+    metrics.publish(
+        spark,
+        reports_path=args.reports_path,
+        job_name=args.job_name,
+        run_id=args.job_run_id or f"jr_{datetime.now(UTC):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}",
+        namespace=args.metrics_namespace,
+        deployment=args.metrics_deployment,
+        values={metrics.GOLD_MARTS_PUBLISHED: 1},
+    )

@@ -156,8 +156,8 @@ resource "aws_cloudwatch_metric_alarm" "quarantined_rows" {
   alarm_name          = "${var.name}-quarantined-rows"
   alarm_description   = "A silver job quarantined rows: read the quarantine folder and the quality report."
   namespace           = var.lake_metrics.namespace
-  metric_name         = "QuarantinedRows"
-  dimensions          = { Deployment = var.lake_metrics.deployment }
+  metric_name         = var.lake_metrics.quarantined_rows
+  dimensions          = { (var.lake_metrics.dimension) = var.lake_metrics.deployment }
   statistic           = "Sum"
   period              = 3600
   evaluation_periods  = 1
@@ -173,8 +173,8 @@ resource "aws_cloudwatch_metric_alarm" "gold_freshness" {
   alarm_name          = "${var.name}-gold-stale"
   alarm_description   = "No gold mart was published for ${var.settings.gold_freshness_hours} hours."
   namespace           = var.lake_metrics.namespace
-  metric_name         = "GoldMartsPublished"
-  dimensions          = { Deployment = var.lake_metrics.deployment }
+  metric_name         = var.lake_metrics.gold_published
+  dimensions          = { (var.lake_metrics.dimension) = var.lake_metrics.deployment }
   statistic           = "Sum"
   period              = 3600
   evaluation_periods  = var.settings.gold_freshness_hours

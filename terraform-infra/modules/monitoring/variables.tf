@@ -49,10 +49,13 @@ variable "source_db" {
 }
 
 variable "lake_metrics" {
-  description = "The custom metrics the Glue jobs publish (namespace and the Deployment dimension): QuarantinedRows (rows a silver job quarantined) and GoldMartsPublished (marts a gold job wrote)."
+  description = "The custom metrics the Glue jobs publish (glue-scripts/lakehouse_glue/declarations/metrics.json): the namespace, the dimension naming the deployment and its value, and the names of the metric of quarantined rows (silver jobs) and of published gold marts (gold jobs)."
   type = object({
-    namespace  = string
-    deployment = string
+    namespace        = string
+    deployment       = string
+    dimension        = string
+    quarantined_rows = string
+    gold_published   = string
   })
 }
 

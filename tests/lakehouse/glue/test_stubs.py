@@ -43,6 +43,8 @@ def test_resolved_options_like_glue() -> None:
         reports_path="/r",
         full_refresh="true",
         iceberg_catalog="glue_catalog",
+        metrics_namespace="Lakehouse",
+        metrics_deployment="lakehouse-dev",
         JOB_RUN_ID="jr_1",
         unrelated="ignored",
     )
@@ -56,6 +58,7 @@ def test_resolved_options_like_glue() -> None:
     assert args.full_refresh is True
     assert args.job_run_id == "jr_1"
     assert args.iceberg_catalog == "glue_catalog"
+    assert (args.metrics_namespace, args.metrics_deployment) == ("Lakehouse", "lakehouse-dev")
 
 
 @pytest.mark.parametrize(
@@ -171,6 +174,10 @@ def test_runner_rejects_unknown_job_and_bad_argument_keys(tmp_path: Path) -> Non
     assert defaults["--job-bookmark-option"] == "job-bookmark-enable"
     # One Iceberg catalog per lake, named from the lake's location.
     assert defaults["--iceberg_catalog"] == catalog_name(settings.lake_uri)
+    # Metrics are recorded only, unless CloudWatch is asked for (as Terraform always does).
+    assert (defaults["--metrics_namespace"], defaults["--metrics_deployment"]) == ("", "local")
+    cloud = default_arguments(Settings(lake=str(tmp_path / "lake"), metrics_cloudwatch=True), "j")
+    assert cloud["--metrics_namespace"] == "Lakehouse"
     other = default_arguments(Settings(lake=str(tmp_path / "other")), "j")
     assert other["--iceberg_catalog"] != defaults["--iceberg_catalog"]
 
