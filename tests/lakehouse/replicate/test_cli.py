@@ -11,10 +11,11 @@ import time
 
 import psycopg
 import pytest
+from lakehouse_glue.model import load_bronze_contract
 
 from lakehouse.replicate import pgoutput
 from lakehouse.replicate.source import slot_info
-from lakehouse.replicate.state import load_state
+from lakehouse.replicate.state import STATE_PATH, load_state
 from tests.lakehouse.replicate.conftest import ReplEnv
 from tests.lakehouse.replicate.reference import assert_reconstructs
 from tests.lakehouse.replicate.workload import insert_customer, insert_tenant
@@ -114,3 +115,53 @@ def test_idle_slot_does_not_pin_wal(repl: ReplEnv) -> None:
     finally:
         stop.set()
         runner.join(timeout=30)
+
+
+CLI = (sys.executable, "-m", "lakehouse.cli.main")
+
+
+def _replicate_once(repl: ReplEnv) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": repl.dsn,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": repl.replicator_dsn,
+        "LAKEHOUSE_SLOT": repl.slot,
+        "LAKEHOUSE_CDC_INTERVAL": "0.2",
+    }
+    return subprocess.run(
+        [*CLI, "replicate", "--once", "--target", str(repl.target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_text_equal_to_the_null_marker_is_named_and_old_bronze_is_refused(
+    repl: ReplEnv,
+) -> None:
+    marker = load_bronze_contract().csv_null_value
+    with psycopg.connect(repl.dsn) as conn:
+        tenant = insert_tenant(conn)
+        customer = insert_customer(conn, tenant, notes=marker)
+    done = _replicate_once(repl)
+    assert done.returncode == 0, done.stderr
+    assert "1 source value(s) equal the bronze NULL marker '<NULL>'" in done.stderr
+    assert f"public.customers.notes (id={customer}, full load)" in done.stderr
+
+    # A target written before NULL had a marker (its state names none): appending is refused,
+    # with what to run, and nothing is written.
+    state = json.loads((repl.target / STATE_PATH).read_text())
+    del state["csv_null_value"]
+    (repl.target / STATE_PATH).write_text(json.dumps(state))
+    files = sorted(p.name for p in repl.target.rglob("*.csv.gz"))
+    with psycopg.connect(repl.dsn) as conn:
+        insert_customer(conn, tenant)
+    refused = _replicate_once(repl)
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr
+    assert "written with NULL as an empty field" in refused.stderr
+    assert "'lakehouse replicate --resync'" in refused.stderr
+    assert "'lakehouse pipeline run --full-refresh'" in refused.stderr
+    assert sorted(p.name for p in repl.target.rglob("*.csv.gz")) == files
