@@ -1,21 +1,26 @@
 """End to end on real components: seed PostgreSQL, replicate, run the pipeline, compare.
 
 Silver must equal PostgreSQL row for row and column by column; after more changes the
-incremental run must equal a full refresh; a rerun with nothing new must change nothing; and
-``reconcile`` must find no difference.
+incremental run must equal a full refresh; a time-travel query in Athena SQL must equal
+PostgreSQL as it was then; a rerun with nothing new must change nothing; and ``reconcile`` must
+find no difference.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from typer.testing import CliRunner
 
+from lakehouse.athena.engine import AthenaEngine
+from lakehouse.catalog.crawler import crawl
 from lakehouse.cli.main import app
 from lakehouse.config import get_settings
 from lakehouse.glue.runner import start_job_run
@@ -81,6 +86,36 @@ def _change_source(dsn: str) -> dict[str, int]:
     return counts
 
 
+#: The entities the workload changes: their time travel must see the source before it.
+_TRAVELLED = ("customers", "orders", "events", "products")
+
+
+def _as_of(spark: SparkSession, settings, moment: datetime) -> dict[str, DataFrame]:  # type: ignore[no-untyped-def]
+    """Each travelled silver table ``for timestamp as of`` the moment, through local Athena."""
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    out: dict[str, DataFrame] = {}
+    with AthenaEngine(settings, save_results=False) as engine:
+        for entity in entities():
+            if entity.name not in _TRAVELLED:
+                continue
+            columns = ", ".join(f'"{c}"' for c in entity.column_names)
+            (result,) = engine.execute(
+                f"select {columns} from silver.{entity.name} "
+                f"for timestamp as of timestamp '{stamp} UTC'"
+            )
+            rows = [tuple(_utc(v) for v in row) for row in result.rows]
+            ddl = ", ".join(f"`{c.name}` {c.spark_type}" for c in entity.columns)
+            out[entity.name] = spark.createDataFrame(rows, ddl)
+    return out
+
+
+def _utc(value: Any) -> Any:
+    """Athena shows timestamps in UTC without a zone; say so before Spark reads them."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def test_seed_replicate_pipeline_equals_source(
     spark: SparkSession,
     make_source_db: Callable[[], str],
@@ -97,6 +132,13 @@ def test_seed_replicate_pipeline_equals_source(
         assert first.exit_code == EXIT_OK, [r.report for r in first.runs]
         _assert_silver_equals_source(spark, dsn, settings)
         assert all(not r.differences for r in reconcile(settings, dsn))
+        # The source as it is now, kept for the time-travel query below.
+        kept = {}
+        for e in entities():
+            if e.name in _TRAVELLED:
+                frame = source_frame(spark, dsn, e)
+                kept[e.name] = (frame.collect(), frame.schema)
+        moment = datetime.now(UTC)
 
         # More changes, then the incremental run must land exactly where PostgreSQL is.
         counts = _change_source(dsn)
@@ -124,6 +166,13 @@ def test_seed_replicate_pipeline_equals_source(
         assert changed["tenants"]["rows_in"] == 0  # no new tenant file: nothing to do
         _assert_silver_equals_source(spark, dsn, settings)
         assert all(not r.differences for r in reconcile(settings, dsn))
+        # Time travel: silver as of the moment before the workload equals the source then.
+        crawl(settings, ["silver"])
+        for name, travelled in _as_of(spark, settings, moment).items():
+            rows, schema = kept[name]
+            then = spark.createDataFrame(rows, schema)
+            assert travelled.count() == len(rows), name
+            assertDataFrameEqual(travelled, then, checkRowOrder=False)
         incremental_state = {
             e.name: without_processed_at(silver_with_lineage(spark, settings, e)).collect()
             for e in entities()
