@@ -17,6 +17,7 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog.crawler import crawl
+from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
 from tests.glue_scripts import tables
@@ -139,6 +140,10 @@ def test_an_undeclared_column_flows_as_text_and_is_typed_once_declared(
 
     # The local Athena engine reads the column (the snapshot's schema, through pyiceberg).
     crawl(lake, ["silver"])
+    registered = load_catalog(lake.catalog_uri).get("silver", "customers")
+    assert registered is not None
+    assert (TIER, "string") in [(c.name, c.type) for c in registered.columns]
+    assert TIER in registered.drift.added_vs_declaration  # the crawler reports it too
     with AthenaEngine(lake, save_results=False) as engine:
         (result,) = engine.execute(f"select id, {TIER} from silver.customers")
     assert dict(result.rows) == text
