@@ -24,8 +24,8 @@ Which names are carried: lower-case identifiers (``[a-z][a-z0-9_]*``, at most 12
 that name no column the lakehouse adds itself (lineage, history, quarantine) and no bronze
 column in another case. Any other header name is not carried but reported with the reason: a
 header is input, and these names go into SQL and into the catalog. A name the tables already
-have with a type other than ``string`` (a column once declared, since removed from the
-declaration) is not carried either: declaring it again loads it.
+have without the carried mark (a column once declared, since removed from the declaration,
+with its declared type) is not carried either: declaring it again loads it.
 """
 
 from __future__ import annotations
