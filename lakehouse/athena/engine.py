@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from lakehouse.athena import guard, iceberg, translate, views
+from lakehouse.athena import guard, translate, views
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.athena.guard import READ_DIALECT, split_statements
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
@@ -60,6 +60,18 @@ class _Statement:
     text: str
     tables: tuple[CatalogTable, ...]
     duck_sql: str
+
+
+def _bind_iceberg(tree: exp.Expr, catalog: Catalog) -> tuple[exp.Expr, Catalog]:
+    """:func:`lakehouse.athena.iceberg.bind` when ``tree`` names a snapshot or a metadata table.
+
+    Only then: binding needs pyiceberg, whose import costs more than a small query.
+    """
+    if any(t.args.get("version") is not None or "$" in t.name for t in tree.find_all(exp.Table)):
+        from lakehouse.athena import iceberg
+
+        return iceberg.bind(tree, catalog)
+    return tree, catalog
 
 
 class AthenaEngine:
@@ -110,6 +122,7 @@ class AthenaEngine:
             tenant_id=self.tenant_id,
         )
         self._session: Session | None = None
+        self._functions_installed = False
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
@@ -174,7 +187,7 @@ class AthenaEngine:
             try:
                 # Time travel and metadata tables of Iceberg tables become derived catalog
                 # entries (lakehouse.athena.iceberg), which the guard checks like any table.
-                tree, catalog = iceberg.bind(parsed, self.catalog)
+                tree, catalog = _bind_iceberg(parsed, self.catalog)
                 tables = guard.check(tree, catalog, self.settings.athena_max_nesting)
                 rendered = tree.sql(READ_DIALECT)
                 schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
@@ -184,20 +197,25 @@ class AthenaEngine:
             out.append(_Statement(tree=tree, text=rendered, tables=tables, duck_sql=duck_sql))
         return out
 
-    def _session_for(self, tables: list[CatalogTable], deadline: float) -> Session:
-        """A locked session that can read ``tables``.
+    def _session_for(self, tables: list[CatalogTable], deadline: float, functions: bool) -> Session:
+        """A locked session that can read ``tables`` (and call the translation's functions).
 
         Without a tenant one session serves every call (it is confined to the lake and adds
         views as statements need them). With a tenant each call gets a new session holding
         exactly the tenant's rows of the tables it reads, locked before any user SQL runs.
         """
         if self.tenant_id is None and self._session is not None:
+            if functions and not self._functions_installed:
+                translate.install(self._session.con)  # pure functions: no file access
+                self._functions_installed = True
             self._session.register(tables, deadline)
             return self._session
         self.close()
         session = Session(self.tenant_id, self.lake_root, self.limits)
         try:
-            translate.install(session.con)  # the translation's macros and UDFs (pure functions)
+            if functions:
+                translate.install(session.con)  # the translation's macros and UDFs (pure)
+            self._functions_installed = functions
             if self.tenant_id is None:
                 session.lock_down()
                 session.register(tables, deadline)
@@ -221,7 +239,8 @@ class AthenaEngine:
         for st in statements:
             for t in st.tables:
                 needed[t.qualified_name] = t
-        session = self._session_for(list(needed.values()), deadline)
+        functions = any(translate.needs_functions(st.duck_sql) for st in statements)
+        session = self._session_for(list(needed.values()), deadline, functions)
         return [self._run(session, st, deadline) for st in statements]
 
     def _run(self, session: Session, statement: _Statement, deadline: float) -> QueryResult:

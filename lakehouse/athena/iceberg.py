@@ -35,7 +35,6 @@ copy-on-write (``write.merge.mode`` and friends), so their snapshots have none.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -50,17 +49,18 @@ from pyiceberg.types import IcebergType, NestedField
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
+from lakehouse.athena import iceberg_plan
 from lakehouse.athena.errors import AthenaQueryError
-from lakehouse.athena.views import Source, ident, lit, literal_path
+from lakehouse.athena.views import Source, ident, lit
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import DATABASES, Catalog, CatalogColumn, CatalogTable
 
 FORMAT = iceberg.FORMAT
 METADATA_TABLES = ("snapshots", "history", "files", "partitions")
 # Keys of a derived catalog entry's ``serde``: which snapshot, which metadata table.
-SNAPSHOT_KEY = "iceberg.snapshot_id"
-METADATA_KEY = "iceberg.metadata_table"
-BASE_KEY = "iceberg.table"
+SNAPSHOT_KEY = iceberg_plan.SNAPSHOT_KEY
+METADATA_KEY = iceberg_plan.METADATA_KEY
+BASE_KEY = iceberg_plan.BASE_KEY
 
 
 def is_iceberg(table: CatalogTable) -> bool:
@@ -290,25 +290,10 @@ def _live(
         raise AthenaQueryError(code, f"{table.qualified_name}: {exc}") from exc
 
 
-def _inside(location: Path, path: Path, table: CatalogTable) -> Path:
-    """``path`` resolved, refused unless it lies inside the table's folder."""
-    resolved = Path(os.path.realpath(path))
-    root = Path(os.path.realpath(location))
-    if not resolved.is_relative_to(root):
-        raise AthenaQueryError(
-            "ACCESS_DENIED",
-            f"{table.qualified_name} lists a data file outside its location ({path}); the "
-            "table metadata is not trusted",
-        )
-    return resolved
-
-
-def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
-    """The DuckDB source of an Iceberg catalog entry: the table, a snapshot, a metadata table."""
-    kind = table.serde.get(METADATA_KEY)
+def plan(table: CatalogTable, tenant_id: str | None) -> iceberg_plan.Plan:
+    """The files and columns a read of a table's current snapshot (or of a time-travel
+    entry's snapshot) needs, for ``tenant_id`` or every tenant."""
     loaded = _load(table)
-    if kind is not None:
-        return Source(_metadata_sql(kind, table, loaded, tenant_id))
     renamed = iceberg.renamed_columns(loaded)
     if renamed:
         raise AthenaQueryError(
@@ -318,7 +303,6 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
         )
     snapshot = _snapshot(table, loaded)
     schema = iceberg.schema_of(loaded, snapshot)
-    columns = iceberg.columns_of(schema)
     partition_filter = _tenant_filter(table, loaded, tenant_id)
     files: list[Path] = []
     for live in _live(table, loaded, snapshot, partition_filter):
@@ -336,26 +320,20 @@ def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
                 f"{table.qualified_name}: data file {live.file.file_path} is "
                 f"{live.file.file_format.name}; the local engine reads Parquet data files",
             )
-        files.append(_inside(Path(table.location), live.path, table))
-    if not files:
-        return Source(_empty_sql(columns))
-    select_list = []
-    for c in columns:
-        if c.type == "timestamp":
-            # Spark writes UTC-adjusted timestamps (DuckDB: timestamptz); Athena shows UTC.
-            select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
-        else:
-            select_list.append(ident(c.name))
-    by_name = "true" if iceberg.schema_evolved(loaded) else "false"
-    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
-    sql = (
-        f"select {', '.join(select_list)} from read_parquet({file_list}, "
-        f"union_by_name = {by_name}, hive_partitioning = false)"
+        files.append(iceberg_plan.inside(table, live.path))
+    return iceberg_plan.Plan(
+        columns=iceberg.columns_of(schema),
+        files=tuple(files),
+        by_name=iceberg.schema_evolved(loaded),
     )
-    if tenant_id is not None and table.tenant_column:
-        # Defence in depth: the files are the tenant's partition; the rows must say so too.
-        sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
-    return Source(sql, paths=tuple(files))
+
+
+def resolve(table: CatalogTable, tenant_id: str | None) -> Source:
+    """The DuckDB source of an Iceberg catalog entry: the table, a snapshot, a metadata table."""
+    kind = table.serde.get(METADATA_KEY)
+    if kind is not None:
+        return Source(_metadata_sql(kind, table, _load(table), tenant_id))
+    return iceberg_plan.source_of(plan(table, tenant_id), table, tenant_id)
 
 
 # -- metadata tables ---------------------------------------------------------------------

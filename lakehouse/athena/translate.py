@@ -30,6 +30,15 @@ def install(connection: duckdb.DuckDBPyConnection) -> None:
     trino.install(connection)
 
 
+def needs_functions(duck_sql: str) -> bool:
+    """Whether translated SQL may call the macros or UDFs of :func:`install`.
+
+    Every one of them is named ``athena_*``; SQL that never spells that calls none of them, and
+    its session skips registering them (DuckDB's Python UDFs load numpy).
+    """
+    return "athena_" in duck_sql.lower()
+
+
 def to_duckdb(tree: exp.Expr, schema: MappingSchema | None = None, copy: bool = True) -> str:
     """The DuckDB SQL of a checked Athena statement (catalog names stripped).
 

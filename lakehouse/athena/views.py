@@ -218,11 +218,11 @@ def _parquet_source(table: CatalogTable, tenant_id: str | None, lake_root: Path)
 
 
 def _iceberg_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
-    # Imported here: lakehouse.athena.iceberg builds on this module's Source and helpers.
-    from lakehouse.athena import iceberg
+    # Imported here: lakehouse.athena.iceberg_plan builds on this module's Source and helpers.
+    from lakehouse.athena import iceberg_plan
 
     _checked_location(table, lake_root)
-    return iceberg.resolve(table, tenant_id)
+    return iceberg_plan.cached_source(table, tenant_id, lake_root)
 
 
 _RESOLVERS: dict[str, Callable[[CatalogTable, str | None, Path], Source]] = {

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from lakehouse.storage.lock import EXIT_LOCKED, Holder, LockHandle, writer_lock
+from lakehouse.errors import EXIT_LOCKED
 
 if TYPE_CHECKING:
     from lakehouse.config import Settings
+    from lakehouse.storage.lock import Holder, LockHandle
 
 _err = Console(stderr=True)
 
@@ -39,6 +40,10 @@ def wait_option() -> float:
 @contextlib.contextmanager
 def lake_writer(settings: Settings, command: str, wait: float) -> Iterator[LockHandle]:
     """Hold the lake's writer lock for the block, saying when it waits or breaks a dead lock."""
+
+    # Imported when a command writes: the lock's storage and process checks are not needed to
+    # start the CLI or print its help.
+    from lakehouse.storage.lock import writer_lock
 
     def waiting(holder: Holder | None) -> None:
         who = holder.describe() if holder else "another command"

@@ -58,15 +58,13 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from lakehouse.errors import EXIT_LOCKED as EXIT_LOCKED
 from lakehouse.errors import LakehouseError
 from lakehouse.storage import LocalStorage, S3Storage, StorageError, open_storage
 
 if TYPE_CHECKING:
     from lakehouse.config import Settings
 
-#: Exit code of a command that found the lake locked by another writer (``EX_TEMPFAIL`` of
-#: sysexits.h: a temporary failure, try again later).
-EXIT_LOCKED = 75
 
 #: Where the lock lives, relative to the lake root.
 LOCK_PATH = "_lakehouse/writer.lock"

@@ -7,7 +7,22 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("pyspark", "duckdb", "psycopg", "psycopg2", "boto3", "botocore", "django", "sqlglot")
+HEAVY = (
+    "pyspark",
+    "duckdb",
+    "psycopg",
+    "psycopg2",
+    "boto3",
+    "botocore",
+    "django",
+    "sqlglot",
+    "pyiceberg",
+    "pyarrow",
+    "numpy",
+    "pandas",
+    "pydantic_settings",
+    "psutil",
+)
 
 
 def test_help_imports_no_heavy_library() -> None:

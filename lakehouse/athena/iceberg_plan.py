@@ -1,0 +1,233 @@
+"""A planned read of an Iceberg table, kept by what it was planned from.
+
+Planning the current snapshot of a table (metadata JSON, manifest list, manifests) needs
+pyiceberg, whose import alone costs more than a one-row query. But a plan is a pure function of
+its inputs: the bytes of the table's current ``vN.metadata.json`` (which names its manifest list,
+and through it its manifests, by unique file names that are never rewritten: Iceberg's commit
+guarantee, see :mod:`lakehouse.catalog.iceberg`), the table's folder, the tenant, and the code
+that plans. :func:`key_of` hashes exactly those, so a plan found under its key is the plan
+pyiceberg would make now: a commit makes a new current metadata file, hence a new key, and an
+edit of the planning code makes new keys too.
+
+What is kept is data (the columns and their types, the data files, whether files are read by
+column name), never SQL: :func:`source_of` builds the SQL each time with the usual quoting, and
+every file is checked again to lie inside the table's folder, so a plan file (which is only as
+trusted as the lake it lies in) can name no other file than a fresh plan could.
+
+Plans live in ``<lake>/_cache/iceberg-plans/<key>.json``. A missing or unreadable plan is
+planned again; one that cannot be written is not kept (a read-only lake still answers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.views import Source, ident, lit, literal_path
+from lakehouse.catalog.iceberg_layout import IcebergError, current_metadata_file
+from lakehouse.catalog.store import CatalogColumn, CatalogTable
+
+# Keys of a derived catalog entry's ``serde`` (:func:`lakehouse.athena.iceberg.bind`): which
+# snapshot, which metadata table, of which table. Only plain entries (the current snapshot)
+# are kept here.
+SNAPSHOT_KEY = "iceberg.snapshot_id"
+METADATA_KEY = "iceberg.metadata_table"
+BASE_KEY = "iceberg.table"
+# Bump when the stored shape changes (the code fingerprint changes with it anyway).
+_FORMAT_VERSION = "1"
+CACHE_DIR = ("_cache", "iceberg-plans")
+# The code whose behaviour a plan records: editing any of these makes new keys.
+_PLANNING_CODE = (
+    Path(__file__),
+    Path(__file__).with_name("iceberg.py"),
+    Path(__file__).parents[1] / "catalog" / "iceberg.py",
+    Path(__file__).parents[1] / "catalog" / "iceberg_layout.py",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The current snapshot of a table, planned for a tenant (or for every tenant).
+
+    Attributes:
+        columns: The snapshot's columns, with Athena types, in schema order.
+        files: The live data files to read (resolved paths inside the table's folder).
+        by_name: Files may differ in columns (the schema evolved): read them by name.
+    """
+
+    columns: tuple[CatalogColumn, ...]
+    files: tuple[Path, ...]
+    by_name: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "columns": [[c.name, c.type] for c in self.columns],
+            "files": [str(f) for f in self.files],
+            "by_name": self.by_name,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Plan:
+        """The plan in ``data``; ``ValueError`` if it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        columns, files, by_name = data["columns"], data["files"], data["by_name"]
+        if not (
+            isinstance(columns, list)
+            and all(
+                isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c)
+                for c in columns
+            )
+            and isinstance(files, list)
+            and all(isinstance(f, str) for f in files)
+            and isinstance(by_name, bool)
+        ):
+            raise ValueError("fields of the wrong type")
+        return cls(
+            columns=tuple(CatalogColumn(n, t) for n, t in columns),
+            files=tuple(Path(f) for f in files),
+            by_name=by_name,
+        )
+
+
+def _code_fingerprint() -> bytes:
+    digest = hashlib.sha256()
+    for path in _PLANNING_CODE:
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def key_of(table: CatalogTable, tenant_id: str | None) -> str:
+    """The key of the plan of ``table``'s current snapshot for ``tenant_id``.
+
+    Raises:
+        IcebergError: the table's folder holds no Iceberg metadata.
+        OSError: the current metadata file cannot be read.
+    """
+    location = Path(os.path.realpath(table.location))
+    metadata = current_metadata_file(location).read_bytes()
+    digest = hashlib.sha256()
+    for part in (
+        _FORMAT_VERSION.encode(),
+        _code_fingerprint(),
+        str(location).encode(),
+        (tenant_id or "").encode(),
+        (table.tenant_column or "").encode(),
+        metadata,
+    ):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _cache_file(lake_root: Path, key: str) -> Path:
+    return lake_root.joinpath(*CACHE_DIR, f"{key}.json")
+
+
+def load(lake_root: Path, key: str) -> Plan | None:
+    """The plan kept under ``key``, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads(_cache_file(lake_root, key).read_bytes())
+        return Plan.from_json(data)
+    except (OSError, ValueError, KeyError):
+        # A plan that is absent, half-written by a crash, or not a plan: plan again.
+        return None
+
+
+def save(lake_root: Path, key: str, plan: Plan) -> None:
+    """Keep ``plan`` under ``key`` (atomically: readers see the whole plan or none)."""
+    path = _cache_file(lake_root, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(plan.to_json(), fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        # A lake this process may read but not write: the query still runs, only unplanned
+        # reads are not sped up.
+        return
+
+
+def inside(table: CatalogTable, path: Path) -> Path:
+    """``path`` resolved, refused unless it lies inside the table's folder."""
+    resolved = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(table.location))
+    if not resolved.is_relative_to(root):
+        raise AthenaQueryError(
+            "ACCESS_DENIED",
+            f"{table.qualified_name} lists a data file outside its location ({path}); the "
+            "table metadata is not trusted",
+        )
+    return resolved
+
+
+def _empty_sql(plan: Plan) -> str:
+    from lakehouse.athena.views import duckdb_type
+
+    cols = ", ".join(
+        f"cast(null as {duckdb_type(c.type)}) as {ident(c.name)}" for c in plan.columns
+    )
+    return f"select {cols} where false"
+
+
+def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
+    """The source of a read of ``table``'s current snapshot, planned once per commit.
+
+    A time-travel or metadata-table entry is resolved by :mod:`lakehouse.athena.iceberg` as
+    before (it needs pyiceberg anyway).
+    """
+    if BASE_KEY in table.serde:
+        from lakehouse.athena import iceberg
+
+        return iceberg.resolve(table, tenant_id)
+    try:
+        key = key_of(table, tenant_id)
+    except IcebergError as exc:
+        raise AthenaQueryError("ICEBERG_INVALID_METADATA", str(exc)) from exc
+    except OSError as exc:
+        raise AthenaQueryError(
+            "ICEBERG_INVALID_METADATA",
+            f"{table.qualified_name}: the current metadata cannot be read ({exc.strerror}); "
+            "if a writer is committing, run the query again",
+        ) from exc
+    plan = load(lake_root, key)
+    if plan is None:
+        from lakehouse.athena import iceberg
+
+        plan = iceberg.plan(table, tenant_id)
+        save(lake_root, key, plan)
+    return source_of(plan, table, tenant_id)
+
+
+def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
+    """The DuckDB source reading ``plan``'s files (each checked to be inside the table)."""
+    files = [inside(table, f) for f in plan.files]
+    if not files:
+        return Source(_empty_sql(plan))
+    select_list = []
+    for c in plan.columns:
+        if c.type == "timestamp":
+            # Spark writes UTC-adjusted timestamps (DuckDB: timestamptz); Athena shows UTC.
+            select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
+        else:
+            select_list.append(ident(c.name))
+    by_name = "true" if plan.by_name else "false"
+    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
+    sql = (
+        f"select {', '.join(select_list)} from read_parquet({file_list}, "
+        f"union_by_name = {by_name}, hive_partitioning = false)"
+    )
+    if tenant_id is not None and table.tenant_column:
+        # Defence in depth: the files are the tenant's partition; the rows must say so too.
+        sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
+    return Source(sql, paths=tuple(files))

@@ -1,0 +1,152 @@
+"""Plans of Iceberg reads kept by their metadata: the same files as pyiceberg's own plan, a new
+plan after every commit, and a kept plan that names a file outside the table is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from pyiceberg.expressions import AlwaysTrue, EqualTo
+
+from lakehouse.athena import iceberg_plan
+from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
+from lakehouse.catalog.crawler import crawl
+from lakehouse.catalog.store import load_catalog
+from tests.lakehouse.catalog.iceberg_lake import (
+    ORDERS_ARROW,
+    TENANTS,
+    IcebergLake,
+    build_iceberg_lake,
+    order_rows,
+)
+
+COUNT_SUM = "select count(*), sum(amount) from silver.orders"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> IcebergLake:
+    built = build_iceberg_lake(tmp_path / "lake")
+    crawl(built.settings, ["silver"])
+    return built
+
+
+def _pyiceberg_files(lake: IcebergLake, tenant_id: str | None) -> set[Path]:
+    """The oracle: pyiceberg's own scan planning of the current snapshot."""
+    table = lake.orders()
+    row_filter = AlwaysTrue() if tenant_id is None else EqualTo("tenant_id", tenant_id)
+    return {
+        Path(os.path.realpath(task.file.file_path.removeprefix("file:")))
+        for task in table.scan(row_filter=row_filter).plan_files()
+    }
+
+
+def _plans(lake: IcebergLake) -> list[Path]:
+    return sorted(lake.root.joinpath(*iceberg_plan.CACHE_DIR).glob("*.json"))
+
+
+def _plan_file(lake: IcebergLake, tenant_id: str | None) -> Path:
+    """Where the plan of ``silver.orders``'s current snapshot for ``tenant_id`` is kept."""
+    table = load_catalog(lake.settings.catalog_uri).get("silver", "orders")
+    assert table is not None
+    key = iceberg_plan.key_of(table, tenant_id)
+    return lake.root.joinpath(*iceberg_plan.CACHE_DIR, f"{key}.json")
+
+
+def _kept_plan(lake: IcebergLake, tenant_id: str | None) -> iceberg_plan.Plan:
+    kept = iceberg_plan.load(lake.root, _plan_file(lake, tenant_id).stem)
+    assert kept is not None
+    return kept
+
+
+@pytest.mark.parametrize("slug", [None, "acme", "globex"])
+def test_the_kept_plan_has_the_files_pyiceberg_plans(lake: IcebergLake, slug: str | None) -> None:
+    tenant_id = TENANTS[slug] if slug else None
+    with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+        first = engine.execute(COUNT_SUM)[0].rows
+    kept = _kept_plan(lake, tenant_id)
+    assert set(kept.files) == _pyiceberg_files(lake, tenant_id)
+    assert len(kept.files) > 0
+    assert [c.name for c in kept.columns] == [f.name for f in lake.orders().schema().fields]
+    # The second read uses the kept plan and gives the same answer as the first.
+    with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+        assert engine.execute(COUNT_SUM)[0].rows == first
+    assert first == [lake.expected("third", slug)]
+
+
+def test_a_commit_makes_a_new_plan(lake: IcebergLake) -> None:
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        engine.execute(COUNT_SUM)
+    before = _plans(lake)
+    more = order_rows(7000, 4, "globex", 100)
+    lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
+    count, total = lake.expected("third")
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        assert engine.execute(COUNT_SUM)[0].rows == [
+            (count + 4, total + sum(r["amount"] for r in more))
+        ]
+    after = _plans(lake)
+    assert len(after) == len(before) + 1
+    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+
+
+def test_a_kept_plan_naming_a_file_outside_the_table_is_refused(
+    lake: IcebergLake, tmp_path: Path
+) -> None:
+    with AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine:
+        engine.execute(COUNT_SUM)
+    plan_file = _plan_file(lake, TENANTS["acme"])
+    outside = tmp_path / "elsewhere.parquet"
+    outside.write_bytes(b"PAR1")
+    data = json.loads(plan_file.read_text())
+    data["files"] = [str(outside)]
+    plan_file.write_text(json.dumps(data))
+    with (
+        AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine,
+        pytest.raises(AthenaQueryError) as refused,
+    ):
+        engine.execute(COUNT_SUM)
+    assert refused.value.code == "ACCESS_DENIED"
+    assert str(outside) in str(refused.value)
+
+
+def test_an_unreadable_kept_plan_is_planned_again(lake: IcebergLake) -> None:
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        expected = engine.execute(COUNT_SUM)[0].rows
+    plan_file = _plan_file(lake, None)
+    plan_file.write_text('{"columns": 3')  # cut short, as by a crash
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        assert engine.execute(COUNT_SUM)[0].rows == expected
+    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+
+
+def test_a_planned_query_loads_neither_pyiceberg_nor_numpy(lake: IcebergLake) -> None:
+    probe = textwrap.dedent(
+        f"""
+        import json, sys
+        from lakehouse.athena.engine import AthenaEngine
+        from lakehouse.config import Settings
+        settings = Settings(lake={str(lake.root)!r}, _env_file=None)
+        with AthenaEngine(settings, save_results=False) as engine:
+            rows = engine.execute({COUNT_SUM!r})[0].rows
+        print(json.dumps([str(rows), sorted(
+            m for m in ("pyiceberg", "numpy", "pandas", "pyarrow") if m in sys.modules)]))
+        """
+    )
+
+    def run() -> list[object]:
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        return list(json.loads(out.stdout.splitlines()[-1]))
+
+    first_rows, first_loaded = run()
+    assert "pyiceberg" in first_loaded  # the first read plans
+    again_rows, again_loaded = run()
+    assert again_rows == first_rows
+    assert again_loaded == []
