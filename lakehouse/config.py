@@ -199,6 +199,17 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    spark_verbose: Annotated[
+        bool,
+        Field(
+            default=False,
+            validation_alias=AliasChoices("LAKEHOUSE_SPARK_VERBOSE"),
+            description=(
+                "Show Spark's own log (warnings and start-up notices) on standard error; off:"
+                " errors only (lakehouse/glue/log4j2-quiet.properties). `--verbose` sets it."
+            ),
+        ),
+    ]
     spark_driver_memory: Annotated[
         str | None,
         Field(

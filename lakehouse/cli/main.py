@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -35,6 +36,22 @@ app = typer.Typer(
     # `lakehouse --install-completion` / `--show-completion`: bash, zsh, fish, PowerShell.
     add_completion=True,
 )
+
+
+@app.callback()
+def _options(
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Show Spark's own warnings and start-up notices (LAKEHOUSE_SPARK_VERBOSE).",
+    ),
+) -> None:
+    # Before any command reads the settings: they come from the environment.
+    if verbose:
+        os.environ["LAKEHOUSE_SPARK_VERBOSE"] = "true"
+
+
 app.add_typer(db.app, name="db")
 seed.register(app)
 replicate.register(app)

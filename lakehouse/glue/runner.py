@@ -47,6 +47,8 @@ from lakehouse.storage import open_storage
 from lakehouse.storage.lock import writer_lock
 
 STUBS_DIR = Path(__file__).resolve().parent / "stubs"
+#: The driver's Log4j 2 configuration unless ``settings.spark_verbose``: errors only.
+QUIET_LOG = Path(__file__).resolve().parent / "log4j2-quiet.properties"
 
 
 class SparkStartError(LakehouseError):
@@ -83,6 +85,9 @@ def spark_session(
     # An OutOfMemoryError outside a task thread (a Py4J handler, the planner) would leave a
     # JVM that no longer answers; ending it at once turns that into a clean, reported failure.
     java_options = f"{java_options} -XX:+ExitOnOutOfMemoryError".strip()
+    # Spark's own log: errors only unless verbose, or a configuration the user gave.
+    if not settings.spark_verbose and "log4j2.configurationFile" not in java_options:
+        java_options = f"{java_options} -Dlog4j2.configurationFile={QUIET_LOG.as_uri()}"
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (

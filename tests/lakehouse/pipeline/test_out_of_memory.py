@@ -1,6 +1,7 @@
 """A run that runs out of memory: one line naming the job and the setting, bookmarks unmoved.
 
-The squeeze is real: ``lakehouse pipeline run`` starts its JVM with a tiny heap
+The failing run is ``--verbose`` and shows Spark's own log; the next one is not and shows none
+of it. The squeeze is real: ``lakehouse pipeline run`` starts its JVM with a tiny heap
 (``LAKEHOUSE_SPARK_DRIVER_MEMORY``), while Spark's memory manager is told it has gigabytes
 (``spark.testing.memory``, through ``PYSPARK_SUBMIT_ARGS``), so it keeps data in memory instead
 of spilling it. A JVM that short of memory first thrashes in garbage collection for many
@@ -29,10 +30,21 @@ from tests.lakehouse.pipeline.lake import drop_slot, entities, lake_settings, re
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
-def _pipeline_run(settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
+# What Spark itself prints to standard error at start-up, without --verbose never shown.
+SPARK_NOISE = (
+    "NativeCodeLoader",
+    "Using Spark's default log4j profile",
+    "Setting default log level",
+    " WARN ",
+)
+
+
+def _pipeline_run(
+    settings: Settings, *options: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     assert settings.database_url is not None
     return subprocess.run(
-        [sys.executable, "-m", "lakehouse.cli.main", "pipeline", "run"],
+        [sys.executable, "-m", "lakehouse.cli.main", *options, "pipeline", "run"],
         cwd=REPO_ROOT,
         env={
             **os.environ,
@@ -61,8 +73,10 @@ def test_out_of_memory_ends_the_run_in_one_line_and_the_next_run_completes(
     settings = lake_settings(tmp_path / "lake", dsn)
     try:
         replicate_once(settings)
+        # --verbose: Spark's own log is shown (here, besides the one line of the failure).
         squeezed = _pipeline_run(
             settings,
+            "--verbose",
             LAKEHOUSE_SPARK_DRIVER_MEMORY="200m",
             PYSPARK_SUBMIT_ARGS="--conf spark.testing.memory=8589934592 pyspark-shell",
             LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS=(
@@ -78,12 +92,17 @@ def test_out_of_memory_ends_the_run_in_one_line_and_the_next_run_completes(
         assert "the Spark driver ran out of memory (java.lang.OutOfMemoryError with a 200m" in line
         assert "raise LAKEHOUSE_SPARK_DRIVER_MEMORY" in line
         assert "Traceback (most recent call last)" not in squeezed.stderr + squeezed.stdout
+        assert "NativeCodeLoader" in squeezed.stderr
+        assert "Setting default log level" in squeezed.stderr
         # The job that ran out of memory did not move its bookmark: the next run redoes it.
         after_failure = _bookmarks(settings)
         assert failed_job not in after_failure
 
         completed = _pipeline_run(settings)
         assert completed.returncode == 0, completed.stdout + completed.stderr
+        # Without --verbose, Spark's own warnings and notices are not shown.
+        noise = [n for n in SPARK_NOISE if n in completed.stderr]
+        assert noise == [], completed.stderr
         assert failed_job in _bookmarks(settings)
     finally:
         drop_slot(dsn, settings.slot_name)
