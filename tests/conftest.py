@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +28,9 @@ from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 from lakehouse.db.roles import Role
-from lakehouse.glue.iceberg import session_config as iceberg_session_config
+
+# The shared fixtures of every test package (a SparkSession, a moto S3 server): tests/support.
+pytest_plugins = ["tests.support.spark", "tests.support.moto"]
 
 TEMPLATE_DB = "lakehouse_template"
 
@@ -98,34 +99,6 @@ def make_source_db(pg_cluster: LocalCluster, migrated_template: str) -> Iterator
 def source_db(make_source_db: Callable[[], str]) -> str:
     """DSN of a fresh, empty, migrated source database."""
     return make_source_db()
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    """One local SparkSession for the whole test session (UTC, small shuffles, no UI, Iceberg)."""
-    # Python workers must run this interpreter (the venv with lakehouse_glue and pandas).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("lakehouse-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
-    )
-    # The same Iceberg runtime and SQL extensions as the pipeline's session.
-    for key, value in iceberg_session_config(Settings()).items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from lakehouse_glue.model import Column
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+from tests.support.spark import assertDataFrameEqual
 
 
 def _cast(spark: SparkSession, column: Column, values: list[str | None]) -> list[tuple]:  # type: ignore[type-arg]

@@ -9,7 +9,7 @@ from lakehouse_glue.model import load_declaration
 from lakehouse_glue.quality import EarlierChecks, soft_checks, soft_rules
 from pyspark.sql import SparkSession
 
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+from tests.support.spark import assertDataFrameEqual
 
 DECL = load_declaration()
 T1, T2 = "t1", "t2"

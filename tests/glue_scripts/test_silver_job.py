@@ -27,7 +27,7 @@ from tests.glue_scripts.bronze_files import (
     table_dir,
     write_file,
 )
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+from tests.support.spark import assertDataFrameEqual
 
 T1 = "11111111-1111-1111-1111-111111111111"
 T2 = "22222222-2222-2222-2222-222222222222"

@@ -16,8 +16,8 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 
 from lakehouse.reconcile import silver_metrics
 from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
-from tests.lakehouse.storage.conftest import MotoS3, moto_s3, s3_env  # noqa: F401 - fixtures
 from tests.lakehouse.test_reconcile import ACME, GLOBEX, SCHEMA, _expected, _rows
+from tests.support.moto import MotoS3
 
 
 class _S3LocatedCatalog(HadoopCatalog):
@@ -54,7 +54,7 @@ def _upload(folder: Path, bucket: str, prefix: str, s3: MotoS3) -> None:
 
 
 def test_reconcile_reads_an_iceberg_silver_on_s3_at_its_current_snapshot(
-    s3_env: MotoS3,  # noqa: F811 - the fixture imported above
+    s3_env: MotoS3,
     tmp_path: Path,
 ) -> None:
     entity = load_declaration().entity("products")
@@ -76,7 +76,7 @@ def test_reconcile_reads_an_iceberg_silver_on_s3_at_its_current_snapshot(
 
 
 def test_reconcile_reads_a_plain_parquet_silver_on_s3(
-    s3_env: MotoS3,  # noqa: F811 - the fixture imported above
+    s3_env: MotoS3,
     tmp_path: Path,
 ) -> None:
     entity = load_declaration().entity("products")

@@ -13,7 +13,7 @@ from lakehouse_glue.model import load_declaration
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+from tests.support.spark import assertDataFrameEqual
 
 T1 = "00000000-0000-4000-8000-000000000001"
 D = Decimal

@@ -29,7 +29,6 @@ from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
 from tests.conftest import E2ELake
 from tests.glue_scripts import tables
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 from tests.lakehouse.pipeline.lake import (
     drop_slot,
     entities,
@@ -40,6 +39,7 @@ from tests.lakehouse.pipeline.lake import (
     source_frame,
     without_processed_at,
 )
+from tests.support.spark import assertDataFrameEqual
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,6 @@ from pyspark.sql import SparkSession
 
 from lakehouse.pipeline.watch import Batch, watch
 from lakehouse.source.seed import seed
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 from tests.lakehouse.pipeline.lake import (
     drop_slot,
     entities,
@@ -18,6 +17,7 @@ from tests.lakehouse.pipeline.lake import (
     silver_frame,
     source_frame,
 )
+from tests.support.spark import assertDataFrameEqual
 
 pytestmark = pytest.mark.slow
 

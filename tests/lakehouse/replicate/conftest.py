@@ -15,7 +15,6 @@ from lakehouse.config import get_settings
 from lakehouse.db.roles import Role
 from lakehouse.replicate import ReplicationOptions, Replicator, RunSummary
 from lakehouse.storage import LocalStorage, Storage
-from tests.lakehouse.storage.conftest import moto_s3, s3_env  # noqa: F401 - shared fixtures
 
 
 @dataclass

@@ -13,7 +13,7 @@ from lakehouse.storage import open_storage
 from tests.lakehouse.replicate.conftest import ReplEnv
 from tests.lakehouse.replicate.reference import assert_reconstructs, read_files
 from tests.lakehouse.replicate.workload import insert_customer, insert_tenant
-from tests.lakehouse.storage.conftest import MotoS3
+from tests.support.moto import MotoS3
 
 
 def test_full_load_is_split_at_the_size_limit(repl: ReplEnv) -> None:

@@ -34,7 +34,7 @@ from lakehouse.storage.lock import (
     LockLostError,
     lake_lock,
 )
-from tests.lakehouse.storage.conftest import MotoS3
+from tests.support.moto import MotoS3
 
 HOST = socket.gethostname()
 

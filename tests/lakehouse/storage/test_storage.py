@@ -15,7 +15,7 @@ from lakehouse.storage import (
     open_storage,
     parse_s3_uri,
 )
-from tests.lakehouse.storage.conftest import MotoS3
+from tests.support.moto import MotoS3
 
 
 def _write_then_fail(storage: Storage, path: str) -> None:
