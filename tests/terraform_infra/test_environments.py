@@ -12,7 +12,7 @@ import pytest
 
 from lakehouse.deploy import tf_check
 from tests.terraform_infra.conftest import STAGING_OVERRIDES
-from tests.terraform_infra.test_deployment import of_type
+from tests.terraform_infra.plan import of_type
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 from lakehouse_glue.model import load_declaration
 
 from lakehouse.deploy import tf_check
-from tests.terraform_infra.test_deployment import DB, NAME, gold_mart_decls, of_type, one
+from tests.terraform_infra.plan import DB, NAME, gold_mart_decls, of_type, one
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from lakehouse_glue.gold.marts import mart
 
 from lakehouse.analytics.pages import PAGES
 from lakehouse.deploy import tf_check
-from tests.terraform_infra.test_deployment import GOLD_JSON, NAME, of_type, one
+from tests.terraform_infra.plan import GOLD_JSON, NAME, of_type, one
 
 pytestmark = pytest.mark.slow
 
