@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,32 +52,31 @@ BRONZE_SERDE = {
 }
 
 
+# Arrow types read from a Parquet footer, by test, and their Athena (Hive DDL) types.
+_ARROW_ATHENA: tuple[tuple[Callable[[pa.DataType], bool], str], ...] = (
+    (pa.types.is_string, "string"),
+    (pa.types.is_large_string, "string"),
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_int8, "tinyint"),
+    (pa.types.is_int16, "smallint"),
+    (pa.types.is_int32, "int"),
+    (pa.types.is_int64, "bigint"),
+    (pa.types.is_float32, "float"),
+    (pa.types.is_float64, "double"),
+    (pa.types.is_timestamp, "timestamp"),
+    (pa.types.is_date, "date"),
+    (pa.types.is_binary, "binary"),
+    (pa.types.is_large_binary, "binary"),
+)
+
+
 def athena_type(arrow: pa.DataType) -> str:
     """The Athena (Hive DDL) type of an Arrow type read from a Parquet footer."""
-    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
-        return "string"
-    if pa.types.is_boolean(arrow):
-        return "boolean"
-    if pa.types.is_int8(arrow):
-        return "tinyint"
-    if pa.types.is_int16(arrow):
-        return "smallint"
-    if pa.types.is_int32(arrow):
-        return "int"
-    if pa.types.is_int64(arrow):
-        return "bigint"
-    if pa.types.is_float32(arrow):
-        return "float"
-    if pa.types.is_float64(arrow):
-        return "double"
+    for test, name in _ARROW_ATHENA:
+        if test(arrow):
+            return name
     if pa.types.is_decimal(arrow):
         return f"decimal({arrow.precision},{arrow.scale})"
-    if pa.types.is_timestamp(arrow):
-        return "timestamp"
-    if pa.types.is_date(arrow):
-        return "date"
-    if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow):
-        return "binary"
     if pa.types.is_list(arrow) or pa.types.is_large_list(arrow):
         return f"array<{athena_type(arrow.value_type)}>"
     if pa.types.is_dictionary(arrow):
