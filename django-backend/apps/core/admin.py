@@ -11,7 +11,7 @@ database grants read-all for SELECT only. Users and groups are platform staff's 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -31,6 +31,17 @@ from apps.core.models import (
     Tenant,
 )
 from apps.core.tenancy import is_platform_staff
+
+# django-stubs makes the admin classes generic over their model; at run time they are not
+# subscriptable, so the parameterised bases exist for the type checker only.
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Any]
+    TabularInline = admin.TabularInline[Any, Any]
+    PlatformUserBase = UserAdmin[User]
+else:
+    ModelAdmin = admin.ModelAdmin
+    TabularInline = admin.TabularInline
+    PlatformUserBase = UserAdmin
 
 
 class TenantScopedPermissions:
@@ -73,7 +84,7 @@ class PlatformOnly:
         return is_platform_staff(request.user) and super().has_delete_permission(request, obj)  # type: ignore[misc]
 
 
-class PlatformUserAdmin(PlatformOnly, UserAdmin):
+class PlatformUserAdmin(PlatformOnly, PlatformUserBase):
     pass
 
 
@@ -81,14 +92,15 @@ class PlatformGroupAdmin(PlatformOnly, GroupAdmin):
     pass
 
 
-for _model, _admin in ((User, PlatformUserAdmin), (Group, PlatformGroupAdmin)):
+for _model in (User, Group):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-    admin.site.register(_model, _admin)
+admin.site.register(User, PlatformUserAdmin)
+admin.site.register(Group, PlatformGroupAdmin)
 
 
 @admin.register(Tenant)
-class TenantAdmin(TenantScopedPermissions, admin.ModelAdmin):
+class TenantAdmin(TenantScopedPermissions, ModelAdmin):
     list_display = ("name", "slug", "plan", "country", "is_active", "created_at")
     list_filter = ("plan", "is_active")
     search_fields = ("name", "slug")
@@ -97,21 +109,21 @@ class TenantAdmin(TenantScopedPermissions, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(TenantScopedPermissions, admin.ModelAdmin):
+class MembershipAdmin(TenantScopedPermissions, ModelAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("role",)
     raw_id_fields = ("user",)
     readonly_fields = ("user", "tenant", "created_at")
 
 
-class TenantOwnedAdmin(TenantScopedPermissions, admin.ModelAdmin):
+class TenantOwnedAdmin(TenantScopedPermissions, ModelAdmin):
     """Tenant-owned rows: filter by tenant, show references as ids (tables are large)."""
 
-    readonly_fields: tuple[str, ...] = ("id", "tenant")
+    readonly_fields: ClassVar[tuple[str, ...]] = ("id", "tenant")
 
     list_select_related = ("tenant",)
-    list_filter: tuple[str, ...] = ("tenant",)
-    raw_id_fields: tuple[str, ...] = ()
+    list_filter: ClassVar[tuple[str, ...]] = ("tenant",)
+    raw_id_fields: ClassVar[tuple[str, ...]] = ()
     list_per_page = 50
 
 
@@ -129,7 +141,7 @@ class ProductAdmin(TenantOwnedAdmin):
     search_fields = ("sku", "name")
 
 
-class OrderItemInline(TenantScopedPermissions, admin.TabularInline):
+class OrderItemInline(TenantScopedPermissions, TabularInline):
     model = OrderItem
     fk_name = "order"
     raw_id_fields = ("product",)

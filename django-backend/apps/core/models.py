@@ -13,6 +13,8 @@ reference to another tenant's row. Each parent has ``UNIQUE (tenant_id, id)`` as
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -41,19 +43,19 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v, v.replace("_", " ")) for v in values]
 
 
-def _created_at() -> models.DateTimeField:
+def _created_at() -> models.DateTimeField[Any, Any]:
     return models.DateTimeField(db_default=Now())
 
 
-def _updated_at() -> models.DateTimeField:
+def _updated_at() -> models.DateTimeField[Any, Any]:
     return models.DateTimeField(db_default=Now())
 
 
-def _money(**kwargs: object) -> models.DecimalField:
-    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)  # type: ignore[arg-type]
+def _money(**kwargs: Any) -> models.DecimalField[Any, Any]:
+    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
-def _tenant_fk() -> models.ForeignKey:
+def _tenant_fk() -> models.ForeignKey[Any, Any]:
     # Indexed through the composite indexes that start with tenant_id, not on its own.
     return models.ForeignKey(
         "core.Tenant",
@@ -64,7 +66,7 @@ def _tenant_fk() -> models.ForeignKey:
     )
 
 
-def _ref(model: str, *, null: bool = False) -> models.ForeignKey:
+def _ref(model: str, *, null: bool = False) -> models.ForeignKey[Any, Any]:
     return models.ForeignKey(
         model,
         on_delete=models.CASCADE,

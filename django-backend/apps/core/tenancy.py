@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import PermissionsMixin
 from django.db import connections, models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils.cache import patch_vary_headers
@@ -117,8 +118,14 @@ def all_tenants_context(*, using: str = "default") -> Iterator[None]:
 
 
 @contextmanager
-def user_context(user_id: int, *, using: str = "default") -> Iterator[None]:
-    """Let the database show this user's own memberships (and their tenants)."""
+def user_context(user_id: int | None, *, using: str = "default") -> Iterator[None]:
+    """Let the database show this user's own memberships (and their tenants).
+
+    ``user_id`` is a signed-in user's ``pk`` (``None`` only for an anonymous user, who has no
+    memberships to show: refused).
+    """
+    if user_id is None:
+        raise RuntimeError("user_context needs a signed-in user (the view must require login)")
     with _setting(settings.USER_SETTING, str(int(user_id)), using):
         yield
 
@@ -128,7 +135,11 @@ def is_platform_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(
         user.is_authenticated
         and user.is_active
-        and (getattr(user, "is_superuser", False) or user.has_perm(PLATFORM_PERMISSION))
+        and (
+            getattr(user, "is_superuser", False)
+            # Permissions belong to users with PermissionsMixin (the project's User).
+            or (isinstance(user, PermissionsMixin) and user.has_perm(PLATFORM_PERMISSION))
+        )
     )
 
 
