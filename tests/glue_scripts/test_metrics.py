@@ -25,7 +25,7 @@ from lakehouse.db.cluster import free_port
 from lakehouse.glue.runner import JobRun, start_job_run
 from tests.glue_scripts.bronze_files import write_file
 from tests.glue_scripts.test_silver_job import customer
-from tests.lakehouse.storage.conftest import MotoS3, moto_s3  # noqa: F401 - shared fixture
+from tests.support.moto import MotoS3
 
 
 def _sum(client: Any, name: str, deployment: str) -> float | None:
@@ -51,7 +51,7 @@ def _run(spark: SparkSession, settings: Settings, job: str) -> JobRun:
 
 def test_silver_and_gold_runs_put_the_alarmed_metrics(
     spark: SparkSession,
-    moto_s3: MotoS3,  # noqa: F811 - the shared fixture
+    moto_s3: MotoS3,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
