@@ -1,12 +1,14 @@
 """A local SparkSession for the whole test session, and PySpark's DataFrame comparison.
 
-``assertDataFrameEqual`` is PySpark's, importable beside NumPy 2: ``import pyspark.testing``
-runs the package's ``__init__``, which imports pandas-on-Spark, and PySpark 3.5's
-pandas-on-Spark fails to import under NumPy 2 (it uses ``np.NaN``, removed in NumPy 2.0), while
-the pinned pyarrow (26) refuses NumPy 1. The function itself lives in
-``pyspark/testing/utils.py``, which does not need pandas-on-Spark, so when the package import
-fails that one file is loaded directly. pandas is pinned below 3 (pyproject.toml); this stays
-until the project moves to a PySpark whose pandas-on-Spark imports under NumPy 2.
+``assertDataFrameEqual`` is PySpark's, importable beside pandas 3 and NumPy 2:
+``import pyspark.testing`` runs the package's ``__init__``, which imports pandas-on-Spark, and
+PySpark 3.5's pandas-on-Spark fails to import under both (pandas 3 moved names it imports; it
+uses ``np.NaN``, removed in NumPy 2.0). The function itself lives in
+``pyspark/testing/utils.py``, which tolerates a pandas-on-Spark that raises ``ImportError`` (as
+it does under pandas 3), so when the package import fails that one file is loaded directly.
+pandas is not pinned below 3: under pandas 2 with NumPy 2 the import fails with an
+``AttributeError``, which that function does not catch, and the pinned pyarrow (26) refuses
+NumPy 1.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def _load() -> Callable[..., None]:
         from pyspark.testing.utils import assertDataFrameEqual
 
         return assertDataFrameEqual
-    except (ImportError, AttributeError):  # NumPy 2 breaks pyspark.pandas
+    except (ImportError, AttributeError):  # pandas 3 or NumPy 2 break pyspark.pandas
         path = Path(pyspark.__file__).parent / "testing" / "utils.py"
         spec = importlib.util.spec_from_file_location("_pyspark_testing_utils", path)
         assert spec is not None
