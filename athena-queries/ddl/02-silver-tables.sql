@@ -16,7 +16,7 @@ create table if not exists silver.tenants (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/tenants/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -43,7 +43,7 @@ create table if not exists silver.tenants_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/tenants_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -71,7 +71,7 @@ create table if not exists silver.customers (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/customers/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -102,7 +102,7 @@ create table if not exists silver.customers_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/customers_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -129,7 +129,7 @@ create table if not exists silver.products (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/products/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -159,7 +159,7 @@ create table if not exists silver.products_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/products_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -194,7 +194,7 @@ create table if not exists silver.orders (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/orders/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -232,7 +232,7 @@ create table if not exists silver.orders_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/orders_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -256,7 +256,7 @@ create table if not exists silver.order_items (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/order_items/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -283,7 +283,7 @@ create table if not exists silver.order_items_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/order_items_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -310,7 +310,7 @@ create table if not exists silver.subscriptions (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/subscriptions/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -340,7 +340,7 @@ create table if not exists silver.subscriptions_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/subscriptions_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -368,7 +368,7 @@ create table if not exists silver.invoices (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/invoices/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -399,7 +399,7 @@ create table if not exists silver.invoices_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/invoices_history/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -422,7 +422,7 @@ create table if not exists silver.events (
   `source_change_seq` string comment 'dms_change_seq of that change (fixed width, sortable).',
   `processed_at` timestamp comment 'When the Glue job wrote this row.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/events/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -448,7 +448,7 @@ create table if not exists silver.events_history (
   `valid_to_change_seq` string comment 'dms_change_seq of that next change.',
   `is_current` boolean comment 'Whether this is the key\'s current version (not closed).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${silver_location}/events_history/'
 tblproperties (
   'table_type' = 'ICEBERG',

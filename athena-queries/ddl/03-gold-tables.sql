@@ -17,7 +17,7 @@ create table if not exists gold.tenant_summary (
   `average_order_value` decimal(18,2) comment 'gross_revenue / paid_orders, rounded half up to the cent; null without paid orders.',
   `events` bigint comment 'Events of the tenant, any type.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/tenant_summary/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -36,7 +36,7 @@ create table if not exists gold.revenue_daily (
   `refunds` decimal(18,2) comment 'Total of the orders refunded that day.',
   `net_revenue` decimal(18,2) comment 'gross_revenue - refunds.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/revenue_daily/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -57,7 +57,7 @@ create table if not exists gold.revenue_monthly (
   `previous_net_revenue` decimal(18,2) comment 'net_revenue of the previous calendar month; null for the tenant\'s first month.',
   `net_revenue_growth` decimal(12,4) comment 'Month-over-month growth of net_revenue (see Definitions: growth).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/revenue_monthly/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -74,7 +74,7 @@ create table if not exists gold.customer_acquisition (
   `new_customers_growth` decimal(12,4) comment 'Month-over-month growth of new_customers (see Definitions: growth).',
   `cumulative_customers` bigint comment 'Customers created up to the end of the month.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/customer_acquisition/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -92,7 +92,7 @@ create table if not exists gold.cohort_retention (
   `retained_customers` bigint comment 'Cohort customers with a purchase (paid order) in activity_month.',
   `retention_rate` decimal(9,4) comment 'retained_customers / cohort_customers.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/cohort_retention/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -119,7 +119,7 @@ create table if not exists gold.customer_ltv (
   `monetary_score` int comment '1-5, see Definitions: RFM.',
   `rfm_segment` string comment 'champions, loyal, new, needs_attention, at_risk, hibernating or no_purchases.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/customer_ltv/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -145,7 +145,7 @@ create table if not exists gold.product_performance (
   `cost_of_goods` decimal(18,2) comment '(units_sold - units_refunded) * unit_cost; null when the cost is unknown.',
   `gross_margin` decimal(18,2) comment 'net_revenue - cost_of_goods; null when the cost is unknown.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/product_performance/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -166,7 +166,7 @@ create table if not exists gold.event_funnel (
   `checkout_to_purchase_rate` decimal(9,4) comment 'purchasers / checkout_starters.',
   `view_to_purchase_rate` decimal(9,4) comment 'purchasers / product_viewers.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/event_funnel/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -183,7 +183,7 @@ create table if not exists gold.active_customers (
   `monthly_active_customers` bigint comment 'Customers with an event in activity_month.',
   `daily_to_monthly_ratio` decimal(9,4) comment 'daily_active_customers / monthly_active_customers (stickiness).'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/active_customers/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -209,7 +209,7 @@ create table if not exists gold.subscription_metrics (
   `customer_churn_rate` decimal(9,4) comment 'churned_customers / paying customers at the end of the previous month.',
   `gross_mrr_churn_rate` decimal(9,4) comment '(churned_mrr + contraction_mrr) / previous_mrr.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/subscription_metrics/'
 tblproperties (
   'table_type' = 'ICEBERG',
@@ -234,7 +234,7 @@ create table if not exists gold.invoice_collections (
   `average_days_to_pay` decimal(10,2) comment 'Mean days to pay of the paid invoices, rounded half up to 2 decimals.',
   `collection_rate` decimal(9,4) comment 'amount_paid / amount_issued.'
 )
-partitioned by (`tenant_id`)
+partitioned by (bucket(64, tenant_id))
 location '${gold_location}/invoice_collections/'
 tblproperties (
   'table_type' = 'ICEBERG',

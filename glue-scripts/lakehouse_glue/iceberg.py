@@ -12,9 +12,14 @@ https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-icebe
 one machine it is a Hadoop (file-system) catalog whose warehouse is the lake root, so
 ``silver.customers`` lives at ``<lake>/silver/customers/`` with ``metadata/`` and ``data/``.
 
-Tables are format v2, Parquet, partitioned by ``tenant_id`` and written copy-on-write: a
-snapshot's data files alone are the table (no delete files), which is what Athena, pyiceberg and
-DuckDB all read without a merge step.
+Tables are format v2, Parquet, written copy-on-write: a snapshot's data files alone are the
+table (no delete files), which is what Athena, pyiceberg and DuckDB all read without a merge
+step. Every table has the layout of ``declarations/layout.json``: partitioned by
+``bucket(N, tenant_id)`` and written sorted by ``tenant_id`` (then the entity's key). A table's
+file count is then bounded by N whether the lake has 8 tenants or 10,000, a change rewrites only
+the buckets of the tenants it touches, and a reader asking for one tenant (``tenant_id = X``)
+plans one bucket and prunes further by the files' min/max of ``tenant_id``. A bucket holds
+several tenants: every reader scopes a tenant by value, never by folder.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import (
     DataType,
     DecimalType,
@@ -39,16 +45,21 @@ from pyspark.sql.types import (
 )
 
 from lakehouse_glue import fs
+from lakehouse_glue.model import load_layout
 
 SILVER = "silver"
 GOLD = "gold"
 #: ``silver.<entity><HISTORY_SUFFIX>`` holds every version of an entity's rows (SCD type 2).
 HISTORY_SUFFIX = "_history"
 
-#: The partition spec of every silver, history and gold table, declared once. Identity on
-#: ``tenant_id``: tenant isolation and per-tenant pruning in Athena (the Athena DDL and
-#: Terraform take the same column).
-PARTITION_COLUMNS: tuple[str, ...] = ("tenant_id",)
+LAYOUT = load_layout()
+#: The column every table names its rows' tenant with (the partition source and first sort key).
+TENANT_COLUMN = LAYOUT.tenant_column
+#: Iceberg's name for the transform of the partition field, as its Java API prints it.
+_BUCKET_TRANSFORM = f"bucket[{LAYOUT.tenant_buckets}]"
+#: The partition field's name: what ``partitioned by (bucket(N, tenant_id))`` calls it, given
+#: to an evolved table too (``add partition field`` would name it ``tenant_id_bucket_<N>``).
+PARTITION_FIELD = f"{TENANT_COLUMN}_bucket"
 
 #: Table properties of every table the jobs create.
 TABLE_PROPERTIES: dict[str, str] = {
@@ -59,8 +70,12 @@ TABLE_PROPERTIES: dict[str, str] = {
     "write.delete.mode": "copy-on-write",
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
-    # Rows are grouped by partition before the write (one file per tenant and task).
+    # Rows are grouped by bucket before the write: one file per bucket and write, sorted by
+    # the table's write order (tenant_id first) within it.
     "write.distribution-mode": "hash",
+    # Exact min/max of the tenant column (the default truncates strings to 16 characters), so
+    # a file whose tenants all sort before or after the one asked for is pruned.
+    f"write.metadata.metrics.column.{TENANT_COLUMN}": "full",
 }
 
 _CATALOG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -88,6 +103,14 @@ class Table:
     namespace: str
     name: str
     location: str  # <silver_path>/<entity> or <gold_path>/<mart>
+    key: str | None = None  # the entity's primary key: the second sort column
+
+    @property
+    def write_order(self) -> tuple[str, ...]:
+        """The columns rows are sorted by within a file: the tenant, then the key."""
+        if self.key is None or self.key == TENANT_COLUMN:
+            return (TENANT_COLUMN,)
+        return (TENANT_COLUMN, self.key)
 
     @property
     def ident(self) -> str:
@@ -99,13 +122,13 @@ class Table:
         return f"{self.ident}.`{kind}`"
 
 
-def silver_table(catalog: str, silver_path: str, entity: str) -> Table:
-    return Table(catalog, SILVER, entity, f"{silver_path.rstrip('/')}/{entity}")
+def silver_table(catalog: str, silver_path: str, entity: str, key: str | None = None) -> Table:
+    return Table(catalog, SILVER, entity, f"{silver_path.rstrip('/')}/{entity}", key)
 
 
-def history_table(catalog: str, silver_path: str, entity: str) -> Table:
+def history_table(catalog: str, silver_path: str, entity: str, key: str | None = None) -> Table:
     name = f"{entity}{HISTORY_SUFFIX}"
-    return Table(catalog, SILVER, name, f"{silver_path.rstrip('/')}/{name}")
+    return Table(catalog, SILVER, name, f"{silver_path.rstrip('/')}/{name}", key)
 
 
 def gold_table(catalog: str, gold_path: str, mart: str) -> Table:
@@ -160,7 +183,22 @@ def _properties_clause(props: dict[str, str] | None = None) -> str:
 
 
 def _partition_clause() -> str:
-    return ", ".join(f"`{c}`" for c in PARTITION_COLUMNS)
+    return f"bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)"
+
+
+def _order_clause(table: Table) -> str:
+    return ", ".join(f"`{c}`" for c in table.write_order)
+
+
+def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
+    """``df`` grouped by bucket and sorted by the write order, as the table's writes are.
+
+    ``create or replace table ... as`` starts the table with no sort order (Iceberg's Spark
+    DDL cannot declare one), so Spark would only group the rows by bucket; shaping them here,
+    with Iceberg's own bucket function, gives a full rebuild the files a ``MERGE`` writes.
+    """
+    bucket = F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
+    return df.repartition(bucket).sortWithinPartitions(bucket, *table.write_order)
 
 
 def exists(spark: SparkSession, table: Table) -> bool:
@@ -220,6 +258,7 @@ def create_if_missing(spark: SparkSession, table: Table, schema: StructType) -> 
         f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
         f"tblproperties ({_properties_clause()})"
     )
+    _set_write_order(spark, table, _loaded(spark, table))
 
 
 def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
@@ -229,12 +268,13 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
     becomes ``df``'s. A plain Parquet folder of an earlier version is removed first.
     """
     clear_plain_parquet(spark, table)
-    with temp_view(df) as view:
+    with temp_view(_clustered(spark, table, df)) as view:
         spark.sql(
             f"create or replace table {table.ident} using iceberg "
             f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
             f"tblproperties ({_properties_clause()}) as select * from {view}"
         )
+    _set_write_order(spark, table, _loaded(spark, table))
 
 
 def merge(spark: SparkSession, table: Table, source: DataFrame, statement: str) -> None:
@@ -287,20 +327,60 @@ def snapshot_summary(spark: SparkSession, table: Table, snapshot_id: int | None)
     return {str(k): str(v) for k, v in dict(snapshot.summary()).items()}
 
 
+def partition_fields(loaded: Any) -> list[tuple[str, str, str]]:
+    """The current spec of a loaded table as (field name, transform, source column) triples."""
+    schema = loaded.schema()
+    return [
+        (str(f.name()), str(f.transform().toString()), str(schema.findColumnName(f.sourceId())))
+        for f in loaded.spec().fields()
+    ]
+
+
+def sort_columns(loaded: Any) -> list[str]:
+    """The columns of a loaded table's sort order (the write order), in order."""
+    schema = loaded.schema()
+    return [str(schema.findColumnName(f.sourceId())) for f in loaded.sortOrder().fields()]
+
+
+def _set_write_order(spark: SparkSession, table: Table, loaded: Any) -> None:
+    """Sort rows within files by the tenant, then the key, unless the table does already.
+
+    A metadata-only commit (no snapshot): readers see the same data before and after.
+    """
+    if sort_columns(loaded) != list(table.write_order):
+        spark.sql(
+            f"alter table {table.ident} write distributed by partition "
+            f"locally ordered by {_order_clause(table)}"
+        )
+
+
 def converge(spark: SparkSession, table: Table) -> None:
-    """Give an existing table the partition spec and properties the jobs write with.
+    """Give an existing table the layout, write order and properties the jobs write with.
 
     On AWS Terraform creates the tables (so Lake Formation filters and the table optimizers can
     name them before the first run), but the provider cannot declare a partition spec
     (hashicorp/terraform-provider-aws#36531): the first job partitions the table by
-    ``tenant_id`` (files written before keep their spec; Iceberg plans both) and sets the
-    copy-on-write properties. A table the jobs created already has both: nothing is committed.
+    ``bucket(N, tenant_id)``. A lake written with another spec (the identity ``tenant_id`` of
+    earlier versions, or another N) is evolved the same way, by Iceberg partition evolution:
+    files written before keep their spec and every reader plans both
+    (https://iceberg.apache.org/docs/latest/evolution/#partition-evolution); each later write
+    rewrites the files it touches under the new spec, and ``lakehouse maintain`` (compaction)
+    or ``pipeline run --full-refresh`` rewrites the rest. A table that has the layout already
+    gets no commit.
     """
     loaded = _loaded(spark, table)
-    spec = {str(f.name()) for f in loaded.spec().fields()}
-    for column in PARTITION_COLUMNS:
-        if column not in spec:
-            spark.sql(f"alter table {table.ident} add partition field `{column}`")
+    wanted = (_BUCKET_TRANSFORM, TENANT_COLUMN)
+    fields = partition_fields(loaded)
+    if [(t, c) for _, t, c in fields] != [wanted]:
+        for name, _, _ in fields:
+            spark.sql(f"alter table {table.ident} drop partition field `{name}`")
+        spark.sql(
+            f"alter table {table.ident} add partition field {_partition_clause()} "
+            f"as `{PARTITION_FIELD}`"
+        )
+        loaded = _loaded(spark, table)
+    _set_write_order(spark, table, loaded)
+    loaded = _loaded(spark, table)
     props = {str(k): str(v) for k, v in dict(loaded.properties()).items()}
     props["format-version"] = str(loaded.operations().current().formatVersion())
     stale = {k: v for k, v in TABLE_PROPERTIES.items() if props.get(k) != v}

@@ -283,6 +283,39 @@ def check_null_marker(marker: str, delimiter: str, row_delimiter: str) -> str:
     return marker
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How every silver, history and gold table is partitioned and sorted (``layout.json``).
+
+    Attributes:
+        tenant_column: The column that names a row's tenant in every table.
+        tenant_buckets: ``N`` of the partition transform ``bucket(N, tenant_column)``.
+    """
+
+    tenant_column: str
+    tenant_buckets: int
+
+    @property
+    def partition_sql(self) -> str:
+        """The partition transform in Spark and Athena SQL: ``bucket(64, tenant_id)``."""
+        return f"bucket({self.tenant_buckets}, {self.tenant_column})"
+
+
+@cache
+def load_layout() -> Layout:
+    """Parse and validate ``declarations/layout.json``."""
+    raw = _read_json("layout.json")
+    column, buckets = raw["tenant_column"], raw["tenant_buckets"]
+    if not isinstance(column, str) or not column.isidentifier():
+        raise ValueError(f"layout.json: tenant_column must be a column name, got {column!r}")
+    # Athena accepts 1 to 2^31-1 buckets; a sane lake wants far fewer files than that.
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or not 1 <= buckets <= 1024:
+        raise ValueError(
+            f"layout.json: tenant_buckets must be a whole number from 1 to 1024, got {buckets!r}"
+        )
+    return Layout(tenant_column=column, tenant_buckets=buckets)
+
+
 @cache
 def load_bronze_contract() -> BronzeContract:
     """Parse ``declarations/bronze_contract.json``."""

@@ -357,7 +357,7 @@ def _merge(
     Either commit alone is safe to be the last thing a killed run did: the bookmark has not
     moved, the next run reads the same files again, and both merges ignore changes they
     already hold. Returns the rows silver's commit wrote (copy-on-write: a changed file is
-    written again whole) and the tenant partitions it changed.
+    written again whole) and the tenant buckets (partitions) it changed.
     """
     before = ice.current_snapshot_id(spark, tables.current)
     table_columns = ice.columns(spark, tables.current).fieldNames()
@@ -428,8 +428,8 @@ def run(
     run_id = args.job_run_id or f"jr_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
     folder = table_path(args.bronze_path, entity, contract)
     tables = Tables(
-        ice.silver_table(args.iceberg_catalog, args.silver_path, entity.name),
-        ice.history_table(args.iceberg_catalog, args.silver_path, entity.name),
+        ice.silver_table(args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key),
+        ice.history_table(args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key),
     )
     quarantine_path = f"{args.quarantine_path}/{entity.name}"
     damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
@@ -555,7 +555,7 @@ def run(
         "values_quarantined": values_quarantined,
         "changes_applied": changes_valid,
         "rows_out": rows_out,
-        "tenants_rewritten": rewritten,
+        "buckets_rewritten": rewritten,
         "snapshots": {
             "current": ice.current_snapshot_id(spark, tables.current),
             "history": ice.current_snapshot_id(spark, tables.history),

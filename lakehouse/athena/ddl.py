@@ -8,8 +8,9 @@ S3 locations are placeholders, never literals: ``${bronze_location}``, ``${silve
 ``${gold_location}`` (the layer roots, e.g. ``s3://<bucket>/bronze``).
 
 Silver, history (``silver.<entity>_history``) and gold tables are Apache Iceberg tables
-(``table_type = 'ICEBERG'``, format v2, Parquet data), partitioned by ``tenant_id`` (identity; a
-column of the table, as Iceberg partitions are hidden). Iceberg tracks its own files, so no
+(``table_type = 'ICEBERG'``, format v2, Parquet data), partitioned by ``bucket(N, tenant_id)`` from
+``declarations/layout.json`` (hidden partitioning: ``tenant_id`` is a column of the table and a
+bucket holds several tenants). Iceberg tracks its own files, so no
 crawler registers partitions; Athena reads the current snapshot and time-travels natively
 (https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-creating-tables.html). Queries
 over all tenants run on both homes; tenant isolation is Lake Formation's row filters on AWS and
@@ -21,12 +22,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from lakehouse_glue.gold.marts import Mart, load_marts
-from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
+from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration, load_layout
 
 from lakehouse.paths import ATHENA_QUERIES_DIR
 
 DDL_DIR = ATHENA_QUERIES_DIR / "ddl"
-PARTITION_KEY = "tenant_id"
+PARTITION_KEY = load_layout().tenant_column
 PLACEHOLDERS = ("bronze_location", "silver_location", "gold_location")
 HISTORY_SUFFIX = "_history"
 # The version columns of ``silver.<entity>_history`` after the entity's columns (the history
@@ -117,7 +118,7 @@ def _iceberg_table(
     return (
         f"-- {database}.{name}: {description}\n"
         f"create table if not exists {database}.{name} (\n{cols}\n)\n"
-        f"partitioned by (`{PARTITION_KEY}`)\n"
+        f"partitioned by ({load_layout().partition_sql})\n"
         f"location '{root}/'\n"
         f"tblproperties (\n{properties}\n);\n"
     )

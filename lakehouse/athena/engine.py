@@ -17,9 +17,10 @@ Every statement goes through four steps, each in its own module:
    reported in Athena terms (:mod:`~lakehouse.athena.errors`), results kept as Athena keeps
    them (:mod:`~lakehouse.athena.results`).
 
-With a tenant, the check is the first wall and DuckDB is the second: silver and gold views read
-only that tenant's partition (its Iceberg data files, or its ``tenant_id=<uuid>`` folders), bronze
-rows are copied filtered by the tenant column, and then the session is locked down.
+With a tenant, the check is the first wall and DuckDB is the second: silver and gold rows are
+copied filtered by ``tenant_id`` (from the Iceberg files planned for that tenant, which hold other
+tenants of its bucket too, or a plain Parquet table's ``tenant_id=<uuid>`` folders), bronze rows
+filtered by the tenant column, and then the session is locked down.
 """
 
 from __future__ import annotations

@@ -20,13 +20,17 @@ Iceberg catalog entry into DuckDB SQL: ``read_parquet`` over the *literal list* 
 snapshot's live data files (never a glob, so files a concurrent writer adds or a later snapshot
 drops are irrelevant), or a ``values`` list for a metadata table.
 
-Tenant scoping, as for every other table: a tenant session plans only the files of its own
-``tenant_id`` partition (the partition values in the manifests), still filters rows by
-``tenant_id``, and may read only those files after lock-down. ``$files`` and ``$partitions``
-list only the tenant's partition. ``$snapshots`` and ``$history`` list every snapshot (ids and
-commit times are needed for time travel and reveal nothing about other tenants), but for a
-tenant ``$snapshots.summary`` and ``manifest_list`` are NULL: the summary holds table-wide
-totals (records, files, changed partitions) that count other tenants' data.
+Tenant scoping, as for every other table, is by value: the tables are partitioned by
+``bucket(N, tenant_id)``, so a file holds several tenants' rows. A tenant session plans its
+files as Athena plans ``where tenant_id = X`` (the predicate projected through the partition
+spec to one bucket, then the files' min/max of ``tenant_id``), filters the rows by ``tenant_id``
+in DuckDB, and may read only those files after lock-down. ``$files`` and ``$partitions`` show a
+tenant only the files and buckets that hold its rows, with its own row counts; the figures of a
+whole file or bucket (sizes, per-column counts and bounds) count other tenants' rows and are
+NULL for a tenant. ``$snapshots`` and ``$history`` list every snapshot (ids and commit times are
+needed for time travel and reveal nothing about other tenants), but for a tenant
+``$snapshots.summary`` and ``manifest_list`` are NULL: the summary holds table-wide totals
+(records, files, changed partitions) that count other tenants' data.
 
 Merge-on-read delete files (Iceberg v2 position or equality deletes) are not applied by the
 local engine: a snapshot that has them is refused with a clear error. The Glue jobs write
@@ -51,7 +55,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from lakehouse.athena import iceberg_plan
 from lakehouse.athena.errors import AthenaQueryError
-from lakehouse.athena.views import Source, ident, lit
+from lakehouse.athena.views import Source, ident, lit, literal_path
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import DATABASES, Catalog, CatalogColumn, CatalogTable
 
@@ -246,20 +250,21 @@ def _load(table: CatalogTable) -> StaticTable:
         raise AthenaQueryError("ICEBERG_INVALID_METADATA", str(exc)) from exc
 
 
-def _tenant_filter(
-    table: CatalogTable, loaded: StaticTable, tenant_id: str | None
-) -> dict[str, str] | None:
+def _tenant_column(table: CatalogTable, loaded: StaticTable, tenant_id: str | None) -> str | None:
+    """The column a tenant session filters ``table`` by (None without a tenant).
+
+    Raises:
+        AthenaQueryError: ``ACCESS_DENIED`` when the table has no tenant column.
+    """
     if tenant_id is None:
         return None
     column = table.tenant_column
-    field = iceberg.tenant_partition_field(loaded, column) if column else None
-    if field is None:
+    if not column or not iceberg.has_column(loaded, column):
         raise AthenaQueryError(
             "ACCESS_DENIED",
-            f"{table.qualified_name} is not partitioned by tenant_id (identity), so it cannot "
-            "be scoped to a tenant",
+            f"{table.qualified_name} has no tenant_id column, so it cannot be scoped to a tenant",
         )
-    return {field: tenant_id}
+    return column
 
 
 def _snapshot(table: CatalogTable, loaded: StaticTable) -> Snapshot | None:
@@ -280,13 +285,15 @@ def _live(
     table: CatalogTable,
     loaded: StaticTable,
     snapshot: Snapshot | None,
-    partition_filter: dict[str, str] | None,
+    tenant: tuple[str, str] | None,
 ) -> list[iceberg.LiveFile]:
-    """The snapshot's live files; a file that cannot be scoped to the tenant is refused."""
+    """The snapshot's live files, or those that can hold the tenant's rows (column, id)."""
     try:
-        return list(iceberg.live_files(loaded, snapshot, partition_filter))
-    except iceberg.IcebergError as exc:
-        code = "ACCESS_DENIED" if partition_filter else "NOT_SUPPORTED"
+        if tenant is None:
+            return list(iceberg.live_files(loaded, snapshot))
+        return list(iceberg.tenant_files(loaded, snapshot, *tenant))
+    except (iceberg.IcebergError, ValueError) as exc:
+        code = "ACCESS_DENIED" if tenant else "NOT_SUPPORTED"
         raise AthenaQueryError(code, f"{table.qualified_name}: {exc}") from exc
 
 
@@ -303,9 +310,10 @@ def plan(table: CatalogTable, tenant_id: str | None) -> iceberg_plan.Plan:
         )
     snapshot = _snapshot(table, loaded)
     schema = iceberg.schema_of(loaded, snapshot)
-    partition_filter = _tenant_filter(table, loaded, tenant_id)
+    column = _tenant_column(table, loaded, tenant_id)
+    scope = None if column is None or tenant_id is None else (column, tenant_id)
     files: list[Path] = []
-    for live in _live(table, loaded, snapshot, partition_filter):
+    for live in _live(table, loaded, snapshot, scope):
         if live.content != DataFileContent.DATA:
             raise AthenaQueryError(
                 "NOT_SUPPORTED",
@@ -484,36 +492,94 @@ def _metadata_sql(
                 )
             )
         return _values_sql(_typed(kind), rows)
-    partition_filter = _tenant_filter(table, loaded, tenant_id)
-    live = list(_live(table, loaded, loaded.current_snapshot(), partition_filter))
+    column = _tenant_column(table, loaded, tenant_id)
+    if column is not None and tenant_id is not None:
+        return _tenant_metadata_sql(kind, table, loaded, column, tenant_id)
+    live = list(_live(table, loaded, loaded.current_snapshot(), None))
     if kind == "files":
         fields = {f.field_id: f for f in loaded.schema().fields}
         return _values_sql(_typed(kind), [_file_row(f.file, fields) for f in live])
     # partitions: data files only, as Trino counts them.
-    spec = loaded.spec()
-    struct_type = _partition_struct(loaded)
-    groups: dict[tuple[Any, ...], list[int]] = {}
+    groups: dict[str, list[int]] = {}
     for f in live:
         if f.content != DataFileContent.DATA:
             continue
-        key = tuple(f.partition.get(p.name) for p in spec.fields)
-        acc = groups.setdefault(key, [0, 0, 0])
+        acc = groups.setdefault(_partition_literal(loaded, f), [0, 0, 0])
         acc[0] += f.file.record_count
         acc[1] += 1
         acc[2] += f.file.file_size_in_bytes
     columns = _typed(kind)
-    columns[0] = ("partition", struct_type)
-    rows = []
-    for key, (records, count, size) in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        struct = (
-            "{"
-            + ", ".join(
-                f"{lit(p.name)}: {_value(v)}" for p, v in zip(spec.fields, key, strict=True)
-            )
-            + "}"
-        )
-        rows.append((_Raw(struct), records, count, size))
+    columns[0] = ("partition", _partition_struct(loaded))
+    rows = [(_Raw(key), *acc) for key, acc in sorted(groups.items())]
     return _values_sql(columns, rows)
+
+
+def _partition_literal(loaded: StaticTable, live: iceberg.LiveFile) -> str:
+    """A file's partition as a DuckDB struct literal of the current spec's fields.
+
+    A file written under an older spec (partition evolution) has NULL for the fields it lacks,
+    as Trino shows it.
+    """
+    parts = [f"{lit(p.name)}: {_value(live.partition.get(p.name))}" for p in loaded.spec().fields]
+    return "{" + ", ".join(parts) + "}" if parts else "{'dummy': null}"
+
+
+def _tenant_metadata_sql(
+    kind: str, table: CatalogTable, loaded: StaticTable, column: str, tenant_id: str
+) -> str:
+    """``$files`` or ``$partitions`` as one tenant sees them: its own rows' figures only.
+
+    The files are those that hold the tenant's rows; ``record_count`` counts the tenant's rows
+    in each (read from the files, filtered by value), and ``file_count`` the files holding
+    them. Whole-file figures (sizes, per-column counts and bounds) would count or name other
+    tenants' rows, so they are NULL.
+    """
+    snapshot = loaded.current_snapshot()
+    data: list[tuple[Path, iceberg.LiveFile]] = []
+    for live in _live(table, loaded, snapshot, (column, tenant_id)):
+        if live.content == DataFileContent.DATA:
+            data.append((iceberg_plan.inside(table, live.path), live))
+    typed = _typed(kind)
+    if kind == "partitions":
+        typed[0] = ("partition", _partition_struct(loaded))
+    if not data:
+        return _values_sql(typed, [])
+    by_name = "true" if iceberg.schema_evolved(loaded) else "false"
+    counts = (
+        f"select filename as path, count(*) as n from read_parquet("
+        f"[{', '.join(literal_path(p) for p, _ in data)}], filename = true, "
+        f"union_by_name = {by_name}, hive_partitioning = false) "
+        f"where {ident(column)} = {lit(tenant_id)} group by filename"
+    )
+    if kind == "files":
+        meta = ", ".join(
+            f"({lit(str(p))}, {int(f.file.content)}, {lit(f.file.file_path)}, "
+            f"{lit(f.file.file_format.name)})"
+            for p, f in data
+        )
+        wanted = {
+            "content": "v.c0",
+            "file_path": "v.c1",
+            "file_format": "v.c2",
+            "record_count": "k.n",
+        }
+        select = ", ".join(
+            f"cast({wanted.get(name, 'null')} as {t}) as {ident(name)}" for name, t in typed
+        )
+        return (
+            f"select {select} from (values {meta}) as v(p, c0, c1, c2) "
+            f"join ({counts}) as k on k.path = v.p order by v.c1"
+        )
+    meta = ", ".join(f"({lit(str(p))}, {_partition_literal(loaded, f)})" for p, f in data)
+    (_, struct), (n_records, t_records), (n_files, t_files), (n_size, t_size) = typed
+    return (
+        f"select cast(v.part as {struct}) as {ident('partition')}, "
+        f"cast(sum(k.n) as {t_records}) as {ident(n_records)}, "
+        f"cast(count(*) as {t_files}) as {ident(n_files)}, "
+        f"cast(null as {t_size}) as {ident(n_size)} "
+        f"from (values {meta}) as v(p, part) join ({counts}) as k on k.path = v.p "
+        "group by v.part order by cast(v.part as varchar)"
+    )
 
 
 def _partition_struct(loaded: StaticTable) -> str:

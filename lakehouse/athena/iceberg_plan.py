@@ -228,6 +228,7 @@ def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
         f"union_by_name = {by_name}, hive_partitioning = false)"
     )
     if tenant_id is not None and table.tenant_column:
-        # Defence in depth: the files are the tenant's partition; the rows must say so too.
+        # The isolation itself: the files planned for a tenant are its bucket's, which hold
+        # other tenants' rows too (bucket(N, tenant_id)).
         sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
     return Source(sql, paths=tuple(files))

@@ -336,9 +336,8 @@ def _iceberg_table(
         files=files,
         crawled_at=crawled_at,
         drift=Drift(added_decl, missing_decl, added_prev, removed_prev, changed_prev),
-        tenant_column=(
-            PARTITION_KEY if iceberg.tenant_partition_field(table, PARTITION_KEY) else None
-        ),
+        # A tenant is scoped by value (the files of a bucket hold several tenants).
+        tenant_column=PARTITION_KEY if iceberg.has_column(table, PARTITION_KEY) else None,
         serde={"table_type": "ICEBERG", "format_version": str(table.format_version)},
     )
 

@@ -14,9 +14,9 @@ meanwhile. A reader sees the previous or the next snapshot, never part of one.
 
 Only what the local engine needs is here: find the current metadata (Iceberg Java's
 ``HadoopTableOperations`` rules), pick a snapshot (current, by id or reference, or as of a
-time), list the live data files of that snapshot (for one tenant partition, or all), and the
-rows of the ``$snapshots``, ``$history``, ``$files`` and ``$partitions`` metadata tables.
-pyiceberg reads the metadata, manifest lists and manifests.
+time), list the live data files of that snapshot (all of them, or the ones that can hold one
+tenant's rows), and the rows of the ``$snapshots``, ``$history``, ``$files`` and
+``$partitions`` metadata tables. pyiceberg reads the metadata, manifest lists and manifests.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pyiceberg.conversions import from_bytes
+from pyiceberg.expressions import EqualTo
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.schema import Schema
 from pyiceberg.table import StaticTable
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
-from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -205,19 +205,9 @@ def schema_evolved(table: StaticTable) -> bool:
     return len(table.schemas()) > 1
 
 
-def tenant_partition_field(table: StaticTable, column: str) -> str | None:
-    """The name of the current spec's identity partition field on ``column`` (None if none).
-
-    Files written under an earlier spec without it are refused when a tenant's files are
-    planned (:func:`live_files`), never silently skipped.
-    """
-    source = table.schema().find_field(column, case_sensitive=False) if column else None
-    if source is None:
-        return None
-    for f in table.spec().fields:
-        if f.source_id == source.field_id and isinstance(f.transform, IdentityTransform):
-            return f.name
-    return None
+def has_column(table: StaticTable, column: str) -> bool:
+    """Whether the table's current schema has ``column`` (case-insensitive, as Athena)."""
+    return table.schema().find_field(column, case_sensitive=False) is not None if column else False
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -243,36 +233,49 @@ def _partition_names(table: StaticTable) -> dict[int, list[str]]:
     return {spec_id: [f.name for f in spec.fields] for spec_id, spec in table.specs().items()}
 
 
-def live_files(
-    table: StaticTable, snapshot: Snapshot | None, partition_filter: dict[str, str] | None = None
-) -> Iterator[LiveFile]:
-    """The live (added or existing) files of ``snapshot``, data and deletes.
-
-    Args:
-        partition_filter: Only files whose partition values equal these (string compare).
-    """
+def live_files(table: StaticTable, snapshot: Snapshot | None) -> Iterator[LiveFile]:
+    """The live (added or existing) files of ``snapshot``, data and deletes."""
     if snapshot is None:
         return
     names = _partition_names(table)
     for manifest in snapshot.manifests(table.io):
         for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-            data_file = entry.data_file
-            spec_names = names.get(data_file.spec_id, [])
-            values = {
-                name: data_file.partition[i] if i < len(data_file.partition) else None
-                for i, name in enumerate(spec_names)
-            }
-            if partition_filter:
-                missing = [k for k in partition_filter if k not in spec_names]
-                if missing:
-                    raise IcebergError(
-                        f"data file {data_file.file_path} was written under partition spec "
-                        f"{data_file.spec_id}, which has no {', '.join(missing)} partition, so "
-                        "it cannot be scoped to one tenant; rewrite the table with --full-refresh"
-                    )
-                if any(str(values.get(k)) != v for k, v in partition_filter.items()):
-                    continue
-            yield LiveFile(data_file, values)
+            yield _live(entry.data_file, names)
+
+
+def _live(data_file: DataFile, names: dict[int, list[str]]) -> LiveFile:
+    spec_names = names.get(data_file.spec_id, [])
+    values = {
+        name: data_file.partition[i] if i < len(data_file.partition) else None
+        for i, name in enumerate(spec_names)
+    }
+    return LiveFile(data_file, values)
+
+
+def tenant_files(
+    table: StaticTable, snapshot: Snapshot | None, column: str, tenant_id: str
+) -> Iterator[LiveFile]:
+    """The live files of ``snapshot`` that can hold rows with ``column = tenant_id``.
+
+    Planned as Athena (Trino) plans ``where tenant_id = X``: the predicate is projected through
+    each file's partition spec (``bucket(N, tenant_id)``, an identity of an older spec, or no
+    partition at all) and then checked against the file's min/max of the column. A bucket holds
+    several tenants, so these files hold other tenants' rows too: the caller must still filter
+    rows by value. Delete files the data files need are returned as well (the caller refuses
+    them: the jobs write copy-on-write).
+    """
+    if snapshot is None:
+        return
+    names = _partition_names(table)
+    scan = table.scan(
+        row_filter=EqualTo(term=column, value=tenant_id),
+        snapshot_id=snapshot.snapshot_id,
+        case_sensitive=False,
+    )
+    for task in scan.plan_files():
+        yield _live(task.file, names)
+        for delete in task.delete_files:
+            yield _live(delete, names)
 
 
 def readable_bound(field_type: IcebergType, value: bytes | None) -> str | None:

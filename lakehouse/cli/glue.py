@@ -92,7 +92,7 @@ def start_job_run_cmd(
         console.print(
             f"{r['entity']}: {r['files']['processed']} file(s), {r['rows_in']} change(s) in, "
             f"{r['rows_quarantined']} row(s) and {r['files']['quarantined']} file(s) quarantined, "
-            f"{r['rows_out']} row(s) written in {r['tenants_rewritten']} tenant partition(s)"
+            f"{r['rows_out']} row(s) written in {r['buckets_rewritten']} tenant bucket(s)"
         )
     if run.error:
         console.print(f"[red]{run.error}[/red]", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlglot
-from lakehouse_glue.model import load_bronze_contract, load_declaration
+from lakehouse_glue.model import load_bronze_contract, load_declaration, load_layout
 from sqlglot import exp
 
 from lakehouse.athena import ddl
@@ -82,7 +82,9 @@ def test_silver_and_gold_are_iceberg_tables_partitioned_by_tenant() -> None:
         assert "create external table" not in tables
         creates = tables.count("create table if not exists")
         assert creates > 0
-        assert tables.count("partitioned by (`tenant_id`)\n") == creates
+        # Every table bucketed by tenant (layout.json): bounded files at any tenant count.
+        buckets = load_layout().tenant_buckets
+        assert tables.count(f"partitioned by (bucket({buckets}, tenant_id))\n") == creates
         assert tables.count("'table_type' = 'ICEBERG'") == creates
         # tenant_id is a column of every table (Iceberg partitions are hidden, by column).
         assert tables.count("  `tenant_id` ") == creates

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from lakehouse_glue import iceberg as ice
+from pyiceberg.transforms import BucketTransform
+from pyiceberg.types import StringType
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
@@ -26,9 +28,20 @@ def read(spark: SparkSession, table: ice.Table) -> DataFrame:
 
 
 def files_by_tenant(spark: SparkSession, table: ice.Table) -> dict[str, set[str]]:
-    """Tenant -> the data files of the table's current snapshot."""
+    """Tenant -> the data files of the table's current snapshot that hold its rows.
+
+    Read from the rows themselves (Iceberg's ``_file`` metadata column): a file of a
+    ``bucket(N, tenant_id)`` partition holds several tenants.
+    """
     out: dict[str, set[str]] = {}
-    query = f"select partition.tenant_id, file_path from {table.metadata_table('files')}"
+    query = f"select distinct `{ice.TENANT_COLUMN}`, `_file` from {table.ident}"
     for row in spark.sql(query).collect():
         out.setdefault(str(row[0]), set()).add(str(row[1]))
     return out
+
+
+def bucket_of(tenant_id: str) -> int:
+    """The ``bucket(N, tenant_id)`` partition value of a tenant (Iceberg's bucket function)."""
+    transform = BucketTransform(num_buckets=ice.LAYOUT.tenant_buckets).transform(StringType())
+    bucket: int = transform(tenant_id)
+    return bucket

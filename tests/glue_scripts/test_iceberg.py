@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue import silver as silver_job
@@ -141,20 +142,97 @@ def test_an_earlier_plain_parquet_silver_is_refused_then_rebuilt_by_a_full_refre
     assert not list(old.glob("tenant_id=*"))
 
 
+BUCKET = (f"bucket[{ice.LAYOUT.tenant_buckets}]", "tenant_id")
+
+
+def _spec(spark: SparkSession, table: ice.Table) -> list[tuple[str, str]]:
+    return [(t, c) for _, t, c in ice.partition_fields(ice._loaded(spark, table))]
+
+
 def test_a_table_created_elsewhere_gets_the_partition_spec_and_properties(
     spark: SparkSession, lake: Settings
 ) -> None:
     """As Terraform creates the tables on AWS: unpartitioned, without our write modes."""
-    table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "made_by_tf")
+    table = ice.silver_table(
+        register_lake_catalog(spark, lake), lake.silver_uri, "made_by_tf", key="id"
+    )
     spark.sql(f"create table {table.ident} (id string, tenant_id string) using iceberg")
     spark.sql(f"insert into {table.ident} values ('a', 't1')")
     assert ice.evolve(spark, table, _schema(spark, "id string, tenant_id string")) == []
-    spec = spark.sql(f"select partition from {table.metadata_table('partitions')}").schema
-    assert "tenant_id" in spec["partition"].dataType.fieldNames()  # type: ignore[attr-defined]
+    assert _spec(spark, table) == [BUCKET]
+    assert ice.sort_columns(ice._loaded(spark, table)) == ["tenant_id", "id"]
     props = {r[0]: r[1] for r in spark.sql(f"show tblproperties {table.ident}").collect()}
     assert props["write.merge.mode"] == "copy-on-write"
     assert props["format-version"] == "2"
+    assert props["write.metadata.metrics.column.tenant_id"] == "full"
     spark.sql(f"insert into {table.ident} values ('b', 't2')")
-    files = tables.files_by_tenant(spark, table)
-    assert "t2" in files  # new files are partitioned; the old one stays readable
+    partitions = {
+        r[0]: r[1]
+        for r in spark.sql(
+            f"select file_path, partition from {table.metadata_table('files')}"
+        ).collect()
+    }
+    # New files are bucketed; the old one keeps the unpartitioned spec and stays readable.
+    assert sorted((p[0] for p in partitions.values()), key=str) == sorted(
+        [None, tables.bucket_of("t2")], key=str
+    )
     assert sorted(r.id for r in tables.read(spark, table).collect()) == ["a", "b"]
+
+
+def test_a_lake_partitioned_by_tenant_identity_is_evolved_to_buckets(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """A lake an earlier version wrote (one partition per tenant) needs no full refresh."""
+    table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "old", key="id")
+    spark.sql(
+        f"create table {table.ident} (id string, tenant_id string, n int) using iceberg "
+        "partitioned by (tenant_id) tblproperties ('format-version' = '2')"
+    )
+    spark.sql(f"insert into {table.ident} values ('a', 't1', 1), ('b', 't2', 2)")
+    wanted = _schema(spark, "id string, tenant_id string, n int")
+    assert ice.evolve(spark, table, wanted) == []
+    assert _spec(spark, table) == [BUCKET]
+    before = ice.current_snapshot_id(spark, table)
+    assert ice.evolve(spark, table, wanted) == []  # converged: nothing more to commit
+    assert ice._loaded(spark, table).currentSnapshot().snapshotId() == before
+    # A merge touching t1 rewrites t1's old identity file under the bucket spec; t2's stays.
+    source = spark.createDataFrame([("a", "t1", 10)], "id string, tenant_id string, n int")
+    ice.merge(
+        spark,
+        table,
+        source,
+        "merge into {target} t using {source} s on t.tenant_id = s.tenant_id and t.id = s.id "
+        "when matched then update set t.n = s.n",
+    )
+    files = spark.sql(f"select partition, record_count from {table.metadata_table('files')}")
+    by_spec = sorted(
+        ((r[0]["tenant_id"], r[0][ice.PARTITION_FIELD]) for r in files.collect()),
+        key=str,
+    )
+    assert by_spec == sorted([(None, tables.bucket_of("t1")), ("t2", None)], key=str)
+    assert sorted((r.id, r.n) for r in tables.read(spark, table).collect()) == [
+        ("a", 10),
+        ("b", 2),
+    ]
+
+
+def test_a_replaced_table_has_one_sorted_file_per_bucket(
+    spark: SparkSession, lake: Settings
+) -> None:
+    table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "many", key="id")
+    tenants = [f"tenant-{i:04d}" for i in range(500)]
+    rows = [(i, tenants[(i * 7) % len(tenants)]) for i in range(3000)]
+    ice.replace(spark, table, spark.createDataFrame(rows, "id bigint, tenant_id string"))
+    files = spark.sql(
+        f"select file_path, partition, record_count from {table.metadata_table('files')}"
+    ).collect()
+    buckets = {tables.bucket_of(t) for t in tenants}
+    # One file per bucket that has rows: bounded by N, not by the 500 tenants.
+    assert sorted(f.partition[0] for f in files) == sorted(buckets)
+    assert sum(f.record_count for f in files) == len(rows)
+    for f in files:
+        written = pq.read_table(f.file_path.removeprefix("file:"), columns=["tenant_id", "id"])
+        keys = list(zip(written["tenant_id"].to_pylist(), written["id"].to_pylist(), strict=True))
+        assert keys == sorted(keys)
+        assert {tables.bucket_of(t) for t, _ in keys} == {f.partition[0]}
+    assert ice.sort_columns(ice._loaded(spark, table)) == ["tenant_id", "id"]

@@ -65,7 +65,7 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
         bronze, "customers", "LOAD00000001.csv.gz", [customer("I", 1), customer("I", 2, tenant=T2)]
     )
     assert start_job_run(lake, JOB, spark=spark).state == "SUCCEEDED"
-    # Inserts only: each run adds a small file to tenant T1's partition; then an update.
+    # Inserts only: each run adds a small file to tenant T1's bucket; then an update.
     for n, name in ((3, "20240102-000000000001"), (4, "20240103-000000000001")):
         ts = f"2024-01-0{n - 1} 00:00:00.000000"
         write_file(bronze, "customers", f"{name}.csv.gz", [customer("I", n, s=n, ts=ts)])
@@ -85,11 +85,12 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     assert [len(rows) for rows in athena_before] == [2, 5]  # two tenants; four rows, one update
     # A file no snapshot ever committed (a killed writer's), four days old: an orphan.
     some_file = next(iter(tables.files_by_tenant(spark, silver)[T1]))
-    orphan = folder / "data" / f"tenant_id={T1}" / "orphan-from-a-killed-run.parquet"
+    bucket_folder = iceberg.local_path(some_file).parent  # T1's bucket (data/tenant_id_bucket=N)
+    orphan = bucket_folder / "orphan-from-a-killed-run.parquet"
     shutil.copy(iceberg.local_path(some_file), orphan)
     old = time.time() - 4 * 86400
     os.utime(orphan, (old, old))
-    fresh = folder / "data" / f"tenant_id={T1}" / "being-written-right-now.parquet"
+    fresh = bucket_folder / "being-written-right-now.parquet"
     shutil.copy(iceberg.local_path(some_file), fresh)
 
     done = {m.table: m for m in maintain_lake(lake, spark, retention=timedelta(0), retain_last=1)}

@@ -43,9 +43,9 @@ def read_silver(spark: SparkSession, catalog: str, silver_path: str, entity_name
 def write_mart(df: DataFrame, mart_name: str, catalog: str, gold_path: str) -> None:
     """Replace the whole mart ``gold.<mart>`` with ``df`` in one commit.
 
-    A tenant that vanished from silver vanishes from gold too. A mart is a small aggregate, so
-    one writer task (``coalesce(1)``: no extra shuffle) writes one file per tenant.
+    A tenant that vanished from silver vanishes from gold too. The rows are written one file
+    per tenant bucket, sorted by tenant (the table layout, :mod:`lakehouse_glue.iceberg`).
     """
     declared = mart(mart_name)
     table = ice.gold_table(catalog, gold_path, declared.name)
-    ice.replace(df.sparkSession, table, conform(df, declared.name).coalesce(1))
+    ice.replace(df.sparkSession, table, conform(df, declared.name))

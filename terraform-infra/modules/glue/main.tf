@@ -277,9 +277,10 @@ resource "aws_glue_catalog_table" "bronze" {
 # Silver, history and gold: Iceberg tables created by the Data Catalog on apply (an empty format v2
 # table with the declared columns), so that Lake Formation's row filters and the table
 # optimizers below can name them before the first job run, and an Athena query before that run
-# finds an empty table instead of TABLE_NOT_FOUND. From then on the jobs own the table: they add
-# the tenant_id partition field when it is missing (this provider cannot declare an Iceberg
-# partition spec: hashicorp/terraform-provider-aws#36531), set the table properties, evolve the
+# finds an empty table instead of TABLE_NOT_FOUND. From then on the jobs own the table: they give
+# it the layout of declarations/layout.json, partitioned by bucket(N, tenant_id) and sorted by
+# tenant_id (this provider cannot declare an Iceberg partition spec or sort order:
+# hashicorp/terraform-provider-aws#36531), set the table properties, evolve the
 # schema and commit snapshots, each commit moving `metadata_location`. Terraform therefore
 # ignores the columns and parameters after creation instead of reverting them.
 resource "aws_glue_catalog_table" "iceberg" {

@@ -23,9 +23,11 @@ from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
 from tests.lakehouse.catalog.iceberg_lake import (
+    BUCKET_FIELD,
     ORDERS_ARROW,
     TENANTS,
     IcebergLake,
+    bucket_of,
     build_iceberg_lake,
     order_rows,
 )
@@ -74,15 +76,26 @@ def test_a_new_commit_is_seen_without_crawling(lake: IcebergLake) -> None:
     assert one(lake, COUNT_SUM) == (count + 4, total + sum(r["amount"] for r in more))
 
 
-def test_a_tenant_session_reads_only_its_partition(lake: IcebergLake) -> None:
+def test_a_tenant_session_reads_only_its_rows(lake: IcebergLake) -> None:
     assert one(lake, COUNT_SUM, tenant="acme") == lake.expected("third", "acme")
     assert rows(lake, "select distinct tenant_id from silver.orders", tenant="acme") == [(ACME,)]
-    assert one(
-        lake, f"select count(*) from silver.orders where tenant_id = '{TENANTS['globex']}'", "acme"
-    ) == (0,)
+    # initech shares acme's bucket: its rows sit in files acme's plan may hold, and never show.
+    for other in ("globex", "initech"):
+        sql = f"select count(*) from silver.orders where tenant_id = '{TENANTS[other]}'"
+        assert one(lake, sql, "acme") == (0,)
+    # Time travel to a snapshot whose files mix acme and initech: still acme's rows only.
+    second = f"{COUNT_SUM} for version as of {lake.snapshots['second']}"
+    assert one(lake, second, "acme") == lake.expected("second", "acme")
+    assert one(lake, second, "initech") == lake.expected("second", "initech")
     files = rows(lake, 'select file_path, record_count from silver."orders$files"', "acme")
     assert files
-    assert all(f"tenant_id={ACME}" in path for path, _ in files)
+    table = iceberg.load_table(lake.root / "silver" / "orders")
+    acme_bucket = {
+        f.file.file_path
+        for f in iceberg.live_files(table, table.current_snapshot())
+        if f.partition[BUCKET_FIELD] == bucket_of(ACME)
+    }
+    assert {path for path, _ in files} <= acme_bucket
     assert sum(n for _, n in files) == lake.expected("third", "acme")[0]
 
 
@@ -90,9 +103,8 @@ def test_a_tenant_session_cannot_open_another_tenants_files(lake: IcebergLake) -
     table = iceberg.load_table(lake.root / "silver" / "orders")
     other = next(
         f.path
-        for f in iceberg.live_files(
-            table, table.current_snapshot(), {"tenant_id": TENANTS["globex"]}
-        )
+        for f in iceberg.live_files(table, table.current_snapshot())
+        if f.partition[BUCKET_FIELD] == bucket_of(TENANTS["globex"])
     )
     with AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine:
         engine.execute(COUNT_SUM)
@@ -193,12 +205,14 @@ def test_metadata_tables_describe_the_table(lake: IcebergLake) -> None:
     assert files[1] == lake.expected("third")[0]
     partitions = rows(
         lake,
-        'select partition.tenant_id, record_count, file_count from silver."orders$partitions" '
-        "order by 1",
+        f"select partition.{BUCKET_FIELD}, record_count, file_count "
+        'from silver."orders$partitions" order by 1',
     )
-    assert [(p[0], p[1]) for p in partitions] == sorted(
-        (TENANTS[slug], lake.expected("third", slug)[0]) for slug in TENANTS
-    )
+    per_bucket: dict[int, int] = {}
+    for slug, tenant_id in TENANTS.items():
+        bucket = bucket_of(tenant_id)
+        per_bucket[bucket] = per_bucket.get(bucket, 0) + lake.expected("third", slug)[0]
+    assert [(p[0], p[1]) for p in partitions] == sorted(per_bucket.items())
     assert sum(p[2] for p in partitions) == files[0]
 
 
@@ -236,11 +250,27 @@ def test_other_metadata_tables_are_refused_by_name(lake: IcebergLake) -> None:
     assert '"orders$manifests" is not available' in str(refused.value)
 
 
-def test_a_tenant_sees_only_its_partition_in_metadata_tables(lake: IcebergLake) -> None:
+def test_a_tenant_sees_only_its_own_figures_in_metadata_tables(lake: IcebergLake) -> None:
+    # acme's bucket holds initech's rows too: acme sees its bucket with its own row count,
+    # never the bucket's totals, sizes or bounds.
     partitions = rows(
-        lake, 'select partition.tenant_id, record_count from silver."orders$partitions"', "acme"
+        lake,
+        f"select partition.{BUCKET_FIELD}, record_count, file_count, total_size "
+        'from silver."orders$partitions"',
+        "acme",
     )
-    assert partitions == [(ACME, lake.expected("third", "acme")[0])]
+    assert len(partitions) == 1
+    bucket, records, file_count, size = partitions[0]
+    assert (bucket, records, size) == (bucket_of(ACME), lake.expected("third", "acme")[0], None)
+    files = rows(
+        lake,
+        "select record_count, file_size_in_bytes, value_counts, lower_bounds, upper_bounds "
+        'from silver."orders$files"',
+        "acme",
+    )
+    assert len(files) == file_count
+    assert sum(f[0] for f in files) == lake.expected("third", "acme")[0]
+    assert {f[1:] for f in files} == {(None, None, None, None)}
     # Snapshot ids and times (for time travel) but not the table-wide totals of other tenants.
     snapshots = rows(
         lake, 'select snapshot_id, manifest_list, summary from silver."orders$snapshots"', "acme"

@@ -1,13 +1,16 @@
 """A small lake whose silver tables are Iceberg tables in the Hadoop layout, built with pyiceberg.
 
-``silver.tenants`` (three tenants) and ``silver.orders`` (partitioned by ``tenant_id``) with rows
-whose counts and sums are known here, committed in three snapshots so that time travel has
-something to find:
+``silver.tenants`` (three tenants) and ``silver.orders``, both partitioned by
+``bucket(2, tenant_id)`` as the jobs partition every table (with :data:`BUCKETS` = 2 for three
+tenants, acme and initech share a bucket, as thousands of tenants share 64 buckets in a real
+lake), with rows whose counts and sums are known here, committed in three snapshots so that
+time travel has something to find:
 
 1. ``first``: the first orders of every tenant (append).
 2. ``second``: more orders for every tenant (append).
-3. ``third``: acme's partition replaced (copy-on-write overwrite: acme's files are dropped and
-   rewritten, the other tenants' files are untouched).
+3. ``third``: acme's orders replaced (copy-on-write overwrite: the files of acme's bucket are
+   rewritten without acme's old rows, initech's rows in them carried over; globex's bucket is
+   untouched).
 
 The expected answers (:attr:`IcebergLake.expected`) are computed from the Python rows, not by
 the code under test.
@@ -26,7 +29,7 @@ from pyiceberg.expressions import EqualTo
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
-from pyiceberg.transforms import IdentityTransform
+from pyiceberg.transforms import BucketTransform
 from pyiceberg.types import (
     DecimalType,
     LongType,
@@ -70,16 +73,27 @@ TENANTS_ARROW = pa.schema(
 )
 
 
+#: Fewer buckets than tenants: a bucket's files hold two tenants' rows.
+BUCKETS = 2
+BUCKET_FIELD = f"tenant_id_bucket_{BUCKETS}"
+
+
 def tenant_spec(schema: Schema) -> PartitionSpec:
     source = schema.find_field("tenant_id")
     return PartitionSpec(
         PartitionField(
             source_id=source.field_id,
             field_id=1000,
-            transform=IdentityTransform(),
-            name="tenant_id",
+            transform=BucketTransform(num_buckets=BUCKETS),
+            name=BUCKET_FIELD,
         )
     )
+
+
+def bucket_of(tenant_id: str) -> int:
+    """The bucket of a tenant id (Iceberg's Murmur3 bucket function, as pyiceberg computes it)."""
+    bucket: int = BucketTransform(num_buckets=BUCKETS).transform(StringType())(tenant_id)
+    return bucket
 
 
 def order_rows(start: int, count: int, tenant: str, cents: int) -> list[dict[str, Any]]:
@@ -141,7 +155,12 @@ def build_iceberg_lake(root: Path) -> IcebergLake:
         "silver.orders",
         ORDERS_SCHEMA,
         partition_spec=tenant_spec(ORDERS_SCHEMA),
-        properties={"format-version": "2", "write.merge.mode": "copy-on-write"},
+        properties={
+            "format-version": "2",
+            "write.merge.mode": "copy-on-write",
+            # As the jobs' tables: exact tenant_id bounds, so min/max prunes within a bucket.
+            "write.metadata.metrics.column.tenant_id": "full",
+        },
     )
     first = [r for i, t in enumerate(TENANTS) for r in order_rows(1000 * i, 20 + i, t, 1999)]
     orders.append(pa.Table.from_pylist(first, schema=ORDERS_ARROW))

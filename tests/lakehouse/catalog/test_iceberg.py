@@ -10,7 +10,13 @@ import pytest
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
-from tests.lakehouse.catalog.iceberg_lake import TENANTS, IcebergLake, build_iceberg_lake
+from tests.lakehouse.catalog.iceberg_lake import (
+    BUCKET_FIELD,
+    TENANTS,
+    IcebergLake,
+    bucket_of,
+    build_iceberg_lake,
+)
 
 
 @pytest.fixture
@@ -58,18 +64,47 @@ def test_a_folder_without_metadata_is_named_in_the_error(tmp_path: Path) -> None
     assert not iceberg.is_iceberg_table(tmp_path / "t")
 
 
-def test_a_tenant_plans_only_its_partition_files(lake: IcebergLake) -> None:
+def _tenant_rows(files: list[iceberg.LiveFile], tenant_id: str) -> int:
+    return sum(
+        pq.read_table(f.path, columns=["tenant_id"])
+        .column("tenant_id")
+        .to_pylist()
+        .count(tenant_id)
+        for f in files
+    )
+
+
+def test_a_tenant_plans_only_the_files_of_its_bucket(lake: IcebergLake) -> None:
     table = iceberg.load_table(_orders_dir(lake))
+    every = list(iceberg.live_files(table, table.current_snapshot()))
     for slug, tenant_id in TENANTS.items():
-        files = list(iceberg.live_files(table, table.current_snapshot(), {"tenant_id": tenant_id}))
+        files = list(iceberg.tenant_files(table, table.current_snapshot(), "tenant_id", tenant_id))
         assert files
-        rows = 0
-        for f in files:
-            assert f.partition == {"tenant_id": tenant_id}
-            column = pq.read_table(f.path, columns=["tenant_id"]).column("tenant_id")
-            assert set(column.to_pylist()) == {tenant_id}
-            rows += f.file.record_count
-        assert rows == lake.expected("third", slug)[0]
+        assert {f.partition[BUCKET_FIELD] for f in files} == {bucket_of(tenant_id)}
+        # Nothing of the tenant is left out of the plan...
+        assert _tenant_rows(files, tenant_id) == lake.expected("third", slug)[0]
+        assert _tenant_rows(every, tenant_id) == lake.expected("third", slug)[0]
+        # ...and the other bucket's files are not planned.
+        others = [f for f in every if f.partition[BUCKET_FIELD] != bucket_of(tenant_id)]
+        assert others
+        assert not {f.file.file_path for f in others} & {f.file.file_path for f in files}
+    # acme and initech share a bucket. At the second snapshot its files hold both tenants, so
+    # a reader must filter by value; at the third, acme's rewrite left files of initech alone,
+    # which min/max of tenant_id (exact bounds) prunes from acme's plan.
+    second = iceberg.snapshot_by_version(table, lake.snapshots["second"])
+    mixed = iceberg.tenant_files(table, second, "tenant_id", TENANTS["acme"])
+    tenants_in_files = {
+        t
+        for f in mixed
+        for t in pq.read_table(f.path, columns=["tenant_id"]).column("tenant_id").to_pylist()
+    }
+    assert tenants_in_files == {TENANTS["acme"], TENANTS["initech"]}
+    third = table.current_snapshot()
+    bucket = [f for f in every if f.partition[BUCKET_FIELD] == bucket_of(TENANTS["acme"])]
+    acme = list(iceberg.tenant_files(table, third, "tenant_id", TENANTS["acme"]))
+    assert len(acme) < len(bucket)
+    for f in acme:
+        assert TENANTS["acme"] in pq.read_table(f.path).column("tenant_id").to_pylist()
 
 
 def test_every_snapshot_keeps_its_own_files(lake: IcebergLake) -> None:
@@ -116,11 +151,12 @@ def test_crawl_registers_iceberg_tables_from_their_metadata(lake: IcebergLake) -
     assert load_catalog(lake.settings.catalog_uri).get("silver", "data") is None
 
 
-def test_files_written_before_the_tenant_partition_are_refused_not_skipped(
+def test_files_written_before_the_tenant_partition_are_planned_not_skipped(
     tmp_path: Path,
 ) -> None:
-    # Rows of every tenant in a file of an unpartitioned spec: scoping must refuse it, since
-    # skipping it would silently lose the tenant's rows.
+    # Rows of every tenant in a file of an unpartitioned spec (a table Terraform created, or an
+    # older layout): a tenant's plan must include it, since skipping it would silently lose the
+    # tenant's rows; the reader filters its rows by value.
     import pyarrow as pa
 
     from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
@@ -128,16 +164,21 @@ def test_files_written_before_the_tenant_partition_are_refused_not_skipped(
 
     catalog = HadoopCatalog(tmp_path)
     table = catalog.create_table("silver.orders", ORDERS_SCHEMA)
-    table.append(pa.Table.from_pylist(order_rows(1, 3, "acme", 100), schema=ORDERS_ARROW))
+    old = order_rows(1, 3, "acme", 100) + order_rows(50, 4, "globex", 100)
+    table.append(pa.Table.from_pylist(old, schema=ORDERS_ARROW))
     with catalog.load_table("silver.orders").update_spec() as spec:
         spec.add_identity("tenant_id")
     catalog.load_table("silver.orders").append(
         pa.Table.from_pylist(order_rows(10, 2, "acme", 100), schema=ORDERS_ARROW)
     )
     loaded = iceberg.load_table(tmp_path / "silver" / "orders")
-    assert iceberg.tenant_partition_field(loaded, "tenant_id") == "tenant_id"
-    with pytest.raises(iceberg.IcebergError, match="cannot be scoped to one tenant"):
-        list(iceberg.live_files(loaded, loaded.current_snapshot(), {"tenant_id": TENANTS["acme"]}))
+    snapshot = loaded.current_snapshot()
+    acme = list(iceberg.tenant_files(loaded, snapshot, "tenant_id", TENANTS["acme"]))
+    assert len(acme) == 2
+    assert _tenant_rows(acme, TENANTS["acme"]) == 5
+    # globex's plan: the old unpartitioned file only (the identity partition prunes acme's).
+    globex = list(iceberg.tenant_files(loaded, snapshot, "tenant_id", TENANTS["globex"]))
+    assert [f.file.record_count for f in globex] == [7]
     # Unscoped, every file is read.
-    total = sum(f.file.record_count for f in iceberg.live_files(loaded, loaded.current_snapshot()))
-    assert total == 5
+    total = sum(f.file.record_count for f in iceberg.live_files(loaded, snapshot))
+    assert total == 9

@@ -281,12 +281,16 @@ def test_from_catalog_reads_an_iceberg_table_at_its_current_snapshot(
     crawl(lake.settings, ["silver"])
     _local.configure(lake.settings.glue_state_uri, lake.settings.catalog_uri, None)
     acme = TENANTS["acme"]
-    dyf = gc.create_dynamic_frame.from_catalog(
-        database="silver", table_name="orders", push_down_predicate=f"tenant_id = '{acme}'"
-    )
+    everything = gc.create_dynamic_frame.from_catalog(database="silver", table_name="orders")
+    assert everything.count() == len(lake.rows["third"])  # the current snapshot only
     expected = sorted(
         (r["order_id"], r["amount"]) for r in lake.rows["third"] if r["tenant_id"] == acme
     )
-    assert sorted((r["order_id"], r["amount"]) for r in dyf.toDF().collect()) == expected
-    everything = gc.create_dynamic_frame.from_catalog(database="silver", table_name="orders")
-    assert everything.count() == len(lake.rows["third"])  # the current snapshot only
+    mine = everything.toDF().where(f"tenant_id = '{acme}'")
+    assert sorted((r["order_id"], r["amount"]) for r in mine.collect()) == expected
+    # bucket(N, tenant_id) has no partition column to push a tenant predicate down to (Glue
+    # itself reads Iceberg tables with DataFrames, not DynamicFrames): said, not ignored.
+    with pytest.raises(ValueError, match="no partition keys"):
+        gc.create_dynamic_frame.from_catalog(
+            database="silver", table_name="orders", push_down_predicate=f"tenant_id = '{acme}'"
+        )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lakehouse_glue.model import load_declaration
+from lakehouse_glue.model import load_declaration, load_layout
 
 from lakehouse.config import Settings
 from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
@@ -266,7 +266,7 @@ def test_catalog_tables_equal_the_athena_ddl(resources: list[dict[str, Any]]) ->
             ]
             assert table["parameters"]["table_type"] == "ICEBERG"
             assert table["partition_keys"] == []
-            assert "partitioned by (`tenant_id`)" in tail
+            assert f"partitioned by ({load_layout().partition_sql})" in tail
             assert "tenant_id" in [c["name"] for c in descriptor["columns"]]
 
 
