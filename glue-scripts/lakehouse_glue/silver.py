@@ -34,7 +34,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StructType, _parse_datatype_string
 
-from lakehouse_glue import fs, metrics, undeclared
+from lakehouse_glue import fs, metrics, tenants, undeclared
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import (
     FILE_RANK,
@@ -433,6 +433,8 @@ def run(
     )
     quarantine_path = f"{args.quarantine_path}/{entity.name}"
     damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
+    # Offboarded tenants' rows stay in bronze; they never come back into silver, full refresh too.
+    clean = tenants.dropping_offboarded(clean, entity, tenants.offboarded(spark, args.silver_path))
 
     if args.full_refresh:
         # The bookmarked source is still created, so the bookmark moves past every file, but

@@ -18,6 +18,7 @@ from lakehouse.cli import (
     reconcile,
     replicate,
     seed,
+    tenants,
     web,
 )
 from lakehouse.errors import LakehouseError
@@ -61,6 +62,7 @@ reconcile.register(app)
 maintain.register(app)
 crawl.register(app)
 athena.register(app)
+tenants.register(app)
 web.register(app)
 
 _err = Console(stderr=True)

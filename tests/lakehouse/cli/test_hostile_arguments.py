@@ -126,3 +126,38 @@ def test_athena_reads_a_malformed_bronze_file_as_an_athena_error(
     proc = lakehouse(str(root), tmp_path, "athena", "select count(*) from bronze.orders")
     assert_refused(proc, "HIVE_BAD_DATA", "bronze.orders")
     assert proc.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("tenant", "needle"),
+    [
+        ("", "--tenant is blank"),
+        ("x' or '1'='1", "neither a tenant slug"),
+        ("../../etc/passwd", "neither a tenant slug"),
+        ("caf\u00e9", "neither a tenant slug"),
+        ("a" * 500, "neither a tenant slug"),
+    ],
+)
+def test_tenants_offboard_refuses_what_cannot_name_a_tenant(
+    tmp_path: Path, tenant: str, needle: str
+) -> None:
+    lake = tmp_path / "lake"
+    proc = lakehouse(str(lake), tmp_path, "tenants", "offboard", "--tenant", tenant, "--yes")
+    assert_refused(proc, needle)
+    assert not lake.exists()  # refused before anything touched the lake
+
+
+def test_tenants_offboard_never_deletes_without_a_confirmation(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.main", "tenants", "offboard", "--tenant", "acme"],
+        cwd=tmp_path,
+        env={**os.environ, "LAKEHOUSE_LAKE": str(lake)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert_refused(proc, "confirm with --yes")
+    assert not lake.exists()

@@ -1,0 +1,114 @@
+"""``lakehouse tenants offboard``: erase a tenant from the lake (onboarding needs no command)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.cli.locking import lake_writer, wait_option
+from lakehouse.config import get_settings
+from lakehouse.errors import LakehouseError
+
+console = Console()
+
+app = typer.Typer(
+    help=(
+        "Tenant lifecycle. Onboarding needs no deploy and no command: a new tenant's rows flow "
+        "from the source into bronze, silver and gold like every other tenant's."
+    ),
+    no_args_is_help=True,
+)
+
+
+@app.command("offboard")
+def offboard_cmd(
+    tenant: str = typer.Option(..., "--tenant", help="The tenant's slug or id."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    expire_snapshots: bool = typer.Option(
+        False,
+        "--expire-snapshots",
+        help=(
+            "Also expire every snapshot but the current one of each table, so time travel "
+            "cannot reach the tenant's rows (it ends time travel for every tenant)."
+        ),
+    ),
+    wait: float = wait_option(),
+) -> None:
+    """Delete a tenant's rows from every silver, history and gold table, for good.
+
+    The tenant is recorded in the lake's offboarded list first, so no later pipeline run (a
+    --full-refresh included) brings it back from bronze. Older snapshots keep its rows until
+    they expire (--expire-snapshots, or `lakehouse maintain`). Bronze and the source database
+    are not changed: the command lists the bronze files that still hold the tenant's rows.
+    Takes the lake's writer lock (see --wait).
+    """
+    from lakehouse.tenants import check_tenant_argument
+
+    settings = get_settings()
+    wanted = check_tenant_argument(tenant)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise LakehouseError(
+                f"offboarding {wanted!r} deletes its rows from every silver, history and gold "
+                "table; confirm with --yes (standard input is not a terminal to ask on)"
+            )
+        typer.confirm(
+            f"Delete every row of tenant {wanted!r} from silver, history and gold in "
+            f"{settings.lake_uri}?",
+            abort=True,
+        )
+    from lakehouse.glue.runner import spark_session
+    from lakehouse.tenants import offboard
+
+    with lake_writer(settings, "tenants offboard", wait) as lock:
+        with console.status("starting Spark"):
+            spark = spark_session(settings, quick_start=True)
+        with console.status("offboarding") as status:
+            result = offboard(
+                settings,
+                spark,
+                wanted,
+                expire_snapshots=expire_snapshots,
+                on_step=status.update,
+            )
+        lock.ensure_held()
+    table = Table("table", "rows deleted", "files expired")
+    for name, deleted in result.deleted.items():
+        expired = result.expired_files.get(name) if result.expired_files is not None else None
+        table.add_row(name, str(deleted), "-" if expired is None else str(expired))
+    console.print(f"offboarded tenant {result.slug} ({result.tenant_id})", highlight=False)
+    console.print(table)
+    if result.expired_files is None:
+        console.print(
+            "Older snapshots still hold the tenant's rows (time travel reaches them) until they "
+            "expire: run `lakehouse maintain` (snapshots older than LAKEHOUSE_SNAPSHOT_RETENTION_"
+            "DAYS) or this command again with --expire-snapshots. On AWS the table optimizers' "
+            "snapshot retention expires them.",
+            highlight=False,
+        )
+    if result.bronze:
+        console.print(
+            f"Bronze still holds the tenant's rows in {len(result.bronze)} file(s) (bronze is the "
+            "replayable copy of the source and never expires; on AWS it moves to infrequent "
+            "access). Silver skips them on every run, --full-refresh included. To erase them, "
+            "delete the files that hold only this tenant's rows and rewrite the others without "
+            "them:",
+            highlight=False,
+        )
+        for f in result.bronze:
+            only = " (only this tenant)" if f.tenant_rows == f.rows else ""
+            console.print(f"  {f.uri}: {f.tenant_rows} of {f.rows} row(s){only}", highlight=False)
+    else:
+        console.print("Bronze holds no row of the tenant.")
+    console.print(
+        "The source database is the application's: delete the tenant there too, or its next "
+        "changes replicate into bronze (silver keeps skipping them).",
+        highlight=False,
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="tenants")

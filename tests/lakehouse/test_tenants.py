@@ -1,0 +1,193 @@
+"""Tenant lifecycle and the bucketed layout on real components (``lakehouse.tenants``): a change
+to 10 tenants rewrites only their buckets, a new tenant flows with no deploy, and offboarding
+erases a tenant for good. Each test builds a small lake from hand-made bronze files and runs the
+real silver job on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lakehouse_glue import iceberg as ice
+from lakehouse_glue.model import load_declaration
+from lakehouse_glue.tenants import offboarded
+from pyspark.sql import SparkSession
+
+from lakehouse.catalog import iceberg
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+from lakehouse.glue.iceberg import register_lake_catalog
+from lakehouse.glue.runner import start_job_run
+from lakehouse.tenants import offboard
+from tests.glue_scripts import tables
+from tests.glue_scripts.bronze_files import seq, write_file
+from tests.glue_scripts.test_silver_job import LOAD_TS, cid, customer
+
+pytestmark = pytest.mark.slow
+
+
+def _tenant_id(n: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tenant-{n}"))
+
+
+def _tenant_row(n: int) -> dict[str, str | None]:
+    return {
+        "Op": "I",
+        "dms_timestamp": LOAD_TS,
+        "id": _tenant_id(n),
+        "name": f"Tenant {n}",
+        "slug": f"tenant-{n}",
+        "plan": "free",
+        "country": "GB",
+        "is_active": "true",
+        "settings": "{}",
+        "created_at": "2024-01-01 09:00:00.000001",
+        "updated_at": "2024-01-01 09:00:00.000001",
+        "dms_change_seq": seq(0),
+    }
+
+
+def _customers_of(n: int, per_tenant: int = 2) -> list[dict[str, str | None]]:
+    return [customer("I", n * 100 + k, tenant=_tenant_id(n)) for k in range(per_tenant)]
+
+
+def _run(spark: SparkSession, settings: Settings, entity: str, **arguments: str) -> None:
+    job = load_declaration().entity(entity).silver_job_name
+    run = start_job_run(settings, job, {f"--{k}": v for k, v in arguments.items()}, spark=spark)
+    assert run.state == "SUCCEEDED", run.error
+
+
+def _summary(settings: Settings, entity: str) -> dict[str, str]:
+    table = iceberg.load_table(Path(settings.silver_uri) / entity)
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    assert snapshot.summary is not None
+    return dict(snapshot.summary.additional_properties)
+
+
+def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flows(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    bronze = Path(settings.bronze_uri)
+    tenants = range(300)
+    rows = [r for n in tenants for r in _customers_of(n)]
+    write_file(bronze, "customers", "LOAD00000001.csv.gz", rows)
+    _run(spark, settings, "customers")
+    table = iceberg.load_table(Path(settings.silver_uri) / "customers")
+    every = list(iceberg.live_files(table, table.current_snapshot()))
+    buckets = {tables.bucket_of(_tenant_id(n)) for n in tenants}
+    # One file per bucket: 300 tenants, at most 64 files; one tenant plans one of them.
+    assert len(every) == len(buckets) <= ice.LAYOUT.tenant_buckets
+    planned = list(
+        iceberg.tenant_files(table, table.current_snapshot(), "tenant_id", _tenant_id(7))
+    )
+    assert [f.partition[ice.PARTITION_FIELD] for f in planned] == [tables.bucket_of(_tenant_id(7))]
+
+    changed = list(range(0, 300, 30))  # 10 tenants
+    newcomer = 1000  # onboarding: a new tenant's first customer, no deploy, no command
+    cdc = [
+        customer(
+            "U",
+            n * 100,
+            tenant=_tenant_id(n),
+            s=5,
+            ts="2024-01-02 00:00:00.000000",
+            first_name="Changed",
+        )
+        for n in changed
+    ] + [
+        customer(
+            "I", newcomer * 100, tenant=_tenant_id(newcomer), s=6, ts="2024-01-02 00:00:00.000000"
+        )
+    ]
+    write_file(bronze, "customers", "20240102-000000000001.csv.gz", cdc)
+    _run(spark, settings, "customers")
+
+    touched = {tables.bucket_of(_tenant_id(n)) for n in [*changed, newcomer]}
+    rewritten = {tables.bucket_of(_tenant_id(n)) for n in changed}
+    summary = _summary(settings, "customers")
+    # Copy-on-write rewrites one file per bucket whose rows changed; the newcomer's insert adds
+    # a file to its bucket; nothing else is touched.
+    assert int(summary["changed-partition-count"]) == len(touched)
+    assert int(summary["deleted-data-files"]) == len(rewritten)
+    assert int(summary["added-data-files"]) == len(touched)
+    assert int(summary["total-data-files"]) == len(every) + len(touched - rewritten)
+    silver = {
+        r.id: (r.tenant_id, r.first_name)
+        for r in tables.read(spark, tables.silver_table(spark, settings, "customers")).collect()
+    }
+    assert len(silver) == len(rows) + 1
+    for n in changed:
+        assert silver[cid(n * 100)] == (_tenant_id(n), "Changed")
+        assert silver[cid(n * 100 + 1)] == (_tenant_id(n), "Ada")
+    assert silver[cid(newcomer * 100)] == (_tenant_id(newcomer), "Ada")
+
+
+def _rows_of(spark: SparkSession, table: ice.Table, tenant_id: str) -> tuple[int, list[Any]]:
+    df = spark.table(table.ident)
+    mine = df.where(df["tenant_id"] == tenant_id).count()
+    others = sorted((tuple(r) for r in df.where(df["tenant_id"] != tenant_id).collect()), key=repr)
+    return mine, others
+
+
+def test_offboarding_erases_a_tenant_for_good(spark: SparkSession, tmp_path: Path) -> None:
+    settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    bronze = Path(settings.bronze_uri)
+    write_file(bronze, "tenants", "LOAD00000001.csv.gz", [_tenant_row(n) for n in range(3)])
+    load = write_file(
+        bronze, "customers", "LOAD00000001.csv.gz", [r for n in range(3) for r in _customers_of(n)]
+    )
+    _run(spark, settings, "tenants")
+    _run(spark, settings, "customers")
+    gone = _tenant_id(1)
+    catalog = register_lake_catalog(spark, settings)
+    everything = [
+        ice.silver_table(catalog, settings.silver_uri, "tenants"),
+        ice.history_table(catalog, settings.silver_uri, "tenants"),
+        ice.silver_table(catalog, settings.silver_uri, "customers"),
+        ice.history_table(catalog, settings.silver_uri, "customers"),
+    ]
+    before = {t.name: _rows_of(spark, t, gone) for t in everything}
+    assert before["customers"][0] == 2
+    with pytest.raises(LakehouseError, match="no tenant with slug or id 'tenant-9'"):
+        offboard(settings, spark, "tenant-9")
+
+    result = offboard(settings, spark, "tenant-1", expire_snapshots=True)
+
+    assert (result.tenant_id, result.slug) == (gone, "tenant-1")
+    assert result.deleted == {
+        "silver.tenants": 1,
+        "silver.tenants_history": 1,
+        "silver.customers": 2,
+        "silver.customers_history": 2,
+    }
+    for table in everything:
+        mine, others = _rows_of(spark, table, gone)
+        assert mine == 0, table.name
+        assert others == before[table.name][1], table.name  # every other tenant unchanged
+        # Time travel cannot reach the rows: only the current snapshot is left.
+        snapshots = spark.sql(f"select count(*) from {table.metadata_table('snapshots')}")
+        assert snapshots.collect()[0][0] == 1, table.name
+    # Bronze still holds them, and the command says where.
+    held = {(Path(f.uri).name, f.tenant_rows, f.rows) for f in result.bronze}
+    assert held == {("LOAD00000001.csv.gz", 1, 3), (load.name, 2, 6)}
+    assert offboarded(spark, settings.silver_uri)[gone].slug == "tenant-1"
+
+    # The source changes the tenant once more; neither the next run nor a full refresh brings
+    # it back from bronze, and the other tenants stay exactly as bronze says.
+    late = [customer("U", 100, tenant=gone, s=7, ts="2024-01-03 00:00:00.000000", notes="x")]
+    write_file(bronze, "customers", "20240103-000000000001.csv.gz", late)
+    for arguments in ({}, {"full_refresh": "true"}):
+        _run(spark, settings, "customers", **arguments)
+        for table in everything[2:]:
+            mine, others = _rows_of(spark, table, gone)
+            assert mine == 0, (table.name, arguments)
+        ids = sorted(r.id for r in tables.read(spark, everything[2]).collect())
+        assert ids == sorted(cid(n * 100 + k) for n in (0, 2) for k in range(2))
+    # Offboarding again (by id) is harmless: nothing left to delete.
+    again = offboard(settings, spark, gone)
+    assert set(again.deleted.values()) == {0}
