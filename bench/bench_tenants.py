@@ -1,0 +1,213 @@
+"""Benchmark of the table layout at 8 and at 10,000 tenants (the same volume).
+
+For each tenant count, setup (not timed): a private PostgreSQL 15 in a temporary folder,
+migrated, seeded at ``BENCH_TENANTS_SCALE`` (default 1: ~600,000 rows) with ``--tenants N``
+(Zipf-distributed sizes), replicated once into a temporary lake.
+
+Measured, per tenant count:
+
+* ``full_refresh_s`` - every silver job, every gold job and the quality report, full refresh;
+* ``files_<table>`` - data files of every silver, history and gold table after it, and their
+  maximum ``files_max``;
+* ``all_tenant_gold_query_s`` - ``athena-queries/business/tenant_performance_dashboard.sql``
+  over every tenant on the local engine (best of 3, after a first run);
+* ``single_tenant_file_share_max`` - for the largest and a median tenant, the share of a table's
+  data files its scoped query plans (bucket, then min/max), the highest over all tables;
+  ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
+* ``incremental_10_tenants_s`` - after updates to products and customers of 10 tenants and one
+  more replication, the incremental pipeline run (same Spark session), and silver.products'
+  snapshot summary: ``..._data_files_added`` / ``_deleted`` / ``_total``.
+
+One Spark session serves both runs; 10,000 tenants run first, so JVM warm-up favours the 8-tenant
+figures (the ratios are conservative). The machine is shared: the 1-minute load average is
+recorded before and after each run; read every time beside it.
+
+Usage: ``python -m bench.bench_tenants`` (``BENCH_TENANTS_SCALE=0.1`` for a smaller volume).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from lakehouse_glue import iceberg as ice
+from lakehouse_glue.gold.marts import load_marts
+from lakehouse_glue.model import load_declaration
+from pyspark.sql import SparkSession
+
+from bench.common import report, timed
+from lakehouse.athena.engine import AthenaEngine
+from lakehouse.catalog import iceberg
+from lakehouse.config import Settings
+from lakehouse.db.cluster import LocalCluster, free_port
+from lakehouse.db.migrate import migrate
+from lakehouse.glue.runner import spark_session
+from lakehouse.paths import ATHENA_QUERIES_DIR
+from lakehouse.pipeline.run import run_pipeline
+from lakehouse.replicate import run_once
+from lakehouse.source.seed import seed
+
+SEED = 42
+TENANT_COUNTS = (10_000, 8)
+CHANGED_TENANTS = 10
+DASHBOARD = ATHENA_QUERIES_DIR / "business" / "tenant_performance_dashboard.sql"
+
+
+def _table_dirs(settings: Settings) -> dict[str, Path]:
+    silver, gold = Path(settings.silver_uri), Path(settings.gold_uri)
+    out: dict[str, Path] = {}
+    for e in load_declaration().entities:
+        out[f"silver.{e.name}"] = silver / e.name
+        out[f"silver.{e.name}{ice.HISTORY_SUFFIX}"] = silver / f"{e.name}{ice.HISTORY_SUFFIX}"
+    for m in load_marts():
+        out[f"gold.{m.name}"] = gold / m.name
+    return {k: v for k, v in out.items() if iceberg.is_iceberg_table(v)}
+
+
+def _file_counts(settings: Settings) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name, folder in _table_dirs(settings).items():
+        table = iceberg.load_table(folder)
+        counts[name] = sum(1 for _ in iceberg.live_files(table, table.current_snapshot()))
+    return counts
+
+
+def _file_share(settings: Settings, tenant_ids: list[str]) -> float:
+    """The highest share of a table's files that one tenant's scoped query plans."""
+    worst = 0.0
+    for folder in _table_dirs(settings).values():
+        table = iceberg.load_table(folder)
+        snapshot = table.current_snapshot()
+        total = sum(1 for _ in iceberg.live_files(table, snapshot))
+        if not total:
+            continue
+        for tenant_id in tenant_ids:
+            planned = sum(1 for _ in iceberg.tenant_files(table, snapshot, "tenant_id", tenant_id))
+            worst = max(worst, planned / total)
+    return round(worst, 4)
+
+
+def _best_of(n: int, settings: Settings, sql: str, tenant: str | None = None) -> float:
+    best = float("inf")
+    with AthenaEngine(settings, tenant=tenant, save_results=False) as engine:
+        engine.execute(sql)  # the first run reads the catalog and opens the files
+        for _ in range(n):
+            t0 = time.perf_counter()
+            engine.execute(sql)
+            best = min(best, time.perf_counter() - t0)
+    return round(best, 3)
+
+
+def _sample_tenants(dsn: str) -> tuple[list[str], list[str]]:
+    """(the largest and a median tenant by customers, 10 tenants to change)."""
+    with psycopg.connect(dsn) as conn:
+        sizes = conn.execute(
+            "select t.id::text, count(c.id) as n from tenants t left join customers c "
+            "on c.tenant_id = t.id group by t.id order by n desc, t.id"
+        ).fetchall()
+    ids = [r[0] for r in sizes]
+    changed = ids[:: max(1, len(ids) // CHANGED_TENANTS)][:CHANGED_TENANTS]
+    return [ids[0], ids[len(ids) // 2]], changed
+
+
+def _change(dsn: str, tenant_ids: list[str]) -> int:
+    with psycopg.connect(dsn) as conn:
+        n = conn.execute(
+            "update products set price = price + 1, updated_at = now() where tenant_id = any(%s)",
+            [tenant_ids],
+        ).rowcount
+        n += conn.execute(
+            "update customers set notes = coalesce(notes, '') || '.', updated_at = now() "
+            "where tenant_id = any(%s)",
+            [tenant_ids],
+        ).rowcount
+    return n
+
+
+def _run(spark: SparkSession, root: Path, scale: float, tenants: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
+    cluster.init()
+    cluster.start()
+    try:
+        cluster.ensure_database("bench")
+        dsn = cluster.dsn("bench")
+        migrate(dsn)
+        counts = seed(dsn, scale=scale, seed=SEED, reset=False, tenants=tenants)
+        out["source_rows"] = sum(counts.values())
+        settings = Settings(lake=str(root / "lake"), database_url=dsn, state_dir=root / "state")
+        run_once(settings)
+        out["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
+        with timed(out, "full_refresh_s"):
+            full = run_pipeline(settings, full_refresh=True, spark=spark)
+        out["failed_jobs"] = len(full.failed)
+        files = _file_counts(settings)
+        out.update({f"files_{k}": v for k, v in files.items()})
+        out["files_max"] = max(files.values())
+        out["files_total"] = sum(files.values())
+        sql = DASHBOARD.read_text("utf-8")
+        out["all_tenant_gold_query_s"] = _best_of(3, settings, sql)
+        probes, changed = _sample_tenants(dsn)
+        out["single_tenant_file_share_max"] = _file_share(settings, probes)
+        out["single_tenant_query_s"] = _best_of(3, settings, sql, tenant=probes[0])
+        out["rows_changed"] = _change(dsn, changed)
+        run_once(settings)
+        with timed(out, "incremental_10_tenants_s"):
+            inc = run_pipeline(settings, spark=spark)
+        out["incremental_failed_jobs"] = len(inc.failed)
+        products = iceberg.load_table(Path(settings.silver_uri) / "products")
+        snapshot = products.current_snapshot()
+        summary = (
+            dict(snapshot.summary.additional_properties) if snapshot and snapshot.summary else {}
+        )
+        for key in ("added-data-files", "deleted-data-files", "total-data-files"):
+            out[f"incremental_products_{key.replace('-', '_')}"] = int(summary.get(key, 0))
+        out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+    finally:
+        cluster.destroy()
+    return out
+
+
+def main() -> None:
+    scale = float(os.environ.get("BENCH_TENANTS_SCALE", "1"))
+    params: dict[str, Any] = {
+        "scale": scale,
+        "seed": SEED,
+        "tenant_buckets": ice.LAYOUT.tenant_buckets,
+        "changed_tenants": CHANGED_TENANTS,
+    }
+    metrics: dict[str, Any] = {}
+    settings = Settings()
+    spark = spark_session(settings, "bench-tenants")
+    for tenants in TENANT_COUNTS:
+        root = Path(tempfile.mkdtemp(prefix=f"bench-tenants-{tenants}-"))
+        os.chmod(root, 0o755)
+        try:
+            for key, value in _run(spark, root, scale, tenants).items():
+                metrics[f"t{tenants}_{key}"] = value
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    many, few = TENANT_COUNTS
+    for key in ("full_refresh_s", "all_tenant_gold_query_s", "incremental_10_tenants_s"):
+        metrics[f"ratio_{key}"] = round(metrics[f"t{many}_{key}"] / metrics[f"t{few}_{key}"], 2)
+    report(
+        "tenants",
+        params,
+        metrics,
+        targets={
+            "ratio_full_refresh_s": "<= 1.5",
+            "ratio_all_tenant_gold_query_s": "<= 2",
+            "ratio_incremental_10_tenants_s": "<= 1.5",
+            f"t{many}_files_max": "a few hundred at most",
+            f"t{many}_single_tenant_file_share_max": "<= 0.02",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
