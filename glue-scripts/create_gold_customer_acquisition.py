@@ -20,6 +20,11 @@ from pyspark.context import SparkContext
 MART = "customer_acquisition"
 
 
+def run_step(glue_context: GlueContext, args: JobArgs) -> None:
+    """The job's work, without the Glue job around it (``run_pipeline`` runs it too)."""
+    run_mart(glue_context, args, MART, customer_acquisition)
+
+
 def main(argv: list[str]) -> None:
     """Resolve the job arguments, build the mart, commit the job."""
     resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
@@ -27,7 +32,7 @@ def main(argv: list[str]) -> None:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    run_mart(glue_context, args, MART, customer_acquisition)
+    run_step(glue_context, args)
     job.commit()
 
 

@@ -17,6 +17,11 @@ from lakehouse_glue.publish import publish
 from pyspark.context import SparkContext
 
 
+def run_step(glue_context: GlueContext, args: JobArgs) -> dict[str, object]:
+    """The job's work, without the Glue job around it (``run_pipeline`` runs it too)."""
+    return publish(glue_context.spark_session, args)
+
+
 def main(argv: list[str]) -> dict[str, object]:
     """Resolve the job arguments, publish the report, commit the job."""
     resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
@@ -24,7 +29,7 @@ def main(argv: list[str]) -> dict[str, object]:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    report = publish(glue_context.spark_session, args)
+    report = run_step(glue_context, args)
     job.commit()
     return report
 

@@ -22,6 +22,11 @@ ENTITY = "order_items"
 CLEAN: Cleaner | None = None
 
 
+def run_step(glue_context: GlueContext, args: JobArgs) -> dict[str, object]:
+    """The job's work, without the Glue job around it (``run_pipeline`` runs it too)."""
+    return run(glue_context, args, ENTITY, CLEAN)
+
+
 def main(argv: list[str]) -> dict[str, object]:
     """Resolve the job arguments, run the job, commit the bookmark; returns the report."""
     resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
@@ -29,7 +34,7 @@ def main(argv: list[str]) -> dict[str, object]:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    report = run(glue_context, args, ENTITY, CLEAN)
+    report = run_step(glue_context, args)
     job.commit()
     return report
 

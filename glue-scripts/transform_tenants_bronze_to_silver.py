@@ -23,6 +23,11 @@ ENTITY = "tenants"
 CLEAN: Cleaner | None = chain(lower_trim("slug", "plan"), upper_trim("country"))
 
 
+def run_step(glue_context: GlueContext, args: JobArgs) -> dict[str, object]:
+    """The job's work, without the Glue job around it (``run_pipeline`` runs it too)."""
+    return run(glue_context, args, ENTITY, CLEAN)
+
+
 def main(argv: list[str]) -> dict[str, object]:
     """Resolve the job arguments, run the job, commit the bookmark; returns the report."""
     resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
@@ -30,7 +35,7 @@ def main(argv: list[str]) -> dict[str, object]:
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args.job_name, resolved)
-    report = run(glue_context, args, ENTITY, CLEAN)
+    report = run_step(glue_context, args)
     job.commit()
     return report
 

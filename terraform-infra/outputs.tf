@@ -34,7 +34,7 @@ output "glue_job_names" {
 }
 
 output "glue_workflow_name" {
-  description = "The pipeline workflow (`aws glue start-workflow-run --name ...`)."
+  description = "The pipeline workflow (`aws glue start-workflow-run --name ...`); null in single_job mode, where glue_job_names[\"run_pipeline\"] runs the pipeline."
   value       = module.glue.workflow_name
 }
 

@@ -147,6 +147,9 @@ variable "glue" {
     max_retries        = optional(number, 0)
     log_retention_days = optional(number, 365)
     schedule           = optional(string)
+    # per_job: one Glue job per step and a workflow; single_job: the whole DAG in the one job
+    # run_pipeline (one Spark session: cheaper for frequent runs, see the README's cost table).
+    mode = optional(string, "per_job")
     # false in all but one environment of an account: /aws-glue/crawlers is account-wide.
     manage_crawler_log_group = optional(bool, true)
     # Iceberg table optimizers (modules/glue): on, 7 days and at least 10 snapshots kept,
@@ -161,6 +164,11 @@ variable "glue" {
   validation {
     condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.glue.worker_type)
     error_message = "glue.worker_type must be G.1X, G.2X, G.4X or G.8X (Glue 5.1 Spark workers)."
+  }
+
+  validation {
+    condition     = contains(["per_job", "single_job"], var.glue.mode)
+    error_message = "glue.mode must be per_job (one Glue job per step and a workflow) or single_job (the whole pipeline in one Glue job)."
   }
 
   validation {

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_glue import fs
+from lakehouse_glue.dag import SINGLE_JOB
 from lakehouse_glue.metrics import load_metrics
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.report import read_json, run_report_path
@@ -56,10 +57,18 @@ class SparkStartError(LakehouseError):
 
 
 def ensure_stubs_on_path() -> None:
-    """Make ``import awsglue`` find the local stand-in (idempotent)."""
+    """Make ``import awsglue`` find the local stand-in, and the job scripts importable.
+
+    Idempotent. The single job ``run_pipeline`` imports the step scripts as modules: on Glue
+    they ship in its ``--extra-py-files``, which Glue puts on the Python path; here the scripts
+    folder stands for them (appended, so an installed package always wins over a script name).
+    """
     stubs = str(STUBS_DIR)
     if stubs not in sys.path:
         sys.path.insert(0, stubs)
+    scripts = str(GLUE_SCRIPTS_DIR)
+    if scripts not in sys.path:
+        sys.path.append(scripts)
 
 
 def spark_session(
@@ -242,8 +251,13 @@ def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
 
 
 def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
-    """The default arguments of a job, as Terraform sets them on AWS (from settings here)."""
+    """The default arguments of a job, as Terraform sets them on AWS (from settings here).
+
+    The single job ``run_pipeline`` also gets the lake root, whose writer lock it holds.
+    """
+    lake_root = {"--lake_root": settings.lake_uri} if job_name == SINGLE_JOB else {}
     return {
+        **lake_root,
         "--JOB_NAME": job_name,
         "--bronze_path": settings.bronze_uri,
         "--silver_path": settings.silver_uri,

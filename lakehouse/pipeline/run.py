@@ -34,8 +34,10 @@ from typing import Any
 
 from lakehouse_glue import fs
 from lakehouse_glue import iceberg as ice
+from lakehouse_glue.dag import QUALITY_JOB as QUALITY_JOB  # re-exported: the DAG's names
+from lakehouse_glue.dag import Step as Step  # re-exported: the DAG's names
+from lakehouse_glue.dag import job_steps, skip_reason
 from lakehouse_glue.gold.marts import load_marts
-from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog.crawler import CrawlResult, crawl
@@ -51,7 +53,6 @@ from lakehouse.storage.lock import writer_lock
 #: The shared library every job ships with (``--extra-py-files``), declarations included.
 LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
 
-QUALITY_JOB = "publish_quality_report"
 #: The crawler step of the final stage (the Glue workflow's ``<name>-lake-partitions`` crawler).
 CRAWLER_STEP = "crawl"
 #: Stages of the DAG in order; each starts when the previous one has finished (a gold job whose
@@ -61,17 +62,6 @@ KINDS = ("silver", "gold", "quality", "crawler")
 
 #: Exit codes of ``pipeline run``.
 EXIT_OK, EXIT_FAILED, EXIT_QUARANTINED = 0, 1, 3
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the DAG: its name, kind (silver/gold/quality/crawler), the entities it reads."""
-
-    job_name: str
-    kind: str
-    depends_on: tuple[str, ...] = ()
-    entity: str | None = None
-    output: str | None = None  # a gold job's mart
 
 
 @dataclass
@@ -124,12 +114,8 @@ class PipelineResult:
 
 
 def plan() -> list[Step]:
-    """The DAG in run order."""
-    steps = [Step(e.silver_job_name, "silver", entity=e.name) for e in load_declaration().entities]
-    steps += [Step(m.job_name, "gold", m.depends_on, output=m.name) for m in load_marts()]
-    steps.append(Step(QUALITY_JOB, "quality"))
-    steps.append(Step(CRAWLER_STEP, "crawler"))
-    return steps
+    """The DAG in run order: the jobs of :mod:`lakehouse_glue.dag`, then the crawler."""
+    return [*job_steps(), Step(CRAWLER_STEP, "crawler")]
 
 
 def is_short_run(settings: Settings, *, full_refresh: bool) -> bool:
@@ -303,9 +289,7 @@ def _run_dag(
             for step in steps:
                 if step.kind == "crawler":
                     continue
-                why: str | None = None
-                if failed := sorted(failed_entities & set(step.depends_on)):
-                    why = f"its silver input(s) {', '.join(failed)} failed"
+                why = skip_reason(step, failed_entities)
                 if why:
                     result.skipped.append((step.job_name, why))
                     finished(step, None, why)

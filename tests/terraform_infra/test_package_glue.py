@@ -9,8 +9,17 @@ import sys
 import zipfile
 from pathlib import Path
 
-from lakehouse.deploy.package_glue import LIBRARY_ZIP, MANIFEST, GlueArtifacts, build, job_scripts
-from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.deploy.package_glue import (
+    LIBRARY_ZIP,
+    LOCK_MODULES,
+    LOCK_REQUIREMENTS,
+    LOCK_ZIP,
+    MANIFEST,
+    GlueArtifacts,
+    build,
+    job_scripts,
+)
+from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT
 
 LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
 
@@ -83,3 +92,34 @@ def test_removed_script_leaves_the_output(tmp_path: Path) -> None:
     (scripts / "create_gold_b.py").unlink()
     assert build(scripts, out).scripts == ("create_gold_a",)
     assert sorted(p.name for p in out.glob("*.py")) == ["create_gold_a.py"]
+
+
+def test_lock_zip_holds_the_writer_lock_and_imports_from_the_zip(
+    glue_artifacts: GlueArtifacts,
+) -> None:
+    lock_zip = glue_artifacts.out_dir / LOCK_ZIP
+    with zipfile.ZipFile(lock_zip) as archive:
+        assert archive.namelist() == list(LOCK_MODULES)
+        for name in LOCK_MODULES:
+            assert archive.read(name) == (REPO_ROOT / name).read_bytes()
+    # -S: no .pth files, so the editable install of `lakehouse` cannot answer the import; the
+    # lock's own dependencies (boto3, psutil) come from site-packages, as Glue installs them.
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:]; from lakehouse.storage import lock; "
+        "print(lock.__file__); print(lock.EXIT_LOCKED)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(lock_zip), site],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    where, code_locked = done.stdout.strip().splitlines()
+    assert where.startswith(str(lock_zip))
+    assert code_locked == "75"
+    # The lock's modules beyond Glue's own, pinned as constraints.txt pins them.
+    pins = (glue_artifacts.out_dir / LOCK_REQUIREMENTS).read_text("utf-8").strip().split(",")
+    assert [p.split("==")[0] for p in pins] == ["boto3", "botocore", "psutil"]
+    constraints = (REPO_ROOT / "requirements" / "constraints.txt").read_text("utf-8")
+    assert all(f"\n{pin}\n" in constraints for pin in pins)

@@ -6,9 +6,21 @@ locals {
 
   # Every script in the artifacts folder is a job, and every job a script.
   script_files = toset([for file in fileset(var.artifacts_dir, "*.py") : file if !startswith(file, "_")])
-  jobs         = toset([for file in local.script_files : trimsuffix(file, ".py")])
   library_file = "${var.artifacts_dir}/lakehouse_glue.zip"
   library_key  = "glue/lakehouse_glue.zip"
+
+  # Two ways to run the DAG (var.settings.mode). per_job: one Glue job per script and the
+  # workflow below. single_job: the one job `run_pipeline` (glue-scripts/run_pipeline.py) runs
+  # every step in one Spark session, each step's script shipped to it as a module, on a
+  # schedule of its own. The steps are every script but run_pipeline.
+  single_job      = var.settings.mode == "single_job"
+  single_job_name = "run_pipeline"
+  jobs            = toset([for file in local.script_files : trimsuffix(file, ".py") if file != "${local.single_job_name}.py"])
+  # The lake's writer lock (lakehouse.storage.lock) and the pinned modules it needs beyond Glue's
+  # own (boto3 with S3 conditional writes, psutil), both written by `make package-glue`.
+  lock_file         = "${var.artifacts_dir}/lakehouse_lock.zip"
+  lock_key          = "glue/lakehouse_lock.zip"
+  lock_requirements = "${var.artifacts_dir}/lakehouse_lock.requirements"
 
   # The DAG of `lakehouse pipeline run`: every silver job; then every gold mart beside the quality
   # report (both read silver only). Locally the run ends by registering new tables in the local
@@ -24,6 +36,8 @@ locals {
     ] : stage if length(stage.jobs) > 0
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
+  # The jobs this mode deploys, by script stem.
+  deployed_jobs = local.single_job ? toset([local.single_job_name]) : local.jobs
 
   # Bronze tables as Athena reads DMS CSV (athena-queries/ddl): every column a string, the DMS
   # columns around the source columns.
@@ -138,6 +152,20 @@ locals {
     "--conf"                    = local.iceberg_conf
     "--iceberg_catalog"         = local.iceberg_catalog
   }
+
+  # The single job also ships every step's script (Glue puts --extra-py-files on the Python
+  # path, so run_pipeline imports them as modules) and the writer lock, which it holds at the
+  # lake root where silver lives (<silver bucket>/_lakehouse/writer.lock), as an operator's
+  # `lakehouse pipeline run` against the same lake does.
+  # https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+  single_job_arguments = merge(local.job_arguments, {
+    "--extra-py-files" = join(",", concat(
+      ["s3://${var.scripts_bucket_name}/${local.library_key}", "s3://${var.scripts_bucket_name}/${local.lock_key}"],
+      [for job in sort(tolist(local.jobs)) : "s3://${var.scripts_bucket_name}/glue/scripts/${job}.py"],
+    ))
+    "--additional-python-modules" = local.single_job ? trimspace(file(local.lock_requirements)) : ""
+    "--lake_root"                 = regex("^s3://[^/]+", var.lake_uris.silver_path)
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +199,26 @@ resource "aws_s3_object" "library" {
     precondition {
       condition     = fileexists(local.library_file)
       error_message = "${local.library_file} is missing: run `make package-glue` (or set glue.artifacts_dir to its output folder)."
+    }
+  }
+}
+
+resource "aws_s3_object" "lock" {
+  count = local.single_job ? 1 : 0
+
+  bucket       = var.scripts_bucket_name
+  key          = local.lock_key
+  source       = local.lock_file
+  source_hash  = fileexists(local.lock_file) ? filemd5(local.lock_file) : null
+  content_type = "application/zip"
+  kms_key_id   = var.kms_key_arn
+
+  server_side_encryption = "aws:kms"
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lock_file) && fileexists(local.lock_requirements)
+      error_message = "${local.lock_file} or ${local.lock_requirements} is missing: run `make package-glue` (or set glue.artifacts_dir to its output folder)."
     }
   }
 }
@@ -487,7 +535,7 @@ resource "aws_glue_crawler" "bronze" {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_glue_job" "this" {
-  for_each = local.jobs
+  for_each = local.deployed_jobs
 
   name                   = "${var.name}-${each.key}"
   description            = "lakehouse job ${each.key} (glue-scripts/${each.key}.py)"
@@ -498,7 +546,7 @@ resource "aws_glue_job" "this" {
   timeout                = var.settings.timeout_minutes
   max_retries            = var.settings.max_retries
   security_configuration = aws_glue_security_configuration.this.name
-  default_arguments      = local.job_arguments
+  default_arguments      = each.key == local.single_job_name ? local.single_job_arguments : local.job_arguments
 
   command {
     name            = "glueetl"
@@ -512,7 +560,7 @@ resource "aws_glue_job" "this" {
     max_concurrent_runs = 1
   }
 
-  depends_on = [aws_s3_object.library, aws_cloudwatch_log_group.this]
+  depends_on = [aws_s3_object.library, aws_s3_object.lock, aws_cloudwatch_log_group.this]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +568,8 @@ resource "aws_glue_job" "this" {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_glue_workflow" "this" {
+  count = local.single_job ? 0 : 1
+
   name        = "${var.name}-pipeline"
   description = "All silver jobs, then all gold jobs and the quality report"
 
@@ -537,11 +587,11 @@ resource "aws_glue_workflow" "this" {
 }
 
 resource "aws_glue_trigger" "this" {
-  for_each = { for index, stage in local.stages : stage.name => merge(stage, { index = index }) }
+  for_each = local.single_job ? {} : { for index, stage in local.stages : stage.name => merge(stage, { index = index }) }
 
   name          = "${var.name}-${each.key}"
   description   = "Starts the ${each.key} stage of the pipeline"
-  workflow_name = aws_glue_workflow.this.name
+  workflow_name = aws_glue_workflow.this[0].name
   type          = each.value.index > 0 ? "CONDITIONAL" : (var.settings.schedule == null ? "ON_DEMAND" : "SCHEDULED")
   schedule      = each.value.index == 0 ? var.settings.schedule : null
 
@@ -567,5 +617,23 @@ resource "aws_glue_trigger" "this" {
     content {
       job_name = aws_glue_job.this[actions.value].name
     }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# single_job mode: the one job on its schedule (no workflow: there is nothing to chain).
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_glue_trigger" "single_job" {
+  count = local.single_job ? 1 : 0
+
+  name              = "${var.name}-pipeline"
+  description       = "Starts ${local.single_job_name}: the whole pipeline in one Glue job"
+  type              = var.settings.schedule == null ? "ON_DEMAND" : "SCHEDULED"
+  schedule          = var.settings.schedule
+  start_on_creation = var.settings.schedule != null ? true : null
+
+  actions {
+    job_name = aws_glue_job.this[local.single_job_name].name
   }
 }

@@ -18,13 +18,18 @@ output "job_names" {
 }
 
 output "workflow_name" {
-  description = "Name of the pipeline workflow (`aws glue start-workflow-run --name ...`)."
-  value       = aws_glue_workflow.this.name
+  description = "Name of the pipeline workflow (`aws glue start-workflow-run --name ...`); null in single_job mode."
+  value       = local.single_job ? null : aws_glue_workflow.this[0].name
 }
 
 output "pipeline_stages" {
-  description = "The workflow's stages in order, each the script stems it runs."
+  description = "The pipeline's stages in order, each the script stems it runs (in single_job mode, inside the one job)."
   value       = { for stage in local.stages : stage.name => stage.jobs }
+}
+
+output "mode" {
+  description = "How the pipeline runs: per_job (a workflow of one job per step) or single_job (the job run_pipeline)."
+  value       = var.settings.mode
 }
 
 output "crawler_name" {

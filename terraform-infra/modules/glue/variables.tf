@@ -76,8 +76,11 @@ variable "settings" {
     log_retention_days = optional(number, 365)
     # /aws-glue/crawlers is one group per account: exactly one environment manages it.
     manage_crawler_log_group = optional(bool, true)
-    # A Glue cron expression, e.g. "cron(0 * * * ? *)"; null runs the workflow on demand only.
+    # A Glue cron expression, e.g. "cron(0 * * * ? *)"; null runs the pipeline on demand only.
     schedule = optional(string)
+    # per_job: one Glue job per step, chained by a workflow; single_job: the one job
+    # run_pipeline runs every step in one Spark session (cheaper for frequent runs, see README).
+    mode = optional(string, "per_job")
     # The Iceberg table optimizers (as `lakehouse maintain` locally): snapshots older than
     # snapshot_retention_days expire, but at least snapshots_to_retain stay; files no snapshot
     # references are deleted after orphan_file_retention_days.
@@ -87,6 +90,11 @@ variable "settings" {
     orphan_file_retention_days = optional(number, 7)
   })
   default = {}
+
+  validation {
+    condition     = contains(["per_job", "single_job"], var.settings.mode)
+    error_message = "settings.mode must be per_job or single_job."
+  }
 }
 
 variable "catalog_after" {
