@@ -30,9 +30,9 @@ from lakehouse.reconcile import reconcile
 from lakehouse.storage.lock import EXIT_LOCKED, LakeLockedError
 from tests.conftest import E2ELake
 from tests.glue_scripts import tables
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
 from tests.lakehouse.pipeline.lake import drop_slot, entities, replicate_once, silver_frame
 from tests.lakehouse.pipeline.processes import run
+from tests.support.spark import assertDataFrameEqual
 
 # Two lakes built by Spark (the shared e2e lake and the single job's): generous on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
