@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog.crawler import crawl
 from lakehouse.cli.main import app
+from lakehouse.cli.pipeline import _as_json as pipeline_json
 from lakehouse.config import get_settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline.run import EXIT_OK, run_pipeline
@@ -154,15 +155,49 @@ def test_seed_replicate_pipeline_equals_source(
         get_settings.cache_clear()
         try:
             cli = CliRunner().invoke(app, ["reconcile", "--entity", "events"])
+            as_json = CliRunner().invoke(app, ["reconcile", "--entity", "events", "--json"])
+            crawled = CliRunner().invoke(app, ["crawl", "--database", "silver", "--json"])
         finally:
             get_settings.cache_clear()
         assert cli.exit_code == 1, cli.output
         assert "difference" in cli.output
+        # --json: the same findings as the library's, as data.
+        assert as_json.exit_code == 1, as_json.output
+        payload = json.loads(as_json.stdout)
+        [events] = reconcile(settings, dsn, ["events"])
+        assert [
+            (e["entity"], e["tenants"], e["source_rows"], e["silver_rows"])
+            for e in payload["entities"]
+        ] == [("events", events.tenants, events.source_rows, events.silver_rows)]
+        assert events.source_rows != events.silver_rows
+        assert {
+            (d["entity"], d["tenant_id"], d["metric"])
+            for d in payload["entities"][0]["differences"]
+        } == {(d.entity, d.tenant_id, d.metric) for d in events.differences}
+        assert payload["differences"] == len(events.differences) > 0
+        assert crawled.exit_code == 0, crawled.output
+        registered = {t["table"]: t for t in json.loads(crawled.stdout)["tables"]}
+        assert set(registered) == {f"silver.{e.name}" for e in entities()}
+        for e in entities():
+            table = registered[f"silver.{e.name}"]
+            if table["format"] == "iceberg":
+                assert table["partitions"] is None  # Iceberg tracks its files itself
+            else:
+                assert table["format"] == "parquet"
+                assert table["partitions"] > 0  # one per tenant_id
+            assert table["files"] > 0
+            assert table["columns"] >= len(e.columns)
         replicate_once(settings)
         incremental = run_pipeline(settings, spark=spark, kinds=("silver",))
         assert incremental.exit_code == EXIT_OK
         changed = {r.report["entity"]: r.report for r in incremental.runs if r.report}
         assert changed["events"]["rows_in"] == counts["events_deleted"] + counts["events_inserted"]
+        # pipeline run --json prints the same figures as data.
+        jobs = {j["job"]: j for j in json.loads(json.dumps(pipeline_json(incremental)))["jobs"]}
+        events_job = next(e.silver_job_name for e in entities() if e.name == "events")
+        assert jobs[events_job]["state"] == "SUCCEEDED"
+        assert jobs[events_job]["rows_in"] == counts["events_deleted"] + counts["events_inserted"]
+        assert len(jobs) == len(incremental.runs)
         assert changed["tenants"]["rows_in"] == 0  # no new tenant file: nothing to do
         _assert_silver_equals_source(spark, dsn, settings)
         assert all(not r.differences for r in reconcile(settings, dsn))
