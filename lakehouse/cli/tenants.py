@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.cli.locking import lake_writer, wait_option
-from lakehouse.config import get_settings
+from lakehouse.cli.settings import get_settings
 from lakehouse.errors import LakehouseError
 
 console = Console()
