@@ -13,7 +13,7 @@ from awsglue.context import GlueContext
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from lakehouse_glue.cleaning import chain, lower_trim, upper_trim
-from lakehouse_glue.jobargs import JOB_ARGUMENTS, JobArgs
+from lakehouse_glue.jobargs import JobArgs, job_arguments
 from lakehouse_glue.quality import Cleaner
 from lakehouse_glue.silver import run
 from pyspark.context import SparkContext
@@ -30,7 +30,7 @@ def run_step(glue_context: GlueContext, args: JobArgs) -> dict[str, object]:
 
 def main(argv: list[str]) -> dict[str, object]:
     """Resolve the job arguments, run the job, commit the bookmark; returns the report."""
-    resolved = getResolvedOptions(argv, list(JOB_ARGUMENTS))
+    resolved = getResolvedOptions(argv, job_arguments(argv))
     args = JobArgs.from_resolved(resolved)
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)

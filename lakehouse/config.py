@@ -245,6 +245,19 @@ class Settings(BaseSettings):
             ),
         ),
     ]
+    silver_slice_bytes: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=1,
+            validation_alias=AliasChoices("LAKEHOUSE_SILVER_SLICE_BYTES"),
+            description=(
+                "The largest slice of bronze (compressed bytes) a silver job reads and merges at"
+                " once (job argument --slice_bytes); unset: a sixteenth of the driver memory."
+                " Lower it when a silver job runs out of memory on a large backlog."
+            ),
+        ),
+    ]
     iceberg_runtime_jar: Annotated[
         Path | None,
         Field(

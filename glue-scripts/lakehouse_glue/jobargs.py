@@ -22,6 +22,32 @@ JOB_ARGUMENTS = (
     "metrics_deployment",
 )
 
+#: Arguments a job takes when given. Glue's ``getResolvedOptions`` makes every name it is asked
+#: for required, so a script asks for these only when they are present: :func:`job_arguments`.
+OPTIONAL_ARGUMENTS = (
+    # Silver jobs: the largest slice of bronze (compressed bytes) read and merged at once
+    # (lakehouse_glue/slices.py); unset, a sixteenth of the driver's heap.
+    "slice_bytes",
+)
+
+
+def job_arguments(argv: list[str]) -> list[str]:
+    """The names to resolve from ``argv``: every contract argument, and the optional ones given."""
+    given = [
+        name
+        for name in OPTIONAL_ARGUMENTS
+        if any(a == f"--{name}" or a.startswith(f"--{name}=") for a in argv)
+    ]
+    return [*JOB_ARGUMENTS, *given]
+
+
+def parse_size(value: str, name: str) -> int:
+    """A positive whole number of bytes; anything else is an error naming the argument."""
+    text = value.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"job argument --{name} must be a positive number of bytes, got {value!r}")
+    return int(text)
+
 
 def parse_flag(value: str, name: str) -> bool:
     """Parse a ``"true"``/``"false"`` job argument; anything else is an error, not a default."""
@@ -51,6 +77,8 @@ class JobArgs:
     metrics_namespace: str = ""
     #: Value of the metrics' deployment dimension (Terraform: the deployment's name).
     metrics_deployment: str = ""
+    #: Silver jobs: the largest slice of bronze read at once; ``None``: from the driver's heap.
+    slice_bytes: int | None = None
 
     @classmethod
     def from_resolved(cls, args: dict[str, Any]) -> JobArgs:
@@ -70,4 +98,9 @@ class JobArgs:
             job_run_id=str(args["JOB_RUN_ID"]) if args.get("JOB_RUN_ID") else None,
             metrics_namespace=str(args["metrics_namespace"]).strip(),
             metrics_deployment=str(args["metrics_deployment"]).strip(),
+            slice_bytes=(
+                parse_size(str(args["slice_bytes"]), "slice_bytes")
+                if args.get("slice_bytes")
+                else None
+            ),
         )

@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -84,9 +84,22 @@ from lakehouse_glue.quality import (
     type_and_check,
 )
 from lakehouse_glue.report import write_run_report
+from lakehouse_glue.slices import (
+    MERGED_LIST,
+    BronzeFile,
+    MergedFiles,
+    default_slice_bytes,
+    jvm_heap_bytes,
+    plan,
+)
 
 FILE_NAME_COLUMN = "source_file"
 _T = TypeVar("_T")
+
+#: Test hook: called as ``slice_hook(entity, slice_number, stage)`` after each slice, with stage
+#: ``"merged"`` (both MERGEs committed, the slice not yet recorded) and ``"recorded"``. An
+#: exception raised from it ends the run there, as a crash would.
+slice_hook: Callable[[str, int, str], None] | None = None
 
 
 class GlueContextLike(Protocol):
@@ -413,6 +426,126 @@ def _carry(
     return undeclared.plan(entity, contract, headers, schemas)
 
 
+@dataclass
+class _Totals:
+    """What the slices of a run add up to, for its report."""
+
+    rows_in: int = 0
+    rows_quarantined: int = 0
+    rows_out: int = 0
+    rewritten: int = 0
+    files_read: list[str] = field(default_factory=list)
+    bad_files: list[InspectedFile] = field(default_factory=list)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    missing_optional_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_batch(self, batch: BronzeBatch) -> None:
+        self.files_read += batch.files_read
+        self.bad_files += batch.bad_files
+        self.extra_columns.update(batch.extra_columns)
+        self.missing_optional_columns.update(batch.missing_optional_columns)
+
+
+def _quarantine(
+    spark: SparkSession,
+    bad_files: list[InspectedFile],
+    entity: Entity,
+    contract: BronzeContract,
+    started: datetime,
+    quarantine_path: str,
+    counts: dict[str, int],
+) -> None:
+    """Count and quarantine whole files that could not be read."""
+    for f in bad_files:
+        counts[f.error_rule or "unreadable_file"] += 1
+    if bad_files:
+        rows = [(f.uri, f.error_rule or "", f.error or "") for f in bad_files]
+        file_quarantine_rows(spark, rows, entity, contract, started).write.mode("append").parquet(
+            quarantine_path
+        )
+
+
+def _quarantine_bad_rows(
+    spark: SparkSession,
+    checked: DataFrame,
+    entity: Entity,
+    contract: BronzeContract,
+    started: datetime,
+    quarantine_path: str,
+    counts: dict[str, int],
+) -> None:
+    """Count the rows breaking a hard rule by rule and quarantine them.
+
+    Rare: the bad rows are kept once (they are few) for their counts and their write.
+    """
+    bad = bad_rows(checked).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        for rule, n in rule_counts(bad).items():
+            if rule != SCHEMA_RULE:
+                counts[rule] += n
+        quarantine_rows(bad, entity, contract, started).write.mode("append").parquet(
+            quarantine_path
+        )
+    finally:
+        bad.unpersist()
+
+
+def _run_slice(
+    spark: SparkSession,
+    uris: list[str],
+    entity: Entity,
+    contract: BronzeContract,
+    clean: Cleaner | None,
+    tables: Tables,
+    started: datetime,
+    quarantine_path: str,
+    counts: dict[str, int],
+    out: _Totals,
+    schema_problems: list[str] | None,
+) -> list[str] | None:
+    """Read, check, quarantine and merge one slice of files; returns the schema problems
+    (``None`` until a slice with readable files brought the tables to the declared schema).
+
+    The slice's checked rows are kept (a local checkpoint, memory and disk) only while this
+    slice is merged, so memory holds one slice, never the table. The tables are brought to the
+    declared schema at the first slice with rows; when Iceberg cannot take a declared type,
+    every slice's valid rows go to quarantine (nothing is merged, nothing cast).
+    """
+    batch, _, inc = _read_checked(
+        spark, uris, entity, contract, clean, lambda df: _count_checked(df, entity)
+    )
+    out.add_batch(batch)
+    _quarantine(spark, batch.bad_files, entity, contract, started, quarantine_path, counts)
+    if inc is None:
+        return schema_problems
+    kept, rows_in, rows_quarantined, affected = inc
+    try:
+        out.rows_in += rows_in
+        out.rows_quarantined += rows_quarantined
+        valid = rows_in - rows_quarantined
+        if schema_problems is None:
+            schema_problems = ice.evolve(spark, tables.current, silver_schema(entity))
+            schema_problems += ice.evolve(spark, tables.history, history_schema(entity))
+        if rows_quarantined:
+            _quarantine_bad_rows(spark, kept, entity, contract, started, quarantine_path, counts)
+        if schema_problems and valid:
+            # The slice waits in quarantine: a row half in silver and half not would be worse
+            # than none.
+            quarantine_rows(
+                _incompatible(kept, schema_problems), entity, contract, started
+            ).write.mode("append").parquet(quarantine_path)
+            counts[SCHEMA_RULE] += valid
+            out.rows_quarantined += valid
+        elif affected:
+            changes = to_change_rows(good_rows(kept), entity, started)
+            rows_out, rewritten = _merge(spark, changes, entity, tables, affected)
+            out.rows_out += rows_out
+            out.rewritten += rewritten
+    finally:
+        kept.unpersist()
+    return schema_problems
+
+
 def run(
     glue_context: GlueContextLike,
     args: JobArgs,
@@ -435,6 +568,7 @@ def run(
     damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
     # Offboarded tenants' rows stay in bronze; they never come back into silver, full refresh too.
     clean = tenants.dropping_offboarded(clean, entity, tenants.offboarded(spark, args.silver_path))
+    merged_record = MergedFiles(spark, f"{quarantine_path}/{MERGED_LIST}")
 
     if args.full_refresh:
         # The bookmarked source is still created, so the bookmark moves past every file, but
@@ -473,73 +607,59 @@ def run(
     values_quarantined = sum(int(t["values_quarantined"]) for t in typed)
 
     counts = {rule: 0 for rule in HARD_RULES}
-    rows_out = 0
-    affected: list[str] = []
-    rewritten = 0
-    schema_problems: list[str] = []
-    cached: list[DataFrame] = []
-    try:
-        if args.full_refresh:
-            batch, checked, full = _read_checked(
+    out = _Totals(bad_files=list(set_aside))
+    schema_problems: list[str] | None = None
+    resumed: set[str] = set()
+    slices_run = 0
+    if args.full_refresh:
+        merged_record.clear()
+        batch, checked, full = _read_checked(
+            spark,
+            files,
+            entity,
+            contract,
+            clean,
+            lambda df: _write_full(spark, df, entity, tables, started),
+            spread=True,
+        )
+        out.rows_in, out.rows_quarantined, out.rows_out = full or (0, 0, 0)
+        if checked is None:
+            _replace_empty(spark, entity, tables)
+        out.add_batch(batch)
+        _quarantine(spark, out.bad_files, entity, contract, started, quarantine_path, counts)
+        if checked is not None and out.rows_quarantined:
+            _quarantine_bad_rows(spark, checked, entity, contract, started, quarantine_path, counts)
+        slices_run = 1
+    else:
+        _quarantine(spark, set_aside, entity, contract, started, quarantine_path, counts)
+        listed = {normalize_uri(f.uri): f.size for f in fs.list_files(spark, folder)}
+        new = [BronzeFile(u, listed.get(u, 0)) for u in files]
+        resumed = merged_record.load(new)
+        slice_bytes = args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
+        todo = [f for f in new if f.uri not in resumed]
+        sizes = {f.uri: f for f in todo}
+        for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
+            schema_problems = _run_slice(
                 spark,
-                files,
+                uris,
                 entity,
                 contract,
                 clean,
-                lambda df: _write_full(spark, df, entity, tables, started),
-                spread=True,
+                tables,
+                started,
+                quarantine_path,
+                counts,
+                out,
+                schema_problems,
             )
-            rows_in, rows_quarantined, rows_out = full or (0, 0, 0)
-            if checked is None:
-                _replace_empty(spark, entity, tables)
-        else:
-            batch, checked, inc = _read_checked(
-                spark, files, entity, contract, clean, lambda df: _count_checked(df, entity)
-            )
-            kept, rows_in, rows_quarantined, affected = inc or (None, 0, 0, [])
-            if kept is not None:
-                cached.append(kept)
-                checked = kept
-        changes_valid = rows_in - rows_quarantined
-        batch.bad_files.extend(set_aside)
+            if slice_hook is not None:
+                slice_hook(entity.name, number, "merged")
+            merged_record.add(sizes[u] for u in uris)
+            if slice_hook is not None:
+                slice_hook(entity.name, number, "recorded")
+            slices_run = number
 
-        for f in batch.bad_files:
-            counts[f.error_rule or "unreadable_file"] += 1
-        if batch.bad_files:
-            bad_file_rows = [(f.uri, f.error_rule or "", f.error or "") for f in batch.bad_files]
-            file_quarantine_rows(spark, bad_file_rows, entity, contract, started).write.mode(
-                "append"
-            ).parquet(quarantine_path)
-
-        if checked is not None and not args.full_refresh:
-            schema_problems = ice.evolve(spark, tables.current, silver_schema(entity))
-            schema_problems += ice.evolve(spark, tables.history, history_schema(entity))
-            if schema_problems and changes_valid:
-                # The whole batch waits in quarantine: a row half in silver and half not would
-                # be worse than none. Nothing is merged, nothing cast.
-                quarantine_rows(
-                    _incompatible(checked, schema_problems), entity, contract, started
-                ).write.mode("append").parquet(quarantine_path)
-                counts[SCHEMA_RULE] = changes_valid
-                rows_quarantined += changes_valid
-                changes_valid = 0
-                affected = []
-        if checked is not None and rows_quarantined > counts[SCHEMA_RULE]:
-            # Rare: the bad rows are kept once (they are few) for their counts and their write.
-            bad = bad_rows(checked).persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(bad)
-            counts.update({k: v for k, v in rule_counts(bad).items() if k != SCHEMA_RULE})
-            quarantine_rows(bad, entity, contract, started).write.mode("append").parquet(
-                quarantine_path
-            )
-        if checked is not None and not args.full_refresh and affected:
-            changes = to_change_rows(good_rows(checked), entity, started)
-            rows_out, rewritten = _merge(spark, changes, entity, tables, affected)
-    finally:
-        for df in cached:
-            df.unpersist()
-
-    files_quarantined = len(batch.bad_files)
+    files_quarantined = len(out.bad_files)
     report: dict[str, Any] = {
         "entity": entity.name,
         "job_name": args.job_name,
@@ -547,17 +667,19 @@ def run(
         "started_at": started.isoformat(),
         "seconds": round(time.perf_counter() - t0, 3),
         "full_refresh": args.full_refresh,
+        "slices": slices_run,
         "files": {
             "processed": len(files) + len(set_aside),
-            "read": len(batch.files_read),
+            "resumed": len(resumed),
+            "read": len(out.files_read),
             "quarantined": files_quarantined,
         },
-        "rows_in": rows_in,
-        "rows_quarantined": rows_quarantined,
+        "rows_in": out.rows_in,
+        "rows_quarantined": out.rows_quarantined,
         "values_quarantined": values_quarantined,
-        "changes_applied": changes_valid,
-        "rows_out": rows_out,
-        "buckets_rewritten": rewritten,
+        "changes_applied": out.rows_in - out.rows_quarantined,
+        "rows_out": out.rows_out,
+        "buckets_rewritten": out.rewritten,
         "snapshots": {
             "current": ice.current_snapshot_id(spark, tables.current),
             "history": ice.current_snapshot_id(spark, tables.history),
@@ -571,18 +693,20 @@ def run(
             for rule in HARD_RULES
         },
         "quarantined_files": [
-            {"file": f.uri, "rule": f.error_rule, "reason": f.error} for f in batch.bad_files
+            {"file": f.uri, "rule": f.error_rule, "reason": f.error} for f in out.bad_files
         ],
         "schema_drift": {
-            "extra_columns": batch.extra_columns,
-            "missing_optional_columns": batch.missing_optional_columns,
+            "extra_columns": out.extra_columns,
+            "missing_optional_columns": out.missing_optional_columns,
             "carried": carried.notices(f"{tables.current.namespace}.{tables.current.name}"),
             "not_carried": carried.refused,
             "typed": typed,
-            "incompatible": schema_problems,
+            "incompatible": schema_problems or [],
         },
         "status": (
-            "quarantined" if (rows_quarantined or files_quarantined or values_quarantined) else "ok"
+            "quarantined"
+            if (out.rows_quarantined or files_quarantined or values_quarantined)
+            else "ok"
         ),
     }
     write_run_report(spark, args.reports_path, report)
@@ -595,7 +719,7 @@ def run(
         namespace=args.metrics_namespace,
         deployment=args.metrics_deployment,
         values={
-            metrics.QUARANTINED_ROWS: rows_quarantined + values_quarantined + files_quarantined
+            metrics.QUARANTINED_ROWS: out.rows_quarantined + values_quarantined + files_quarantined
         },
     )
     return report

@@ -89,7 +89,8 @@ def _run_with_progress(
     sizing = spark_sizing(settings)
     out.print(
         f"Spark: {sizing.driver_memory} driver memory, {sizing.shuffle_partitions} shuffle "
-        f"partitions, {sizing.max_partition_bytes // 2**20} MiB read splits ({sizing.basis})",
+        f"partitions, {sizing.max_partition_bytes // 2**20} MiB read splits, "
+        f"{sizing.slice_bytes // 2**20} MiB silver slices ({sizing.basis})",
         highlight=False,
     )
     running: list[str] = []

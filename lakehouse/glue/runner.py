@@ -157,6 +157,7 @@ def spark_sizing(settings: Settings) -> SparkSizing:
         driver_memory_mib=memory_mib,
         shuffle_partitions=settings.spark_shuffle_partitions,
         max_partition_bytes=settings.spark_max_partition_bytes,
+        slice_bytes=settings.silver_slice_bytes,
     )
 
 
@@ -253,11 +254,22 @@ def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
 def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
     """The default arguments of a job, as Terraform sets them on AWS (from settings here).
 
-    The single job ``run_pipeline`` also gets the lake root, whose writer lock it holds.
+    The single job ``run_pipeline`` also gets the lake root, whose writer lock it holds. A
+    silver job also gets ``--slice_bytes``: the setting, else the slice of the sizing this
+    process's JVM was started with; without either (a session made elsewhere) the job sizes
+    its slices from the heap it finds, as on Glue.
     """
     lake_root = {"--lake_root": settings.lake_uri} if job_name == SINGLE_JOB else {}
+    slices: dict[str, str] = {}
+    if _entity_of(job_name):
+        chosen = settings.silver_slice_bytes or (
+            _session_sizing.slice_bytes if _session_sizing else None
+        )
+        if chosen:
+            slices["--slice_bytes"] = str(chosen)
     return {
         **lake_root,
+        **slices,
         "--JOB_NAME": job_name,
         "--bronze_path": settings.bronze_uri,
         "--silver_path": settings.silver_uri,

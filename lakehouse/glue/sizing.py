@@ -18,7 +18,11 @@ The rules (pure, in :func:`size_spark`; the inputs are measured by :func:`measur
   core has work while a straggler runs), at most 2,000 (AQE coalesces the small ones);
 * read split (``spark.sql.files.maxPartitionBytes``): a quarter of each core's share of the
   heap's execution memory, between 16 and 128 MiB (Spark's default, the upper bound), so that
-  the splits the cores read at once fit in memory with room for what a task builds from them.
+  the splits the cores read at once fit in memory with room for what a task builds from them;
+* silver slice (the job argument ``--slice_bytes``): the largest slice of bronze a silver job
+  reads and merges at once, a sixteenth of the heap in compressed bytes, at least 16 MiB
+  (:func:`lakehouse_glue.slices.default_slice_bytes`, the rule the job also applies on Glue to
+  its own driver when the argument is absent). ``LAKEHOUSE_SILVER_SLICE_BYTES`` sets it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 from dataclasses import dataclass
 
 import psutil
+from lakehouse_glue.slices import default_slice_bytes
 
 from lakehouse.storage import Storage
 
@@ -61,6 +66,8 @@ class SparkSizing:
     shuffle_partitions: int
     max_partition_bytes: int
     basis: str
+    #: The largest slice of bronze (compressed bytes) a silver job reads and merges at once.
+    slice_bytes: int = 0
 
     @property
     def driver_memory(self) -> str:
@@ -74,6 +81,7 @@ def size_spark(
     driver_memory_mib: int | None = None,
     shuffle_partitions: int | None = None,
     max_partition_bytes: int | None = None,
+    slice_bytes: int | None = None,
 ) -> SparkSizing:
     """The Spark settings for ``machine``; each argument given replaces the derived value."""
     if driver_memory_mib is None:
@@ -88,11 +96,15 @@ def size_spark(
         execution = (driver_memory_mib * MIB - 300 * MIB) * 0.6
         share = int(execution / max(machine.cores, 1) / 4)
         max_partition_bytes = min(MAX_SPLIT, max(MIN_SPLIT, share))
+    if slice_bytes is None:
+        slice_bytes = default_slice_bytes(driver_memory_mib * MIB)
     basis = (
         f"{machine.available_bytes / GIB:.1f} GiB available, {machine.cores} core(s), "
         f"{machine.data_bytes / MIB:.0f} MiB of bronze"
     )
-    return SparkSizing(driver_memory_mib, shuffle_partitions, max_partition_bytes, basis)
+    return SparkSizing(
+        driver_memory_mib, shuffle_partitions, max_partition_bytes, basis, slice_bytes
+    )
 
 
 def local_cores(master: str) -> int:

@@ -408,7 +408,7 @@ def test_bad_input_is_quarantined_and_the_rest_goes_on(spark: SparkSession, lake
     r = run.report
     assert sorted(by_id(silver(spark, lake))) == [cid(1), cid(8)]
     assert r["status"] == "quarantined"
-    assert r["files"] == {"processed": 4, "read": 2, "quarantined": 2}
+    assert r["files"] == {"processed": 4, "resumed": 0, "read": 2, "quarantined": 2}
     rules = {k: v["violations"] for k, v in r["rules"].items() if v["violations"]}
     assert rules == {
         "unreadable_file": 1,
@@ -463,7 +463,7 @@ def test_a_corrupt_gzip_is_set_aside_once_and_never_stalls_the_job(
     broken.write_bytes(data[: len(data) - 12])  # the gzip trailer and some data cut off
     first = run_job(spark, lake).report
     assert sorted(by_id(silver(spark, lake))) == [cid(1)]
-    assert first["files"] == {"processed": 2, "read": 1, "quarantined": 1}
+    assert first["files"] == {"processed": 2, "resumed": 0, "read": 1, "quarantined": 1}
     assert [(q["file"].rsplit("/", 1)[-1], q["rule"]) for q in first["quarantined_files"]] == [
         ("20240102-000000000001.csv.gz", "unreadable_file")
     ]
@@ -472,7 +472,7 @@ def test_a_corrupt_gzip_is_set_aside_once_and_never_stalls_the_job(
     write_file(b, "customers", "20240102-000000000002.csv.gz", [customer("I", 3, s=3)])
     second = run_job(spark, lake).report
     assert sorted(by_id(silver(spark, lake))) == [cid(1), cid(3)]
-    assert second["files"] == {"processed": 1, "read": 1, "quarantined": 0}
+    assert second["files"] == {"processed": 1, "resumed": 0, "read": 1, "quarantined": 0}
     assert second["status"] == "ok"
 
 

@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from lakehouse.config import Settings
-from lakehouse.glue.runner import spark_sizing
+from lakehouse.glue.runner import default_arguments, spark_sizing
 from lakehouse.glue.sizing import GIB, MIB, Machine, local_cores, measure, size_spark
 from lakehouse.storage import LocalStorage
 
@@ -53,6 +53,24 @@ def test_settings_override_each_value() -> None:
     # Only the memory given: the split follows from it.
     sized = size_spark(machine, driver_memory_mib=1024)
     assert sized.max_partition_bytes == int((1024 - 300) * MIB * 0.6 / 2 / 4)
+
+
+def test_the_silver_slice_follows_the_heap_unless_set() -> None:
+    machine = Machine(available_bytes=20 * GIB, cores=2, data_bytes=40 * MIB)
+    # A sixteenth of the 2208 MiB heap: 138 MiB of compressed bronze per slice.
+    assert size_spark(machine).slice_bytes == 2208 * MIB // 16
+    assert size_spark(machine, driver_memory_mib=128).slice_bytes == 16 * MIB  # the floor
+    assert size_spark(machine, slice_bytes=12345).slice_bytes == 12345
+
+
+def test_the_slice_setting_reaches_silver_jobs_only() -> None:
+    settings = Settings(silver_slice_bytes=4 * MIB)
+    assert default_arguments(settings, "transform_events_bronze_to_silver")["--slice_bytes"] == (
+        str(4 * MIB)
+    )
+    assert "--slice_bytes" not in default_arguments(settings, "create_gold_revenue_daily")
+    with pytest.raises(pydantic.ValidationError):
+        Settings(silver_slice_bytes=0)
 
 
 def test_cores_of_a_local_master() -> None:
