@@ -140,9 +140,18 @@ variable "dms" {
 variable "glue" {
   description = "Glue job sizing, schedule and the artifacts folder built by `make package-glue` (see modules/glue)."
   type = object({
-    artifacts_dir      = optional(string)
-    worker_type        = optional(string, "G.1X")
-    number_of_workers  = optional(number, 2)
+    artifacts_dir     = optional(string)
+    worker_type       = optional(string, "G.1X")
+    number_of_workers = optional(number, 2)
+    # Per job (script stem): worker type and count overriding the two above, e.g. the events
+    # silver job on more workers than the small tables' (README: worker type and count per size).
+    jobs = optional(map(object({
+      worker_type       = optional(string)
+      number_of_workers = optional(number)
+    })), {})
+    # --slice_bytes of the silver jobs (compressed bronze bytes merged at once); null: a
+    # sixteenth of the driver's heap.
+    silver_slice_bytes = optional(number)
     timeout_minutes    = optional(number, 60)
     max_retries        = optional(number, 0)
     log_retention_days = optional(number, 365)
@@ -174,6 +183,20 @@ variable "glue" {
   validation {
     condition     = var.glue.number_of_workers >= 2
     error_message = "glue.number_of_workers must be at least 2 (one driver and one executor)."
+  }
+
+  validation {
+    condition = alltrue([
+      for job in values(var.glue.jobs) :
+      (job.worker_type == null || contains(["G.1X", "G.2X", "G.4X", "G.8X"], coalesce(job.worker_type, "G.1X")))
+      && (job.number_of_workers == null || coalesce(job.number_of_workers, 2) >= 2)
+    ])
+    error_message = "glue.jobs: each worker_type must be G.1X, G.2X, G.4X or G.8X and each number_of_workers at least 2."
+  }
+
+  validation {
+    condition     = var.glue.silver_slice_bytes == null || coalesce(var.glue.silver_slice_bytes, 1) >= 1048576
+    error_message = "glue.silver_slice_bytes must be at least 1048576 (1 MiB), or null for the job's own default."
   }
 }
 

@@ -80,6 +80,12 @@ STAGING_OVERRIDES: dict[str, Any] = {
     "lake_formation": {"enabled": False},
     "tenants": {},
 }
+# Sized as the Terraform README advises for a larger lake: the events silver job on its own
+# workers, the silver jobs' slice set.
+STAGING_GLUE_SIZING: dict[str, Any] = {
+    "jobs": {"transform_events_bronze_to_silver": {"worker_type": "G.2X", "number_of_workers": 5}},
+    "silver_slice_bytes": 268435456,
+}
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +99,11 @@ def staging_resources(
     overrides = {
         **STAGING_OVERRIDES,
         "aws_endpoints": {s: moto_endpoint for s in tf_check.AWS_SERVICES},
-        "glue": {"artifacts_dir": str(glue_artifacts.out_dir), "manage_crawler_log_group": False},
+        "glue": {
+            "artifacts_dir": str(glue_artifacts.out_dir),
+            "manage_crawler_log_group": False,
+            **STAGING_GLUE_SIZING,
+        },
     }
     example = tf_workspace.config_dir / "environments" / "staging.tfvars.example"
     plan = tf_workspace.plan(overrides, extra_var_files=[example])

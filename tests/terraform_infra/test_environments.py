@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lakehouse.deploy import tf_check
-from tests.terraform_infra.conftest import STAGING_OVERRIDES
+from lakehouse.deploy.package_glue import GlueArtifacts
+from tests.terraform_infra.conftest import STAGING_GLUE_SIZING, STAGING_OVERRIDES
 from tests.terraform_infra.plan import of_type
 
 pytestmark = pytest.mark.slow
@@ -142,3 +144,61 @@ def test_dms_waits_for_the_service_roles(tf_plan: dict[str, Any]) -> None:
         "aws_iam_role.dms_vpc",
         "aws_iam_role_policy_attachment.dms_vpc",
     }
+
+
+def test_worker_type_count_and_slice_are_set_per_job(
+    resources: list[dict[str, Any]], staging_resources: list[dict[str, Any]]
+) -> None:
+    sizing = STAGING_GLUE_SIZING["jobs"]["transform_events_bronze_to_silver"]
+    staged = {r["values"]["name"]: r["values"] for r in of_type(staging_resources, "aws_glue_job")}
+    events = [v for n, v in staged.items() if n.endswith("-transform_events_bronze_to_silver")]
+    assert len(events) == 1
+    assert (events[0]["worker_type"], events[0]["number_of_workers"]) == (
+        sizing["worker_type"],
+        sizing["number_of_workers"],
+    )
+    for name, values in staged.items():
+        args = values["default_arguments"]
+        if name.endswith("_bronze_to_silver"):
+            assert args["--slice_bytes"] == str(STAGING_GLUE_SIZING["silver_slice_bytes"])
+        else:
+            assert "--slice_bytes" not in args
+        if values is not events[0]:
+            assert (values["worker_type"], values["number_of_workers"]) == ("G.1X", 2)
+    # Without per-job settings every job has the defaults and no --slice_bytes (the job sizes
+    # its slices from its own driver).
+    for job in of_type(resources, "aws_glue_job"):
+        assert (job["values"]["worker_type"], job["values"]["number_of_workers"]) == ("G.1X", 2)
+        assert "--slice_bytes" not in job["values"]["default_arguments"]
+
+
+def test_per_job_sizing_of_no_job_or_a_bad_size_fails_the_plan(
+    tf_workspace: tf_check.Workspace,
+    tf_tmp: Path,
+    moto_endpoint: str,
+    glue_artifacts: GlueArtifacts,
+) -> None:
+    def plan_fails(glue: dict[str, Any], name: str) -> str:
+        variables = tf_check.plan_variables(moto_endpoint, glue_artifacts.out_dir)
+        variables["glue"] = {**variables["glue"], **glue}
+        var_file = tf_tmp / f"{name}.tfvars.json"
+        var_file.write_text(json.dumps(variables), "utf-8")
+        done = tf_workspace.run(
+            "plan", "-input=false", "-lock=false", f"-var-file={var_file}", check=False
+        )
+        assert done.returncode != 0, done.stdout[-2000:]
+        return " ".join(done.stderr.split())
+
+    message = plan_fails(
+        {"jobs": {"transform_event_bronze_to_silver": {"number_of_workers": 4}}}, "unknown-job"
+    )
+    assert "glue.jobs names jobs that do not exist: transform_event_bronze_to_silver" in message
+    message = plan_fails(
+        {
+            "jobs": {"transform_events_bronze_to_silver": {"worker_type": "G.1024X"}},
+            "silver_slice_bytes": 1000,
+        },
+        "bad-size",
+    )
+    assert "each worker_type must be G.1X, G.2X, G.4X or G.8X" in message
+    assert "glue.silver_slice_bytes must be at least 1048576" in message

@@ -541,12 +541,15 @@ resource "aws_glue_job" "this" {
   description            = "lakehouse job ${each.key} (glue-scripts/${each.key}.py)"
   role_arn               = var.role_arn
   glue_version           = var.settings.glue_version
-  worker_type            = var.settings.worker_type
-  number_of_workers      = var.settings.number_of_workers
+  worker_type            = coalesce(try(var.settings.jobs[each.key].worker_type, null), var.settings.worker_type)
+  number_of_workers      = coalesce(try(var.settings.jobs[each.key].number_of_workers, null), var.settings.number_of_workers)
   timeout                = var.settings.timeout_minutes
   max_retries            = var.settings.max_retries
   security_configuration = aws_glue_security_configuration.this.name
-  default_arguments      = each.key == local.single_job_name ? local.single_job_arguments : local.job_arguments
+  default_arguments = merge(
+    each.key == local.single_job_name ? local.single_job_arguments : local.job_arguments,
+    contains(local.silver_jobs, each.key) && var.settings.silver_slice_bytes != null ? { "--slice_bytes" = tostring(var.settings.silver_slice_bytes) } : {},
+  )
 
   command {
     name            = "glueetl"
@@ -558,6 +561,13 @@ resource "aws_glue_job" "this" {
   # lose its commit to the first and retry).
   execution_property {
     max_concurrent_runs = 1
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(keys(var.settings.jobs), local.jobs)) == 0
+      error_message = "glue.jobs names jobs that do not exist: ${join(", ", sort(setsubtract(keys(var.settings.jobs), local.jobs)))}. Keys are job script stems, e.g. transform_events_bronze_to_silver."
+    }
   }
 
   depends_on = [aws_s3_object.library, aws_s3_object.lock, aws_cloudwatch_log_group.this]

@@ -68,9 +68,18 @@ variable "settings" {
   description = "Size and schedule of the Glue jobs."
   type = object({
     # Glue 5.1: Spark 3.5.6 and Iceberg 1.10 (the local runtime's line), see the README.
-    glue_version       = optional(string, "5.1")
-    worker_type        = optional(string, "G.1X")
-    number_of_workers  = optional(number, 2)
+    glue_version      = optional(string, "5.1")
+    worker_type       = optional(string, "G.1X")
+    number_of_workers = optional(number, 2)
+    # Per job (the script stem, e.g. transform_events_bronze_to_silver): a worker type and count
+    # instead of the two above; the README sizes them per data size.
+    jobs = optional(map(object({
+      worker_type       = optional(string)
+      number_of_workers = optional(number)
+    })), {})
+    # The largest slice of bronze (compressed bytes) a silver job merges at once
+    # (--slice_bytes); null: the job takes a sixteenth of its driver's heap.
+    silver_slice_bytes = optional(number)
     timeout_minutes    = optional(number, 60)
     max_retries        = optional(number, 0)
     log_retention_days = optional(number, 365)
