@@ -137,3 +137,31 @@ def test_only_a_lost_or_exhausted_jvm_ends_the_run(spark: SparkSession) -> None:
     assert line.startswith("transform_events_bronze_to_silver failed: the Spark driver ran out")
     assert "raise LAKEHOUSE_SPARK_DRIVER_MEMORY" in line
     assert "bookmarks did not move" in line
+
+
+def test_the_quick_start_jvm_keeps_a_full_code_cache() -> None:
+    """The client compiler alone reserves 48 MiB of code cache, which a run of every job filled.
+
+    ("Out of space in CodeCache for adapters" failed a gold job of an incremental run.) The JVM
+    given the driver's and the quick-start options must reserve the tiered default, 240 MiB.
+    """
+    from lakehouse.config import Settings
+
+    settings = Settings()
+    options = [
+        *settings.spark_driver_java_options.split(),
+        *settings.spark_quick_start_java_options.split(),
+    ]
+    flags = subprocess.run(
+        ["java", *options, "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    reserved = next(
+        int(line.split("=")[1].split()[0])
+        for line in flags.splitlines()
+        if line.split()[1:2] == ["ReservedCodeCacheSize"]
+    )
+    assert "-XX:TieredStopAtLevel=1" in options
+    assert reserved >= 240 * 1024 * 1024
