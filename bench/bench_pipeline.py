@@ -167,7 +167,7 @@ def duckdb_silver(bronze: Path, out: Path) -> int:
               with raw as (
                 select * from read_csv(?, header = true, all_varchar = true, filename = true,
                                        union_by_name = true, allow_quoted_nulls = false,
-                                       quote = '"', escape = '"')
+                                       nullstr = ?, quote = '"', escape = '"')
               ), ranked as (
                 select *, row_number() over (
                   partition by "{entity.primary_key}"
@@ -180,7 +180,7 @@ def duckdb_silver(bronze: Path, out: Path) -> int:
               from ranked where rn = 1 and "Op" <> 'D'
             ) to '{target}' (format parquet, partition_by (tenant_id), overwrite_or_ignore)
             """,
-            [files],
+            [files, contract.csv_null_value],
         )
         rows += int(
             con.execute(f"select count(*) from read_parquet('{target}/*/*.parquet')").fetchone()[0]  # type: ignore[index]
