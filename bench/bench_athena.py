@@ -42,7 +42,7 @@ from lakehouse.athena import ddl
 from lakehouse.athena.engine import AthenaEngine, split_statements
 from lakehouse.athena.trino import translate
 from lakehouse.catalog.crawler import crawl
-from lakehouse.catalog.store import load_catalog
+from lakehouse.catalog.store import Catalog, load_catalog
 from lakehouse.config import Settings
 from lakehouse.paths import ATHENA_QUERIES_DIR
 
@@ -436,87 +436,111 @@ def translation_overhead() -> dict[str, float]:
     return out
 
 
+_JOINS = {
+    "join_customers_orders_top_customers_p50_ms": """
+        with revenue as (
+            select customers.tenant_id, customers.id as customer_id,
+                   count(*) as orders, sum(orders.total) as revenue
+            from silver.customers as customers
+            inner join silver.orders as orders
+                on orders.tenant_id = customers.tenant_id
+                and orders.customer_id = customers.id
+            group by customers.tenant_id, customers.id
+        )
+        select tenant_id, customer_id, orders, revenue
+        from revenue
+        order by revenue desc
+        limit 100""",
+    "join_customers_orders_by_signup_month_p50_ms": """
+        with customer_orders as (
+            select customers.tenant_id,
+                   date_trunc('month', customers.created_at) as signup_month,
+                   orders.total
+            from silver.customers as customers
+            inner join silver.orders as orders
+                on orders.tenant_id = customers.tenant_id
+                and orders.customer_id = customers.id
+            where orders.paid_at is not null
+        )
+        select tenant_id, signup_month, count(*) as paid_orders, sum(total) as revenue
+        from customer_orders
+        group by tenant_id, signup_month
+        order by tenant_id, signup_month""",
+}
+
+
+def _open_lake() -> tuple[Settings, str, Path | None]:
+    """The lake of ``LAKEHOUSE_LAKE`` if it has silver and gold, else a synthetic one in a
+    temporary folder (returned third, for the caller to remove)."""
+    env_lake = os.environ.get("LAKEHOUSE_LAKE")
+    if env_lake and (Path(env_lake) / "silver").is_dir() and (Path(env_lake) / "gold").is_dir():
+        settings = Settings(lake=env_lake, _env_file=None)  # type: ignore[call-arg]
+        return settings, f"LAKEHOUSE_LAKE={env_lake}", None
+    tmp = Path(tempfile.mkdtemp(prefix="bench-athena-"))
+    return build_lake(tmp, SCALE), f"synthetic, seed-scale {SCALE:g} sizes", tmp
+
+
+def _first_slug(settings: Settings, catalog: Catalog) -> str | None:
+    if catalog.get("silver", "tenants") is None:
+        return None
+    with AthenaEngine(settings, save_results=False) as engine:
+        (first,) = engine.execute("select slug from silver.tenants order by slug limit 1")
+    return str(first.rows[0][0])
+
+
+def _query_metrics(
+    settings: Settings, catalog: Catalog, slug: str | None, iceberg_only: bool
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The engine's fixed cost, the gold exploration, a tenant-scoped read, the joins and the
+    business queries (only the first and the tenant-scoped read with ``iceberg_only``)."""
+    metrics: dict[str, float] = {}
+    targets: dict[str, str] = {}
+    # The fixed cost in every figure below: catalog, DuckDB connection, parse, lock-down.
+    metrics["engine_overhead_select_1_p50_ms"] = _time(settings, "select 1", GOLD_RUNS)
+    gold = _statements(ATHENA_QUERIES_DIR / "exploration" / "03-gold-exploration.sql")
+    for i, sql in enumerate([] if iceberg_only else gold, start=1):
+        key = f"gold_q{i}_p50_ms"
+        metrics[key] = _time(settings, sql, GOLD_RUNS)
+        targets[key] = "<= 100"
+        metrics[f"gold_q{i}_warm_p50_ms"] = _time_warm(settings, sql, GOLD_RUNS)
+    key = "gold_tenant_scoped_summary_p50_ms"
+    metrics[key] = _time(settings, "select * from gold.tenant_summary", GOLD_RUNS, slug)
+    targets[key] = "<= 100"
+    if iceberg_only:
+        return metrics, targets
+    for key, sql in _JOINS.items():
+        metrics[key] = _time(settings, sql, JOIN_RUNS)
+        targets[key] = "<= 2000"
+    # The business queries read gold marts (joined to silver.tenants for slugs): timed when
+    # the lake has every mart they read (the synthetic lake has three; a pipeline lake all).
+    for path in sorted((ATHENA_QUERIES_DIR / "business").glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        needed = set(re.findall(r"\bgold\.(\w+)", sql))
+        if all(catalog.get("gold", name) is not None for name in needed):
+            key = f"business_{path.stem}_p50_ms"
+            metrics[key] = _time(settings, sql, JOIN_RUNS)
+            targets[key] = "<= 2000"
+    return metrics, targets
+
+
+def _row_counts(settings: Settings) -> dict[str, int]:
+    rows = {}
+    with AthenaEngine(settings, save_results=False) as engine:
+        for table in ("customers", "orders", "events"):
+            (r,) = engine.execute(f"select count(*) from silver.{table}")
+            rows[table] = int(r.rows[0][0])
+    return rows
+
+
 def main() -> None:
     load_start = os.getloadavg()
     iceberg_only = os.environ.get("BENCH_ATHENA_ICEBERG_ONLY") == "1"
-    env_lake = os.environ.get("LAKEHOUSE_LAKE")
-    tmp: Path | None = None
-    if env_lake and (Path(env_lake) / "silver").is_dir() and (Path(env_lake) / "gold").is_dir():
-        settings = Settings(lake=env_lake, _env_file=None)  # type: ignore[call-arg]
-        source = f"LAKEHOUSE_LAKE={env_lake}"
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="bench-athena-"))
-        settings = build_lake(tmp, SCALE)
-        source = f"synthetic, seed-scale {SCALE:g} sizes"
+    settings, source, tmp = _open_lake()
     try:
         crawl(settings)
         catalog = load_catalog(settings.catalog_uri)
-        tenants = catalog.get("silver", "tenants")
-        slug = None
-        if tenants is not None:
-            with AthenaEngine(settings, save_results=False) as engine:
-                (first,) = engine.execute("select slug from silver.tenants order by slug limit 1")
-            slug = str(first.rows[0][0])
-        gold = _statements(ATHENA_QUERIES_DIR / "exploration" / "03-gold-exploration.sql")
-        metrics: dict[str, float] = {}
-        targets: dict[str, str] = {}
-        if iceberg_only:
-            gold = []
-        # The fixed cost in every figure below: catalog, DuckDB connection, parse, lock-down.
-        metrics["engine_overhead_select_1_p50_ms"] = _time(settings, "select 1", GOLD_RUNS)
-        for i, sql in enumerate(gold, start=1):
-            key = f"gold_q{i}_p50_ms"
-            metrics[key] = _time(settings, sql, GOLD_RUNS)
-            targets[key] = "<= 100"
-            metrics[f"gold_q{i}_warm_p50_ms"] = _time_warm(settings, sql, GOLD_RUNS)
-        key = "gold_tenant_scoped_summary_p50_ms"
-        metrics[key] = _time(settings, "select * from gold.tenant_summary", GOLD_RUNS, slug)
-        targets[key] = "<= 100"
-        joins = {
-            "join_customers_orders_top_customers_p50_ms": """
-                with revenue as (
-                    select customers.tenant_id, customers.id as customer_id,
-                           count(*) as orders, sum(orders.total) as revenue
-                    from silver.customers as customers
-                    inner join silver.orders as orders
-                        on orders.tenant_id = customers.tenant_id
-                        and orders.customer_id = customers.id
-                    group by customers.tenant_id, customers.id
-                )
-                select tenant_id, customer_id, orders, revenue
-                from revenue
-                order by revenue desc
-                limit 100""",
-            "join_customers_orders_by_signup_month_p50_ms": """
-                with customer_orders as (
-                    select customers.tenant_id,
-                           date_trunc('month', customers.created_at) as signup_month,
-                           orders.total
-                    from silver.customers as customers
-                    inner join silver.orders as orders
-                        on orders.tenant_id = customers.tenant_id
-                        and orders.customer_id = customers.id
-                    where orders.paid_at is not null
-                )
-                select tenant_id, signup_month, count(*) as paid_orders, sum(total) as revenue
-                from customer_orders
-                group by tenant_id, signup_month
-                order by tenant_id, signup_month""",
-        }
-        for key, sql in joins.items():
-            if iceberg_only:
-                break
-            metrics[key] = _time(settings, sql, JOIN_RUNS)
-            targets[key] = "<= 2000"
-        # The business queries read gold marts (joined to silver.tenants for slugs): timed when
-        # the lake has every mart they read (the synthetic lake has three; a pipeline lake all).
-        for path in sorted((ATHENA_QUERIES_DIR / "business").glob("*.sql")):
-            sql = path.read_text(encoding="utf-8")
-            needed = set(re.findall(r"\bgold\.(\w+)", sql))
-            if not iceberg_only and all(catalog.get("gold", name) is not None for name in needed):
-                key = f"business_{path.stem}_p50_ms"
-                metrics[key] = _time(settings, sql, JOIN_RUNS)
-                targets[key] = "<= 2000"
+        slug = _first_slug(settings, catalog)
+        metrics, targets = _query_metrics(settings, catalog, slug, iceberg_only)
         if tmp is not None or os.environ.get("BENCH_ICEBERG"):
             ice = iceberg_vs_parquet(settings, slug)
             metrics.update(ice)
@@ -526,11 +550,7 @@ def main() -> None:
         for key in overhead:
             if key.endswith("_added_cpu_p50_ms"):
                 targets[key] = "<= 5"
-        rows = {}
-        with AthenaEngine(settings, save_results=False) as engine:
-            for table in ("customers", "orders", "events"):
-                (r,) = engine.execute(f"select count(*) from silver.{table}")
-                rows[table] = int(r.rows[0][0])
+        rows = _row_counts(settings)
         load_end = os.getloadavg()
         report(
             "athena_iceberg" if iceberg_only else "athena",

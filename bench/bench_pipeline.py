@@ -202,6 +202,110 @@ def _setup(root: Path, scale: float) -> tuple[LocalCluster, str, Settings, dict[
     return cluster, dsn, settings, counts
 
 
+def _full_refresh(settings: Settings, metrics: dict[str, Any]) -> Any:
+    """Start Spark and run the whole pipeline from scratch; returns the SparkSession."""
+    t0 = time.perf_counter()
+    spark = spark_session(settings, "bench-pipeline")
+    metrics["spark_startup_s"] = round(time.perf_counter() - t0, 3)
+    full = run_pipeline(settings, full_refresh=True, spark=spark)
+    metrics["full_refresh_s"] = round(time.perf_counter() - t0, 3)
+    # Jobs of a stage overlap, so a stage's time is from its first start to its last end.
+    metrics["full_refresh_silver_stage_s"] = _stage_seconds(full.runs, "transform_")
+    metrics["full_refresh_gold_stage_s"] = _stage_seconds(
+        full.runs, "create_gold_", "publish_quality_report"
+    )
+    metrics["gold_jobs_run"] = sum(1 for r in full.runs if r.job_name.startswith("create_"))
+    metrics["failed_jobs"] = len(full.failed)
+    for r in full.runs:
+        metrics[f"job_{r.job_name}_s"] = r.seconds
+    return spark
+
+
+def _incremental(
+    settings: Settings, dsn: str, spark: Any, metrics: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """Changes in the source, replicated, then an incremental run in the warm session."""
+    params["changes_made"] = workload(dsn, CHANGES)
+    run_once(settings)
+    with timed(metrics, "incremental_s"):
+        inc = run_pipeline(settings, spark=spark)
+    metrics["incremental_changes_in"] = sum(
+        int((r.report or {}).get("rows_in", 0)) for r in inc.runs
+    )
+    metrics["incremental_failed_jobs"] = len(inc.failed)
+    metrics["incremental_silver_stage_s"] = _stage_seconds(inc.runs, "transform_")
+    metrics["incremental_gold_stage_s"] = _stage_seconds(
+        inc.runs, "create_gold_", "publish_quality_report"
+    )
+    metrics["incremental_gold_up_to_date"] = len(inc.up_to_date)
+    for r in inc.runs:
+        metrics[f"incremental_job_{r.job_name}_s"] = r.seconds
+    metrics["peak_jvm_mib"] = _jvm_hwm_mib(spark)
+
+
+def _cold_runs(
+    settings: Settings, dsn: str, metrics: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """``lakehouse pipeline run`` as a new process: with changes, then with nothing new."""
+    params["changes_made_cold"] = workload(dsn, CHANGES)
+    run_once(settings)
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": settings.lake,
+        "DATABASE_URL": dsn,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+    }
+    argv = [sys.executable, "-m", "lakehouse", "pipeline", "run"]
+    with timed(metrics, "incremental_cold_s"):
+        cold = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    metrics["incremental_cold_exit_code"] = cold.returncode
+    if cold.returncode:
+        print(cold.stdout[-3000:], cold.stderr[-3000:], file=sys.stderr)
+    with timed(metrics, "noop_cold_s"):
+        noop = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    metrics["noop_cold_exit_code"] = noop.returncode
+    metrics["noop_cold_decided_before_spark"] = "nothing new" in noop.stdout
+
+
+def _watch_batches(
+    settings: Settings, dsn: str, spark: Any, metrics: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """Batches of ``lakehouse pipeline watch``: new events, replicated and run."""
+    batch_seconds: list[float] = []
+    for i in range(WATCH_BATCHES):
+        params["watch_changes"] = _insert_events(dsn, WATCH_CHANGES)
+        t_batch = time.perf_counter()
+        (batch,) = watch(settings, interval=0, spark=spark, max_batches=1)
+        batch_seconds.append(round(time.perf_counter() - t_batch, 3))
+        if i == 0:
+            metrics["watch_batch_s"] = batch_seconds[0]
+            metrics["watch_batch_replicate_s"] = batch.replicate_seconds
+            metrics["watch_batch_jobs_run"] = len(batch.result.runs)
+            metrics["watch_batch_gold_up_to_date"] = len(batch.result.up_to_date)
+        metrics["watch_batch_failed_jobs"] = metrics.get("watch_batch_failed_jobs", 0) + len(
+            batch.result.failed
+        )
+    metrics["watch_batches_s"] = batch_seconds
+    metrics["watch_batch_p50_s"] = statistics.median(batch_seconds)
+
+
+def _scale10(spark: Any, metrics: dict[str, Any]) -> None:
+    """A full refresh at scale 10 in the same session (``BENCH_SCALE10=1``)."""
+    root10 = Path(tempfile.mkdtemp(prefix="bench-pipeline10-"))
+    os.chmod(root10, 0o755)
+    cluster = None
+    try:
+        cluster, _dsn, settings10, _counts = _setup(root10, 10)
+        with timed(metrics, "scale10_full_refresh_s"):
+            res = run_pipeline(settings10, full_refresh=True, spark=spark)
+        metrics["scale10_failed_jobs"] = len(res.failed)
+        metrics["scale10_peak_jvm_mib"] = _jvm_hwm_mib(spark)
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+        shutil.rmtree(root10, ignore_errors=True)
+
+
 def main() -> None:
     metrics: dict[str, Any] = {}
     params: dict[str, Any] = {"scale": 1, "seed": SEED, "changes": CHANGES}
@@ -219,87 +323,10 @@ def main() -> None:
         params["bronze_mib"] = round(
             sum(p.stat().st_size for p in bronze.rglob("*.csv.gz")) / 2**20, 1
         )
-
-        t0 = time.perf_counter()
-        spark = spark_session(settings, "bench-pipeline")
-        metrics["spark_startup_s"] = round(time.perf_counter() - t0, 3)
-        full = run_pipeline(settings, full_refresh=True, spark=spark)
-        metrics["full_refresh_s"] = round(time.perf_counter() - t0, 3)
-        # Jobs of a stage overlap, so a stage's time is from its first start to its last end.
-        metrics["full_refresh_silver_stage_s"] = _stage_seconds(full.runs, "transform_")
-        metrics["full_refresh_gold_stage_s"] = _stage_seconds(
-            full.runs, "create_gold_", "publish_quality_report"
-        )
-        metrics["gold_jobs_run"] = sum(1 for r in full.runs if r.job_name.startswith("create_"))
-        metrics["failed_jobs"] = len(full.failed)
-        for r in full.runs:
-            metrics[f"job_{r.job_name}_s"] = r.seconds
-
-        params["changes_made"] = workload(dsn, CHANGES)
-        run_once(settings)
-        with timed(metrics, "incremental_s"):
-            inc = run_pipeline(settings, spark=spark)
-        metrics["incremental_changes_in"] = sum(
-            int((r.report or {}).get("rows_in", 0)) for r in inc.runs
-        )
-        metrics["incremental_failed_jobs"] = len(inc.failed)
-        metrics["incremental_silver_stage_s"] = _stage_seconds(inc.runs, "transform_")
-        metrics["incremental_gold_stage_s"] = _stage_seconds(
-            inc.runs, "create_gold_", "publish_quality_report"
-        )
-        metrics["incremental_gold_up_to_date"] = len(inc.up_to_date)
-        for r in inc.runs:
-            metrics[f"incremental_job_{r.job_name}_s"] = r.seconds
-        metrics["peak_jvm_mib"] = _jvm_hwm_mib(spark)
-
-        params["changes_made_cold"] = workload(dsn, CHANGES)
-        run_once(settings)
-        env = {
-            **os.environ,
-            "LAKEHOUSE_LAKE": settings.lake,
-            "DATABASE_URL": dsn,
-            "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-        }
-        with timed(metrics, "incremental_cold_s"):
-            cold = subprocess.run(
-                [sys.executable, "-m", "lakehouse", "pipeline", "run"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        metrics["incremental_cold_exit_code"] = cold.returncode
-        if cold.returncode:
-            print(cold.stdout[-3000:], cold.stderr[-3000:], file=sys.stderr)
-
-        with timed(metrics, "noop_cold_s"):
-            noop = subprocess.run(
-                [sys.executable, "-m", "lakehouse", "pipeline", "run"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        metrics["noop_cold_exit_code"] = noop.returncode
-        metrics["noop_cold_decided_before_spark"] = "nothing new" in noop.stdout
-
-        batch_seconds: list[float] = []
-        for i in range(WATCH_BATCHES):
-            params["watch_changes"] = _insert_events(dsn, WATCH_CHANGES)
-            t_batch = time.perf_counter()
-            (batch,) = watch(settings, interval=0, spark=spark, max_batches=1)
-            batch_seconds.append(round(time.perf_counter() - t_batch, 3))
-            if i == 0:
-                metrics["watch_batch_s"] = batch_seconds[0]
-                metrics["watch_batch_replicate_s"] = batch.replicate_seconds
-                metrics["watch_batch_jobs_run"] = len(batch.result.runs)
-                metrics["watch_batch_gold_up_to_date"] = len(batch.result.up_to_date)
-            metrics["watch_batch_failed_jobs"] = metrics.get("watch_batch_failed_jobs", 0) + len(
-                batch.result.failed
-            )
-        metrics["watch_batches_s"] = batch_seconds
-        metrics["watch_batch_p50_s"] = statistics.median(batch_seconds)
-
+        spark = _full_refresh(settings, metrics)
+        _incremental(settings, dsn, spark, metrics, params)
+        _cold_runs(settings, dsn, metrics, params)
+        _watch_batches(settings, dsn, spark, metrics, params)
         floor_out = root / "duck-silver"
         with timed(metrics, "duckdb_floor_s"):
             metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
@@ -311,19 +338,7 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
     if os.environ.get("BENCH_SCALE10") == "1":
-        root10 = Path(tempfile.mkdtemp(prefix="bench-pipeline10-"))
-        os.chmod(root10, 0o755)
-        cluster = None
-        try:
-            cluster, _dsn, settings10, _counts = _setup(root10, 10)
-            with timed(metrics, "scale10_full_refresh_s"):
-                res = run_pipeline(settings10, full_refresh=True, spark=spark)
-            metrics["scale10_failed_jobs"] = len(res.failed)
-            metrics["scale10_peak_jvm_mib"] = _jvm_hwm_mib(spark)
-        finally:
-            if cluster is not None:
-                cluster.destroy()
-            shutil.rmtree(root10, ignore_errors=True)
+        _scale10(spark, metrics)
 
     report(
         "pipeline",

@@ -57,6 +57,36 @@ def _cluster_cpu_seconds(postmaster: int) -> float:
     return total / tick
 
 
+def _time_seed(dsn: str, postmaster: int, scale: float, reset: bool) -> dict[str, object]:
+    """One seed at ``scale``: rows, wall seconds, rows per second, client and server CPU."""
+    start, cpu = time.perf_counter(), time.process_time()
+    server = _cluster_cpu_seconds(postmaster)
+    counts = seed(dsn, scale=scale, seed=42, reset=reset)
+    seconds = time.perf_counter() - start
+    rows = sum(counts.values())
+    name = f"seed_scale{scale:g}"
+    return {
+        f"{name}_rows": rows,
+        f"{name}_seconds": round(seconds, 2),
+        f"{name}_rows_per_s": round(rows / seconds),
+        f"{name}_client_cpu_s": round(time.process_time() - cpu, 2),
+        f"{name}_server_cpu_s": round(_cluster_cpu_seconds(postmaster) - server, 2),
+    }
+
+
+def _time_simulate(dsn: str, postmaster: int, seconds: float) -> dict[str, object]:
+    """The simulator for ``seconds``: changes per second, client and server CPU."""
+    cpu, server = time.process_time(), _cluster_cpu_seconds(postmaster)
+    stats = simulate(dsn, changes=None, seconds=seconds, rate=None, seed=7)
+    return {
+        "simulate_client_cpu_s": round(time.process_time() - cpu, 2),
+        "simulate_server_cpu_s": round(_cluster_cpu_seconds(postmaster) - server, 2),
+        "simulate_changes": stats.changes,
+        "simulate_transactions": stats.transactions,
+        "simulate_changes_per_s": round(stats.changes_per_second),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
@@ -67,7 +97,10 @@ def main() -> None:
     os.chmod(root, 0o755)  # the unprivileged server user must reach it when we are root
     cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
     metrics: dict[str, object] = {}
-    targets: dict[str, str] = {}
+    targets: dict[str, str] = {
+        f"seed_scale{args.scale:g}_seconds": "<= 30 (scale 1)",
+        "simulate_changes_per_s": ">= 1000",
+    }
     try:
         cluster.init()
         cluster.start()
@@ -78,42 +111,10 @@ def main() -> None:
         postmaster = cluster.status().pid
         assert postmaster is not None
         metrics["load_average_before"] = _load_average()
-        start, cpu, server = (
-            time.perf_counter(),
-            time.process_time(),
-            _cluster_cpu_seconds(postmaster),
-        )
-        counts = seed(dsn, scale=args.scale, seed=42, reset=False)
-        seconds = time.perf_counter() - start
-        rows = sum(counts.values())
-        name = f"seed_scale{args.scale:g}"
-        metrics[f"{name}_rows"] = rows
-        metrics[f"{name}_seconds"] = round(seconds, 2)
-        metrics[f"{name}_rows_per_s"] = round(rows / seconds)
-        metrics[f"{name}_client_cpu_s"] = round(time.process_time() - cpu, 2)
-        metrics[f"{name}_server_cpu_s"] = round(_cluster_cpu_seconds(postmaster) - server, 2)
-        targets[f"{name}_seconds"] = "<= 30 (scale 1)"
-
-        cpu, server = time.process_time(), _cluster_cpu_seconds(postmaster)
-        stats = simulate(dsn, changes=None, seconds=args.sim_seconds, rate=None, seed=7)
-        metrics["simulate_client_cpu_s"] = round(time.process_time() - cpu, 2)
-        metrics["simulate_server_cpu_s"] = round(_cluster_cpu_seconds(postmaster) - server, 2)
-        metrics["simulate_changes"] = stats.changes
-        metrics["simulate_transactions"] = stats.transactions
-        metrics["simulate_changes_per_s"] = round(stats.changes_per_second)
-        targets["simulate_changes_per_s"] = ">= 1000"
-
+        metrics.update(_time_seed(dsn, postmaster, args.scale, reset=False))
+        metrics.update(_time_simulate(dsn, postmaster, args.sim_seconds))
         if os.environ.get("BENCH_SCALE10") == "1":
-            start, cpu = time.perf_counter(), time.process_time()
-            server = _cluster_cpu_seconds(postmaster)
-            counts = seed(dsn, scale=10, seed=42, reset=True)
-            seconds = time.perf_counter() - start
-            metrics["seed_scale10_rows"] = sum(counts.values())
-            metrics["seed_scale10_seconds"] = round(seconds, 2)
-            metrics["seed_scale10_client_cpu_s"] = round(time.process_time() - cpu, 2)
-            metrics["seed_scale10_server_cpu_s"] = round(
-                _cluster_cpu_seconds(postmaster) - server, 2
-            )
+            metrics.update(_time_seed(dsn, postmaster, 10, reset=True))
             targets["seed_scale10_seconds"] = "<= 300"
         metrics["load_average_after"] = _load_average()
         metrics["peak_rss_mib"] = peak_rss_mib()

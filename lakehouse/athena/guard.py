@@ -103,20 +103,7 @@ def check(tree: exp.Expr, catalog: Catalog, max_depth: int = MAX_DEPTH) -> tuple
             ``TABLE_NOT_FOUND`` or ``FUNCTION_NOT_FOUND``, as Athena would name the problem;
             ``SYNTAX_ERROR`` for a tree deeper than ``max_depth``.
     """
-    if not isinstance(tree, _QUERY_KINDS):
-        kind = tree.key.upper()
-        if isinstance(tree, exp.Command):
-            kind = str(tree.this).upper()
-        hint = (
-            " (tables are registered by `lakehouse crawl`, not by DDL)"
-            if isinstance(tree, exp.Create)
-            else ""
-        )
-        raise AthenaQueryError(
-            "NOT_SUPPORTED",
-            f"{kind} statements are not allowed here; only queries (select, union, "
-            f"values) run on the local engine{hint}",
-        )
+    _check_kind(tree)
     depth = _depth(tree)
     if depth > max_depth:
         raise AthenaQueryError(
@@ -127,43 +114,75 @@ def check(tree: exp.Expr, catalog: Catalog, max_depth: int = MAX_DEPTH) -> tuple
     cte_refs = _visible_cte_references(tree)
     tables: dict[str, CatalogTable] = {}
     for node in tree.find_all(exp.Table):
-        if not isinstance(node.this, exp.Identifier):
-            raise AthenaQueryError(
-                "NOT_SUPPORTED",
-                f"table functions and file paths are not allowed in FROM "
-                f"({node.this.sql(READ_DIALECT)[:80]}); query catalog tables such as "
-                "silver.orders instead",
-            )
-        name = node.name.lower()
-        database = node.db.lower()
-        catalog_name = node.catalog.lower()
-        if catalog_name and catalog_name != ATHENA_CATALOG:
-            raise AthenaQueryError(
-                "CATALOG_NOT_FOUND",
-                f"catalog '{node.catalog}' does not exist; only {ATHENA_CATALOG} is available",
-            )
-        if id(node) in cte_refs:
-            continue
-        if not database:
-            raise AthenaQueryError(
-                "TABLE_NOT_FOUND",
-                f"Table '{ATHENA_CATALOG}.default.{name}' does not exist; qualify tables "
-                "with their database: bronze, silver or gold",
-            )
-        if database not in DATABASES:
-            raise AthenaQueryError(
-                "SCHEMA_NOT_FOUND",
-                f"Schema '{database}' does not exist; the databases are {', '.join(DATABASES)}",
-            )
-        table = catalog.get(database, name)
-        if table is None:
-            raise AthenaQueryError(
-                "TABLE_NOT_FOUND",
-                f"{database}.{name} (not in the local catalog; known in {database}: "
-                f"{', '.join(t.name for t in catalog.in_database(database)) or 'none'}"
-                "; run `lakehouse crawl` after the pipeline)",
-            )
-        tables[table.qualified_name] = table
+        table = _catalog_table(node, catalog, cte_refs)
+        if table is not None:
+            tables[table.qualified_name] = table
+    _check_functions(tree)
+    return tuple(tables.values())
+
+
+def _check_kind(tree: exp.Expr) -> None:
+    """Refuse a statement that is not a query."""
+    if isinstance(tree, _QUERY_KINDS):
+        return
+    kind = tree.key.upper()
+    if isinstance(tree, exp.Command):
+        kind = str(tree.this).upper()
+    hint = (
+        " (tables are registered by `lakehouse crawl`, not by DDL)"
+        if isinstance(tree, exp.Create)
+        else ""
+    )
+    raise AthenaQueryError(
+        "NOT_SUPPORTED",
+        f"{kind} statements are not allowed here; only queries (select, union, "
+        f"values) run on the local engine{hint}",
+    )
+
+
+def _catalog_table(node: exp.Table, catalog: Catalog, cte_refs: set[int]) -> CatalogTable | None:
+    """The catalog table ``node`` names, None for a visible CTE; refuse anything else."""
+    if not isinstance(node.this, exp.Identifier):
+        raise AthenaQueryError(
+            "NOT_SUPPORTED",
+            f"table functions and file paths are not allowed in FROM "
+            f"({node.this.sql(READ_DIALECT)[:80]}); query catalog tables such as "
+            "silver.orders instead",
+        )
+    name = node.name.lower()
+    database = node.db.lower()
+    catalog_name = node.catalog.lower()
+    if catalog_name and catalog_name != ATHENA_CATALOG:
+        raise AthenaQueryError(
+            "CATALOG_NOT_FOUND",
+            f"catalog '{node.catalog}' does not exist; only {ATHENA_CATALOG} is available",
+        )
+    if id(node) in cte_refs:
+        return None
+    if not database:
+        raise AthenaQueryError(
+            "TABLE_NOT_FOUND",
+            f"Table '{ATHENA_CATALOG}.default.{name}' does not exist; qualify tables "
+            "with their database: bronze, silver or gold",
+        )
+    if database not in DATABASES:
+        raise AthenaQueryError(
+            "SCHEMA_NOT_FOUND",
+            f"Schema '{database}' does not exist; the databases are {', '.join(DATABASES)}",
+        )
+    table = catalog.get(database, name)
+    if table is None:
+        raise AthenaQueryError(
+            "TABLE_NOT_FOUND",
+            f"{database}.{name} (not in the local catalog; known in {database}: "
+            f"{', '.join(t.name for t in catalog.in_database(database)) or 'none'}"
+            "; run `lakehouse crawl` after the pipeline)",
+        )
+    return table
+
+
+def _check_functions(tree: exp.Expr) -> None:
+    """Refuse a call of a function that is not on the allow-list."""
     for func in tree.find_all(exp.Func):
         called = trino_function_name(func)
         if called is None:
@@ -175,4 +194,3 @@ def check(tree: exp.Expr, catalog: Catalog, max_depth: int = MAX_DEPTH) -> tuple
                 "v3 functions listed in lakehouse/athena/functions.py (none that read files, "
                 "settings or the catalog, or run SQL text)",
             )
-    return tuple(tables.values())

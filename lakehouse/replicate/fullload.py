@@ -20,6 +20,7 @@ import psycopg
 from lakehouse_glue.model import BronzeContract
 from psycopg import sql
 from psycopg.abc import Buffer
+from psycopg.rows import TupleRow
 
 from lakehouse.replicate.bronze import (
     NullMarkerCollision,
@@ -77,6 +78,121 @@ def _copy_sql(table: PublishedTable, task_start: str, contract: BronzeContract) 
     )
 
 
+class _LoadFiles:
+    """The LOAD files of one table: rows gathered into chunks, gzip-compressed, and a new file
+    (with the header again) started before a row would take a file past ``max_file_bytes``.
+
+    Every file is written atomically; :meth:`abort` discards the one being written.
+    """
+
+    def __init__(
+        self,
+        table: PublishedTable,
+        storage: Storage,
+        contract: BronzeContract,
+        max_file_bytes: int,
+        header: bytes,
+    ) -> None:
+        self.table = table
+        self.storage = storage
+        self.contract = contract
+        self.folder = contract.table_folder(table.schema, table.name)
+        self.max_file_bytes = max_file_bytes
+        self.header = header
+        self.null = contract.csv_null_value.encode()
+        self.quoted_null = b'"' + self.null + b'"'
+        self.files: list[str] = []
+        self.collisions: list[NullMarkerCollision] = []
+        self.rows = 0
+        self.written = 0
+        self._writer: AtomicWriter | None = None
+        self._gz = gzip_compressor()
+        self._chunk: list[Buffer] = []
+        self._chunk_bytes = 0
+        self._file_bytes = 0
+        self._file_rows = 0
+
+    def add(self, data: Buffer) -> bool:
+        """Add one CSV row; True when a chunk was compressed (a moment to report progress)."""
+        n = len(data)
+        if self._writer is None or (self._file_rows and self._file_bytes + n > self.max_file_bytes):
+            self._next_file()
+        self._chunk.append(data)
+        self._chunk_bytes += n
+        self._file_bytes += n
+        self._file_rows += 1
+        self.rows += 1
+        if self._chunk_bytes >= _CHUNK_BYTES:
+            self._flush_chunk()
+            return True
+        return False
+
+    def close(self) -> None:
+        """Finish the file being written (compressed tail, then the atomic commit)."""
+        self._flush_chunk()
+        if self._writer is not None:
+            self._write(self._gz.flush())
+            self._writer.commit()
+            self._writer = None
+            self._gz = gzip_compressor()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
+    def _next_file(self) -> None:
+        self.close()
+        self.files.append(self.contract.full_load_file_name(len(self.files) + 1))
+        self._writer = self.storage.open_atomic(f"{self.folder}/{self.files[-1]}")
+        self._chunk, self._chunk_bytes = [self.header], len(self.header)
+        self._file_bytes, self._file_rows = len(self.header), 0
+
+    def _write(self, data: bytes) -> None:
+        assert self._writer is not None
+        self._writer.write(data)
+        self.written += len(data)
+
+    def _flush_chunk(self) -> None:
+        if self._writer is not None and self._chunk:
+            joined = b"".join(self._chunk)
+            if self.quoted_null in joined:
+                chunk = self._chunk
+                self._find_collisions(chunk[1:] if chunk[0] is self.header else chunk)
+            self._write(self._gz.compress(joined))
+        self._chunk = []
+        self._chunk_bytes = 0
+
+    def _find_collisions(self, rows: list[Buffer]) -> None:
+        # Rare: only for a chunk that holds the quoted marker somewhere.
+        columns = [c.name for c in self.table.columns]
+        for row in rows:
+            line = bytes(row)
+            if self.quoted_null in line:
+                # An unquoted marker is a NULL; a quoted one is the text.
+                fields = split_fields(line)[2:-1]
+                values = [None if v == self.null and not q else v for v, q in fields]
+                self.collisions.extend(
+                    collisions_in_row(self.table.qualified, columns, values, self.null, "full load")
+                )
+
+
+def _begin_snapshot(
+    conn: psycopg.Connection[TupleRow], snapshot: str, table: PublishedTable
+) -> int:
+    """Open a read-only transaction on ``snapshot``; return how many rows ``table`` holds."""
+    conn.execute("begin isolation level repeatable read, read only")
+    conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
+    # The text forms of dates and numbers must not depend on the server's defaults.
+    conn.execute("set local datestyle = 'ISO, YMD'")
+    conn.execute("set local timezone = 'UTC'")
+    conn.execute("set local extra_float_digits = 1")
+    count_row = conn.execute(
+        sql.SQL("select count(*) from {}").format(sql.Identifier(table.schema, table.name))
+    ).fetchone()
+    return int(str(count_row[0])) if count_row else 0
+
+
 def copy_table(
     dsn: str,
     snapshot: str,
@@ -88,104 +204,30 @@ def copy_table(
     progress: ProgressCallback | None = None,
 ) -> TableCopy:
     """Copy one table under ``snapshot`` into its LOAD files; returns what was written."""
-    folder = contract.table_folder(table.schema, table.name)
-    files: list[str] = []
-    collisions: list[NullMarkerCollision] = []
-    null = contract.csv_null_value.encode()
-    quoted_null = b'"' + null + b'"'
-    columns = [c.name for c in table.columns]
-    rows = 0
-    written = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("begin isolation level repeatable read, read only")
-        conn.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
-        # The text forms of dates and numbers must not depend on the server's defaults.
-        conn.execute("set local datestyle = 'ISO, YMD'")
-        conn.execute("set local timezone = 'UTC'")
-        conn.execute("set local extra_float_digits = 1")
-        count_row = conn.execute(
-            sql.SQL("select count(*) from {}").format(sql.Identifier(table.schema, table.name))
-        ).fetchone()
-        total = int(str(count_row[0])) if count_row else 0
+        total = _begin_snapshot(conn, snapshot, table)
         if progress:
             progress(table.name, 0, total)
         if total == 0:
             conn.execute("commit")
             return TableCopy(table.name, 0, [], 0)
-        writer: AtomicWriter | None = None
-        gz = gzip_compressor()
-        header = b""
-        chunk: list[Buffer] = []
-        chunk_bytes = 0
-        file_bytes = 0
-        file_rows = 0
-
-        def find_collisions(rows: list[Buffer]) -> None:
-            # Rare: only for a chunk that holds the quoted marker somewhere.
-            for row in rows:
-                line = bytes(row)
-                if quoted_null in line:
-                    # An unquoted marker is a NULL; a quoted one is the text.
-                    fields = split_fields(line)[2:-1]
-                    values = [None if v == null and not q else v for v, q in fields]
-                    collisions.extend(
-                        collisions_in_row(table.qualified, columns, values, null, "full load")
-                    )
-
-        def flush_chunk() -> None:
-            nonlocal chunk, chunk_bytes, written
-            if writer is not None and chunk:
-                joined = b"".join(chunk)
-                if quoted_null in joined:
-                    find_collisions(chunk[1:] if chunk[0] is header else chunk)
-                out = gz.compress(joined)
-                writer.write(out)
-                written += len(out)
-            chunk = []
-            chunk_bytes = 0
-
-        def close_file() -> None:
-            nonlocal writer, gz, written
-            flush_chunk()
-            if writer is not None:
-                out = gz.flush()
-                writer.write(out)
-                written += len(out)
-                writer.commit()
-                writer = None
-                gz = gzip_compressor()
-
-        try:
-            with conn.cursor() as cur, cur.copy(_copy_sql(table, task_start, contract)) as copy:
-                # One CopyData message per row; read() (not iteration) and no copies: this loop
-                # runs for every row of the database.
-                read = copy.read
-                header = bytes(read())  # the first message is the header row
+        with conn.cursor() as cur, cur.copy(_copy_sql(table, task_start, contract)) as copy:
+            # One CopyData message per row; read() (not iteration) and no copies: this loop
+            # runs for every row of the database.
+            read = copy.read
+            out = _LoadFiles(table, storage, contract, max_file_bytes, bytes(read()))  # header
+            try:
+                add = out.add
                 while data := read():
-                    n = len(data)
-                    if writer is None or (file_rows and file_bytes + n > max_file_bytes):
-                        close_file()
-                        files.append(contract.full_load_file_name(len(files) + 1))
-                        writer = storage.open_atomic(f"{folder}/{files[-1]}")
-                        chunk, chunk_bytes = [header], len(header)
-                        file_bytes, file_rows = len(header), 0
-                    chunk.append(data)
-                    chunk_bytes += n
-                    file_bytes += n
-                    file_rows += 1
-                    rows += 1
-                    if chunk_bytes >= _CHUNK_BYTES:
-                        flush_chunk()
-                        if progress:
-                            progress(table.name, rows, total)
-            close_file()
-        finally:
-            if writer is not None:
-                writer.abort()
+                    if add(data) and progress:
+                        progress(table.name, out.rows, total)
+                out.close()
+            finally:
+                out.abort()
         conn.execute("commit")
     if progress:
-        progress(table.name, rows, total)
-    return TableCopy(table.name, rows, files, written, collisions)
+        progress(table.name, out.rows, total)
+    return TableCopy(table.name, out.rows, out.files, out.written, out.collisions)
 
 
 def full_load(

@@ -14,6 +14,7 @@ send (the caller fills it from the old row image), anything else is the value's 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -152,67 +153,98 @@ def skip_tuple(buf: bytes, pos: int) -> tuple[bool, int]:
     return unchanged, pos
 
 
+def _insert(buf: bytes) -> Change:
+    (oid,) = _I32.unpack_from(buf, 1)
+    if buf[5] != 0x4E:
+        raise DecodeError(f"Insert without new tuple (byte {buf[5]!r})")
+    new, _ = parse_tuple(buf, 6)
+    return Change("I", oid, new, None)
+
+
+def _update(buf: bytes) -> Change:
+    (oid,) = _I32.unpack_from(buf, 1)
+    pos = 5
+    old: list[Value] | None = None
+    old_at = 0
+    key_only = False
+    if buf[pos] in (0x4B, 0x4F):  # 'K' key or 'O' old row
+        key_only = buf[pos] == 0x4B
+        old_at = pos + 1
+        _, pos = skip_tuple(buf, old_at)
+    if buf[pos] != 0x4E:
+        raise DecodeError(f"Update without new tuple (byte {buf[pos]!r})")
+    new, _ = parse_tuple(buf, pos + 1)
+    if old_at and UNCHANGED in new:
+        # The old row is only needed to fill values the server did not resend.
+        old, _ = parse_tuple(buf, old_at)
+    return Change("U", oid, new, old if old_at else None, key_only)
+
+
+def _delete(buf: bytes) -> Change:
+    (oid,) = _I32.unpack_from(buf, 1)
+    key_only = buf[5] == 0x4B
+    old, _ = parse_tuple(buf, 6)
+    return Change("D", oid, None, old, key_only)
+
+
+def _begin(buf: bytes) -> Begin:
+    final_lsn, ts, xid = _BEGIN.unpack_from(buf, 1)
+    return Begin(final_lsn, ts + PG_EPOCH_OFFSET_US, xid)
+
+
+def _commit(buf: bytes) -> Commit:
+    _flags, commit_lsn, end_lsn, ts = _COMMIT.unpack_from(buf, 1)
+    return Commit(commit_lsn, end_lsn, ts + PG_EPOCH_OFFSET_US)
+
+
+def _relation(buf: bytes) -> Relation:
+    (oid,) = _I32.unpack_from(buf, 1)
+    schema, pos = _cstring(buf, 5)
+    name, pos = _cstring(buf, pos)
+    replident = chr(buf[pos])
+    (ncols,) = _I16.unpack_from(buf, pos + 1)
+    pos += 3
+    cols: list[str] = []
+    types: list[int] = []
+    for _ in range(ncols):
+        pos += 1  # flags: 1 = part of the key
+        col, pos = _cstring(buf, pos)
+        type_oid, _typmod = _COLUMN_TAIL.unpack_from(buf, pos)
+        pos += 8
+        cols.append(col)
+        types.append(type_oid)
+    return Relation(oid, schema, name, replident, tuple(cols), tuple(types))
+
+
+def _truncate(buf: bytes) -> Truncate:
+    (n,) = _I32.unpack_from(buf, 1)
+    return Truncate(tuple(_I32.unpack_from(buf, 6 + 4 * i)[0] for i in range(n)))
+
+
+def _ignored(buf: bytes) -> Ignored:
+    return Ignored(chr(buf[0]))
+
+
+_DECODERS: dict[int, Callable[[bytes], Message]] = {
+    0x49: _insert,  # 'I'
+    0x55: _update,  # 'U'
+    0x44: _delete,  # 'D'
+    0x42: _begin,  # 'B'
+    0x43: _commit,  # 'C'
+    0x52: _relation,  # 'R'
+    0x54: _truncate,  # 'T'
+    0x4F: _ignored,  # 'O' origin
+    0x59: _ignored,  # 'Y' type
+    0x4D: _ignored,  # 'M' message
+}
+
+
 def decode(buf: bytes) -> Message:
     """Decode one pgoutput message."""
-    tag = buf[0]
-    if tag == 0x49:  # 'I'
-        (oid,) = _I32.unpack_from(buf, 1)
-        if buf[5] != 0x4E:
-            raise DecodeError(f"Insert without new tuple (byte {buf[5]!r})")
-        new, _ = parse_tuple(buf, 6)
-        return Change("I", oid, new, None)
-    if tag == 0x55:  # 'U'
-        (oid,) = _I32.unpack_from(buf, 1)
-        pos = 5
-        old: list[Value] | None = None
-        old_at = 0
-        key_only = False
-        if buf[pos] in (0x4B, 0x4F):  # 'K' key or 'O' old row
-            key_only = buf[pos] == 0x4B
-            old_at = pos + 1
-            _, pos = skip_tuple(buf, old_at)
-        if buf[pos] != 0x4E:
-            raise DecodeError(f"Update without new tuple (byte {buf[pos]!r})")
-        new, _ = parse_tuple(buf, pos + 1)
-        if old_at and UNCHANGED in new:
-            # The old row is only needed to fill values the server did not resend.
-            old, _ = parse_tuple(buf, old_at)
-        return Change("U", oid, new, old if old_at else None, key_only)
-    if tag == 0x44:  # 'D'
-        (oid,) = _I32.unpack_from(buf, 1)
-        key_only = buf[5] == 0x4B
-        old, _ = parse_tuple(buf, 6)
-        return Change("D", oid, None, old, key_only)
-    if tag == 0x42:  # 'B'
-        final_lsn, ts, xid = _BEGIN.unpack_from(buf, 1)
-        return Begin(final_lsn, ts + PG_EPOCH_OFFSET_US, xid)
-    if tag == 0x43:  # 'C'
-        _flags, commit_lsn, end_lsn, ts = _COMMIT.unpack_from(buf, 1)
-        return Commit(commit_lsn, end_lsn, ts + PG_EPOCH_OFFSET_US)
-    if tag == 0x52:  # 'R'
-        (oid,) = _I32.unpack_from(buf, 1)
-        schema, pos = _cstring(buf, 5)
-        name, pos = _cstring(buf, pos)
-        replident = chr(buf[pos])
-        (ncols,) = _I16.unpack_from(buf, pos + 1)
-        pos += 3
-        cols: list[str] = []
-        types: list[int] = []
-        for _ in range(ncols):
-            pos += 1  # flags: 1 = part of the key
-            col, pos = _cstring(buf, pos)
-            type_oid, _typmod = _COLUMN_TAIL.unpack_from(buf, pos)
-            pos += 8
-            cols.append(col)
-            types.append(type_oid)
-        return Relation(oid, schema, name, replident, tuple(cols), tuple(types))
-    if tag == 0x54:  # 'T'
-        (n,) = _I32.unpack_from(buf, 1)
-        oids = tuple(_I32.unpack_from(buf, 6 + 4 * i)[0] for i in range(n))
-        return Truncate(oids)
-    if tag in (0x4F, 0x59, 0x4D):  # 'O' origin, 'Y' type, 'M' message
-        return Ignored(chr(tag))
-    raise DecodeError(f"unknown pgoutput message {chr(tag)!r}")
+    decoder = _DECODERS.get(buf[0])
+    if decoder is None:
+        raise DecodeError(f"unknown pgoutput message {chr(buf[0])!r}")
+    return decoder(buf)
 
 
 def format_lsn(lsn: int) -> str:

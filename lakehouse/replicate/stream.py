@@ -307,6 +307,105 @@ class StreamResult:
     reason: str
 
 
+class _Loop:
+    """The state of one :func:`stream` call: what is confirmed and when the timers are due."""
+
+    def __init__(
+        self,
+        cursor: Any,
+        writer: CdcWriter,
+        *,
+        interval_seconds: float,
+        until_lsn: int | None,
+        on_confirm: Callable[[int], None] | None,
+        on_tick: Callable[[], None] | None,
+        tick_seconds: float,
+    ) -> None:
+        self.cursor = cursor
+        self.writer = writer
+        self.interval_seconds = interval_seconds
+        self.until_lsn = until_lsn
+        self.on_confirm = on_confirm
+        self.on_tick = on_tick
+        self.tick_seconds = tick_seconds
+        self.confirmed = 0
+        self.next_flush = time.monotonic() + interval_seconds
+        self.next_tick = time.monotonic() + tick_seconds
+        self.last_ping = 0.0
+
+    def run(self, should_stop: Callable[[], bool]) -> str:
+        """Consume messages until caught up or told to stop; returns the reason."""
+        read = self.cursor.read_message
+        handle = self.writer.handle
+        while True:
+            msg = read()
+            if msg is not None:
+                handle(msg.payload)
+                now = time.monotonic()
+                if now < self.next_flush:
+                    continue
+            else:
+                now = time.monotonic()
+            if now >= self.next_flush:
+                self.writer.flush_all()
+                self.confirm()
+                self.next_flush = now + self.interval_seconds
+                if should_stop():
+                    return "stopped"
+            if self.on_tick is not None and now >= self.next_tick:
+                self.on_tick()
+                self.next_tick = now + self.tick_seconds
+            if msg is not None:
+                continue
+            reason = self.idle(now, should_stop)
+            if reason is not None:
+                return reason
+
+    def idle(self, now: float, should_stop: Callable[[], bool]) -> str | None:
+        """No message waiting: confirm, stop if done, else wait briefly for the next one."""
+        self.confirm(idle=True)
+        if self.caught_up():
+            return "caught_up"
+        if should_stop():
+            return "stopped"
+        if self.until_lsn is not None and now - self.last_ping > 0.2:
+            # Ask for a keepalive: it carries the server's sent position, which tells an
+            # idle stream that it has caught up with ``until_lsn``.
+            self.cursor.send_feedback(reply=True, force=True)
+            self.last_ping = now
+        timeout = max(0.0, min(self.next_flush - now, 0.1))
+        select.select([self.cursor.connection], [], [], timeout)
+        return None
+
+    def confirm(self, force: bool = False, idle: bool = False) -> None:
+        writer, cursor = self.writer, self.cursor
+        lsn = writer.confirmable_lsn()
+        if idle and not writer.in_txn and not writer.pending:
+            # Between transactions with nothing buffered, everything the server has sent is in
+            # durable files, so the position of its last message (a keepalive's sent position)
+            # can be confirmed: WAL that the publication does not care about is released.
+            lsn = max(lsn, int(cursor.wal_end))
+        if lsn > self.confirmed or force:
+            self.confirmed = max(self.confirmed, lsn)
+            cursor.send_feedback(
+                write_lsn=max(self.confirmed, cursor.wal_end if not writer.pending else 0),
+                flush_lsn=self.confirmed,
+                apply_lsn=self.confirmed,
+                force=True,
+            )
+            writer.stats.confirmed_lsn = self.confirmed
+            if self.on_confirm:
+                self.on_confirm(self.confirmed)
+
+    def caught_up(self) -> bool:
+        if self.until_lsn is None or self.writer.in_txn:
+            return False
+        return (
+            self.writer.last_commit_end >= self.until_lsn
+            or int(self.cursor.wal_end) >= self.until_lsn
+        )
+
+
 def stream(
     cursor: Any,
     writer: CdcWriter,
@@ -331,73 +430,16 @@ def stream(
         on_tick: called every ``tick_seconds`` (WAL retention checks).
         tick_seconds: period of ``on_tick``.
     """
-    conn = cursor.connection
-    confirmed = 0
-    next_flush = time.monotonic() + interval_seconds
-    next_tick = time.monotonic() + tick_seconds
-    last_ping = 0.0
-
-    def confirm(force: bool = False, idle: bool = False) -> None:
-        nonlocal confirmed
-        lsn = writer.confirmable_lsn()
-        if idle and not writer.in_txn and not writer.pending:
-            # Between transactions with nothing buffered, everything the server has sent is in
-            # durable files, so the position of its last message (a keepalive's sent position)
-            # can be confirmed: WAL that the publication does not care about is released.
-            lsn = max(lsn, int(cursor.wal_end))
-        if lsn > confirmed or force:
-            confirmed = max(confirmed, lsn)
-            cursor.send_feedback(
-                write_lsn=max(confirmed, cursor.wal_end if not writer.pending else 0),
-                flush_lsn=confirmed,
-                apply_lsn=confirmed,
-                force=True,
-            )
-            writer.stats.confirmed_lsn = confirmed
-            if on_confirm:
-                on_confirm(confirmed)
-
-    def caught_up() -> bool:
-        if until_lsn is None or writer.in_txn:
-            return False
-        return writer.last_commit_end >= until_lsn or int(cursor.wal_end) >= until_lsn
-
-    read = cursor.read_message
-    handle = writer.handle
-    reason = "stopped"
-    while True:
-        msg = read()
-        if msg is not None:
-            handle(msg.payload)
-            now = time.monotonic()
-            if now < next_flush:
-                continue
-        else:
-            now = time.monotonic()
-        if now >= next_flush:
-            writer.flush_all()
-            confirm()
-            next_flush = now + interval_seconds
-            if should_stop():
-                break
-        if on_tick is not None and now >= next_tick:
-            on_tick()
-            next_tick = now + tick_seconds
-        if msg is not None:
-            continue
-        confirm(idle=True)
-        if caught_up():
-            reason = "caught_up"
-            break
-        if should_stop():
-            break
-        if until_lsn is not None and now - last_ping > 0.2:
-            # Ask for a keepalive: it carries the server's sent position, which tells an
-            # idle stream that it has caught up with ``until_lsn``.
-            cursor.send_feedback(reply=True, force=True)
-            last_ping = now
-        timeout = max(0.0, min(next_flush - now, 0.1))
-        select.select([conn], [], [], timeout)
+    loop = _Loop(
+        cursor,
+        writer,
+        interval_seconds=interval_seconds,
+        until_lsn=until_lsn,
+        on_confirm=on_confirm,
+        on_tick=on_tick,
+        tick_seconds=tick_seconds,
+    )
+    reason = loop.run(should_stop)
     writer.flush_all()
-    confirm(force=True)
-    return StreamResult(writer.stats, confirmed, reason)
+    loop.confirm(force=True)
+    return StreamResult(writer.stats, loop.confirmed, reason)

@@ -60,7 +60,7 @@ from lakehouse.source.factory import (
     weighted,
 )
 from lakehouse.source.hardcases import HARD_TEXTS, large_text
-from lakehouse.source.pools import build_pools
+from lakehouse.source.pools import LocalePool, build_pools
 
 REFERENCE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 """The "now" of the seeded world: every seeded timestamp lies before it."""
@@ -573,6 +573,27 @@ def seed(
     return dict(loader.counts)
 
 
+@dataclass(frozen=True)
+class _Generation:
+    """What every entity's generator shares: where rows go, how many, the seed and progress."""
+
+    loader: CopyLoader
+    plan: TenantPlan
+    seed: int
+    pools: list[LocalePool]
+    progress: Progress
+    task: TaskID
+    stop: threading.Event
+
+    def begin(self, description: str) -> None:
+        self.progress.update(self.task, description=description)
+
+    def advance(self, rows: int) -> bool:
+        """Count ``rows`` as done; False when the load stopped (generation should end)."""
+        self.progress.advance(self.task, rows)
+        return not self.stop.is_set()
+
+
 def _generate(
     loader: CopyLoader,
     plan: TenantPlan,
@@ -581,21 +602,31 @@ def _generate(
     task: TaskID,
     stop: threading.Event,
 ) -> None:
-    """Generate every row of the seeded world into ``loader`` (parents before children)."""
-    pools = build_pools(seed)
-    customers_per, orders_per, events_per = plan.customers, plan.orders, plan.events
-    tenants: list[TenantContext] = []
+    """Generate every row of the seeded world into ``loader`` (parents before children).
 
-    progress.update(task, description="tenants")
+    One generator per entity, in declaration order; each draws from its own random streams
+    (:func:`_rng`), so the rows do not depend on how the work is split.
+    """
+    run = _Generation(loader, plan, seed, build_pools(seed), progress, task, stop)
+    tenants = _tenants(run)
+    for generate in (_customers, _products, _subscriptions, _orders, _events):
+        if not generate(run, tenants):
+            return
+    progress.update(task, description="writing")
+
+
+def _tenants(run: _Generation) -> list[TenantContext]:
+    run.begin("tenants")
+    tenants: list[TenantContext] = []
     # Tenants signed up over ~2.7 years, the largest (oldest) first.
-    spread = 280 / max(plan.tenants - 1, 1)
-    for t in range(plan.tenants):
-        rng = _rng(seed, "tenant", t)
-        pool = pools[t % len(pools)]
+    spread = 280 / max(run.plan.tenants - 1, 1)
+    for t in range(run.plan.tenants):
+        rng = _rng(run.seed, "tenant", t)
+        pool = run.pools[t % len(run.pools)]
         days = 1_000 - round(spread * t)
         created = REFERENCE_TIME - timedelta(days=days, seconds=rng.randint(0, 86_399))
         row = tenant_row(rng, t, pool, created)
-        loader.add("tenants", row)
+        run.loader.add("tenants", row)
         tenants.append(
             TenantContext(
                 id=row["id"],
@@ -606,73 +637,97 @@ def _generate(
                 pool=pool,
             )
         )
-    progress.advance(task, plan.tenants)
+    run.progress.advance(run.task, run.plan.tenants)
+    return tenants
 
-    progress.update(task, description="customers")
+
+def _customers(run: _Generation, tenants: list[TenantContext]) -> bool:
+    run.begin("customers")
     for tenant in tenants:
-        rng = _rng(seed, "customers", tenant.index)
+        rng = _rng(run.seed, "customers", tenant.index)
         first_day = tenant.created_at + timedelta(days=1)
         last_day = REFERENCE_TIME - timedelta(days=1)
-        for k in range(customers_per[tenant.index]):
+        for k in range(run.plan.customers[tenant.index]):
             created = between(rng, first_day, last_day)
             updated = created if rng.random() < 0.7 else between(rng, created, REFERENCE_TIME)
             special = _special_text(tenant.index, k, rng)
             row = customer_row(
-                rng, tenant, pools, created, updated, notes=special, force_notes=special is not None
+                rng,
+                tenant,
+                run.pools,
+                created,
+                updated,
+                notes=special,
+                force_notes=special is not None,
             )
-            loader.add("customers", row)
-        progress.advance(task, customers_per[tenant.index])
+            run.loader.add("customers", row)
+        run.progress.advance(run.task, run.plan.customers[tenant.index])
+    return True
 
-    progress.update(task, description="products")
+
+def _products(run: _Generation, tenants: list[TenantContext]) -> bool:
+    run.begin("products")
     for tenant in tenants:
-        rng = _rng(seed, "products", tenant.index)
-        for k in range(plan.products[tenant.index]):
+        rng = _rng(run.seed, "products", tenant.index)
+        for k in range(run.plan.products[tenant.index]):
             created = between(rng, tenant.created_at, tenant.created_at + timedelta(days=60))
             row = product_row(rng, tenant, k + 1, created)
             special = _special_text(tenant.index, k, rng)
             if special is not None:
                 row["description"] = special
-            loader.add("products", row)
-        progress.advance(task, plan.products[tenant.index])
+            run.loader.add("products", row)
+        run.progress.advance(run.task, run.plan.products[tenant.index])
+    return True
 
-    progress.update(task, description="subscriptions")
+
+def _subscriptions(run: _Generation, tenants: list[TenantContext]) -> bool:
+    """Subscriptions of about :data:`SUBSCRIBER_SHARE` of the customers, with their invoices."""
+    run.begin("subscriptions")
     for tenant in tenants:
-        rng = _rng(seed, "subscriptions", tenant.index)
+        rng = _rng(run.seed, "subscriptions", tenant.index)
         for customer in tenant.customers:
             if rng.random() >= SUBSCRIBER_SHARE:
                 continue
             started = between(rng, customer.created_at, REFERENCE_TIME)
             sub = subscription_row(rng, tenant, customer, started)
             invoices = _subscription_history(rng, tenant, sub)
-            loader.add("subscriptions", sub)
+            run.loader.add("subscriptions", sub)
             for inv in invoices:
-                loader.add("invoices", inv)
+                run.loader.add("invoices", inv)
+    return True
 
-    progress.update(task, description="orders")
+
+def _orders(run: _Generation, tenants: list[TenantContext]) -> bool:
+    """Orders with their items (unless cancelled) and their invoice."""
+    run.begin("orders")
     for tenant in tenants:
-        rng = _rng(seed, "orders", tenant.index)
-        for k in range(orders_per[tenant.index]):
+        rng = _rng(run.seed, "orders", tenant.index)
+        count = run.plan.orders[tenant.index]
+        for k in range(count):
             customer = tenant.customers[rng.randrange(len(tenant.customers))]
             placed = between(rng, customer.created_at, REFERENCE_TIME)
             n_items = weighted(rng, ORDER_ITEM_COUNTS)
             order, items = order_row(rng, tenant, customer, placed, n_items)
             invoice = order_invoice_row(rng, tenant, order)
             keeps_items = _apply_order_history(rng, order, invoice)
-            loader.add("orders", order)
+            run.loader.add("orders", order)
             if keeps_items:
                 for item in items:
-                    loader.add("order_items", item)
-            loader.add("invoices", invoice)
-            if k % 1_000 == 999:
-                progress.advance(task, 1_000)
-                if stop.is_set():
-                    return
-        progress.advance(task, orders_per[tenant.index] % 1_000)
+                    run.loader.add("order_items", item)
+            run.loader.add("invoices", invoice)
+            if k % 1_000 == 999 and not run.advance(1_000):
+                return False
+        run.progress.advance(run.task, count % 1_000)
+    return True
 
-    progress.update(task, description="events")
+
+def _events(run: _Generation, tenants: list[TenantContext]) -> bool:
+    """Events, 85 % of them by a customer, the rest anonymous."""
+    run.begin("events")
     for tenant in tenants:
-        rng = _rng(seed, "events", tenant.index)
-        for k in range(events_per[tenant.index]):
+        rng = _rng(run.seed, "events", tenant.index)
+        count = run.plan.events[tenant.index]
+        for k in range(count):
             someone: CustomerRef | None = None
             if rng.random() < 0.85 and tenant.customers:
                 someone = tenant.customers[rng.randrange(len(tenant.customers))]
@@ -681,13 +736,11 @@ def _generate(
             special = _special_text(tenant.index, k, rng)
             if special is not None:
                 row["properties"]["note"] = special
-            loader.add("events", row)
-            if k % 5_000 == 4_999:
-                progress.advance(task, 5_000)
-                if stop.is_set():
-                    return
-        progress.advance(task, events_per[tenant.index] % 5_000)
-    progress.update(task, description="writing")
+            run.loader.add("events", row)
+            if k % 5_000 == 4_999 and not run.advance(5_000):
+                return False
+        run.progress.advance(run.task, count % 5_000)
+    return True
 
 
 def _special_text(tenant_index: int, k: int, rng: random.Random) -> str | None:

@@ -1046,25 +1046,13 @@ def translate_cast(t: Translator, node: exp.Expr) -> exp.Expr | None:
             return cast(node.this, dt)
         to = ty.decimal(38, 0)
     if to.this == T.JSON:
-        if src.this in (T.VARCHAR, T.TEXT, T.CHAR):
-            return call("to_json", node.this, dt=ty.JSON)
         return call("to_json", node.this, dt=ty.JSON)
     if src.this == T.JSON and to.this in (T.VARCHAR, T.TEXT):
         return call("athena_json_to_varchar", node.this, dt=ty.VARCHAR)
     if to.this in (T.VARCHAR, T.TEXT, T.CHAR):
-        if src.this == T.FLOAT:
-            return call("athena_real_to_varchar", node.this, dt=ty.VARCHAR)
-        if ty.is_float(src):
-            return call("athena_double_to_varchar", node.this, dt=ty.VARCHAR)
-        if src.this in (T.TIMESTAMP,):
-            precision = int(src.expressions[0].name) if src.expressions else 3
-            fraction = {0: "", 3: ".%g", 6: ".%f"}.get(precision)
-            if fraction is None:
-                raise refuse("cast", f"timestamp({precision}) to varchar is not supported locally")
-            fmt = exp.Literal.string("%Y-%m-%d %H:%M:%S" + fraction)
-            return call("strftime", node.this, fmt, dt=ty.VARCHAR)
-        if not ty.is_known(src) and not isinstance(node.this, exp.Null) and src.this != T.NULL:
-            raise refuse("cast", "the type of the value cast to varchar is not known locally")
+        text = _cast_to_varchar(node, src)
+        if text is not None:
+            return text
     if ty.is_integer(to) and (ty.is_float(src) or ty.is_decimal(src)):
         # Trino rounds half away from zero; DuckDB rounds doubles half to even.
         inner = call("round", node.this)
@@ -1075,6 +1063,24 @@ def translate_cast(t: Translator, node: exp.Expr) -> exp.Expr | None:
         _check_utc_literal(node.this.name)
     node.set("to", duck_type(to))
     node.type = to
+    return None
+
+
+def _cast_to_varchar(node: exp.Cast, src: exp.DataType) -> exp.Expr | None:
+    """A cast to varchar printed as Trino prints the source type (None: DuckDB's own cast)."""
+    if src.this == T.FLOAT:
+        return call("athena_real_to_varchar", node.this, dt=ty.VARCHAR)
+    if ty.is_float(src):
+        return call("athena_double_to_varchar", node.this, dt=ty.VARCHAR)
+    if src.this == T.TIMESTAMP:
+        precision = int(src.expressions[0].name) if src.expressions else 3
+        fraction = {0: "", 3: ".%g", 6: ".%f"}.get(precision)
+        if fraction is None:
+            raise refuse("cast", f"timestamp({precision}) to varchar is not supported locally")
+        fmt = exp.Literal.string("%Y-%m-%d %H:%M:%S" + fraction)
+        return call("strftime", node.this, fmt, dt=ty.VARCHAR)
+    if not ty.is_known(src) and not isinstance(node.this, exp.Null) and src.this != T.NULL:
+        raise refuse("cast", "the type of the value cast to varchar is not known locally")
     return None
 
 

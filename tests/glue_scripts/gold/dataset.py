@@ -74,14 +74,42 @@ class _Builder:
         sessions: int,
         skip_month: int | None,
     ) -> None:
-        rng = self.rng
-        tid = _uuid(rng)
-        self.add(
+        """Tenant ``n`` and its rows (every draw from the one random stream, in this order)."""
+        t = _Tenant(self, n, skip_month)
+        cust = t.customers(customers)
+        prods = t.products(products)
+        order_rows = t.orders(orders, cust, prods)
+        for o in order_rows:
+            if o["paid_at"] is not None and self.rng.random() < 0.4:
+                t.invoice(o["customer_id"], o["total"], o["paid_at"], None, o["id"])
+        t.subscriptions(subscriptions, cust)
+        t.events(sessions, cust)
+
+
+_PLAN_AMOUNTS = {
+    "basic": Decimal("9.00"),
+    "standard": Decimal("29.00"),
+    "premium": Decimal("99.00"),
+    "enterprise": Decimal("499.50"),
+}
+
+
+class _Tenant:
+    """The rows of one tenant, added to ``builder``."""
+
+    def __init__(self, builder: _Builder, n: int, skip_month: int | None) -> None:
+        self.builder = builder
+        self.rng = rng = builder.rng
+        self.n = n
+        self.skip_month = skip_month
+        self.invoice_no = 0
+        self.tid = _uuid(rng)
+        builder.add(
             "tenants",
             {
-                "id": tid,
+                "id": self.tid,
                 "name": f"Tenant {n}",
-                "slug": f"tenant-{n}-{tid[:8]}",
+                "slug": f"tenant-{n}-{self.tid[:8]}",
                 "plan": rng.choice(["free", "starter", "growth", "enterprise"]),
                 "country": "DE",
                 "is_active": n != 3,
@@ -89,13 +117,18 @@ class _Builder:
                 "created_at": START,
             },
         )
-        cust: list[dict[str, Any]] = []
-        for i in range(customers):
-            created = _moment(rng, START - timedelta(days=1), 150, skip_month)
+
+    def moment(self, after: datetime, within_days: float) -> datetime:
+        return _moment(self.rng, after, within_days, self.skip_month)
+
+    def customers(self, count: int) -> list[dict[str, Any]]:
+        rng, cust = self.rng, []
+        for i in range(count):
+            created = self.moment(START - timedelta(days=1), 150)
             row = {
                 "id": _uuid(rng),
-                "tenant_id": tid,
-                "email": f"c{i}@t{n}.example",
+                "tenant_id": self.tid,
+                "email": f"c{i}@t{self.n}.example",
                 "first_name": "F",
                 "last_name": "L",
                 "company": None,
@@ -108,12 +141,15 @@ class _Builder:
                 "created_at": created,
             }
             cust.append(row)
-            self.add("customers", row)
-        prods: list[dict[str, Any]] = []
-        for i in range(products):
+            self.builder.add("customers", row)
+        return cust
+
+    def products(self, count: int) -> list[dict[str, Any]]:
+        rng, prods = self.rng, []
+        for i in range(count):
             row = {
                 "id": _uuid(rng),
-                "tenant_id": tid,
+                "tenant_id": self.tid,
                 "sku": f"SKU-{i}",
                 "name": f"Product {i}",
                 "description": None,
@@ -126,58 +162,34 @@ class _Builder:
                 "created_at": START,
             }
             prods.append(row)
-            self.add("products", row)
-        order_rows: list[dict[str, Any]] = []
-        for i in range(orders if cust and prods else 0):
+            self.builder.add("products", row)
+        return prods
+
+    def orders(
+        self, count: int, cust: list[dict[str, Any]], prods: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Orders with their items; refunds and cancellations may land months later."""
+        rng, order_rows = self.rng, []
+        for i in range(count if cust and prods else 0):
             c = rng.choice(cust)
-            placed = _moment(rng, c["created_at"], 60, skip_month)
+            placed = self.moment(c["created_at"], 60)
             if placed >= END:
                 continue
             status = rng.choices(
                 ["pending", "paid", "shipped", "completed", "cancelled", "refunded"],
                 weights=[1, 2, 2, 4, 2, 2],
             )[0]
-            paid = shipped = completed = cancelled = refunded = None
-            if status != "pending" and not (status == "cancelled" and rng.random() < 0.5):
-                paid = _moment(rng, placed, 3, skip_month)
-            if status in ("shipped", "completed") or (status == "refunded" and rng.random() < 0.5):
-                shipped = _moment(rng, paid or placed, 4, skip_month)
-            if status == "completed":
-                completed = _moment(rng, shipped or placed, 5, skip_month)
-            if status == "cancelled":
-                cancelled = _moment(rng, paid or placed, 35, skip_month)
-            if status == "refunded":
-                refunded = _moment(rng, shipped or paid or placed, 40, skip_month)
+            times = self._lifecycle(status, placed)
             oid = _uuid(rng)
-            subtotal = Decimal(0)
-            for _ in range(rng.randint(1, 3)):
-                p = rng.choice(prods)
-                qty = rng.randint(1, 4)
-                disc = Decimal("1.00") if rng.random() < 0.2 else Decimal("0.00")
-                line = p["price"] * qty - disc
-                subtotal += line
-                self.add(
-                    "order_items",
-                    {
-                        "id": _uuid(rng),
-                        "tenant_id": tid,
-                        "order_id": oid,
-                        "product_id": p["id"],
-                        "quantity": qty,
-                        "unit_price": p["price"],
-                        "discount": disc,
-                        "line_total": line,
-                        "created_at": placed,
-                    },
-                )
+            subtotal = self._items(oid, placed, prods)
             discount = min(subtotal, Decimal("5.00")) if rng.random() < 0.3 else Decimal("0.00")
             tax = (subtotal * Decimal("0.08")).quantize(CENT)
             shipping = Decimal("4.99") if rng.random() < 0.5 else Decimal("0.00")
             row = {
                 "id": oid,
-                "tenant_id": tid,
+                "tenant_id": self.tid,
                 "customer_id": c["id"],
-                "order_number": f"O-{n}-{i}",
+                "order_number": f"O-{self.n}-{i}",
                 "status": status,
                 "currency": "EUR",
                 "subtotal": subtotal,
@@ -188,79 +200,119 @@ class _Builder:
                 "notes": None,
                 "shipping_address": None,
                 "placed_at": placed,
-                "paid_at": paid,
-                "shipped_at": shipped,
-                "completed_at": completed,
-                "cancelled_at": cancelled,
-                "refunded_at": refunded,
+                **times,
                 "created_at": placed,
             }
             order_rows.append(row)
-            self.add("orders", row)
-        invoice_no = 0
+            self.builder.add("orders", row)
+        return order_rows
 
-        def invoice(
-            customer_id: str,
-            amount: Decimal,
-            issued: datetime,
-            subscription_id: str | None,
-            order_id: str | None,
-        ) -> None:
-            nonlocal invoice_no
-            invoice_no += 1
-            due = issued + timedelta(days=14)
-            status = rng.choices(["paid", "issued", "overdue", "void"], weights=[6, 2, 2, 1])[0]
-            paid_at = (
-                issued + timedelta(days=rng.randint(0, 25), seconds=rng.randint(0, 86399))
-                if status == "paid"
-                else None
-            )
-            self.add(
-                "invoices",
+    def _lifecycle(self, status: str, placed: datetime) -> dict[str, datetime | None]:
+        """The ``*_at`` times of an order that ends in ``status``."""
+        rng = self.rng
+        paid = shipped = completed = cancelled = refunded = None
+        if status != "pending" and not (status == "cancelled" and rng.random() < 0.5):
+            paid = self.moment(placed, 3)
+        if status in ("shipped", "completed") or (status == "refunded" and rng.random() < 0.5):
+            shipped = self.moment(paid or placed, 4)
+        if status == "completed":
+            completed = self.moment(shipped or placed, 5)
+        if status == "cancelled":
+            cancelled = self.moment(paid or placed, 35)
+        if status == "refunded":
+            refunded = self.moment(shipped or paid or placed, 40)
+        return {
+            "paid_at": paid,
+            "shipped_at": shipped,
+            "completed_at": completed,
+            "cancelled_at": cancelled,
+            "refunded_at": refunded,
+        }
+
+    def _items(self, oid: str, placed: datetime, prods: list[dict[str, Any]]) -> Decimal:
+        """One to three items of order ``oid``; returns their subtotal."""
+        rng = self.rng
+        subtotal = Decimal(0)
+        for _ in range(rng.randint(1, 3)):
+            p = rng.choice(prods)
+            qty = rng.randint(1, 4)
+            disc = Decimal("1.00") if rng.random() < 0.2 else Decimal("0.00")
+            line = p["price"] * qty - disc
+            subtotal += line
+            self.builder.add(
+                "order_items",
                 {
                     "id": _uuid(rng),
-                    "tenant_id": tid,
-                    "customer_id": customer_id,
-                    "subscription_id": subscription_id,
-                    "order_id": order_id,
-                    "invoice_number": f"I-{n}-{invoice_no}",
-                    "status": status,
-                    "amount": amount,
-                    "currency": "EUR",
-                    "issued_at": issued,
-                    "due_at": due,
-                    "paid_at": paid_at,
-                    "created_at": issued,
+                    "tenant_id": self.tid,
+                    "order_id": oid,
+                    "product_id": p["id"],
+                    "quantity": qty,
+                    "unit_price": p["price"],
+                    "discount": disc,
+                    "line_total": line,
+                    "created_at": placed,
                 },
             )
+        return subtotal
 
-        for o in order_rows:
-            if o["paid_at"] is not None and rng.random() < 0.4:
-                invoice(o["customer_id"], o["total"], o["paid_at"], None, o["id"])
-        sub_customers = cust[: max(1, subscriptions * 2 // 3)] if cust else []
-        for i in range(subscriptions if sub_customers else 0):
+    def invoice(
+        self,
+        customer_id: str,
+        amount: Decimal,
+        issued: datetime,
+        subscription_id: str | None,
+        order_id: str | None,
+    ) -> None:
+        rng = self.rng
+        self.invoice_no += 1
+        due = issued + timedelta(days=14)
+        status = rng.choices(["paid", "issued", "overdue", "void"], weights=[6, 2, 2, 1])[0]
+        paid_at = (
+            issued + timedelta(days=rng.randint(0, 25), seconds=rng.randint(0, 86399))
+            if status == "paid"
+            else None
+        )
+        self.builder.add(
+            "invoices",
+            {
+                "id": _uuid(rng),
+                "tenant_id": self.tid,
+                "customer_id": customer_id,
+                "subscription_id": subscription_id,
+                "order_id": order_id,
+                "invoice_number": f"I-{self.n}-{self.invoice_no}",
+                "status": status,
+                "amount": amount,
+                "currency": "EUR",
+                "issued_at": issued,
+                "due_at": due,
+                "paid_at": paid_at,
+                "created_at": issued,
+            },
+        )
+
+    def subscriptions(self, count: int, cust: list[dict[str, Any]]) -> None:
+        """Subscriptions (trials, cancellations, two for some customers) with their invoices."""
+        rng = self.rng
+        sub_customers = cust[: max(1, count * 2 // 3)] if cust else []
+        for i in range(count if sub_customers else 0):
             c = sub_customers[i % len(sub_customers)]
-            started = _moment(rng, START, 150, skip_month)
+            started = self.moment(START, 150)
             plan = rng.choice(["basic", "standard", "premium", "enterprise"])
-            amount = {
-                "basic": Decimal("9.00"),
-                "standard": Decimal("29.00"),
-                "premium": Decimal("99.00"),
-                "enterprise": Decimal("499.50"),
-            }[plan]
+            amount = _PLAN_AMOUNTS[plan]
             trial_ends = started + timedelta(days=14) if rng.random() < 0.4 else None
             cancelled = None
             status = rng.choice(["active", "active", "past_due", "cancelled", "cancelled"])
             if status == "cancelled":
-                cancelled = _moment(rng, started, 100 if rng.random() < 0.7 else 10, skip_month)
+                cancelled = self.moment(started, 100 if rng.random() < 0.7 else 10)
             elif trial_ends is not None and trial_ends > END - timedelta(days=30):
                 status = "trialing"
             sid = _uuid(rng)
-            self.add(
+            self.builder.add(
                 "subscriptions",
                 {
                     "id": sid,
-                    "tenant_id": tid,
+                    "tenant_id": self.tid,
                     "customer_id": c["id"],
                     "plan": plan,
                     "status": status,
@@ -275,35 +327,26 @@ class _Builder:
             )
             period = trial_ends or started
             while period < (cancelled or END) and period < END:
-                invoice(c["id"], amount, period, sid, None)
+                self.invoice(c["id"], amount, period, sid, None)
                 period += timedelta(days=30)
+
+    def events(self, sessions: int, cust: list[dict[str, Any]]) -> None:
+        """Sessions of funnel events: anonymous, partial and out of order ones too."""
+        rng = self.rng
         for _ in range(sessions):
             who = rng.random()
             customer = rng.choice(cust)["id"] if cust and who < 0.6 else None
             session = None if who > 0.95 else f"s-{_uuid(rng)[:12]}"
-            at = _moment(rng, START, 175, skip_month)
-            steps = ["page_view"]
-            for step, p in (
-                ("product_view", 0.8),
-                ("add_to_cart", 0.5),
-                ("checkout_started", 0.6),
-                ("purchase", 0.7),
-            ):
-                if rng.random() >= p:
-                    break
-                steps.append(step)
-            if rng.random() < 0.2:
-                rng.shuffle(steps)  # out-of-order and partial funnels happen too
-            steps += rng.sample(["search", "login", "signup"], k=rng.randint(0, 2))
-            for step in steps:
+            at = self.moment(START, 175)
+            for step in self._funnel():
                 at += timedelta(seconds=rng.randint(1, 900))
                 if at >= END:
                     break
-                self.add(
+                self.builder.add(
                     "events",
                     {
                         "id": _uuid(rng),
-                        "tenant_id": tid,
+                        "tenant_id": self.tid,
                         "customer_id": customer,
                         "session_id": session,
                         "event_type": step,
@@ -312,6 +355,23 @@ class _Builder:
                         "created_at": at,
                     },
                 )
+
+    def _funnel(self) -> list[str]:
+        rng = self.rng
+        steps = ["page_view"]
+        for step, p in (
+            ("product_view", 0.8),
+            ("add_to_cart", 0.5),
+            ("checkout_started", 0.6),
+            ("purchase", 0.7),
+        ):
+            if rng.random() >= p:
+                break
+            steps.append(step)
+        if rng.random() < 0.2:
+            rng.shuffle(steps)  # out-of-order and partial funnels happen too
+        steps += rng.sample(["search", "login", "signup"], k=rng.randint(0, 2))
+        return steps
 
 
 def build(seed: int = 20250101) -> dict[str, list[dict[str, Any]]]:
