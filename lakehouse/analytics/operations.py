@@ -15,6 +15,7 @@ from typing import Any
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.storage import LocalStorage
 
 RECONCILE_FILE = "reconcile/latest.json"
 
@@ -41,11 +42,11 @@ def save_reconcile(settings: Settings, results: list[Any]) -> None:
             for r in results
         ],
     }
-    path = reconcile_report_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    # A temporary name of its own, fsync'ed and renamed into place: two reconciles at once each
+    # replace the whole file (the later one wins), and a reader sees one complete result.
+    LocalStorage(settings.reports_uri).write_bytes(
+        RECONCILE_FILE, (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
