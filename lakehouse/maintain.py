@@ -2,8 +2,9 @@
 
 Every silver, history and gold table is compacted (small files of a partition rewritten into
 one), its snapshots older than the retention are expired (the last ``retain_last`` always kept),
-and files no snapshot references and older than the orphan margin are removed. The retention
-and the margin come from settings (``LAKEHOUSE_SNAPSHOT_RETENTION_DAYS``,
+and files no snapshot references and older than the orphan margin are removed; so are the local
+engine's kept plans of snapshots no longer current (:func:`lakehouse.athena.iceberg_plan.prune`).
+The retention and the margin come from settings (``LAKEHOUSE_SNAPSHOT_RETENTION_DAYS``,
 ``LAKEHOUSE_SNAPSHOT_RETAIN_LAST``) or the command's options. On AWS the Data Catalog's table
 optimizers do the same (``terraform-infra``). A compaction is a commit like any other: the next
 pipeline run rebuilds the marts that read a compacted silver table (same answers, new snapshot).
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.maintenance import Maintained, maintain
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
+from lakehouse.athena import iceberg_plan
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.storage.lock import writer_lock
@@ -56,7 +59,12 @@ def maintain_lake(
     check_layout(settings)
     # Nested in the CLI's own lock (a level more); taken here for every other caller.
     with writer_lock(settings, "maintain"):
-        return _maintain_tables(settings, spark, retention, retain_last, orphan_margin, on_table)
+        done = _maintain_tables(settings, spark, retention, retain_last, orphan_margin, on_table)
+        if not settings.lake_uri.startswith("s3://"):
+            # The local engine's plans of snapshots that are no longer current (compaction and
+            # expiry commit new ones): no query can use them again.
+            iceberg_plan.prune(Path(settings.lake_uri).resolve())
+        return done
 
 
 def _maintain_tables(

@@ -14,8 +14,10 @@ column name), never SQL: :func:`source_of` builds the SQL each time with the usu
 every file is checked again to lie inside the table's folder, so a plan file (which is only as
 trusted as the lake it lies in) can name no other file than a fresh plan could.
 
-Plans live in ``<lake>/_cache/iceberg-plans/<key>.json``. A missing or unreadable plan is
-planned again; one that cannot be written is not kept (a read-only lake still answers).
+Plans live in ``<lake>/_cache/iceberg-plans/<key>.json``, each with what it is a plan of
+(:class:`PlanOf`). A missing or unreadable plan is planned again; one that cannot be written is
+not kept (a read-only lake still answers). ``lakehouse maintain`` removes the plans of snapshots
+that are no longer current (:func:`prune`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +43,9 @@ SNAPSHOT_KEY = "iceberg.snapshot_id"
 METADATA_KEY = "iceberg.metadata_table"
 BASE_KEY = "iceberg.table"
 # Bump when the stored shape changes (the code fingerprint changes with it anyway).
-_FORMAT_VERSION = "1"
+_FORMAT_VERSION = "2"
 CACHE_DIR = ("_cache", "iceberg-plans")
+_TEMP_PREFIX = ".plan-"
 # The code whose behaviour a plan records: editing any of these makes new keys.
 _PLANNING_CODE = (
     Path(__file__),
@@ -102,6 +107,69 @@ def _code_fingerprint() -> bytes:
     return digest.digest()
 
 
+@dataclass(frozen=True)
+class PlanOf:
+    """What a plan is a plan of (every input of its key but the metadata, which is read).
+
+    Kept beside the plan, so that :func:`prune` can tell a plan of the current snapshot from
+    one of a snapshot since replaced (or of a table since removed).
+
+    Attributes:
+        location: The table's folder, resolved.
+        tenant_id: The tenant the files were planned for; None for every tenant.
+        tenant_column: The table's tenant column, if any.
+    """
+
+    location: str
+    tenant_id: str | None
+    tenant_column: str | None
+
+    @classmethod
+    def of(cls, table: CatalogTable, tenant_id: str | None) -> PlanOf:
+        return cls(os.path.realpath(table.location), tenant_id, table.tenant_column)
+
+    def key(self) -> str:
+        """The key of the plan of the table's current snapshot.
+
+        Raises:
+            IcebergError: the folder holds no Iceberg metadata.
+            OSError: the current metadata file cannot be read.
+        """
+        metadata = current_metadata_file(Path(self.location)).read_bytes()
+        digest = hashlib.sha256()
+        for part in (
+            _FORMAT_VERSION.encode(),
+            _code_fingerprint(),
+            self.location.encode(),
+            (self.tenant_id or "").encode(),
+            (self.tenant_column or "").encode(),
+            metadata,
+        ):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "location": self.location,
+            "tenant_id": self.tenant_id,
+            "tenant_column": self.tenant_column,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> PlanOf:
+        """The origin in ``data``; ``ValueError`` if it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        location, tenant_id, column = data["location"], data["tenant_id"], data["tenant_column"]
+        if not (
+            isinstance(location, str)
+            and all(v is None or isinstance(v, str) for v in (tenant_id, column))
+        ):
+            raise ValueError("fields of the wrong type")
+        return cls(location, tenant_id, column)
+
+
 def key_of(table: CatalogTable, tenant_id: str | None) -> str:
     """The key of the plan of ``table``'s current snapshot for ``tenant_id``.
 
@@ -109,20 +177,7 @@ def key_of(table: CatalogTable, tenant_id: str | None) -> str:
         IcebergError: the table's folder holds no Iceberg metadata.
         OSError: the current metadata file cannot be read.
     """
-    location = Path(os.path.realpath(table.location))
-    metadata = current_metadata_file(location).read_bytes()
-    digest = hashlib.sha256()
-    for part in (
-        _FORMAT_VERSION.encode(),
-        _code_fingerprint(),
-        str(location).encode(),
-        (tenant_id or "").encode(),
-        (table.tenant_column or "").encode(),
-        metadata,
-    ):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+    return PlanOf.of(table, tenant_id).key()
 
 
 def _cache_file(lake_root: Path, key: str) -> Path:
@@ -139,15 +194,15 @@ def load(lake_root: Path, key: str) -> Plan | None:
         return None
 
 
-def save(lake_root: Path, key: str, plan: Plan) -> None:
-    """Keep ``plan`` under ``key`` (atomically: readers see the whole plan or none)."""
+def save(lake_root: Path, key: str, plan: Plan, of: PlanOf) -> None:
+    """Keep ``plan`` (of ``of``) under ``key`` (atomically: readers see the whole plan or none)."""
     path = _cache_file(lake_root, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(plan.to_json(), fh)
+                json.dump({**plan.to_json(), "of": of.to_json()}, fh)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -156,6 +211,48 @@ def save(lake_root: Path, key: str, plan: Plan) -> None:
         # A lake this process may read but not write: the query still runs, only unplanned
         # reads are not sped up.
         return
+
+
+def _is_current(path: Path) -> bool:
+    """Whether the plan in ``path`` is the plan of its table's current snapshot."""
+    try:
+        of = PlanOf.from_json(json.loads(path.read_bytes())["of"])
+        return of.key() == path.stem
+    except (OSError, ValueError, KeyError, TypeError, IcebergError):
+        return False
+
+
+def prune(lake_root: Path, temp_margin_seconds: float = 3600.0) -> int:
+    """Remove the kept plans no query can use any more; returns how many were removed.
+
+    A plan is kept only while it is the plan of its table's current snapshot (with the current
+    planning code): one of a snapshot since replaced by a commit, of a table since removed, or
+    one that cannot be read is removed. So is a temporary file of a write older than
+    ``temp_margin_seconds`` (a younger one may be a query's write in progress). Only files
+    directly in ``<lake>/_cache/iceberg-plans/`` are ever removed.
+    """
+    folder = lake_root.joinpath(*CACHE_DIR)
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    now = time.time()
+    for path in entries:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue  # a temporary file renamed into place meanwhile
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        if path.name.startswith(_TEMP_PREFIX):
+            stale = now - info.st_mtime > temp_margin_seconds
+        else:
+            stale = path.suffix == ".json" and not _is_current(path)
+        if stale:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def inside(table: CatalogTable, path: Path) -> Path:
@@ -190,8 +287,9 @@ def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -
         from lakehouse.athena import iceberg
 
         return iceberg.resolve(table, tenant_id)
+    of = PlanOf.of(table, tenant_id)
     try:
-        key = key_of(table, tenant_id)
+        key = of.key()
     except IcebergError as exc:
         raise AthenaQueryError("ICEBERG_INVALID_METADATA", str(exc)) from exc
     except OSError as exc:
@@ -205,7 +303,7 @@ def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -
         from lakehouse.athena import iceberg
 
         plan = iceberg.plan(table, tenant_id)
-        save(lake_root, key, plan)
+        save(lake_root, key, plan, of)
     return source_of(plan, table, tenant_id)
 
 

@@ -12,9 +12,11 @@ import duckdb
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
+from lakehouse.athena import iceberg_plan
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
+from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.maintain import maintain_lake
@@ -93,7 +95,14 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     fresh = bucket_folder / "being-written-right-now.parquet"
     shutil.copy(iceberg.local_path(some_file), fresh)
 
+    plans = Path(lake.lake_uri).joinpath(*iceberg_plan.CACHE_DIR)
+    planned_before = set(plans.glob("*.json"))
+    assert len(planned_before) == 2  # one plan per table read, of its current snapshot
+
     done = {m.table: m for m in maintain_lake(lake, spark, retention=timedelta(0), retain_last=1)}
+
+    # Compaction and expiry commit new snapshots: the plans of the old ones are gone.
+    assert not set(plans.glob("*.json")) & planned_before
 
     assert set(done) == {"silver.customers", "silver.customers_history"}
     m = done["silver.customers"]
@@ -109,6 +118,12 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     assert sorted(map(tuple, tables.read(spark, history).collect())) == history_before
     assert _duckdb_answer(folder) == duck_before
     assert _athena_answers(lake) == athena_before
+    catalog = load_catalog(lake.catalog_uri)
+    current = {
+        plans / f"{iceberg_plan.key_of(catalog.get('silver', name), None)}.json"  # type: ignore[arg-type]
+        for name in ("customers", "customers_history")
+    }
+    assert set(plans.glob("*.json")) == current
     # Settings' defaults keep 7 days and at least 10 snapshots: nothing more to expire.
     again = maintain_lake(lake, spark)
     assert all(x.snapshots_after == x.snapshots_before for x in again)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -150,3 +152,48 @@ def test_a_planned_query_loads_neither_pyiceberg_nor_numpy(lake: IcebergLake) ->
     again_rows, again_loaded = run()
     assert again_rows == first_rows
     assert again_loaded == []
+
+
+def test_prune_keeps_only_the_plans_of_current_snapshots(lake: IcebergLake) -> None:
+    for slug in (None, "acme"):
+        with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+            engine.execute(COUNT_SUM)
+    catalog = load_catalog(lake.settings.catalog_uri)
+    tenants = catalog.get("silver", "tenants")
+    assert tenants is not None
+    # --tenant reads silver.tenants first: that table's plan stays current below.
+    unchanged = lake.root.joinpath(
+        *iceberg_plan.CACHE_DIR, f"{iceberg_plan.key_of(tenants, None)}.json"
+    )
+    superseded = set(_plans(lake)) - {unchanged}
+    assert len(superseded) == 2  # silver.orders for every tenant and for acme
+    lake.orders().append(pa.Table.from_pylist(order_rows(7000, 4, "globex", 100), ORDERS_ARROW))
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        answer = engine.execute(COUNT_SUM)[0].rows
+    current = _plan_file(lake, None)
+    cache = current.parent
+    cut_short = cache / f"{'0' * 64}.json"
+    cut_short.write_text('{"columns": 3')
+    # A plan whose table is gone, and one claiming to be of the current snapshot under
+    # another key (a plan of other planning code, or a forged one).
+    gone = json.loads(current.read_text())
+    gone["of"]["location"] = str(lake.root / "silver" / "dropped")
+    (cache / f"{'1' * 64}.json").write_text(json.dumps(gone))
+    shutil.copy(current, cache / f"{'2' * 64}.json")
+    old_temp, new_temp = cache / ".plan-old.tmp", cache / ".plan-new.tmp"
+    old_temp.write_text("{")
+    new_temp.write_text("{")
+    os.utime(old_temp, (time.time() - 7200, time.time() - 7200))
+    unrelated = cache / "README"
+    unrelated.write_text("not a plan")
+
+    assert iceberg_plan.prune(lake.root) == len(superseded) + 4
+    assert set(cache.iterdir()) == {current, unchanged, new_temp, unrelated}
+    assert iceberg_plan.prune(lake.root) == 0
+    with AthenaEngine(lake.settings, save_results=False) as engine:
+        assert engine.execute(COUNT_SUM)[0].rows == answer  # from the kept plan
+    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+
+
+def test_prune_of_a_lake_without_plans_removes_nothing(tmp_path: Path) -> None:
+    assert iceberg_plan.prune(tmp_path) == 0
