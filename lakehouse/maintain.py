@@ -3,7 +3,8 @@
 Every silver, history and gold table is compacted (small files of a partition rewritten into
 one), its snapshots older than the retention are expired (the last ``retain_last`` always kept),
 and files no snapshot references and older than the orphan margin are removed; so are the local
-engine's kept plans of snapshots no longer current (:func:`lakehouse.athena.iceberg_plan.prune`).
+engine's kept plans of snapshots no longer current (:func:`lakehouse.athena.iceberg_plan.prune`)
+and its statements prepared against another catalog (:func:`lakehouse.athena.prepared.prune`).
 The retention and the margin come from settings (``LAKEHOUSE_SNAPSHOT_RETENTION_DAYS``,
 ``LAKEHOUSE_SNAPSHOT_RETAIN_LAST``) or the command's options. On AWS the Data Catalog's table
 optimizers do the same (``terraform-infra``). A compaction is a commit like any other: the next
@@ -21,7 +22,8 @@ from lakehouse_glue.maintenance import Maintained, maintain
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
-from lakehouse.athena import iceberg_plan
+from lakehouse.athena import iceberg_plan, prepared
+from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.storage.lock import writer_lock
@@ -62,8 +64,13 @@ def maintain_lake(
         done = _maintain_tables(settings, spark, retention, retain_last, orphan_margin, on_table)
         if not settings.lake_uri.startswith("s3://"):
             # The local engine's plans of snapshots that are no longer current (compaction and
-            # expiry commit new ones): no query can use them again.
-            iceberg_plan.prune(Path(settings.lake_uri).resolve())
+            # expiry commit new ones) and its statements prepared against another catalog: no
+            # query can use them again.
+            root = Path(settings.lake_uri).resolve()
+            iceberg_plan.prune(root)
+            fingerprint = load_catalog(settings.catalog_uri).fingerprint
+            if fingerprint is not None:
+                prepared.prune(root, fingerprint)
         return done
 
 

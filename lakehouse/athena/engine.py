@@ -17,6 +17,10 @@ Every statement goes through four steps, each in its own module:
    reported in Athena terms (:mod:`~lakehouse.athena.errors`), results kept as Athena keeps
    them (:mod:`~lakehouse.athena.results`).
 
+Steps 1 and 4 give the same statements for the same text, catalog, limits and code: they run
+once, and later runs take their outcome as kept under those inputs, without importing sqlglot
+(:mod:`~lakehouse.athena.prepared`).
+
 With a tenant, the check is the first wall and DuckDB is the second: silver and gold rows are
 copied filtered by ``tenant_id`` (from the Iceberg files planned for that tenant, which hold other
 tenants of its bucket too, or a plain Parquet table's ``tenant_id=<uuid>`` folders), bronze rows
@@ -30,18 +34,23 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from sqlglot import exp
 
-from lakehouse.athena import guard, translate, views
+from lakehouse.athena import prepared, translate, views
 from lakehouse.athena.errors import AthenaQueryError
-from lakehouse.athena.guard import READ_DIALECT, split_statements
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
 from lakehouse.athena.session import Limits, Session
 from lakehouse.catalog.store import Catalog, CatalogTable, load_catalog, local_dir
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.schema import MappingSchema
+
+    from lakehouse.athena.guard import split_statements
 
 __all__ = [
     "AthenaEngine",
@@ -55,9 +64,17 @@ __all__ = [
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+def __getattr__(name: str) -> Any:
+    # split_statements lives in the guard, which imports sqlglot: loaded when asked for.
+    if name == "split_statements":
+        from lakehouse.athena.guard import split_statements
+
+        return split_statements
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass(frozen=True)
 class _Statement:
-    tree: exp.Expr
     text: str
     tables: tuple[CatalogTable, ...]
     duck_sql: str
@@ -68,6 +85,8 @@ def _bind_iceberg(tree: exp.Expr, catalog: Catalog) -> tuple[exp.Expr, Catalog]:
 
     Only then: binding needs pyiceberg, whose import costs more than a small query.
     """
+    from sqlglot import exp
+
     if any(t.args.get("version") is not None or "$" in t.name for t in tree.find_all(exp.Table)):
         from lakehouse.athena import iceberg
 
@@ -114,7 +133,7 @@ class AthenaEngine:
         if tenant is not None:
             self.tenant_id, self.tenant_slug = self._resolve_tenant(tenant)
         results_root = local_dir(settings.athena_results_uri, "the Athena results location")
-        self._schema = translate.schema_of(self.catalog)
+        self._schema: MappingSchema | None = None  # built when a statement is translated
         self._results = ResultStore(
             results_root
             if self.tenant_id is None
@@ -182,21 +201,72 @@ class AthenaEngine:
         return tenant_id, slug
 
     def prepare(self, text: str) -> list[_Statement]:
-        """Parse, check and translate every statement of ``text`` (nothing runs)."""
+        """Parse, check and translate every statement of ``text`` (nothing runs).
+
+        Statements prepared before against the same catalog are taken as they were kept
+        (:mod:`lakehouse.athena.prepared`); the others are prepared and kept.
+        """
+        fingerprint = self.catalog.fingerprint
+        key = None
+        if fingerprint is not None:
+            limits = (self.settings.athena_max_sql_bytes, self.settings.athena_max_nesting)
+            key = prepared.key_of(text, fingerprint, *limits)
+            kept = prepared.load(self.lake_root, key)
+            statements = self._from_kept(kept) if kept is not None else None
+            if statements is not None:
+                return statements
+        statements, keep = self._prepare_now(text)
+        if key is not None and fingerprint is not None and keep:
+            kept_now = [
+                prepared.Prepared(
+                    text=st.text,
+                    duck_sql=st.duck_sql,
+                    tables=tuple(t.qualified_name for t in st.tables),
+                )
+                for st in statements
+            ]
+            prepared.save(self.lake_root, key, kept_now, fingerprint)
+        return statements
+
+    def _from_kept(self, kept: list[prepared.Prepared]) -> list[_Statement] | None:
+        """The kept statements with their catalog tables; None if one names an unknown table."""
         out = []
-        for parsed in split_statements(text, self.settings.athena_max_sql_bytes):
+        for st in kept:
+            tables = []
+            for name in st.tables:
+                database, _, table_name = name.partition(".")
+                table = self.catalog.get(database, table_name)
+                if table is None:
+                    return None
+                tables.append(table)
+            out.append(_Statement(text=st.text, tables=tuple(tables), duck_sql=st.duck_sql))
+        return out
+
+    def _prepare_now(self, text: str) -> tuple[list[_Statement], bool]:
+        """The statements of ``text``, and whether they depend on the catalog alone."""
+        from lakehouse.athena import guard
+
+        out = []
+        catalog_only = True
+        for parsed in guard.split_statements(text, self.settings.athena_max_sql_bytes):
             try:
                 # Time travel and metadata tables of Iceberg tables become derived catalog
                 # entries (lakehouse.athena.iceberg), which the guard checks like any table.
                 tree, catalog = _bind_iceberg(parsed, self.catalog)
                 tables = guard.check(tree, catalog, self.settings.athena_max_nesting)
-                rendered = tree.sql(READ_DIALECT)
-                schema = self._schema if catalog is self.catalog else translate.schema_of(catalog)
+                rendered = tree.sql(guard.READ_DIALECT)
+                if catalog is self.catalog:
+                    if self._schema is None:
+                        self._schema = translate.schema_of(self.catalog)
+                    schema = self._schema
+                else:
+                    catalog_only = False
+                    schema = translate.schema_of(catalog)
                 duck_sql = translate.to_duckdb(tree, schema, copy=False)  # tree not used after
             except RecursionError as exc:
                 raise AthenaQueryError("SYNTAX_ERROR", "the query is nested too deeply") from exc
-            out.append(_Statement(tree=tree, text=rendered, tables=tables, duck_sql=duck_sql))
-        return out
+            out.append(_Statement(text=rendered, tables=tables, duck_sql=duck_sql))
+        return out, catalog_only
 
     def _session_for(self, tables: list[CatalogTable], deadline: float, functions: bool) -> Session:
         """A locked session that can read ``tables`` (and call the translation's functions).

@@ -7,27 +7,36 @@ arithmetic, dates, functions from the allow-list of :mod:`lakehouse.athena.funct
 :func:`install` puts the macros and UDFs that SQL calls on the session's connection. A
 construct the local engine cannot reproduce exactly is refused (``NOT_SUPPORTED`` or
 ``FUNCTION_NOT_FOUND`` naming it), never translated to a silently different query.
+
+sqlglot is imported when a statement is translated, not with this module: a statement kept
+translated (:mod:`lakehouse.athena.prepared`) runs without it.
 """
 
 from __future__ import annotations
 
-import duckdb
-from sqlglot import exp
-from sqlglot.schema import MappingSchema
+from typing import TYPE_CHECKING
 
-from lakehouse.athena import trino
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.catalog.store import Catalog
+
+if TYPE_CHECKING:
+    import duckdb
+    from sqlglot import exp
+    from sqlglot.schema import MappingSchema
 
 
 def schema_of(catalog: Catalog) -> MappingSchema:
     """The column types the translation types a statement with."""
-    return trino.schema_of(catalog)
+    from lakehouse.athena.trino.schema import schema_of as build
+
+    return build(catalog)
 
 
 def install(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the macros and UDFs the translated SQL calls (pure functions, no file access)."""
-    trino.install(connection)
+    from lakehouse.athena.trino.macros import install as create
+
+    create(connection)
 
 
 def needs_functions(duck_sql: str) -> bool:
@@ -44,7 +53,9 @@ def to_duckdb(tree: exp.Expr, schema: MappingSchema | None = None, copy: bool = 
 
     ``copy=False`` lets the translation rewrite ``tree`` itself (it must not be used after).
     """
+    from lakehouse.athena.trino.translator import TranslationRefusedError, translate
+
     try:
-        return trino.translate(tree, schema, copy=copy)
-    except trino.TranslationRefusedError as exc:
+        return translate(tree, schema, copy=copy)
+    except TranslationRefusedError as exc:
         raise AthenaQueryError(exc.code, str(exc).split(": ", 1)[1]) from exc

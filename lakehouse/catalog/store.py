@@ -8,6 +8,7 @@ resolves ``database.table`` names through it, as Athena resolves them through Gl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -135,6 +136,9 @@ class Catalog:
 
     root: Path
     tables: dict[str, CatalogTable] = field(default_factory=dict)
+    #: SHA-256 of the documents the tables were read from (:func:`load_catalog`); None when
+    #: the tables may differ from any set of documents (built in memory, or changed since).
+    fingerprint: str | None = None
 
     def get(self, database: str, name: str) -> CatalogTable | None:
         return self.tables.get(f"{database.lower()}.{name.lower()}")
@@ -160,18 +164,21 @@ class Catalog:
         tmp.write_text(json.dumps(table.to_json(), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
         self.tables[table.qualified_name] = table
+        self.fingerprint = None
         return path
 
     def delete(self, database: str, name: str) -> None:
         """Remove a table whose data is gone (as a crawler with DELETE_FROM_DATABASE does)."""
         self.path_of(database, name).unlink(missing_ok=True)
         self.tables.pop(f"{database}.{name}", None)
+        self.fingerprint = None
 
 
 def load_catalog(catalog_uri: str) -> Catalog:
     """Read every table document under ``catalog_uri`` (an empty catalog if none exist)."""
     root = local_dir(catalog_uri, "the catalog location")
     catalog = Catalog(root=root)
+    digest = hashlib.sha256()
     # The lake's databases, then any other a Glue job registered (catalog sinks).
     others = sorted(
         p.name
@@ -184,11 +191,16 @@ def load_catalog(catalog_uri: str) -> Catalog:
             continue
         for path in sorted(folder.glob("*.json")):
             try:
-                table = CatalogTable.from_json(json.loads(path.read_text(encoding="utf-8")))
+                document = path.read_bytes()
+                table = CatalogTable.from_json(json.loads(document.decode("utf-8")))
             except (ValueError, KeyError, TypeError) as exc:
                 raise LakehouseError(
                     f"catalog file {path} is unreadable ({exc}); delete it and run "
                     "`lakehouse crawl` again"
                 ) from exc
             catalog.tables[table.qualified_name] = table
+            for part in (f"{database}/{path.name}".encode(), document):
+                digest.update(len(part).to_bytes(8, "big"))
+                digest.update(part)
+    catalog.fingerprint = digest.hexdigest()
     return catalog

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -12,7 +13,7 @@ import duckdb
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
-from lakehouse.athena import iceberg_plan
+from lakehouse.athena import iceberg_plan, prepared
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
@@ -98,11 +99,19 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     plans = Path(lake.lake_uri).joinpath(*iceberg_plan.CACHE_DIR)
     planned_before = set(plans.glob("*.json"))
     assert len(planned_before) == 2  # one plan per table read, of its current snapshot
+    statements = Path(lake.lake_uri).joinpath(*prepared.CACHE_DIR)
+    kept_statements = set(statements.glob("*.json"))
+    assert len(kept_statements) == len(_QUERIES)  # prepared against the current catalog
+    of_another_catalog = statements / f"{'0' * 64}.json"
+    of_another_catalog.write_text(
+        json.dumps({"catalog": "0" * 64, "code": prepared.code_fingerprint(), "statements": []})
+    )
 
     done = {m.table: m for m in maintain_lake(lake, spark, retention=timedelta(0), retain_last=1)}
 
     # Compaction and expiry commit new snapshots: the plans of the old ones are gone.
     assert not set(plans.glob("*.json")) & planned_before
+    assert set(statements.glob("*.json")) == kept_statements
 
     assert set(done) == {"silver.customers", "silver.customers_history"}
     m = done["silver.customers"]
