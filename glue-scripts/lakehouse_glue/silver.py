@@ -356,6 +356,43 @@ def _write_full(
     return int(totals["n"]), int(totals["bad"] or 0), int(written.get("total-records", 0))
 
 
+def _rebuild(
+    spark: SparkSession,
+    files: list[str],
+    entity: Entity,
+    contract: BronzeContract,
+    clean: Cleaner | None,
+    tables: Tables,
+    started: datetime,
+    quarantine_path: str,
+    counts: dict[str, int],
+    out: _Totals,
+) -> None:
+    """Write both tables from ``files`` alone, replacing them: a full refresh, or the first
+    slice of a run into tables that hold no data yet (where a merge would join against nothing
+    and give the same rows, only slower)."""
+    batch, checked, full = _read_checked(
+        spark,
+        files,
+        entity,
+        contract,
+        clean,
+        lambda df: _write_full(spark, df, entity, tables, started),
+        spread=True,
+    )
+    rows_in, rows_quarantined, rows_out = full or (0, 0, 0)
+    out.rebuilt += 1
+    out.rows_in += rows_in
+    out.rows_quarantined += rows_quarantined
+    out.rows_out += rows_out
+    if checked is None:
+        _replace_empty(spark, entity, tables)
+    out.add_batch(batch)
+    _quarantine(spark, batch.bad_files, entity, contract, started, quarantine_path, counts)
+    if checked is not None and rows_quarantined:
+        _quarantine_bad_rows(spark, checked, entity, contract, started, quarantine_path, counts)
+
+
 def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
     """Full refresh with no readable file: both tables exist and are empty."""
     ice.replace(spark, tables.history, spark.createDataFrame([], history_schema(entity)))
@@ -434,6 +471,7 @@ class _Totals:
     rows_quarantined: int = 0
     rows_out: int = 0
     rewritten: int = 0
+    rebuilt: int = 0
     files_read: list[str] = field(default_factory=list)
     bad_files: list[InspectedFile] = field(default_factory=list)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
@@ -613,22 +651,9 @@ def run(
     slices_run = 0
     if args.full_refresh:
         merged_record.clear()
-        batch, checked, full = _read_checked(
-            spark,
-            files,
-            entity,
-            contract,
-            clean,
-            lambda df: _write_full(spark, df, entity, tables, started),
-            spread=True,
+        _rebuild(
+            spark, files, entity, contract, clean, tables, started, quarantine_path, counts, out
         )
-        out.rows_in, out.rows_quarantined, out.rows_out = full or (0, 0, 0)
-        if checked is None:
-            _replace_empty(spark, entity, tables)
-        out.add_batch(batch)
-        _quarantine(spark, out.bad_files, entity, contract, started, quarantine_path, counts)
-        if checked is not None and out.rows_quarantined:
-            _quarantine_bad_rows(spark, checked, entity, contract, started, quarantine_path, counts)
         slices_run = 1
     else:
         _quarantine(spark, set_aside, entity, contract, started, quarantine_path, counts)
@@ -638,7 +663,32 @@ def run(
         slice_bytes = args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
         todo = [f for f in new if f.uri not in resumed]
         sizes = {f.uri: f for f in todo}
+        # Into tables with no data yet (a first run), the first slice is a rebuild: the same
+        # rows a merge would give, written without joining against empty tables.
+        empty = all(
+            ice.current_snapshot_id(spark, t) is None for t in (tables.current, tables.history)
+        )
         for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
+            if number == 1 and empty:
+                _rebuild(
+                    spark,
+                    uris,
+                    entity,
+                    contract,
+                    clean,
+                    tables,
+                    started,
+                    quarantine_path,
+                    counts,
+                    out,
+                )
+                if slice_hook is not None:
+                    slice_hook(entity.name, number, "merged")
+                merged_record.add(sizes[u] for u in uris)
+                if slice_hook is not None:
+                    slice_hook(entity.name, number, "recorded")
+                slices_run = number
+                continue
             schema_problems = _run_slice(
                 spark,
                 uris,
@@ -668,6 +718,7 @@ def run(
         "seconds": round(time.perf_counter() - t0, 3),
         "full_refresh": args.full_refresh,
         "slices": slices_run,
+        "slices_rebuilt": out.rebuilt,
         "files": {
             "processed": len(files) + len(set_aside),
             "resumed": len(resumed),

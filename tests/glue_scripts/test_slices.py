@@ -201,6 +201,8 @@ def test_a_backlog_larger_than_a_slice_equals_the_oracle_and_a_rebuild(
     assert run.state == "SUCCEEDED", run.error
     assert run.report is not None
     assert run.report["slices"] == 4
+    # Into empty tables the first slice is written whole (no merge), the other three merged.
+    assert run.report["slices_rebuilt"] == 1
     assert run.report["rows_in"] == 15
     assert _silver_now(spark, lake) == _oracle(FILES)
     versions = history(spark, lake).collect()
@@ -255,6 +257,7 @@ def test_a_run_stopped_between_slices_resumes_at_the_next_one(
     assert third.report is not None
     assert third.report["files"] == {"processed": 4, "resumed": 2, "read": 2, "quarantined": 0}
     assert third.report["slices"] == 2
+    assert third.report["slices_rebuilt"] == 0  # the tables hold slices 1 and 2 already
     assert _silver_now(spark, lake) == _oracle(FILES)
     assert _bookmarked(lake)
     versions = history(spark, lake).collect()
