@@ -1,14 +1,15 @@
 """``lakehouse maintain``: keep the lake's Iceberg tables small and fast, answers unchanged.
 
-Every silver, history and gold table is compacted (small files of a partition rewritten into
-one), its snapshots older than the retention are expired (the last ``retain_last`` always kept),
-and files no snapshot references and older than the orphan margin are removed; so are the local
-engine's kept plans of snapshots no longer current (:func:`lakehouse.athena.iceberg_plan.prune`)
-and its statements prepared against another catalog (:func:`lakehouse.athena.prepared.prune`).
-The retention and the margin come from settings (``LAKEHOUSE_SNAPSHOT_RETENTION_DAYS``,
-``LAKEHOUSE_SNAPSHOT_RETAIN_LAST``) or the command's options. On AWS the Data Catalog's table
-optimizers do the same (``terraform-infra``). A compaction is a commit like any other: the next
-pipeline run rebuilds the marts that read a compacted silver table (same answers, new snapshot).
+Every silver, history and gold table is compacted (the small files of a partition rewritten
+into one, sorted by tenant then key as the jobs write them), its snapshots older than the
+retention are expired (the last ``retain_last`` always kept), and files no snapshot references
+and older than the orphan margin are removed; so are the local engine's kept plans of snapshots
+no longer current (:func:`lakehouse.athena.iceberg_plan.prune`) and its statements prepared
+against another catalog (:func:`lakehouse.athena.prepared.prune`). The retention and the margin
+come from settings (``LAKEHOUSE_SNAPSHOT_RETENTION_DAYS``, ``LAKEHOUSE_SNAPSHOT_RETAIN_LAST``) or
+the command's options. On AWS the Data Catalog's table optimizers do the same
+(``terraform-infra``). A compaction is a commit like any other: the next pipeline run rebuilds
+the marts that read a compacted silver table (same answers, new snapshot).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.maintenance import Maintained, maintain
-from lakehouse_glue.model import load_declaration
+from lakehouse_glue.maintenance import lake_tables as tables_of
 from pyspark.sql import SparkSession
 
 from lakehouse.athena import iceberg_plan, prepared
@@ -35,15 +36,8 @@ DEFAULT_ORPHAN_MARGIN = timedelta(days=3)
 
 def lake_tables(spark: SparkSession, settings: Settings) -> list[ice.Table]:
     """Every Iceberg table of the lake that exists: silver, history, gold."""
-    from lakehouse_glue.gold.marts import load_marts
-
     catalog = register_lake_catalog(spark, settings)
-    candidates: list[ice.Table] = []
-    for entity in load_declaration().entities:
-        candidates.append(ice.silver_table(catalog, settings.silver_uri, entity.name))
-        candidates.append(ice.history_table(catalog, settings.silver_uri, entity.name))
-    candidates += [ice.gold_table(catalog, settings.gold_uri, m.name) for m in load_marts()]
-    return [t for t in candidates if ice.exists(spark, t)]
+    return tables_of(spark, catalog, settings.silver_uri, settings.gold_uri)
 
 
 def maintain_lake(

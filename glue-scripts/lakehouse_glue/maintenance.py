@@ -8,6 +8,13 @@ returns: compaction commits the same rows in fewer files, expiry only forgets ol
 (time travel to them ends) and deletes files no kept snapshot uses, and orphan removal deletes
 files no snapshot ever committed (left by killed writers) once they are older than a margin
 that keeps a running writer's files safe.
+
+Compaction keeps the layout the jobs write (``iceberg.py``): it rewrites with Iceberg's
+``sort`` strategy in the table's write order (``tenant_id``, then the key), so the files it
+writes hold runs of tenants, with tight ``tenant_id`` bounds for min/max pruning. Iceberg's
+default, ``binpack``, would concatenate the small files of a bucket as they come, and the
+bounds of every file it writes would span the bucket's tenants.
+(https://iceberg.apache.org/docs/latest/spark-procedures/#rewrite_data_files)
 """
 
 from __future__ import annotations
@@ -18,6 +25,27 @@ from datetime import datetime
 from pyspark.sql import SparkSession
 
 from lakehouse_glue import iceberg as ice
+from lakehouse_glue.gold.marts import load_marts
+from lakehouse_glue.model import load_declaration
+
+
+def lake_tables(
+    spark: SparkSession, catalog: str, silver_path: str, gold_path: str
+) -> list[ice.Table]:
+    """Every Iceberg table of the lake that exists: silver and history (with the entity's key,
+    their second sort column), then gold, in declaration order."""
+    candidates: list[ice.Table] = []
+    for entity in load_declaration().entities:
+        key = entity.primary_key
+        candidates.append(ice.silver_table(catalog, silver_path, entity.name, key))
+        candidates.append(ice.history_table(catalog, silver_path, entity.name, key))
+    candidates += [ice.gold_table(catalog, gold_path, m.name) for m in load_marts()]
+    return [t for t in candidates if ice.exists(spark, t)]
+
+
+def sort_order_sql(table: ice.Table) -> str:
+    """The ``sort_order`` argument of ``rewrite_data_files``: the table's write order."""
+    return ", ".join(f"{column} ASC NULLS FIRST" for column in table.write_order)
 
 
 @dataclass(frozen=True)
@@ -55,7 +83,7 @@ def maintain(
 
     Args:
         spark: a session with Iceberg's SQL extensions and the table's catalog.
-        table: the table.
+        table: the table (its ``key`` set, so that compaction sorts by tenant, then key).
         expire_before: snapshots committed before this (UTC) may be expired...
         retain_last: ...but the last ``retain_last`` snapshots are always kept.
         orphans_before: only files older than this (UTC) can be orphans.
@@ -65,7 +93,8 @@ def maintain(
     call = f"call `{table.catalog}`.system"
     before = _count(spark, table, "snapshots")
     rewrite = spark.sql(
-        f"{call}.rewrite_data_files(table => '{name}', "
+        f"{call}.rewrite_data_files(table => '{name}', strategy => 'sort', "
+        f"sort_order => '{sort_order_sql(table)}', "
         f"options => map('min-input-files', '{int(min_input_files)}'))"
     ).first()
     expire = spark.sql(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -10,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
+from lakehouse_glue import iceberg as ice
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
@@ -24,6 +27,7 @@ from lakehouse.maintain import maintain_lake
 from tests.glue_scripts import tables
 from tests.glue_scripts.bronze_files import write_file
 from tests.glue_scripts.test_silver_job import T1, T2, customer
+from tests.lakehouse.tenant_rows import customer_of, tenant_id
 
 JOB = load_declaration().entity("customers").silver_job_name
 
@@ -136,3 +140,68 @@ def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
     # Settings' defaults keep 7 days and at least 10 snapshots: nothing more to expire.
     again = maintain_lake(lake, spark)
     assert all(x.snapshots_after == x.snapshots_before for x in again)
+
+
+def _file_order(path: Path) -> list[tuple[str, str]]:
+    """``(tenant_id, id)`` of a data file's rows, in the order the file stores them."""
+    rows = pq.read_table(path, columns=["tenant_id", "id"]).to_pylist()
+    return [(r["tenant_id"], r["id"]) for r in rows]
+
+
+def test_compaction_keeps_tenants_sorted_so_a_tenant_plans_only_its_own_files(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    bronze = Path(lake.bronze_uri)
+    tenants = range(200)  # ~60 of the 64 buckets, three or four tenants to a bucket
+    write_file(bronze, "customers", "LOAD00000001.csv.gz", [customer_of(n, 0) for n in tenants])
+    assert start_job_run(lake, JOB, spark=spark).state == "SUCCEEDED"
+    # Two runs, each adding a customer to half of the tenants: each bucket gets small files
+    # whose tenants interleave with its first file's.
+    for r in (1, 2):
+        ts = f"2024-01-0{r + 1} 00:00:00.000000"
+        rows = [customer_of(n, r, s=r, ts=ts) for n in tenants if n % 2 == r - 1]
+        write_file(bronze, "customers", f"2024010{r + 1}-000000000001.csv.gz", rows)
+        assert start_job_run(lake, JOB, spark=spark).state == "SUCCEEDED"
+    silver = tables.silver_table(spark, lake, "customers")
+    history = tables.history_table(spark, lake, "customers")
+    probes = [tenant_id(n) for n in (0, 1, 2, 77, 199)]
+    # Files of a few KB, so that compaction writes several files per bucket: their tenant
+    # ranges are what min/max pruning works with.
+    for table in (silver, history):
+        target = "'write.target-file-size-bytes' = '2500'"
+        spark.sql(f"alter table {table.ident} set tblproperties ({target})")
+
+    def rows(table: ice.Table) -> list[tuple[object, ...]]:
+        return sorted(map(tuple, tables.read(spark, table).collect()))
+
+    before = {table.name: rows(table) for table in (silver, history)}
+
+    done = {m.table: m for m in maintain_lake(lake, spark, retention=timedelta(0), retain_last=1)}
+
+    for table in (silver, history):
+        assert done[f"silver.{table.name}"].files_rewritten > 0
+        assert rows(table) == before[table.name]
+        loaded = iceberg.load_table(Path(lake.silver_uri) / table.name)
+        snapshot = loaded.current_snapshot()
+        every = list(iceberg.live_files(loaded, snapshot))
+        by_bucket: dict[object, list[list[tuple[str, str]]]] = {}
+        for f in every:
+            order = _file_order(f.path)
+            # Rows in the tables' write order within a file: tenant, then key...
+            assert order == sorted(order), f.path
+            by_bucket.setdefault(f.partition[ice.PARTITION_FIELD], []).append(order)
+        assert len(every) > len(by_bucket)  # several files to a bucket
+        # ...and across a bucket's files: each file a run of tenants that no other file's
+        # range overlaps (a tenant at a boundary may span two). binpack would write files
+        # of interleaved tenant ranges.
+        for bucket, files in by_bucket.items():
+            ranges = sorted((f[0][0], f[-1][0]) for f in files)
+            for (_, high), (low, _) in itertools.pairwise(ranges):
+                assert high <= low, (table.name, bucket, ranges)
+        holding = tables.files_by_tenant(spark, table)
+        for probe in probes:
+            planned = {f.path for f in iceberg.tenant_files(loaded, snapshot, "tenant_id", probe)}
+            # Exactly the files that hold the tenant's rows, a small share of the table's.
+            assert planned == {iceberg.local_path(uri) for uri in holding[probe]}, probe
+            assert len(planned) / len(every) <= 0.02
