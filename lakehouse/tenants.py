@@ -15,26 +15,24 @@ What it guarantees, in order:
 
 It does not touch bronze (the replayable copy of the source, never expired on AWS: see
 ``terraform-infra/modules/storage``) or the source database (the application's to clean up);
-:func:`bronze_holding` lists the bronze files that still hold the tenant's rows.
+the result lists the bronze files that still hold the tenant's rows. The work itself is
+:func:`lakehouse_glue.tenants.offboard`, which the Glue job ``offboard_tenant`` runs on AWS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from lakehouse_glue import fs
-from lakehouse_glue import iceberg as ice
 from lakehouse_glue import tenants as lifecycle
-from lakehouse_glue.bronze import SOURCE_FILE, inspect_headers, read_files, table_path
-from lakehouse_glue.model import load_bronze_contract, load_declaration
+from lakehouse_glue.tenants import BronzeFile, OffboardResult
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.storage.lock import writer_lock
+
+__all__ = ["BronzeFile", "OffboardResult", "check_tenant_argument", "offboard"]
 
 #: What ``--tenant`` may be before anything reads the lake: a UUID or a slug.
 _MAX_TENANT_ARGUMENT = 100
@@ -62,90 +60,6 @@ def check_tenant_argument(tenant: str) -> str:
     return wanted
 
 
-@dataclass(frozen=True)
-class BronzeFile:
-    """A bronze file that holds rows of the offboarded tenant."""
-
-    uri: str
-    tenant_rows: int
-    rows: int
-
-
-@dataclass
-class OffboardResult:
-    """What offboarding did: rows deleted per table, snapshots expired, bronze left."""
-
-    tenant_id: str
-    slug: str
-    deleted: dict[str, int] = field(default_factory=dict)
-    expired_files: dict[str, int] | None = None
-    bronze: list[BronzeFile] = field(default_factory=list)
-
-
-def _resolve(spark: SparkSession, catalog: str, settings: Settings, wanted: str) -> tuple[str, str]:
-    """``(id, slug)`` of the tenant named by slug or id, from silver.tenants or the list."""
-    table = ice.silver_table(catalog, settings.silver_uri, load_declaration().tenant_entity)
-    rows: list[tuple[str, str]] = []
-    if ice.exists(spark, table):
-        found = (
-            spark.table(table.ident)
-            .where((F.col("slug") == F.lit(wanted)) | (F.col("id") == F.lit(wanted.lower())))
-            .select("id", "slug")
-            .distinct()
-            .collect()
-        )
-        rows = [(str(r["id"]), str(r["slug"])) for r in found]
-    if not rows:
-        rows = [
-            (e.tenant_id, e.slug)
-            for e in lifecycle.offboarded(spark, settings.silver_uri).values()
-            if wanted in (e.slug, e.tenant_id) or wanted.lower() == e.tenant_id
-        ]
-    if not rows:
-        raise LakehouseError(
-            f"no tenant with slug or id {wanted!r} in silver.tenants of {settings.lake_uri}; "
-            'list them with `lakehouse athena "select id, slug from silver.tenants"`'
-        )
-    if len(rows) > 1:
-        raise LakehouseError(f"{wanted!r} names {len(rows)} tenants; give the tenant's id")
-    tenant_id, slug = rows[0]
-    try:
-        return lifecycle.check_tenant_id(tenant_id.lower()), slug
-    except lifecycle.TenantIdError as exc:
-        raise LakehouseError(f"tenant {slug!r} in silver.tenants has a bad id: {exc}") from exc
-
-
-def lake_tables(spark: SparkSession, settings: Settings) -> list[ice.Table]:
-    """Every silver, history and gold table of the lake that exists."""
-    from lakehouse.maintain import lake_tables as existing
-
-    return existing(spark, settings)
-
-
-def bronze_holding(spark: SparkSession, settings: Settings, tenant_id: str) -> list[BronzeFile]:
-    """The bronze files that hold rows of ``tenant_id``, with its and all rows per file."""
-    contract = load_bronze_contract()
-    out: list[BronzeFile] = []
-    for entity in load_declaration().entities:
-        folder = table_path(settings.bronze_uri, entity, contract)
-        if not fs.exists(spark, folder):
-            continue
-        uris = [f.uri for f in fs.list_files(spark, folder) if f.uri.endswith(contract.file_suffix)]
-        good = [f for f in inspect_headers(spark, uris, contract.file_suffix) if f.ok]
-        batch = read_files(spark, good, entity, contract)
-        if batch.rows is None:
-            continue
-        mine = F.col(entity.tenant_column) == F.lit(tenant_id)
-        counted = (
-            batch.rows.groupBy(SOURCE_FILE)
-            .agg(F.sum(F.when(mine, 1).otherwise(0)).alias("mine"), F.count(F.lit(1)).alias("n"))
-            .where(F.col("mine") > 0)
-            .collect()
-        )
-        out += [BronzeFile(str(r[SOURCE_FILE]), int(r["mine"]), int(r["n"])) for r in counted]
-    return sorted(out, key=lambda f: f.uri)
-
-
 def offboard(
     settings: Settings,
     spark: SparkSession,
@@ -157,31 +71,41 @@ def offboard(
     """Erase ``tenant`` (slug or id) from every silver, history and gold table.
 
     Raises:
-        LakehouseError: the argument names no tenant, or names several.
+        LakehouseError: the argument names no tenant, or names several; the offboarded list
+            cannot be read (nothing is erased then).
     """
     from lakehouse.pipeline.run import check_layout
 
     wanted = check_tenant_argument(tenant)
     check_layout(settings)
-    step = on_step or (lambda _: None)
     # Nested in the CLI's own lock (a level more); taken here for every other caller.
     with writer_lock(settings, "tenants offboard"):
         catalog = register_lake_catalog(spark, settings)
-        tenant_id, slug = _resolve(spark, catalog, settings, wanted)
-        result = OffboardResult(tenant_id, slug)
-        lifecycle.record_offboarded(spark, settings.silver_uri, tenant_id, slug)
-        tables = lake_tables(spark, settings)
-        for table in tables:
-            step(f"erasing from {table.namespace}.{table.name}")
-            result.deleted[f"{table.namespace}.{table.name}"] = lifecycle.erase(
-                spark, table, tenant_id
+        try:
+            found = lifecycle.resolve(spark, catalog, settings.silver_uri, wanted)
+        except (
+            lifecycle.UnknownTenantError,
+            lifecycle.TenantIdError,
+            lifecycle.OffboardedListError,
+        ) as exc:
+            raise LakehouseError(str(exc)) from exc
+        if found is None:
+            raise LakehouseError(
+                f"no tenant with slug or id {wanted!r} in silver.tenants of {settings.lake_uri}; "
+                'list them with `lakehouse athena "select id, slug from silver.tenants"`'
             )
-        if expire_snapshots:
-            result.expired_files = {}
-            for table in tables:
-                step(f"expiring snapshots of {table.namespace}.{table.name}")
-                name = f"{table.namespace}.{table.name}"
-                result.expired_files[name] = lifecycle.expire_all_but_current(spark, table)
-        step("listing bronze")
-        result.bronze = bronze_holding(spark, settings, tenant_id)
-    return result
+        tenant_id, slug = found
+        try:
+            return lifecycle.offboard(
+                spark,
+                catalog=catalog,
+                bronze_path=settings.bronze_uri,
+                silver_path=settings.silver_uri,
+                gold_path=settings.gold_uri,
+                tenant_id=tenant_id,
+                slug=slug,
+                expire_snapshots=expire_snapshots,
+                on_step=on_step,
+            )
+        except lifecycle.OffboardedListError as exc:
+            raise LakehouseError(str(exc)) from exc

@@ -25,6 +25,8 @@ from lakehouse_glue.model import load_declaration
 QUALITY_JOB = "publish_quality_report"
 #: The job that runs the whole DAG in one Glue job (``single_job`` mode); not a step itself.
 SINGLE_JOB = "run_pipeline"
+#: Jobs a data engineer starts by hand, never part of the DAG: offboarding a tenant.
+ON_DEMAND_JOBS = ("offboard_tenant",)
 #: The job stages in order; each starts when the previous one has ended.
 JOB_STAGES: tuple[tuple[str, ...], ...] = (("silver",), ("gold", "quality"))
 

@@ -2,12 +2,19 @@
 
 Spark already carries the right FileSystem for every scheme (S3 on Glue, the local disk on a
 laptop), so the jobs list, read and delete through it instead of boto3 or ``os``.
+
+:func:`write_text` replaces a file whole or not at all: a reader (or a process killed
+mid-write) sees the previous content or the new one, never a part. The small JSON files the
+jobs keep between runs (bookmarks, the offboarded tenants, the merged slices) depend on it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -103,13 +110,56 @@ def delete(spark: SparkSession, path: str) -> bool:
 
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
-    """Write a small UTF-8 text file (overwriting), e.g. a JSON report or bookmark."""
+    """Write a small UTF-8 text file whole or not at all (overwriting), e.g. a JSON report.
+
+    On the local disk Hadoop's ``create`` truncates the file and then writes it, so a crash in
+    between leaves it empty or cut short: the text goes to a unique temporary file in the same
+    folder instead, flushed to disk, then renamed over the file (:func:`replace_local`). On S3
+    the object Hadoop's stream uploads when it is closed is one ``PutObject`` (or a multipart
+    upload completed at close), and "Amazon S3 never adds partial objects"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html): a reader sees the old
+    object or the new one.
+    """
+    data = text.encode("utf-8")
     hpath, fs = _jvm_path(spark, path)
+    if str(fs.getScheme()) == "file":
+        replace_local(Path(str(fs.makeQualified(hpath).toUri().getPath())), data)
+        return
     stream = fs.create(hpath, True)
     try:
-        stream.write(bytearray(text.encode("utf-8")))
+        stream.write(bytearray(data))
     finally:
         stream.close()
+
+
+def replace_local(target: Path, data: bytes) -> None:
+    """Replace the local file ``target`` with ``data`` atomically and durably.
+
+    The bytes are written to a hidden temporary file beside ``target`` (hidden: no lister of
+    the lake counts it), fsync'ed, renamed over ``target`` (``rename(2)`` replaces a file in
+    one step) and the folder fsync'ed so that the rename survives a power cut. A crash before
+    the rename leaves ``target`` as it was and a hidden temporary file behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o644)  # as Hadoop creates files (mkstemp makes them 0600)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        # Hadoop's LocalFileSystem keeps a checksum of every file it wrote beside it
+        # (.<name>.crc) and checks it on read: the old one would not match the new bytes.
+        (target.parent / f".{target.name}.crc").unlink(missing_ok=True)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_glue import fs
-from lakehouse_glue.dag import SINGLE_JOB
+from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB
 from lakehouse_glue.metrics import load_metrics
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.report import read_json, run_report_path
@@ -218,6 +218,9 @@ def job_scripts() -> dict[str, Path]:
     return {p.stem: p for p in sorted(GLUE_SCRIPTS_DIR.glob("*.py"))}
 
 
+#: The jobs that hold the lake's writer lock themselves, at ``--lake_root``.
+_LOCKING_JOBS = (SINGLE_JOB, *ON_DEMAND_JOBS)
+
 # Glue job names: 1-255 characters. Locally a name is also a file name (bookmarks, run records),
 # so it is held to letters, digits, '_', '-' and '.', and may not be '.' or '..'.
 _JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
@@ -254,12 +257,15 @@ def special_arguments(settings: Settings, job_name: str) -> dict[str, str]:
 def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
     """The default arguments of a job, as Terraform sets them on AWS (from settings here).
 
-    The single job ``run_pipeline`` also gets the lake root, whose writer lock it holds. A
+    The single job ``run_pipeline`` and the on-demand ``offboard_tenant`` also get the lake
+    root, whose writer lock they hold (``offboard_tenant`` also ``--expire_snapshots``). A
     silver job also gets ``--slice_bytes``: the setting, else the slice of the sizing this
     process's JVM was started with; without either (a session made elsewhere) the job sizes
     its slices from the heap it finds, as on Glue.
     """
-    lake_root = {"--lake_root": settings.lake_uri} if job_name == SINGLE_JOB else {}
+    own: dict[str, str] = {"--lake_root": settings.lake_uri} if job_name in _LOCKING_JOBS else {}
+    if job_name in ON_DEMAND_JOBS:
+        own["--expire_snapshots"] = "false"
     slices: dict[str, str] = {}
     if _entity_of(job_name):
         chosen = settings.silver_slice_bytes or (
@@ -268,7 +274,7 @@ def default_arguments(settings: Settings, job_name: str) -> dict[str, str]:
         if chosen:
             slices["--slice_bytes"] = str(chosen)
     return {
-        **lake_root,
+        **own,
         **slices,
         "--JOB_NAME": job_name,
         "--bronze_path": settings.bronze_uri,

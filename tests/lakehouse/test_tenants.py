@@ -6,14 +6,20 @@ real silver job on it.
 
 from __future__ import annotations
 
-import uuid
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.tenants import offboarded
+from lakehouse_glue.tenants import (
+    Offboarded,
+    OffboardedListError,
+    offboarded,
+    offboarded_list_path,
+)
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog import iceberg
@@ -23,35 +29,15 @@ from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import start_job_run
 from lakehouse.tenants import offboard
 from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import seq, write_file
-from tests.glue_scripts.test_silver_job import LOAD_TS, cid, customer
+from tests.glue_scripts.bronze_files import write_file
+from tests.glue_scripts.test_silver_job import cid, customer
+from tests.lakehouse.tenant_rows import customer_of, tenant_id, tenant_row
 
 pytestmark = pytest.mark.slow
 
 
-def _tenant_id(n: int) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tenant-{n}"))
-
-
-def _tenant_row(n: int) -> dict[str, str | None]:
-    return {
-        "Op": "I",
-        "dms_timestamp": LOAD_TS,
-        "id": _tenant_id(n),
-        "name": f"Tenant {n}",
-        "slug": f"tenant-{n}",
-        "plan": "free",
-        "country": "GB",
-        "is_active": "true",
-        "settings": "{}",
-        "created_at": "2024-01-01 09:00:00.000001",
-        "updated_at": "2024-01-01 09:00:00.000001",
-        "dms_change_seq": seq(0),
-    }
-
-
 def _customers_of(n: int, per_tenant: int = 2) -> list[dict[str, str | None]]:
-    return [customer("I", n * 100 + k, tenant=_tenant_id(n)) for k in range(per_tenant)]
+    return [customer_of(n, k) for k in range(per_tenant)]
 
 
 def _run(spark: SparkSession, settings: Settings, entity: str, **arguments: str) -> None:
@@ -79,13 +65,11 @@ def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flo
     _run(spark, settings, "customers")
     table = iceberg.load_table(Path(settings.silver_uri) / "customers")
     every = list(iceberg.live_files(table, table.current_snapshot()))
-    buckets = {tables.bucket_of(_tenant_id(n)) for n in tenants}
+    buckets = {tables.bucket_of(tenant_id(n)) for n in tenants}
     # One file per bucket: 300 tenants, at most 64 files; one tenant plans one of them.
     assert len(every) == len(buckets) <= ice.LAYOUT.tenant_buckets
-    planned = list(
-        iceberg.tenant_files(table, table.current_snapshot(), "tenant_id", _tenant_id(7))
-    )
-    assert [f.partition[ice.PARTITION_FIELD] for f in planned] == [tables.bucket_of(_tenant_id(7))]
+    planned = list(iceberg.tenant_files(table, table.current_snapshot(), "tenant_id", tenant_id(7)))
+    assert [f.partition[ice.PARTITION_FIELD] for f in planned] == [tables.bucket_of(tenant_id(7))]
 
     changed = list(range(0, 300, 30))  # 10 tenants
     newcomer = 1000  # onboarding: a new tenant's first customer, no deploy, no command
@@ -93,7 +77,7 @@ def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flo
         customer(
             "U",
             n * 100,
-            tenant=_tenant_id(n),
+            tenant=tenant_id(n),
             s=5,
             ts="2024-01-02 00:00:00.000000",
             first_name="Changed",
@@ -101,14 +85,14 @@ def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flo
         for n in changed
     ] + [
         customer(
-            "I", newcomer * 100, tenant=_tenant_id(newcomer), s=6, ts="2024-01-02 00:00:00.000000"
+            "I", newcomer * 100, tenant=tenant_id(newcomer), s=6, ts="2024-01-02 00:00:00.000000"
         )
     ]
     write_file(bronze, "customers", "20240102-000000000001.csv.gz", cdc)
     _run(spark, settings, "customers")
 
-    touched = {tables.bucket_of(_tenant_id(n)) for n in [*changed, newcomer]}
-    rewritten = {tables.bucket_of(_tenant_id(n)) for n in changed}
+    touched = {tables.bucket_of(tenant_id(n)) for n in [*changed, newcomer]}
+    rewritten = {tables.bucket_of(tenant_id(n)) for n in changed}
     summary = _summary(settings, "customers")
     # Copy-on-write rewrites one file per bucket whose rows changed; the newcomer's insert adds
     # a file to its bucket; nothing else is touched.
@@ -122,9 +106,9 @@ def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flo
     }
     assert len(silver) == len(rows) + 1
     for n in changed:
-        assert silver[cid(n * 100)] == (_tenant_id(n), "Changed")
-        assert silver[cid(n * 100 + 1)] == (_tenant_id(n), "Ada")
-    assert silver[cid(newcomer * 100)] == (_tenant_id(newcomer), "Ada")
+        assert silver[cid(n * 100)] == (tenant_id(n), "Changed")
+        assert silver[cid(n * 100 + 1)] == (tenant_id(n), "Ada")
+    assert silver[cid(newcomer * 100)] == (tenant_id(newcomer), "Ada")
 
 
 def _rows_of(spark: SparkSession, table: ice.Table, tenant_id: str) -> tuple[int, list[Any]]:
@@ -137,13 +121,13 @@ def _rows_of(spark: SparkSession, table: ice.Table, tenant_id: str) -> tuple[int
 def test_offboarding_erases_a_tenant_for_good(spark: SparkSession, tmp_path: Path) -> None:
     settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
     bronze = Path(settings.bronze_uri)
-    write_file(bronze, "tenants", "LOAD00000001.csv.gz", [_tenant_row(n) for n in range(3)])
+    write_file(bronze, "tenants", "LOAD00000001.csv.gz", [tenant_row(n) for n in range(3)])
     load = write_file(
         bronze, "customers", "LOAD00000001.csv.gz", [r for n in range(3) for r in _customers_of(n)]
     )
     _run(spark, settings, "tenants")
     _run(spark, settings, "customers")
-    gone = _tenant_id(1)
+    gone = tenant_id(1)
     catalog = register_lake_catalog(spark, settings)
     everything = [
         ice.silver_table(catalog, settings.silver_uri, "tenants"),
@@ -191,3 +175,36 @@ def test_offboarding_erases_a_tenant_for_good(spark: SparkSession, tmp_path: Pat
     # Offboarding again (by id) is harmless: nothing left to delete.
     again = offboard(settings, spark, gone)
     assert set(again.deleted.values()) == {0}
+
+
+def test_a_damaged_offboarded_list_stops_silver_and_offboarding_naming_it(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    bronze = Path(settings.bronze_uri)
+    write_file(bronze, "tenants", "LOAD00000001.csv.gz", [tenant_row(n) for n in range(2)])
+    write_file(
+        bronze, "customers", "LOAD00000001.csv.gz", [r for n in range(2) for r in _customers_of(n)]
+    )
+    _run(spark, settings, "tenants")
+    _run(spark, settings, "customers")
+    customers = tables.silver_table(spark, settings, "customers")
+    before = sorted(map(tuple, tables.read(spark, customers).collect()))
+    # What a writer that truncates and then writes (Hadoop's create) leaves when killed midway:
+    # the first bytes of the list. Read as empty, it would let silver take tenant 0 back.
+    whole = json.dumps({"tenants": [vars(Offboarded(tenant_id(0), "tenant-0", "2024-01-01"))]})
+    listed = Path(offboarded_list_path(settings.silver_uri))
+    for damaged in (whole[:40], whole[:40].encode() + b"\xc3", b""):
+        data = damaged.encode() if isinstance(damaged, str) else damaged
+        listed.write_bytes(data)
+        with pytest.raises(OffboardedListError, match=re.escape(str(listed))):
+            offboarded(spark, settings.silver_uri)
+        job = load_declaration().entity("customers").silver_job_name
+        run = start_job_run(settings, job, {"--full_refresh": "true"}, spark=spark)
+        assert run.state == "FAILED"
+        assert run.error is not None
+        assert f"{listed} is not a list of offboarded tenants" in run.error
+        with pytest.raises(LakehouseError, match="is not a list of offboarded tenants"):
+            offboard(settings, spark, "tenant-1")
+        assert listed.read_bytes() == data  # left for the operator to restore, not overwritten
+        assert sorted(map(tuple, tables.read(spark, customers).collect())) == before

@@ -15,7 +15,10 @@ locals {
   # schedule of its own. The steps are every script but run_pipeline.
   single_job      = var.settings.mode == "single_job"
   single_job_name = "run_pipeline"
-  jobs            = toset([for file in local.script_files : trimsuffix(file, ".py") if file != "${local.single_job_name}.py"])
+  # Jobs a data engineer starts by hand in either mode, outside the DAG (lakehouse_glue.dag's
+  # ON_DEMAND_JOBS): offboarding a tenant.
+  on_demand_jobs = toset([for job in ["offboard_tenant"] : job if contains(local.script_files, "${job}.py")])
+  jobs           = toset([for file in local.script_files : trimsuffix(file, ".py") if file != "${local.single_job_name}.py" && !contains(local.on_demand_jobs, trimsuffix(file, ".py"))])
   # The lake's writer lock (lakehouse.storage.lock) and the pinned modules it needs beyond Glue's
   # own (boto3 with S3 conditional writes, psutil), both written by `make package-glue`.
   lock_file         = "${var.artifacts_dir}/lakehouse_lock.zip"
@@ -37,7 +40,9 @@ locals {
   ]
   unplaced_jobs = setsubtract(local.jobs, concat(local.silver_jobs, local.gold_jobs, local.report_jobs))
   # The jobs this mode deploys, by script stem.
-  deployed_jobs = local.single_job ? toset([local.single_job_name]) : local.jobs
+  deployed_jobs = setunion(local.single_job ? toset([local.single_job_name]) : local.jobs, local.on_demand_jobs)
+  # The jobs that hold the lake's writer lock themselves and so ship it (lakehouse_lock.zip).
+  locking_jobs = setintersection(local.deployed_jobs, setunion(toset([local.single_job_name]), local.on_demand_jobs))
 
   # Bronze tables as Athena reads DMS CSV (athena-queries/ddl): every column a string, the DMS
   # columns around the source columns.
@@ -166,6 +171,18 @@ locals {
     "--additional-python-modules" = local.single_job ? trimspace(file(local.lock_requirements)) : ""
     "--lake_root"                 = regex("^s3://[^/]+", var.lake_uris.silver_path)
   })
+
+  # offboard_tenant (glue-scripts/offboard_tenant.py): the library and the writer lock, held at
+  # the same lake root, so that it never erases while run_pipeline or an operator's `lakehouse`
+  # writes the lake. It reads no bronze through a bookmark. --tenant_id has no default: each run
+  # names its tenant (`aws glue start-job-run --arguments '{"--tenant_id": "<uuid>"}'`).
+  on_demand_job_arguments = merge(local.job_arguments, {
+    "--extra-py-files"            = "s3://${var.scripts_bucket_name}/${local.library_key},s3://${var.scripts_bucket_name}/${local.lock_key}"
+    "--additional-python-modules" = length(local.on_demand_jobs) > 0 ? trimspace(file(local.lock_requirements)) : ""
+    "--lake_root"                 = regex("^s3://[^/]+", var.lake_uris.silver_path)
+    "--job-bookmark-option"       = "job-bookmark-disable"
+    "--expire_snapshots"          = "false"
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +221,7 @@ resource "aws_s3_object" "library" {
 }
 
 resource "aws_s3_object" "lock" {
-  count = local.single_job ? 1 : 0
+  count = length(local.locking_jobs) > 0 ? 1 : 0
 
   bucket       = var.scripts_bucket_name
   key          = local.lock_key
@@ -531,7 +548,7 @@ resource "aws_glue_crawler" "bronze" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Jobs: one per script.
+# Jobs: one per script (per_job mode) or run_pipeline (single_job mode), and offboard_tenant.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_glue_job" "this" {
@@ -547,7 +564,7 @@ resource "aws_glue_job" "this" {
   max_retries            = var.settings.max_retries
   security_configuration = aws_glue_security_configuration.this.name
   default_arguments = merge(
-    each.key == local.single_job_name ? local.single_job_arguments : local.job_arguments,
+    each.key == local.single_job_name ? local.single_job_arguments : contains(local.on_demand_jobs, each.key) ? local.on_demand_job_arguments : local.job_arguments,
     contains(local.silver_jobs, each.key) && var.settings.silver_slice_bytes != null ? { "--slice_bytes" = tostring(var.settings.silver_slice_bytes) } : {},
   )
 
@@ -565,8 +582,8 @@ resource "aws_glue_job" "this" {
 
   lifecycle {
     precondition {
-      condition     = length(setsubtract(keys(var.settings.jobs), local.jobs)) == 0
-      error_message = "glue.jobs names jobs that do not exist: ${join(", ", sort(setsubtract(keys(var.settings.jobs), local.jobs)))}. Keys are job script stems, e.g. transform_events_bronze_to_silver."
+      condition     = length(setsubtract(keys(var.settings.jobs), setunion(local.jobs, local.on_demand_jobs))) == 0
+      error_message = "glue.jobs names jobs that do not exist: ${join(", ", sort(setsubtract(keys(var.settings.jobs), setunion(local.jobs, local.on_demand_jobs))))}. Keys are job script stems, e.g. transform_events_bronze_to_silver."
     }
   }
 

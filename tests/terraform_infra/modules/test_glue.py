@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lakehouse_glue.dag import SINGLE_JOB
+from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB
 from lakehouse_glue.model import load_declaration, load_layout
 
 from lakehouse.config import Settings
-from lakehouse.deploy.package_glue import GlueArtifacts, job_scripts
+from lakehouse.deploy.package_glue import LOCK_ZIP, GlueArtifacts, job_scripts, lock_requirements
 from lakehouse.glue.runner import default_arguments
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.pipeline.run import CRAWLER_STEP, QUALITY_JOB, STAGES
@@ -39,7 +39,9 @@ def test_every_script_has_a_job_and_every_job_a_script(
     jobs = of_type(resources, "aws_glue_job")
     by_stem = {j["values"]["name"].removeprefix(f"{NAME}-"): j["values"] for j in jobs}
     assert set(by_stem) == scripts
-    assert scripts <= expected_jobs(), f"scripts outside the pipeline: {scripts - expected_jobs()}"
+    pipeline = scripts - set(ON_DEMAND_JOBS)
+    outside = pipeline - expected_jobs()
+    assert not outside, f"scripts outside the pipeline: {outside}"
     uploaded = {
         o["values"]["key"]: o["values"]["source"] for o in of_type(resources, "aws_s3_object")
     }
@@ -61,6 +63,7 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
     for job in of_type(resources, "aws_glue_job"):
         values = job["values"]
         args = values["default_arguments"]
+        on_demand = values["name"].removeprefix(f"{NAME}-") in ON_DEMAND_JOBS
         assert values["glue_version"] == "5.1"
         assert values["worker_type"] == "G.1X"
         assert values["command"][0]["name"] == "glueetl"
@@ -72,8 +75,15 @@ def test_jobs_get_the_contracted_arguments(resources: list[dict[str, Any]]) -> N
         assert args["--quarantine_path"] == f"s3://{buckets['silver']}/quarantine"
         assert args["--reports_path"] == f"s3://{buckets['silver']}/reports"
         assert args["--full_refresh"] == "false"
-        assert args["--job-bookmark-option"] == "job-bookmark-enable"
-        assert args["--extra-py-files"] == f"s3://{buckets['scripts']}/glue/lakehouse_glue.zip"
+        library = f"s3://{buckets['scripts']}/glue/lakehouse_glue.zip"
+        if on_demand:  # reads no bronze through a bookmark; ships the writer lock
+            assert args["--job-bookmark-option"] == "job-bookmark-disable"
+            assert (
+                args["--extra-py-files"] == f"{library},s3://{buckets['scripts']}/glue/{LOCK_ZIP}"
+            )
+        else:
+            assert args["--job-bookmark-option"] == "job-bookmark-enable"
+            assert args["--extra-py-files"] == library
         assert args["--enable-metrics"] == "true"
         # Glue 5.0: real-time logs under a custom prefix, not 4.0's continuous logging.
         assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/{NAME}"
@@ -121,10 +131,42 @@ def test_glue_5_log_groups_are_managed_retained_and_encrypted(
 
 
 def test_job_arguments_match_the_local_runner(resources: list[dict[str, Any]]) -> None:
-    local = set(default_arguments(Settings(), "any_job"))
     # Glue itself passes --JOB_NAME; Terraform sets every other argument the local runner sets.
     for job in of_type(resources, "aws_glue_job"):
-        assert local - {"--JOB_NAME"} <= set(job["values"]["default_arguments"])
+        stem = job["values"]["name"].removeprefix(f"{NAME}-")
+        local = set(default_arguments(Settings(), stem))
+        assert local - {"--JOB_NAME"} <= set(job["values"]["default_arguments"]), stem
+
+
+def test_offboard_tenant_is_an_on_demand_job_holding_the_writer_lock(
+    resources: list[dict[str, Any]], glue_artifacts: GlueArtifacts
+) -> None:
+    jobs = {j["values"]["name"]: j["values"] for j in of_type(resources, "aws_glue_job")}
+    job = jobs[f"{NAME}-offboard_tenant"]
+    # Started by hand only: no trigger of the workflow (nor any other) starts it.
+    triggers = [t["values"] for t in of_type(resources, "aws_glue_trigger")]
+    started = {a["job_name"] for t in triggers for a in t["actions"]}
+    assert job["name"] not in started
+    # The encryption and one-at-a-time of the pipeline's jobs, and their role (one resource
+    # for every job, the role known only after apply): no grant of its own, it deletes rows
+    # the pipeline writes, which the pipeline role may already do.
+    pipeline = jobs[f"{NAME}-transform_customers_bronze_to_silver"]
+    for key in ("security_configuration", "glue_version", "execution_property", "timeout"):
+        assert job[key] == pipeline[key], key
+    args = job["default_arguments"]
+    silver_bucket = pipeline["default_arguments"]["--silver_path"].removesuffix("/silver")
+    # The writer lock at the lake root where run_pipeline and `lakehouse` hold it.
+    assert args["--lake_root"] == silver_bucket
+    assert args["--additional-python-modules"] == lock_requirements()
+    assert args["--expire_snapshots"] == "false"
+    assert "--tenant_id" not in args  # every run names its tenant
+    uploaded = {
+        o["values"]["key"]: o["values"]["source"] for o in of_type(resources, "aws_s3_object")
+    }
+    assert (
+        Path(uploaded[f"glue/{LOCK_ZIP}"]).read_bytes()
+        == (glue_artifacts.out_dir / LOCK_ZIP).read_bytes()
+    )
 
 
 def _actions(trigger: dict[str, Any]) -> set[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lakehouse_glue.dag import SINGLE_JOB, job_steps
+from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB, job_steps
 
 from lakehouse.config import Settings
 from lakehouse.deploy import tf_check
@@ -48,20 +48,26 @@ def _uploaded(resources: list[dict[str, Any]]) -> dict[str, str]:
 
 def test_per_job_mode_is_a_workflow_of_one_job_per_step(resources: list[dict[str, Any]]) -> None:
     jobs = {j["values"]["name"] for j in of_type(resources, "aws_glue_job")}
-    assert jobs == {f"{NAME}-{s.job_name}" for s in job_steps()}
+    on_demand = {f"{NAME}-{job}" for job in ON_DEMAND_JOBS}
+    assert jobs == {f"{NAME}-{s.job_name}" for s in job_steps()} | on_demand
     assert one(resources, "aws_glue_workflow")["name"] == f"{NAME}-pipeline"
     triggers = of_type(resources, "aws_glue_trigger")
     assert {t["values"]["workflow_name"] for t in triggers} == {f"{NAME}-pipeline"}
-    # The writer lock ships only with the single job.
-    assert f"glue/{LOCK_ZIP}" not in _uploaded(resources)
+    # The writer lock ships with the jobs that hold it: here offboard_tenant alone.
+    assert f"glue/{LOCK_ZIP}" in _uploaded(resources)
+    for job in of_type(resources, "aws_glue_job"):
+        extra = job["values"]["default_arguments"]["--extra-py-files"]
+        assert (LOCK_ZIP in extra) == (job["values"]["name"] in on_demand), job["address"]
 
 
 def test_single_job_mode_is_one_job_that_ships_every_step_and_the_lock(
     single_job_resources: list[dict[str, Any]], glue_artifacts: GlueArtifacts
 ) -> None:
     resources = single_job_resources
-    job = one(resources, "aws_glue_job")
-    assert job["name"] == f"{NAME}-{SINGLE_JOB}"
+    jobs = {j["values"]["name"]: j["values"] for j in of_type(resources, "aws_glue_job")}
+    # The one pipeline job, and the on-demand jobs of either mode.
+    assert set(jobs) == {f"{NAME}-{job}" for job in (SINGLE_JOB, *ON_DEMAND_JOBS)}
+    job = jobs[f"{NAME}-{SINGLE_JOB}"]
     assert job["command"][0]["script_location"].endswith(f"/glue/scripts/{SINGLE_JOB}.py")
     assert job["execution_property"] == [{"max_concurrent_runs": 1}]
     assert (job["worker_type"], job["number_of_workers"]) == ("G.1X", 2)
