@@ -399,6 +399,19 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
     ice.replace(spark, tables.current, spark.createDataFrame([], silver_schema(entity)))
 
 
+def _computed_once(source: DataFrame) -> DataFrame:
+    """A ``MERGE`` source, computed now, once (a local checkpoint, memory and disk).
+
+    A copy-on-write ``MERGE`` plans its source more than once: the runtime filter that finds
+    the target files to rewrite joins it with the table, then the rewrite joins it again, and
+    a union (history's closing rows and new versions) repeats its common part in each branch.
+    Computed once, the batch's window and history's read of the last change per key run once
+    instead of up to four times. The rows are the batch's changes (one slice at most), and
+    they are dropped with the frame after the merge.
+    """
+    return source.localCheckpoint(eager=True)
+
+
 def _merge(
     spark: SparkSession, changes: DataFrame, entity: Entity, tables: Tables, tenants: list[str]
 ) -> tuple[int, int]:
@@ -414,12 +427,12 @@ def _merge(
     latest = latest_per_key(changes.repartition(TENANT_ID), entity).select(
         *silver_columns(entity), OP, FILE_RANK
     )
-    ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
+    ice.merge(spark, tables.current, _computed_once(latest), merge_statement(entity, table_columns))
     history = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
     ice.merge(
         spark,
         tables.history,
-        history_merge_source(changes, history, entity),
+        _computed_once(history_merge_source(changes, history, entity)),
         history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
     )
     after = ice.current_snapshot_id(spark, tables.current)
