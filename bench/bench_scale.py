@@ -7,8 +7,10 @@ user runs it, a ``lakehouse`` command in its own process:
 - ``seed`` (``--scale N``), ``replicate --once`` (the full load), ``pipeline run`` (the first run
   from an empty lake), ``reconcile`` and the business queries of ``athena-queries/business/``;
 - for each: wall seconds, exit code, and the peak memory of all processes at work (the sum of the
-  resident memory of the command, its children such as the Spark JVM and its Python workers,
-  and every PostgreSQL server process), sampled every 0.2 s.
+  proportional set size of the command, its children such as the Spark JVM and its Python
+  workers, and every PostgreSQL server process), sampled every 0.2 s. Proportional, not
+  resident: every PostgreSQL backend that touched the shared buffers has them in its resident
+  size, so a sum of resident sizes counts the same 256 MiB once per backend.
 
 Targets (issue 18): scale 10 first pipeline run <= 180 s with peak <= 6 GiB; scale 30 completes
 with a peak at most 1.5 x that of scale 10. The machine is shared: the 1-minute load average is
@@ -40,8 +42,12 @@ from lakehouse.paths import ATHENA_QUERIES_DIR, REPO_ROOT
 MIB = 1024 * 1024
 
 
-def _tree_rss(roots: list[int]) -> int:
-    """Resident bytes of the processes ``roots`` and all their descendants."""
+def _tree_memory(roots: list[int]) -> int:
+    """Memory of the processes ``roots`` and all their descendants, shared pages counted once.
+
+    The proportional set size (Linux ``smaps_rollup``): a page shared by n processes counts
+    1/n in each, so the sum over the processes is what they hold together.
+    """
     seen: set[int] = set()
     total = 0
     for root in roots:
@@ -55,7 +61,7 @@ def _tree_rss(roots: list[int]) -> int:
                 continue
             seen.add(proc.pid)
             try:
-                total += proc.memory_info().rss
+                total += proc.memory_full_info().pss
             except psutil.NoSuchProcess:
                 continue
     return total
@@ -73,7 +79,7 @@ def _run_step(command: list[str], env: dict[str, str], postmaster: int) -> dict[
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.2):
-            peak = max(peak, _tree_rss([proc.pid, postmaster]))
+            peak = max(peak, _tree_memory([proc.pid, postmaster]))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
