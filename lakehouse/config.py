@@ -413,6 +413,19 @@ class Settings(BaseSettings):
             description="Deepest syntax tree accepted (expressions within expressions).",
         ),
     ]
+    dashboard_sessions: Annotated[
+        int,
+        Field(
+            default=64,
+            ge=0,
+            le=10_000,
+            validation_alias=AliasChoices("LAKEHOUSE_DASHBOARD_SESSIONS"),
+            description=(
+                "Locked tenant sessions the app keeps for its analytics pages (local engine; "
+                "0 builds one per request)."
+            ),
+        ),
+    ]
 
     @field_validator("lake")
     @classmethod

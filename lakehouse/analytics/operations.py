@@ -108,7 +108,7 @@ def tenants(settings: Settings) -> dict[str, Any]:
     from lakehouse.athena.engines import open_engine
 
     try:
-        engine = open_engine(settings)
+        engine = open_engine(settings, save_results=False)  # a view, not a query to keep
         try:
             (result,) = engine.execute(page("overview").sql)
         finally:

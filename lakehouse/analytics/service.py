@@ -3,10 +3,16 @@
 The web app (``django-backend/apps/analytics``) and the tests call :func:`run_page`; it takes
 an engine that is already scoped to the tenant (:func:`tenant_engine`), so the numbers on a page,
 in its charts and in its CSV download are one result of one scoped query.
+
+Pages are fast because the locked tenant sessions are kept by :func:`page_sessions` for the
+life of the process (:mod:`lakehouse.athena.pool`: one tenant per session, rebuilt when a table
+it copied has a new snapshot) and because a page's result is not written to the results
+location (the page is what the user sees; the CSV download comes from the same rows).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,19 +21,36 @@ from typing import Any
 
 from lakehouse.analytics.pages import Chart, Page, page_sql
 from lakehouse.athena.engines import QueryEngine, open_engine
-from lakehouse.athena.results import csv_lines, text_value
+from lakehouse.athena.pool import SessionPool
+from lakehouse.athena.results import csv_lines, text_values
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
+_PAGE_SESSIONS: list[SessionPool] = []
+_PAGE_SESSIONS_LOCK = threading.Lock()
 
-def tenant_engine(settings: Settings, tenant: str) -> QueryEngine:
+
+def page_sessions(settings: Settings) -> SessionPool:
+    """The locked tenant sessions of this process's analytics pages (made on first use,
+    keeping at most ``settings.dashboard_sessions``)."""
+    with _PAGE_SESSIONS_LOCK:
+        if not _PAGE_SESSIONS:
+            _PAGE_SESSIONS.append(SessionPool(max_sessions=settings.dashboard_sessions))
+        return _PAGE_SESSIONS[0]
+
+
+def tenant_engine(
+    settings: Settings, tenant: str, sessions: SessionPool | None = None
+) -> QueryEngine:
     """The analytics engine (``LAKEHOUSE_ATHENA_ENGINE``) scoped to ``tenant`` (slug or id).
 
-    A blank tenant is refused here too: the dashboards never run an unscoped query.
+    A blank tenant is refused here too: the dashboards never run an unscoped query. Locally,
+    the tenant's sessions are kept in ``sessions`` (default: :func:`page_sessions`).
     """
     if not tenant or not tenant.strip():
         raise LakehouseError("the analytics pages need a tenant")
-    return open_engine(settings, tenant=tenant)
+    pool = sessions if sessions is not None else page_sessions(settings)
+    return open_engine(settings, tenant=tenant, save_results=False, sessions=pool)
 
 
 def _chart_value(value: Any) -> Any:
@@ -55,9 +78,9 @@ class PageData:
 
     def text_rows(self) -> list[list[str]]:
         """Every value as Athena prints it (NULL as an empty cell), for the page's table."""
-        types = self.types or ("",) * len(self.columns)
+        renderers = text_values(self.types or ("",) * len(self.columns))
         return [
-            ["" if (t := text_value(v, k)) is None else t for v, k in zip(row, types, strict=True)]
+            ["" if (t := r(v)) is None else t for v, r in zip(row, renderers, strict=True)]
             for row in self.rows
         ]
 

@@ -40,6 +40,7 @@ import duckdb
 
 from lakehouse.athena import prepared, translate, views
 from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.pool import Lease, SessionKey, SessionPool
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
 from lakehouse.athena.session import Limits, Session
 from lakehouse.catalog.store import Catalog, CatalogTable, load_catalog, local_dir
@@ -108,6 +109,9 @@ class AthenaEngine:
         save_results: Keep each result CSV and a metadata JSON under
             ``settings.athena_results_uri`` (as Athena keeps them in its output location).
         timeout_seconds: Longest a call to :meth:`execute` runs (default: the setting).
+        sessions: Keep tenant sessions here and reuse them (:mod:`lakehouse.athena.pool`):
+            a call whose tables are all Iceberg snapshots gets a kept session built for the
+            same tenant from the same snapshots, if there is one, instead of a new session.
     """
 
     def __init__(
@@ -117,9 +121,17 @@ class AthenaEngine:
         catalog: Catalog | None = None,
         save_results: bool = True,
         timeout_seconds: float | None = None,
+        sessions: SessionPool | None = None,
     ) -> None:
         self.settings = settings
-        self.catalog = catalog if catalog is not None else load_catalog(settings.catalog_uri)
+        self._pool = sessions
+        if catalog is None:
+            catalog = (
+                sessions.catalog(settings.catalog_uri)
+                if sessions is not None
+                else load_catalog(settings.catalog_uri)
+            )
+        self.catalog = catalog
         self.save_results = save_results
         self.lake_root = local_dir(settings.lake_uri, "the lake").resolve()
         timeout = settings.athena_timeout_seconds if timeout_seconds is None else timeout_seconds
@@ -142,16 +154,22 @@ class AthenaEngine:
             tenant_id=self.tenant_id,
         )
         self._session: Session | None = None
+        self._lease: Lease | None = None
         self._functions_installed = False
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection of the latest session (for tests of the second wall)."""
+        if self._lease is not None:
+            return self._lease.con
         if self._session is None:
             raise LakehouseError("no session yet: call execute() first")
         return self._session.con
 
     def close(self) -> None:
+        if self._lease is not None:
+            self._lease.close()
+            self._lease = None
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -176,16 +194,21 @@ class AthenaEngine:
                 "--tenant needs silver.tenants in the catalog: run the pipeline, then "
                 "`lakehouse crawl`"
             )
-        session = Session(None, self.lake_root, self.limits)
-        try:
-            rows = session.engine_rows(
-                "select distinct cast(id as varchar), slug from "
-                f"({views.resolve(tenants, None, self.lake_root).sql}) "
-                "where slug = ? or lower(cast(id as varchar)) = lower(?)",
-                [wanted, wanted],
+        source = views.resolve(tenants, None, self.lake_root)
+        if self._pool is not None and source.immutable:
+            directory = self._pool.tenant_directory(
+                self.lake_root, source.sql, lambda: self._tenant_rows(source.sql)
             )
-        finally:
-            session.close()
+        else:
+            directory = self._tenant_rows(source.sql)
+        rows = sorted(
+            {
+                (i, slug)
+                for i, slug in directory
+                if slug == wanted or (i is not None and i.lower() == wanted.lower())
+            },
+            key=str,
+        )
         if len(rows) != 1:
             raise LakehouseError(
                 f"no tenant with slug or id {wanted!r} in silver.tenants; list them with "
@@ -199,6 +222,19 @@ class AthenaEngine:
                 f"tenant {slug!r} has id {tenant_id!r} in silver.tenants, which is not a UUID"
             )
         return tenant_id, slug
+
+    def _tenant_rows(self, source_sql: str) -> tuple[tuple[str | None, str | None], ...]:
+        """Every ``(id, slug)`` of ``silver.tenants`` (read by ``source_sql``)."""
+        session = Session(None, self.lake_root, self.limits)
+        try:
+            rows = session.engine_rows(
+                f"select distinct cast(id as varchar), slug from ({source_sql})", []
+            )
+        finally:
+            session.close()
+        return tuple(
+            (None if i is None else str(i), None if n is None else str(n)) for i, n in rows
+        )
 
     def prepare(self, text: str) -> list[_Statement]:
         """Parse, check and translate every statement of ``text`` (nothing runs).
@@ -268,13 +304,20 @@ class AthenaEngine:
             out.append(_Statement(text=rendered, tables=tables, duck_sql=duck_sql))
         return out, catalog_only
 
-    def _session_for(self, tables: list[CatalogTable], deadline: float, functions: bool) -> Session:
+    def _session_for(
+        self, tables: list[CatalogTable], deadline: float, functions: bool
+    ) -> Session | Lease:
         """A locked session that can read ``tables`` (and call the translation's functions).
 
         Without a tenant one session serves every call (it is confined to the lake and adds
         views as statements need them). With a tenant each call gets a new session holding
-        exactly the tenant's rows of the tables it reads, locked before any user SQL runs.
+        exactly the tenant's rows of the tables it reads, locked before any user SQL runs, or
+        a lease of such a session kept in ``sessions``.
         """
+        if self.tenant_id is not None and self._pool is not None:
+            lease = self._kept_session(self._pool, self.tenant_id, tables, deadline, functions)
+            if lease is not None:
+                return lease
         if self.tenant_id is None and self._session is not None:
             if functions and not self._functions_installed:
                 translate.install(self._session.con)  # pure functions: no file access
@@ -299,6 +342,42 @@ class AthenaEngine:
         self._session = session
         return session
 
+    def _kept_session(
+        self,
+        pool: SessionPool,
+        tenant_id: str,
+        tables: list[CatalogTable],
+        deadline: float,
+        functions: bool,
+    ) -> Lease | None:
+        """A lease of the kept session for ``tables`` as they are now (None: not keepable)."""
+        sources = {t.qualified_name: views.resolve(t, tenant_id, self.lake_root) for t in tables}
+        if not all(source.immutable for source in sources.values()):
+            return None
+        key = SessionKey(
+            lake_root=self.lake_root,
+            tenant_id=tenant_id,
+            memory_limit=self.limits.memory_limit,
+            functions=functions,
+            sources=tuple(sorted((name, source.sql) for name, source in sources.items())),
+        )
+
+        def build() -> Session:
+            session = Session(tenant_id, self.lake_root, self.limits)
+            try:
+                if functions:
+                    translate.install(session.con)  # the translation's macros and UDFs (pure)
+                session.register(tables, deadline, sources)
+                session.lock_down()
+            except BaseException:
+                session.close()
+                raise
+            return session
+
+        self.close()
+        self._lease = pool.lease(key, build)
+        return self._lease
+
     def execute(self, text: str) -> list[QueryResult]:
         """Run every statement of ``text`` in order; all are checked before the first runs.
 
@@ -314,7 +393,7 @@ class AthenaEngine:
         session = self._session_for(list(needed.values()), deadline, functions)
         return [self._run(session, st, deadline) for st in statements]
 
-    def _run(self, session: Session, statement: _Statement, deadline: float) -> QueryResult:
+    def _run(self, session: Session | Lease, statement: _Statement, deadline: float) -> QueryResult:
         duck_sql = statement.duck_sql
         query_id = str(uuid.uuid4())
         started = time.perf_counter()

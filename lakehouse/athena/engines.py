@@ -6,10 +6,13 @@ The CLI and the dashboards call :func:`open_engine`; both engines take Athena SQ
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from lakehouse.athena.results import QueryResult
 from lakehouse.config import Settings
+
+if TYPE_CHECKING:
+    from lakehouse.athena.pool import SessionPool
 
 EngineKind = Literal["local", "athena"]
 
@@ -23,9 +26,18 @@ class QueryEngine(Protocol):
 
 
 def open_engine(
-    settings: Settings, tenant: str | None = None, kind: EngineKind | None = None
+    settings: Settings,
+    tenant: str | None = None,
+    kind: EngineKind | None = None,
+    save_results: bool = True,
+    sessions: SessionPool | None = None,
 ) -> QueryEngine:
-    """The engine ``kind`` (default ``settings.athena_engine``), scoped to ``tenant`` if given."""
+    """The engine ``kind`` (default ``settings.athena_engine``), scoped to ``tenant`` if given.
+
+    ``save_results`` and ``sessions`` are the local engine's (see
+    :class:`~lakehouse.athena.engine.AthenaEngine`); Amazon Athena always writes each result
+    to the workgroup's output location and has no session to keep.
+    """
     chosen = kind or settings.athena_engine
     if chosen == "athena":
         from lakehouse.athena.remote import AthenaRemoteEngine
@@ -33,4 +45,4 @@ def open_engine(
         return AthenaRemoteEngine(settings, tenant=tenant)
     from lakehouse.athena.engine import AthenaEngine
 
-    return AthenaEngine(settings, tenant=tenant)
+    return AthenaEngine(settings, tenant=tenant, save_results=save_results, sessions=sessions)

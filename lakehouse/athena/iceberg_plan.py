@@ -310,8 +310,10 @@ def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -
 def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
     """The DuckDB source reading ``plan``'s files (each checked to be inside the table)."""
     files = [inside(table, f) for f in plan.files]
+    # Iceberg never rewrites a data file (a commit writes new ones and a new metadata file):
+    # the same list of files is the same rows.
     if not files:
-        return Source(_empty_sql(plan))
+        return Source(_empty_sql(plan), immutable=True)
     select_list = []
     for c in plan.columns:
         if c.type == "timestamp":
@@ -329,4 +331,4 @@ def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
         # The isolation itself: the files planned for a tenant are its bucket's, which hold
         # other tenants' rows too (bucket(N, tenant_id)).
         sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
-    return Source(sql, paths=tuple(files))
+    return Source(sql, paths=tuple(files), immutable=True)

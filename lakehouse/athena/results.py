@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from lakehouse.athena.trino.output import render
+from lakehouse.athena.trino.output import render, renderer
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class QueryResult:
     result_path: Path | None = None
     metadata_path: Path | None = None
     tenant_id: str | None = None
+
+
+def text_values(types: Sequence[str]) -> list[Callable[[Any], str | None]]:
+    """:func:`text_value` for each column of ``types`` (the type looked at once per column)."""
+    return [renderer(t) for t in types]
 
 
 def text_value(value: Any, duck_type: str = "") -> str | None:
@@ -59,10 +64,10 @@ def csv_lines(
 ) -> Iterator[str]:
     """The lines of Athena's result CSV: a header, then every value double-quoted by its type,
     NULL as an empty unquoted field (each line ends with a line feed)."""
-    column_types = list(types) or [""] * len(columns)
+    renderers = [renderer(t) for t in (list(types) or [""] * len(columns))]
     yield ",".join(_csv_field(c) for c in columns) + "\n"
     for row in rows:
-        fields = (_csv_field(text_value(v, t)) for v, t in zip(row, column_types, strict=True))
+        fields = (_csv_field(r(v)) for v, r in zip(row, renderers, strict=True))
         yield ",".join(fields) + "\n"
 
 

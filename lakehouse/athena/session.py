@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,17 @@ class Session:
         """Rows of an engine-built query (never user SQL)."""
         return self.con.execute(sql, list(params)).fetchall()
 
-    def register(self, tables: Sequence[CatalogTable], deadline: float) -> None:
-        """Create the views (or, for a tenant, the copied tables) of ``tables``."""
+    def register(
+        self,
+        tables: Sequence[CatalogTable],
+        deadline: float,
+        sources: Mapping[str, views.Source] | None = None,
+    ) -> None:
+        """Create the views (or, for a tenant, the copied tables) of ``tables``.
+
+        ``sources`` holds the sources already resolved for some of them, by qualified name
+        (:class:`lakehouse.athena.pool.SessionPool` keys a session by exactly what it copied).
+        """
         for table in tables:
             if table.qualified_name in self._registered:
                 continue
@@ -124,7 +133,9 @@ class Session:
                     "run it in a new session",
                 )
             target = f"{table.database}.{views.ident(table.name)}"
-            source = views.resolve(table, self.tenant_id, self.lake_root)
+            source = (sources or {}).get(table.qualified_name) or views.resolve(
+                table, self.tenant_id, self.lake_root
+            )
             kind = "table" if self.tenant_id is not None or source.copy else "view"
             try:
                 self.run(f"create {kind} {target} as {source.sql}", deadline)
@@ -178,29 +189,36 @@ class Session:
             AthenaQueryError: ``EXCEEDED_TIME_LIMIT`` past the deadline; any DuckDB error in
                 Athena's terms.
         """
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _timed_out(self.limits)
-        fired = threading.Event()
+        return run_on(self.con, sql, deadline, self.limits)
 
-        def interrupt() -> None:
-            fired.set()
-            self.con.interrupt()
 
-        timer = threading.Timer(remaining, interrupt)
-        timer.daemon = True
-        timer.start()
-        try:
-            cursor = self.con.execute(sql)
-            rows = cursor.fetchall()
-            description = list(cursor.description or [])
-        except duckdb.Error as exc:
-            if fired.is_set():
-                raise _timed_out(self.limits) from exc
-            raise athena_error(exc) from exc
-        finally:
-            timer.cancel()
-        return rows, description
+def run_on(
+    con: duckdb.DuckDBPyConnection, sql: str, deadline: float, limits: Limits
+) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    """:meth:`Session.run` on ``con`` (a session's connection or a cursor of it)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _timed_out(limits)
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(remaining, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        cursor = con.execute(sql)
+        rows = cursor.fetchall()
+        description = list(cursor.description or [])
+    except duckdb.Error as exc:
+        if fired.is_set():
+            raise _timed_out(limits) from exc
+        raise athena_error(exc) from exc
+    finally:
+        timer.cancel()
+    return rows, description
 
 
 def _timed_out(limits: Limits) -> AthenaQueryError:

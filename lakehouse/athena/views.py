@@ -43,12 +43,16 @@ class Source:
             when it is queried).
         paths: Single files the source reads (an Iceberg snapshot's data files: exactly
             those, not their folders).
+        immutable: ``sql`` reads only files that are never rewritten (the data files of an
+            Iceberg snapshot, named in full), so the same ``sql`` always yields the same rows
+            and a session that copied them may be kept (:mod:`lakehouse.athena.pool`).
     """
 
     sql: str
     copy: bool = False
     folders: tuple[Path, ...] = ()
     paths: tuple[Path, ...] = ()
+    immutable: bool = False
 
 
 def duckdb_type(athena_type: str) -> str:

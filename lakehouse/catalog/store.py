@@ -174,33 +174,54 @@ class Catalog:
         self.fingerprint = None
 
 
-def load_catalog(catalog_uri: str) -> Catalog:
-    """Read every table document under ``catalog_uri`` (an empty catalog if none exist)."""
-    root = local_dir(catalog_uri, "the catalog location")
-    catalog = Catalog(root=root)
-    digest = hashlib.sha256()
-    # The lake's databases, then any other a Glue job registered (catalog sinks).
+def _documents(root: Path) -> list[Path]:
+    """Every table document under ``root``: the lake's databases, then any other a Glue job
+    registered (catalog sinks)."""
     others = sorted(
         p.name
         for p in (root.iterdir() if root.is_dir() else [])
         if p.is_dir() and p.name not in DATABASES and _SAFE_NAME.fullmatch(p.name)
     )
+    out: list[Path] = []
     for database in (*DATABASES, *others):
         folder = root / database
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.json")):
-            try:
-                document = path.read_bytes()
-                table = CatalogTable.from_json(json.loads(document.decode("utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise LakehouseError(
-                    f"catalog file {path} is unreadable ({exc}); delete it and run "
-                    "`lakehouse crawl` again"
-                ) from exc
-            catalog.tables[table.qualified_name] = table
-            for part in (f"{database}/{path.name}".encode(), document):
-                digest.update(len(part).to_bytes(8, "big"))
-                digest.update(part)
+        if folder.is_dir():
+            out += sorted(folder.glob("*.json"))
+    return out
+
+
+def catalog_stamp(catalog_uri: str) -> tuple[tuple[str, int, int, int], ...]:
+    """What changes whenever a table document is written, added or removed: each document's
+    name, inode, modification time and size (:meth:`Catalog.save` renames a new file over a
+    document, so a saved document always has a new inode). Cheaper than reading the documents:
+    a process that keeps a catalog reads it again only when its stamp changed."""
+    out = []
+    for path in _documents(local_dir(catalog_uri, "the catalog location")):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue  # deleted since the listing: the next stamp differs anyway
+        out.append((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def load_catalog(catalog_uri: str) -> Catalog:
+    """Read every table document under ``catalog_uri`` (an empty catalog if none exist)."""
+    root = local_dir(catalog_uri, "the catalog location")
+    catalog = Catalog(root=root)
+    digest = hashlib.sha256()
+    for path in _documents(root):
+        try:
+            document = path.read_bytes()
+            table = CatalogTable.from_json(json.loads(document.decode("utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LakehouseError(
+                f"catalog file {path} is unreadable ({exc}); delete it and run "
+                "`lakehouse crawl` again"
+            ) from exc
+        catalog.tables[table.qualified_name] = table
+        for part in (f"{path.parent.name}/{path.name}".encode(), document):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
     catalog.fingerprint = digest.hexdigest()
     return catalog

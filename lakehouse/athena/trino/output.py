@@ -15,8 +15,10 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 
@@ -128,6 +130,15 @@ def render(value: Any, duck_type: str = "") -> str | None:
     return _scalar(value, t)
 
 
+@lru_cache(maxsize=256)
+def renderer(duck_type: str = "") -> Callable[[Any], str | None]:
+    """:func:`render` for the values of one column: the type is looked at once, not per value."""
+    t = duck_type.strip().upper()
+    if t.endswith("[]") or t.startswith(("MAP(", "STRUCT(", "TUPLE(")):
+        return lambda value: render(value, duck_type)
+    return lambda value: None if value is None else _scalar(value, t)
+
+
 def _inner(value: Any, duck_type: str) -> str:
     text = render(value, duck_type)
     return "null" if text is None else text
@@ -138,6 +149,8 @@ def _render_list(value: Any, element_type: str) -> str:
 
 
 def _scalar(value: Any, t: str) -> str:
+    if type(value) in (str, int):  # the common cases first (exact: a bool is not an int here)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
