@@ -12,6 +12,9 @@ largest tenant (most orders) is measured; its row counts are reported beside the
   performance mark), ``BROWSER_RUNS`` times per page.
 - ``server_ops_p50_ms`` and ``browser_ops_loaded_p50_ms``: the operations view, server time and
   navigation start to the load event.
+- ``server_first_request_max_ms``: the slowest warm-up request (the first of a page, which builds
+  the tenant's locked session that later requests reuse); ``server_sessions_built``: how many were
+  built (one per page's tables).
 
 Two temporary users (a viewer of the tenant and a platform staff user) are created and deleted.
 """
@@ -68,8 +71,11 @@ from django.test import Client
 runs = int(os.environ["BENCH_RUNS"])
 tenant = os.environ["BENCH_TENANT"]
 out = {}
+first = {}
 def timed(client, url):
-    client.get(url, HTTP_HOST="127.0.0.1")  # warm-up
+    start = time.perf_counter()
+    client.get(url, HTTP_HOST="127.0.0.1")  # warm-up (builds the tenant's kept session)
+    first[url] = (time.perf_counter() - start) * 1000
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -84,7 +90,10 @@ for page in os.environ["BENCH_PAGES"].split(","):
 staff = Client()
 staff.force_login(User.objects.get(username=os.environ["BENCH_STAFF"]))
 out["ops"] = timed(staff, "/analytics/ops/")
-print(json.dumps(out))
+from lakehouse.analytics.service import page_sessions
+from lakehouse.config import get_settings
+print(json.dumps({"times": out, "first": list(first.values()),
+                  "sessions_built": page_sessions(get_settings()).builds}))
 """
 
 FIRST_CHART_JS = """
@@ -183,10 +192,14 @@ def main() -> None:
         _manage_json(USERS, {**env, "BENCH_ACTION": "delete"})
     metrics: dict[str, Any] = {}
     targets: dict[str, str] = {}
-    for page, times in server.items():
+    for page, times in server["times"].items():
         key = "server_ops_p50_ms" if page == "ops" else f"server_{page}_p50_ms"
         metrics[key] = round(percentile(times, 50), 1)
         targets[key] = "<= 300 ms" if page != "ops" else ""
+    # The first request of each page builds the tenant's locked session (lakehouse.athena.pool);
+    # the p50s above are the requests after it, which reuse it.
+    metrics["server_first_request_max_ms"] = round(max(server["first"]), 1)
+    metrics["server_sessions_built"] = server["sessions_built"]
     for page, times in browser.items():
         key = "browser_ops_loaded_p50_ms" if page == "ops" else f"browser_{page}_first_chart_p50_ms"
         metrics[key] = round(percentile(times, 50), 1)

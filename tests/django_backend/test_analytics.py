@@ -57,6 +57,15 @@ for p in pages:
     d = c.get(f"/analytics/{mine}/{p}.csv")
     out[p]["csv"] = d.content.decode()
     out[p]["csv_type"] = d["Content-Type"]
+from lakehouse.analytics.service import page_sessions
+from lakehouse.config import get_settings
+kept = page_sessions(get_settings())
+built = kept.builds
+again = {p: c.get(f"/analytics/{mine}/{p}.csv").content.decode() for p in pages}
+out["builds"] = [built, kept.builds]
+out["again_same"] = all(again[p] == out[p]["csv"] for p in pages)
+from apps.analytics.views import _table_rows
+out["table_rows"] = str(_table_rows([["<script>alert(1)</script>", "a&b\"'"], ["", "1"]]))
 span = "from=2024-01-01&to=2024-03-31"
 out["range_csv"] = c.get(f"/analytics/{mine}/revenue.csv?{span}").content.decode()
 probes = {
@@ -148,6 +157,22 @@ def test_every_page_shows_the_tenants_numbers(
         assert seen["csv"] == data.csv(), p.slug
         assert seen["csv_type"].startswith("text/csv")
         assert seen["rows"] >= len(data.rows), p.slug
+
+
+def test_a_page_asked_again_reuses_the_tenants_kept_session(pages_seen: dict[str, Any]) -> None:
+    """One locked session per page's tables, built by the page and reused by its download and
+    by every later request (lakehouse.athena.pool); the answers are the same."""
+    first, again = pages_seen["builds"]
+    assert first == len(PAGES)
+    assert again == first
+    assert pages_seen["again_same"]
+
+
+def test_the_numbers_table_escapes_every_value(pages_seen: dict[str, Any]) -> None:
+    assert pages_seen["table_rows"] == (
+        "<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>a&amp;b&quot;&#x27;</td></tr>"
+        "<tr><td></td><td>1</td></tr>"
+    )
 
 
 def test_a_date_range_filters_the_download(pages_seen: dict[str, Any]) -> None:
