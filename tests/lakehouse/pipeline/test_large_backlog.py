@@ -1,0 +1,161 @@
+"""A backlog larger than a slice, on real components: killed between slices, then completed.
+
+PostgreSQL is seeded and changed twice, each time replicated, so every busy table's bronze holds
+a full-load file and two change files. ``lakehouse pipeline run`` then runs with a small driver
+heap and one-byte slices (every file a slice of its own), and is killed with SIGKILL as soon as
+the events job has recorded its first slice. The next run resumes there and silver equals
+PostgreSQL row for row; the events history built slice by slice equals a rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from lakehouse_glue.slices import MERGED_LIST
+from pyspark.sql import SparkSession
+
+from lakehouse.config import Settings
+from lakehouse.glue.runner import start_job_run
+from lakehouse.paths import REPO_ROOT
+from lakehouse.reconcile import reconcile
+from lakehouse.source.seed import seed
+from tests.glue_scripts import tables
+from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
+from tests.lakehouse.pipeline.lake import (
+    drop_slot,
+    entities,
+    lake_settings,
+    replicate_once,
+    silver_frame,
+    source_frame,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+
+EVENTS_JOB = "transform_events_bronze_to_silver"
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    assert settings.database_url is not None
+    return {
+        **os.environ,
+        "LAKEHOUSE_LAKE": settings.lake_uri,
+        "DATABASE_URL": settings.database_url,
+        "LAKEHOUSE_SLOT": settings.slot_name,
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "768m",
+        "LAKEHOUSE_SILVER_SLICE_BYTES": "1",
+    }
+
+
+def _change(dsn: str, round_: int) -> None:
+    """Updates, deletes and inserts, so that each busy table gets a change file."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "update customers set notes = %s, updated_at = now() where id in "
+            "(select id from customers order by id limit 30)",
+            [f"round {round_}"],
+        )
+        conn.execute(
+            "update events set event_type = 'search', updated_at = now() where id in "
+            "(select id from events order by id desc limit 40)"
+        )
+        conn.execute("delete from events where id in (select id from events order by id limit 20)")
+        conn.execute(
+            "insert into events (id, tenant_id, customer_id, session_id, event_type, properties,"
+            " occurred_at, created_at, updated_at) select gen_random_uuid(), tenant_id,"
+            " customer_id, %s, 'signup', '{}'::jsonb, now(), now(), now()"
+            " from events order by id limit 15",
+            [f"sess-{round_}"],
+        )
+
+
+def _record(settings: Settings) -> dict[str, int]:
+    path = Path(settings.quarantine_uri) / "events" / MERGED_LIST
+    try:
+        return dict(json.loads(path.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _kill_after_first_events_slice(settings: Settings) -> dict[str, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lakehouse.cli.main", "pipeline", "run"],
+        cwd=REPO_ROOT,
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the Spark JVM dies with it
+    )
+    try:
+        deadline = time.monotonic() + 1500
+        while not (recorded := _record(settings)):
+            assert proc.poll() is None, "the run ended before the events job recorded a slice"
+            assert time.monotonic() < deadline, "the events job recorded no slice in time"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return recorded
+
+
+def test_a_run_killed_between_slices_resumes_and_equals_the_source(
+    spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
+) -> None:
+    dsn = make_source_db()
+    seed(dsn, scale=0.02, seed=3, reset=False)
+    settings = lake_settings(tmp_path / "lake", dsn)
+    try:
+        replicate_once(settings)
+        for round_ in (1, 2):
+            _change(dsn, round_)
+            replicate_once(settings)
+        events_folder = Path(settings.bronze_uri) / "dms" / "public" / "events"
+        bronze_files = sorted(p.name for p in events_folder.glob("*.csv.gz"))
+        assert len(bronze_files) >= 3, bronze_files  # three slices at least
+
+        recorded = _kill_after_first_events_slice(settings)
+        # Killed mid-job: some of the events files recorded as merged, the bookmark unmoved.
+        assert {u.rsplit("/", 1)[-1] for u in recorded} < set(bronze_files)
+        bookmark = Path(settings.glue_state_uri) / "bookmarks" / f"{EVENTS_JOB}.json"
+        assert not bookmark.exists()
+
+        done = subprocess.run(
+            [sys.executable, "-m", "lakehouse.cli.main", "pipeline", "run"],
+            cwd=REPO_ROOT,
+            env=_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        latest = Path(settings.reports_uri) / "quality" / "latest" / "events.json"
+        report = json.loads(latest.read_text())
+        assert report["files"]["resumed"] >= len(recorded)
+        assert report["files"]["resumed"] + report["files"]["read"] == len(bronze_files)
+        assert report["slices"] == report["files"]["read"]
+        assert bookmark.exists()
+    finally:
+        drop_slot(dsn, settings.slot_name)
+
+    for entity in entities():
+        expected = source_frame(spark, dsn, entity)
+        actual = silver_frame(spark, settings, entity)
+        assert actual.count() == expected.count(), entity.name
+        assertDataFrameEqual(actual, expected, checkRowOrder=False)
+    assert [d for r in reconcile(settings, dsn) for d in r.differences] == []
+
+    # History built slice by slice, across a kill, equals a rebuild from every change at once.
+    sliced = tables.read(spark, tables.history_table(spark, settings, "events")).collect()
+    rebuilt = start_job_run(settings, EVENTS_JOB, {"--full_refresh": "true"}, spark=spark)
+    assert rebuilt.state == "SUCCEEDED", rebuilt.error
+    history = tables.history_table(spark, settings, "events")
+    assertDataFrameEqual(tables.read(spark, history), sliced)
