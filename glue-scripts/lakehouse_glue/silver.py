@@ -621,9 +621,22 @@ def run(
     clean = tenants.dropping_offboarded(clean, entity, tenants.offboarded(spark, args.silver_path))
     merged_record = MergedFiles(spark, f"{quarantine_path}/{MERGED_LIST}")
 
-    if args.full_refresh:
+    if not args.full_refresh:
+        # An earlier version's plain Parquet silver cannot take a merge: say how to rebuild.
+        ice.check_not_plain_parquet(spark, tables.current)
+        ice.check_not_plain_parquet(spark, tables.history)
+    # Tables with no data yet (a first run, or tables dropped since) are built from every file
+    # of the folder, the bookmark's included: the bookmarked read would hand out the same files
+    # (or, after a drop, too few), and evaluating it decompresses the whole backlog only to
+    # name its files.
+    empty = not args.full_refresh and all(
+        ice.current_snapshot_id(spark, t) is None for t in (tables.current, tables.history)
+    )
+    if args.full_refresh or empty:
         # The bookmarked source is still created, so the bookmark moves past every file, but
-        # never evaluated: a full refresh lists the folder itself and needs no second read.
+        # never evaluated: the folder is listed after it, so the listing holds every file the
+        # bookmark will record (a file arriving in between is read now and again next run,
+        # which changes nothing).
         discover_new_files(
             glue_context,
             folder,
@@ -635,9 +648,6 @@ def run(
         files = sorted(normalize_uri(f.uri) for f in fs.list_files(spark, folder))
         set_aside: list[InspectedFile] = []
     else:
-        # An earlier version's plain Parquet silver cannot take a merge: say how to rebuild.
-        ice.check_not_plain_parquet(spark, tables.current)
-        ice.check_not_plain_parquet(spark, tables.history)
         files, set_aside = discover_new_files(
             glue_context,
             folder,
@@ -672,15 +682,14 @@ def run(
         _quarantine(spark, set_aside, entity, contract, started, quarantine_path, counts)
         listed = {normalize_uri(f.uri): f.size for f in fs.list_files(spark, folder)}
         new = [BronzeFile(u, listed.get(u, 0)) for u in files]
+        if empty:
+            merged_record.clear()  # nothing is merged into tables with no data
         resumed = merged_record.load(new)
         slice_bytes = args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
         todo = [f for f in new if f.uri not in resumed]
         sizes = {f.uri: f for f in todo}
-        # Into tables with no data yet (a first run), the first slice is a rebuild: the same
-        # rows a merge would give, written without joining against empty tables.
-        empty = all(
-            ice.current_snapshot_id(spark, t) is None for t in (tables.current, tables.history)
-        )
+        # Into tables with no data yet, the first slice is a rebuild: the same rows a merge
+        # would give, written without joining against empty tables.
         for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
             if number == 1 and empty:
                 _rebuild(

@@ -476,6 +476,37 @@ def test_a_corrupt_gzip_is_set_aside_once_and_never_stalls_the_job(
     assert second["status"] == "ok"
 
 
+def test_tables_dropped_since_the_last_run_are_rebuilt_from_every_file(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """Tables with no data are built from the whole folder, not only from what the bookmark
+    hands out: after a drop, the bookmarked read alone would leave out every earlier file."""
+    b = bronze(lake)
+    write_file(b, "customers", "LOAD00000001.csv.gz", [customer("I", 1), customer("I", 2)])
+    first = run_job(spark, lake).report
+    assert first["slices_rebuilt"] == 1
+    for table in (
+        tables.silver_table(spark, lake, "customers"),
+        tables.history_table(spark, lake, "customers"),
+    ):
+        spark.sql(f"drop table {table.ident} purge")
+    write_file(b, "customers", "20240102-000000000001.csv.gz", [customer("U", 2, s=5, notes="new")])
+    again = run_job(spark, lake).report
+    assert again["files"]["processed"] == 2
+    assert again["slices_rebuilt"] == 1
+    rows = by_id(silver(spark, lake))
+    assert sorted(rows) == [cid(1), cid(2)]
+    assert rows[cid(2)]["notes"] == "new"
+    assert history(spark, lake).count() == 3
+
+    # Then incremental again: the bookmark hands out only what is new.
+    write_file(b, "customers", "20240103-000000000001.csv.gz", [customer("D", 1, s=6)])
+    third = run_job(spark, lake).report
+    assert third["files"]["processed"] == 1
+    assert third["slices_rebuilt"] == 0
+    assert sorted(by_id(silver(spark, lake))) == [cid(2)]
+
+
 def test_a_bookmarked_read_without_file_names_is_an_error(
     spark: SparkSession, lake: Settings, tmp_path: Path
 ) -> None:
