@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 import psycopg
-from lakehouse_glue.model import Entity, load_declaration
+from lakehouse_glue.model import TENANT_COLUMN, Entity, load_declaration
 from psycopg import sql
 from pyiceberg.manifest import DataFileContent
 from pyiceberg.table import StaticTable
@@ -29,7 +29,7 @@ from lakehouse.config import Settings, join_uri
 from lakehouse.errors import LakehouseError
 from lakehouse.storage import S3Storage, parse_s3_uri
 
-TENANT_ID = "tenant_id"
+TENANT_ID = TENANT_COLUMN
 
 
 @dataclass(frozen=True)

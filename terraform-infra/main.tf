@@ -166,18 +166,16 @@ module "dms" {
 module "glue" {
   source = "./modules/glue"
 
-  name                 = local.name
-  database_names       = local.glue_database_names
-  log_group_name       = local.glue_log_group_name
-  artifacts_dir        = local.glue_artifacts_dir
-  entities_file        = local.entities_file
-  gold_file            = local.gold_file
-  bronze_contract_file = local.bronze_contract_file
-  scripts_bucket_name  = module.storage.bucket_ids["scripts"]
-  kms_key_arn          = module.storage.kms_key_arn
-  role_arn             = module.iam.glue_role_arn
-  settings             = var.glue
-  lake_metrics         = local.lake_metrics
+  name                = local.name
+  database_names      = local.glue_database_names
+  log_group_name      = local.glue_log_group_name
+  artifacts_dir       = local.glue_artifacts_dir
+  catalog_file        = "${local.queries_dir}/ddl/catalog.json"
+  scripts_bucket_name = module.storage.bucket_ids["scripts"]
+  kms_key_arn         = module.storage.kms_key_arn
+  role_arn            = module.iam.glue_role_arn
+  settings            = var.glue
+  lake_metrics        = local.lake_metrics
   # With Lake Formation, the databases are created once the data lake settings hold, so they get
   # no IAMAllowedPrincipals default.
   catalog_after = local.lake_formation ? [module.lakeformation[0].settings_id] : []

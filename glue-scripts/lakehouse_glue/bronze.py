@@ -240,11 +240,7 @@ def read_files(
         df = (
             spark.read.schema(schema)
             .options(
-                header=True,
-                multiLine=True,  # RFC 4180 fields may hold new lines
-                sep=contract.csv_delimiter,
-                quote='"',
-                escape='"',
+                **contract.spark_csv_options(),
                 nullValue=EMPTY_SENTINEL,
                 emptyValue="",
                 mode="PERMISSIVE",

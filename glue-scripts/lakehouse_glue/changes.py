@@ -15,13 +15,11 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue.bronze import FILE_RANK, ROW_ORDER, SOURCE_FILE
-from lakehouse_glue.model import Entity
+from lakehouse_glue.model import LINEAGE_COLUMNS, TENANT_COLUMN, Entity
 
 OP = "Op"
-COMMITTED_AT = "source_committed_at"
-CHANGE_SEQ = "source_change_seq"
-PROCESSED_AT = "processed_at"
-TENANT_ID = "tenant_id"
+COMMITTED_AT, CHANGE_SEQ, PROCESSED_AT = (name for name, _, _ in LINEAGE_COLUMNS)
+TENANT_ID = TENANT_COLUMN
 LINEAGE = (COMMITTED_AT, CHANGE_SEQ, PROCESSED_AT)
 
 

@@ -25,13 +25,11 @@ from pyspark.sql.window import WindowSpec
 
 from lakehouse_glue.bronze import FILE_RANK, ROW_ORDER, SOURCE_FILE
 from lakehouse_glue.changes import CHANGE_SEQ, COMMITTED_AT, OP, TENANT_ID
-from lakehouse_glue.model import Entity
+from lakehouse_glue.model import HISTORY_VERSION_COLUMNS, Entity
 
-OPERATION = "operation"
-VALID_FROM = "valid_from"
-VALID_TO = "valid_to"
-VALID_TO_SEQ = "valid_to_change_seq"
-IS_CURRENT = "is_current"
+OPERATION, _, VALID_FROM, VALID_TO, VALID_TO_SEQ, IS_CURRENT = (
+    name for name, _, _ in HISTORY_VERSION_COLUMNS
+)
 _ACTION = "_action"
 _LAST = "_last_change"
 

@@ -131,9 +131,25 @@ class Entity:
         return f"transform_{self.name}_bronze_to_silver"
 
 
+#: RFC 4180 (the contract's ``rfc_4180``, which every reader requires): a field holding the
+#: delimiter, a quote or a line break is quoted with ``"``, and a ``"`` inside it is doubled.
+CSV_QUOTE = '"'
+#: The SerDe the Glue Data Catalog and Athena read bronze with: OpenCSVSerde reads RFC 4180
+#: quoting (LazySimpleSerDe does not). All its columns are strings.
+#: https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+BRONZE_SERDE_LIBRARY = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+
+
 @dataclass(frozen=True)
 class BronzeContract:
-    """The bronze settings of ``bronze_contract.json`` (see docs/bronze-contract.md)."""
+    """The bronze settings of ``bronze_contract.json`` (see docs/bronze-contract.md).
+
+    Besides the settings, it says how each reader reads a bronze file, so that none restates
+    the format: :meth:`csv_format` (the local catalog), :meth:`spark_csv_options` (the silver
+    jobs), :meth:`duckdb_read_csv_arguments` (the local Athena engine),
+    :meth:`serde_properties` and :meth:`table_parameters` (the Athena DDL and the Glue Data
+    Catalog, through the generated catalog file Terraform reads).
+    """
 
     bucket_folder: str
     compression_type: str
@@ -175,6 +191,57 @@ class BronzeContract:
     def is_full_load_file(self, file_name: str) -> bool:
         base = file_name.rsplit("/", 1)[-1]
         return base.startswith(self.full_load_file_prefix) and base.endswith(self.file_suffix)
+
+    def csv_format(self) -> dict[str, str]:
+        """The format of a bronze file, one property a key (as the local catalog records it)."""
+        return {
+            "compression": self.compression_type.lower(),
+            "delimiter": self.csv_delimiter,
+            "quote": CSV_QUOTE,
+            "escape": CSV_QUOTE,
+            "header": "true" if self.add_column_name else "false",
+            "null": self.csv_null_value,
+        }
+
+    def spark_csv_options(self) -> dict[str, str | bool]:
+        """Options of Spark's CSV reader (gzip is read by the file suffix).
+
+        ``multiLine``: an RFC 4180 field may hold line breaks. NULL is left to the reader: the
+        NULL marker needs the silver reader's own handling (:mod:`lakehouse_glue.bronze`).
+        """
+        return {
+            "header": self.add_column_name,
+            "multiLine": True,
+            "sep": self.csv_delimiter,
+            "quote": CSV_QUOTE,
+            "escape": CSV_QUOTE,
+        }
+
+    def duckdb_read_csv_arguments(self) -> dict[str, str | bool]:
+        """Arguments of DuckDB's ``read_csv`` that describe the file."""
+        return {
+            "header": self.add_column_name,
+            "delim": self.csv_delimiter,
+            "quote": CSV_QUOTE,
+            "escape": CSV_QUOTE,
+            "nullstr": self.csv_null_value,
+            "compression": self.compression_type.lower(),
+        }
+
+    def serde_properties(self) -> dict[str, str]:
+        """OpenCSVSerde's properties (:data:`BRONZE_SERDE_LIBRARY`).
+
+        Its escape character is a backslash (its default); a doubled quote inside a quoted
+        field reads as one quote. It has no NULL property: Athena shows NULL as the marker.
+        """
+        return {"separatorChar": self.csv_delimiter, "quoteChar": CSV_QUOTE, "escapeChar": "\\"}
+
+    def table_parameters(self) -> dict[str, str]:
+        """The bronze tables' parameters: the header row skipped, the compression named."""
+        return {
+            "skip.header.line.count": "1" if self.add_column_name else "0",
+            "compressionType": self.compression_type.lower(),
+        }
 
     def terraform_settings(self) -> dict[str, Any]:
         """The contract as ``aws_dms_s3_endpoint`` arguments (AWS values)."""
@@ -321,6 +388,11 @@ def load_bronze_contract() -> BronzeContract:
     """Parse ``declarations/bronze_contract.json``."""
     raw = _read_json("bronze_contract.json")
     interval = raw["cdc_max_batch_interval_seconds"]
+    if raw["rfc_4180"] is not True or raw["add_column_name"] is not True:
+        raise ValueError(
+            "bronze_contract.json: rfc_4180 and add_column_name must be true; every bronze "
+            "reader reads RFC 4180 quoting and a header row"
+        )
     return BronzeContract(
         bucket_folder=raw["bucket_folder"],
         compression_type=raw["compression_type"],
@@ -349,3 +421,27 @@ def load_bronze_contract() -> BronzeContract:
         file_suffix=raw["file_suffix"],
         raw=raw,
     )
+
+
+# -- Facts every layer shares, spelled once: the Glue jobs, the local runtime, the generated
+# -- DDL and catalog file (and through it Terraform) take them from here.
+
+#: The column naming a row's tenant in every silver, history and gold table (``layout.json``).
+TENANT_COLUMN = load_layout().tenant_column
+
+#: The lineage columns that end every silver table: name, Athena type, meaning.
+LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("source_committed_at", "timestamp", "Commit time of the change that produced this row."),
+    ("source_change_seq", "string", "dms_change_seq of that change (fixed width, sortable)."),
+    ("processed_at", "timestamp", "When the Glue job wrote this row."),
+)
+
+#: The version columns that end every ``silver.<entity>_history`` table: name, type, meaning.
+HISTORY_VERSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("operation", "string", "I (insert) or U (update) that made this version."),
+    ("source_change_seq", "string", "dms_change_seq of that change (fixed width, sortable)."),
+    ("valid_from", "timestamp", "Source commit time of the change that made this version."),
+    ("valid_to", "timestamp", "Source commit time of the next change of the key (NULL: open)."),
+    ("valid_to_change_seq", "string", "dms_change_seq of that next change."),
+    ("is_current", "boolean", "Whether this is the key's current version (not closed)."),
+)

@@ -144,6 +144,12 @@ def empty_sql(table: CatalogTable) -> str:
     return f"select {cols} where false"
 
 
+def _sql_value(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return lit(value)
+
+
 def _csv_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
     location = _checked_location(table, lake_root)
     files = _files(table, location, location.glob("*.csv.gz"))
@@ -155,11 +161,13 @@ def _csv_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> 
     # an empty field, quoted or not, is ''. allow_quoted_nulls: a quoted marker (a source text
     # equal to it, which the replicator reports) reads as NULL too, as in the Glue reader,
     # since DMS does not document quoting it.
+    file_format = ", ".join(
+        f"{name} = {_sql_value(value)}"
+        for name, value in contract.duckdb_read_csv_arguments().items()
+    )
     source = (
-        f"read_csv({file_list}, header = true, all_varchar = true, "
-        f"delim = {lit(contract.csv_delimiter)}, quote = '\"', escape = '\"', "
-        f"nullstr = {lit(contract.csv_null_value)}, allow_quoted_nulls = true, "
-        "compression = 'gzip', union_by_name = true, auto_detect = false, "
+        f"read_csv({file_list}, {file_format}, all_varchar = true, allow_quoted_nulls = true, "
+        "union_by_name = true, auto_detect = false, "
         "columns = {" + ", ".join(f"{lit(c.name)}: 'VARCHAR'" for c in table.columns) + "})"
     )
     where = ""

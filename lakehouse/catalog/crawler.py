@@ -24,7 +24,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from lakehouse_glue.model import load_bronze_contract, load_declaration
+from lakehouse_glue.model import (
+    LINEAGE_COLUMNS,
+    TENANT_COLUMN,
+    load_bronze_contract,
+    load_declaration,
+)
 from pyiceberg.manifest import DataFileContent
 
 from lakehouse.catalog import iceberg
@@ -39,17 +44,10 @@ from lakehouse.catalog.store import (
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
-PARTITION_KEY = "tenant_id"
+PARTITION_KEY = TENANT_COLUMN
 
-# How the bronze CSV is read (the contract: RFC 4180, a header row, NULL as the marker).
-BRONZE_SERDE = {
-    "compression": "gzip",
-    "delimiter": load_bronze_contract().csv_delimiter,
-    "quote": '"',
-    "escape": '"',
-    "header": "true",
-    "null": load_bronze_contract().csv_null_value,
-}
+# How the bronze CSV is read, as the local catalog records it (the bronze contract's format).
+BRONZE_SERDE = load_bronze_contract().csv_format()
 
 
 # Arrow types read from a Parquet footer, by test, and their Athena (Hive DDL) types.
@@ -214,7 +212,7 @@ def _declared_columns(database: str, name: str) -> list[str] | None:
     declaration = load_declaration()
     if database == "silver" and name in declaration.names:
         cols = declaration.entity(name).column_names
-        return [*cols, "source_committed_at", "source_change_seq", "processed_at"]
+        return [*cols, *(name for name, _, _ in LINEAGE_COLUMNS)]
     if database == "gold":
         from lakehouse.athena.ddl import gold_marts
 

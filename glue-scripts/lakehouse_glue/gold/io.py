@@ -13,8 +13,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_glue import iceberg as ice
-from lakehouse_glue.gold.marts import TENANT_COLUMN, conform, mart
-from lakehouse_glue.model import load_declaration
+from lakehouse_glue.gold.marts import conform, mart
+from lakehouse_glue.model import TENANT_COLUMN, load_declaration
 
 
 def gold_input_schema(entity_name: str) -> str:

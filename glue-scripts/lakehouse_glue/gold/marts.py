@@ -12,10 +12,10 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from lakehouse_glue.model import TENANT_COLUMN
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-TENANT_COLUMN = "tenant_id"
 
 
 @dataclass(frozen=True)

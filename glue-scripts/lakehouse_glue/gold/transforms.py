@@ -18,7 +18,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-from lakehouse_glue.gold.marts import TENANT_COLUMN as T
+from lakehouse_glue.model import TENANT_COLUMN as T
 
 MONEY = "decimal(18,2)"
 RATE = "decimal(9,4)"

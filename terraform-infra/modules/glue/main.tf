@@ -1,8 +1,7 @@
 locals {
-  entities = jsondecode(file(var.entities_file))
-  gold     = jsondecode(file(var.gold_file))
-  contract = jsondecode(file(var.bronze_contract_file))
-
+  # The tables and jobs, generated from the declarations by `lakehouse athena-ddl --write`
+  # (athena-queries/ddl/catalog.json, checked current by a test): nothing is derived again here.
+  catalog = jsondecode(file(var.catalog_file))
 
   # Every script in the artifacts folder is a job, and every job a script.
   script_files = toset([for file in fileset(var.artifacts_dir, "*.py") : file if !startswith(file, "_")])
@@ -29,9 +28,9 @@ locals {
   # report (both read silver only). Locally the run ends by registering new tables in the local
   # catalog; here the tables are declared below, and Iceberg tracks its own files, so no crawler
   # runs after the jobs.
-  silver_jobs = [for entity in local.entities.entities : "transform_${entity.name}_bronze_to_silver" if contains(local.jobs, "transform_${entity.name}_bronze_to_silver")]
-  gold_jobs   = [for mart in local.gold.marts : "create_gold_${mart.name}" if contains(local.jobs, "create_gold_${mart.name}")]
-  report_jobs = [for job in ["publish_quality_report"] : job if contains(local.jobs, job)]
+  silver_jobs = [for job in local.catalog.jobs.silver : job if contains(local.jobs, job)]
+  gold_jobs   = [for job in local.catalog.jobs.gold : job if contains(local.jobs, job)]
+  report_jobs = [for job in local.catalog.jobs.quality : job if contains(local.jobs, job)]
   stages = [
     for stage in [
       { name = "silver", jobs = local.silver_jobs },
@@ -47,76 +46,30 @@ locals {
   # Bronze tables as Athena reads DMS CSV (athena-queries/ddl): every column a string, the DMS
   # columns around the source columns.
   bronze_tables = {
-    for entity in local.entities.entities : entity.name => {
-      description = entity.description
-      location    = "${var.lake_uris.bronze_path}/${local.contract.bucket_folder}/${local.entities.schema}/${entity.name}/"
+    for name, table in local.catalog.bronze.tables : name => {
+      description = table.description
+      location    = "${var.lake_uris.bronze_path}/${table.folder}/"
       # The Data Catalog stores column names in lower case (DMS writes `Op`): declaring them
       # lower-cased keeps every plan free of a perpetual diff. OpenCSVSerde maps by position.
       # https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html
-      columns = [for name in concat([local.contract.op_column, local.contract.timestamp_column_name], [for column in entity.columns : column.name], [local.contract.change_seq_column]) : lower(name)]
+      columns = [for column in table.columns : lower(column)]
     }
   }
 
-  # Silver, history and gold tables: Apache Iceberg (format v2, Parquet), as athena-queries/ddl.
-  # tenant_id is a column of every table (Iceberg partitions are hidden, by column); tables whose
-  # entity has no tenant_id column (tenants) get it as their own id, as the silver jobs write it.
-  tenant_column = { name = "tenant_id", type = "string", comment = "The tenant (this row's own id)." }
-  entity_columns = {
-    for entity in local.entities.entities : entity.name => concat(
-      [for column in entity.columns : { name = column.name, type = startswith(column.type, "decimal(") ? column.type : local.silver_types[column.type], comment = "" }],
-      contains([for column in entity.columns : column.name], "tenant_id") ? [] : [local.tenant_column],
-    )
+  # Silver, history and gold tables: Apache Iceberg (format v2, Parquet), as athena-queries/ddl,
+  # with their final types. tenant_id is a column of every table (Iceberg partitions are hidden,
+  # by column); tables whose entity has no tenant_id column (tenants) get it as their own id.
+  table_roots = {
+    silver = var.lake_uris.silver_path
+    gold   = var.lake_uris.gold_path
   }
-  silver_tables = {
-    for entity in local.entities.entities : "silver.${entity.name}" => {
-      database    = "silver"
-      name        = entity.name
-      description = entity.description
-      root        = "${var.lake_uris.silver_path}/${entity.name}"
-      columns     = concat(local.entity_columns[entity.name], local.lineage_columns)
-    }
+  iceberg_tables = {
+    for key, table in local.catalog.iceberg.tables : key => merge(table, {
+      root = "${local.table_roots[table.database]}/${table.name}"
+    })
   }
-  history_tables = {
-    for entity in local.entities.entities : "silver.${entity.name}_history" => {
-      database    = "silver"
-      name        = "${entity.name}_history"
-      description = "Every version of silver.${entity.name} (slowly changing, type 2)."
-      root        = "${var.lake_uris.silver_path}/${entity.name}_history"
-      columns     = concat(local.entity_columns[entity.name], local.history_version_columns)
-    }
-  }
-  gold_tables = {
-    for mart in local.gold.marts : "gold.${mart.name}" => {
-      database    = "gold"
-      name        = mart.name
-      description = mart.description
-      root        = "${var.lake_uris.gold_path}/${mart.name}"
-      columns     = [for column in mart.columns : { name = column.name, type = column.type, comment = column.description }]
-    } if length(mart.columns) > 0
-  }
-  iceberg_tables = merge(local.silver_tables, local.history_tables, local.gold_tables)
   # Athena's Iceberg table properties, as the generated DDL sets them.
-  iceberg_parameters = { table_type = "ICEBERG", format = "parquet", write_compression = "zstd" }
-
-  # Silver column types as the silver jobs write them (Column.spark_type in model.py).
-  silver_types = {
-    uuid    = "string", string = "string", json = "string", int = "int", bigint = "bigint",
-    boolean = "boolean", timestamp = "timestamp", date = "date",
-  }
-  lineage_columns = [
-    { name = "source_committed_at", type = "timestamp", comment = "Commit time of the change that produced this row." },
-    { name = "source_change_seq", type = "string", comment = "dms_change_seq of that change (fixed width, sortable)." },
-    { name = "processed_at", type = "timestamp", comment = "When the Glue job wrote this row." },
-  ]
-  # The version columns of silver.<entity>_history (lakehouse_glue.history.history_schema).
-  history_version_columns = [
-    { name = "operation", type = "string", comment = "I (insert) or U (update) that made this version." },
-    { name = "source_change_seq", type = "string", comment = "dms_change_seq of that change (fixed width, sortable)." },
-    { name = "valid_from", type = "timestamp", comment = "Source commit time of the change that made this version." },
-    { name = "valid_to", type = "timestamp", comment = "Source commit time of the next change of the key (NULL: open)." },
-    { name = "valid_to_change_seq", type = "string", comment = "dms_change_seq of that next change." },
-    { name = "is_current", type = "boolean", comment = "Whether this is the key's current version (not closed)." },
-  ]
+  iceberg_parameters = local.catalog.iceberg.parameters
 
   # Glue 5.1 (Spark 3.5, Iceberg 1.10): --datalake-formats puts Iceberg's runtime on the class
   # path; the --conf settings make the Glue Data Catalog the Iceberg catalog the jobs name with
@@ -308,12 +261,7 @@ resource "aws_glue_catalog_table" "bronze" {
   name          = each.key
   description   = each.value.description
   table_type    = "EXTERNAL_TABLE"
-  parameters = {
-    EXTERNAL                 = "TRUE"
-    classification           = "csv"
-    "skip.header.line.count" = "1"
-    compressionType          = lower(local.contract.compression_type)
-  }
+  parameters    = merge({ EXTERNAL = "TRUE", classification = "csv" }, local.catalog.bronze.table_parameters)
 
   storage_descriptor {
     location      = each.value.location
@@ -321,12 +269,8 @@ resource "aws_glue_catalog_table" "bronze" {
     output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
     ser_de_info {
-      serialization_library = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-      parameters = {
-        separatorChar = local.contract.csv_delimiter
-        quoteChar     = "\""
-        escapeChar    = "\\"
-      }
+      serialization_library = local.catalog.bronze.serde_library
+      parameters            = local.catalog.bronze.serde_properties
     }
 
     dynamic "columns" {
@@ -517,8 +461,8 @@ resource "aws_glue_classifier" "this" {
 
   csv_classifier {
     contains_header = "PRESENT"
-    delimiter       = local.contract.csv_delimiter
-    quote_symbol    = "\""
+    delimiter       = local.catalog.bronze.delimiter
+    quote_symbol    = local.catalog.bronze.quote
   }
 }
 

@@ -23,18 +23,8 @@ variable "artifacts_dir" {
   type        = string
 }
 
-variable "entities_file" {
-  description = "Path of entities.json (bronze and silver tables, the silver stage of the workflow)."
-  type        = string
-}
-
-variable "gold_file" {
-  description = "Path of gold.json (gold tables, the gold stage of the workflow)."
-  type        = string
-}
-
-variable "bronze_contract_file" {
-  description = "Path of bronze_contract.json (bronze folder layout and CSV format of the bronze tables)."
+variable "catalog_file" {
+  description = "Path of athena-queries/ddl/catalog.json, generated from the declarations by `lakehouse athena-ddl --write`: the bronze, silver, history and gold tables (columns, final types, the bronze CSV SerDe) and the Glue jobs of each stage."
   type        = string
 }
 
