@@ -15,8 +15,8 @@ locals {
   single_job      = var.settings.mode == "single_job"
   single_job_name = "run_pipeline"
   # Jobs a data engineer starts by hand in either mode, outside the DAG (lakehouse_glue.dag's
-  # ON_DEMAND_JOBS): offboarding a tenant.
-  on_demand_jobs = toset([for job in ["offboard_tenant"] : job if contains(local.script_files, "${job}.py")])
+  # ON_DEMAND_JOBS, through the catalog file): offboarding a tenant.
+  on_demand_jobs = toset([for job in local.catalog.jobs.on_demand : job if contains(local.script_files, "${job}.py")])
   jobs           = toset([for file in local.script_files : trimsuffix(file, ".py") if file != "${local.single_job_name}.py" && !contains(local.on_demand_jobs, trimsuffix(file, ".py"))])
   # The lake's writer lock (lakehouse.storage.lock) and the pinned modules it needs beyond Glue's
   # own (boto3 with S3 conditional writes, psutil), both written by `make package-glue`.
