@@ -84,6 +84,11 @@ def _stage_seconds(runs: list[JobRun], *prefixes: str) -> float:
     return round(max(s + d for s, d in spans) - min(s for s, _ in spans), 3)
 
 
+def _gold_count(jobs: list[str]) -> int:
+    """How many of ``jobs`` are gold jobs (``up_to_date`` also names silver jobs)."""
+    return sum(1 for job in jobs if job.startswith("create_gold_"))
+
+
 def _insert_events(dsn: str, n: int) -> int:
     """``n`` new events in one transaction (a copy of existing ones, stamped now)."""
     with psycopg.connect(dsn) as conn:
@@ -237,7 +242,8 @@ def _incremental(
     metrics["incremental_gold_stage_s"] = _stage_seconds(
         inc.runs, "create_gold_", "publish_quality_report"
     )
-    metrics["incremental_gold_up_to_date"] = len(inc.up_to_date)
+    metrics["incremental_gold_up_to_date"] = _gold_count(inc.up_to_date)
+    metrics["incremental_silver_up_to_date"] = len(inc.up_to_date) - _gold_count(inc.up_to_date)
     for r in inc.runs:
         metrics[f"incremental_job_{r.job_name}_s"] = r.seconds
     metrics["peak_jvm_mib"] = _jvm_hwm_mib(spark)
@@ -281,7 +287,10 @@ def _watch_batches(
             metrics["watch_batch_s"] = batch_seconds[0]
             metrics["watch_batch_replicate_s"] = batch.replicate_seconds
             metrics["watch_batch_jobs_run"] = len(batch.result.runs)
-            metrics["watch_batch_gold_up_to_date"] = len(batch.result.up_to_date)
+            metrics["watch_batch_gold_up_to_date"] = _gold_count(batch.result.up_to_date)
+            metrics["watch_batch_silver_up_to_date"] = len(batch.result.up_to_date) - _gold_count(
+                batch.result.up_to_date
+            )
         metrics["watch_batch_failed_jobs"] = metrics.get("watch_batch_failed_jobs", 0) + len(
             batch.result.failed
         )

@@ -14,6 +14,13 @@ job script, the shared library and the declarations, recorded after each success
 ``<lake>/_glue/pipeline/gold_inputs.json``. A silver job run by hand in between, a failed gold
 job or a changed transform all make the mart run again; ``--full-refresh`` runs every mart.
 
+A silver job is skipped the same way when its run would be handed no bronze file (the Glue
+stand-in's bookmark rule, asked without Spark: :func:`lakehouse.pipeline.state.
+entities_with_new_bronze`) and the shared library is the one its last successful run had (a
+changed declaration can give a silver job work without a new file: typing a carried column).
+Such a job would only find nothing and write an empty report; in a ``pipeline watch`` batch
+most silver jobs are in that case.
+
 A run with nothing new anywhere (every bronze file in its bookmark, every mart and the quality
 report built from the current snapshots, the last run complete) is decided from those files
 alone and ends before Spark starts (:mod:`lakehouse.pipeline.state`). A lake whose silver or
@@ -70,7 +77,8 @@ class PipelineResult:
 
     runs: list[JobRun] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (job, why)
-    up_to_date: list[str] = field(default_factory=list)  # gold jobs with nothing new to read
+    #: Silver jobs with no new bronze file and gold jobs with no new input: not run.
+    up_to_date: list[str] = field(default_factory=list)
     seconds: float = 0.0
     crawl: CrawlResult | None = None
     crawl_error: str | None = None
@@ -147,6 +155,10 @@ def library_fingerprint() -> str:
 
 def _gold_state_uri(settings: Settings) -> str:
     return f"{settings.glue_state_uri}/{state.GOLD_STATE}"
+
+
+def _silver_state_uri(settings: Settings) -> str:
+    return f"{settings.glue_state_uri}/{state.SILVER_STATE}"
 
 
 def gold_fingerprints(
@@ -275,6 +287,13 @@ def _run_dag(
         for stage in STAGES:
             steps = [s for s in dag if s.kind in stage and s.kind in kinds]
             gold = "gold" in stage and bool(steps)
+            silver = "silver" in stage and bool(steps)
+            if silver:
+                # Job -> the library its last successful run had (see the module docstring).
+                silver_text = fs.read_text(spark, _silver_state_uri(settings))
+                silver_built: dict[str, str] = json.loads(silver_text) if silver_text else {}
+                library = library_fingerprint()
+                fresh = None if full_refresh else state.entities_with_new_bronze(settings)
             if gold:
                 state_text = fs.read_text(spark, _gold_state_uri(settings))
                 built: dict[str, Any] = json.loads(state_text) if state_text else {}
@@ -293,6 +312,15 @@ def _run_dag(
                 if why:
                     result.skipped.append((step.job_name, why))
                     finished(step, None, why)
+                    continue
+                if (
+                    step.kind == "silver"
+                    and fresh is not None
+                    and step.entity not in fresh
+                    and silver_built.get(step.job_name) == library
+                ):
+                    result.up_to_date.append(step.job_name)
+                    finished(step, None, None)
                     continue
                 if step.kind == "gold":
                     fingerprint = wanted[step.job_name]
@@ -321,6 +349,11 @@ def _run_dag(
                 oom = [f for f in fatal if "out of memory" in f]
                 result.fatal = (oom or fatal)[0]
                 break
+            if silver:
+                ok = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}
+                recorded = {s.job_name: library for s in steps if s.job_name in ok}
+                recorded |= {s.job_name: library for s in steps if s.job_name in result.up_to_date}
+                fs.write_text(spark, _silver_state_uri(settings), json.dumps(recorded, indent=1))
             if gold:
                 # Only what was built (or still is) counts as built from these inputs.
                 good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}

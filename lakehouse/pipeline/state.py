@@ -33,6 +33,7 @@ from lakehouse.config import Settings
 
 #: Files of the state folder (``<lake>/_glue``) the pipeline keeps.
 GOLD_STATE = "pipeline/gold_inputs.json"
+SILVER_STATE = "pipeline/silver_inputs.json"
 LAST_RUN = "pipeline/last_run.json"
 
 
@@ -68,14 +69,21 @@ def bronze_files(folder: Path) -> dict[str, int]:
 
 
 def has_new_bronze(settings: Settings) -> bool:
-    """Whether some silver job's next run would be handed a bronze file.
+    """Whether some silver job's next run would be handed a bronze file."""
+    fresh = entities_with_new_bronze(settings)
+    return fresh is None or bool(fresh)
+
+
+def entities_with_new_bronze(settings: Settings) -> set[str] | None:
+    """The entities whose silver job's next run would be handed a bronze file.
 
     Asked of the Glue stand-in's own bookmark rule (``awsglue.job.select_new``: the high
     timestamp and the band of recent files), so this decision and the job cannot disagree.
+    ``None`` when the lake is not local (it cannot be told without the job).
     """
     lake = _local(settings.lake_uri)
     if lake is None:
-        return True
+        return None
     from lakehouse.glue.runner import ensure_stubs_on_path
 
     ensure_stubs_on_path()
@@ -84,6 +92,7 @@ def has_new_bronze(settings: Settings) -> bool:
     contract = load_bronze_contract()
     state = Path(settings.glue_state_uri)
     now_ms = int(time.time() * 1000)
+    fresh: set[str] = set()
     for entity in load_declaration().entities:
         folder = Path(table_path(settings.bronze_uri, entity, contract))
         if not folder.exists():
@@ -93,8 +102,8 @@ def has_new_bronze(settings: Settings) -> bool:
         seen = None if doc is None else SourceState.from_json(doc)
         new, _ = select_new(bronze_files(folder), seen, now_ms, DEFAULT_MAX_BAND_MS)
         if new:
-            return True
-    return False
+            fresh.add(entity.name)
+    return fresh
 
 
 def snapshot_id(table_folder: Path) -> int | None:

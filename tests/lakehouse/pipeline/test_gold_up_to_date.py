@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from lakehouse_glue.gold.marts import load_marts
+from lakehouse_glue.model import load_declaration
 from pyspark.sql import Row, SparkSession
 
 from lakehouse.config import Settings
@@ -28,6 +29,7 @@ from tests.support.spark import assertDataFrameEqual
 pytestmark = pytest.mark.slow
 
 MARTS = {m.job_name: set(m.depends_on) for m in load_marts()}
+SILVER_JOBS = {e.name: e.silver_job_name for e in load_declaration().entities}
 
 
 def _gold(spark: SparkSession, settings: Settings) -> dict[str, list[Row]]:
@@ -39,6 +41,14 @@ def _gold(spark: SparkSession, settings: Settings) -> dict[str, list[Row]]:
 
 def _built(result: PipelineResult) -> set[str]:
     return {r.job_name for r in result.runs if r.job_name.startswith("create_gold_")}
+
+
+def _gold_up_to_date(result: PipelineResult) -> set[str]:
+    return {job for job in result.up_to_date if job.startswith("create_gold_")}
+
+
+def _silver_up_to_date(result: PipelineResult) -> set[str]:
+    return {job for job in result.up_to_date if job in SILVER_JOBS.values()}
 
 
 def _same_as_a_rebuild(spark: SparkSession, settings: Settings) -> None:
@@ -69,10 +79,11 @@ def test_gold_marts_rebuild_when_their_inputs_change(
         assert _built(first) == set(MARTS)
         assert not first.up_to_date
 
-        # Nothing new: every mart is up to date, none runs.
+        # Nothing new: every silver job and every mart is up to date, none runs.
         idle = run_pipeline(settings, spark=spark, kinds=gold_kinds)
-        assert not _built(idle)
-        assert set(idle.up_to_date) == set(MARTS)
+        assert idle.runs == []
+        assert _gold_up_to_date(idle) == set(MARTS)
+        assert _silver_up_to_date(idle) == set(SILVER_JOBS.values())
 
         # Subscriptions change: exactly the marts that read subscriptions run again.
         with psycopg.connect(dsn) as conn:
@@ -86,7 +97,13 @@ def test_gold_marts_rebuild_when_their_inputs_change(
         readers = {job for job, inputs in MARTS.items() if "subscriptions" in inputs}
         assert readers
         assert _built(after) == readers
-        assert set(after.up_to_date) == set(MARTS) - readers
+        assert _gold_up_to_date(after) == set(MARTS) - readers
+        # Only the silver job with a new bronze file ran.
+        ran = [r.job_name for r in after.runs if r.job_name in SILVER_JOBS.values()]
+        assert ran == [SILVER_JOBS["subscriptions"]]
+        assert _silver_up_to_date(after) == set(SILVER_JOBS.values()) - {
+            SILVER_JOBS["subscriptions"]
+        }
         _same_as_a_rebuild(spark, settings)
         # The quality report evaluated again exactly the soft rules that read subscriptions,
         # and its row counts, reused or not, are PostgreSQL's.
@@ -128,6 +145,10 @@ def test_gold_marts_rebuild_when_their_inputs_change(
         monkeypatch.setattr(pipeline_run, "library_fingerprint", lambda: "another library")
         recoded = run_pipeline(settings, spark=spark, kinds=gold_kinds)
         assert _built(recoded) == set(MARTS)
+        # ... and runs every silver job again: a changed declaration may give one work (typing
+        # a carried column) without a new bronze file.
+        assert not _silver_up_to_date(recoded)
+        assert {r.job_name for r in recoded.runs} >= set(SILVER_JOBS.values())
         monkeypatch.undo()
 
         # A full refresh rebuilds everything.

@@ -203,7 +203,11 @@ def test_seed_replicate_pipeline_equals_source(
         assert jobs[events_job]["rows_in"] == counts["events_deleted"] + counts["events_inserted"]
         ran = [j for j in jobs.values() if j["state"] not in ("UP_TO_DATE", "SKIPPED")]
         assert len(ran) == len(incremental.runs)
-        assert changed["tenants"]["rows_in"] == 0  # no new tenant file: nothing to do
+        # No new tenant file: its job is not even started (decided from the bookmark).
+        tenants_job = next(e.silver_job_name for e in entities() if e.name == "tenants")
+        assert "tenants" not in changed
+        assert jobs[tenants_job]["state"] == "UP_TO_DATE"
+        assert tenants_job in incremental.up_to_date
         _assert_silver_equals_source(spark, dsn, settings)
         assert all(not r.differences for r in reconcile(settings, dsn))
         # Time travel: silver as of the moment before the workload equals the source then.
@@ -221,7 +225,8 @@ def test_seed_replicate_pipeline_equals_source(
         # A rerun with no new files changes nothing (not even processed_at).
         before = {e.name: silver_with_lineage(spark, settings, e).collect() for e in entities()}
         rerun = run_pipeline(settings, spark=spark, kinds=("silver",))
-        assert all(r.report and r.report["rows_in"] == 0 for r in rerun.runs)
+        assert rerun.runs == []
+        assert sorted(rerun.up_to_date) == sorted(e.silver_job_name for e in entities())
         for e in entities():
             assertDataFrameEqual(
                 silver_with_lineage(spark, settings, e), before[e.name], checkRowOrder=False
