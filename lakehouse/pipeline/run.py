@@ -16,8 +16,10 @@ job or a changed transform all make the mart run again; ``--full-refresh`` runs 
 
 A silver job is skipped the same way when its run would be handed no bronze file (the Glue
 stand-in's bookmark rule, asked without Spark: :func:`lakehouse.pipeline.state.
-entities_with_new_bronze`) and the shared library is the one its last successful run had (a
-changed declaration can give a silver job work without a new file: typing a carried column).
+entities_with_new_bronze`), its tables have data (tables with none are built from every
+file: :func:`lakehouse.pipeline.state.entities_to_rebuild`) and the shared library is the one
+its last successful run had (a changed declaration can give a silver job work without a new
+file: typing a carried column).
 Such a job would only find nothing and write an empty report; in a ``pipeline watch`` batch
 most silver jobs are in that case.
 
@@ -294,6 +296,7 @@ def _run_dag(
                 silver_built: dict[str, str] = json.loads(silver_text) if silver_text else {}
                 library = library_fingerprint()
                 fresh = None if full_refresh else state.entities_with_new_bronze(settings)
+                rebuild = None if full_refresh else state.entities_to_rebuild(settings)
             if gold:
                 state_text = fs.read_text(spark, _gold_state_uri(settings))
                 built: dict[str, Any] = json.loads(state_text) if state_text else {}
@@ -316,7 +319,8 @@ def _run_dag(
                 if (
                     step.kind == "silver"
                     and fresh is not None
-                    and step.entity not in fresh
+                    and rebuild is not None
+                    and step.entity not in fresh | rebuild
                     and silver_built.get(step.job_name) == library
                 ):
                     result.up_to_date.append(step.job_name)

@@ -25,6 +25,7 @@ from typing import Any
 
 from lakehouse_glue.bronze import table_path
 from lakehouse_glue.gold.marts import load_marts
+from lakehouse_glue.iceberg import HISTORY_SUFFIX
 from lakehouse_glue.model import load_bronze_contract, load_declaration
 from lakehouse_glue.report import summary_path
 
@@ -104,6 +105,27 @@ def entities_with_new_bronze(settings: Settings) -> set[str] | None:
         if new:
             fresh.add(entity.name)
     return fresh
+
+
+def entities_to_rebuild(settings: Settings) -> set[str] | None:
+    """The entities whose silver job would build its tables from every bronze file.
+
+    A silver job does that when neither its table nor its history has data (a first run, or
+    tables dropped since), whatever its bookmark says: such a job has work without a new file.
+    ``None`` when the lake is not local.
+    """
+    if _local(settings.lake_uri) is None:
+        return None
+    contract = load_bronze_contract()
+    silver = Path(settings.silver_uri)
+    out: set[str] = set()
+    for entity in load_declaration().entities:
+        if not Path(table_path(settings.bronze_uri, entity, contract)).exists():
+            continue
+        names = (entity.name, f"{entity.name}{HISTORY_SUFFIX}")
+        if all(snapshot_id(silver / name) is None for name in names):
+            out.add(entity.name)
+    return out
 
 
 def snapshot_id(table_folder: Path) -> int | None:
