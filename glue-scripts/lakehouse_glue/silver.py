@@ -704,26 +704,20 @@ def run(
                     counts,
                     out,
                 )
-                if slice_hook is not None:
-                    slice_hook(entity.name, number, "merged")
-                merged_record.add(sizes[u] for u in uris)
-                if slice_hook is not None:
-                    slice_hook(entity.name, number, "recorded")
-                slices_run = number
-                continue
-            schema_problems = _run_slice(
-                spark,
-                uris,
-                entity,
-                contract,
-                clean,
-                tables,
-                started,
-                quarantine_path,
-                counts,
-                out,
-                schema_problems,
-            )
+            else:
+                schema_problems = _run_slice(
+                    spark,
+                    uris,
+                    entity,
+                    contract,
+                    clean,
+                    tables,
+                    started,
+                    quarantine_path,
+                    counts,
+                    out,
+                    schema_problems,
+                )
             if slice_hook is not None:
                 slice_hook(entity.name, number, "merged")
             merged_record.add(sizes[u] for u in uris)
