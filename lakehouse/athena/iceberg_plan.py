@@ -25,12 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse.athena import cache_files
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.athena.views import Source, ident, lit, literal_path
 from lakehouse.catalog.iceberg_layout import IcebergError, current_metadata_file
@@ -232,27 +231,7 @@ def prune(lake_root: Path, temp_margin_seconds: float = 3600.0) -> int:
     directly in ``<lake>/_cache/iceberg-plans/`` are ever removed.
     """
     folder = lake_root.joinpath(*CACHE_DIR)
-    try:
-        entries = list(folder.iterdir())
-    except FileNotFoundError:
-        return 0
-    removed = 0
-    now = time.time()
-    for path in entries:
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            continue  # a temporary file renamed into place meanwhile
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        if path.name.startswith(_TEMP_PREFIX):
-            stale = now - info.st_mtime > temp_margin_seconds
-        else:
-            stale = path.suffix == ".json" and not _is_current(path)
-        if stale:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return cache_files.prune(folder, _TEMP_PREFIX, temp_margin_seconds, _is_current)
 
 
 def inside(table: CatalogTable, path: Path) -> Path:

@@ -32,12 +32,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import stat
 import tempfile
-import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from lakehouse.athena import cache_files
 
 CACHE_DIR = ("_cache", "athena-statements")
 _TEMP_PREFIX = ".statement-"
@@ -175,24 +175,9 @@ def prune(lake_root: Path, catalog_fingerprint: str, temp_margin_seconds: float 
     ``<lake>/_cache/athena-statements/`` are ever removed.
     """
     folder = lake_root.joinpath(*CACHE_DIR)
-    try:
-        entries = list(folder.iterdir())
-    except FileNotFoundError:
-        return 0
-    removed = 0
-    now = time.time()
-    for path in entries:
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        if path.name.startswith(_TEMP_PREFIX):
-            stale = now - info.st_mtime > temp_margin_seconds
-        else:
-            stale = path.suffix == ".json" and not _is_current(path, catalog_fingerprint)
-        if stale:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return cache_files.prune(
+        folder,
+        _TEMP_PREFIX,
+        temp_margin_seconds,
+        lambda path: _is_current(path, catalog_fingerprint),
+    )
