@@ -157,12 +157,20 @@ class Catalog:
         return self.root / database / f"{name}.json"
 
     def save(self, table: CatalogTable) -> Path:
-        """Write one table document atomically (temporary name, then rename)."""
+        """Write one table document atomically and durably.
+
+        The document is written under a temporary name of its own in the same folder, then
+        renamed over the old one (:meth:`lakehouse.storage.LocalStorage.open_atomic`): two
+        processes saving the same table at once each rename a complete document of their own,
+        so a reader sees one of them whole, never a mix, and neither fails.
+        """
+        from lakehouse.storage import LocalStorage
+
         path = self.path_of(table.database, table.name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(table.to_json(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        document = json.dumps(table.to_json(), indent=2) + "\n"
+        LocalStorage(self.root).write_bytes(
+            f"{table.database}/{table.name}.json", document.encode("utf-8")
+        )
         self.tables[table.qualified_name] = table
         self.fingerprint = None
         return path

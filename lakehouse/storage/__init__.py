@@ -94,7 +94,8 @@ class _LocalWriter:
         self._final = final
         final.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = final.parent / f"{TEMP_PREFIX}{final.name}.{uuid.uuid4().hex[:8]}"
-        self._fh: IO[bytes] | None = open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        # "x": a name no other writer holds (never truncate another writer's file).
+        self._fh: IO[bytes] | None = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
 
     def write(self, data: bytes) -> None:
         if self._fh is None:
