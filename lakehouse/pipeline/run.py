@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lakehouse_glue import fs
 from lakehouse_glue import iceberg as ice
@@ -237,6 +237,238 @@ def run_pipeline(
         return _run_dag(settings, full_refresh, spark, on_start, on_finish, kinds, workers)
 
 
+def _check_scripts() -> None:
+    """Every job of the plan ships with a script (tests/lakehouse/pipeline/test_plan.py)."""
+    scripts = job_scripts()
+    missing = [s.job_name for s in plan() if s.kind != "crawler" and s.job_name not in scripts]
+    if missing:
+        raise LakehouseError(
+            f"no Glue script for job(s) {', '.join(missing)}: restore glue-scripts/<job>.py "
+            "(git checkout) or remove the declaration"
+        )
+
+
+class _Freshness(Protocol):
+    """Which jobs of a stage are up to date, and what the stage's runs leave for the next run."""
+
+    def up_to_date(self, step: Step) -> bool: ...
+
+    def record(self, result: PipelineResult, steps: list[Step]) -> None: ...
+
+
+@dataclass
+class _SilverFreshness:
+    """A silver job is up to date when it would be handed no bronze file, its tables have data
+    and it last succeeded with the library of now (see the module docstring)."""
+
+    settings: Settings
+    spark: SparkSession
+    #: Job -> the library its last successful run had.
+    built: dict[str, str]
+    library: str
+    #: Entities with new bronze files and entities to rebuild (None: a full refresh).
+    fresh: set[str] | None
+    rebuild: set[str] | None
+
+    @classmethod
+    def read(cls, settings: Settings, spark: SparkSession, full_refresh: bool) -> _SilverFreshness:
+        text = fs.read_text(spark, _silver_state_uri(settings))
+        return cls(
+            settings=settings,
+            spark=spark,
+            built=json.loads(text) if text else {},
+            library=library_fingerprint(),
+            fresh=None if full_refresh else state.entities_with_new_bronze(settings),
+            rebuild=None if full_refresh else state.entities_to_rebuild(settings),
+        )
+
+    def up_to_date(self, step: Step) -> bool:
+        return (
+            step.kind == "silver"
+            and self.fresh is not None
+            and self.rebuild is not None
+            and step.entity not in self.fresh | self.rebuild
+            and self.built.get(step.job_name) == self.library
+        )
+
+    def record(self, result: PipelineResult, steps: list[Step]) -> None:
+        ok = {r.job_name for r in result.runs if r.state == "SUCCEEDED"} | set(result.up_to_date)
+        recorded = {s.job_name: self.library for s in steps if s.job_name in ok}
+        fs.write_text(self.spark, _silver_state_uri(self.settings), json.dumps(recorded, indent=1))
+
+
+@dataclass
+class _GoldFreshness:
+    """A gold job is up to date when its mart exists and was built from the snapshots of its
+    inputs and the code of now (see the module docstring)."""
+
+    settings: Settings
+    spark: SparkSession
+    catalog: str
+    full_refresh: bool
+    #: Job -> what its mart was built from (recorded after each successful build).
+    built: dict[str, Any]
+    #: Job -> what its mart would be built from now.
+    wanted: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(
+        cls,
+        settings: Settings,
+        spark: SparkSession,
+        catalog: str,
+        steps: list[Step],
+        full_refresh: bool,
+    ) -> _GoldFreshness:
+        text = fs.read_text(spark, _gold_state_uri(settings))
+        snapshots = {
+            e: ice.current_snapshot_id(spark, ice.silver_table(catalog, settings.silver_uri, e))
+            for e in sorted({d for s in steps for d in s.depends_on})
+        }
+        return cls(
+            settings=settings,
+            spark=spark,
+            catalog=catalog,
+            full_refresh=full_refresh,
+            built=json.loads(text) if text else {},
+            wanted=gold_fingerprints(snapshots),
+        )
+
+    def up_to_date(self, step: Step) -> bool:
+        if step.kind != "gold":
+            return False
+        fingerprint = self.wanted[step.job_name]
+        current = (
+            not self.full_refresh
+            and self.built.get(step.job_name) == fingerprint
+            and step.output is not None
+            and ice.exists(
+                self.spark, ice.gold_table(self.catalog, self.settings.gold_uri, step.output)
+            )
+        )
+        # Recorded for the state file if the job runs and succeeds (or stays current).
+        self.built[step.job_name] = fingerprint
+        return current
+
+    def record(self, result: PipelineResult, steps: list[Step]) -> None:
+        # Only what was built (or still is) counts as built from these inputs.
+        good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"} | set(result.up_to_date)
+        fs.write_text(
+            self.spark,
+            _gold_state_uri(self.settings),
+            json.dumps({k: v for k, v in self.built.items() if k in good}, indent=1),
+        )
+
+
+@dataclass
+class _DagRun:
+    """One run of the DAG in one Spark session: its stages, their jobs and its result."""
+
+    settings: Settings
+    spark: SparkSession
+    catalog: str
+    full_refresh: bool
+    kinds: tuple[str, ...]
+    on_start: Callable[[Step], None] | None
+    on_finish: Callable[[Step, JobRun | None, str | None], None] | None
+    result: PipelineResult = field(default_factory=PipelineResult)
+    failed_entities: set[str] = field(default_factory=set)
+    #: Progress callbacks see one job at a time.
+    callbacks: threading.Lock = field(default_factory=threading.Lock)
+
+    def started(self, step: Step) -> None:
+        if self.on_start:
+            with self.callbacks:
+                self.on_start(step)
+
+    def finished(self, step: Step, run: JobRun | None, why: str | None) -> None:
+        if self.on_finish:
+            with self.callbacks:
+                self.on_finish(step, run, why)
+
+    def run_job(self, step: Step) -> JobRun:
+        self.started(step)
+        arguments = {"--full_refresh": "true" if self.full_refresh else "false"}
+        run = start_job_run(self.settings, step.job_name, arguments, spark=self.spark)
+        self.finished(step, run, None)
+        return run
+
+    def freshness(self, stage: tuple[str, ...], steps: list[Step]) -> _Freshness | None:
+        """What decides which jobs of ``stage`` are up to date (None: every job runs)."""
+        if not steps:
+            return None
+        if "silver" in stage:
+            return _SilverFreshness.read(self.settings, self.spark, self.full_refresh)
+        if "gold" in stage:
+            return _GoldFreshness.read(
+                self.settings, self.spark, self.catalog, steps, self.full_refresh
+            )
+        return None
+
+    def runnable(self, steps: list[Step], freshness: _Freshness | None) -> list[Step]:
+        """The jobs of ``steps`` to run: neither skipped (a failed input) nor up to date."""
+        out: list[Step] = []
+        for step in steps:
+            if step.kind == "crawler":
+                continue
+            why = skip_reason(step, self.failed_entities)
+            if why:
+                self.result.skipped.append((step.job_name, why))
+                self.finished(step, None, why)
+            elif freshness is not None and freshness.up_to_date(step):
+                self.result.up_to_date.append(step.job_name)
+                self.finished(step, None, None)
+            else:
+                out.append(step)
+        return out
+
+    def run_stage(self, pool: ThreadPoolExecutor, stage: tuple[str, ...], dag: list[Step]) -> bool:
+        """Run one stage of ``dag``; False when the Spark session died and the run must stop."""
+        steps = [s for s in dag if s.kind in stage and s.kind in self.kinds]
+        freshness = self.freshness(stage, steps)
+        runnable = self.runnable(steps, freshness)
+        # Submitted in plan order, collected in plan order.
+        for step, run in zip(runnable, list(pool.map(self.run_job, runnable)), strict=True):
+            self.result.runs.append(run)
+            if run.state != "SUCCEEDED" and step.entity:
+                self.failed_entities.add(step.entity)
+        if fatal := [r.fatal for r in self.result.runs if r.fatal]:
+            # The session is gone: no later stage can run, and no state is written (the
+            # bookmarks of the jobs that failed did not move; the next run redoes them).
+            oom = [f for f in fatal if "out of memory" in f]
+            self.result.fatal = (oom or fatal)[0]
+            return False
+        if freshness is not None:
+            freshness.record(self.result, steps)
+        for step in steps:
+            if step.kind == "crawler":
+                self.crawl(step)
+        return True
+
+    def crawl(self, step: Step) -> None:
+        self.started(step)
+        try:
+            self.result.crawl = crawl(self.settings)
+        except LakehouseError as exc:
+            # Reported like a failed job: the lake is written, only its catalog is stale.
+            self.result.crawl_error = str(exc)
+        self.finished(step, None, self.result.crawl_error)
+
+    def record_last_run(self) -> None:
+        """What the next run's "nothing new" decision starts from: whether this run ended whole.
+
+        Not after a fatal error: the JVM is gone and nothing can be written; the bookmarks did
+        not move, so the next run sees the same files as new and does the work again.
+        """
+        result = self.result
+        complete = not result.failed and not result.skipped and result.crawl_error is None
+        fs.write_text(
+            self.spark,
+            f"{self.settings.glue_state_uri}/{state.LAST_RUN}",
+            json.dumps({"complete": complete, "exit_code": result.exit_code}),
+        )
+
+
 def _run_dag(
     settings: Settings,
     full_refresh: bool,
@@ -251,141 +483,25 @@ def _run_dag(
         check_layout(settings)
         if set(kinds) == set(KINDS) and nothing_new(settings):
             return PipelineResult(nothing_new=True, seconds=round(time.perf_counter() - t0, 3))
-    scripts = job_scripts()
-    missing = [s.job_name for s in plan() if s.kind != "crawler" and s.job_name not in scripts]
-    if missing:
-        # Every declared job ships with a script (tests/lakehouse/pipeline/test_plan.py).
-        raise LakehouseError(
-            f"no Glue script for job(s) {', '.join(missing)}: restore glue-scripts/<job>.py "
-            "(git checkout) or remove the declaration"
-        )
+    _check_scripts()
     spark = spark or spark_session(settings)
-    catalog = register_lake_catalog(spark, settings)
-    result = PipelineResult()
-    failed_entities: set[str] = set()
-    arguments = {"--full_refresh": "true" if full_refresh else "false"}
-    callbacks = threading.Lock()  # progress callbacks see one job at a time
+    run = _DagRun(
+        settings=settings,
+        spark=spark,
+        catalog=register_lake_catalog(spark, settings),
+        full_refresh=full_refresh,
+        kinds=kinds,
+        on_start=on_start,
+        on_finish=on_finish,
+    )
     dag = plan()
-
-    def started(step: Step) -> None:
-        if on_start:
-            with callbacks:
-                on_start(step)
-
-    def finished(step: Step, run: JobRun | None, why: str | None) -> None:
-        if on_finish:
-            with callbacks:
-                on_finish(step, run, why)
-
-    def run_job(step: Step) -> JobRun:
-        started(step)
-        run = start_job_run(settings, step.job_name, arguments, spark=spark)
-        finished(step, run, None)
-        return run
-
     with ThreadPoolExecutor(
         max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
     ) as pool:
         for stage in STAGES:
-            steps = [s for s in dag if s.kind in stage and s.kind in kinds]
-            gold = "gold" in stage and bool(steps)
-            silver = "silver" in stage and bool(steps)
-            if silver:
-                # Job -> the library its last successful run had (see the module docstring).
-                silver_text = fs.read_text(spark, _silver_state_uri(settings))
-                silver_built: dict[str, str] = json.loads(silver_text) if silver_text else {}
-                library = library_fingerprint()
-                fresh = None if full_refresh else state.entities_with_new_bronze(settings)
-                rebuild = None if full_refresh else state.entities_to_rebuild(settings)
-            if gold:
-                state_text = fs.read_text(spark, _gold_state_uri(settings))
-                built: dict[str, Any] = json.loads(state_text) if state_text else {}
-                snapshots = {
-                    e: ice.current_snapshot_id(
-                        spark, ice.silver_table(catalog, settings.silver_uri, e)
-                    )
-                    for e in sorted({d for s in steps for d in s.depends_on})
-                }
-                wanted = gold_fingerprints(snapshots)
-            runnable: list[Step] = []
-            for step in steps:
-                if step.kind == "crawler":
-                    continue
-                why = skip_reason(step, failed_entities)
-                if why:
-                    result.skipped.append((step.job_name, why))
-                    finished(step, None, why)
-                    continue
-                if (
-                    step.kind == "silver"
-                    and fresh is not None
-                    and rebuild is not None
-                    and step.entity not in fresh | rebuild
-                    and silver_built.get(step.job_name) == library
-                ):
-                    result.up_to_date.append(step.job_name)
-                    finished(step, None, None)
-                    continue
-                if step.kind == "gold":
-                    fingerprint = wanted[step.job_name]
-                    current = (
-                        not full_refresh
-                        and built.get(step.job_name) == fingerprint
-                        and step.output is not None
-                        and ice.exists(
-                            spark, ice.gold_table(catalog, settings.gold_uri, step.output)
-                        )
-                    )
-                    built[step.job_name] = fingerprint
-                    if current:
-                        result.up_to_date.append(step.job_name)
-                        finished(step, None, None)
-                        continue
-                runnable.append(step)
-            # Submitted in plan order, collected in plan order.
-            for step, run in zip(runnable, list(pool.map(run_job, runnable)), strict=True):
-                result.runs.append(run)
-                if run.state != "SUCCEEDED" and step.entity:
-                    failed_entities.add(step.entity)
-            if fatal := [r.fatal for r in result.runs if r.fatal]:
-                # The session is gone: no later stage can run, and no state is written (the
-                # bookmarks of the jobs that failed did not move; the next run redoes them).
-                oom = [f for f in fatal if "out of memory" in f]
-                result.fatal = (oom or fatal)[0]
+            if not run.run_stage(pool, stage, dag):
                 break
-            if silver:
-                ok = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}
-                recorded = {s.job_name: library for s in steps if s.job_name in ok}
-                recorded |= {s.job_name: library for s in steps if s.job_name in result.up_to_date}
-                fs.write_text(spark, _silver_state_uri(settings), json.dumps(recorded, indent=1))
-            if gold:
-                # Only what was built (or still is) counts as built from these inputs.
-                good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"}
-                good |= set(result.up_to_date)
-                fs.write_text(
-                    spark,
-                    _gold_state_uri(settings),
-                    json.dumps({k: v for k, v in built.items() if k in good}, indent=1),
-                )
-            for step in steps:
-                if step.kind == "crawler":
-                    started(step)
-                    try:
-                        result.crawl = crawl(settings)
-                    except LakehouseError as exc:
-                        # Reported like a failed job: the lake is written, only its catalog
-                        # is stale.
-                        result.crawl_error = str(exc)
-                    finished(step, None, result.crawl_error)
-    result.seconds = round(time.perf_counter() - t0, 3)
-    if set(kinds) == set(KINDS) and result.fatal is None:
-        # What the next run's "nothing new" decision starts from: this run ended whole. After a
-        # fatal error the JVM is gone and nothing can be written; the bookmarks did not move,
-        # so the next run sees the same files as new and does the work again.
-        complete = not result.failed and not result.skipped and result.crawl_error is None
-        fs.write_text(
-            spark,
-            f"{settings.glue_state_uri}/{state.LAST_RUN}",
-            json.dumps({"complete": complete, "exit_code": result.exit_code}),
-        )
-    return result
+    run.result.seconds = round(time.perf_counter() - t0, 3)
+    if set(kinds) == set(KINDS) and run.result.fatal is None:
+        run.record_last_run()
+    return run.result
