@@ -6,15 +6,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from lakehouse.cli.locking import lake_writer, stop_on_signals, wait_option
 from lakehouse.cli.output import make_console
 from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from lakehouse.config import Settings
     from lakehouse.pipeline.run import PipelineResult, Step
 
@@ -28,6 +27,8 @@ _err = make_console(stderr=True)
 
 
 def _summary(result: PipelineResult) -> Table:
+    from rich.table import Table
+
     table = Table("job", "state", "seconds", "files", "changes in", "quarantined", "rows written")
     for run in result.runs:
         r = run.report or {}
@@ -99,6 +100,9 @@ def _run_with_progress(
         # Jobs of a stage run side by side: the bar counts steps and names those under way.
         return f"steps ({', '.join(running)})" if running else "steps"
 
+    # rich's progress and text modules load when a run starts, not with every command.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -164,6 +168,8 @@ def _as_json(result: PipelineResult) -> dict[str, Any]:
 
 
 def _report(settings: Settings, result: PipelineResult) -> None:
+    from rich.text import Text
+
     from lakehouse.glue.runner import SparkLostError
 
     console.print(_summary(result))

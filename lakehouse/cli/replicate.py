@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from lakehouse.cli.locking import stop_on_signals
 from lakehouse.cli.output import make_console
@@ -24,6 +14,7 @@ from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
 
     from lakehouse.replicate.bronze import NullMarkerCollision
 
@@ -42,6 +33,8 @@ _TARGET_HELP = "Bronze root: a folder or s3://bucket/prefix (default: <lake>/bro
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("lakehouse.replicate")
@@ -68,6 +61,14 @@ def replicate(
     """Run the replicator (see ``lakehouse replicate status`` for where it stands)."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from lakehouse.replicate import ReplicationOptions, Replicator
 
     _setup_logging(not quiet)
@@ -141,6 +142,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Slot, confirmed position, lag (bytes, seconds), WAL retained, last file per table."""
+    from rich.table import Table
+
     from lakehouse.replicate import ReplicationOptions
     from lakehouse.replicate.status import replication_status
 
