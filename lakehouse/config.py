@@ -11,8 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lakehouse.errors import ConfigError
 
 
 def join_uri(base: str, *parts: str) -> str:
@@ -492,5 +494,20 @@ class Settings(BaseSettings):
 
 @cache
 def get_settings() -> Settings:
-    """The process-wide settings (read once)."""
-    return Settings()
+    """The process-wide settings (read once).
+
+    Raises:
+        ConfigError: naming each invalid variable and what is wrong with it (never its value,
+            which may be a password in a DSN).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise ConfigError(
+            f"invalid setting(s): {problems}. Fix them in the environment or in .env "
+            "(every setting is described in .env.example)"
+        ) from exc

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = (
     "pyspark",
@@ -52,3 +53,27 @@ def test_help_lists_every_command_and_completion() -> None:
     for command in ("seed", "simulate", "replicate", "pipeline", "reconcile", "crawl", "athena"):
         assert f"  {command} " in out, out
     assert "--install-completion" in out
+
+
+def test_an_invalid_setting_is_named_without_a_traceback_or_its_value(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": str(tmp_path / "lake"),
+        "LAKEHOUSE_PG_PORT": "not-a-port",
+        "LAKEHOUSE_ATHENA_TIMEOUT": "-1",
+        # A DSN holds a password: the message names variables, never their values.
+        "DATABASE_URL": "postgresql://app:s3cret-pw@127.0.0.1:1/saas",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli.main", "athena", "select 1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # no .env of the checkout
+    )
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "LAKEHOUSE_PG_PORT: Input should be a valid integer" in out.stderr
+    assert "LAKEHOUSE_ATHENA_TIMEOUT: Input should be greater than 0" in out.stderr
+    assert ".env.example" in out.stderr
+    assert "s3cret-pw" not in out.stderr + out.stdout
