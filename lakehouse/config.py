@@ -3,18 +3,27 @@
 Every setting comes from an environment variable (or a ``.env`` file in the working
 directory); ``.env.example`` at the repository root documents them all. Nothing else in the
 package reads ``os.environ`` for configuration.
+
+The settings resolve as pydantic-settings resolves them (arguments, then the environment, then
+``.env``, then the defaults; variable names in any case), with a few lines here instead of that
+library: importing pydantic-settings costs more than a small ``lakehouse athena`` query
+(``bench/bench_cli.py``). ``tests/lakehouse/test_config.py`` checks the two agree.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lakehouse.errors import ConfigError
+
+#: The dotenv file read by default (relative to the working directory), as pydantic-settings'
+#: ``env_file``; ``Settings(_env_file=None)`` reads none.
+ENV_FILE = ".env"
 
 
 def join_uri(base: str, *parts: str) -> str:
@@ -25,12 +34,51 @@ def join_uri(base: str, *parts: str) -> str:
     return out
 
 
-class Settings(BaseSettings):
-    """Settings of the local lakehouse; each field's alias is its environment variable."""
+def _variables(env_file: str | Path | None) -> dict[str, str]:
+    """Every variable by its lower-cased name: the process environment over the dotenv file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
-    )
+        values |= {
+            name.lower(): value
+            for name, value in dotenv_values(env_file, encoding="utf-8").items()
+            if value is not None
+        }
+    values |= {name.lower(): value for name, value in os.environ.items()}
+    return values
+
+
+def _names(name: str, alias: Any) -> tuple[str, ...]:
+    """The variable names of a field: its alias choices, or its own name without any."""
+    if isinstance(alias, AliasChoices):
+        return tuple(choice for choice in alias.choices if isinstance(choice, str))
+    if isinstance(alias, str):
+        return (alias,)
+    return (name,)
+
+
+class Settings(BaseModel):
+    """Settings of the local lakehouse; each field's alias is its environment variable.
+
+    ``Settings(**values)`` takes the values given, then each other field's variable from the
+    environment, then from ``_env_file`` (default ``.env``; ``None`` for none), then the default.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+
+    def __init__(self, _env_file: str | Path | None = ENV_FILE, **values: Any) -> None:
+        variables = _variables(_env_file)
+        found: dict[str, Any] = {}
+        for name, info in type(self).model_fields.items():
+            names = _names(name, info.validation_alias)
+            if name in values or any(n in values for n in names):
+                continue
+            for variable in names:
+                if variable.lower() in variables:
+                    found[variable] = variables[variable.lower()]
+                    break
+        super().__init__(**found, **values)
 
     database_url: Annotated[
         str | None,

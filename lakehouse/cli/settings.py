@@ -1,6 +1,6 @@
 """The settings, loaded when a command runs rather than when the CLI starts.
 
-``lakehouse.config`` imports pydantic-settings, which alone costs more than the rest of
+``lakehouse.config`` imports pydantic, which alone costs more than the rest of
 ``lakehouse --help``; the commands call :func:`get_settings` from here instead.
 """
 

@@ -5,8 +5,8 @@ answered from the kept statement and plan (:mod:`lakehouse.athena.prepared`,
 :mod:`lakehouse.athena.iceberg_plan`): neither sqlglot nor pyiceberg is needed then, and no
 command's library (Spark, PostgreSQL, AWS, Django, the data frame libraries) ever is.
 
-pydantic is not in the list: typer (0.26 and later) validates every parameter of the command
-that runs with a pydantic ``TypeAdapter``, and the settings are a pydantic-settings model.
+pydantic itself is not in the list: typer (0.26 and later) validates every parameter of the
+command that runs with a pydantic ``TypeAdapter``, and the settings are a pydantic model.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ HEAVY = (
     "botocore",
     "django",
     "psutil",
+    "pydantic_settings",
 )
 QUERY = "select count(*) as n, sum(amount) as total from silver.orders"
 
