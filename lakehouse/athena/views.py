@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakehouse_glue.model import load_bronze_contract
-
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.catalog.store import CatalogTable
 
@@ -156,6 +154,9 @@ def _csv_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> 
     if not files:
         return Source(empty_sql(table), copy=tenant_id is not None)
     file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
+    # Loaded for bronze only: the declarations' module is not needed to read silver or gold.
+    from lakehouse_glue.model import load_bronze_contract
+
     contract = load_bronze_contract()
     # The contract (docs/bronze-contract.md): RFC 4180; NULL is the csv_null_value marker and
     # an empty field, quoted or not, is ''. allow_quoted_nulls: a quoted marker (a source text
