@@ -1,10 +1,13 @@
 """Spark's memory and split settings for this machine and this lake, instead of fixed values.
 
 In local mode one JVM is the driver and the executors: its heap holds every task's working
-memory, so it is sized from what the run will read (the bronze folder, the largest input of a
-full refresh) and capped by what the machine has free. Shuffle partitions and the size of a
-read split follow from the data and the cores; adaptive execution then coalesces partitions
-that turn out small. Each value can be set instead (``LAKEHOUSE_SPARK_DRIVER_MEMORY``,
+memory. A task's working memory does not grow with the table: a task reads one split or one
+shuffle partition, and its sorts, joins and aggregations spill to disk when execution memory is
+short; silver jobs read a large backlog in slices, and nothing is cached that one more pass
+could avoid. So the heap grows with the bronze folder only up to a bound per core (the tasks
+that run at once), and never past what the machine has free; a lake ten times larger gets the
+same heap and more, smaller tasks. Shuffle partitions and the size of a read split follow from
+the data and the cores; adaptive execution then coalesces partitions that turn out small. Each value can be set instead (``LAKEHOUSE_SPARK_DRIVER_MEMORY``,
 ``LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS``, ``LAKEHOUSE_SPARK_MAX_PARTITION_BYTES``).
 
 The rules (pure, in :func:`size_spark`; the inputs are measured by :func:`measure`):
@@ -12,8 +15,11 @@ The rules (pure, in :func:`size_spark`; the inputs are measured by :func:`measur
 * heap: 2 GiB (the fixed heap that runs the scale-1 demo: Spark's reserved 300 MiB, plans,
   generated code, the Python bridge, two jobs at once) plus 4 times the bronze bytes
   (compressed CSV inflates about 5 times, and a job's widest stage holds a table's share being
-  shuffled), at most half of the memory available now (the rest stays for the Python workers,
-  PostgreSQL and the page cache) and at least 1 GiB;
+  shuffled), at most 1.5 GiB per core (:data:`HEAP_PER_CORE`: the tasks that run at once, each
+  with its share of execution memory, beside the fixed part) and at most half of the memory
+  available now (the rest stays for the Python workers, PostgreSQL and the page cache), at
+  least 1 GiB. On 2 cores the bound is 3 GiB, reached from 256 MiB of bronze (about scale 4):
+  scale 10 and scale 30 get the same heap;
 * shuffle partitions: one per 64 MiB of inflated bronze, at least twice the cores (so every
   core has work while a straggler runs), at most 2,000 (AQE coalesces the small ones);
 * read split (``spark.sql.files.maxPartitionBytes``): a quarter of each core's share of the
@@ -44,6 +50,8 @@ INFLATION = 5
 #: The heap before any data: what ran the scale-1 demo as a fixed value.
 BASE_HEAP = 2 * GIB
 MIN_HEAP = 1 * GIB
+#: The most heap per core: what bounds the heap of a large lake (see the module docstring).
+HEAP_PER_CORE = 3 * GIB // 2
 #: Spark's default read split, the largest we choose.
 MAX_SPLIT = 128 * MIB
 MIN_SPLIT = 16 * MIB
@@ -86,7 +94,9 @@ def size_spark(
     """The Spark settings for ``machine``; each argument given replaces the derived value."""
     if driver_memory_mib is None:
         wanted = BASE_HEAP + 4 * machine.data_bytes
-        ceiling = max(MIN_HEAP, machine.available_bytes // 2)
+        ceiling = max(
+            MIN_HEAP, min(HEAP_PER_CORE * max(machine.cores, 1), machine.available_bytes // 2)
+        )
         driver_memory_mib = max(MIN_HEAP, min(wanted, ceiling)) // MIB
     if shuffle_partitions is None:
         by_data = math.ceil(INFLATION * machine.data_bytes / (64 * MIB))

@@ -33,6 +33,25 @@ def test_a_large_lake_is_capped_by_the_memory_available() -> None:
     assert sized.max_partition_bytes == 128 * MIB  # never above Spark's default
 
 
+def test_the_heap_is_bounded_per_core_whatever_the_size_of_the_lake() -> None:
+    # Scale 10 (~600 MiB of bronze) and scale 30 (~1.8 GiB) on a roomy 2-core machine: the
+    # same 1.5 GiB per core, so a larger lake cannot grow the peak memory with it.
+    for data in (600 * MIB, 1800 * MIB, 100 * GIB):
+        sized = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=data))
+        assert sized.driver_memory_mib == 3072
+        assert sized.slice_bytes == 3072 * MIB // 16
+    # Just below the bound the heap still follows the data: 2 GiB + 4 x 200 MiB.
+    below = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=200 * MIB))
+    assert below.driver_memory_mib == 2048 + 800
+    # More cores, a higher bound; still at most half of what is available.
+    assert size_spark(Machine(20 * GIB, cores=4, data_bytes=10 * GIB)).driver_memory_mib == 6144
+    assert size_spark(Machine(8 * GIB, cores=16, data_bytes=10 * GIB)).driver_memory_mib == 4096
+    # The shuffle partitions still follow the data: more, smaller tasks in the same heap.
+    small = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=600 * MIB))
+    large = size_spark(Machine(available_bytes=20 * GIB, cores=2, data_bytes=1800 * MIB))
+    assert (small.shuffle_partitions, large.shuffle_partitions) == (47, 141)
+
+
 def test_a_machine_short_of_memory_still_gets_the_minimum_heap() -> None:
     sized = size_spark(Machine(available_bytes=1 * GIB, cores=8, data_bytes=0))
     assert sized.driver_memory_mib == 1024
