@@ -10,7 +10,11 @@ user runs it, a ``lakehouse`` command in its own process:
   proportional set size of the command, its children such as the Spark JVM and its Python
   workers, and every PostgreSQL server process), sampled every 0.2 s. Proportional, not
   resident: every PostgreSQL backend that touched the shared buffers has them in its resident
-  size, so a sum of resident sizes counts the same 256 MiB once per backend.
+  size, so a sum of resident sizes counts the same 256 MiB once per backend;
+- the bronze bytes after the full load (``bronze_mib``), the Spark sizing ``pipeline run``
+  chose (``pipeline_spark``: heap, shuffle partitions, splits, slices) and the seconds of each
+  job of that run (``pipeline_jobs_<job>``, from its ``--json`` outcome; jobs run two at a
+  time, so they add up to more than the run), to see where a scale spends its time.
 
 Targets (issue 18): scale 10 first pipeline run <= 180 s with peak <= 6 GiB; scale 30 completes
 with a peak at most 1.5 x that of scale 10. The machine is shared: the 1-minute load average is
@@ -21,7 +25,9 @@ Usage: ``python -m bench.bench_scale`` (``BENCH_SCALES=1,10`` in the environment
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,12 +74,12 @@ def _tree_memory(roots: list[int]) -> int:
 
 
 def _run_step(command: list[str], env: dict[str, str], postmaster: int) -> dict[str, Any]:
-    """Run one command; its wall time, exit code and the peak memory of all processes."""
+    """Run one command; its wall time, exit code, peak memory of all processes and output."""
     peak = 0
     done = threading.Event()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
     def sample() -> None:
@@ -83,18 +89,46 @@ def _run_step(command: list[str], env: dict[str, str], postmaster: int) -> dict[
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    output, _ = proc.communicate()
+    output, errors = proc.communicate()
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
+    stdout, stderr = output.decode(errors="replace"), errors.decode(errors="replace")
     if proc.returncode != 0:
-        tail = output.decode(errors="replace")[-2000:]
+        tail = (stdout + stderr)[-2000:]
         print(f"  {' '.join(command[2:])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
     return {
         "seconds": round(seconds, 1),
         "peak_mib": round(peak / MIB),
         "exit_code": proc.returncode,
+        "stdout": stdout,
+        "stderr": stderr,
     }
+
+
+#: The line ``pipeline run`` starts with (standard error under ``--json``).
+_SIZING = re.compile(r"^Spark: (.*)$", re.MULTILINE)
+
+
+def _pipeline_details(run: dict[str, Any]) -> dict[str, Any]:
+    """The sizing and the seconds of each job of a ``pipeline run --json``."""
+    out: dict[str, Any] = {}
+    sizing = _SIZING.search(run["stderr"])
+    if sizing:
+        out["pipeline_spark"] = sizing.group(1)
+    try:
+        outcome = json.loads(run["stdout"])
+    except json.JSONDecodeError:
+        return out
+    out["pipeline_jobs"] = {
+        j["job"]: j["seconds"] for j in outcome.get("jobs", []) if "seconds" in j
+    }
+    return out
+
+
+def _bronze_mib(lake: Path) -> float:
+    bronze = lake / "bronze"
+    return round(sum(p.stat().st_size for p in bronze.rglob("*") if p.is_file()) / MIB, 1)
 
 
 def _scale(scale: float) -> dict[str, Any]:
@@ -116,13 +150,14 @@ def _scale(scale: float) -> dict[str, Any]:
             "LAKEHOUSE_LAKE": str(root / "lake"),
             "LAKEHOUSE_SLOT": f"bench_{uuid.uuid4().hex[:8]}",
             "LAKEHOUSE_STATE_DIR": str(root / "state"),
+            "COLUMNS": "400",  # the sizing line stays one line
         }
         cli = [sys.executable, "-m", "lakehouse.cli.main"]
         out["load_average_before"] = round(os.getloadavg()[0], 2)
         steps: list[tuple[str, list[list[str]]]] = [
             ("seed", [["seed", "--scale", f"{scale:g}", "--seed", "42"]]),
             ("full_load", [["replicate", "--once", "--quiet"]]),
-            ("pipeline", [["pipeline", "run"]]),
+            ("pipeline", [["pipeline", "run", "--json"]]),
             ("reconcile", [["reconcile"]]),
             (
                 "business_queries",
@@ -139,6 +174,10 @@ def _scale(scale: float) -> dict[str, Any]:
                 "peak_mib": max(r["peak_mib"] for r in runs),
                 "exit_code": max(r["exit_code"] for r in runs),
             }
+            if name == "full_load":
+                out["bronze_mib"] = _bronze_mib(root / "lake")
+            if name == "pipeline":
+                out.update(_pipeline_details(runs[0]))
             print(f"  scale {scale:g} {name}: {out[name]}", flush=True)
             if out[name]["exit_code"] not in (0, 3):  # 3: rows quarantined, still a result
                 break
