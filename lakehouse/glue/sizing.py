@@ -7,7 +7,8 @@ short; silver jobs read a large backlog in slices, and nothing is cached that on
 could avoid. So the heap grows with the bronze folder only up to a bound per core (the tasks
 that run at once), and never past what the machine has free; a lake ten times larger gets the
 same heap and more, smaller tasks. Shuffle partitions and the size of a read split follow from
-the data and the cores; adaptive execution then coalesces partitions that turn out small. Each value can be set instead (``LAKEHOUSE_SPARK_DRIVER_MEMORY``,
+the data and the cores; adaptive execution then coalesces partitions that turn out small.
+Each value can be set instead (``LAKEHOUSE_SPARK_DRIVER_MEMORY``,
 ``LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS``, ``LAKEHOUSE_SPARK_MAX_PARTITION_BYTES``).
 
 The rules (pure, in :func:`size_spark`; the inputs are measured by :func:`measure`):
