@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +22,9 @@ import duckdb
 import psycopg
 from lakehouse_glue.model import TENANT_COLUMN, Entity, load_declaration
 from psycopg import sql
-from pyiceberg.manifest import DataFileContent
 from pyiceberg.table import StaticTable
 
+from lakehouse.athena.iceberg_plan import scan_sql
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings, join_uri
 from lakehouse.errors import LakehouseError
@@ -120,13 +121,13 @@ def _s3_io_properties() -> dict[str, str]:
     return props
 
 
-def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[Any, bool, bool]:
+def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[str | None, list[Any]]:
     """Download the Parquet files of an ``s3://`` silver table's current state into ``into``.
 
-    Returns what :func:`_query` reads (local files, or a glob), whether columns are matched by
-    name (an Iceberg table whose schema evolved) and whether the tenant comes from the folder
-    names (a plain Parquet table). An Iceberg table (Hadoop layout, as the Glue jobs write it) is
-    read at its current snapshot from its metadata on S3; a plain table from its partitions.
+    Returns what :func:`_query` reads (a table expression and its parameters; ``None`` when
+    there is nothing). An Iceberg table (Hadoop layout, as the Glue jobs write it) is read at
+    its current snapshot from its metadata on S3, its delete files applied; a plain table from
+    its partitions.
     """
     storage = S3Storage(join_uri(silver_uri, entity.name))
     meta_files = storage.list_files(iceberg.METADATA_DIR)
@@ -145,18 +146,17 @@ def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[Any, 
         table = StaticTable.from_metadata(
             storage.uri_of(f"{iceberg.METADATA_DIR}/{current}"), properties=_s3_io_properties()
         )
-        remote = [
-            f.file.file_path
-            for f in iceberg.live_files(table, table.current_snapshot())
-            if f.content == DataFileContent.DATA
-        ]
-        local: list[str] = []
-        for n, uri in enumerate(remote):
-            bucket, key = parse_s3_uri(uri)
-            target = into / f"{n:06d}.parquet"
-            target.write_bytes(S3Storage(f"s3://{bucket}").read_bytes(key))
-            local.append(str(target))
-        return local, iceberg.schema_evolved(table), False
+        downloaded: dict[str, Path] = {}
+
+        def download(uri: str) -> Path:
+            if uri not in downloaded:
+                bucket, key = parse_s3_uri(uri)
+                target = into / f"{len(downloaded):06d}.parquet"
+                target.write_bytes(S3Storage(f"s3://{bucket}").read_bytes(key))
+                downloaded[uri] = target
+            return downloaded[uri]
+
+        return _iceberg_source(table, download), []
     found = False
     for folder in storage.list_folders(""):
         if not folder.startswith(f"{TENANT_ID}="):
@@ -167,7 +167,9 @@ def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[Any, 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(storage.read_bytes(f"{folder}/{name}"))
                 found = True
-    return (str(into / f"{TENANT_ID}=*" / "*.parquet") if found else []), False, True
+    if not found:
+        return None, []
+    return _HIVE_SOURCE, [str(into / f"{TENANT_ID}=*" / "*.parquet")]
 
 
 def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
@@ -182,42 +184,41 @@ def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]
     """
     if silver_uri.startswith("s3://"):
         with tempfile.TemporaryDirectory(prefix="lakehouse-reconcile-") as tmp:
-            argument, by_name, hive = _s3_silver_files(silver_uri, entity, Path(tmp))
-            return _query(entity, argument, by_name, hive=hive) if argument else {}
+            source, params = _s3_silver_files(silver_uri, entity, Path(tmp))
+            return _query(entity, source, params) if source else {}
     folder = Path(silver_uri) / entity.name
     if iceberg.is_iceberg_table(folder):
-        table = iceberg.load_table(folder)
-        files = [
-            str(f.path)
-            for f in iceberg.live_files(table, table.current_snapshot())
-            if f.content == DataFileContent.DATA
-        ]
-        if not files:
-            return {}
-        return _query(entity, files, iceberg.schema_evolved(table), hive=False)
+        source = _iceberg_source(iceberg.load_table(folder), iceberg.local_path)
+        return _query(entity, source, []) if source else {}
     if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
         return {}
-    return _query(entity, str(folder / f"{TENANT_ID}=*" / "*.parquet"), False, hive=True)
+    return _query(entity, _HIVE_SOURCE, [str(folder / f"{TENANT_ID}=*" / "*.parquet")])
 
 
-def _query(
-    entity: Entity, argument: str | list[str], by_name: bool, *, hive: bool
-) -> dict[str, tuple[Any, ...]]:
+#: A plain Parquet table (a lake written before silver became Iceberg), read from its folders.
+_HIVE_SOURCE = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
+
+
+def _iceberg_source(table: StaticTable, local: Callable[[str], Path]) -> str | None:
+    """The rows of an Iceberg table's current snapshot as a DuckDB table expression, the rows
+    its position delete files remove left out (merge-on-read, as the silver ``MERGE`` writes);
+    ``None`` when the snapshot has no data file. ``local`` gives the local copy of a file."""
+    planned = iceberg.scan_files(table, table.current_snapshot())
+    read = scan_sql("*", planned, iceberg.schema_evolved(table), local)
+    return None if read is None else f"({read})"
+
+
+def _query(entity: Entity, source: str, params: list[Any]) -> dict[str, tuple[Any, ...]]:
     exprs = ["count(*)"]
     exprs += [f'sum("{c.name}")' for c in entity.columns if c.decimal is not None]
     if "updated_at" in entity.column_names:
         exprs.append('max("updated_at")')
     exprs += [f'count("{c.name}")' for c in entity.columns if c.nullable]
-    if hive:
-        source = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
-    else:
-        union = "true" if by_name else "false"
-        source = f"read_parquet(?, union_by_name = {union}, hive_partitioning = false)"
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
         rows = con.execute(
-            f"select {TENANT_ID}, {', '.join(exprs)} from {source} group by 1", [argument]
+            f"select {TENANT_ID}, {', '.join(exprs)} from {source} group by 1", params
         ).fetchall()
     finally:
         con.close()

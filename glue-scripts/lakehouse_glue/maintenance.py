@@ -15,6 +15,12 @@ writes hold runs of tenants, with tight ``tenant_id`` bounds for min/max pruning
 default, ``binpack``, would concatenate the small files of a bucket as they come, and the
 bounds of every file it writes would span the bucket's tenants.
 (https://iceberg.apache.org/docs/latest/spark-procedures/#rewrite_data_files)
+
+Compaction also folds in the position deletes the silver ``MERGE`` writes (merge-on-read): a
+data file with any delete is rewritten without the deleted rows, and the delete files that then
+apply to no live data file are removed (``delete-file-threshold``, ``remove-dangling-deletes``).
+On AWS the table optimizer's compaction does the same (its ``deleteFileThreshold`` defaults to
+1: IcebergCompactionConfiguration in https://docs.aws.amazon.com/glue/latest/webapi/API_IcebergCompactionConfiguration.html).
 """
 
 from __future__ import annotations
@@ -95,7 +101,10 @@ def maintain(
     rewrite = spark.sql(
         f"{call}.rewrite_data_files(table => '{name}', strategy => 'sort', "
         f"sort_order => '{sort_order_sql(table)}', "
-        f"options => map('min-input-files', '{int(min_input_files)}'))"
+        f"options => map('min-input-files', '{int(min_input_files)}', "
+        # A data file with any position delete (merge-on-read MERGE) is rewritten without its
+        # deleted rows, and the delete files left pointing at no live file are dropped.
+        "'delete-file-threshold', '1', 'remove-dangling-deletes', 'true'))"
     ).first()
     expire = spark.sql(
         f"{call}.expire_snapshots(table => '{name}', older_than => {_ts(expire_before)}, "

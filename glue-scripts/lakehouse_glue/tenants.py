@@ -35,7 +35,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from lakehouse_glue import fs
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import SOURCE_FILE, inspect_headers, read_files, table_path
-from lakehouse_glue.maintenance import lake_tables
+from lakehouse_glue.maintenance import lake_tables, sort_order_sql
 from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
 from lakehouse_glue.quality import Cleaner
 
@@ -134,11 +134,25 @@ def erase(spark: SparkSession, table: ice.Table, tenant_id: str) -> int:
     Copy-on-write: the files of the tenant's bucket that hold its rows are written again
     without them; other buckets' files are not touched. Older snapshots still reference the
     old files until they are expired.
+
+    The silver ``MERGE`` writes merge-on-read: a version it replaced stays in its data file,
+    hidden by a position delete. A file whose only rows of the tenant are such hidden ones
+    matches no row of the ``delete``, so it would stay live holding them; the files of the
+    tenant that have deletes are therefore first rewritten without their deleted rows (one
+    ``rewrite_data_files`` commit, the rows visible before and after the same).
     """
+    tenant = check_tenant_id(tenant_id)
     before = ice.current_snapshot_id(spark, table)
-    spark.sql(
-        f"delete from {table.ident} where `{ice.TENANT_COLUMN}` = '{check_tenant_id(tenant_id)}'"
-    )
+    if before is not None:
+        name = f"{table.namespace}.{table.name}"
+        spark.sql(
+            f"call `{table.catalog}`.system.rewrite_data_files(table => '{name}', "
+            f"strategy => 'sort', sort_order => '{sort_order_sql(table)}', "
+            f"where => \"`{ice.TENANT_COLUMN}` = '{tenant}'\", "
+            "options => map('delete-file-threshold', '1', 'remove-dangling-deletes', 'true'))"
+        )
+        before = ice.current_snapshot_id(spark, table)
+    spark.sql(f"delete from {table.ident} where `{ice.TENANT_COLUMN}` = '{tenant}'")
     after = ice.current_snapshot_id(spark, table)
     if after == before:
         return 0

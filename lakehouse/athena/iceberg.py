@@ -32,9 +32,13 @@ needed for time travel and reveal nothing about other tenants), but for a tenant
 ``$snapshots.summary`` and ``manifest_list`` are NULL: the summary holds table-wide totals
 (records, files, changed partitions) that count other tenants' data.
 
-Merge-on-read delete files (Iceberg v2 position or equality deletes) are not applied by the
-local engine: a snapshot that has them is refused with a clear error. The Glue jobs write
-copy-on-write (``write.merge.mode`` and friends), so their snapshots have none.
+The jobs' ``MERGE`` writes merge-on-read: a changed row is marked deleted in a position delete
+file (Iceberg v2) instead of its data file being rewritten. The local engine applies those
+deletes exactly as Athena engine v3 does natively: every data file is read with its row
+positions and the (file, position) pairs of the delete files that apply to it (matched by
+pyiceberg's planner, sequence numbers included) are removed with an anti-join
+(:func:`lakehouse.athena.iceberg_plan.read_sql`), for the current snapshot, time travel and a
+tenant's scoped read alike. Equality deletes, which no job writes, are refused.
 """
 
 from __future__ import annotations
@@ -312,27 +316,34 @@ def plan(table: CatalogTable, tenant_id: str | None) -> iceberg_plan.Plan:
     schema = iceberg.schema_of(loaded, snapshot)
     column = _tenant_column(table, loaded, tenant_id)
     scope = None if column is None or tenant_id is None else (column, tenant_id)
+    try:
+        planned = list(iceberg.scan_files(loaded, snapshot, scope))
+    except (iceberg.IcebergError, ValueError) as exc:
+        code = "ACCESS_DENIED" if scope else "NOT_SUPPORTED"
+        raise AthenaQueryError(code, f"{table.qualified_name}: {exc}") from exc
     files: list[Path] = []
-    for live in _live(table, loaded, snapshot, scope):
-        if live.content != DataFileContent.DATA:
-            raise AthenaQueryError(
-                "NOT_SUPPORTED",
-                f"{table.qualified_name} (snapshot {snapshot.snapshot_id if snapshot else '-'}) "
-                "has merge-on-read delete files, which the local engine does not apply; the "
-                "jobs write copy-on-write (write.merge.mode): compact it with `lakehouse "
-                "maintain` or rewrite it with --full-refresh",
-            )
-        if live.file.file_format.name != "PARQUET":
-            raise AthenaQueryError(
-                "NOT_SUPPORTED",
-                f"{table.qualified_name}: data file {live.file.file_path} is "
-                f"{live.file.file_format.name}; the local engine reads Parquet data files",
-            )
-        files.append(iceberg_plan.inside(table, live.path))
+    deletes: dict[str, Path] = {}
+    targets: list[tuple[str, Path]] = []
+    for task in planned:
+        for live in (task.data, *task.deletes):
+            if live.file.file_format.name != "PARQUET":
+                raise AthenaQueryError(
+                    "NOT_SUPPORTED",
+                    f"{table.qualified_name}: file {live.file.file_path} is "
+                    f"{live.file.file_format.name}; the local engine reads Parquet files",
+                )
+        path = iceberg_plan.inside(table, task.data.path)
+        files.append(path)
+        if task.deletes:
+            targets.append((task.data.file.file_path, path))
+        for delete in task.deletes:
+            deletes.setdefault(delete.file.file_path, iceberg_plan.inside(table, delete.path))
     return iceberg_plan.Plan(
         columns=iceberg.columns_of(schema),
         files=tuple(files),
         by_name=iceberg.schema_evolved(loaded),
+        deletes=tuple(deletes[k] for k in sorted(deletes)),
+        targets=tuple(targets),
     )
 
 

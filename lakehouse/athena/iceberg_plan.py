@@ -26,14 +26,19 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.athena import cache_files
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.athena.views import Source, ident, lit, literal_path
 from lakehouse.catalog.iceberg_layout import IcebergError, current_metadata_file
 from lakehouse.catalog.store import CatalogColumn, CatalogTable
+
+if TYPE_CHECKING:  # pyiceberg is imported only when a table is planned
+    from lakehouse.catalog.iceberg import ScanFile
 
 # Keys of a derived catalog entry's ``serde`` (:func:`lakehouse.athena.iceberg.bind`): which
 # snapshot, which metadata table, of which table. Only plain entries (the current snapshot)
@@ -42,7 +47,7 @@ SNAPSHOT_KEY = "iceberg.snapshot_id"
 METADATA_KEY = "iceberg.metadata_table"
 BASE_KEY = "iceberg.table"
 # Bump when the stored shape changes (the code fingerprint changes with it anyway).
-_FORMAT_VERSION = "2"
+_FORMAT_VERSION = "3"
 CACHE_DIR = ("_cache", "iceberg-plans")
 _TEMP_PREFIX = ".plan-"
 # The code whose behaviour a plan records: editing any of these makes new keys.
@@ -62,17 +67,24 @@ class Plan:
         columns: The snapshot's columns, with Athena types, in schema order.
         files: The live data files to read (resolved paths inside the table's folder).
         by_name: Files may differ in columns (the schema evolved): read them by name.
+        deletes: The position delete files that apply to some of ``files`` (merge-on-read).
+        targets: The data files a delete applies to: (the path as the table's metadata and
+            the delete files name it, the resolved path in ``files``).
     """
 
     columns: tuple[CatalogColumn, ...]
     files: tuple[Path, ...]
     by_name: bool
+    deletes: tuple[Path, ...] = ()
+    targets: tuple[tuple[str, Path], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
             "columns": [[c.name, c.type] for c in self.columns],
             "files": [str(f) for f in self.files],
             "by_name": self.by_name,
+            "deletes": [str(f) for f in self.deletes],
+            "targets": [[uri, str(f)] for uri, f in self.targets],
         }
 
     @classmethod
@@ -81,6 +93,7 @@ class Plan:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         columns, files, by_name = data["columns"], data["files"], data["by_name"]
+        deletes, targets = data["deletes"], data["targets"]
         if not (
             isinstance(columns, list)
             and all(
@@ -90,12 +103,21 @@ class Plan:
             and isinstance(files, list)
             and all(isinstance(f, str) for f in files)
             and isinstance(by_name, bool)
+            and isinstance(deletes, list)
+            and all(isinstance(f, str) for f in deletes)
+            and isinstance(targets, list)
+            and all(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
+                for t in targets
+            )
         ):
             raise ValueError("fields of the wrong type")
         return cls(
             columns=tuple(CatalogColumn(n, t) for n, t in columns),
             files=tuple(Path(f) for f in files),
             by_name=by_name,
+            deletes=tuple(Path(f) for f in deletes),
+            targets=tuple((uri, Path(f)) for uri, f in targets),
         )
 
 
@@ -289,8 +311,9 @@ def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -
 def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
     """The DuckDB source reading ``plan``'s files (each checked to be inside the table)."""
     files = [inside(table, f) for f in plan.files]
-    # Iceberg never rewrites a data file (a commit writes new ones and a new metadata file):
-    # the same list of files is the same rows.
+    deletes = [inside(table, f) for f in plan.deletes]
+    # Iceberg never rewrites a data or delete file (a commit writes new ones and a new
+    # metadata file): the same list of files is the same rows.
     if not files:
         return Source(_empty_sql(plan), immutable=True)
     select_list = []
@@ -300,14 +323,73 @@ def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
             select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
         else:
             select_list.append(ident(c.name))
-    by_name = "true" if plan.by_name else "false"
-    file_list = "[" + ", ".join(literal_path(f) for f in files) + "]"
-    sql = (
-        f"select {', '.join(select_list)} from read_parquet({file_list}, "
-        f"union_by_name = {by_name}, hive_partitioning = false)"
-    )
+    targets = [(uri, inside(table, f)) for uri, f in plan.targets]
+    sql = read_sql(", ".join(select_list), files, plan.by_name, deletes, targets)
     if tenant_id is not None and table.tenant_column:
         # The isolation itself: the files planned for a tenant are its bucket's, which hold
         # other tenants' rows too (bucket(N, tenant_id)).
         sql += f" where {ident(table.tenant_column)} = {lit(tenant_id)}"
-    return Source(sql, paths=tuple(files), immutable=True)
+    return Source(sql, paths=(*files, *deletes), immutable=True)
+
+
+def read_sql(
+    select_list: str,
+    files: Sequence[Path],
+    by_name: bool,
+    deletes: Sequence[Path] = (),
+    targets: Sequence[tuple[str, Path]] = (),
+) -> str:
+    """``select <select_list>`` over Iceberg data files, without the rows deleted by position.
+
+    A position delete file lists (``file_path``, ``pos``) pairs: the data file as the table's
+    metadata names it and the row's 0-based position in it
+    (https://iceberg.apache.org/spec/#position-delete-files), which is DuckDB's
+    ``file_row_number``. ``targets`` maps those names to the paths ``files`` reads, so the rows
+    are removed with one anti-join on (file, position). A delete pair naming a file outside
+    ``targets`` removes nothing (its data file is not read). Athena engine v3 applies position
+    deletes itself (https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-delete.html).
+    """
+    by = "true" if by_name else "false"
+    data = "[" + ", ".join(literal_path(f) for f in files) + "]"
+    if not deletes or not targets:
+        return (
+            f"select {select_list} from read_parquet({data}, "
+            f"union_by_name = {by}, hive_partitioning = false)"
+        )
+    delete_list = "[" + ", ".join(literal_path(f) for f in deletes) + "]"
+    names = ", ".join(f"({lit(uri)}, {lit(str(path))})" for uri, path in targets)
+    removed = (
+        f"select n.path as filename, d.pos as file_row_number from read_parquet({delete_list}, "
+        f"union_by_name = true, hive_partitioning = false) as d "
+        f"join (values {names}) as n(uri, path) on d.file_path = n.uri"
+    )
+    return (
+        f"select {select_list} from read_parquet({data}, union_by_name = {by}, "
+        f"hive_partitioning = false, filename = true, file_row_number = true) "
+        f"anti join ({removed}) as _deleted using (filename, file_row_number)"
+    )
+
+
+def scan_sql(
+    select_list: str,
+    planned: Iterable[ScanFile],
+    by_name: bool,
+    local: Callable[[str], Path],
+) -> str | None:
+    """:func:`read_sql` over planned files (:func:`lakehouse.catalog.iceberg.scan_files`);
+    ``None`` when there is no data file. ``local`` gives the local path (or copy) of a file
+    from its name in the table's metadata."""
+    files: list[Path] = []
+    deletes: dict[str, Path] = {}
+    targets: list[tuple[str, Path]] = []
+    for task in planned:
+        path = local(task.data.file.file_path)
+        files.append(path)
+        if task.deletes:
+            targets.append((task.data.file.file_path, path))
+        for delete in task.deletes:
+            if delete.file.file_path not in deletes:
+                deletes[delete.file.file_path] = local(delete.file.file_path)
+    if not files:
+        return None
+    return read_sql(select_list, files, by_name, [deletes[k] for k in sorted(deletes)], targets)

@@ -252,6 +252,43 @@ def _live(data_file: DataFile, names: dict[int, list[str]]) -> LiveFile:
     return LiveFile(data_file, values)
 
 
+@dataclass(frozen=True)
+class ScanFile:
+    """A live data file of a snapshot with the position delete files that apply to it."""
+
+    data: LiveFile
+    deletes: tuple[LiveFile, ...]
+
+
+def scan_files(
+    table: StaticTable, snapshot: Snapshot | None, tenant: tuple[str, str] | None = None
+) -> Iterator[ScanFile]:
+    """The data files a read of ``snapshot`` needs, each with the delete files to apply.
+
+    Matched as Iceberg's spec says (pyiceberg's planner): a position delete file applies to
+    the data files of its partition whose data sequence number is not above its own
+    (https://iceberg.apache.org/spec/#scan-planning). The jobs' ``MERGE`` writes position
+    deletes (merge-on-read, ``lakehouse_glue.iceberg``); equality deletes, which no job
+    writes, raise ``ValueError``. With ``tenant`` (column, id), only the files that can hold
+    that tenant's rows, planned as :func:`tenant_files` plans them.
+    """
+    if snapshot is None:
+        return
+    names = _partition_names(table)
+    scan = (
+        table.scan(snapshot_id=snapshot.snapshot_id)
+        if tenant is None
+        else table.scan(
+            row_filter=EqualTo(term=tenant[0], value=tenant[1]),
+            snapshot_id=snapshot.snapshot_id,
+            case_sensitive=False,
+        )
+    )
+    for task in scan.plan_files():
+        deletes = sorted(task.delete_files, key=lambda d: d.file_path)
+        yield ScanFile(_live(task.file, names), tuple(_live(d, names) for d in deletes))
+
+
 def tenant_files(
     table: StaticTable, snapshot: Snapshot | None, column: str, tenant_id: str
 ) -> Iterator[LiveFile]:
@@ -261,21 +298,15 @@ def tenant_files(
     each file's partition spec (``bucket(N, tenant_id)``, an identity of an older spec, or no
     partition at all) and then checked against the file's min/max of the column. A bucket holds
     several tenants, so these files hold other tenants' rows too: the caller must still filter
-    rows by value. Delete files the data files need are returned as well (the caller refuses
-    them: the jobs write copy-on-write).
+    rows by value. The delete files the data files need are returned as well, each once.
     """
-    if snapshot is None:
-        return
-    names = _partition_names(table)
-    scan = table.scan(
-        row_filter=EqualTo(term=column, value=tenant_id),
-        snapshot_id=snapshot.snapshot_id,
-        case_sensitive=False,
-    )
-    for task in scan.plan_files():
-        yield _live(task.file, names)
-        for delete in task.delete_files:
-            yield _live(delete, names)
+    seen: set[str] = set()
+    for planned in scan_files(table, snapshot, (column, tenant_id)):
+        yield planned.data
+        for delete in planned.deletes:
+            if delete.file.file_path not in seen:
+                seen.add(delete.file.file_path)
+                yield delete
 
 
 def readable_bound(field_type: IcebergType, value: bytes | None) -> str | None:

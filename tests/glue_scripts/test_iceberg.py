@@ -162,7 +162,8 @@ def test_a_table_created_elsewhere_gets_the_partition_spec_and_properties(
     assert _spec(spark, table) == [BUCKET]
     assert ice.sort_columns(ice._loaded(spark, table)) == ["tenant_id", "id"]
     props = {r[0]: r[1] for r in spark.sql(f"show tblproperties {table.ident}").collect()}
-    assert props["write.merge.mode"] == "copy-on-write"
+    assert props["write.merge.mode"] == "merge-on-read"
+    assert props["write.delete.mode"] == "copy-on-write"
     assert props["format-version"] == "2"
     assert props["write.metadata.metrics.column.tenant_id"] == "full"
     spark.sql(f"insert into {table.ident} values ('b', 't2')")

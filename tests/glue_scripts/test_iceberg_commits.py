@@ -24,6 +24,7 @@ import pytest
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
+from lakehouse.athena.iceberg_plan import scan_sql
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
@@ -63,17 +64,18 @@ def _rows(op: str, s: int, created: str, first_name: str) -> list[dict[str, str 
 
 
 def read_current(folder: Path, query: str) -> Answer:
-    """What a reader sees: the current snapshot's id and ``query`` over its data files."""
+    """What a reader sees: the current snapshot's id and ``query`` over its rows (data files
+    less their position deletes, as the local engine reads them)."""
     if not iceberg.is_iceberg_table(folder):
         return None, ()
     table = iceberg.load_table(folder)
     snapshot = table.current_snapshot()
-    files = [str(f.path) for f in iceberg.live_files(table, snapshot)]
-    if not files:
+    read = scan_sql("*", iceberg.scan_files(table, snapshot), False, iceberg.local_path)
+    if read is None:
         return (None if snapshot is None else snapshot.snapshot_id), ()
     con = duckdb.connect()
     try:
-        rows = con.execute(query.format(files="read_parquet(?)"), [files]).fetchall()
+        rows = con.execute(query.format(files=f"({read})")).fetchall()
     finally:
         con.close()
     return (None if snapshot is None else snapshot.snapshot_id), tuple(tuple(r) for r in rows)

@@ -365,7 +365,8 @@ def test_only_affected_tenant_buckets_are_rewritten(spark: SparkSession, lake: S
     run = run_job(spark, lake)
     assert run.report["buckets_rewritten"] == 1
     after = _data_files(spark, lake)
-    # The deleted tenant's only file left the snapshot; the other bucket's file was not touched.
+    # No row of the deleted tenant is left (its file's row is deleted by position); the other
+    # bucket's file was not touched.
     assert after == {T2: before[T2]}
     assert list(by_id(silver(spark, lake))) == [cid(2)]
 

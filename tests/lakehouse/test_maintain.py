@@ -35,13 +35,13 @@ JOB = load_declaration().entity("customers").silver_job_name
 def _duckdb_answer(folder: Path) -> list[tuple[object, ...]]:
     """The current snapshot as the local Athena engine reads it (pyiceberg plan, DuckDB)."""
     table = iceberg.load_table(folder)
-    files = [str(f.path) for f in iceberg.live_files(table, table.current_snapshot())]
+    planned = iceberg.scan_files(table, table.current_snapshot())
+    read = iceberg_plan.scan_sql("*", planned, False, iceberg.local_path)
     con = duckdb.connect()
     try:
         return con.execute(
             "select tenant_id, count(*), string_agg(id || first_name, ',' order by id) "
-            "from read_parquet(?) group by 1 order by 1",
-            [files],
+            f"from ({read}) group by 1 order by 1"
         ).fetchall()
     finally:
         con.close()

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.model import load_declaration
@@ -54,7 +55,7 @@ def _summary(settings: Settings, entity: str) -> dict[str, str]:
     return dict(snapshot.summary.additional_properties)
 
 
-def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flows(
+def test_a_change_to_10_tenants_touches_only_their_buckets_and_a_new_tenant_flows(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
@@ -94,12 +95,20 @@ def test_a_change_to_10_tenants_rewrites_only_their_buckets_and_a_new_tenant_flo
     touched = {tables.bucket_of(tenant_id(n)) for n in [*changed, newcomer]}
     rewritten = {tables.bucket_of(tenant_id(n)) for n in changed}
     summary = _summary(settings, "customers")
-    # Copy-on-write rewrites one file per bucket whose rows changed; the newcomer's insert adds
-    # a file to its bucket; nothing else is touched.
+    # Merge-on-read: each bucket whose rows changed gets a position delete file and a file of
+    # the new versions; the newcomer's insert adds a file to its bucket; no data file is
+    # rewritten and nothing else is touched.
     assert int(summary["changed-partition-count"]) == len(touched)
-    assert int(summary["deleted-data-files"]) == len(rewritten)
+    assert int(summary.get("deleted-data-files", 0)) == 0
     assert int(summary["added-data-files"]) == len(touched)
-    assert int(summary["total-data-files"]) == len(every) + len(touched - rewritten)
+    assert int(summary["total-data-files"]) == len(every) + len(touched)
+    table = iceberg.load_table(Path(settings.silver_uri) / "customers")
+    deleted_in = {
+        d.partition[ice.PARTITION_FIELD]
+        for task in iceberg.scan_files(table, table.current_snapshot())
+        for d in task.deletes
+    }
+    assert deleted_in == rewritten
     silver = {
         r.id: (r.tenant_id, r.first_name)
         for r in tables.read(spark, tables.silver_table(spark, settings, "customers")).collect()
@@ -175,6 +184,47 @@ def test_offboarding_erases_a_tenant_for_good(spark: SparkSession, tmp_path: Pat
     # Offboarding again (by id) is harmless: nothing left to delete.
     again = offboard(settings, spark, gone)
     assert set(again.deleted.values()) == {0}
+
+
+def _stored_tenants(settings: Settings, table: str) -> set[str]:
+    """Every tenant with a row stored in a live data file of ``table``, deleted by position
+    or not (the files read raw, as anyone with the bucket could)."""
+    loaded = iceberg.load_table(Path(settings.silver_uri) / table)
+    found: set[str] = set()
+    for task in iceberg.scan_files(loaded, loaded.current_snapshot()):
+        column = pq.read_table(task.data.path, columns=["tenant_id"]).column("tenant_id")
+        found |= {str(v) for v in column.to_pylist()}
+    return found
+
+
+def test_offboarding_leaves_no_row_in_a_live_file_after_merges(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A customer updated twice: the merge-written file of its first update then holds only
+    a deleted row of the tenant, which a ``delete`` of the tenant's visible rows never reads."""
+    settings = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    bronze = Path(settings.bronze_uri)
+    gone = tenant_id(1)
+    write_file(bronze, "tenants", "LOAD00000001.csv.gz", [tenant_row(n) for n in range(3)])
+    write_file(
+        bronze, "customers", "LOAD00000001.csv.gz", [r for n in range(3) for r in _customers_of(n)]
+    )
+    _run(spark, settings, "tenants")
+    _run(spark, settings, "customers")
+    for s in (5, 6):
+        change = customer("U", 100, tenant=gone, s=s, ts=f"2024-01-0{s} 00:00:00.000000")
+        write_file(bronze, "customers", f"2024010{s}-000000000001.csv.gz", [change])
+        _run(spark, settings, "customers")
+    assert gone in _stored_tenants(settings, "customers")
+    customers = tables.silver_table(spark, settings, "customers")
+    others = _rows_of(spark, customers, gone)[1]
+
+    offboard(settings, spark, "tenant-1", expire_snapshots=True)
+
+    for table in ("customers", "customers_history"):
+        assert gone not in _stored_tenants(settings, table), table
+        assert _stored_tenants(settings, table) == {tenant_id(0), tenant_id(2)}, table
+    assert _rows_of(spark, customers, gone) == (0, others)
 
 
 def test_a_damaged_offboarded_list_stops_silver_and_offboarding_naming_it(

@@ -398,8 +398,9 @@ def _read_table(
     base = _local_path(fs.qualify(location)).rstrip("/")
     keys = [k.name for k in table.partition_keys]
     types = {c.name: c.type for c in table.all_columns}
+    deletes: dict[str, list[str]] = {}
     if table.format == "iceberg":
-        files, parts, keys = _iceberg_files(table, location)
+        files, parts, keys, deletes = _iceberg_files(table, location)
     else:
         files = {f.uri: f.modified_ms for f in fs.list_files(spark, location)}
         parts = {u: _partition_of(_local_path(u), base, keys) for u in files} if keys else {}
@@ -428,8 +429,7 @@ def _read_table(
     fmt = "parquet" if table.format == "iceberg" else _format("from_catalog", table.format)
     uris = sorted(files)
     if table.format == "iceberg":
-        # The data files hold every column, partition sources included (Iceberg writes them).
-        df = spark.read.parquet(*uris)
+        df = _read_iceberg(spark, uris, deletes)
     elif fmt == "csv":
         serde = table.serde
         reader = spark.read.option("basePath", location).option(
@@ -454,19 +454,53 @@ def _read_table(
     return DynamicFrame(df, gc, ctx)
 
 
+def _read_iceberg(spark: SparkSession, uris: list[str], deletes: dict[str, list[str]]) -> DataFrame:
+    """The rows of these Iceberg data files, the rows their delete files remove left out."""
+    # The data files hold every column, partition sources included (Iceberg writes them).
+    df = spark.read.parquet(*uris)
+    removing = sorted({d for u in uris for d in deletes.get(u, [])})
+    return _without_deleted(spark, df, removing) if removing else df
+
+
+def _without_deleted(spark: SparkSession, df: DataFrame, delete_uris: list[str]) -> DataFrame:
+    """``df`` (a read of Iceberg data files) without the rows the position delete files remove.
+
+    A position delete names a data file as the table's metadata does and a 0-based row
+    position (https://iceberg.apache.org/spec/#position-delete-files), which is Spark's
+    ``_metadata.row_index`` of a Parquet file; Glue's Iceberg reader applies them natively.
+    The file names are compared without their ``file:`` scheme, which Spark and Iceberg spell
+    with one or three slashes.
+    """
+
+    def bare(column: Any) -> Any:
+        return F.regexp_replace(column, "^file:(//)?", "")
+
+    removed = spark.read.parquet(*delete_uris).select(
+        bare(_types.col("file_path")).alias("_deleted_file"),
+        _types.col("pos").alias("_deleted_pos"),
+    )
+    rows = df.select(
+        "*",
+        bare(_types.col("_metadata.file_path")).alias("_deleted_file"),
+        _types.col("_metadata.row_index").alias("_deleted_pos"),
+    )
+    return rows.join(removed, ["_deleted_file", "_deleted_pos"], "left_anti").drop(
+        "_deleted_file", "_deleted_pos"
+    )
+
+
 def _iceberg_files(
     table: Any, location: str
-) -> tuple[dict[str, int], dict[str, tuple[str, ...] | None], list[str]]:
-    """The data files of an Iceberg table's current snapshot, their identity partition values
-    and the partition columns (a ``push_down_predicate`` may name them, as on Glue).
+) -> tuple[dict[str, int], dict[str, tuple[str, ...] | None], list[str], dict[str, list[str]]]:
+    """The data files of an Iceberg table's current snapshot, their identity partition values,
+    the partition columns (a ``push_down_predicate`` may name them, as on Glue) and the
+    position delete files that apply to each data file (merge-on-read).
 
     Iceberg files are never rewritten in place, so a file's bookmark stamp is constant. A
-    snapshot with delete files (merge-on-read) or renamed columns cannot be read file by file
-    and is refused.
+    snapshot with renamed columns cannot be read file by file and is refused.
     """
     from pathlib import Path
 
-    from pyiceberg.manifest import DataFileContent
     from pyiceberg.transforms import IdentityTransform
 
     from lakehouse.catalog import iceberg
@@ -487,17 +521,20 @@ def _iceberg_files(
         raise _unsupported("from_catalog", f"Iceberg table {table.name} with renamed columns")
     files: dict[str, int] = {}
     parts: dict[str, tuple[str, ...] | None] = {}
-    for live in iceberg.live_files(ice, ice.current_snapshot()):
-        if live.content != DataFileContent.DATA:
-            raise _unsupported(
-                "from_catalog", f"Iceberg table {table.name} with row-level delete files"
-            )
+    deletes: dict[str, list[str]] = {}
+    try:
+        planned = list(iceberg.scan_files(ice, ice.current_snapshot()))
+    except ValueError as exc:  # equality deletes, which no job writes
+        raise _unsupported("from_catalog", f"Iceberg table {table.name}: {exc}") from exc
+    for task in planned:
+        live = task.data
         uri = fs.qualify(str(live.path))
         files[uri] = 0
+        deletes[uri] = [fs.qualify(str(d.path)) for d in task.deletes]
         by_column = {names[n]: v for n, v in live.partition.items() if n in names}
         values = [by_column.get(k) for k in keys]
         parts[uri] = None if any(v is None for v in values) else tuple(str(v) for v in values)
-    return files, parts, keys
+    return files, parts, keys, deletes
 
 
 def _matching_partitions(
