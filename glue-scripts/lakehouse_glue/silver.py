@@ -24,7 +24,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -402,11 +402,10 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
 def _computed_once(source: DataFrame) -> DataFrame:
     """A ``MERGE`` source, computed now, once (a local checkpoint, memory and disk).
 
-    A copy-on-write ``MERGE`` plans its source more than once: the runtime filter that finds
-    the target files to rewrite joins it with the table, then the rewrite joins it again, and
-    a union (history's closing rows and new versions) repeats its common part in each branch.
-    Computed once, the batch's window and history's read of the last change per key run once
-    instead of up to four times. The rows are the batch's changes (one slice at most), and
+    A ``MERGE`` may plan its source more than once (a copy-on-write one joins it with the
+    table to find the files to rewrite, then again to rewrite them), and a union (history's
+    closing rows and new versions) repeats its common part in each branch. Computed once, the
+    batch's window and history's read of the last change per key run once. The rows are the batch's changes (one slice at most), and
     they are dropped with the frame after the merge.
     """
     return source.localCheckpoint(eager=True)
@@ -419,8 +418,9 @@ def _merge(
 
     Either commit alone is safe to be the last thing a killed run did: the bookmark has not
     moved, the next run reads the same files again, and both merges ignore changes they
-    already hold. Returns the rows silver's commit wrote (copy-on-write: a changed file is
-    written again whole) and the tenant buckets (partitions) it changed.
+    already hold. Returns the rows silver's commit wrote (merge-on-read: the new and changed
+    rows; a replaced or deleted row gets a position delete) and the tenant buckets
+    (partitions) it changed.
     """
     before = ice.current_snapshot_id(spark, tables.current)
     table_columns = ice.columns(spark, tables.current).fieldNames()
@@ -597,147 +597,173 @@ def _run_slice(
     return schema_problems
 
 
-def run(
-    glue_context: GlueContextLike,
-    args: JobArgs,
-    entity_name: str,
-    clean: Cleaner | None = None,
-) -> dict[str, Any]:
-    """Run the bronze-to-silver job of one entity; returns (and writes) its quality report."""
-    spark = glue_context.spark_session
-    contract: BronzeContract = load_bronze_contract()
-    entity = load_declaration().entity(entity_name)
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
-    run_id = args.job_run_id or f"jr_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
-    folder = table_path(args.bronze_path, entity, contract)
-    tables = Tables(
-        ice.silver_table(args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key),
-        ice.history_table(args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key),
-    )
-    quarantine_path = f"{args.quarantine_path}/{entity.name}"
-    damaged_list = f"{quarantine_path}/{DAMAGED_LIST}"
-    # Offboarded tenants' rows stay in bronze; they never come back into silver, full refresh too.
-    clean = tenants.dropping_offboarded(clean, entity, tenants.offboarded(spark, args.silver_path))
-    merged_record = MergedFiles(spark, f"{quarantine_path}/{MERGED_LIST}")
+@dataclass(frozen=True)
+class _Setting:
+    """What every step of one run of one entity's job works with."""
 
-    if not args.full_refresh:
+    spark: SparkSession
+    args: JobArgs
+    entity: Entity
+    contract: BronzeContract
+    tables: Tables
+    started: datetime
+    folder: str  # the entity's bronze folder
+    quarantine_path: str
+    clean: Cleaner | None
+
+    @property
+    def damaged_list(self) -> str:
+        return f"{self.quarantine_path}/{DAMAGED_LIST}"
+
+
+def _tables_empty(setting: _Setting) -> bool:
+    """Whether an incremental run finds both tables without data (a first run, or dropped)."""
+    spark, tables = setting.spark, setting.tables
+    if not setting.args.full_refresh:
         # An earlier version's plain Parquet silver cannot take a merge: say how to rebuild.
         ice.check_not_plain_parquet(spark, tables.current)
         ice.check_not_plain_parquet(spark, tables.history)
-    # Tables with no data yet (a first run, or tables dropped since) are built from every file
-    # of the folder, the bookmark's included: the bookmarked read would hand out the same files
-    # (or, after a drop, too few), and evaluating it decompresses the whole backlog only to
-    # name its files.
-    empty = not args.full_refresh and all(
+    return not setting.args.full_refresh and all(
         ice.current_snapshot_id(spark, t) is None for t in (tables.current, tables.history)
     )
-    if args.full_refresh or empty:
-        # The bookmarked source is still created, so the bookmark moves past every file, but
-        # never evaluated: the folder is listed after it, so the listing holds every file the
-        # bookmark will record (a file arriving in between is read now and again next run,
-        # which changes nothing).
-        discover_new_files(
-            glue_context,
-            folder,
-            bookmark_context(entity),
-            suffix=contract.file_suffix,
-            damaged_list=damaged_list,
-            evaluate=False,
-        )
-        files = sorted(normalize_uri(f.uri) for f in fs.list_files(spark, folder))
-        set_aside: list[InspectedFile] = []
-    else:
-        files, set_aside = discover_new_files(
-            glue_context,
-            folder,
-            bookmark_context(entity),
-            suffix=contract.file_suffix,
-            damaged_list=damaged_list,
-        )
 
-    # Columns beyond the declaration are carried as text; once declared, they are typed first.
-    carried = _carry(spark, entity, contract, files, tables, args.full_refresh)
-    entity = carried.entity
+
+def _files_to_read(
+    glue_context: GlueContextLike, setting: _Setting, everything: bool
+) -> tuple[list[str], list[InspectedFile]]:
+    """The bronze files of this run and the damaged files set aside by the bookmarked read.
+
+    With ``everything`` (a full refresh, or tables with no data yet) every file of the folder,
+    the bookmark's included: the bookmarked read would hand out the same files (or, after a
+    drop, too few), and evaluating it decompresses the whole backlog only to name its files.
+    The bookmarked source is still created, so the bookmark moves past every file, but never
+    evaluated: the folder is listed after it, so the listing holds every file the bookmark
+    will record (a file arriving in between is read now and again next run, which changes
+    nothing).
+    """
+    spark, contract = setting.spark, setting.contract
+    found = discover_new_files(
+        glue_context,
+        setting.folder,
+        bookmark_context(setting.entity),
+        suffix=contract.file_suffix,
+        damaged_list=setting.damaged_list,
+        evaluate=not everything,
+    )
+    if not everything:
+        return found
+    return sorted(normalize_uri(f.uri) for f in fs.list_files(spark, setting.folder)), []
+
+
+def _type_declared(setting: _Setting) -> list[dict[str, Any]]:
+    """Carried columns declared since are typed in both tables (none on a full refresh)."""
     typed: list[dict[str, Any]] = []
-    if not args.full_refresh:
-        for table in (tables.current, tables.history):
+    if not setting.args.full_refresh:
+        for table in (setting.tables.current, setting.tables.history):
             typed += undeclared.type_declared(
-                spark, table, entity, contract, quarantine_path, started
+                setting.spark,
+                table,
+                setting.entity,
+                setting.contract,
+                setting.quarantine_path,
+                setting.started,
             )
-    values_quarantined = sum(int(t["values_quarantined"]) for t in typed)
+    return typed
 
-    counts = {rule: 0 for rule in HARD_RULES}
-    out = _Totals(bad_files=list(set_aside))
+
+@dataclass
+class _Progress:
+    """How far the slices of a run went."""
+
+    slices: int = 0
+    resumed: set[str] = field(default_factory=set)
     schema_problems: list[str] | None = None
-    resumed: set[str] = set()
-    slices_run = 0
-    if args.full_refresh:
-        merged_record.clear()
-        _rebuild(
-            spark, files, entity, contract, clean, tables, started, quarantine_path, counts, out
-        )
-        slices_run = 1
-    else:
-        _quarantine(spark, set_aside, entity, contract, started, quarantine_path, counts)
-        listed = {normalize_uri(f.uri): f.size for f in fs.list_files(spark, folder)}
-        new = [BronzeFile(u, listed.get(u, 0)) for u in files]
-        if empty:
-            merged_record.clear()  # nothing is merged into tables with no data
-        resumed = merged_record.load(new)
-        slice_bytes = args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
-        todo = [f for f in new if f.uri not in resumed]
-        sizes = {f.uri: f for f in todo}
-        # Into tables with no data yet, the first slice is a rebuild: the same rows a merge
-        # would give, written without joining against empty tables.
-        for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
-            if number == 1 and empty:
-                _rebuild(
-                    spark,
-                    uris,
-                    entity,
-                    contract,
-                    clean,
-                    tables,
-                    started,
-                    quarantine_path,
-                    counts,
-                    out,
-                )
-            else:
-                schema_problems = _run_slice(
-                    spark,
-                    uris,
-                    entity,
-                    contract,
-                    clean,
-                    tables,
-                    started,
-                    quarantine_path,
-                    counts,
-                    out,
-                    schema_problems,
-                )
-            if slice_hook is not None:
-                slice_hook(entity.name, number, "merged")
-            merged_record.add(sizes[u] for u in uris)
-            if slice_hook is not None:
-                slice_hook(entity.name, number, "recorded")
-            slices_run = number
 
+
+def _run_slices(
+    setting: _Setting,
+    files: list[str],
+    set_aside: list[InspectedFile],
+    empty: bool,
+    counts: dict[str, int],
+    out: _Totals,
+) -> _Progress:
+    """Read and apply the run's files: one rebuild on a full refresh, else slice by slice.
+
+    Into tables with no data yet, the first slice is a rebuild: the same rows a merge would
+    give, written without joining against empty tables. Each slice is recorded once both its
+    commits are made, so a run stopped between slices resumes at the next one.
+    """
+    spark, entity, contract = setting.spark, setting.entity, setting.contract
+    progress = _Progress()
+    merged_record = MergedFiles(spark, f"{setting.quarantine_path}/{MERGED_LIST}")
+    common = (
+        entity,
+        contract,
+        setting.clean,
+        setting.tables,
+        setting.started,
+        setting.quarantine_path,
+        counts,
+        out,
+    )
+    if setting.args.full_refresh:
+        merged_record.clear()
+        _rebuild(spark, files, *common)
+        progress.slices = 1
+        return progress
+    started, quarantine_path = setting.started, setting.quarantine_path
+    _quarantine(spark, set_aside, entity, contract, started, quarantine_path, counts)
+    listed = {normalize_uri(f.uri): f.size for f in fs.list_files(spark, setting.folder)}
+    new = [BronzeFile(u, listed.get(u, 0)) for u in files]
+    if empty:
+        merged_record.clear()  # nothing is merged into tables with no data
+    progress.resumed = merged_record.load(new)
+    slice_bytes = setting.args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
+    todo = [f for f in new if f.uri not in progress.resumed]
+    sizes = {f.uri: f for f in todo}
+    for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
+        if number == 1 and empty:
+            _rebuild(spark, uris, *common)
+        else:
+            progress.schema_problems = _run_slice(spark, uris, *common, progress.schema_problems)
+        if slice_hook is not None:
+            slice_hook(entity.name, number, "merged")
+        merged_record.add(sizes[u] for u in uris)
+        if slice_hook is not None:
+            slice_hook(entity.name, number, "recorded")
+        progress.slices = number
+    return progress
+
+
+def _report(
+    setting: _Setting,
+    run_id: str,
+    seconds: float,
+    files: list[str],
+    set_aside: list[InspectedFile],
+    carried: undeclared.Carried,
+    typed: list[dict[str, Any]],
+    progress: _Progress,
+    counts: dict[str, int],
+    out: _Totals,
+) -> dict[str, Any]:
+    """The run's quality report (what ``run`` returns and writes)."""
+    spark, tables = setting.spark, setting.tables
     files_quarantined = len(out.bad_files)
-    report: dict[str, Any] = {
-        "entity": entity.name,
-        "job_name": args.job_name,
+    values_quarantined = sum(int(t["values_quarantined"]) for t in typed)
+    return {
+        "entity": setting.entity.name,
+        "job_name": setting.args.job_name,
         "run_id": run_id,
-        "started_at": started.isoformat(),
-        "seconds": round(time.perf_counter() - t0, 3),
-        "full_refresh": args.full_refresh,
-        "slices": slices_run,
+        "started_at": setting.started.isoformat(),
+        "seconds": round(seconds, 3),
+        "full_refresh": setting.args.full_refresh,
+        "slices": progress.slices,
         "slices_rebuilt": out.rebuilt,
         "files": {
             "processed": len(files) + len(set_aside),
-            "resumed": len(resumed),
+            "resumed": len(progress.resumed),
             "read": len(out.files_read),
             "quarantined": files_quarantined,
         },
@@ -768,7 +794,7 @@ def run(
             "carried": carried.notices(f"{tables.current.namespace}.{tables.current.name}"),
             "not_carried": carried.refused,
             "typed": typed,
-            "incompatible": schema_problems or [],
+            "incompatible": progress.schema_problems or [],
         },
         "status": (
             "quarantined"
@@ -776,8 +802,67 @@ def run(
             else "ok"
         ),
     }
+
+
+def run(
+    glue_context: GlueContextLike,
+    args: JobArgs,
+    entity_name: str,
+    clean: Cleaner | None = None,
+) -> dict[str, Any]:
+    """Run the bronze-to-silver job of one entity; returns (and writes) its quality report."""
+    spark = glue_context.spark_session
+    contract: BronzeContract = load_bronze_contract()
+    entity = load_declaration().entity(entity_name)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    run_id = args.job_run_id or f"jr_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
+    setting = _Setting(
+        spark=spark,
+        args=args,
+        entity=entity,
+        contract=contract,
+        tables=Tables(
+            ice.silver_table(
+                args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key
+            ),
+            ice.history_table(
+                args.iceberg_catalog, args.silver_path, entity.name, entity.primary_key
+            ),
+        ),
+        started=started,
+        folder=table_path(args.bronze_path, entity, contract),
+        quarantine_path=f"{args.quarantine_path}/{entity.name}",
+        # Offboarded tenants' rows stay in bronze; they never come back into silver, full
+        # refresh too.
+        clean=tenants.dropping_offboarded(
+            clean, entity, tenants.offboarded(spark, args.silver_path)
+        ),
+    )
+    empty = _tables_empty(setting)
+    files, set_aside = _files_to_read(glue_context, setting, args.full_refresh or empty)
+    # Columns beyond the declaration are carried as text; once declared, they are typed first.
+    carried = _carry(spark, entity, contract, files, setting.tables, args.full_refresh)
+    setting = replace(setting, entity=carried.entity)
+    typed = _type_declared(setting)
+    counts = {rule: 0 for rule in HARD_RULES}
+    out = _Totals(bad_files=list(set_aside))
+    progress = _run_slices(setting, files, set_aside, empty, counts, out)
+    report = _report(
+        setting,
+        run_id,
+        time.perf_counter() - t0,
+        files,
+        set_aside,
+        carried,
+        typed,
+        progress,
+        counts,
+        out,
+    )
     write_run_report(spark, args.reports_path, report)
     # The alarm's metric: every run publishes, 0 included; a bad file counts as one.
+    quarantined = out.rows_quarantined + report["values_quarantined"] + len(out.bad_files)
     metrics.publish(
         spark,
         reports_path=args.reports_path,
@@ -785,8 +870,6 @@ def run(
         run_id=run_id,
         namespace=args.metrics_namespace,
         deployment=args.metrics_deployment,
-        values={
-            metrics.QUARANTINED_ROWS: out.rows_quarantined + values_quarantined + files_quarantined
-        },
+        values={metrics.QUARANTINED_ROWS: quarantined},
     )
     return report
