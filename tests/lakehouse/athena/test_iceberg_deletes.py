@@ -27,7 +27,7 @@ from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
-from lakehouse.glue.stubs.awsglue.context import _without_deleted
+from lakehouse.glue.runner import ensure_stubs_on_path
 from lakehouse.reconcile import silver_metrics
 
 TENANTS = (
@@ -97,6 +97,15 @@ def mor_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> M
     root = tmp_path_factory.mktemp("mor")
     settings = Settings(lake=str(root / "lake"), state_dir=root / "state")
     catalog = register_lake_catalog(spark, settings)
+    # A tenant session resolves its tenant in silver.tenants.
+    ice.replace(
+        spark,
+        ice.silver_table(catalog, settings.silver_uri, "tenants", "id"),
+        spark.createDataFrame(
+            [(t, t, f"tenant-{n}") for n, t in enumerate(TENANTS)],
+            "id string, tenant_id string, slug string",
+        ),
+    )
     table = ice.silver_table(catalog, settings.silver_uri, "invoices", "id")
     initial = [_invoice(t, n, f"{100 * t + n}.25") for t in range(3) for n in range(12)]
     ice.replace(spark, table, spark.createDataFrame(initial, COLUMNS))
@@ -194,6 +203,9 @@ def test_reconcile_counts_the_rows_after_deletes(mor_lake: MorLake) -> None:
 def test_the_glue_stub_applies_deletes_to_a_file_read(
     spark: SparkSession, mor_lake: MorLake
 ) -> None:
+    ensure_stubs_on_path()
+    from awsglue.context import _without_deleted
+
     table = iceberg.load_table(mor_lake.folder)
     planned = list(iceberg.scan_files(table, table.current_snapshot()))
     data = spark.read.parquet(*[str(t.data.path) for t in planned])

@@ -476,13 +476,13 @@ def _without_deleted(spark: SparkSession, df: DataFrame, delete_uris: list[str])
         return F.regexp_replace(column, "^file:(//)?", "")
 
     removed = spark.read.parquet(*delete_uris).select(
-        bare(_types.col("file_path")).alias("_deleted_file"),
-        _types.col("pos").alias("_deleted_pos"),
+        bare(F.col("file_path")).alias("_deleted_file"),
+        F.col("pos").alias("_deleted_pos"),
     )
     rows = df.select(
         "*",
-        bare(_types.col("_metadata.file_path")).alias("_deleted_file"),
-        _types.col("_metadata.row_index").alias("_deleted_pos"),
+        bare(F.col("_metadata.file_path")).alias("_deleted_file"),
+        F.col("_metadata.row_index").alias("_deleted_pos"),
     )
     return rows.join(removed, ["_deleted_file", "_deleted_pos"], "left_anti").drop(
         "_deleted_file", "_deleted_pos"
