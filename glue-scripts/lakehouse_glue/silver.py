@@ -405,8 +405,8 @@ def _computed_once(source: DataFrame) -> DataFrame:
     A ``MERGE`` may plan its source more than once (a copy-on-write one joins it with the
     table to find the files to rewrite, then again to rewrite them), and a union (history's
     closing rows and new versions) repeats its common part in each branch. Computed once, the
-    batch's window and history's read of the last change per key run once. The rows are the batch's changes (one slice at most), and
-    they are dropped with the frame after the merge.
+    batch's window and history's read of the last change per key run once. The rows are the
+    batch's changes (one slice at most), and they are dropped with the frame after the merge.
     """
     return source.localCheckpoint(eager=True)
 
