@@ -196,7 +196,8 @@ def test_a_lake_partitioned_by_tenant_identity_is_evolved_to_buckets(
     before = ice.current_snapshot_id(spark, table)
     assert ice.evolve(spark, table, wanted) == []  # converged: nothing more to commit
     assert ice._loaded(spark, table).currentSnapshot().snapshotId() == before
-    # A merge touching t1 rewrites t1's old identity file under the bucket spec; t2's stays.
+    # A merge touching t1 writes t1's new version under the bucket spec and deletes the old row
+    # by position in t1's identity partition (merge-on-read); t2's file stays.
     source = spark.createDataFrame([("a", "t1", 10)], "id string, tenant_id string, n int")
     ice.merge(
         spark,
@@ -205,12 +206,19 @@ def test_a_lake_partitioned_by_tenant_identity_is_evolved_to_buckets(
         "merge into {target} t using {source} s on t.tenant_id = s.tenant_id and t.id = s.id "
         "when matched then update set t.n = s.n",
     )
-    files = spark.sql(f"select partition, record_count from {table.metadata_table('files')}")
+    files = spark.sql(f"select content, partition from {table.metadata_table('files')}")
     by_spec = sorted(
-        ((r[0]["tenant_id"], r[0][ice.PARTITION_FIELD]) for r in files.collect()),
+        ((r[0], r[1]["tenant_id"], r[1][ice.PARTITION_FIELD]) for r in files.collect()),
         key=str,
     )
-    assert by_spec == sorted([(None, tables.bucket_of("t1")), ("t2", None)], key=str)
+    data, position_deletes = 0, 1
+    expected = [
+        (data, "t1", None),
+        (data, "t2", None),
+        (data, None, tables.bucket_of("t1")),
+        (position_deletes, "t1", None),
+    ]
+    assert by_spec == sorted(expected, key=str)
     assert sorted((r.id, r.n) for r in tables.read(spark, table).collect()) == [
         ("a", 10),
         ("b", 2),
