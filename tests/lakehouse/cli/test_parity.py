@@ -112,7 +112,8 @@ for argv in json.loads(sys.argv[1]):
             main()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    pages.append({"argv": argv, "exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+    page = {"argv": argv, "exit_code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+    pages.append(page)
 print(json.dumps(pages))
 """
 
