@@ -8,12 +8,12 @@ import stat
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Literal
 
-import typer
-from rich.console import Console
+import click
 
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import argument, choices, flag, option, standalone
+from lakehouse.cli.console import lazy_console
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 # The engine (DuckDB, sqlglot, pyiceberg) loads when a query runs, not when the CLI starts.
 
-console = make_console()
-err = make_console(stderr=True)
+console = lazy_console()
+err = lazy_console(stderr=True)
 
 
 class EngineChoice(StrEnum):
@@ -52,6 +52,7 @@ def _as_json(result: QueryResult) -> str:
 def _print(result: QueryResult, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
         from rich.cells import cell_len
+        from rich.console import Console
         from rich.table import Table
 
         from lakehouse.athena.engine import text_value
@@ -126,104 +127,103 @@ def read_sql_file(path: Path, max_bytes: int) -> str:
     return text.removeprefix("\ufeff")
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+@standalone("athena")
+@argument("sql", required=False, help="Athena SQL; several statements with ';'.")
+@option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(path_type=Path),
+    help="Read the SQL from a UTF-8 text file.",
+)
+@option("--tenant", "-t", "tenant", help="Tenant slug or id: every table holds only its rows.")
+@option(
+    "--timeout",
+    "timeout",
+    type=float,
+    help="Cancel after this many seconds (default LAKEHOUSE_ATHENA_TIMEOUT, 60).",
+)
+@option(
+    "--format",
+    "fmt",
+    type=choices([f.value for f in OutputFormat]),
+    default=OutputFormat.table.value,
+    help="Output format.",
+)
+@option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(path_type=Path),
+    help="Also write the last statement's result here.",
+)
+@option(
+    "--engine",
+    "engine_kind",
+    type=choices([e.value for e in EngineChoice]),
+    help="local: DuckDB over the lake; athena: Amazon Athena through boto3 "
+    "(default: LAKEHOUSE_ATHENA_ENGINE).",
+)
+def athena(
+    sql: str | None,
+    file: Path | None,
+    tenant: str | None,
+    timeout: float | None,
+    fmt: str,
+    output: Path | None,
+    engine_kind: Literal["local", "athena"] | None,
+) -> None:
+    """Run Athena (Trino) SQL on the local lake with DuckDB.
 
-    @app.command()
-    def athena(
-        sql: Annotated[
-            str | None, typer.Argument(help="Athena SQL; several statements with ';'.")
-        ] = None,
-        file: Annotated[
-            Path | None,
-            typer.Option("--file", "-f", help="Read the SQL from a UTF-8 text file."),
-        ] = None,
-        tenant: Annotated[
-            str | None,
-            typer.Option(
-                "--tenant", "-t", help="Tenant slug or id: every table holds only its rows."
-            ),
-        ] = None,
-        timeout: Annotated[
-            float | None,
-            typer.Option(
-                "--timeout",
-                help="Cancel after this many seconds (default LAKEHOUSE_ATHENA_TIMEOUT, 60).",
-            ),
-        ] = None,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", help="Output format.")
-        ] = OutputFormat.table,
-        output: Annotated[
-            Path | None,
-            typer.Option("--output", "-o", help="Also write the last statement's result here."),
-        ] = None,
-        engine_kind: Annotated[
-            EngineChoice | None,
-            typer.Option(
-                "--engine",
-                help="local: DuckDB over the lake; athena: Amazon Athena through boto3 "
-                "(default: LAKEHOUSE_ATHENA_ENGINE).",
-            ),
-        ] = None,
-    ) -> None:
-        """Run Athena (Trino) SQL on the local lake with DuckDB.
+    Tables are resolved through the local catalog (`lakehouse crawl`). Each statement's
+    result CSV and metadata are kept under settings.athena_results_uri by query id.
+    """
+    if (sql is None) == (file is None):
+        raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
+    from lakehouse.athena.engines import open_engine
+    from lakehouse.config import get_settings
 
-        Tables are resolved through the local catalog (`lakehouse crawl`). Each statement's
-        result CSV and metadata are kept under settings.athena_results_uri by query id.
-        """
-        if (sql is None) == (file is None):
-            raise LakehouseError("give the SQL either as an argument or with -f FILE, not both")
-        from lakehouse.athena.engines import open_engine
-        from lakehouse.config import get_settings
-
-        if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= 86400):
-            raise LakehouseError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
-        settings = get_settings()
-        if timeout is not None:
-            settings = settings.model_copy(update={"athena_timeout_seconds": timeout})
-        text = read_sql_file(file, settings.athena_max_sql_bytes) if file is not None else str(sql)
-        engine = open_engine(
-            settings, tenant=tenant, kind=engine_kind.value if engine_kind else None
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= 86400):
+        raise LakehouseError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
+    settings = get_settings()
+    if timeout is not None:
+        settings = settings.model_copy(update={"athena_timeout_seconds": timeout})
+    text = read_sql_file(file, settings.athena_max_sql_bytes) if file is not None else str(sql)
+    engine = open_engine(settings, tenant=tenant, kind=engine_kind)
+    try:
+        results = engine.execute(text)
+    finally:
+        engine.close()
+    for i, result in enumerate(results):
+        if len(results) > 1:
+            err.print(f"-- statement {i + 1} of {len(results)}", highlight=False)
+        _print(result, OutputFormat(fmt))
+        err.print(
+            f"query {result.query_id}: {len(result.rows)} rows in "
+            f"{result.elapsed_ms:.1f} ms; results in {result.result_path}",
+            highlight=False,
         )
-        try:
-            results = engine.execute(text)
-        finally:
-            engine.close()
-        for i, result in enumerate(results):
-            if len(results) > 1:
-                err.print(f"-- statement {i + 1} of {len(results)}", highlight=False)
-            _print(result, fmt)
-            err.print(
-                f"query {result.query_id}: {len(result.rows)} rows in "
-                f"{result.elapsed_ms:.1f} ms; results in {result.result_path}",
-                highlight=False,
-            )
-        if output is not None and results:
-            _write_output(results[-1], fmt, output)
+    if output is not None and results:
+        _write_output(results[-1], OutputFormat(fmt), output)
 
-    @app.command("athena-ddl")
-    def athena_ddl(
-        write: Annotated[
-            bool, typer.Option("--write", help="Rewrite the generated files.")
-        ] = False,
-    ) -> None:
-        """Generate the DDL and declared-rule checks in athena-queries/ from the declarations.
 
-        Without --write, only check that the committed files are current (exit 1 if not).
-        """
-        from lakehouse.athena import ddl
+@standalone("athena-ddl")
+@flag("--write", help="Rewrite the generated files.")
+def athena_ddl(write: bool) -> None:
+    """Generate the DDL and declared-rule checks in athena-queries/ from the declarations.
 
-        if write:
-            changed = ddl.write()
-            console.print(
-                "\n".join(f"wrote {p}" for p in changed) or "generated files are up to date"
-            )
-            return
-        stale = ddl.stale()
-        if stale:
-            raise LakehouseError(
-                f"generated files in athena-queries/ are out of date ({', '.join(stale)}): run "
-                "`lakehouse athena-ddl --write` and commit the result"
-            )
-        console.print("generated files in athena-queries/ are up to date")
+    Without --write, only check that the committed files are current (exit 1 if not).
+    """
+    from lakehouse.athena import ddl
+
+    if write:
+        changed = ddl.write()
+        console.print("\n".join(f"wrote {p}" for p in changed) or "generated files are up to date")
+        return
+    stale = ddl.stale()
+    if stale:
+        raise LakehouseError(
+            f"generated files in athena-queries/ are out of date ({', '.join(stale)}): run "
+            "`lakehouse athena-ddl --write` and commit the result"
+        )
+    console.print("generated files in athena-queries/ are up to date")

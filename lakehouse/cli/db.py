@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import json
 
-import typer
+import click
 
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import command, flag, group, option
+from lakehouse.cli.console import lazy_console
 from lakehouse.cli.settings import get_settings
 from lakehouse.db.roles import ROLES, Role
 
 # psycopg and Django load when a command needs them, not when the CLI starts.
 
-app = typer.Typer(
-    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
-    help="The source PostgreSQL: the private local cluster, or the server in DATABASE_URL.",
-    no_args_is_help=True,
+app = group(
+    "db", "The source PostgreSQL: the private local cluster, or the server in DATABASE_URL."
 )
-console = make_console()
+console = lazy_console()
 
 
-@app.command()
-def up(
-    migrate: bool = typer.Option(True, help="Apply the Django migrations after starting."),
-) -> None:
+@command(app)
+@flag("--migrate/--no-migrate", default=True, help="Apply the Django migrations after starting.")
+def up(migrate: bool) -> None:
     """Create (once) and start the local cluster with wal_level=logical, then migrate.
 
     Idempotent. With DATABASE_URL set, no cluster is started: the server is checked for
@@ -51,7 +49,7 @@ def up(
         console.print("migrations applied")
 
 
-@app.command()
+@command(app)
 def down() -> None:
     """Stop the local cluster (the data stays)."""
     from lakehouse.db.source import local_cluster
@@ -60,7 +58,7 @@ def down() -> None:
     console.print("stopped" if cluster.stop() else "not running")
 
 
-@app.command()
+@command(app)
 def status() -> None:
     """Show whether the local cluster exists and runs; exit 1 when it is not running."""
     from lakehouse.db.source import local_cluster
@@ -71,44 +69,37 @@ def status() -> None:
         f"pid: {st.pid or '-'}\ndata: {st.data_dir}"
     )
     if not st.running:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _role(value: str) -> Role:
     for role in ROLES:
         if value == role:
             return role
-    raise typer.BadParameter(f"{value!r} is not a role; choose one of {', '.join(ROLES)}")
+    raise click.BadParameter(f"{value!r} is not a role; choose one of {', '.join(ROLES)}")
 
 
-@app.command()
-def url(
-    role: str = typer.Option(
-        "app",
-        "--role",
-        help=f"Whose URL: {', '.join(ROLES)} (app: the Django app's login).",
-        callback=_role,
-    ),
-    show_password: bool = typer.Option(
-        False, "--show-password", help="Print the password instead of '***'."
-    ),
-) -> None:
+@command(app)
+@option(
+    "--role",
+    "role",
+    default="app",
+    help=f"Whose URL: {', '.join(ROLES)} (app: the Django app's login).",
+    callback=lambda ctx, param, value: _role(value),
+)
+@flag("--show-password", help="Print the password instead of '***'.")
+def url(role: str, show_password: bool) -> None:
     """Print the source database's URL as one role (password masked unless asked for)."""
     from lakehouse.db.source import database_url, mask_password
 
     dsn = database_url(get_settings(), _role(role))
-    typer.echo(dsn if show_password else mask_password(dsn))
+    click.echo(dsn if show_password else mask_password(dsn))
 
 
-@app.command("roles-sql")
-def roles_sql_command(
-    database: str = typer.Option(
-        None, "--database", help="The source database (default: LAKEHOUSE_DB_NAME)."
-    ),
-    rds: bool = typer.Option(
-        False, "--rds", help="Amazon RDS: grant rds_replication instead of REPLICATION."
-    ),
-) -> None:
+@command(app, "roles-sql")
+@option("--database", "database", help="The source database (default: LAKEHOUSE_DB_NAME).")
+@flag("--rds", help="Amazon RDS: grant rds_replication instead of REPLICATION.")
+def roles_sql_command(database: str | None, rds: bool) -> None:
     """Print the SQL that creates the roles on a server of your own (DATABASE_URL).
 
     Run it as a superuser (RDS: the master user), then set each role's password with psql's
@@ -120,10 +111,10 @@ def roles_sql_command(
     settings = get_settings()
     names = role_names(settings)
     statements = [*roles_sql(names, rds=rds), *database_sql(names, database or settings.db_name)]
-    typer.echo(render(statements))
+    click.echo(render(statements))
 
 
-@app.command()
+@command(app)
 def migrate() -> None:
     """Apply the Django migrations to the source database, as the owner role."""
     from lakehouse.db.migrate import migrate as run_migrations
@@ -133,12 +124,9 @@ def migrate() -> None:
     console.print("migrations applied")
 
 
-@app.command()
-def counts(
-    as_json: bool = typer.Option(
-        False, "--json", help='Print {"tables": {name: rows}, "total": rows} instead of a table.'
-    ),
-) -> None:
+@command(app)
+@flag("--json", "as_json", help='Print {"tables": {name: rows}, "total": rows} instead of a table.')
+def counts(as_json: bool) -> None:
     """Print the row count of every entity table in the source database."""
     import psycopg
     from lakehouse_glue.model import load_declaration
@@ -158,7 +146,7 @@ def counts(
             rows[entity.name] = int(row[0]) if row else 0
     total = sum(rows.values())
     if as_json:
-        typer.echo(json.dumps({"tables": rows, "total": total}, indent=2))
+        click.echo(json.dumps({"tables": rows, "total": total}, indent=2))
         return
     table = Table(title="source row counts")
     table.add_column("table")

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
-from rich.table import Table
+import click
 
-from lakehouse.cli.locking import lake_writer, wait_option
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import command, group, option, wait_option
+from lakehouse.cli.console import lazy_console
+from lakehouse.cli.locking import lake_writer
 from lakehouse.cli.settings import get_settings
 from lakehouse.errors import LakehouseError
 
-app = typer.Typer(
-    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
-    help="The local AWS Glue: run job scripts unchanged (job name = script stem).",
-    no_args_is_help=True,
-)
-console = make_console()
+app = group("glue", "The local AWS Glue: run job scripts unchanged (job name = script stem).")
+console = lazy_console()
 
 
 def _parse_arguments(text: str | None) -> dict[str, str]:
@@ -35,22 +31,26 @@ def _parse_arguments(text: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-@app.command("start-job-run")
+@command(app, "start-job-run")
+@option(
+    "--job-name",
+    "job_name",
+    required=True,
+    help="Glue job name, e.g. transform_orders_bronze_to_silver.",
+)
+@option(
+    "--arguments",
+    "arguments",
+    help='JSON object overriding default arguments, e.g. {"--full_refresh": "true"}.',
+)
+@option(
+    "--script",
+    "script",
+    help="Run this Glue script (any .py, e.g. from Glue Studio) as job --job-name.",
+)
+@wait_option()
 def start_job_run_cmd(
-    job_name: str = typer.Option(
-        ..., "--job-name", help="Glue job name, e.g. transform_orders_bronze_to_silver."
-    ),
-    arguments: str | None = typer.Option(
-        None,
-        "--arguments",
-        help='JSON object overriding default arguments, e.g. {"--full_refresh": "true"}.',
-    ),
-    script: str | None = typer.Option(
-        None,
-        "--script",
-        help="Run this Glue script (any .py, e.g. from Glue Studio) as job --job-name.",
-    ),
-    wait: float = wait_option(),
+    job_name: str, arguments: str | None, script: str | None, wait: float
 ) -> None:
     """Run one job to completion (default arguments from settings, bookmarks enabled).
 
@@ -96,14 +96,16 @@ def start_job_run_cmd(
         )
     if run.error:
         console.print(f"[red]{run.error}[/red]", highlight=False)
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
     if run.quarantined:
-        raise typer.Exit(3)
+        raise click.exceptions.Exit(3)
 
 
-@app.command("list-jobs")
+@command(app, "list-jobs")
 def list_jobs() -> None:
     """List the job scripts in glue-scripts/."""
+    from rich.table import Table
+
     from lakehouse.glue.runner import job_scripts
 
     table = Table("job name", "script")
@@ -112,11 +114,10 @@ def list_jobs() -> None:
     console.print(table)
 
 
-@app.command("reset-job-bookmark")
-def reset_job_bookmark(
-    job_name: str = typer.Option(..., "--job-name", help="The job whose bookmark to forget."),
-    wait: float = wait_option(),
-) -> None:
+@command(app, "reset-job-bookmark")
+@option("--job-name", "job_name", required=True, help="The job whose bookmark to forget.")
+@wait_option()
+def reset_job_bookmark(job_name: str, wait: float) -> None:
     """Forget a job's bookmark: its next run processes every bronze file again."""
     from lakehouse.glue.runner import check_job_name, ensure_stubs_on_path, spark_session
 
@@ -132,8 +133,3 @@ def reset_job_bookmark(
         spark = spark_session(settings)
         removed = fs.delete(spark, bookmark_path(job_name))
     console.print(f"bookmark of {job_name} {'reset' if removed else 'was not set'}")
-
-
-def register(root: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    root.add_typer(app, name="glue")

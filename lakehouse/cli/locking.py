@@ -15,26 +15,15 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
-import typer
-from rich.console import Console
-
-from lakehouse.errors import EXIT_LOCKED
+from lakehouse.cli.console import lazy_console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lakehouse.config import Settings
     from lakehouse.storage.lock import Holder, LockHandle
 
-_err = Console(stderr=True)
-
-WAIT_HELP = (
-    "Seconds to wait for another command that is writing the lake (default 0: do not wait). "
-    f"If it still holds the lake then, exit {EXIT_LOCKED} naming it."
-)
-
-
-def wait_option() -> float:
-    """The ``--wait SECONDS`` option of every command that writes the lake."""
-    return typer.Option(0.0, "--wait", min=0.0, help=WAIT_HELP)  # type: ignore[no-any-return]
+_err = lazy_console(stderr=True, plain=True)
 
 
 @contextlib.contextmanager

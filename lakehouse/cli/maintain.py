@@ -4,42 +4,48 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import typer
-from rich.console import Console
-from rich.table import Table
-
-from lakehouse.cli.locking import lake_writer, wait_option
+from lakehouse.cli.app import at_least, int_range, option, standalone, wait_option
+from lakehouse.cli.console import lazy_console
+from lakehouse.cli.locking import lake_writer
 from lakehouse.cli.settings import get_settings
 
-console = Console()
+console = lazy_console(plain=True)
 
 
+@standalone("maintain")
+@option(
+    "--retention-days",
+    "retention_days",
+    type=at_least(0),
+    help="Expire snapshots older than this (default: LAKEHOUSE_SNAPSHOT_RETENTION_DAYS, 7).",
+)
+@option(
+    "--retain-last",
+    "retain_last",
+    type=int_range(1),
+    help="Always keep this many snapshots (default: LAKEHOUSE_SNAPSHOT_RETAIN_LAST, 10).",
+)
+@option(
+    "--orphan-margin-hours",
+    "orphan_margin_hours",
+    type=at_least(0),
+    default=72.0,
+    help="Files younger than this are never removed as orphans (a writer may be running).",
+)
+@wait_option()
 def maintain_cmd(
-    retention_days: float | None = typer.Option(
-        None,
-        "--retention-days",
-        min=0,
-        help="Expire snapshots older than this (default: LAKEHOUSE_SNAPSHOT_RETENTION_DAYS, 7).",
-    ),
-    retain_last: int | None = typer.Option(
-        None,
-        "--retain-last",
-        min=1,
-        help="Always keep this many snapshots (default: LAKEHOUSE_SNAPSHOT_RETAIN_LAST, 10).",
-    ),
-    orphan_margin_hours: float = typer.Option(
-        72.0,
-        "--orphan-margin-hours",
-        min=0,
-        help="Files younger than this are never removed as orphans (a writer may be running).",
-    ),
-    wait: float = wait_option(),
+    retention_days: float | None,
+    retain_last: int | None,
+    orphan_margin_hours: float,
+    wait: float,
 ) -> None:
     """Compact small files, expire old snapshots and remove orphan files, table by table.
 
     Query answers do not change; time travel to expired snapshots ends. Takes the lake's writer
     lock like every command that writes the lake (see --wait).
     """
+    from rich.table import Table
+
     from lakehouse.glue.runner import spark_session
     from lakehouse.maintain import maintain_lake
 
@@ -69,7 +75,3 @@ def maintain_cmd(
     console.print(table)
     if not done:
         console.print("no Iceberg tables yet: run `lakehouse pipeline run` first")
-
-
-def register(root: typer.Typer) -> None:
-    root.command("maintain")(maintain_cmd)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
-from lakehouse.cli.locking import lake_writer, stop_on_signals, wait_option
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import at_least, command, flag, group, option, wait_option
+from lakehouse.cli.console import lazy_console, real
+from lakehouse.cli.locking import lake_writer, stop_on_signals
 from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -17,13 +18,9 @@ if TYPE_CHECKING:
     from lakehouse.config import Settings
     from lakehouse.pipeline.run import PipelineResult, Step
 
-app = typer.Typer(
-    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
-    help="Run the pipeline: silver jobs, gold jobs, quality report.",
-    no_args_is_help=True,
-)
-console = make_console()
-_err = make_console(stderr=True)
+app = group("pipeline", "Run the pipeline: silver jobs, gold jobs, quality report.")
+console = lazy_console()
+_err = lazy_console(stderr=True)
 
 
 def _summary(result: PipelineResult) -> Table:
@@ -64,7 +61,7 @@ def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
             result = _run_with_progress(settings, steps, full_refresh, as_json=as_json)
         lock.ensure_held()
     if as_json:
-        typer.echo(json.dumps(_as_json(result), indent=2, default=str))
+        click.echo(json.dumps(_as_json(result), indent=2, default=str))
         if result.fatal:
             from lakehouse.glue.runner import SparkLostError
 
@@ -108,7 +105,7 @@ def _run_with_progress(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=out,
+        console=real(out),
     ) as progress:
         task = progress.add_task("starting Spark", total=len(steps))
         # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
@@ -192,16 +189,11 @@ def _report(settings: Settings, result: PipelineResult) -> None:
     console.print(f"pipeline finished in {result.seconds:.1f} s")
 
 
-@app.command()
-def run(
-    full_refresh: bool = typer.Option(
-        False, "--full-refresh", help="Rebuild silver from all bronze instead of new files only."
-    ),
-    wait: float = wait_option(),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the outcome of every job as JSON instead of a table."
-    ),
-) -> None:
+@command(app)
+@flag("--full-refresh", help="Rebuild silver from all bronze instead of new files only.")
+@wait_option()
+@flag("--json", "as_json", help="Print the outcome of every job as JSON instead of a table.")
+def run(full_refresh: bool, wait: float, as_json: bool) -> None:
     """Run every silver job, then every gold job and the quality report, then the crawler.
 
     Exits 1 when a job failed, 3 when rows or files were quarantined and 75 when another
@@ -209,17 +201,20 @@ def run(
     """
     code = _run_once(full_refresh, wait, as_json=as_json)
     if code:
-        raise typer.Exit(code)
+        raise click.exceptions.Exit(code)
 
 
-@app.command()
-def watch(
-    interval: float = typer.Option(
-        5.0, "--interval", min=0.0, help="Seconds between batch starts."
-    ),
-    max_batches: int | None = typer.Option(None, "--max-batches", help="Stop after N batches."),
-    wait: float = wait_option(),
-) -> None:
+@command(app)
+@option(
+    "--interval",
+    "interval",
+    type=at_least(0.0),
+    default=5.0,
+    help="Seconds between batch starts.",
+)
+@option("--max-batches", "max_batches", type=int, help="Stop after N batches.")
+@wait_option()
+def watch(interval: float, max_batches: int | None, wait: float) -> None:
     """Replicate and process in micro-batches until Ctrl-C or SIGTERM, so gold follows the source.
 
     Holds the lake's writer lock the whole time. A stop signal lets the batch under way finish
@@ -269,8 +264,3 @@ def watch(
     done = batches[-1].number if batches else 0
     if stop.is_set():
         console.print(f"stopped after {done} batch(es); the lake lock is released")
-
-
-def register(root: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    root.add_typer(app, name="pipeline")

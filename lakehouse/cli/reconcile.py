@@ -4,37 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
 
-import typer
-from rich.table import Table
+import click
 
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import flag, option, standalone
+from lakehouse.cli.console import lazy_console
 from lakehouse.cli.settings import get_settings
 
-console = make_console()
+console = lazy_console()
 
 
-def reconcile_cmd(
-    entity: Annotated[
-        list[str] | None,
-        typer.Option("--entity", help="Only this entity (repeatable); default all."),
-    ] = None,
-    show: int = typer.Option(20, "--show", help="How many differences to list."),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print every entity's counts and all differences as JSON."
-    ),
-) -> None:
+@standalone("reconcile")
+@option("--entity", "entity", multiple=True, help="Only this entity (repeatable); default all.")
+@option("--show", "show", type=int, default=20, help="How many differences to list.")
+@flag("--json", "as_json", help="Print every entity's counts and all differences as JSON.")
+def reconcile_cmd(entity: tuple[str, ...], show: int, as_json: bool) -> None:
     """Row counts, money sums to the cent and latest updated_at, per tenant and table.
 
     Exits 1 on any difference.
     """
+    from rich.table import Table
+
     from lakehouse.analytics.operations import save_reconcile
     from lakehouse.db.source import database_url
     from lakehouse.reconcile import reconcile
 
     settings = get_settings()
-    results = reconcile(settings, database_url(settings, "replicator"), entity or None)
+    results = reconcile(settings, database_url(settings, "replicator"), list(entity) or None)
     save_reconcile(settings, results)
     if as_json:
         payload = {
@@ -42,9 +38,9 @@ def reconcile_cmd(
             "differences": sum(len(r.differences) for r in results),
         }
         # Money sums are Decimals and latest updates datetimes: printed as their text.
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        click.echo(json.dumps(payload, indent=2, default=str))
         if payload["differences"]:
-            raise typer.Exit(1)
+            raise click.exceptions.Exit(1)
         return
     table = Table("entity", "tenants", "source rows", "silver rows", "differences")
     for r in results:
@@ -64,10 +60,5 @@ def reconcile_cmd(
             detail.add_row(d.entity, d.tenant_id, d.metric, str(d.source), str(d.silver))
         console.print(detail)
         console.print(f"[red]{len(diffs)} difference(s)[/red] between PostgreSQL and silver")
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
     console.print("[green]silver matches PostgreSQL[/green]")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("reconcile")(reconcile_cmd)

@@ -6,10 +6,11 @@ import json
 import threading
 from typing import TYPE_CHECKING
 
-import typer
+import click
 
+from lakehouse.cli.app import CONTEXT_SETTINGS, LazyGroup, command, flag, option
+from lakehouse.cli.console import lazy_console, real
 from lakehouse.cli.locking import stop_on_signals
-from lakehouse.cli.output import make_console
 from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -18,16 +19,7 @@ if TYPE_CHECKING:
 
     from lakehouse.replicate.bronze import NullMarkerCollision
 
-app = typer.Typer(
-    rich_markup_mode=None,  # plain help: see lakehouse.cli.main
-    help=(
-        "Replicate the source database into DMS-compatible bronze files: a full load under the "
-        "slot's snapshot, then change data capture. Runs until Ctrl-C, or with --once until "
-        "caught up with the WAL position at start."
-    ),
-    invoke_without_command=True,
-)
-console = make_console(stderr=True)
+console = lazy_console(stderr=True)
 
 _TARGET_HELP = "Bronze root: a folder or s3://bucket/prefix (default: <lake>/bronze)."
 
@@ -43,21 +35,28 @@ def _setup_logging(verbose: bool) -> None:
     logger.propagate = False
 
 
-@app.callback()
-def replicate(
-    ctx: typer.Context,
-    once: bool = typer.Option(
-        False, "--once", help="Full load if needed, stream until caught up with the WAL at start."
+@click.group(
+    "replicate",
+    cls=LazyGroup,
+    context_settings=CONTEXT_SETTINGS,
+    invoke_without_command=True,
+    subcommand_metavar="COMMAND [ARGS]...",
+    help=(
+        "Replicate the source database into DMS-compatible bronze files: a full load under the "
+        "slot's snapshot, then change data capture. Runs until Ctrl-C, or with --once until "
+        "caught up with the WAL position at start."
     ),
-    resync: bool = typer.Option(
-        False,
-        "--resync",
-        help="Drop the slot and this target's table files, then reload everything (after a "
-        "lost slot; run the pipeline with full_refresh=true afterwards).",
-    ),
-    target: str | None = typer.Option(None, "--target", help=_TARGET_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="No log line per written file."),
-) -> None:
+)
+@click.pass_context
+@flag("--once", help="Full load if needed, stream until caught up with the WAL at start.")
+@flag(
+    "--resync",
+    help="Drop the slot and this target's table files, then reload everything (after a "
+    "lost slot; run the pipeline with full_refresh=true afterwards).",
+)
+@option("--target", "target", help=_TARGET_HELP)
+@flag("--quiet", help="No log line per written file.")
+def app(ctx: click.Context, once: bool, resync: bool, target: str | None, quiet: bool) -> None:
     """Run the replicator (see ``lakehouse replicate status`` for where it stands)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -80,7 +79,7 @@ def replicate(
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=real(console),
         )
         tasks: dict[str, TaskID] = {}
         lock = threading.Lock()
@@ -136,11 +135,10 @@ def _report_collisions(console: Console, found: list[NullMarkerCollision], show:
         console.print(f"  ... and {len(found) - show} more (see the log)", highlight=False)
 
 
-@app.command()
-def status(
-    target: str | None = typer.Option(None, "--target", help=_TARGET_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-) -> None:
+@command(app)
+@option("--target", "target", help=_TARGET_HELP)
+@flag("--json", "as_json", help="Print JSON instead of a table.")
+def status(target: str | None, as_json: bool) -> None:
     """Slot, confirmed position, lag (bytes, seconds), WAL retained, last file per table."""
     from rich.table import Table
 
@@ -150,8 +148,10 @@ def status(
     options = ReplicationOptions.from_settings(get_settings(), target=target)
     st = replication_status(options)
     if as_json:
-        typer.echo(json.dumps(st.as_dict(), indent=2))
+        click.echo(json.dumps(st.as_dict(), indent=2))
         return
+    from lakehouse.cli.output import make_console
+
     out = make_console()
     table = Table(title=f"replication into {st.target}", show_header=False)
     table.add_column("what")
@@ -170,8 +170,3 @@ def status(
     for k, v in rows:
         table.add_row(k, v)
     out.print(table)
-
-
-def register(root: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    root.add_typer(app, name="replicate")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import typer
-from rich.table import Table
-
-from lakehouse.cli.output import make_console
+from lakehouse.cli.app import flag, option, standalone
+from lakehouse.cli.console import lazy_console
 from lakehouse.cli.settings import get_settings
 from lakehouse.errors import ConfigError
 
-console = make_console(stderr=True)
+if TYPE_CHECKING:
+    from rich.table import Table
+
+console = lazy_console(stderr=True)
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -24,21 +28,34 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
     return table
 
 
-def seed_command(
-    scale: float = typer.Option(1.0, help="Data volume: 1 gives ~600,000 rows; 10 ten times more."),
-    seed: int = typer.Option(
-        42, help="Random seed: the same seed, scale and tenants give identical data."
-    ),
-    tenants: int = typer.Option(
-        8,
-        help="How many tenants share the volume (sizes follow a Zipf law: a few large, a long "
-        "tail of small ones); up to 100,000.",
-    ),
-    reset: bool = typer.Option(False, "--reset", help="Replace the rows already in the database."),
-    if_empty: bool = typer.Option(
-        False, "--if-empty", help="Do nothing (successfully) when the database already has rows."
-    ),
-) -> None:
+@standalone("seed")
+@option(
+    "--scale",
+    "scale",
+    type=float,
+    default=1.0,
+    help="Data volume: 1 gives ~600,000 rows; 10 ten times more.",
+)
+@option(
+    "--seed",
+    "seed",
+    type=int,
+    default=42,
+    help="Random seed: the same seed, scale and tenants give identical data.",
+)
+@option(
+    "--tenants",
+    "tenants",
+    type=int,
+    default=8,
+    help="How many tenants share the volume (sizes follow a Zipf law: a few large, a long "
+    "tail of small ones); up to 100,000.",
+)
+@flag("--reset", help="Replace the rows already in the database.")
+@flag(
+    "--if-empty", "if_empty", help="Do nothing (successfully) when the database already has rows."
+)
+def seed_command(scale: float, seed: int, tenants: int, reset: bool, if_empty: bool) -> None:
     """Load deterministic multi-tenant fake data into the source database with COPY."""
     from lakehouse.db.source import database_url
     from lakehouse.source.seed import check_scale, check_tenants, is_empty
@@ -56,13 +73,18 @@ def seed_command(
     )
 
 
+@standalone("simulate")
+@option(
+    "--rate",
+    "rate",
+    type=float,
+    help="Target changes per second (default: as fast as the database allows).",
+)
+@option("--changes", "changes", type=int, help="Stop after this many row changes.")
+@option("--seconds", "seconds", type=float, help="Stop after this many seconds.")
+@option("--seed", "seed", type=int, default=7, help="Random seed of the simulated choices.")
 def simulate_command(
-    rate: float | None = typer.Option(
-        None, help="Target changes per second (default: as fast as the database allows)."
-    ),
-    changes: int | None = typer.Option(None, help="Stop after this many row changes."),
-    seconds: float | None = typer.Option(None, help="Stop after this many seconds."),
-    seed: int = typer.Option(7, help="Random seed of the simulated choices."),
+    rate: float | None, changes: int | None, seconds: float | None, seed: int
 ) -> None:
     """Simulate business activity: valid transactions of inserts, updates and deletes."""
     if changes is None and seconds is None:
@@ -89,9 +111,3 @@ def simulate_command(
         f"{stats.seconds:.1f} s ({stats.changes_per_second:,.0f} changes/s)"
     )
     console.print(_counts_table("changes by table and operation", stats.by_table_op()))
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("seed")(seed_command)
-    app.command("simulate")(simulate_command)

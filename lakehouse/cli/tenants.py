@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import sys
 
-import typer
-from rich.console import Console
-from rich.table import Table
+import click
 
-from lakehouse.cli.locking import lake_writer, wait_option
+from lakehouse.cli.app import command, flag, group, option, wait_option
+from lakehouse.cli.console import lazy_console
+from lakehouse.cli.locking import lake_writer
 from lakehouse.cli.settings import get_settings
 from lakehouse.errors import LakehouseError
 
-console = Console()
+console = lazy_console(plain=True)
 
-app = typer.Typer(
-    help=(
-        "Tenant lifecycle. Onboarding needs no deploy and no command: a new tenant's rows flow "
-        "from the source into bronze, silver and gold like every other tenant's."
-    ),
-    no_args_is_help=True,
+app = group(
+    "tenants",
+    "Tenant lifecycle. Onboarding needs no deploy and no command: a new tenant's rows flow "
+    "from the source into bronze, silver and gold like every other tenant's.",
 )
 
 
-@app.command("offboard")
-def offboard_cmd(
-    tenant: str = typer.Option(..., "--tenant", help="The tenant's slug or id."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-    expire_snapshots: bool = typer.Option(
-        False,
-        "--expire-snapshots",
-        help=(
-            "Also expire every snapshot but the current one of each table, so time travel "
-            "cannot reach the tenant's rows (it ends time travel for every tenant)."
-        ),
+@command(app, "offboard")
+@option("--tenant", "tenant", required=True, help="The tenant's slug or id.")
+@flag("--yes", help="Do not ask for confirmation.")
+@flag(
+    "--expire-snapshots",
+    help=(
+        "Also expire every snapshot but the current one of each table, so time travel "
+        "cannot reach the tenant's rows (it ends time travel for every tenant)."
     ),
-    wait: float = wait_option(),
-) -> None:
+)
+@wait_option()
+def offboard_cmd(tenant: str, yes: bool, expire_snapshots: bool, wait: float) -> None:
     """Delete a tenant's rows from every silver, history and gold table, for good.
 
     The tenant is recorded in the lake's offboarded list first, so no later pipeline run (a
@@ -55,11 +51,13 @@ def offboard_cmd(
                 f"offboarding {wanted!r} deletes its rows from every silver, history and gold "
                 "table; confirm with --yes (standard input is not a terminal to ask on)"
             )
-        typer.confirm(
+        click.confirm(
             f"Delete every row of tenant {wanted!r} from silver, history and gold in "
             f"{settings.lake_uri}?",
             abort=True,
         )
+    from rich.table import Table
+
     from lakehouse.glue.runner import spark_session
     from lakehouse.tenants import offboard
 
@@ -108,7 +106,3 @@ def offboard_cmd(
         "changes replicate into bronze (silver keeps skipping them).",
         highlight=False,
     )
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="tenants")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated
 
-import typer
+import click
 
+from lakehouse.cli.app import command, flag, group, int_range, option, standalone
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.paths import DJANGO_DIR, REPO_ROOT
 
-users_app = typer.Typer(help="Users of the app and its dashboards.", no_args_is_help=True)
+users_app = group("users", "Users of the app and its dashboards.")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -33,10 +33,10 @@ def _manage(*args: str, stdin: bool = False) -> int:
     return proc.returncode
 
 
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-) -> None:
+@standalone("serve")
+@option("--host", "host", default="127.0.0.1", help="Address to listen on (loopback only).")
+@option("--port", "port", type=int_range(1, 65535), default=8000, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
     """Start the app with its analytics pages on http://HOST:PORT/analytics/ (Ctrl-C stops).
 
     This is Django's single-process server, for one machine; on AWS the app runs behind a
@@ -57,15 +57,12 @@ def serve(
         raise LakehouseError(f"the app server stopped with exit status {code}")
 
 
-@users_app.command("create")
-def users_create(
-    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
-    email: Annotated[str, typer.Option(help="The user's e-mail (the login name).")],
-    role: Annotated[str, typer.Option(help="viewer or admin.")] = "viewer",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-) -> None:
+@command(users_app, "create")
+@option("--tenant", "tenant", required=True, help="The tenant's slug.")
+@option("--email", "email", required=True, help="The user's e-mail (the login name).")
+@option("--role", "role", default="viewer", help="viewer or admin.")
+@flag("--password-stdin", "password_stdin", help="Read the password from standard input.")
+def users_create(tenant: str, email: str, role: str, password_stdin: bool) -> None:
     """Create a tenant user; the generated password is printed once."""
     if role not in ("viewer", "admin"):
         raise ConfigError(f"--role must be viewer or admin, got {role!r}")
@@ -74,10 +71,4 @@ def users_create(
         args.append("--password-stdin")
     code = _manage(*args, stdin=password_stdin)
     if code != 0:
-        raise typer.Exit(code)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("serve")(serve)
-    app.add_typer(users_app, name="users")
+        raise click.exceptions.Exit(code)

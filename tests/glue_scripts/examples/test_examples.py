@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from pyspark.sql import SparkSession
-from typer.testing import CliRunner
 
 from lakehouse.catalog.store import load_catalog
 from lakehouse.cli.main import app

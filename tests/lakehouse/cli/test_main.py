@@ -30,7 +30,7 @@ def test_help_imports_no_heavy_library() -> None:
     probe = (
         "import sys, json\n"
         "from lakehouse.cli.main import app\n"
-        "from typer.testing import CliRunner\n"
+        "from click.testing import CliRunner\n"
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
         "for group in ('db', 'pipeline', 'glue', 'replicate'):\n"

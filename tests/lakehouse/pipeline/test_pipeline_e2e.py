@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from pyspark.sql import DataFrame, SparkSession
-from typer.testing import CliRunner
 
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog.crawler import crawl

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB
 from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
-from typer.testing import CliRunner
 
 from lakehouse.cli.main import app
 from lakehouse.config import Settings, get_settings
