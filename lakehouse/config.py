@@ -5,19 +5,25 @@ directory); ``.env.example`` at the repository root documents them all. Nothing 
 package reads ``os.environ`` for configuration.
 
 The settings resolve as pydantic-settings resolves them (arguments, then the environment, then
-``.env``, then the defaults; variable names in any case), with a few lines here instead of that
-library: importing pydantic-settings costs more than a small ``lakehouse athena`` query
-(``bench/bench_cli.py``). ``tests/lakehouse/test_config.py`` checks the two agree.
+``.env``, then the defaults; variable names in any case) and are checked as pydantic checks the
+same fields, with the same messages, in a few lines here instead of those libraries: importing
+and building a pydantic model costs more than a small ``lakehouse athena`` query
+(``bench/bench_cli.py``). ``tests/lakehouse/test_config.py`` checks that they agree, with a
+pydantic-settings model of the same fields as its oracle.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import operator
 import os
+import re
+import typing
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any, Literal
 
 from lakehouse.errors import ConfigError
 
@@ -49,440 +55,465 @@ def _variables(env_file: str | Path | None) -> dict[str, str]:
     return values
 
 
-def _names(name: str, alias: Any) -> tuple[str, ...]:
-    """The variable names of a field: its alias choices, or its own name without any."""
-    if isinstance(alias, AliasChoices):
-        return tuple(choice for choice in alias.choices if isinstance(choice, str))
-    if isinstance(alias, str):
-        return (alias,)
-    return (name,)
+def setting(
+    default: Any,
+    variable: str,
+    description: str = "",
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    pattern: str | None = None,
+    finite: bool = False,
+) -> Any:
+    """A field of :class:`Settings`: its default, its environment variable and its checks.
+
+    Args:
+        default: the value when neither an argument nor a variable gives one.
+        variable: the environment (or ``.env``) variable, matched in any case.
+        description: what the setting does (``.env.example`` says the same).
+        gt, ge, le: bounds of a number.
+        pattern: a regular expression a text must match (searched, as pydantic does).
+        finite: refuse NaN and infinities.
+    """
+    rules = _Rules(variable, gt, ge, le, pattern, finite)
+    return field(default=default, metadata={"rules": rules, "description": description})
 
 
-class Settings(BaseModel):
-    """Settings of the local lakehouse; each field's alias is its environment variable.
+@dataclass(frozen=True)
+class _Rules:
+    variable: str
+    gt: float | None
+    ge: float | None
+    le: float | None
+    pattern: str | None
+    finite: bool
 
-    ``Settings(**values)`` takes the values given, then each other field's variable from the
-    environment, then from ``_env_file`` (default ``.env``; ``None`` for none), then the default.
+
+class _InvalidValueError(Exception):
+    """One value that does not fit its field: pydantic's error type and message."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise _InvalidValueError(
+                "int_from_float",
+                "Input should be a valid integer, got a number with a fractional part",
+            )
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = math.nan
+            if number.is_integer():
+                return int(number)
+        raise _InvalidValueError(
+            "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+        )
+    raise _InvalidValueError("int_type", "Input should be a valid integer")
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool | int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise _InvalidValueError(
+                "float_parsing",
+                "Input should be a valid number, unable to parse string as a number",
+            ) from None
+    raise _InvalidValueError("float_type", "Input should be a valid number")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise _InvalidValueError(
+        "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+    )
+
+
+def _as_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _InvalidValueError("string_type", "Input should be a valid string")
+
+
+def _as_path(value: Any) -> Path:
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise _InvalidValueError("path_type", "Input is not a valid path")
+
+
+_CONVERT = {int: _as_int, float: _as_float, bool: _as_bool, str: _as_str, Path: _as_path}
+
+
+def _check(value: Any, kind: Any, rules: _Rules) -> Any:
+    """``value`` as ``kind`` (a type, ``X | None`` or a ``Literal``) within ``rules``."""
+    args = typing.get_args(kind)
+    if type(None) in args:  # X | None
+        if value is None:
+            return None
+        (kind,) = [a for a in args if a is not type(None)]
+        args = typing.get_args(kind)
+    if typing.get_origin(kind) is Literal:
+        if value not in args:
+            choices = " or ".join(repr(a) for a in args)
+            raise _InvalidValueError("literal_error", f"Input should be {choices}")
+        return value
+    value = _CONVERT[kind](value)
+    if isinstance(value, float) and rules.finite and not math.isfinite(value):
+        raise _InvalidValueError("finite_number", "Input should be a finite number")
+    for bound, within, kind_, words in (
+        (rules.gt, operator.gt, "greater_than", "greater than"),
+        (rules.ge, operator.ge, "greater_than_equal", "greater than or equal to"),
+        (rules.le, operator.le, "less_than_equal", "less than or equal to"),
+    ):
+        if bound is not None and not within(value, bound):
+            raise _InvalidValueError(kind_, f"Input should be {words} {bound}")
+    if rules.pattern is not None and not re.search(rules.pattern, value):
+        raise _InvalidValueError(
+            "string_pattern_mismatch", f"String should match pattern '{rules.pattern}'"
+        )
+    return value
+
+
+class SettingsError(ConfigError):
+    """Invalid settings: each names its variable (or argument) and what is wrong, never its value.
+
+    Attributes:
+        errors: ``(location, error type, message)`` of each invalid value, as pydantic reports
+            them (``location`` is a one-element tuple: the variable or argument name).
     """
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+    def __init__(self, errors: list[tuple[tuple[str], str, str]]) -> None:
+        self.errors = errors
+        problems = "; ".join(f"{loc[0]}: {message}" for loc, _, message in errors)
+        super().__init__(
+            f"invalid setting(s): {problems}. Fix them in the environment or in .env "
+            "(every setting is described in .env.example)"
+        )
+
+
+@dataclass(init=False)
+class Settings:
+    """Settings of the local lakehouse; each field's ``variable`` is its environment variable.
+
+    ``Settings(**values)`` takes the values given (by field name or by variable), then each
+    other field's variable from the environment, then from ``_env_file`` (default ``.env``;
+    ``None`` for none), then the default; values of other names are ignored.
+
+    Raises:
+        SettingsError: naming each invalid value and what is wrong with it.
+    """
+
+    database_url: str | None = setting(
+        None,
+        "DATABASE_URL",
+        "DSN of the source PostgreSQL; unset means the local cluster.",
+    )
+    owner_database_url: str | None = setting(
+        None,
+        "LAKEHOUSE_OWNER_DATABASE_URL",
+        "DSN as the schema owner (migrations); unset: DATABASE_URL.",
+    )
+    maintenance_database_url: str | None = setting(
+        None,
+        "LAKEHOUSE_MAINTENANCE_DATABASE_URL",
+        "DSN as the maintenance role (seed, simulate); unset: DATABASE_URL.",
+    )
+    replicator_database_url: str | None = setting(
+        None,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL",
+        "DSN as the replicator (replicate, reconcile); unset: DATABASE_URL.",
+    )
+    app_role: str = setting(
+        "lakehouse_app",
+        "LAKEHOUSE_APP_ROLE",
+    )
+    owner_role: str = setting(
+        "lakehouse_owner",
+        "LAKEHOUSE_OWNER_ROLE",
+    )
+    maintenance_role: str = setting(
+        "lakehouse_maintenance",
+        "LAKEHOUSE_MAINTENANCE_ROLE",
+    )
+    replicator_role: str = setting(
+        "lakehouse_replicator",
+        "LAKEHOUSE_REPLICATOR_ROLE",
+    )
+    state_dir: Path = setting(
+        Path(".lakehouse"),
+        "LAKEHOUSE_STATE_DIR",
+        "Git-ignored folder for the local PostgreSQL cluster and tool state.",
+    )
+    lake: str = setting(
+        "./lake",
+        "LAKEHOUSE_LAKE",
+        "Lake root: a local folder or s3://bucket/prefix.",
+    )
+    pg_port: int = setting(
+        55432,
+        "LAKEHOUSE_PG_PORT",
+        "TCP port of the local PostgreSQL cluster (on 127.0.0.1).",
+        ge=1,
+        le=65535,
+    )
+    pg_bin_dir: Path | None = setting(
+        None,
+        "LAKEHOUSE_PG_BIN_DIR",
+        "Folder with initdb/pg_ctl/postgres 15; found with pg_config when unset.",
+    )
+    pg_os_user: str = setting(
+        "postgres",
+        "LAKEHOUSE_PG_OS_USER",
+        "Unprivileged OS user that runs the server when the caller is root.",
+    )
+    db_name: str = setting(
+        "saas",
+        "LAKEHOUSE_DB_NAME",
+    )
+    publication: str = setting(
+        "lakehouse_pub",
+        "LAKEHOUSE_PUBLICATION",
+        "Publication covering the 8 entity tables (created by the migrations).",
+    )
+    slot_name: str = setting(
+        "lakehouse_slot",
+        "LAKEHOUSE_SLOT",
+        "Logical replication slot of the replicator.",
+    )
+    cdc_interval_seconds: float = setting(
+        1.0,
+        "LAKEHOUSE_CDC_INTERVAL",
+        "CDC flush interval (DMS CdcMaxBatchInterval); 1 s locally, 60 s max.",
+        gt=0,
+        le=60,
+    )
+    cdc_min_file_size_kb: int | None = setting(
+        None,
+        "LAKEHOUSE_CDC_MIN_FILE_SIZE_KB",
+        "CDC flush size threshold (DMS CdcMinFileSize); contract value if unset.",
+        gt=0,
+    )
+    spark_master: str = setting(
+        "local[*]",
+        "LAKEHOUSE_SPARK_MASTER",
+        "Spark master URL for local Glue runs (local[*] or spark://host:port).",
+    )
+    spark_driver_java_options: str = setting(
+        "-XX:+UseParallelGC",
+        "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS",
+        "JVM options of the local Spark driver. The throughput collector beats G1 on a "
+        "laptop-sized heap: measured 10 % faster for the scale 1 pipeline on 2 cores.",
+    )
+    spark_quick_start_java_options: str = setting(
+        "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
+        "LAKEHOUSE_SPARK_QUICK_START_JAVA_OPTIONS",
+        "Added to the driver's JVM options for short runs in a new process (an "
+        "incremental `pipeline run` over existing silver, one `glue start-job-run`), "
+        "whose time goes mostly into JIT warm-up: the client compiler alone warms up "
+        "faster. Long runs (full refresh, watch) keep the default tiered compiler, which "
+        "is faster once warm. With the client compiler alone the JVM reserves only 48 MiB"
+        " of code cache, which a run of every Iceberg and gold job filled ('Out of space "
+        "in CodeCache for adapters'); the tiered default of 240 MiB is kept. Empty to "
+        "disable.",
+    )
+    spark_verbose: bool = setting(
+        False,
+        "LAKEHOUSE_SPARK_VERBOSE",
+        "Show Spark's own log (warnings and start-up notices) on standard error; off: "
+        "errors only (lakehouse/glue/log4j2-quiet.properties). `--verbose` sets it.",
+    )
+    spark_driver_memory: str | None = setting(
+        None,
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY",
+        "Heap of the local Spark driver (which is also its executor), e.g. 4g or 1536m. "
+        "Unset: sized from the bronze data and the memory available "
+        "(lakehouse/glue/sizing.py). Raise it when a run says it ran out of memory.",
+        pattern=r"^[0-9]+[mMgG]$",
+    )
+    spark_shuffle_partitions: int | None = setting(
+        None,
+        "LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS",
+        "spark.sql.shuffle.partitions; unset: from the data size and the cores.",
+        ge=1,
+        le=100000,
+    )
+    spark_max_partition_bytes: int | None = setting(
+        None,
+        "LAKEHOUSE_SPARK_MAX_PARTITION_BYTES",
+        "spark.sql.files.maxPartitionBytes (the largest read split); unset: from the "
+        "driver memory and the cores, at most 128 MiB.",
+        ge=1024 * 1024,
+    )
+    silver_slice_bytes: int | None = setting(
+        None,
+        "LAKEHOUSE_SILVER_SLICE_BYTES",
+        "The largest slice of bronze (compressed bytes) a silver job reads and merges at "
+        "once (job argument --slice_bytes); unset: a sixteenth of the driver memory. "
+        "Lower it when a silver job runs out of memory on a large backlog.",
+        ge=1,
+    )
+    iceberg_runtime_jar: Path | None = setting(
+        None,
+        "LAKEHOUSE_ICEBERG_JAR",
+        "Iceberg Spark runtime jar of the local Glue runs; unset: the iceberg-spark-"
+        "runtime-3.5_2.12 jar of the pinned snowpark-connect-deps-iceberg.",
+    )
+    snapshot_retention_days: float = setting(
+        7.0,
+        "LAKEHOUSE_SNAPSHOT_RETENTION_DAYS",
+        "`lakehouse maintain` expires Iceberg snapshots older than this.",
+        gt=0,
+    )
+    snapshot_retain_last: int = setting(
+        10,
+        "LAKEHOUSE_SNAPSHOT_RETAIN_LAST",
+        "`lakehouse maintain` keeps at least this many snapshots per table.",
+        ge=1,
+    )
+    pipeline_workers: int = setting(
+        2,
+        "LAKEHOUSE_PIPELINE_WORKERS",
+        "Jobs of one pipeline stage that run at once in the shared Spark session, as the "
+        "Glue workflow starts a stage's jobs together on AWS; 1 runs them one by one.",
+        ge=1,
+        le=16,
+    )
+    lock_lease_seconds: float = setting(
+        60.0,
+        "LAKEHOUSE_LOCK_LEASE_SECONDS",
+        "S3 lakes: how long the writer lock's lease lasts without renewal (the holder "
+        "renews it every quarter of that); a holder that stops renewing, because it was "
+        "killed on another host, loses the lock after this long. Local lakes need no "
+        "lease: the kernel releases the lock of a process that ends.",
+        ge=1,
+        le=3600,
+    )
+    metrics_cloudwatch: bool = setting(
+        False,
+        "LAKEHOUSE_METRICS_CLOUDWATCH",
+        "Also put the jobs' metrics (QuarantinedRows, GoldMartsPublished; "
+        "declarations/metrics.json) to CloudWatch, through boto3's configuration "
+        "(AWS_ENDPOINT_URL_CLOUDWATCH for another endpoint). They are always written to "
+        "<lake>/reports/metrics/.",
+    )
+    metrics_deployment: str = setting(
+        "local",
+        "LAKEHOUSE_METRICS_DEPLOYMENT",
+        "Value of the metrics' Deployment dimension (Terraform: its name).",
+    )
+    athena_engine: Literal["local", "athena"] = setting(
+        "local",
+        "LAKEHOUSE_ATHENA_ENGINE",
+        "Where `lakehouse athena` (and the dashboards) run SQL: `local` (DuckDB over the "
+        "lake) or `athena` (Amazon Athena through boto3).",
+    )
+    athena_workgroup: str | None = setting(
+        None,
+        "LAKEHOUSE_ATHENA_WORKGROUP",
+        "The analysts' Athena workgroup for --engine athena (else the `athena_workgroup` "
+        "Terraform output in LAKEHOUSE_TF_OUTPUTS).",
+    )
+    tf_outputs: Path | None = setting(
+        None,
+        "LAKEHOUSE_TF_OUTPUTS",
+        "File written by `terraform output -json`: the workgroups, tenant roles and "
+        "buckets of a deployed stack, for the tools that talk to AWS.",
+    )
+    athena_timeout_seconds: float = setting(
+        60.0,
+        "LAKEHOUSE_ATHENA_TIMEOUT",
+        "Longest a local Athena query runs before it is cancelled (seconds).",
+        gt=0,
+        le=86400,
+        finite=True,
+    )
+    athena_memory_limit: str = setting(
+        "2GiB",
+        "LAKEHOUSE_ATHENA_MEMORY_LIMIT",
+        "DuckDB memory limit of one local Athena session (e.g. 2GiB, 512MB).",
+        pattern=r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+    )
+    athena_max_sql_bytes: int = setting(
+        262144,
+        "LAKEHOUSE_ATHENA_MAX_SQL_BYTES",
+        "Largest SQL text accepted, in UTF-8 bytes (Athena's limit: 262144).",
+        gt=0,
+        le=16 * 1024 * 1024,
+    )
+    athena_max_nesting: int = setting(
+        200,
+        "LAKEHOUSE_ATHENA_MAX_NESTING",
+        "Deepest syntax tree accepted (expressions within expressions).",
+        ge=10,
+        le=400,
+    )
+    dashboard_sessions: int = setting(
+        64,
+        "LAKEHOUSE_DASHBOARD_SESSIONS",
+        "Locked tenant sessions the app keeps for its analytics pages (local engine; 0 "
+        "builds one per request).",
+        ge=0,
+        le=10000,
+    )
 
     def __init__(self, _env_file: str | Path | None = ENV_FILE, **values: Any) -> None:
-        variables = _variables(_env_file)
-        found: dict[str, Any] = {}
-        for name, info in type(self).model_fields.items():
-            names = _names(name, info.validation_alias)
-            if name in values or any(n in values for n in names):
-                continue
-            for variable in names:
-                if variable.lower() in variables:
-                    found[variable] = variables[variable.lower()]
-                    break
-        super().__init__(**found, **values)
+        variables: dict[str, str] | None = None
+        errors: list[tuple[tuple[str], str, str]] = []
+        for name, kind, rules, default in _fields():
+            if name in values:
+                key, value = name, values[name]
+            elif rules.variable in values:
+                key, value = rules.variable, values[rules.variable]
+            else:
+                if variables is None:
+                    variables = _variables(_env_file)
+                key, value = rules.variable, variables.get(rules.variable.lower(), default)
+            try:
+                value = _check(value, kind, rules)
+                if name == "lake" and not value.strip():
+                    raise _InvalidValueError(
+                        "value_error",
+                        "Value error, LAKEHOUSE_LAKE must be a folder or an s3://bucket/prefix URI",
+                    )
+            except _InvalidValueError as exc:
+                errors.append(((key,), exc.kind, exc.message))
+            setattr(self, name, value)
+        if errors:
+            raise SettingsError(errors)
 
-    database_url: Annotated[
-        str | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("DATABASE_URL"),
-            description="DSN of the source PostgreSQL; unset means the local cluster.",
-        ),
-    ]
-    owner_database_url: Annotated[
-        str | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_OWNER_DATABASE_URL"),
-            description="DSN as the schema owner (migrations); unset: DATABASE_URL.",
-        ),
-    ]
-    maintenance_database_url: Annotated[
-        str | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_MAINTENANCE_DATABASE_URL"),
-            description="DSN as the maintenance role (seed, simulate); unset: DATABASE_URL.",
-        ),
-    ]
-    replicator_database_url: Annotated[
-        str | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_REPLICATOR_DATABASE_URL"),
-            description="DSN as the replicator (replicate, reconcile); unset: DATABASE_URL.",
-        ),
-    ]
-    app_role: Annotated[
-        str,
-        Field(default="lakehouse_app", validation_alias=AliasChoices("LAKEHOUSE_APP_ROLE")),
-    ]
-    owner_role: Annotated[
-        str,
-        Field(default="lakehouse_owner", validation_alias=AliasChoices("LAKEHOUSE_OWNER_ROLE")),
-    ]
-    maintenance_role: Annotated[
-        str,
-        Field(
-            default="lakehouse_maintenance",
-            validation_alias=AliasChoices("LAKEHOUSE_MAINTENANCE_ROLE"),
-        ),
-    ]
-    replicator_role: Annotated[
-        str,
-        Field(
-            default="lakehouse_replicator",
-            validation_alias=AliasChoices("LAKEHOUSE_REPLICATOR_ROLE"),
-        ),
-    ]
-    state_dir: Annotated[
-        Path,
-        Field(
-            default=Path(".lakehouse"),
-            validation_alias=AliasChoices("LAKEHOUSE_STATE_DIR"),
-            description="Git-ignored folder for the local PostgreSQL cluster and tool state.",
-        ),
-    ]
-    lake: Annotated[
-        str,
-        Field(
-            default="./lake",
-            validation_alias=AliasChoices("LAKEHOUSE_LAKE"),
-            description="Lake root: a local folder or s3://bucket/prefix.",
-        ),
-    ]
-    pg_port: Annotated[
-        int,
-        Field(
-            default=55432,
-            ge=1,
-            le=65535,
-            validation_alias=AliasChoices("LAKEHOUSE_PG_PORT"),
-            description="TCP port of the local PostgreSQL cluster (on 127.0.0.1).",
-        ),
-    ]
-    pg_bin_dir: Annotated[
-        Path | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_PG_BIN_DIR"),
-            description="Folder with initdb/pg_ctl/postgres 15; found with pg_config when unset.",
-        ),
-    ]
-    pg_os_user: Annotated[
-        str,
-        Field(
-            default="postgres",
-            validation_alias=AliasChoices("LAKEHOUSE_PG_OS_USER"),
-            description="Unprivileged OS user that runs the server when the caller is root.",
-        ),
-    ]
-    db_name: Annotated[
-        str,
-        Field(default="saas", validation_alias=AliasChoices("LAKEHOUSE_DB_NAME")),
-    ]
-    publication: Annotated[
-        str,
-        Field(
-            default="lakehouse_pub",
-            validation_alias=AliasChoices("LAKEHOUSE_PUBLICATION"),
-            description="Publication covering the 8 entity tables (created by the migrations).",
-        ),
-    ]
-    slot_name: Annotated[
-        str,
-        Field(
-            default="lakehouse_slot",
-            validation_alias=AliasChoices("LAKEHOUSE_SLOT"),
-            description="Logical replication slot of the replicator.",
-        ),
-    ]
-    cdc_interval_seconds: Annotated[
-        float,
-        Field(
-            default=1.0,
-            gt=0,
-            le=60,
-            validation_alias=AliasChoices("LAKEHOUSE_CDC_INTERVAL"),
-            description="CDC flush interval (DMS CdcMaxBatchInterval); 1 s locally, 60 s max.",
-        ),
-    ]
-    cdc_min_file_size_kb: Annotated[
-        int | None,
-        Field(
-            default=None,
-            gt=0,
-            validation_alias=AliasChoices("LAKEHOUSE_CDC_MIN_FILE_SIZE_KB"),
-            description="CDC flush size threshold (DMS CdcMinFileSize); contract value if unset.",
-        ),
-    ]
-    spark_master: Annotated[
-        str,
-        Field(
-            default="local[*]",
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_MASTER"),
-            description="Spark master URL for local Glue runs (local[*] or spark://host:port).",
-        ),
-    ]
-    spark_driver_java_options: Annotated[
-        str,
-        Field(
-            default="-XX:+UseParallelGC",
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS"),
-            description=(
-                "JVM options of the local Spark driver. The throughput collector beats G1 on a"
-                " laptop-sized heap: measured 10 % faster for the scale 1 pipeline on 2 cores."
-            ),
-        ),
-    ]
-    spark_quick_start_java_options: Annotated[
-        str,
-        Field(
-            default="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_QUICK_START_JAVA_OPTIONS"),
-            description=(
-                "Added to the driver's JVM options for short runs in a new process (an"
-                " incremental `pipeline run` over existing silver, one `glue start-job-run`),"
-                " whose time goes mostly"
-                " into JIT warm-up: the client compiler alone warms up faster. Long runs (full"
-                " refresh, watch) keep the default tiered compiler, which is faster once warm."
-                " With the client compiler alone the JVM reserves only 48 MiB of code cache,"
-                " which a run of every Iceberg and gold job filled ('Out of space in CodeCache"
-                " for adapters'); the tiered default of 240 MiB is kept."
-                " Empty to disable."
-            ),
-        ),
-    ]
-    spark_verbose: Annotated[
-        bool,
-        Field(
-            default=False,
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_VERBOSE"),
-            description=(
-                "Show Spark's own log (warnings and start-up notices) on standard error; off:"
-                " errors only (lakehouse/glue/log4j2-quiet.properties). `--verbose` sets it."
-            ),
-        ),
-    ]
-    spark_driver_memory: Annotated[
-        str | None,
-        Field(
-            default=None,
-            pattern=r"^[0-9]+[mMgG]$",
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_DRIVER_MEMORY"),
-            description=(
-                "Heap of the local Spark driver (which is also its executor), e.g. 4g or 1536m."
-                " Unset: sized from the bronze data and the memory available"
-                " (lakehouse/glue/sizing.py). Raise it when a run says it ran out of memory."
-            ),
-        ),
-    ]
-    spark_shuffle_partitions: Annotated[
-        int | None,
-        Field(
-            default=None,
-            ge=1,
-            le=100_000,
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS"),
-            description="spark.sql.shuffle.partitions; unset: from the data size and the cores.",
-        ),
-    ]
-    spark_max_partition_bytes: Annotated[
-        int | None,
-        Field(
-            default=None,
-            ge=1024 * 1024,
-            validation_alias=AliasChoices("LAKEHOUSE_SPARK_MAX_PARTITION_BYTES"),
-            description=(
-                "spark.sql.files.maxPartitionBytes (the largest read split); unset: from the"
-                " driver memory and the cores, at most 128 MiB."
-            ),
-        ),
-    ]
-    silver_slice_bytes: Annotated[
-        int | None,
-        Field(
-            default=None,
-            ge=1,
-            validation_alias=AliasChoices("LAKEHOUSE_SILVER_SLICE_BYTES"),
-            description=(
-                "The largest slice of bronze (compressed bytes) a silver job reads and merges at"
-                " once (job argument --slice_bytes); unset: a sixteenth of the driver memory."
-                " Lower it when a silver job runs out of memory on a large backlog."
-            ),
-        ),
-    ]
-    iceberg_runtime_jar: Annotated[
-        Path | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_ICEBERG_JAR"),
-            description=(
-                "Iceberg Spark runtime jar of the local Glue runs; unset: the"
-                " iceberg-spark-runtime-3.5_2.12 jar of the pinned snowpark-connect-deps-iceberg."
-            ),
-        ),
-    ]
-    snapshot_retention_days: Annotated[
-        float,
-        Field(
-            default=7.0,
-            gt=0,
-            validation_alias=AliasChoices("LAKEHOUSE_SNAPSHOT_RETENTION_DAYS"),
-            description="`lakehouse maintain` expires Iceberg snapshots older than this.",
-        ),
-    ]
-    snapshot_retain_last: Annotated[
-        int,
-        Field(
-            default=10,
-            ge=1,
-            validation_alias=AliasChoices("LAKEHOUSE_SNAPSHOT_RETAIN_LAST"),
-            description="`lakehouse maintain` keeps at least this many snapshots per table.",
-        ),
-    ]
-    pipeline_workers: Annotated[
-        int,
-        Field(
-            default=2,
-            ge=1,
-            le=16,
-            validation_alias=AliasChoices("LAKEHOUSE_PIPELINE_WORKERS"),
-            description=(
-                "Jobs of one pipeline stage that run at once in the shared Spark session, as the"
-                " Glue workflow starts a stage's jobs together on AWS; 1 runs them one by one."
-            ),
-        ),
-    ]
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (by field name), checked like the original."""
+        return Settings(_env_file=None, **{**self.as_dict(), **changes})
 
-    lock_lease_seconds: Annotated[
-        float,
-        Field(
-            default=60.0,
-            ge=1,
-            le=3600,
-            validation_alias=AliasChoices("LAKEHOUSE_LOCK_LEASE_SECONDS"),
-            description=(
-                "S3 lakes: how long the writer lock's lease lasts without renewal (the holder"
-                " renews it every quarter of that); a holder that stops renewing, because it was"
-                " killed on another host, loses the lock after this long. Local lakes need no"
-                " lease: the kernel releases the lock of a process that ends."
-            ),
-        ),
-    ]
-    metrics_cloudwatch: Annotated[
-        bool,
-        Field(
-            default=False,
-            validation_alias=AliasChoices("LAKEHOUSE_METRICS_CLOUDWATCH"),
-            description=(
-                "Also put the jobs' metrics (QuarantinedRows, GoldMartsPublished;"
-                " declarations/metrics.json) to CloudWatch, through boto3's configuration"
-                " (AWS_ENDPOINT_URL_CLOUDWATCH for another endpoint). They are always written"
-                " to <lake>/reports/metrics/."
-            ),
-        ),
-    ]
-    metrics_deployment: Annotated[
-        str,
-        Field(
-            default="local",
-            validation_alias=AliasChoices("LAKEHOUSE_METRICS_DEPLOYMENT"),
-            description="Value of the metrics' Deployment dimension (Terraform: its name).",
-        ),
-    ]
-    athena_engine: Annotated[
-        Literal["local", "athena"],
-        Field(
-            default="local",
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_ENGINE"),
-            description=(
-                "Where `lakehouse athena` (and the dashboards) run SQL: `local` (DuckDB over the"
-                " lake) or `athena` (Amazon Athena through boto3)."
-            ),
-        ),
-    ]
-    athena_workgroup: Annotated[
-        str | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_WORKGROUP"),
-            description=(
-                "The analysts' Athena workgroup for --engine athena (else the `athena_workgroup`"
-                " Terraform output in LAKEHOUSE_TF_OUTPUTS)."
-            ),
-        ),
-    ]
-    tf_outputs: Annotated[
-        Path | None,
-        Field(
-            default=None,
-            validation_alias=AliasChoices("LAKEHOUSE_TF_OUTPUTS"),
-            description=(
-                "File written by `terraform output -json`: the workgroups, tenant roles and"
-                " buckets of a deployed stack, for the tools that talk to AWS."
-            ),
-        ),
-    ]
-    athena_timeout_seconds: Annotated[
-        float,
-        Field(
-            default=60.0,
-            gt=0,
-            le=86400,
-            allow_inf_nan=False,
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_TIMEOUT"),
-            description="Longest a local Athena query runs before it is cancelled (seconds).",
-        ),
-    ]
-    athena_memory_limit: Annotated[
-        str,
-        Field(
-            default="2GiB",
-            pattern=r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MEMORY_LIMIT"),
-            description="DuckDB memory limit of one local Athena session (e.g. 2GiB, 512MB).",
-        ),
-    ]
-    athena_max_sql_bytes: Annotated[
-        int,
-        Field(
-            default=262_144,
-            gt=0,
-            le=16 * 1024 * 1024,
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MAX_SQL_BYTES"),
-            description="Largest SQL text accepted, in UTF-8 bytes (Athena's limit: 262144).",
-        ),
-    ]
-    athena_max_nesting: Annotated[
-        int,
-        Field(
-            default=200,
-            ge=10,
-            le=400,
-            validation_alias=AliasChoices("LAKEHOUSE_ATHENA_MAX_NESTING"),
-            description="Deepest syntax tree accepted (expressions within expressions).",
-        ),
-    ]
-    dashboard_sessions: Annotated[
-        int,
-        Field(
-            default=64,
-            ge=0,
-            le=10_000,
-            validation_alias=AliasChoices("LAKEHOUSE_DASHBOARD_SESSIONS"),
-            description=(
-                "Locked tenant sessions the app keeps for its analytics pages (local engine; "
-                "0 builds one per request)."
-            ),
-        ),
-    ]
-
-    @field_validator("lake")
-    @classmethod
-    def _lake_not_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("LAKEHOUSE_LAKE must be a folder or an s3://bucket/prefix URI")
-        return v
+    def as_dict(self) -> dict[str, Any]:
+        """Every field's value by its name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     # Locations below the lake root. One place, so that no other module builds them by hand.
     @property
@@ -541,21 +572,21 @@ class Settings(BaseModel):
 
 
 @cache
+def _fields() -> tuple[tuple[str, Any, _Rules, Any], ...]:
+    """Each field's name, type, rules and default, in declaration order."""
+    hints = typing.get_type_hints(Settings)
+    return tuple(
+        (f.name, hints[f.name], f.metadata["rules"], f.default)
+        for f in dataclasses.fields(Settings)
+    )
+
+
+@cache
 def get_settings() -> Settings:
     """The process-wide settings (read once).
 
     Raises:
-        ConfigError: naming each invalid variable and what is wrong with it (never its value,
+        SettingsError: naming each invalid variable and what is wrong with it (never its value,
             which may be a password in a DSN).
     """
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
-        raise ConfigError(
-            f"invalid setting(s): {problems}. Fix them in the environment or in .env "
-            "(every setting is described in .env.example)"
-        ) from exc
+    return Settings()

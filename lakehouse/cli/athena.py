@@ -187,7 +187,7 @@ def athena(
         raise LakehouseError(f"--timeout must be between 0 and 86400 seconds, not {timeout}")
     settings = get_settings()
     if timeout is not None:
-        settings = settings.model_copy(update={"athena_timeout_seconds": timeout})
+        settings = settings.replace(athena_timeout_seconds=timeout)
     text = read_sql_file(file, settings.athena_max_sql_bytes) if file is not None else str(sql)
     engine = open_engine(settings, tenant=tenant, kind=engine_kind)
     try:

@@ -1,7 +1,8 @@
 """The settings, loaded when a command runs rather than when the CLI starts.
 
-``lakehouse.config`` imports pydantic, which alone costs more than the rest of
-``lakehouse --help``; the commands call :func:`get_settings` from here instead.
+Reading and checking the settings costs more than the rest of ``lakehouse --help``; the
+commands call :func:`get_settings` from here, which imports :mod:`lakehouse.config` when one
+runs.
 """
 
 from __future__ import annotations

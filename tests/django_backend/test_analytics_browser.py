@@ -110,7 +110,7 @@ def site(e2e_lake: E2ELake, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     # The lake named relative to the repository, as `make demo` leaves it (./lake): the app's
     # server must resolve it as the CLI does.
     relative = os.path.relpath(e2e_lake.settings.lake, REPO_ROOT)
-    serve = server_env(e2e_lake.settings.model_copy(update={"lake": relative}))
+    serve = server_env(e2e_lake.settings.replace(lake=relative))
     with app_server(serve, log) as base:
         yield Site(
             base=base,

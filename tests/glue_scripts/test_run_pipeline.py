@@ -44,12 +44,10 @@ def single_job_lake(
 ) -> Iterator[Settings]:
     """A second lake from the e2e source (its own slot), built by the single job alone."""
     root = tmp_path_factory.mktemp("single-job")
-    settings = e2e_lake.settings.model_copy(
-        update={
-            "lake": str(root / "lake"),
-            "slot_name": f"single_{uuid.uuid4().hex[:12]}",
-            "state_dir": root / "state",
-        }
+    settings = e2e_lake.settings.replace(
+        lake=str(root / "lake"),
+        slot_name=f"single_{uuid.uuid4().hex[:12]}",
+        state_dir=root / "state",
     )
     try:
         replicate_once(settings)
@@ -120,7 +118,7 @@ def test_single_job_is_refused_while_another_writer_holds_the_lock(
     settings, holder = held_lock
     # As an operator starts it: the CLI exits 75 naming the holder.
     code, _out, err = run(
-        settings.model_copy(update={"database_url": "postgresql://unused"}),
+        settings.replace(database_url="postgresql://unused"),
         "glue",
         "start-job-run",
         "--job-name",

@@ -222,7 +222,7 @@ def test_each_session_has_a_private_temp_folder_removed_at_close(athena_lake: At
 
 
 def test_the_memory_limit_reaches_duckdb(athena_lake: AthenaLake) -> None:
-    settings = athena_lake.settings.model_copy(update={"athena_memory_limit": "300MiB"})
+    settings = athena_lake.settings.replace(athena_memory_limit="300MiB")
     with AthenaEngine(settings, save_results=False) as engine:
         engine.execute("select 1")
         (limit,) = engine._con.execute("select current_setting('memory_limit')").fetchone() or ()

@@ -91,7 +91,7 @@ def test_a_changed_catalog_prepares_again(lake: IcebergLake) -> None:
 
 def test_other_limits_prepare_again(lake: IcebergLake) -> None:
     assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    small = lake.settings.model_copy(update={"athena_max_sql_bytes": len(COUNT_SUM) - 1})
+    small = lake.settings.replace(athena_max_sql_bytes=len(COUNT_SUM) - 1)
     with (
         AthenaEngine(small, save_results=False) as engine,
         pytest.raises(AthenaQueryError) as too_long,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pydantic
 import pytest
 
 from lakehouse.config import Settings
+from lakehouse.errors import ConfigError
 from lakehouse.glue.runner import default_arguments, spark_sizing
 from lakehouse.glue.sizing import GIB, MIB, Machine, local_cores, measure, size_spark
 from lakehouse.storage import LocalStorage
@@ -88,7 +88,7 @@ def test_the_slice_setting_reaches_silver_jobs_only() -> None:
         str(4 * MIB)
     )
     assert "--slice_bytes" not in default_arguments(settings, "create_gold_revenue_daily")
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ConfigError):
         Settings(silver_slice_bytes=0)
 
 
@@ -128,5 +128,5 @@ def test_sizing_measures_the_bronze_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["lots", "4", "4gb", "-1g", "4 g"])
 def test_a_driver_memory_spark_would_misread_is_refused(bad: str) -> None:
-    with pytest.raises(pydantic.ValidationError, match=r"spark_driver_memory|SPARK_DRIVER_MEMORY"):
+    with pytest.raises(ConfigError, match=r"spark_driver_memory|SPARK_DRIVER_MEMORY"):
         Settings(spark_driver_memory=bad)
