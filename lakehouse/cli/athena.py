@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import stat
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -14,6 +16,7 @@ import click
 
 from lakehouse.cli.app import argument, choices, flag, option, standalone
 from lakehouse.cli.console import lazy_console
+from lakehouse.cli.tables import markdown_table
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
@@ -22,7 +25,6 @@ if TYPE_CHECKING:
 # The engine (DuckDB, sqlglot, pyiceberg) loads when a query runs, not when the CLI starts.
 
 console = lazy_console()
-err = lazy_console(stderr=True)
 
 
 class EngineChoice(StrEnum):
@@ -49,17 +51,39 @@ def _as_json(result: QueryResult) -> str:
     return json.dumps(records, ensure_ascii=False, indent=2)
 
 
+def _terminal() -> bool:
+    """Whether rich would treat standard output as a terminal (and draw a boxed table)."""
+    if os.environ.get("TTY_COMPATIBLE") or os.environ.get("FORCE_COLOR") is not None:
+        return True  # rich's own switches: let rich decide
+    return sys.stdout.isatty()
+
+
+def _rich_table(columns: Sequence[str], cells: list[list[str]]) -> None:
+    """A boxed table on a terminal; values are text, never rich markup or emoji codes."""
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False)
+    for name in columns:
+        table.add_column(Text(name), no_wrap=True)
+    for row_cells in cells:
+        table.add_row(*(Text(cell) for cell in row_cells))
+    # A result is data: never fold values into one-character columns to fit a narrow
+    # terminal; let wide results be wide.
+    needed = 1 + sum(
+        3 + max([cell_len(name)] + [cell_len(row_cells[i]) for row_cells in cells])
+        for i, name in enumerate(columns)
+    )
+    wide = Console(width=needed) if needed > console.width else console
+    wide.print(table)
+
+
 def _print(result: QueryResult, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
-        from rich.cells import cell_len
-        from rich.console import Console
-        from rich.table import Table
-
         from lakehouse.athena.engine import text_value
 
-        table = Table(show_lines=False)
-        for name in result.columns:
-            table.add_column(name, no_wrap=True)
         cells = [
             [
                 "NULL" if (v := text_value(x, t)) is None else v
@@ -67,16 +91,10 @@ def _print(result: QueryResult, fmt: OutputFormat) -> None:
             ]
             for row in result.rows
         ]
-        for row_cells in cells:
-            table.add_row(*row_cells)
-        # A result is data: never fold values into one-character columns to fit a narrow
-        # terminal (or the 80 columns of a pipe); let wide results be wide.
-        needed = 1 + sum(
-            3 + max([cell_len(name)] + [cell_len(row_cells[i]) for row_cells in cells])
-            for i, name in enumerate(result.columns)
-        )
-        wide = Console(width=needed) if needed > console.width else console
-        wide.print(table)
+        if _terminal():
+            _rich_table(result.columns, cells)
+        else:  # a pipe or a file: Markdown, drawn without loading rich
+            sys.stdout.write(markdown_table(result.columns, cells))
     elif fmt is OutputFormat.csv:
         sys.stdout.write(result.result_path.read_text("utf-8") if result.result_path else "")
     else:
@@ -196,12 +214,12 @@ def athena(
         engine.close()
     for i, result in enumerate(results):
         if len(results) > 1:
-            err.print(f"-- statement {i + 1} of {len(results)}", highlight=False)
+            click.echo(f"-- statement {i + 1} of {len(results)}", err=True)
         _print(result, OutputFormat(fmt))
-        err.print(
+        click.echo(
             f"query {result.query_id}: {len(result.rows)} rows in "
             f"{result.elapsed_ms:.1f} ms; results in {result.result_path}",
-            highlight=False,
+            err=True,
         )
     if output is not None and results:
         _write_output(results[-1], OutputFormat(fmt), output)

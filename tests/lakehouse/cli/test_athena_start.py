@@ -3,10 +3,9 @@
 A query whose statement was prepared before and whose Iceberg snapshot was planned before is
 answered from the kept statement and plan (:mod:`lakehouse.athena.prepared`,
 :mod:`lakehouse.athena.iceberg_plan`): neither sqlglot nor pyiceberg is needed then, and no
-command's library (Spark, PostgreSQL, AWS, Django, the data frame libraries) ever is.
-
-pydantic itself is not in the list: typer (0.26 and later) validates every parameter of the
-command that runs with a pydantic ``TypeAdapter``, and the settings are a pydantic model.
+command's library (Spark, PostgreSQL, AWS, Django, the data frame libraries) ever is, nor
+pydantic (the settings check themselves), rich (a table to a pipe is written as Markdown
+text) or typer (the CLI is click's).
 """
 
 from __future__ import annotations
@@ -39,6 +38,10 @@ HEAVY = (
     "django",
     "psutil",
     "pydantic_settings",
+    "pydantic",
+    "pydantic_core",
+    "rich",
+    "typer",
 )
 QUERY = "select count(*) as n, sum(amount) as total from silver.orders"
 
