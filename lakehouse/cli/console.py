@@ -39,20 +39,14 @@ def real(console: Console) -> Console:
     return console.made() if isinstance(console, _LazyConsole) else console
 
 
-def lazy_console(*, stderr: bool = False, plain: bool = False) -> Console:
+def lazy_console(*, stderr: bool = False) -> Console:
     """The console of :func:`lakehouse.cli.output.make_console`, made when first used.
 
     Args:
         stderr: print to standard error.
-        plain: a plain :class:`rich.console.Console` (which lays out for 80 columns when not
-            writing to a terminal) instead of the complete-output console.
     """
 
     def make() -> Console:
-        if plain:
-            from rich.console import Console
-
-            return Console(stderr=stderr)
         from lakehouse.cli.output import make_console
 
         return make_console(stderr=stderr)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lakehouse.config import Settings
     from lakehouse.storage.lock import Holder, LockHandle
 
-_err = lazy_console(stderr=True, plain=True)
+_err = lazy_console(stderr=True)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from lakehouse.cli.console import lazy_console
 from lakehouse.cli.locking import lake_writer
 from lakehouse.cli.settings import get_settings
 
-console = lazy_console(plain=True)
+console = lazy_console()
 
 
 @standalone("maintain")

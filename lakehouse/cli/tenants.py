@@ -12,7 +12,7 @@ from lakehouse.cli.locking import lake_writer
 from lakehouse.cli.settings import get_settings
 from lakehouse.errors import LakehouseError
 
-console = lazy_console(plain=True)
+console = lazy_console()
 
 app = group(
     "tenants",
