@@ -23,6 +23,10 @@ HEAVY = (
     "pandas",
     "pydantic_settings",
     "psutil",
+    # Nor what every command used to load: the settings' and typer's pydantic, rich, typer.
+    "pydantic",
+    "rich",
+    "typer",
 )
 
 
