@@ -36,6 +36,7 @@ import duckdb
 
 from lakehouse.athena import views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
+from lakehouse.athena.fetch import fetch_rows
 from lakehouse.catalog.store import DATABASES, CatalogTable
 
 # DuckDB scalar functions that read settings, variables, the environment or the catalog, or that
@@ -210,7 +211,7 @@ def run_on(
     timer.start()
     try:
         cursor = con.execute(sql)
-        rows = cursor.fetchall()
+        rows = fetch_rows(cursor)
         description = list(cursor.description or [])
     except duckdb.Error as exc:
         if fired.is_set():
