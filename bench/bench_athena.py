@@ -281,7 +281,7 @@ def build_iceberg_lake(parquet: Settings, root: Path) -> Settings:
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+    from tests.support.iceberg_catalog import HadoopCatalog
 
     settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
     catalog = HadoopCatalog(root)

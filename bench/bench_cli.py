@@ -65,7 +65,7 @@ def _median(
 
 def iceberg_gold(settings: Settings) -> None:
     """Rewrite the synthetic lake's gold Parquet folders as Iceberg tables (same rows)."""
-    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+    from tests.support.iceberg_catalog import HadoopCatalog
 
     catalog = HadoopCatalog(Path(settings.lake_uri))
     for name in _GOLD:

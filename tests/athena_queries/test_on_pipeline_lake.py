@@ -17,27 +17,26 @@ from lakehouse.athena.ddl import gold_marts
 from lakehouse.athena.engine import AthenaEngine
 from lakehouse.catalog.store import load_catalog
 from lakehouse.paths import ATHENA_QUERIES_DIR
-from tests.athena_queries.compare import assert_same_rows, pg_rows
-from tests.athena_queries.test_queries import BUSINESS
-from tests.conftest import E2ELake
+from tests.support.lake import Lake
+from tests.support.oracle import BUSINESS, assert_same_rows, pg_rows
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pipeline_lake(e2e_lake: E2ELake) -> E2ELake:
+def pipeline_lake(e2e_lake: Lake) -> Lake:
     """The shared end-to-end lake: seeded source, replicated bronze, every silver and gold job,
     the quality report and the crawl that ends ``run_pipeline`` (no explicit crawl here: the
     pipeline must have registered every table and partition itself)."""
     return e2e_lake
 
 
-def _run(lake: E2ELake, path: Path, tenant: str | None = None) -> list[object]:
+def _run(lake: Lake, path: Path, tenant: str | None = None) -> list[object]:
     with AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine:
         return list(engine.execute(path.read_text(encoding="utf-8")))
 
 
-def test_crawl_finds_every_layer_without_drift(pipeline_lake: E2ELake) -> None:
+def test_crawl_finds_every_layer_without_drift(pipeline_lake: Lake) -> None:
     catalog = load_catalog(pipeline_lake.settings.catalog_uri)
     for database in ("bronze", "silver", "gold"):
         tables = catalog.in_database(database)
@@ -48,7 +47,7 @@ def test_crawl_finds_every_layer_without_drift(pipeline_lake: E2ELake) -> None:
 
 
 def test_pipeline_run_registered_every_table_as_iceberg_partitioned_by_tenant(
-    pipeline_lake: E2ELake,
+    pipeline_lake: Lake,
 ) -> None:
     catalog = load_catalog(pipeline_lake.settings.catalog_uri)
     names = load_declaration().names
@@ -69,19 +68,19 @@ def test_pipeline_run_registered_every_table_as_iceberg_partitioned_by_tenant(
 
 
 @pytest.mark.parametrize("name", sorted(BUSINESS))
-def test_business_queries_equal_postgresql(pipeline_lake: E2ELake, name: str) -> None:
+def test_business_queries_equal_postgresql(pipeline_lake: Lake, name: str) -> None:
     (result,) = _run(pipeline_lake, ATHENA_QUERIES_DIR / "business" / name)
     assert_same_rows(result.rows, pg_rows(pipeline_lake.dsn, BUSINESS[name]))  # type: ignore[attr-defined]
 
 
-def test_every_query_file_runs(pipeline_lake: E2ELake) -> None:
+def test_every_query_file_runs(pipeline_lake: Lake) -> None:
     for path in sorted(ATHENA_QUERIES_DIR.rglob("*.sql")):
         if path.parent.name == "ddl":
             continue
         assert _run(pipeline_lake, path), path
 
 
-def test_bronze_null_and_empty_as_in_postgresql(pipeline_lake: E2ELake) -> None:
+def test_bronze_null_and_empty_as_in_postgresql(pipeline_lake: Lake) -> None:
     results = _run(pipeline_lake, ATHENA_QUERIES_DIR / "exploration" / "01-bronze-exploration.sql")
     expected = pg_rows(
         pipeline_lake.dsn,
@@ -96,7 +95,7 @@ def test_bronze_null_and_empty_as_in_postgresql(pipeline_lake: E2ELake) -> None:
     assert_same_rows(results[2].rows, expected)  # type: ignore[attr-defined]
 
 
-def test_tenant_scoped_dashboard_is_one_row(pipeline_lake: E2ELake) -> None:
+def test_tenant_scoped_dashboard_is_one_row(pipeline_lake: Lake) -> None:
     (slug,) = pg_rows(pipeline_lake.dsn, "select slug from tenants order by slug limit 1")[0]
     (result,) = _run(
         pipeline_lake,

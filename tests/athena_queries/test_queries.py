@@ -14,13 +14,13 @@ from lakehouse.athena.engine import AthenaEngine, QueryResult
 from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
 from lakehouse.paths import ATHENA_QUERIES_DIR
-from tests.athena_queries.compare import assert_same_rows, gold_answer, pg_rows
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
+from tests.support.oracle import BUSINESS, assert_same_rows, gold_answer, pg_rows
 
 QUERY_FILES = sorted(p for p in ATHENA_QUERIES_DIR.rglob("*.sql") if p.parent.name != "ddl")
 
 
-def run_file(lake: AthenaLake, path: Path) -> list[QueryResult]:
+def run_file(lake: Lake, path: Path) -> list[QueryResult]:
     with AthenaEngine(lake.settings, save_results=False) as engine:
         return engine.execute(path.read_text(encoding="utf-8"))
 
@@ -44,7 +44,7 @@ def test_the_query_files_exist() -> None:
 @pytest.mark.parametrize(
     "path", QUERY_FILES, ids=[p.relative_to(ATHENA_QUERIES_DIR).as_posix() for p in QUERY_FILES]
 )
-def test_every_query_file_runs_and_returns_rows(athena_lake: AthenaLake, path: Path) -> None:
+def test_every_query_file_runs_and_returns_rows(athena_lake: Lake, path: Path) -> None:
     results = run_file(athena_lake, path)
     statements = [s for s in path.read_text(encoding="utf-8").split(";") if "select" in s]
     assert len(results) == len(statements)
@@ -52,88 +52,15 @@ def test_every_query_file_runs_and_returns_rows(athena_lake: AthenaLake, path: P
         assert result.rows, f"{path.name}: a statement returned no rows:\n{result.query}"
 
 
-# The same questions answered in PostgreSQL: every metric from the gold mart's PostgreSQL answer
-# (compare.gold_answer: the Definitions of glue-scripts/README.md), only the slug from tenants.
-DASHBOARD_PG = f"""
-with ts as (select * from {gold_answer("tenant_summary")} as ts),
-sm as (
-    select distinct on (tenant_id)
-           tenant_id, subscription_month, mrr, active_subscriptions, paying_customers
-    from {gold_answer("subscription_metrics")} as sm
-    order by tenant_id, subscription_month desc)
-select rank() over (order by ts.net_revenue desc) as r, ts.tenant_name, t.slug, ts.plan,
-       ts.is_active, ts.customers, ts.active_customers, ts.orders, ts.completed_orders,
-       ts.paid_orders, ts.gross_revenue, ts.refunds, ts.net_revenue, ts.average_order_value,
-       sm.subscription_month, coalesce(sm.mrr, 0), coalesce(sm.active_subscriptions, 0),
-       coalesce(sm.paying_customers, 0), ts.events
-from ts
-join tenants t on t.id::text = ts.tenant_id
-left join sm on sm.tenant_id = ts.tenant_id
-order by r, t.slug
-"""
-
-REVENUE_TRENDS_PG = f"""
-select t.slug, m.revenue_month, m.orders_paid, m.gross_revenue, m.refunds, m.net_revenue,
-       m.previous_net_revenue, m.net_revenue_growth
-from {gold_answer("revenue_monthly")} as m
-join tenants t on t.id::text = m.tenant_id
-order by 1, 2
-"""
-
-ACQUISITION_PG = f"""
-select t.slug, m.signup_month, m.new_customers, m.previous_month_new_customers,
-       m.new_customers_growth, m.cumulative_customers
-from {gold_answer("customer_acquisition")} as m
-join tenants t on t.id::text = m.tenant_id
-order by 1, 2
-"""
-
-COHORT_PG = f"""
-select t.slug, m.cohort_month, m.months_since_signup, m.activity_month, m.cohort_customers,
-       m.retained_customers, m.retention_rate
-from {gold_answer("cohort_retention")} as m
-join tenants t on t.id::text = m.tenant_id
-order by 1, 2, 3
-"""
-
-FUNNEL_PG = f"""
-select t.slug, m.event_date, m.product_viewers, m.cart_adders, m.checkout_starters,
-       m.purchasers, m.view_to_cart_rate, m.cart_to_checkout_rate,
-       m.checkout_to_purchase_rate, m.view_to_purchase_rate
-from {gold_answer("event_funnel")} as m
-join tenants t on t.id::text = m.tenant_id
-order by 1, 2
-"""
-
-PRODUCT_PG = f"""
-select t.slug,
-       row_number() over (partition by m.tenant_id order by m.net_revenue desc, m.sku) as rk,
-       m.sku, m.product_name, m.category, m.units_sold, m.units_refunded, m.orders,
-       m.gross_revenue, m.refunds, m.net_revenue, m.cost_of_goods, m.gross_margin
-from {gold_answer("product_performance")} as m
-join tenants t on t.id::text = m.tenant_id
-order by 1, 2
-"""
-
-BUSINESS = {
-    "tenant_performance_dashboard.sql": DASHBOARD_PG,
-    "revenue_trends.sql": REVENUE_TRENDS_PG,
-    "customer_acquisition.sql": ACQUISITION_PG,
-    "cohort_retention.sql": COHORT_PG,
-    "conversion_funnel.sql": FUNNEL_PG,
-    "product_performance.sql": PRODUCT_PG,
-}
-
-
 @pytest.mark.parametrize("name", sorted(BUSINESS))
-def test_business_query_equals_postgresql(athena_lake: AthenaLake, name: str) -> None:
+def test_business_query_equals_postgresql(athena_lake: Lake, name: str) -> None:
     (result,) = run_file(athena_lake, ATHENA_QUERIES_DIR / "business" / name)
     expected = pg_rows(athena_lake.dsn, BUSINESS[name])
     assert expected, "the test lake must give every business query something to answer"
     assert_same_rows(result.rows, expected)
 
 
-def test_bronze_exploration_keeps_null_apart_from_empty(athena_lake: AthenaLake) -> None:
+def test_bronze_exploration_keeps_null_apart_from_empty(athena_lake: Lake) -> None:
     results = run_file(
         athena_lake, ATHENA_QUERIES_DIR / "exploration" / "01-bronze-exploration.sql"
     )
@@ -170,7 +97,7 @@ def test_bronze_exploration_keeps_null_apart_from_empty(athena_lake: AthenaLake)
     assert nulls.rows[0][1] > 0
 
 
-def test_silver_exploration_money_is_exact(athena_lake: AthenaLake) -> None:
+def test_silver_exploration_money_is_exact(athena_lake: Lake) -> None:
     results = run_file(
         athena_lake, ATHENA_QUERIES_DIR / "exploration" / "02-silver-exploration.sql"
     )
@@ -181,7 +108,7 @@ def test_silver_exploration_money_is_exact(athena_lake: AthenaLake) -> None:
     assert_same_rows(results[1].rows, expected)
 
 
-def test_gold_exploration_reads_the_marts(athena_lake: AthenaLake) -> None:
+def test_gold_exploration_reads_the_marts(athena_lake: Lake) -> None:
     results = run_file(athena_lake, ATHENA_QUERIES_DIR / "exploration" / "03-gold-exploration.sql")
     expected = pg_rows(
         athena_lake.dsn,
@@ -203,7 +130,7 @@ def test_gold_exploration_reads_the_marts(athena_lake: AthenaLake) -> None:
     assert [(r[0], r[1], r[2]) for r in results[1].rows] == monthly
 
 
-def test_quality_checks_pass_on_a_clean_lake(athena_lake: AthenaLake) -> None:
+def test_quality_checks_pass_on_a_clean_lake(athena_lake: Lake) -> None:
     checks, freshness = run_file(
         athena_lake, ATHENA_QUERIES_DIR / "quality" / "data_quality_checks.sql"
     )
@@ -232,7 +159,7 @@ def _declared_rules(settings: Settings) -> dict[tuple[str, str, str], int]:
 
 
 def test_declared_rules_find_exactly_the_planted_bad_rows(
-    athena_lake: AthenaLake, tmp_path: Path
+    athena_lake: Lake, tmp_path: Path
 ) -> None:
     clean = _declared_rules(athena_lake.settings)
     assert len(clean) > 100

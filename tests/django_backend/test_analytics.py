@@ -16,7 +16,8 @@ import pytest
 from lakehouse.analytics.pages import PAGES
 from lakehouse.analytics.service import run_page, tenant_engine
 from lakehouse.paths import DJANGO_DIR
-from tests.conftest import E2ELake, role_dsn
+from tests.support.lake import Lake
+from tests.support.postgres import role_dsn
 
 SETUP = r"""
 import os
@@ -120,7 +121,7 @@ def _shell(dsn: str, code: str, env: dict[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def pages_seen(e2e_lake: E2ELake) -> dict[str, Any]:
+def pages_seen(e2e_lake: Lake) -> dict[str, Any]:
     (mine, _), (theirs, theirs_id) = _tenants(e2e_lake.dsn)[:2]
     env = {
         "TEST_MINE": mine,
@@ -141,9 +142,7 @@ def test_anonymous_users_are_sent_to_sign_in(pages_seen: dict[str, Any]) -> None
     assert pages_seen["home"] == [302, f"/analytics/{pages_seen['mine']}/overview/"]
 
 
-def test_every_page_shows_the_tenants_numbers(
-    pages_seen: dict[str, Any], e2e_lake: E2ELake
-) -> None:
+def test_every_page_shows_the_tenants_numbers(pages_seen: dict[str, Any], e2e_lake: Lake) -> None:
     for p in PAGES:
         seen = pages_seen[p.slug]
         assert seen["status"] == 200, p.slug

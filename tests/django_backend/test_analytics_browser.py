@@ -32,7 +32,6 @@ from selenium.webdriver.common.by import By
 
 from lakehouse.analytics.pages import PAGES, Chart, page
 from lakehouse.paths import REPO_ROOT
-from tests.conftest import E2ELake
 from tests.django_backend.browser import (
     app_server,
     chromium_paths,
@@ -43,7 +42,8 @@ from tests.django_backend.browser import (
     wait_for_charts,
 )
 from tests.django_backend.conftest import django_json
-from tests.lakehouse.analytics.oracle import page_records, tenant_summary, tenants_by_size
+from tests.support.lake import Lake
+from tests.support.page_oracle import page_records, tenant_summary, tenants_by_size
 
 NOT_FOUND = "Not found.\n"
 
@@ -86,7 +86,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(e2e_lake: E2ELake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(e2e_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if chromium_paths() is None:
         message = "chromium and chromium-driver are not installed (apt-get install them)"
         if os.environ.get("CI"):
@@ -182,7 +182,7 @@ def _check_chart(chart: Chart, drawn: dict[str, Any], records: list[dict[str, An
 
 
 def test_every_page_draws_its_charts_from_the_tenants_gold_numbers(
-    site: Site, browser: WebDriver, e2e_lake: E2ELake
+    site: Site, browser: WebDriver, e2e_lake: Lake
 ) -> None:
     sign_in(browser, site.base, site.member, site.password, "/analytics/")
     # One membership: the analytics home goes straight to that tenant's overview.
@@ -204,7 +204,7 @@ def test_every_page_draws_its_charts_from_the_tenants_gold_numbers(
 
 
 def test_the_overview_shows_the_tenants_figures(
-    site: Site, browser: WebDriver, e2e_lake: E2ELake
+    site: Site, browser: WebDriver, e2e_lake: Lake
 ) -> None:
     sign_in(browser, site.base, site.member, site.password, f"/analytics/{site.mine[1]}/overview/")
     kpis = {
@@ -218,7 +218,7 @@ def test_the_overview_shows_the_tenants_figures(
 
 
 def test_the_date_range_form_redraws_the_charts_for_those_days(
-    site: Site, browser: WebDriver, e2e_lake: E2ELake
+    site: Site, browser: WebDriver, e2e_lake: Lake
 ) -> None:
     sign_in(browser, site.base, site.member, site.password, f"/analytics/{site.mine[1]}/revenue/")
     wait_for_charts(browser)

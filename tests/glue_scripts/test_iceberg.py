@@ -16,9 +16,8 @@ from pyspark.sql.types import StructType
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import start_job_run
-from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import default_header, write_file
-from tests.glue_scripts.test_silver_job import cid, customer, seq
+from tests.support import tables
+from tests.support.bronze import cid, customer, default_header, seq, write_file
 
 JOB = load_declaration().entity("customers").silver_job_name
 

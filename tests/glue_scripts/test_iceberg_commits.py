@@ -28,8 +28,7 @@ from lakehouse.athena.iceberg_plan import scan_sql
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
-from tests.glue_scripts.bronze_files import write_file
-from tests.glue_scripts.test_silver_job import customer
+from tests.support.bronze import customer, write_file
 
 pytestmark = pytest.mark.slow
 

@@ -23,8 +23,7 @@ from pyspark.sql import SparkSession
 from lakehouse.config import Settings
 from lakehouse.db.cluster import free_port
 from lakehouse.glue.runner import JobRun, start_job_run
-from tests.glue_scripts.bronze_files import write_file
-from tests.glue_scripts.test_silver_job import customer
+from tests.support.bronze import customer, write_file
 from tests.support.moto import MotoS3
 
 

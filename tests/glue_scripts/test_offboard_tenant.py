@@ -25,8 +25,8 @@ from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import JobRun, start_job_run
 from lakehouse.source.seed import seed
-from tests.glue_scripts import tables
-from tests.lakehouse.pipeline.lake import (
+from tests.support import tables
+from tests.support.lake import (
     drop_slot,
     entities,
     lake_settings,

@@ -28,10 +28,9 @@ from lakehouse.glue.runner import default_arguments, ensure_stubs_on_path, start
 from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT
 from lakehouse.reconcile import reconcile
 from lakehouse.storage.lock import EXIT_LOCKED, LakeLockedError
-from tests.conftest import E2ELake
-from tests.glue_scripts import tables
-from tests.lakehouse.pipeline.lake import drop_slot, entities, replicate_once, silver_frame
-from tests.lakehouse.pipeline.processes import run
+from tests.support import tables
+from tests.support.lake import Lake, drop_slot, entities, replicate_once, silver_frame
+from tests.support.processes import run
 from tests.support.spark import assertDataFrameEqual
 
 # Two lakes built by Spark (the shared e2e lake and the single job's): generous on a busy machine.
@@ -40,7 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 @pytest.fixture(scope="module")
 def single_job_lake(
-    e2e_lake: E2ELake, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+    e2e_lake: Lake, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
     """A second lake from the e2e source (its own slot), built by the single job alone."""
     root = tmp_path_factory.mktemp("single-job")
@@ -59,7 +58,7 @@ def single_job_lake(
 
 
 def test_single_job_builds_the_silver_and_gold_of_pipeline_run(
-    single_job_lake: Settings, e2e_lake: E2ELake, spark: SparkSession
+    single_job_lake: Settings, e2e_lake: Lake, spark: SparkSession
 ) -> None:
     results = reconcile(single_job_lake, e2e_lake.dsn)
     assert [d for r in results for d in r.differences] == []

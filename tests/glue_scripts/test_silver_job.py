@@ -18,10 +18,14 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
-from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import (
+from tests.support import tables
+from tests.support.bronze import (
     CONTRACT,
     EMPTY_UNQUOTED,
+    T1,
+    T2,
+    cid,
+    customer,
     default_header,
     seq,
     table_dir,
@@ -29,40 +33,7 @@ from tests.glue_scripts.bronze_files import (
 )
 from tests.support.spark import assertDataFrameEqual
 
-T1 = "11111111-1111-1111-1111-111111111111"
-T2 = "22222222-2222-2222-2222-222222222222"
-LOAD_TS = "2024-01-01 00:00:00.000000"
 NULL_MARKER = CONTRACT.csv_null_value
-
-
-def cid(n: int) -> str:
-    return f"c0000000-0000-0000-0000-{n:012d}"
-
-
-def customer(
-    op: str, n: int, *, tenant: str = T1, ts: str = LOAD_TS, s: int | None = 0, **values: str | None
-) -> dict[str, str | None]:
-    row: dict[str, str | None] = {
-        "Op": op,
-        "dms_timestamp": ts,
-        "id": cid(n),
-        "tenant_id": tenant,
-        "email": f"c{n}@example.com",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "company": None,
-        "phone": None,
-        "country": "GB",
-        "city": "London",
-        "notes": None,
-        "status": "active",
-        "is_marketing_opt_in": "false",
-        "created_at": "2024-01-01 09:00:00.000001",
-        "updated_at": "2024-01-01 09:00:00.000001",
-        "dms_change_seq": None if s is None else seq(s),
-    }
-    row.update(values)
-    return row
 
 
 @pytest.fixture

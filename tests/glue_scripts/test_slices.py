@@ -27,9 +27,9 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
-from tests.glue_scripts.bronze_files import write_file
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
-from tests.glue_scripts.test_silver_job import T1, T2, bronze, customer, history, silver
+from tests.glue_scripts.test_silver_job import bronze, history, silver
+from tests.support.bronze import T1, T2, customer, write_file
+from tests.support.spark import assertDataFrameEqual
 
 Row = dict[str, str | None]
 JOB = load_declaration().entity("customers").silver_job_name

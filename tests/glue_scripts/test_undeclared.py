@@ -20,9 +20,8 @@ from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
-from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import default_header, write_file
-from tests.glue_scripts.test_silver_job import cid, customer, seq
+from tests.support import tables
+from tests.support.bronze import cid, customer, default_header, seq, write_file
 
 CUSTOMERS = load_declaration().entity("customers")
 JOB = CUSTOMERS.silver_job_name

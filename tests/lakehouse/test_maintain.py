@@ -24,10 +24,8 @@ from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.maintain import maintain_lake
-from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import write_file
-from tests.glue_scripts.test_silver_job import T1, T2, customer
-from tests.lakehouse.tenant_rows import customer_of, tenant_id
+from tests.support import tables
+from tests.support.bronze import T1, T2, customer, customer_of, tenant_id, write_file
 
 JOB = load_declaration().entity("customers").silver_job_name
 

@@ -12,7 +12,7 @@ from lakehouse_glue.model import load_declaration
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.reconcile import silver_metrics
-from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+from tests.support.iceberg_catalog import HadoopCatalog
 
 ACME = "00000000-0000-4000-8000-00000000000a"
 GLOBEX = "00000000-0000-4000-8000-00000000000b"

@@ -15,8 +15,8 @@ from pyiceberg.table import Table
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 
 from lakehouse.reconcile import silver_metrics
-from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
 from tests.lakehouse.test_reconcile import ACME, GLOBEX, SCHEMA, _expected, _rows
+from tests.support.iceberg_catalog import HadoopCatalog
 from tests.support.moto import MotoS3
 
 

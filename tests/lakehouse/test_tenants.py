@@ -29,10 +29,8 @@ from lakehouse.errors import LakehouseError
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import start_job_run
 from lakehouse.tenants import offboard
-from tests.glue_scripts import tables
-from tests.glue_scripts.bronze_files import write_file
-from tests.glue_scripts.test_silver_job import cid, customer
-from tests.lakehouse.tenant_rows import customer_of, tenant_id, tenant_row
+from tests.support import tables
+from tests.support.bronze import cid, customer, customer_of, tenant_id, tenant_row, write_file
 
 pytestmark = pytest.mark.slow
 

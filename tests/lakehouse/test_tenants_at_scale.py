@@ -27,7 +27,7 @@ from lakehouse.config import Settings
 from lakehouse.db.cluster import LocalCluster
 from lakehouse.pipeline.run import run_pipeline
 from lakehouse.source.seed import seed
-from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
+from tests.support.lake import drop_slot, lake_settings, replicate_once
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from lakehouse.catalog.store import load_catalog
 from lakehouse.cli.main import app
 from lakehouse.config import Settings, get_settings
 from lakehouse.paths import GLUE_SCRIPTS_DIR
-from tests.conftest import E2ELake
+from tests.support.lake import Lake
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def _run(job: str, script: str, lake: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def example_lake(e2e_lake: E2ELake, tmp_path: Path) -> Path:
+def example_lake(e2e_lake: Lake, tmp_path: Path) -> Path:
     """A new lake whose catalog knows the pipeline lake's silver tables (read only)."""
     lake = tmp_path / "lake"
     source = Path(Settings(lake=e2e_lake.settings.lake).catalog_uri) / "silver"
@@ -74,7 +74,7 @@ def _pg(dsn: str, sql: str) -> dict[tuple[str, ...], tuple[object, ...]]:
 
 
 def test_examples_run_end_to_end(
-    e2e_lake: E2ELake, example_lake: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+    e2e_lake: Lake, example_lake: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run("customer_orders", "customer_orders.py", example_lake, monkeypatch)
     _run("product_sales", "product_sales.py", example_lake, monkeypatch)

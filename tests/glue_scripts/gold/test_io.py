@@ -15,7 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
-from tests.glue_scripts import tables
+from tests.support import tables
 
 A = "00000000-0000-4000-8000-00000000000a"
 B = "00000000-0000-4000-8000-00000000000b"

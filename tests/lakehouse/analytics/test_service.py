@@ -22,9 +22,9 @@ from lakehouse.analytics.service import PageData, funnel_totals, run_page, tenan
 from lakehouse.athena.engines import QueryEngine
 from lakehouse.athena.pool import SessionPool
 from lakehouse.errors import LakehouseError
-from tests.conftest import E2ELake
-from tests.glue_scripts.gold.compare import normalise
-from tests.lakehouse.analytics.oracle import (
+from tests.support.lake import Lake
+from tests.support.oracle import normalise
+from tests.support.page_oracle import (
     MART_OF_PAGE,
     expected_rows,
     tenant_summary,
@@ -33,12 +33,12 @@ from tests.lakehouse.analytics.oracle import (
 
 
 @pytest.fixture(scope="module")
-def largest(e2e_lake: E2ELake) -> tuple[str, str]:
+def largest(e2e_lake: Lake) -> tuple[str, str]:
     return tenants_by_size(e2e_lake.dsn)[0]
 
 
 @pytest.fixture
-def engine(e2e_lake: E2ELake, largest: tuple[str, str]) -> Iterator[QueryEngine]:
+def engine(e2e_lake: Lake, largest: tuple[str, str]) -> Iterator[QueryEngine]:
     """A new scoped engine per test, as the web app opens one per request (a tenant session
     is locked down to the tables of its first query)."""
     scoped = tenant_engine(e2e_lake.settings, largest[1])
@@ -48,7 +48,7 @@ def engine(e2e_lake: E2ELake, largest: tuple[str, str]) -> Iterator[QueryEngine]
 
 @pytest.mark.parametrize("slug", sorted(MART_OF_PAGE))
 def test_page_equals_postgres_for_the_tenant(
-    e2e_lake: E2ELake, engine: QueryEngine, largest: tuple[str, str], slug: str
+    e2e_lake: Lake, engine: QueryEngine, largest: tuple[str, str], slug: str
 ) -> None:
     data = run_page(engine, page(slug))
     assert data.rows, f"{slug} has no rows for the largest tenant: the test would prove nothing"
@@ -58,7 +58,7 @@ def test_page_equals_postgres_for_the_tenant(
 
 @pytest.mark.parametrize("slug", ["revenue", "subscriptions", "funnel"])
 def test_a_date_range_keeps_exactly_its_days(
-    e2e_lake: E2ELake, engine: QueryEngine, largest: tuple[str, str], slug: str
+    e2e_lake: Lake, engine: QueryEngine, largest: tuple[str, str], slug: str
 ) -> None:
     p = page(slug)
     everything = run_page(engine, p)
@@ -72,7 +72,7 @@ def test_a_date_range_keeps_exactly_its_days(
 
 
 def test_overview_is_the_tenant_performance_dashboard_row(
-    e2e_lake: E2ELake, engine: QueryEngine, largest: tuple[str, str]
+    e2e_lake: Lake, engine: QueryEngine, largest: tuple[str, str]
 ) -> None:
     data = run_page(engine, page("overview"))
     assert len(data.rows) == 1
@@ -83,7 +83,7 @@ def test_overview_is_the_tenant_performance_dashboard_row(
     assert record["customers"] == summary["customers"]
 
 
-def test_every_tenant_sees_only_its_own_numbers(e2e_lake: E2ELake) -> None:
+def test_every_tenant_sees_only_its_own_numbers(e2e_lake: Lake) -> None:
     """The same page for three tenants, twice, through one pool of kept sessions: each answer
     equals PostgreSQL for that tenant alone, and the second round builds no session."""
     pool = SessionPool()
@@ -102,7 +102,7 @@ def test_every_tenant_sees_only_its_own_numbers(e2e_lake: E2ELake) -> None:
 
 
 def test_charts_and_csv_carry_the_page_numbers(
-    e2e_lake: E2ELake, engine: QueryEngine, largest: tuple[str, str]
+    e2e_lake: Lake, engine: QueryEngine, largest: tuple[str, str]
 ) -> None:
     data = run_page(engine, page("funnel"))
     steps = ("product_viewers", "cart_adders", "checkout_starters", "purchasers")
@@ -122,7 +122,7 @@ def test_charts_and_csv_carry_the_page_numbers(
     assert len(retention["z"]) == len(retention["y"])
 
 
-def test_bad_requests_are_refused_by_name(e2e_lake: E2ELake) -> None:
+def test_bad_requests_are_refused_by_name(e2e_lake: Lake) -> None:
     with pytest.raises(PageNotFoundError):
         page("../../etc")
     with pytest.raises(BadDateRangeError, match="YYYY-MM-DD"):

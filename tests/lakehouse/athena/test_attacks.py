@@ -19,17 +19,17 @@ import pytest
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
-from tests.athena_queries.compare import pg_rows
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
+from tests.support.oracle import pg_rows
 
 
-def scoped(lake: AthenaLake | Settings, sql: str, tenant: str = "acme") -> list[tuple[object, ...]]:
-    settings = lake.settings if isinstance(lake, AthenaLake) else lake
+def scoped(lake: Lake | Settings, sql: str, tenant: str = "acme") -> list[tuple[object, ...]]:
+    settings = lake.settings if isinstance(lake, Lake) else lake
     with AthenaEngine(settings, tenant=tenant, save_results=False) as engine:
         return engine.execute(sql)[-1].rows
 
 
-def refused(lake: AthenaLake, sql: str, tenant: str | None = "acme") -> AthenaQueryError:
+def refused(lake: Lake, sql: str, tenant: str | None = "acme") -> AthenaQueryError:
     with (
         pytest.raises(AthenaQueryError) as info,
         AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine,
@@ -39,7 +39,7 @@ def refused(lake: AthenaLake, sql: str, tenant: str | None = "acme") -> AthenaQu
 
 
 @pytest.fixture
-def own_lake(athena_lake: AthenaLake, tmp_path: Path) -> Iterator[Settings]:
+def own_lake(athena_lake: Lake, tmp_path: Path) -> Iterator[Settings]:
     """A private copy of the test lake that a test may damage."""
     root = tmp_path / "lake"
     shutil.copytree(athena_lake.settings.lake_uri, root, symlinks=True)
@@ -55,7 +55,7 @@ def own_lake(athena_lake: AthenaLake, tmp_path: Path) -> Iterator[Settings]:
 
 
 @pytest.mark.parametrize("blank", ["", "  ", "\t\n"])
-def test_a_blank_tenant_is_an_error_not_every_tenant(athena_lake: AthenaLake, blank: str) -> None:
+def test_a_blank_tenant_is_an_error_not_every_tenant(athena_lake: Lake, blank: str) -> None:
     with pytest.raises(LakehouseError, match="the tenant is blank"):
         AthenaEngine(athena_lake.settings, tenant=blank, save_results=False)
 
@@ -64,12 +64,12 @@ def test_a_blank_tenant_is_an_error_not_every_tenant(athena_lake: AthenaLake, bl
     "unknown",
     ["nobody", "ACME", "acme'--", "00000000-0000-0000-0000-000000000000", "%", "' or 1=1 --"],
 )
-def test_an_unknown_tenant_is_an_error(athena_lake: AthenaLake, unknown: str) -> None:
+def test_an_unknown_tenant_is_an_error(athena_lake: Lake, unknown: str) -> None:
     with pytest.raises(LakehouseError, match="no tenant with slug or id"):
         AthenaEngine(athena_lake.settings, tenant=unknown, save_results=False)
 
 
-def test_a_tenant_by_id_sees_what_it_sees_by_slug(athena_lake: AthenaLake) -> None:
+def test_a_tenant_by_id_sees_what_it_sees_by_slug(athena_lake: Lake) -> None:
     acme = athena_lake.tenant_ids["acme"]
     sql = "select tenant_id, count(*) from silver.orders group by tenant_id"
     expected = pg_rows(
@@ -107,12 +107,12 @@ def test_a_tenant_by_id_sees_what_it_sees_by_slug(athena_lake: AthenaLake) -> No
         "select * from (with leak as (select 1 as a) select 1) s, leak",
     ],
 )
-def test_a_name_is_a_cte_only_where_the_cte_is_visible(athena_lake: AthenaLake, sql: str) -> None:
+def test_a_name_is_a_cte_only_where_the_cte_is_visible(athena_lake: Lake, sql: str) -> None:
     error = refused(athena_lake, sql.format(lake=athena_lake.settings.lake_uri))
     assert error.code == "TABLE_NOT_FOUND", str(error)
 
 
-def test_visible_ctes_still_work_at_any_depth(athena_lake: AthenaLake) -> None:
+def test_visible_ctes_still_work_at_any_depth(athena_lake: Lake) -> None:
     acme = athena_lake.tenant_ids["acme"]
     rows = scoped(
         athena_lake,
@@ -148,7 +148,7 @@ def test_visible_ctes_still_work_at_any_depth(athena_lake: AthenaLake) -> None:
         "sql_auto_complete('sel')",
     ],
 )
-def test_functions_off_the_allow_list_are_not_found(athena_lake: AthenaLake, call: str) -> None:
+def test_functions_off_the_allow_list_are_not_found(athena_lake: Lake, call: str) -> None:
     error = refused(athena_lake, f"select {call}")
     assert error.code == "FUNCTION_NOT_FOUND", str(error)
 
@@ -157,7 +157,7 @@ def test_functions_off_the_allow_list_are_not_found(athena_lake: AthenaLake, cal
 
 
 def test_the_tenant_session_holds_only_the_tenants_rows_and_no_way_out(
-    athena_lake: AthenaLake,
+    athena_lake: Lake,
 ) -> None:
     lake = athena_lake.settings.lake_uri
     leak = pa.table({"secret": ["every tenant"]})  # a Python object DuckDB could scan by name
@@ -205,7 +205,7 @@ def test_the_tenant_session_holds_only_the_tenants_rows_and_no_way_out(
             con.execute("set enable_external_access = true")
 
 
-def test_each_session_has_a_private_temp_folder_removed_at_close(athena_lake: AthenaLake) -> None:
+def test_each_session_has_a_private_temp_folder_removed_at_close(athena_lake: Lake) -> None:
     with (
         AthenaEngine(athena_lake.settings, tenant="acme", save_results=False) as a,
         AthenaEngine(athena_lake.settings, tenant="globex", save_results=False) as b,
@@ -221,7 +221,7 @@ def test_each_session_has_a_private_temp_folder_removed_at_close(athena_lake: At
     assert not folder_b.exists()
 
 
-def test_the_memory_limit_reaches_duckdb(athena_lake: AthenaLake) -> None:
+def test_the_memory_limit_reaches_duckdb(athena_lake: Lake) -> None:
     settings = athena_lake.settings.replace(athena_memory_limit="300MiB")
     with AthenaEngine(settings, save_results=False) as engine:
         engine.execute("select 1")
@@ -232,7 +232,7 @@ def test_the_memory_limit_reaches_duckdb(athena_lake: AthenaLake) -> None:
 # -- limits ------------------------------------------------------------------------------------
 
 
-def test_a_runaway_query_is_cancelled_at_the_timeout(athena_lake: AthenaLake) -> None:
+def test_a_runaway_query_is_cancelled_at_the_timeout(athena_lake: Lake) -> None:
     sql = (
         "select count(*) from unnest(sequence(1, 100000)) as a(x) "
         "cross join unnest(sequence(1, 100000)) as b(y)"
@@ -247,7 +247,7 @@ def test_a_runaway_query_is_cancelled_at_the_timeout(athena_lake: AthenaLake) ->
 
 
 @pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan"), float("inf"), 1e9])
-def test_a_nonsense_timeout_is_refused(athena_lake: AthenaLake, timeout: float) -> None:
+def test_a_nonsense_timeout_is_refused(athena_lake: Lake, timeout: float) -> None:
     with pytest.raises(LakehouseError, match="timeout"):
         AthenaEngine(athena_lake.settings, timeout_seconds=timeout)
 
@@ -263,7 +263,7 @@ def test_a_nonsense_timeout_is_refused(athena_lake: AthenaLake, timeout: float) 
     ],
 )
 def test_too_large_or_too_deep_sql_is_a_syntax_error(
-    athena_lake: AthenaLake, sql: str, detail: str
+    athena_lake: Lake, sql: str, detail: str
 ) -> None:
     error = refused(athena_lake, sql)
     assert error.code == "SYNTAX_ERROR"
@@ -332,7 +332,7 @@ def test_a_malformed_bronze_file_is_an_athena_error(own_lake: Settings) -> None:
     assert "bronze.orders" in str(info.value)
 
 
-def test_a_tenants_results_are_private_and_under_its_prefix(athena_lake: AthenaLake) -> None:
+def test_a_tenants_results_are_private_and_under_its_prefix(athena_lake: Lake) -> None:
     acme = athena_lake.tenant_ids["acme"]
     with AthenaEngine(athena_lake.settings, tenant="acme") as engine:
         (result,) = engine.execute("select slug from silver.tenants")
@@ -346,7 +346,7 @@ def test_a_tenants_results_are_private_and_under_its_prefix(athena_lake: AthenaL
     assert stat.S_IMODE(result.result_path.parent.stat().st_mode) == 0o700
 
 
-def test_the_scoped_result_is_a_copy_not_a_view(athena_lake: AthenaLake) -> None:
+def test_the_scoped_result_is_a_copy_not_a_view(athena_lake: Lake) -> None:
     """Rows stay those read at the start of the call, whoever writes the lake meanwhile."""
     with AthenaEngine(athena_lake.settings, tenant="acme", save_results=False) as engine:
         engine.execute("select count(*) from silver.orders")

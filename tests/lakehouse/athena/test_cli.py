@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from lakehouse.paths import ATHENA_QUERIES_DIR
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
 
 
-def lakehouse(lake: AthenaLake, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def lakehouse(lake: Lake, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LAKEHOUSE_LAKE": athena_lake_root(lake)}
     return subprocess.run(
         [sys.executable, "-m", "lakehouse.cli.main", *args],
@@ -25,11 +25,11 @@ def lakehouse(lake: AthenaLake, cwd: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def athena_lake_root(lake: AthenaLake) -> str:
+def athena_lake_root(lake: Lake) -> str:
     return lake.settings.lake_uri
 
 
-def test_crawl_prints_a_summary(athena_lake: AthenaLake, tmp_path: Path) -> None:
+def test_crawl_prints_a_summary(athena_lake: Lake, tmp_path: Path) -> None:
     proc = lakehouse(athena_lake, tmp_path, "crawl")
     assert proc.returncode == 0, proc.stderr
     assert "silver.orders" in proc.stdout
@@ -37,7 +37,7 @@ def test_crawl_prints_a_summary(athena_lake: AthenaLake, tmp_path: Path) -> None
     assert "gold.tenant_summary" in proc.stdout
 
 
-def test_dashboard_for_a_tenant_as_csv_and_json(athena_lake: AthenaLake, tmp_path: Path) -> None:
+def test_dashboard_for_a_tenant_as_csv_and_json(athena_lake: Lake, tmp_path: Path) -> None:
     dashboard = ATHENA_QUERIES_DIR / "business" / "tenant_performance_dashboard.sql"
     out = tmp_path / "dash.json"
     proc = lakehouse(
@@ -75,9 +75,7 @@ def test_dashboard_for_a_tenant_as_csv_and_json(athena_lake: AthenaLake, tmp_pat
     ]
 
 
-def test_bad_sql_exits_nonzero_with_the_athena_error(
-    athena_lake: AthenaLake, tmp_path: Path
-) -> None:
+def test_bad_sql_exits_nonzero_with_the_athena_error(athena_lake: Lake, tmp_path: Path) -> None:
     proc = lakehouse(athena_lake, tmp_path, "athena", "select * from gold.foo")
     assert proc.returncode == 1
     assert "TABLE_NOT_FOUND: gold.foo" in proc.stderr

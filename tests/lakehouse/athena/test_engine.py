@@ -7,17 +7,17 @@ import json
 import pytest
 
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
-from tests.athena_queries.compare import assert_same_rows, pg_rows
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
+from tests.support.oracle import assert_same_rows, pg_rows
 
 
-def run(lake: AthenaLake, sql: str) -> list[tuple[object, ...]]:
+def run(lake: Lake, sql: str) -> list[tuple[object, ...]]:
     with AthenaEngine(lake.settings, save_results=False) as engine:
         (result,) = engine.execute(sql)
     return result.rows
 
 
-def test_silver_orders_equal_postgresql_row_for_row(athena_lake: AthenaLake) -> None:
+def test_silver_orders_equal_postgresql_row_for_row(athena_lake: Lake) -> None:
     got = run(
         athena_lake,
         """
@@ -39,7 +39,7 @@ def test_silver_orders_equal_postgresql_row_for_row(athena_lake: AthenaLake) -> 
     assert_same_rows(got, expected)
 
 
-def test_bronze_reads_null_empty_and_awkward_text_exactly(athena_lake: AthenaLake) -> None:
+def test_bronze_reads_null_empty_and_awkward_text_exactly(athena_lake: Lake) -> None:
     got = run(
         athena_lake,
         "select id, company, phone, city, notes from bronze.customers order by id",
@@ -53,7 +53,7 @@ def test_bronze_reads_null_empty_and_awkward_text_exactly(athena_lake: AthenaLak
     assert {None, "", "NULL", "\\N", 'a,b "quoted"\nsecond line\ttab'} <= notes
 
 
-def test_exact_decimal_sums(athena_lake: AthenaLake) -> None:
+def test_exact_decimal_sums(athena_lake: Lake) -> None:
     got = run(
         athena_lake,
         "select tenant_id, sum(total) as total from silver.orders group by tenant_id "
@@ -66,7 +66,7 @@ def test_exact_decimal_sums(athena_lake: AthenaLake) -> None:
     assert_same_rows(got, expected)
 
 
-def test_trino_functions_are_translated(athena_lake: AthenaLake) -> None:
+def test_trino_functions_are_translated(athena_lake: Lake) -> None:
     got = run(
         athena_lake,
         """
@@ -89,7 +89,7 @@ def test_trino_functions_are_translated(athena_lake: AthenaLake) -> None:
     assert_same_rows(got, expected)
 
 
-def test_several_statements_run_in_order_and_keep_results(athena_lake: AthenaLake) -> None:
+def test_several_statements_run_in_order_and_keep_results(athena_lake: Lake) -> None:
     with AthenaEngine(athena_lake.settings) as engine:
         first, second = engine.execute(
             "select count(*) from silver.tenants; select slug from silver.tenants order by slug"
@@ -110,7 +110,7 @@ def test_several_statements_run_in_order_and_keep_results(athena_lake: AthenaLak
     assert meta["Statistics"]["Rows"] == 1
 
 
-def test_result_csv_writes_null_unquoted_and_empty_quoted(athena_lake: AthenaLake) -> None:
+def test_result_csv_writes_null_unquoted_and_empty_quoted(athena_lake: Lake) -> None:
     with AthenaEngine(athena_lake.settings) as engine:
         (result,) = engine.execute(
             "select company from bronze.customers where company is null or company = '' "
@@ -138,9 +138,7 @@ def test_result_csv_writes_null_unquoted_and_empty_quoted(athena_lake: AthenaLak
         ("insert into silver.orders select * from silver.orders", "NOT_SUPPORTED", "INSERT"),
     ],
 )
-def test_bad_input_is_an_athena_error(
-    athena_lake: AthenaLake, sql: str, code: str, detail: str
-) -> None:
+def test_bad_input_is_an_athena_error(athena_lake: Lake, sql: str, code: str, detail: str) -> None:
     with pytest.raises(AthenaQueryError) as info:
         run(athena_lake, sql)
     assert info.value.code == code
@@ -148,13 +146,13 @@ def test_bad_input_is_an_athena_error(
     assert detail in str(info.value)
 
 
-def test_a_later_bad_statement_stops_before_anything_runs(athena_lake: AthenaLake) -> None:
+def test_a_later_bad_statement_stops_before_anything_runs(athena_lake: Lake) -> None:
     with AthenaEngine(athena_lake.settings) as engine, pytest.raises(AthenaQueryError) as info:
         engine.execute("select 1; select * from gold.nope")
     assert info.value.code == "TABLE_NOT_FOUND"
 
 
-def test_without_a_tenant_duckdb_is_confined_to_the_lake(athena_lake: AthenaLake) -> None:
+def test_without_a_tenant_duckdb_is_confined_to_the_lake(athena_lake: Lake) -> None:
     import duckdb
 
     with AthenaEngine(athena_lake.settings, save_results=False) as engine:

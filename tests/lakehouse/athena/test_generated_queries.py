@@ -13,7 +13,7 @@ import pytest
 from sqlglot import exp
 
 from lakehouse.athena.engine import AthenaEngine
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
 
 TABLES = ("customers", "orders", "order_items", "products", "events", "invoices", "subscriptions")
 QUERIES = 300
@@ -105,9 +105,7 @@ class Generator:
 
 
 @pytest.mark.parametrize("tenant", ["acme", "initech"])
-def test_generated_queries_return_only_the_tenants_rows(
-    athena_lake: AthenaLake, tenant: str
-) -> None:
+def test_generated_queries_return_only_the_tenants_rows(athena_lake: Lake, tenant: str) -> None:
     ids = sorted(athena_lake.tenant_ids.values())
     me = athena_lake.tenant_ids[tenant]
     gen = Generator(random.Random(f"isolation-{tenant}"), ids)

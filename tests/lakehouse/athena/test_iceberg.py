@@ -22,33 +22,26 @@ import pytest
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
-from tests.lakehouse.catalog.iceberg_lake import (
+from tests.support.lake import build_lake
+from tests.support.lake_iceberg import (
     BUCKET_FIELD,
     ORDERS_ARROW,
     TENANTS,
     IcebergLake,
     bucket_of,
-    build_iceberg_lake,
     order_rows,
 )
 
 ACME = TENANTS["acme"]
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> IcebergLake:
-    built = build_iceberg_lake(tmp_path / "lake")
-    crawl(built.settings, ["silver"])
-    return built
-
-
-def rows(lake: IcebergLake, sql: str, tenant: str | None = None) -> list[tuple[Any, ...]]:
-    with AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine:
+def rows(iceberg_lake: IcebergLake, sql: str, tenant: str | None = None) -> list[tuple[Any, ...]]:
+    with AthenaEngine(iceberg_lake.settings, tenant=tenant, save_results=False) as engine:
         return engine.execute(sql)[-1].rows
 
 
-def one(lake: IcebergLake, sql: str, tenant: str | None = None) -> tuple[Any, ...]:
-    got = rows(lake, sql, tenant)
+def one(iceberg_lake: IcebergLake, sql: str, tenant: str | None = None) -> tuple[Any, ...]:
+    got = rows(iceberg_lake, sql, tenant)
     assert len(got) == 1
     return got[0]
 
@@ -56,57 +49,63 @@ def one(lake: IcebergLake, sql: str, tenant: str | None = None) -> tuple[Any, ..
 COUNT_SUM = "select count(*), sum(amount) from silver.orders"
 
 
-def test_the_current_snapshot_has_the_right_counts_and_sums(lake: IcebergLake) -> None:
-    assert one(lake, COUNT_SUM) == lake.expected("third")
+def test_the_current_snapshot_has_the_right_counts_and_sums(iceberg_lake: IcebergLake) -> None:
+    assert one(iceberg_lake, COUNT_SUM) == iceberg_lake.expected("third")
     per_tenant = rows(
-        lake,
+        iceberg_lake,
         "select tenant_id, count(*), sum(amount) from silver.orders group by tenant_id "
         "order by tenant_id",
     )
-    assert per_tenant == sorted((TENANTS[slug], *lake.expected("third", slug)) for slug in TENANTS)
+    assert per_tenant == sorted(
+        (TENANTS[slug], *iceberg_lake.expected("third", slug)) for slug in TENANTS
+    )
     # Timestamps read as UTC timestamps, as Athena shows them.
-    first = one(lake, "select min(ordered_at) from silver.orders where tenant_id <> '" + ACME + "'")
+    first = one(
+        iceberg_lake, "select min(ordered_at) from silver.orders where tenant_id <> '" + ACME + "'"
+    )
     assert first[0].tzinfo is None
 
 
-def test_a_new_commit_is_seen_without_crawling(lake: IcebergLake) -> None:
+def test_a_new_commit_is_seen_without_crawling(iceberg_lake: IcebergLake) -> None:
     more = order_rows(7000, 4, "globex", 100)
-    lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
-    count, total = lake.expected("third")
-    assert one(lake, COUNT_SUM) == (count + 4, total + sum(r["amount"] for r in more))
+    iceberg_lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
+    count, total = iceberg_lake.expected("third")
+    assert one(iceberg_lake, COUNT_SUM) == (count + 4, total + sum(r["amount"] for r in more))
 
 
-def test_a_tenant_session_reads_only_its_rows(lake: IcebergLake) -> None:
-    assert one(lake, COUNT_SUM, tenant="acme") == lake.expected("third", "acme")
-    assert rows(lake, "select distinct tenant_id from silver.orders", tenant="acme") == [(ACME,)]
+def test_a_tenant_session_reads_only_its_rows(iceberg_lake: IcebergLake) -> None:
+    assert one(iceberg_lake, COUNT_SUM, tenant="acme") == iceberg_lake.expected("third", "acme")
+    assert rows(iceberg_lake, "select distinct tenant_id from silver.orders", tenant="acme") == [
+        (ACME,)
+    ]
     # initech shares acme's bucket: its rows sit in files acme's plan may hold, and never show.
     for other in ("globex", "initech"):
         sql = f"select count(*) from silver.orders where tenant_id = '{TENANTS[other]}'"
-        assert one(lake, sql, "acme") == (0,)
+        assert one(iceberg_lake, sql, "acme") == (0,)
     # Time travel to a snapshot whose files mix acme and initech: still acme's rows only.
-    second = f"{COUNT_SUM} for version as of {lake.snapshots['second']}"
-    assert one(lake, second, "acme") == lake.expected("second", "acme")
-    assert one(lake, second, "initech") == lake.expected("second", "initech")
-    files = rows(lake, 'select file_path, record_count from silver."orders$files"', "acme")
+    second = f"{COUNT_SUM} for version as of {iceberg_lake.snapshots['second']}"
+    assert one(iceberg_lake, second, "acme") == iceberg_lake.expected("second", "acme")
+    assert one(iceberg_lake, second, "initech") == iceberg_lake.expected("second", "initech")
+    files = rows(iceberg_lake, 'select file_path, record_count from silver."orders$files"', "acme")
     assert files
-    table = iceberg.load_table(lake.root / "silver" / "orders")
+    table = iceberg.load_table(iceberg_lake.root / "silver" / "orders")
     acme_bucket = {
         f.file.file_path
         for f in iceberg.live_files(table, table.current_snapshot())
         if f.partition[BUCKET_FIELD] == bucket_of(ACME)
     }
     assert {path for path, _ in files} <= acme_bucket
-    assert sum(n for _, n in files) == lake.expected("third", "acme")[0]
+    assert sum(n for _, n in files) == iceberg_lake.expected("third", "acme")[0]
 
 
-def test_a_tenant_session_cannot_open_another_tenants_files(lake: IcebergLake) -> None:
-    table = iceberg.load_table(lake.root / "silver" / "orders")
+def test_a_tenant_session_cannot_open_another_tenants_files(iceberg_lake: IcebergLake) -> None:
+    table = iceberg.load_table(iceberg_lake.root / "silver" / "orders")
     other = next(
         f.path
         for f in iceberg.live_files(table, table.current_snapshot())
         if f.partition[BUCKET_FIELD] == bucket_of(TENANTS["globex"])
     )
-    with AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, tenant="acme", save_results=False) as engine:
         engine.execute(COUNT_SUM)
         # The first wall: no file functions in Athena SQL.
         with pytest.raises(AthenaQueryError) as refused:
@@ -122,25 +121,29 @@ def test_a_tenant_session_cannot_open_another_tenants_files(lake: IcebergLake) -
             ).fetchall()
 
 
-def test_time_travel_returns_the_older_snapshots_answer(lake: IcebergLake) -> None:
-    first = lake.snapshots["first"]
-    assert one(lake, f"{COUNT_SUM} for version as of {first}") == lake.expected("first")
-    second_at = iceberg.ms_time(lake.committed_at["second"]).astimezone(UTC)
+def test_time_travel_returns_the_older_snapshots_answer(iceberg_lake: IcebergLake) -> None:
+    first = iceberg_lake.snapshots["first"]
+    assert one(iceberg_lake, f"{COUNT_SUM} for version as of {first}") == iceberg_lake.expected(
+        "first"
+    )
+    second_at = iceberg.ms_time(iceberg_lake.committed_at["second"]).astimezone(UTC)
     stamp = second_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     sql = f"{COUNT_SUM} for timestamp as of timestamp '{stamp} UTC'"
-    assert one(lake, sql) == lake.expected("second")
-    assert one(lake, f"{COUNT_SUM} for timestamp as of current_timestamp") == lake.expected("third")
+    assert one(iceberg_lake, sql) == iceberg_lake.expected("second")
+    assert one(
+        iceberg_lake, f"{COUNT_SUM} for timestamp as of current_timestamp"
+    ) == iceberg_lake.expected("third")
     # With a tenant, the older snapshot is scoped too.
-    assert one(lake, f"{COUNT_SUM} for version as of {first}", "acme") == lake.expected(
-        "first", "acme"
-    )
+    assert one(
+        iceberg_lake, f"{COUNT_SUM} for version as of {first}", "acme"
+    ) == iceberg_lake.expected("first", "acme")
     # Two snapshots of one table in one query (an alias each).
     diff = one(
-        lake,
+        iceberg_lake,
         f"select (select count(*) from silver.orders) - (select count(*) from silver.orders "
         f"for version as of {first} as old)",
     )
-    assert diff == (lake.expected("third")[0] - lake.expected("first")[0],)
+    assert diff == (iceberg_lake.expected("third")[0] - iceberg_lake.expected("first")[0],)
 
 
 @pytest.mark.parametrize(
@@ -176,47 +179,47 @@ def test_time_travel_returns_the_older_snapshots_answer(lake: IcebergLake) -> No
     ],
 )
 def test_bad_time_travel_is_refused_clearly(
-    lake: IcebergLake, clause: str, code: str, message: str
+    iceberg_lake: IcebergLake, clause: str, code: str, message: str
 ) -> None:
     with pytest.raises(AthenaQueryError) as refused:
-        rows(lake, f"select count(*) from silver.orders {clause}")
+        rows(iceberg_lake, f"select count(*) from silver.orders {clause}")
     assert refused.value.code == code
     assert message in str(refused.value)
 
 
-def test_metadata_tables_describe_the_table(lake: IcebergLake) -> None:
+def test_metadata_tables_describe_the_table(iceberg_lake: IcebergLake) -> None:
     snapshots = rows(
-        lake,
+        iceberg_lake,
         'select snapshot_id, parent_id, operation, summary from silver."orders$snapshots" '
         "order by committed_at, snapshot_id",
     )
     ids = [s[0] for s in snapshots]
-    assert {lake.snapshots[n] for n in ("first", "second", "third")} <= set(ids)
+    assert {iceberg_lake.snapshots[n] for n in ("first", "second", "third")} <= set(ids)
     assert snapshots[0][1] is None
-    assert ids[-1] == lake.snapshots["third"]
-    assert snapshots[-1][3]["total-records"] == str(lake.expected("third")[0])
+    assert ids[-1] == iceberg_lake.snapshots["third"]
+    assert snapshots[-1][3]["total-records"] == str(iceberg_lake.expected("third")[0])
     history = rows(
-        lake,
+        iceberg_lake,
         'select snapshot_id, is_current_ancestor from silver."orders$history" '
         "order by made_current_at",
     )
-    assert history[-1] == (lake.snapshots["third"], True)
-    files = one(lake, 'select count(*), sum(record_count) from silver."orders$files"')
-    assert files[1] == lake.expected("third")[0]
+    assert history[-1] == (iceberg_lake.snapshots["third"], True)
+    files = one(iceberg_lake, 'select count(*), sum(record_count) from silver."orders$files"')
+    assert files[1] == iceberg_lake.expected("third")[0]
     partitions = rows(
-        lake,
+        iceberg_lake,
         f"select partition.{BUCKET_FIELD}, record_count, file_count "
         'from silver."orders$partitions" order by 1',
     )
     per_bucket: dict[int, int] = {}
     for slug, tenant_id in TENANTS.items():
         bucket = bucket_of(tenant_id)
-        per_bucket[bucket] = per_bucket.get(bucket, 0) + lake.expected("third", slug)[0]
+        per_bucket[bucket] = per_bucket.get(bucket, 0) + iceberg_lake.expected("third", slug)[0]
     assert [(p[0], p[1]) for p in partitions] == sorted(per_bucket.items())
     assert sum(p[2] for p in partitions) == files[0]
 
 
-def test_metadata_tables_have_athenas_columns(lake: IcebergLake) -> None:
+def test_metadata_tables_have_athenas_columns(iceberg_lake: IcebergLake) -> None:
     expected = {
         "snapshots": [
             "committed_at",
@@ -229,7 +232,7 @@ def test_metadata_tables_have_athenas_columns(lake: IcebergLake) -> None:
         "history": ["made_current_at", "snapshot_id", "parent_id", "is_current_ancestor"],
         "partitions": ["partition", "record_count", "file_count", "total_size"],
     }
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         for kind, columns in expected.items():
             result = engine.execute(f'select * from silver."orders${kind}"')[0]
             assert list(result.columns) == columns
@@ -243,70 +246,80 @@ def test_metadata_tables_have_athenas_columns(lake: IcebergLake) -> None:
     ]
 
 
-def test_other_metadata_tables_are_refused_by_name(lake: IcebergLake) -> None:
+def test_other_metadata_tables_are_refused_by_name(iceberg_lake: IcebergLake) -> None:
     with pytest.raises(AthenaQueryError) as refused:
-        rows(lake, 'select * from silver."orders$manifests"')
+        rows(iceberg_lake, 'select * from silver."orders$manifests"')
     assert refused.value.code == "NOT_SUPPORTED"
     assert '"orders$manifests" is not available' in str(refused.value)
 
 
-def test_a_tenant_sees_only_its_own_figures_in_metadata_tables(lake: IcebergLake) -> None:
+def test_a_tenant_sees_only_its_own_figures_in_metadata_tables(iceberg_lake: IcebergLake) -> None:
     # acme's bucket holds initech's rows too: acme sees its bucket with its own row count,
     # never the bucket's totals, sizes or bounds.
     partitions = rows(
-        lake,
+        iceberg_lake,
         f"select partition.{BUCKET_FIELD}, record_count, file_count, total_size "
         'from silver."orders$partitions"',
         "acme",
     )
     assert len(partitions) == 1
     bucket, records, file_count, size = partitions[0]
-    assert (bucket, records, size) == (bucket_of(ACME), lake.expected("third", "acme")[0], None)
+    assert (bucket, records, size) == (
+        bucket_of(ACME),
+        iceberg_lake.expected("third", "acme")[0],
+        None,
+    )
     files = rows(
-        lake,
+        iceberg_lake,
         "select record_count, file_size_in_bytes, value_counts, lower_bounds, upper_bounds "
         'from silver."orders$files"',
         "acme",
     )
     assert len(files) == file_count
-    assert sum(f[0] for f in files) == lake.expected("third", "acme")[0]
+    assert sum(f[0] for f in files) == iceberg_lake.expected("third", "acme")[0]
     assert {f[1:] for f in files} == {(None, None, None, None)}
     # Snapshot ids and times (for time travel) but not the table-wide totals of other tenants.
     snapshots = rows(
-        lake, 'select snapshot_id, manifest_list, summary from silver."orders$snapshots"', "acme"
+        iceberg_lake,
+        'select snapshot_id, manifest_list, summary from silver."orders$snapshots"',
+        "acme",
     )
-    assert lake.snapshots["third"] in {s[0] for s in snapshots}
+    assert iceberg_lake.snapshots["third"] in {s[0] for s in snapshots}
     assert {(s[1], s[2]) for s in snapshots} == {(None, None)}
 
 
-def test_plain_parquet_tables_still_read_and_cannot_time_travel(lake: IcebergLake) -> None:
+def test_plain_parquet_tables_still_read_and_cannot_time_travel(iceberg_lake: IcebergLake) -> None:
     # A lake written before silver became Iceberg: Hive-partitioned Parquet, dispatched by type.
-    folder = lake.root / "silver" / "legacy" / f"tenant_id={ACME}"
+    folder = iceberg_lake.root / "silver" / "legacy" / f"tenant_id={ACME}"
     folder.mkdir(parents=True)
     pq.write_table(
         pa.table({"id": ["a", "b"], "amount": pa.array([Decimal("1.10"), Decimal("2.20")])}),
         folder / "part-0.parquet",
     )
-    crawl(lake.settings, ["silver"])
-    assert one(lake, "select count(*), sum(amount) from silver.legacy") == (2, Decimal("3.30"))
-    assert one(lake, COUNT_SUM) == lake.expected("third")
+    crawl(iceberg_lake.settings, ["silver"])
+    assert one(iceberg_lake, "select count(*), sum(amount) from silver.legacy") == (
+        2,
+        Decimal("3.30"),
+    )
+    assert one(iceberg_lake, COUNT_SUM) == iceberg_lake.expected("third")
     with pytest.raises(AthenaQueryError) as refused:
-        rows(lake, "select count(*) from silver.legacy for version as of 1")
+        rows(iceberg_lake, "select count(*) from silver.legacy for version as of 1")
     assert refused.value.code == "NOT_SUPPORTED"
     with pytest.raises(AthenaQueryError) as missing:
-        rows(lake, 'select count(*) from silver."legacy$files"')
+        rows(iceberg_lake, 'select count(*) from silver."legacy$files"')
     assert missing.value.code == "TABLE_NOT_FOUND"
 
 
-def test_metadata_listing_files_outside_the_table_is_refused(lake: IcebergLake) -> None:
+def test_metadata_listing_files_outside_the_table_is_refused(iceberg_lake: IcebergLake) -> None:
     # A table folder whose metadata points at another table's files (copied metadata, or a
     # hostile one): the engine reads only files inside the table's own location.
     shutil.copytree(
-        lake.root / "silver" / "orders" / "metadata", lake.root / "silver" / "evil" / "metadata"
+        iceberg_lake.root / "silver" / "orders" / "metadata",
+        iceberg_lake.root / "silver" / "evil" / "metadata",
     )
-    crawl(lake.settings, ["silver"])
+    crawl(iceberg_lake.settings, ["silver"])
     with pytest.raises(AthenaQueryError) as refused:
-        rows(lake, "select count(*) from silver.evil")
+        rows(iceberg_lake, "select count(*) from silver.evil")
     assert refused.value.code == "ACCESS_DENIED"
     assert "outside its location" in str(refused.value)
 
@@ -317,8 +330,8 @@ _WRITER = textwrap.dedent(
     from pathlib import Path
     import pyarrow as pa
     from pyiceberg.expressions import EqualTo
-    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
-    from tests.lakehouse.catalog.iceberg_lake import ORDERS_ARROW, TENANTS, order_rows
+    from tests.support.iceberg_catalog import HadoopCatalog
+    from tests.support.lake_iceberg import ORDERS_ARROW, TENANTS, order_rows
 
     catalog = HadoopCatalog(Path(sys.argv[1]))
     for i in range(int(sys.argv[2])):
@@ -334,22 +347,22 @@ _WRITER = textwrap.dedent(
 )
 
 
-def test_readers_never_fail_while_another_process_commits(lake: IcebergLake) -> None:
+def test_readers_never_fail_while_another_process_commits(iceberg_lake: IcebergLake) -> None:
     commits = 25
     writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(lake.root), str(commits)],
+        [sys.executable, "-c", _WRITER, str(iceberg_lake.root), str(commits)],
         cwd=Path(__file__).resolve().parents[3],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    acme_answer = lake.expected("third", "acme")  # 3 rows, the same sum every commit
-    others = tuple(x - y for x, y in zip(lake.expected("third"), acme_answer, strict=True))
+    acme_answer = iceberg_lake.expected("third", "acme")  # 3 rows, the same sum every commit
+    others = tuple(x - y for x, y in zip(iceberg_lake.expected("third"), acme_answer, strict=True))
     answers: list[tuple[Any, ...]] = []
     snapshots: set[int] = set()
     try:
         while writer.poll() is None or len(answers) < 5:
-            with AthenaEngine(lake.settings, save_results=False) as engine:
+            with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
                 result = engine.execute(
                     f"select tenant_id = '{ACME}', count(*), sum(amount), "
                     "count(distinct order_id - order_id % 10) from silver.orders "
@@ -376,28 +389,31 @@ def test_readers_never_fail_while_another_process_commits(lake: IcebergLake) -> 
     assert len(snapshots) >= 2, "the reader should have seen the writer's commits"
 
 
-def test_an_added_column_reads_null_for_older_rows(lake: IcebergLake) -> None:
+def test_an_added_column_reads_null_for_older_rows(iceberg_lake: IcebergLake) -> None:
     from pyiceberg.types import StringType
 
-    with lake.orders().update_schema() as update:
+    with iceberg_lake.orders().update_schema() as update:
         update.add_column("channel", StringType())
     schema = ORDERS_ARROW.append(pa.field("channel", pa.string()))
     more = [{**r, "channel": "web"} for r in order_rows(8000, 5, "initech", 700)]
-    lake.orders().append(pa.Table.from_pylist(more, schema=schema))
-    count = lake.expected("third")[0]
-    assert one(lake, "select count(*), count(channel) from silver.orders") == (count + 5, 5)
-    assert rows(lake, "select distinct channel from silver.orders order by 1 nulls first") == [
+    iceberg_lake.orders().append(pa.Table.from_pylist(more, schema=schema))
+    count = iceberg_lake.expected("third")[0]
+    assert one(iceberg_lake, "select count(*), count(channel) from silver.orders") == (count + 5, 5)
+    assert rows(
+        iceberg_lake, "select distinct channel from silver.orders order by 1 nulls first"
+    ) == [
         (None,),
         ("web",),
     ]
     # The older snapshot has the older schema, as Athena's time travel does.
+    third = iceberg_lake.snapshots["third"]
     with pytest.raises(AthenaQueryError) as refused:
-        rows(lake, f"select channel from silver.orders for version as of {lake.snapshots['third']}")
+        rows(iceberg_lake, f"select channel from silver.orders for version as of {third}")
     assert refused.value.code == "COLUMN_NOT_FOUND"
 
 
 def test_crawl_and_athena_commands_on_an_iceberg_lake(tmp_path: Path) -> None:
-    built = build_iceberg_lake(tmp_path / "lake")
+    built = build_lake(tmp_path / "lake", "iceberg", crawled=False)
     env = {**os.environ, "LAKEHOUSE_LAKE": built.settings.lake_uri, "COLUMNS": "200"}
 
     def lakehouse(*args: str) -> subprocess.CompletedProcess[str]:
@@ -435,14 +451,14 @@ def test_crawl_and_athena_commands_on_an_iceberg_lake(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_a_table_without_snapshots_reads_empty(lake: IcebergLake) -> None:
+def test_a_table_without_snapshots_reads_empty(iceberg_lake: IcebergLake) -> None:
     # As Terraform creates them on AWS before the first job run: columns, no snapshot.
-    from tests.lakehouse.catalog.iceberg_lake import ORDERS_SCHEMA, tenant_spec
+    from tests.support.lake_iceberg import ORDERS_SCHEMA, tenant_spec
 
-    lake.catalog.create_table(
+    iceberg_lake.catalog.create_table(
         "silver.refunds", ORDERS_SCHEMA, partition_spec=tenant_spec(ORDERS_SCHEMA)
     )
-    crawl(lake.settings, ["silver"])
-    assert one(lake, "select count(*), sum(amount) from silver.refunds") == (0, None)
-    assert one(lake, "select count(*) from silver.refunds", tenant="acme") == (0,)
-    assert rows(lake, 'select * from silver."refunds$snapshots"') == []
+    crawl(iceberg_lake.settings, ["silver"])
+    assert one(iceberg_lake, "select count(*), sum(amount) from silver.refunds") == (0, None)
+    assert one(iceberg_lake, "select count(*) from silver.refunds", tenant="acme") == (0,)
+    assert rows(iceberg_lake, 'select * from silver."refunds$snapshots"') == []

@@ -18,29 +18,20 @@ from pyiceberg.expressions import AlwaysTrue, EqualTo
 
 from lakehouse.athena import iceberg_plan
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
-from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
-from tests.lakehouse.catalog.iceberg_lake import (
+from tests.support.lake_iceberg import (
     ORDERS_ARROW,
     TENANTS,
     IcebergLake,
-    build_iceberg_lake,
     order_rows,
 )
 
 COUNT_SUM = "select count(*), sum(amount) from silver.orders"
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> IcebergLake:
-    built = build_iceberg_lake(tmp_path / "lake")
-    crawl(built.settings, ["silver"])
-    return built
-
-
-def _pyiceberg_files(lake: IcebergLake, tenant_id: str | None) -> set[Path]:
+def _pyiceberg_files(iceberg_lake: IcebergLake, tenant_id: str | None) -> set[Path]:
     """The oracle: pyiceberg's own scan planning of the current snapshot."""
-    table = lake.orders()
+    table = iceberg_lake.orders()
     row_filter = AlwaysTrue() if tenant_id is None else EqualTo("tenant_id", tenant_id)
     return {
         Path(os.path.realpath(task.file.file_path.removeprefix("file:")))
@@ -48,68 +39,70 @@ def _pyiceberg_files(lake: IcebergLake, tenant_id: str | None) -> set[Path]:
     }
 
 
-def _plans(lake: IcebergLake) -> list[Path]:
-    return sorted(lake.root.joinpath(*iceberg_plan.CACHE_DIR).glob("*.json"))
+def _plans(iceberg_lake: IcebergLake) -> list[Path]:
+    return sorted(iceberg_lake.root.joinpath(*iceberg_plan.CACHE_DIR).glob("*.json"))
 
 
-def _plan_file(lake: IcebergLake, tenant_id: str | None) -> Path:
+def _plan_file(iceberg_lake: IcebergLake, tenant_id: str | None) -> Path:
     """Where the plan of ``silver.orders``'s current snapshot for ``tenant_id`` is kept."""
-    table = load_catalog(lake.settings.catalog_uri).get("silver", "orders")
+    table = load_catalog(iceberg_lake.settings.catalog_uri).get("silver", "orders")
     assert table is not None
     key = iceberg_plan.key_of(table, tenant_id)
-    return lake.root.joinpath(*iceberg_plan.CACHE_DIR, f"{key}.json")
+    return iceberg_lake.root.joinpath(*iceberg_plan.CACHE_DIR, f"{key}.json")
 
 
-def _kept_plan(lake: IcebergLake, tenant_id: str | None) -> iceberg_plan.Plan:
-    kept = iceberg_plan.load(lake.root, _plan_file(lake, tenant_id).stem)
+def _kept_plan(iceberg_lake: IcebergLake, tenant_id: str | None) -> iceberg_plan.Plan:
+    kept = iceberg_plan.load(iceberg_lake.root, _plan_file(iceberg_lake, tenant_id).stem)
     assert kept is not None
     return kept
 
 
 @pytest.mark.parametrize("slug", [None, "acme", "globex"])
-def test_the_kept_plan_has_the_files_pyiceberg_plans(lake: IcebergLake, slug: str | None) -> None:
+def test_the_kept_plan_has_the_files_pyiceberg_plans(
+    iceberg_lake: IcebergLake, slug: str | None
+) -> None:
     tenant_id = TENANTS[slug] if slug else None
-    with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, tenant=slug, save_results=False) as engine:
         first = engine.execute(COUNT_SUM)[0].rows
-    kept = _kept_plan(lake, tenant_id)
-    assert set(kept.files) == _pyiceberg_files(lake, tenant_id)
+    kept = _kept_plan(iceberg_lake, tenant_id)
+    assert set(kept.files) == _pyiceberg_files(iceberg_lake, tenant_id)
     assert len(kept.files) > 0
-    assert [c.name for c in kept.columns] == [f.name for f in lake.orders().schema().fields]
+    assert [c.name for c in kept.columns] == [f.name for f in iceberg_lake.orders().schema().fields]
     # The second read uses the kept plan and gives the same answer as the first.
-    with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, tenant=slug, save_results=False) as engine:
         assert engine.execute(COUNT_SUM)[0].rows == first
-    assert first == [lake.expected("third", slug)]
+    assert first == [iceberg_lake.expected("third", slug)]
 
 
-def test_a_commit_makes_a_new_plan(lake: IcebergLake) -> None:
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+def test_a_commit_makes_a_new_plan(iceberg_lake: IcebergLake) -> None:
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         engine.execute(COUNT_SUM)
-    before = _plans(lake)
+    before = _plans(iceberg_lake)
     more = order_rows(7000, 4, "globex", 100)
-    lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
-    count, total = lake.expected("third")
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+    iceberg_lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
+    count, total = iceberg_lake.expected("third")
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         assert engine.execute(COUNT_SUM)[0].rows == [
             (count + 4, total + sum(r["amount"] for r in more))
         ]
-    after = _plans(lake)
+    after = _plans(iceberg_lake)
     assert len(after) == len(before) + 1
-    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+    assert set(_kept_plan(iceberg_lake, None).files) == _pyiceberg_files(iceberg_lake, None)
 
 
 def test_a_kept_plan_naming_a_file_outside_the_table_is_refused(
-    lake: IcebergLake, tmp_path: Path
+    iceberg_lake: IcebergLake, tmp_path: Path
 ) -> None:
-    with AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, tenant="acme", save_results=False) as engine:
         engine.execute(COUNT_SUM)
-    plan_file = _plan_file(lake, TENANTS["acme"])
+    plan_file = _plan_file(iceberg_lake, TENANTS["acme"])
     outside = tmp_path / "elsewhere.parquet"
     outside.write_bytes(b"PAR1")
     data = json.loads(plan_file.read_text())
     data["files"] = [str(outside)]
     plan_file.write_text(json.dumps(data))
     with (
-        AthenaEngine(lake.settings, tenant="acme", save_results=False) as engine,
+        AthenaEngine(iceberg_lake.settings, tenant="acme", save_results=False) as engine,
         pytest.raises(AthenaQueryError) as refused,
     ):
         engine.execute(COUNT_SUM)
@@ -117,23 +110,23 @@ def test_a_kept_plan_naming_a_file_outside_the_table_is_refused(
     assert str(outside) in str(refused.value)
 
 
-def test_an_unreadable_kept_plan_is_planned_again(lake: IcebergLake) -> None:
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+def test_an_unreadable_kept_plan_is_planned_again(iceberg_lake: IcebergLake) -> None:
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         expected = engine.execute(COUNT_SUM)[0].rows
-    plan_file = _plan_file(lake, None)
+    plan_file = _plan_file(iceberg_lake, None)
     plan_file.write_text('{"columns": 3')  # cut short, as by a crash
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         assert engine.execute(COUNT_SUM)[0].rows == expected
-    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+    assert set(_kept_plan(iceberg_lake, None).files) == _pyiceberg_files(iceberg_lake, None)
 
 
-def test_a_planned_query_loads_neither_pyiceberg_nor_numpy(lake: IcebergLake) -> None:
+def test_a_planned_query_loads_neither_pyiceberg_nor_numpy(iceberg_lake: IcebergLake) -> None:
     probe = textwrap.dedent(
         f"""
         import json, sys
         from lakehouse.athena.engine import AthenaEngine
         from lakehouse.config import Settings
-        settings = Settings(lake={str(lake.root)!r}, _env_file=None)
+        settings = Settings(lake={str(iceberg_lake.root)!r}, _env_file=None)
         with AthenaEngine(settings, save_results=False) as engine:
             rows = engine.execute({COUNT_SUM!r})[0].rows
         print(json.dumps([str(rows), sorted(
@@ -154,30 +147,32 @@ def test_a_planned_query_loads_neither_pyiceberg_nor_numpy(lake: IcebergLake) ->
     assert again_loaded == []
 
 
-def test_prune_keeps_only_the_plans_of_current_snapshots(lake: IcebergLake) -> None:
+def test_prune_keeps_only_the_plans_of_current_snapshots(iceberg_lake: IcebergLake) -> None:
     for slug in (None, "acme"):
-        with AthenaEngine(lake.settings, tenant=slug, save_results=False) as engine:
+        with AthenaEngine(iceberg_lake.settings, tenant=slug, save_results=False) as engine:
             engine.execute(COUNT_SUM)
-    catalog = load_catalog(lake.settings.catalog_uri)
+    catalog = load_catalog(iceberg_lake.settings.catalog_uri)
     tenants = catalog.get("silver", "tenants")
     assert tenants is not None
     # --tenant reads silver.tenants first: that table's plan stays current below.
-    unchanged = lake.root.joinpath(
+    unchanged = iceberg_lake.root.joinpath(
         *iceberg_plan.CACHE_DIR, f"{iceberg_plan.key_of(tenants, None)}.json"
     )
-    superseded = set(_plans(lake)) - {unchanged}
+    superseded = set(_plans(iceberg_lake)) - {unchanged}
     assert len(superseded) == 2  # silver.orders for every tenant and for acme
-    lake.orders().append(pa.Table.from_pylist(order_rows(7000, 4, "globex", 100), ORDERS_ARROW))
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+    iceberg_lake.orders().append(
+        pa.Table.from_pylist(order_rows(7000, 4, "globex", 100), ORDERS_ARROW)
+    )
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         answer = engine.execute(COUNT_SUM)[0].rows
-    current = _plan_file(lake, None)
+    current = _plan_file(iceberg_lake, None)
     cache = current.parent
     cut_short = cache / f"{'0' * 64}.json"
     cut_short.write_text('{"columns": 3')
     # A plan whose table is gone, and one claiming to be of the current snapshot under
     # another key (a plan of other planning code, or a forged one).
     gone = json.loads(current.read_text())
-    gone["of"]["location"] = str(lake.root / "silver" / "dropped")
+    gone["of"]["location"] = str(iceberg_lake.root / "silver" / "dropped")
     (cache / f"{'1' * 64}.json").write_text(json.dumps(gone))
     shutil.copy(current, cache / f"{'2' * 64}.json")
     old_temp, new_temp = cache / ".plan-old.tmp", cache / ".plan-new.tmp"
@@ -187,12 +182,12 @@ def test_prune_keeps_only_the_plans_of_current_snapshots(lake: IcebergLake) -> N
     unrelated = cache / "README"
     unrelated.write_text("not a plan")
 
-    assert iceberg_plan.prune(lake.root) == len(superseded) + 4
+    assert iceberg_plan.prune(iceberg_lake.root) == len(superseded) + 4
     assert set(cache.iterdir()) == {current, unchanged, new_temp, unrelated}
-    assert iceberg_plan.prune(lake.root) == 0
-    with AthenaEngine(lake.settings, save_results=False) as engine:
+    assert iceberg_plan.prune(iceberg_lake.root) == 0
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         assert engine.execute(COUNT_SUM)[0].rows == answer  # from the kept plan
-    assert set(_kept_plan(lake, None).files) == _pyiceberg_files(lake, None)
+    assert set(_kept_plan(iceberg_lake, None).files) == _pyiceberg_files(iceberg_lake, None)
 
 
 def test_prune_of_a_lake_without_plans_removes_nothing(tmp_path: Path) -> None:

@@ -29,12 +29,12 @@ from lakehouse.athena.pool import SessionKey, SessionPool
 from lakehouse.athena.session import Limits, Session
 from lakehouse.catalog.crawler import crawl
 from lakehouse.errors import LakehouseError
-from tests.athena_queries.lake import AthenaLake
-from tests.lakehouse.catalog.iceberg_lake import (
+from tests.support.lake import Lake as AthenaLake
+from tests.support.lake import build_lake
+from tests.support.lake_iceberg import (
     TENANTS,
     IcebergLake,
     bucket_of,
-    build_iceberg_lake,
     tenant_spec,
 )
 
@@ -87,7 +87,7 @@ def revenue_rows(slug: str, days: int, cents: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def lake(tmp_path: Path) -> Lake:
-    built = build_iceberg_lake(tmp_path / "lake")
+    built = build_lake(tmp_path / "lake", "iceberg", crawled=False)
     gold = built.catalog.create_table(
         "gold.revenue",
         REVENUE_SCHEMA,

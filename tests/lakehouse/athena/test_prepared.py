@@ -16,42 +16,37 @@ from lakehouse.athena import prepared
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
-from tests.lakehouse.catalog.iceberg_lake import IcebergLake, build_iceberg_lake
+from tests.support.lake_iceberg import IcebergLake
 
 COUNT_SUM = "select count(*), sum(amount) from silver.orders"
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> IcebergLake:
-    built = build_iceberg_lake(tmp_path / "lake")
-    crawl(built.settings, ["silver"])
-    return built
+def _entries(iceberg_lake: IcebergLake) -> list[Path]:
+    return sorted(iceberg_lake.root.joinpath(*prepared.CACHE_DIR).glob("*.json"))
 
 
-def _entries(lake: IcebergLake) -> list[Path]:
-    return sorted(lake.root.joinpath(*prepared.CACHE_DIR).glob("*.json"))
-
-
-def _entry_file(lake: IcebergLake, text: str) -> Path:
-    fingerprint = load_catalog(lake.settings.catalog_uri).fingerprint
+def _entry_file(iceberg_lake: IcebergLake, text: str) -> Path:
+    fingerprint = load_catalog(iceberg_lake.settings.catalog_uri).fingerprint
     assert fingerprint is not None
-    limits = (lake.settings.athena_max_sql_bytes, lake.settings.athena_max_nesting)
+    limits = (iceberg_lake.settings.athena_max_sql_bytes, iceberg_lake.settings.athena_max_nesting)
     key = prepared.key_of(text, fingerprint, *limits)
-    return lake.root.joinpath(*prepared.CACHE_DIR, f"{key}.json")
+    return iceberg_lake.root.joinpath(*prepared.CACHE_DIR, f"{key}.json")
 
 
-def _rows(lake: IcebergLake, text: str, tenant: str | None = None) -> list[tuple[object, ...]]:
-    with AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine:
+def _rows(
+    iceberg_lake: IcebergLake, text: str, tenant: str | None = None
+) -> list[tuple[object, ...]]:
+    with AthenaEngine(iceberg_lake.settings, tenant=tenant, save_results=False) as engine:
         return list(engine.execute(text)[-1].rows)
 
 
-def test_a_kept_statement_gives_the_same_answer_without_sqlglot(lake: IcebergLake) -> None:
+def test_a_kept_statement_gives_the_same_answer_without_sqlglot(iceberg_lake: IcebergLake) -> None:
     probe = textwrap.dedent(
         f"""
         import json, sys
         from lakehouse.athena.engine import AthenaEngine
         from lakehouse.config import Settings
-        settings = Settings(lake={str(lake.root)!r}, _env_file=None)
+        settings = Settings(lake={str(iceberg_lake.root)!r}, _env_file=None)
         with AthenaEngine(settings, tenant="globex", save_results=False) as engine:
             (result,) = engine.execute({COUNT_SUM!r})
         print(json.dumps([str(result.rows), result.query, "sqlglot" in sys.modules]))
@@ -69,29 +64,29 @@ def test_a_kept_statement_gives_the_same_answer_without_sqlglot(lake: IcebergLak
     again_rows, again_text, again_loaded = run()
     assert (again_rows, again_text) == (first_rows, first_text)
     assert again_loaded is False
-    assert first_rows == str([lake.expected("third", "globex")])
-    assert _entry_file(lake, COUNT_SUM) in _entries(lake)
+    assert first_rows == str([iceberg_lake.expected("third", "globex")])
+    assert _entry_file(iceberg_lake, COUNT_SUM) in _entries(iceberg_lake)
 
 
-def test_a_changed_catalog_prepares_again(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    kept = _entries(lake)
+def test_a_changed_catalog_prepares_again(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    kept = _entries(iceberg_lake)
     assert len(kept) == 1
     # The table is dropped from the catalog: the kept statement (which read it) is not used,
     # and the statement is checked again against the catalog as it is now.
-    catalog = load_catalog(lake.settings.catalog_uri)
+    catalog = load_catalog(iceberg_lake.settings.catalog_uri)
     catalog.delete("silver", "orders")
     with pytest.raises(AthenaQueryError) as missing:
-        _rows(lake, COUNT_SUM)
+        _rows(iceberg_lake, COUNT_SUM)
     assert missing.value.code == "TABLE_NOT_FOUND"
-    assert _entries(lake) == kept  # a failure is never kept
-    crawl(lake.settings, ["silver"])
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
+    assert _entries(iceberg_lake) == kept  # a failure is never kept
+    crawl(iceberg_lake.settings, ["silver"])
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
 
 
-def test_other_limits_prepare_again(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    small = lake.settings.replace(athena_max_sql_bytes=len(COUNT_SUM) - 1)
+def test_other_limits_prepare_again(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    small = iceberg_lake.settings.replace(athena_max_sql_bytes=len(COUNT_SUM) - 1)
     with (
         AthenaEngine(small, save_results=False) as engine,
         pytest.raises(AthenaQueryError) as too_long,
@@ -100,17 +95,17 @@ def test_other_limits_prepare_again(lake: IcebergLake) -> None:
     assert too_long.value.code == "SYNTAX_ERROR"
 
 
-def test_a_time_travel_statement_is_not_kept(lake: IcebergLake) -> None:
-    first = lake.snapshots["first"]
+def test_a_time_travel_statement_is_not_kept(iceberg_lake: IcebergLake) -> None:
+    first = iceberg_lake.snapshots["first"]
     text = f"select count(*), sum(amount) from silver.orders for version as of {first}"
-    assert _rows(lake, text) == [lake.expected("first")]
-    assert _entries(lake) == []
+    assert _rows(iceberg_lake, text) == [iceberg_lake.expected("first")]
+    assert _entries(iceberg_lake) == []
 
 
-def test_a_forged_entry_cannot_read_another_tenants_rows(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM, "acme") == [lake.expected("third", "acme")]
-    entry = _entry_file(lake, COUNT_SUM)
-    data_file = next((lake.root / "silver" / "orders" / "data").rglob("*.parquet"))
+def test_a_forged_entry_cannot_read_another_tenants_rows(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM, "acme") == [iceberg_lake.expected("third", "acme")]
+    entry = _entry_file(iceberg_lake, COUNT_SUM)
+    data_file = next((iceberg_lake.root / "silver" / "orders" / "data").rglob("*.parquet"))
     document = json.loads(entry.read_text())
     for duck_sql in (
         # Every tenant's rows straight from a data file, and from DuckDB's file functions.
@@ -121,43 +116,43 @@ def test_a_forged_entry_cannot_read_another_tenants_rows(lake: IcebergLake) -> N
         document["statements"][0]["duck_sql"] = duck_sql
         entry.write_text(json.dumps(document))
         with pytest.raises(AthenaQueryError):
-            _rows(lake, COUNT_SUM, "acme")
+            _rows(iceberg_lake, COUNT_SUM, "acme")
     # The tenant's own copied table is all a forged statement can reach: acme's rows only.
     document["statements"][0]["duck_sql"] = "select count(*), sum(amount) from silver.orders"
     document["statements"][0]["tables"] = ["silver.orders"]
     entry.write_text(json.dumps(document))
-    assert _rows(lake, COUNT_SUM, "acme") == [lake.expected("third", "acme")]
+    assert _rows(iceberg_lake, COUNT_SUM, "acme") == [iceberg_lake.expected("third", "acme")]
 
 
-def test_an_entry_naming_a_table_outside_the_catalog_is_not_used(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    entry = _entry_file(lake, COUNT_SUM)
+def test_an_entry_naming_a_table_outside_the_catalog_is_not_used(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    entry = _entry_file(iceberg_lake, COUNT_SUM)
     document = json.loads(entry.read_text())
     document["statements"][0]["tables"] = ["silver.not_in_the_catalog"]
     document["statements"][0]["duck_sql"] = "select 0, 0"
     entry.write_text(json.dumps(document))
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]  # prepared again
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]  # prepared again
     assert json.loads(entry.read_text())["statements"][0]["tables"] == ["silver.orders"]
 
 
-def test_an_unreadable_entry_is_prepared_again(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    entry = _entry_file(lake, COUNT_SUM)
+def test_an_unreadable_entry_is_prepared_again(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    entry = _entry_file(iceberg_lake, COUNT_SUM)
     entry.write_text('{"statements": [')  # cut short, as by a crash
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    assert prepared.load(lake.root, entry.stem) is not None
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    assert prepared.load(iceberg_lake.root, entry.stem) is not None
 
 
-def test_prune_removes_entries_of_another_catalog(lake: IcebergLake) -> None:
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    old = _entries(lake)
-    catalog = load_catalog(lake.settings.catalog_uri)
+def test_prune_removes_entries_of_another_catalog(iceberg_lake: IcebergLake) -> None:
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    old = _entries(iceberg_lake)
+    catalog = load_catalog(iceberg_lake.settings.catalog_uri)
     catalog.delete("silver", "tenants")
-    assert _rows(lake, COUNT_SUM) == [lake.expected("third")]
-    current = _entry_file(lake, COUNT_SUM)
-    assert set(_entries(lake)) == {*old, current}
+    assert _rows(iceberg_lake, COUNT_SUM) == [iceberg_lake.expected("third")]
+    current = _entry_file(iceberg_lake, COUNT_SUM)
+    assert set(_entries(iceberg_lake)) == {*old, current}
     (current.parent / f"{'0' * 64}.json").write_text("{")
-    fingerprint = load_catalog(lake.settings.catalog_uri).fingerprint
+    fingerprint = load_catalog(iceberg_lake.settings.catalog_uri).fingerprint
     assert fingerprint is not None
-    assert prepared.prune(lake.root, fingerprint) == len(old) + 1
-    assert _entries(lake) == [current]
+    assert prepared.prune(iceberg_lake.root, fingerprint) == len(old) + 1
+    assert _entries(iceberg_lake) == [current]

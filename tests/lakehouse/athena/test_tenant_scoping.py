@@ -9,17 +9,17 @@ import pytest
 
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.errors import LakehouseError
-from tests.athena_queries.compare import assert_same_rows, pg_rows
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
+from tests.support.oracle import assert_same_rows, pg_rows
 
 
-def scoped(lake: AthenaLake, sql: str, tenant: str = "acme") -> list[tuple[object, ...]]:
+def scoped(lake: Lake, sql: str, tenant: str = "acme") -> list[tuple[object, ...]]:
     with AthenaEngine(lake.settings, tenant=tenant, save_results=False) as engine:
         results = engine.execute(sql)
     return results[-1].rows
 
 
-def test_every_table_holds_only_the_tenants_rows(athena_lake: AthenaLake) -> None:
+def test_every_table_holds_only_the_tenants_rows(athena_lake: Lake) -> None:
     acme = athena_lake.tenant_ids["acme"]
     for table in ("customers", "orders", "order_items", "events", "invoices"):
         got = scoped(
@@ -39,9 +39,9 @@ def test_every_table_holds_only_the_tenants_rows(athena_lake: AthenaLake) -> Non
     ]
 
 
-def test_dashboard_for_one_tenant_equals_postgresql(athena_lake: AthenaLake) -> None:
+def test_dashboard_for_one_tenant_equals_postgresql(athena_lake: Lake) -> None:
     from lakehouse.paths import ATHENA_QUERIES_DIR
-    from tests.athena_queries.test_queries import DASHBOARD_PG
+    from tests.support.oracle import DASHBOARD_PG
 
     sql = (ATHENA_QUERIES_DIR / "business" / "tenant_performance_dashboard.sql").read_text("utf-8")
     got = scoped(athena_lake, sql, tenant="globex")
@@ -63,7 +63,7 @@ def test_dashboard_for_one_tenant_equals_postgresql(athena_lake: AthenaLake) -> 
         "1 = 1 or tenant_id = '{other}'",
     ],
 )
-def test_another_tenants_id_in_where_finds_nothing(athena_lake: AthenaLake, where: str) -> None:
+def test_another_tenants_id_in_where_finds_nothing(athena_lake: Lake, where: str) -> None:
     ids = athena_lake.tenant_ids
     cond = where.format(me=ids["acme"], other=ids["globex"], third=ids["initech"])
     rows = scoped(athena_lake, f"select distinct tenant_id from silver.orders where {cond}")
@@ -74,7 +74,7 @@ def test_another_tenants_id_in_where_finds_nothing(athena_lake: AthenaLake, wher
     ) == [(0,)]
 
 
-def _other_partition(lake: AthenaLake, table: str = "orders") -> Path:
+def _other_partition(lake: Lake, table: str = "orders") -> Path:
     return Path(lake.settings.silver_uri) / table / f"tenant_id={lake.tenant_ids['globex']}"
 
 
@@ -119,14 +119,14 @@ def _other_partition(lake: AthenaLake, table: str = "orders") -> Path:
         ),
     ],
 )
-def test_ways_out_are_refused(athena_lake: AthenaLake, template: str, code: str) -> None:
+def test_ways_out_are_refused(athena_lake: Lake, template: str, code: str) -> None:
     sql = template.format(path=_other_partition(athena_lake))
     with pytest.raises(AthenaQueryError) as info:
         scoped(athena_lake, sql)
     assert info.value.code == code, str(info.value)
 
 
-def test_duckdb_itself_is_locked_down_behind_the_check(athena_lake: AthenaLake) -> None:
+def test_duckdb_itself_is_locked_down_behind_the_check(athena_lake: Lake) -> None:
     """Second wall: even SQL that skips the sqlglot check cannot leave the tenant's folders."""
     other = _other_partition(athena_lake)
     own = (
@@ -161,6 +161,6 @@ def test_duckdb_itself_is_locked_down_behind_the_check(athena_lake: AthenaLake) 
         assert result.rows == [(athena_lake.tenant_ids["acme"],)]
 
 
-def test_unknown_tenant_is_a_clear_error(athena_lake: AthenaLake) -> None:
+def test_unknown_tenant_is_a_clear_error(athena_lake: Lake) -> None:
     with pytest.raises(LakehouseError, match="no tenant with slug or id 'nobody'"):
         AthenaEngine(athena_lake.settings, tenant="nobody", save_results=False)

@@ -12,10 +12,10 @@ from lakehouse.athena.ddl import gold_marts
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
 from lakehouse.config import Settings
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
 
 
-def test_the_fixture_crawl_registers_every_layer(athena_lake: AthenaLake) -> None:
+def test_the_fixture_crawl_registers_every_layer(athena_lake: Lake) -> None:
     catalog = load_catalog(athena_lake.settings.catalog_uri)
     names = load_declaration().names
     assert [t.name for t in catalog.in_database("bronze")] == sorted(names)
@@ -46,9 +46,7 @@ def _copy_lake(src: Settings, dst: Path) -> Settings:
     return Settings(lake=str(dst / "lake"), _env_file=None)  # type: ignore[call-arg]
 
 
-def test_drift_against_declaration_and_previous_crawl(
-    athena_lake: AthenaLake, tmp_path: Path
-) -> None:
+def test_drift_against_declaration_and_previous_crawl(athena_lake: Lake, tmp_path: Path) -> None:
     settings = _copy_lake(athena_lake.settings, tmp_path)
     crawl(settings)
     folder = Path(settings.bronze_uri) / "dms" / "public" / "tenants"
@@ -75,9 +73,7 @@ def test_drift_against_declaration_and_previous_crawl(
     assert tenants.drift.removed_vs_previous == ("dms_change_seq",)
 
 
-def test_a_table_whose_data_is_gone_leaves_the_catalog(
-    athena_lake: AthenaLake, tmp_path: Path
-) -> None:
+def test_a_table_whose_data_is_gone_leaves_the_catalog(athena_lake: Lake, tmp_path: Path) -> None:
     settings = _copy_lake(athena_lake.settings, tmp_path)
     crawl(settings)
     shutil.rmtree(Path(settings.gold_uri) / "revenue_daily")

@@ -10,18 +10,18 @@ import pytest
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
-from tests.lakehouse.catalog.iceberg_lake import (
+from tests.support.lake import build_lake
+from tests.support.lake_iceberg import (
     BUCKET_FIELD,
     TENANTS,
     IcebergLake,
     bucket_of,
-    build_iceberg_lake,
 )
 
 
 @pytest.fixture
 def lake(tmp_path: Path) -> IcebergLake:
-    return build_iceberg_lake(tmp_path / "lake")
+    return build_lake(tmp_path / "lake", "iceberg", crawled=False)
 
 
 def _orders_dir(lake: IcebergLake) -> Path:
@@ -159,8 +159,8 @@ def test_files_written_before_the_tenant_partition_are_planned_not_skipped(
     # tenant's rows; the reader filters its rows by value.
     import pyarrow as pa
 
-    from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
-    from tests.lakehouse.catalog.iceberg_lake import ORDERS_ARROW, ORDERS_SCHEMA, order_rows
+    from tests.support.iceberg_catalog import HadoopCatalog
+    from tests.support.lake_iceberg import ORDERS_ARROW, ORDERS_SCHEMA, order_rows
 
     catalog = HadoopCatalog(tmp_path)
     table = catalog.create_table("silver.orders", ORDERS_SCHEMA)

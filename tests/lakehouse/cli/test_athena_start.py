@@ -15,12 +15,8 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
-
-from lakehouse.catalog.crawler import crawl
-from tests.lakehouse.catalog.iceberg_lake import IcebergLake, build_iceberg_lake
+from tests.support.lake_iceberg import IcebergLake
 
 # Libraries the query path must not load once its statement and plan are kept.
 HEAVY = (
@@ -46,14 +42,7 @@ HEAVY = (
 QUERY = "select count(*) as n, sum(amount) as total from silver.orders"
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> IcebergLake:
-    built = build_iceberg_lake(tmp_path / "lake")
-    crawl(built.settings, ["silver"])
-    return built
-
-
-def _run_cli(lake: IcebergLake) -> tuple[list[dict[str, str]], list[str]]:
+def _run_cli(iceberg_lake: IcebergLake) -> tuple[list[dict[str, str]], list[str]]:
     """The JSON rows ``lakehouse athena`` prints, and the heavy modules its process loaded."""
     probe = (
         "import json, runpy, sys\n"
@@ -64,28 +53,28 @@ def _run_cli(lake: IcebergLake) -> tuple[list[dict[str, str]], list[str]]:
         f"    loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
         "    print(json.dumps(loaded), file=sys.stderr)\n"
     )
-    env = {**os.environ, "LAKEHOUSE_LAKE": str(lake.root)}
+    env = {**os.environ, "LAKEHOUSE_LAKE": str(iceberg_lake.root)}
     out = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
         text=True,
         check=True,
         env=env,
-        cwd=lake.root,  # no .env of the checkout
+        cwd=iceberg_lake.root,  # no .env of the checkout
     )
     return json.loads(out.stdout), json.loads(out.stderr.strip().splitlines()[-1])
 
 
-def test_a_repeated_query_loads_no_heavy_library(lake: IcebergLake) -> None:
-    count, total = lake.expected("third")
+def test_a_repeated_query_loads_no_heavy_library(iceberg_lake: IcebergLake) -> None:
+    count, total = iceberg_lake.expected("third")
     expected = [{"n": str(count), "total": str(total)}]
 
-    first_rows, first_loaded = _run_cli(lake)
+    first_rows, first_loaded = _run_cli(iceberg_lake)
     assert first_rows == expected
     # The first run parses (sqlglot) and plans (pyiceberg), and keeps both.
     assert {"sqlglot", "pyiceberg"} <= set(first_loaded)
 
-    again_rows, again_loaded = _run_cli(lake)
+    again_rows, again_loaded = _run_cli(iceberg_lake)
     assert again_rows == expected
     assert again_loaded == []
     assert Decimal(again_rows[0]["total"]) == total

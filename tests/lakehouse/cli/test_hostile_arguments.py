@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
 
 
 def lakehouse(lake_root: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,7 +71,7 @@ def test_simulate_refuses_nonsense_durations(
 
 
 def test_athena_refuses_hostile_input_without_a_traceback(
-    athena_lake: AthenaLake, tmp_path: Path
+    athena_lake: Lake, tmp_path: Path
 ) -> None:
     root = athena_lake.settings.lake_uri
     latin1 = tmp_path / "latin1.sql"
@@ -114,7 +114,7 @@ def test_athena_refuses_hostile_input_without_a_traceback(
 
 
 def test_athena_reads_a_malformed_bronze_file_as_an_athena_error(
-    athena_lake: AthenaLake, tmp_path: Path
+    athena_lake: Lake, tmp_path: Path
 ) -> None:
     import shutil
 

@@ -275,9 +275,10 @@ def test_from_catalog_reads_an_iceberg_table_at_its_current_snapshot(
     gc: GlueContext, tmp_path: Path
 ) -> None:
     from lakehouse.catalog.crawler import crawl
-    from tests.lakehouse.catalog.iceberg_lake import TENANTS, build_iceberg_lake
+    from tests.support.lake import build_lake
+    from tests.support.lake_iceberg import TENANTS
 
-    lake = build_iceberg_lake(tmp_path / "ice")
+    lake = build_lake(tmp_path / "ice", "iceberg", crawled=False)
     crawl(lake.settings, ["silver"])
     _local.configure(lake.settings.glue_state_uri, lake.settings.catalog_uri, None)
     acme = TENANTS["acme"]

@@ -23,8 +23,8 @@ from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
 from lakehouse.storage import open_storage
 from lakehouse.storage.lock import EXIT_LOCKED, HOLDER_PATH
-from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
-from tests.lakehouse.pipeline.processes import finish, kill_tree, start, wait_for
+from tests.support.lake import drop_slot, lake_settings, replicate_once
+from tests.support.processes import finish, kill_tree, start, wait_for
 
 # Several Spark processes each: generous on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]

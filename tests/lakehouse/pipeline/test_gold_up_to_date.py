@@ -22,8 +22,8 @@ from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline import run as pipeline_run
 from lakehouse.pipeline.run import PipelineResult, run_pipeline
 from lakehouse.source.seed import seed
-from tests.glue_scripts import tables
-from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
+from tests.support import tables
+from tests.support.lake import drop_slot, lake_settings, replicate_once
 from tests.support.spark import assertDataFrameEqual
 
 pytestmark = pytest.mark.slow

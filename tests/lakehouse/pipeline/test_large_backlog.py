@@ -35,9 +35,8 @@ from lakehouse.glue.runner import start_job_run
 from lakehouse.paths import REPO_ROOT
 from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
-from tests.glue_scripts import tables
-from tests.glue_scripts.gold.sparktest import assertDataFrameEqual
-from tests.lakehouse.pipeline.lake import (
+from tests.support import tables
+from tests.support.lake import (
     drop_slot,
     entities,
     lake_settings,
@@ -45,6 +44,7 @@ from tests.lakehouse.pipeline.lake import (
     silver_frame,
     source_frame,
 )
+from tests.support.spark import assertDataFrameEqual
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -24,7 +24,7 @@ from lakehouse.config import Settings
 from lakehouse.paths import REPO_ROOT
 from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
-from tests.lakehouse.pipeline.lake import drop_slot, entities, lake_settings, replicate_once
+from tests.support.lake import drop_slot, entities, lake_settings, replicate_once
 
 # Two Spark processes: generous on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]

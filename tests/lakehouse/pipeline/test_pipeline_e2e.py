@@ -28,9 +28,9 @@ from lakehouse.glue.runner import start_job_run
 from lakehouse.pipeline.run import EXIT_OK, run_pipeline
 from lakehouse.reconcile import reconcile
 from lakehouse.source.seed import seed
-from tests.conftest import E2ELake
-from tests.glue_scripts import tables
-from tests.lakehouse.pipeline.lake import (
+from tests.support import tables
+from tests.support.lake import (
+    Lake,
     drop_slot,
     entities,
     lake_settings,
@@ -257,7 +257,7 @@ def test_seed_replicate_pipeline_equals_source(
         drop_slot(dsn, settings.slot_name)
 
 
-def test_shared_e2e_lake_matches_source(spark: SparkSession, e2e_lake: E2ELake) -> None:
+def test_shared_e2e_lake_matches_source(spark: SparkSession, e2e_lake: Lake) -> None:
     """The session fixture other areas reuse: silver equals PostgreSQL, reconcile is clean."""
     _assert_silver_equals_source(spark, e2e_lake.dsn, e2e_lake.settings)
     assert all(not r.differences for r in reconcile(e2e_lake.settings, e2e_lake.dsn))

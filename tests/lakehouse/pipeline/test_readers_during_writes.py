@@ -33,8 +33,8 @@ import pytest
 from lakehouse.config import Settings
 from lakehouse.source.seed import seed
 from lakehouse.source.simulate import simulate
-from tests.lakehouse.pipeline.lake import drop_slot, lake_settings, replicate_once
-from tests.lakehouse.pipeline.processes import finish, run, start
+from tests.support.lake import drop_slot, lake_settings, replicate_once
+from tests.support.processes import finish, run, start
 
 # Three pipeline runs in Spark processes and a few hundred reader processes.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]

@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.pipeline.watch import Batch, watch
 from lakehouse.source.seed import seed
-from tests.lakehouse.pipeline.lake import (
+from tests.support.lake import (
     drop_slot,
     entities,
     lake_settings,

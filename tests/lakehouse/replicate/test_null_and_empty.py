@@ -23,10 +23,10 @@ from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.reconcile import reconcile_entity
 from lakehouse.storage import LocalStorage
-from tests.glue_scripts import tables
 from tests.lakehouse.replicate.conftest import ReplEnv
 from tests.lakehouse.replicate.reference import assert_reconstructs
 from tests.lakehouse.replicate.workload import insert_customer, insert_tenant
+from tests.support import tables
 
 MARKER = load_bronze_contract().csv_null_value
 #: notes value of each customer -> what every reader must give back.

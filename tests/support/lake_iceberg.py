@@ -1,4 +1,5 @@
-"""A small lake whose silver tables are Iceberg tables in the Hadoop layout, built with pyiceberg.
+"""The iceberg layout of :func:`tests.support.lake.build_lake`: silver tables in Iceberg's
+Hadoop layout, built with pyiceberg (no Spark, no source database).
 
 ``silver.tenants`` (three tenants) and ``silver.orders``, both partitioned by
 ``bucket(2, tenant_id)`` as the jobs partition every table (with :data:`BUCKETS` = 2 for three
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.expressions import EqualTo
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -39,8 +39,10 @@ from pyiceberg.types import (
 )
 
 from lakehouse.config import Settings
-from tests.lakehouse.catalog.hadoop_catalog import HadoopCatalog
+from tests.support.iceberg_catalog import HadoopCatalog
 
+#: The tenants of the test lakes (slug -> id). With :data:`BUCKETS` = 2, acme and initech share
+#: a bucket and globex has its own.
 TENANTS = {
     "acme": "00000000-0000-4000-8000-00000000000a",
     "globex": "00000000-0000-4000-8000-00000000000b",
@@ -92,7 +94,8 @@ def tenant_spec(schema: Schema) -> PartitionSpec:
 
 def bucket_of(tenant_id: str) -> int:
     """The bucket of a tenant id (Iceberg's Murmur3 bucket function, as pyiceberg computes it)."""
-    bucket: int = BucketTransform(num_buckets=BUCKETS).transform(StringType())(tenant_id)
+    bucket: int | None = BucketTransform(num_buckets=BUCKETS).transform(StringType())(tenant_id)
+    assert bucket is not None
     return bucket
 
 
@@ -134,10 +137,9 @@ class IcebergLake:
         return self.catalog.load_table("silver.orders")
 
 
-def build_iceberg_lake(root: Path) -> IcebergLake:
-    """Create the lake under ``root`` (its silver tables only; nothing is crawled yet)."""
-    settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
-    catalog = HadoopCatalog(root)
+def build_iceberg_tables(root: Path, settings: Settings) -> IcebergLake:
+    """Create the lake's silver tables under ``root`` (:func:`tests.support.lake.build_lake`)."""
+    catalog = HadoopCatalog(root)  # type: ignore[abstract]  # create, load and commit only
     lake = IcebergLake(root=root, settings=settings, catalog=catalog)
     tenants = catalog.create_table(
         "silver.tenants",
@@ -174,7 +176,7 @@ def build_iceberg_lake(root: Path) -> IcebergLake:
     acme_new = order_rows(9000, 3, "acme", 10000)
     lake.orders().overwrite(
         pa.Table.from_pylist(acme_new, schema=ORDERS_ARROW),
-        overwrite_filter=EqualTo("tenant_id", TENANTS["acme"]),
+        overwrite_filter=f"tenant_id = '{TENANTS['acme']}'",
     )
     third = [r for r in second if r["tenant_id"] != TENANTS["acme"]] + acme_new
     _record(lake, "third", third)

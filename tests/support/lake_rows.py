@@ -1,7 +1,8 @@
-"""A small, real lake for the Athena tests, built from a real PostgreSQL.
+"""The parquet layout of :func:`tests.support.lake.build_lake`: a small, real lake built from a
+real PostgreSQL.
 
-Beside the pipeline's end-to-end lake (``test_on_pipeline_lake.py``), the Athena tests build this
-one in seconds, without Spark, with the awkward values a seed does not make: the eight source
+Beside the pipeline's end-to-end lake, the Athena tests read this one, built in seconds without
+Spark, with the awkward values a seed does not make: the eight source
 tables are created from ``entities.json`` in a fresh database of the session cluster, filled with
 deterministic rows (NULLs, empty strings, quotes, commas, new lines, non-ASCII), and then written
 out following the contracts: bronze as DMS full-load CSV (``LOAD00000001.csv.gz``,
@@ -15,11 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,20 +25,18 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from lakehouse_glue.model import Column, load_bronze_contract, load_declaration
 from psycopg import sql
 
 from lakehouse.athena.ddl import gold_marts
-from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
-from lakehouse.db.cluster import LocalCluster
-from tests.athena_queries.compare import gold_answer
+from tests.support.lake_iceberg import TENANTS
+from tests.support.oracle import gold_answer
 
 NS = uuid.UUID("6d1f3a52-4b8e-4c1a-9a57-0c2f4e1b9d11")
 PROCESSED_AT = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 FULL_LOAD_AT = "2024-07-01 00:00:00.000000"
-SLUGS = ("acme", "globex", "initech")
+SLUGS = tuple(TENANTS)
 
 
 def _id(*parts: object) -> str:
@@ -59,7 +54,7 @@ def generate_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {e.name: [] for e in load_declaration().entities}
     awkward = ["NULL", "\\N", 'a,b "quoted"\nsecond line\ttab', "Zoë Nuñez - 東京", "", None]
     for t, slug in enumerate(SLUGS):
-        tid = _id("tenant", slug)
+        tid = TENANTS[slug]
         t_created = start - timedelta(days=30 + t)
         rows["tenants"].append(
             {
@@ -74,10 +69,10 @@ def generate_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
                 "updated_at": t_created + timedelta(days=1),
             }
         )
-        customers = []
+        customers: list[dict[str, Any]] = []
         for c in range(12 + 3 * t):
             created = _ts(rng, start, 150)
-            cust = {
+            cust: dict[str, Any] = {
                 "id": _id(slug, "customer", c),
                 "tenant_id": tid,
                 "email": f"c{c}@{slug}.example",
@@ -95,7 +90,7 @@ def generate_rows(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
             }
             customers.append(cust)
         rows["customers"] += customers
-        products = []
+        products: list[dict[str, Any]] = []
         for p in range(5):
             created = start - timedelta(days=10)
             price = Decimal(f"{rng.randrange(500, 20000)}") / 100
@@ -339,7 +334,7 @@ def _write_partitions(table: pa.Table, folder: Path) -> None:
 
 
 def _select_list(columns: tuple[Column, ...]) -> sql.Composable:
-    parts = []
+    parts: list[sql.Composable] = []
     for c in columns:
         if c.type in ("uuid", "json"):
             parts.append(sql.SQL("{}::text").format(sql.Identifier(c.name)))
@@ -418,8 +413,8 @@ def export_bronze(conn: psycopg.Connection[Any], bronze: Path) -> None:
 
 def export_gold(conn: psycopg.Connection[Any], gold: Path) -> None:
     """Every mart of ``gold.json`` with its declared columns and types, as PostgreSQL answers it
-    following the Definitions (the gold tests' SQL); the real gold jobs are compared with the
-    same SQL in tests/glue_scripts/gold and in test_on_pipeline_lake."""
+    following the Definitions (``tests/support/gold_sql``); the real gold jobs are compared with
+    the same SQL in tests/glue_scripts/gold and in test_on_pipeline_lake."""
     for mart in gold_marts():
         if not mart.columns:
             continue
@@ -434,17 +429,9 @@ def export_gold(conn: psycopg.Connection[Any], gold: Path) -> None:
         _write_partitions(pa.table(arrays), gold / name)
 
 
-@dataclass(frozen=True)
-class AthenaLake:
-    """A built lake: its settings, the source DSN and the tenants."""
-
-    settings: Settings
-    dsn: str
-    tenant_ids: dict[str, str]  # slug -> id
-
-
-def build_lake(root: Path, dsn: str) -> Settings:
-    settings = Settings(lake=str(root), _env_file=None)  # type: ignore[call-arg]
+def write_parquet_lake(settings: Settings, dsn: str) -> None:
+    """Create and fill the source tables in ``dsn`` (an empty database, superuser), then write
+    bronze, silver and gold from them (:func:`tests.support.lake.build_lake`)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("set timezone = 'UTC'")
         create_source_tables(conn)
@@ -452,24 +439,3 @@ def build_lake(root: Path, dsn: str) -> Settings:
         export_silver(conn, Path(settings.silver_uri))
         export_bronze(conn, Path(settings.bronze_uri))
         export_gold(conn, Path(settings.gold_uri))
-    crawl(settings)
-    return settings
-
-
-@pytest.fixture(scope="session")
-def athena_lake(pg_cluster: LocalCluster) -> Iterator[AthenaLake]:
-    """A crawled lake with bronze, silver and every gold mart, and its source database."""
-    name = f"athena_{uuid.uuid4().hex[:10]}"
-    pg_cluster.ensure_database(name)
-    dsn = pg_cluster.dsn(name)
-    root = Path(tempfile.mkdtemp(prefix="lakehouse-athena-"))
-    try:
-        settings = build_lake(root, dsn)
-        yield AthenaLake(
-            settings=settings,
-            dsn=dsn,
-            tenant_ids={slug: _id("tenant", slug) for slug in SLUGS},
-        )
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        pg_cluster.drop_database(name)

@@ -43,5 +43,6 @@ def files_by_tenant(spark: SparkSession, table: ice.Table) -> dict[str, set[str]
 def bucket_of(tenant_id: str) -> int:
     """The ``bucket(N, tenant_id)`` partition value of a tenant (Iceberg's bucket function)."""
     transform = BucketTransform(num_buckets=ice.LAYOUT.tenant_buckets).transform(StringType())
-    bucket: int = transform(tenant_id)
+    bucket: int | None = transform(tenant_id)
+    assert bucket is not None
     return bucket

@@ -10,7 +10,7 @@ import psycopg
 from lakehouse_glue.gold.marts import mart
 
 from lakehouse.analytics.pages import page
-from tests.glue_scripts.gold.compare import postgres_answer
+from tests.support.oracle import postgres_answer
 
 MART_OF_PAGE = {
     "revenue": "revenue_daily",
