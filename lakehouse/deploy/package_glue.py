@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.errors import LakehouseError
-from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT
+from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT, job_scripts
 
 LIBRARY_PACKAGE = "lakehouse_glue"
 LIBRARY_ZIP = f"{LIBRARY_PACKAGE}.zip"
@@ -65,11 +65,6 @@ class GlueArtifacts:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def job_scripts(scripts_dir: Path) -> list[Path]:
-    """The Glue job scripts: the top-level ``*.py`` files of ``glue-scripts/``, sorted."""
-    return sorted(p for p in scripts_dir.glob("*.py") if p.is_file() and not p.name.startswith("_"))
 
 
 def _library_files(library_dir: Path) -> list[Path]:
@@ -136,7 +131,7 @@ def build(scripts_dir: Path = GLUE_SCRIPTS_DIR, out_dir: Path = DEFAULT_OUT) -> 
     if not scripts_dir.is_dir():
         raise LakehouseError(f"Glue scripts folder {scripts_dir} does not exist")
     out_dir.mkdir(parents=True, exist_ok=True)
-    scripts = job_scripts(scripts_dir)
+    scripts = list(job_scripts(scripts_dir).values())
     wanted = {p.name for p in scripts}
     # A script deleted from the source must not live on as a Glue job.
     for stale in out_dir.glob("*.py"):

@@ -44,6 +44,7 @@ from lakehouse.errors import LakehouseError
 from lakehouse.glue import iceberg
 from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.paths import job_scripts as job_scripts  # the callers' import, kept
 from lakehouse.storage import open_storage
 from lakehouse.storage.lock import writer_lock
 
@@ -211,11 +212,6 @@ def fatal_failure(job_name: str, error: str, spark: SparkSession) -> str | None:
             "heap, LAKEHOUSE_SPARK_DRIVER_MEMORY); run again: bookmarks did not move"
         )
     return None
-
-
-def job_scripts() -> dict[str, Path]:
-    """Job name -> script, for every Glue job script in ``glue-scripts/``."""
-    return {p.stem: p for p in sorted(GLUE_SCRIPTS_DIR.glob("*.py"))}
 
 
 #: The jobs that hold the lake's writer lock themselves, at ``--lake_root``.

@@ -17,15 +17,14 @@ from lakehouse.deploy.package_glue import (
     MANIFEST,
     GlueArtifacts,
     build,
-    job_scripts,
 )
-from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT
+from lakehouse.paths import GLUE_SCRIPTS_DIR, REPO_ROOT, job_scripts
 
 LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
 
 
 def test_scripts_are_copied_exactly(glue_artifacts: GlueArtifacts) -> None:
-    sources = job_scripts(GLUE_SCRIPTS_DIR)
+    sources = list(job_scripts().values())
     assert glue_artifacts.scripts == tuple(sorted(p.stem for p in sources))
     assert sorted(p.name for p in glue_artifacts.out_dir.glob("*.py")) == [p.name for p in sources]
     for source in sources:

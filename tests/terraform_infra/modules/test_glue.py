@@ -14,9 +14,9 @@ from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB
 from lakehouse_glue.model import load_declaration, load_layout
 
 from lakehouse.config import Settings
-from lakehouse.deploy.package_glue import LOCK_ZIP, GlueArtifacts, job_scripts, lock_requirements
+from lakehouse.deploy.package_glue import LOCK_ZIP, GlueArtifacts, lock_requirements
 from lakehouse.glue.runner import default_arguments
-from lakehouse.paths import GLUE_SCRIPTS_DIR
+from lakehouse.paths import GLUE_SCRIPTS_DIR, job_scripts
 from lakehouse.pipeline.run import CRAWLER_STEP, QUALITY_JOB, STAGES
 from lakehouse.pipeline.run import plan as pipeline_plan
 from tests.terraform_infra.plan import (
@@ -35,7 +35,7 @@ def test_every_script_has_a_job_and_every_job_a_script(
     resources: list[dict[str, Any]], glue_artifacts: GlueArtifacts
 ) -> None:
     # The default per_job mode: one job per step (the single job is test_glue_modes.py's).
-    scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)} - {SINGLE_JOB}
+    scripts = set(job_scripts()) - {SINGLE_JOB}
     jobs = of_type(resources, "aws_glue_job")
     by_stem = {j["values"]["name"].removeprefix(f"{NAME}-"): j["values"] for j in jobs}
     assert set(by_stem) == scripts
@@ -202,7 +202,7 @@ def _workflow_stages(resources: list[dict[str, Any]]) -> list[set[str]]:
 
 
 def test_workflow_runs_the_pipeline_dag(resources: list[dict[str, Any]]) -> None:
-    scripts = {p.stem for p in job_scripts(GLUE_SCRIPTS_DIR)}
+    scripts = set(job_scripts())
     # The DAG of `lakehouse pipeline run`, stage by stage (silver; gold beside the quality
     # report), limited to the scripts that exist. The local run's last step registers new
     # tables in the local catalog; on AWS Terraform declares them and Iceberg tracks its files,
