@@ -1,11 +1,26 @@
-"""The arguments every lakehouse Glue job takes, resolved once at the edge of a script."""
+"""The arguments every lakehouse Glue job takes, resolved once at the edge of a script, and what
+a job needs of its Glue context."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lakehouse_glue.iceberg import check_catalog_name
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+class GlueContextLike(Protocol):
+    """What the jobs need of ``awsglue.context.GlueContext`` (real, or the local stand-in)."""
+
+    @property
+    def spark_session(self) -> SparkSession: ...
+
+    @property
+    def create_dynamic_frame(self) -> Any: ...
+
 
 #: Exactly the arguments of the cross-team contract; Terraform sets them as default arguments.
 JOB_ARGUMENTS = (

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
@@ -68,7 +68,7 @@ from lakehouse_glue.history import (
 )
 from lakehouse_glue.history import merge_source as history_merge_source
 from lakehouse_glue.history import merge_statement as history_merge_statement
-from lakehouse_glue.jobargs import JobArgs
+from lakehouse_glue.jobargs import GlueContextLike, JobArgs
 from lakehouse_glue.model import BronzeContract, Entity, load_bronze_contract, load_declaration
 from lakehouse_glue.quality import (
     HARD_RULES,
@@ -100,16 +100,6 @@ _T = TypeVar("_T")
 #: ``"merged"`` (both MERGEs committed, the slice not yet recorded) and ``"recorded"``. An
 #: exception raised from it ends the run there, as a crash would.
 slice_hook: Callable[[str, int, str], None] | None = None
-
-
-class GlueContextLike(Protocol):
-    """What this module needs of ``awsglue.context.GlueContext`` (real or local)."""
-
-    @property
-    def spark_session(self) -> SparkSession: ...
-
-    @property
-    def create_dynamic_frame(self) -> Any: ...
 
 
 def bookmark_context(entity: Entity) -> str:

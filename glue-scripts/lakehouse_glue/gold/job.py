@@ -10,23 +10,15 @@ import inspect
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_glue import metrics
 from lakehouse_glue.gold.io import read_silver, write_mart
 from lakehouse_glue.gold.marts import mart
-from lakehouse_glue.jobargs import JobArgs
+from lakehouse_glue.jobargs import GlueContextLike, JobArgs
 
 Transform = Callable[..., DataFrame]
-
-
-class GlueContextLike(Protocol):
-    """What a gold job needs of ``awsglue.context.GlueContext`` (real or local)."""
-
-    @property
-    def spark_session(self) -> SparkSession: ...
 
 
 def inputs_of(mart_name: str, transform: Transform) -> list[str]:
