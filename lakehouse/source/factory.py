@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from lakehouse_glue.model import load_declaration
+
 from lakehouse.source.hardcases import HARD_TEXTS, large_text
 from lakehouse.source.pools import LocalePool, ascii_slug
 
@@ -26,25 +28,54 @@ Row = dict[str, Any]
 _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
-CUSTOMER_STATUSES = (("active", 80), ("inactive", 12), ("churned", 8))
-TENANT_PLANS = (("free", 2), ("starter", 3), ("growth", 2), ("enterprise", 1))
-SUBSCRIPTION_PLANS = (
-    ("basic", 40, 900),
-    ("standard", 35, 2900),
-    ("premium", 20, 7900),
-    ("enterprise", 5, 24900),
+
+def declared_options(
+    entity: str, column: str, options: tuple[tuple[Any, ...], ...]
+) -> tuple[tuple[Any, ...], ...]:
+    """``options`` (value, weight, ...) when their values are exactly the accepted values
+    ``entities.json`` declares for ``entity.column``; the values and the rules live there, only
+    the weights here. Raises ``ValueError`` naming the values that differ."""
+    declared = load_declaration().entity(entity).column(column).accepted_values or ()
+    values = [o[0] for o in options]
+    if sorted(values) != sorted(declared) or len(set(values)) != len(values):
+        raise ValueError(
+            f"the factory's weights for {entity}.{column} name {sorted(values)}, but "
+            f"entities.json accepts {sorted(declared)}: give each accepted value one weight"
+        )
+    return options
+
+
+CUSTOMER_STATUSES = declared_options(
+    "customers", "status", (("active", 80), ("inactive", 12), ("churned", 8))
+)
+TENANT_PLANS = declared_options(
+    "tenants", "plan", (("free", 2), ("starter", 3), ("growth", 2), ("enterprise", 1))
+)
+SUBSCRIPTION_PLANS = declared_options(
+    "subscriptions",
+    "plan",
+    (
+        ("basic", 40, 900),
+        ("standard", 35, 2900),
+        ("premium", 20, 7900),
+        ("enterprise", 5, 24900),
+    ),
 )
 PLAN_ORDER = tuple(p[0] for p in SUBSCRIPTION_PLANS)
 PLAN_PRICE_CENTS = {p[0]: p[2] for p in SUBSCRIPTION_PLANS}
-EVENT_TYPES = (
-    ("page_view", 40),
-    ("product_view", 25),
-    ("add_to_cart", 10),
-    ("checkout_started", 5),
-    ("purchase", 4),
-    ("signup", 3),
-    ("login", 8),
-    ("search", 5),
+EVENT_TYPES = declared_options(
+    "events",
+    "event_type",
+    (
+        ("page_view", 40),
+        ("product_view", 25),
+        ("add_to_cart", 10),
+        ("checkout_started", 5),
+        ("purchase", 4),
+        ("signup", 3),
+        ("login", 8),
+        ("search", 5),
+    ),
 )
 ANONYMOUS_EVENT_TYPES = ("page_view", "product_view", "search")
 CATEGORIES = {
