@@ -167,16 +167,16 @@ def gold_fingerprints(
     snapshots: dict[str, int | None], library: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Job -> what its mart is built from now: the code and each input's snapshot id."""
+    _check_scripts()
     scripts = job_scripts()
     library = library or library_fingerprint()
     out: dict[str, dict[str, Any]] = {}
     for m in load_marts():
-        if m.job_name in scripts:
-            script = _sha256(scripts[m.job_name].read_bytes())
-            out[m.job_name] = {
-                "code": _sha256(f"{library} {script}".encode()),
-                "inputs": {e: snapshots.get(e) for e in m.depends_on},
-            }
+        script = _sha256(scripts[m.job_name].read_bytes())
+        out[m.job_name] = {
+            "code": _sha256(f"{library} {script}".encode()),
+            "inputs": {e: snapshots.get(e) for e in m.depends_on},
+        }
     return out
 
 

@@ -160,9 +160,7 @@ def nothing_to_do(settings: Settings, gold_fingerprints: dict[str, dict[str, Any
     built = _read_json(state / GOLD_STATE) or {}
     gold = Path(settings.gold_uri)
     for mart in load_marts():
-        wanted = gold_fingerprints.get(mart.job_name)
-        if wanted is None:
-            continue  # no script yet: the run would skip it too
+        wanted = gold_fingerprints[mart.job_name]
         if built.get(mart.job_name) != wanted or not iceberg.is_iceberg_table(gold / mart.name):
             return False
     report = _read_json(Path(summary_path(settings.reports_uri))) or {}

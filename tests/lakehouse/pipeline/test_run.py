@@ -126,3 +126,17 @@ def test_columns_beyond_the_declaration_are_noted_as_text_never_markup() -> None
         "bronze orders has column '[red]X', not carried: not a lower-case name",
     ]
     assert result.exit_code == 0  # a note, not a failure
+
+
+def test_a_gold_job_without_its_script_is_refused_not_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deciding whether gold is up to date needs every mart's script: a missing one is an
+    error naming it (as a run's preflight says), never a mart left out of the decision."""
+    from lakehouse.pipeline import run as pipeline_run
+
+    missing = load_marts()[0].job_name
+    scripts = {k: v for k, v in job_scripts().items() if k != missing}
+    monkeypatch.setattr(pipeline_run, "job_scripts", lambda: scripts)
+    with pytest.raises(LakehouseError, match=rf"no Glue script for job\(s\) {missing}: restore"):
+        pipeline_run.gold_fingerprints({})
