@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.gold.marts import load_marts
-from lakehouse_glue.model import Column, Entity, load_declaration
+from lakehouse_glue.model import Entity, load_declaration
 
 from bench.common import peak_rss_mib, report, timed
 from lakehouse.config import Settings
@@ -37,23 +37,9 @@ from lakehouse.db.migrate import migrate
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import spark_session, start_job_run
 from lakehouse.source.seed import seed
+from tests.support.lake_rows import arrow_type
 
 SEED = 42
-
-
-def _arrow_type(column: Column) -> pa.DataType:
-    if (dec := column.decimal) is not None:
-        return pa.decimal128(dec[0], dec[1])
-    return {
-        "uuid": pa.string(),
-        "string": pa.string(),
-        "json": pa.string(),
-        "int": pa.int32(),
-        "bigint": pa.int64(),
-        "boolean": pa.bool_(),
-        "timestamp": pa.int64(),  # exported as epoch microseconds, cast below
-        "date": pa.date32(),
-    }[column.type]
 
 
 def _select(entity: Entity) -> str:
@@ -76,7 +62,8 @@ def export_silver(dsn: str, silver: Path) -> dict[str, int]:
     for entity in load_declaration().entities:
         columns = list(entity.columns)
         names = [c.name for c in columns]
-        types = {c.name: _arrow_type(c) for c in columns}
+        # Timestamps are exported as epoch microseconds, cast below.
+        types = {c.name: arrow_type(c, timestamp=pa.int64()) for c in columns}
         if "tenant_id" not in names:
             names.append("tenant_id")
             types["tenant_id"] = pa.string()

@@ -30,8 +30,6 @@ from lakehouse.config import Settings, join_uri
 from lakehouse.errors import LakehouseError
 from lakehouse.storage import S3Storage, parse_s3_uri
 
-TENANT_ID = TENANT_COLUMN
-
 
 @dataclass(frozen=True)
 class Difference:
@@ -159,7 +157,7 @@ def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[str |
         return _iceberg_source(table, download), []
     found = False
     for folder in storage.list_folders(""):
-        if not folder.startswith(f"{TENANT_ID}="):
+        if not folder.startswith(f"{TENANT_COLUMN}="):
             continue
         for name in storage.list_files(folder):
             if name.endswith(".parquet"):
@@ -169,7 +167,7 @@ def _s3_silver_files(silver_uri: str, entity: Entity, into: Path) -> tuple[str |
                 found = True
     if not found:
         return None, []
-    return _HIVE_SOURCE, [str(into / f"{TENANT_ID}=*" / "*.parquet")]
+    return _HIVE_SOURCE, [str(into / f"{TENANT_COLUMN}=*" / "*.parquet")]
 
 
 def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]]:
@@ -190,13 +188,15 @@ def silver_metrics(silver_uri: str, entity: Entity) -> dict[str, tuple[Any, ...]
     if iceberg.is_iceberg_table(folder):
         source = _iceberg_source(iceberg.load_table(folder), iceberg.local_path)
         return _query(entity, source, []) if source else {}
-    if not any(folder.glob(f"{TENANT_ID}=*/*.parquet")):
+    if not any(folder.glob(f"{TENANT_COLUMN}=*/*.parquet")):
         return {}
-    return _query(entity, _HIVE_SOURCE, [str(folder / f"{TENANT_ID}=*" / "*.parquet")])
+    return _query(entity, _HIVE_SOURCE, [str(folder / f"{TENANT_COLUMN}=*" / "*.parquet")])
 
 
 #: A plain Parquet table (a lake written before silver became Iceberg), read from its folders.
-_HIVE_SOURCE = "read_parquet(?, hive_partitioning = true, hive_types = {'tenant_id': varchar})"
+_HIVE_SOURCE = (
+    f"read_parquet(?, hive_partitioning = true, hive_types = {{'{TENANT_COLUMN}': varchar}})"
+)
 
 
 def _iceberg_source(table: StaticTable, local: Callable[[str], Path]) -> str | None:
@@ -218,7 +218,7 @@ def _query(entity: Entity, source: str, params: list[Any]) -> dict[str, tuple[An
     try:
         con.execute("set TimeZone = 'UTC'")
         rows = con.execute(
-            f"select {TENANT_ID}, {', '.join(exprs)} from {source} group by 1", params
+            f"select {TENANT_COLUMN}, {', '.join(exprs)} from {source} group by 1", params
         ).fetchall()
     finally:
         con.close()

@@ -25,7 +25,8 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
-from lakehouse_glue.model import Column, load_bronze_contract, load_declaration
+from lakehouse_glue.changes import CHANGE_SEQ, COMMITTED_AT, PROCESSED_AT
+from lakehouse_glue.model import TENANT_COLUMN, Column, load_bronze_contract, load_declaration
 from psycopg import sql
 
 from lakehouse.athena.ddl import gold_marts
@@ -34,7 +35,7 @@ from tests.support.lake_iceberg import TENANTS
 from tests.support.oracle import gold_answer
 
 NS = uuid.UUID("6d1f3a52-4b8e-4c1a-9a57-0c2f4e1b9d11")
-PROCESSED_AT = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
+WRITTEN_AT = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)  # processed_at of every silver row
 FULL_LOAD_AT = "2024-07-01 00:00:00.000000"
 SLUGS = tuple(TENANTS)
 
@@ -289,7 +290,12 @@ def insert_rows(conn: psycopg.Connection[Any], rows: dict[str, list[dict[str, An
                 copy.write_row([row[n] for n in names])
 
 
-def _arrow_type(column: Column) -> pa.DataType:
+#: The Arrow type of the lake's timestamps.
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def arrow_type(column: Column, timestamp: pa.DataType = UTC_MICROS) -> pa.DataType:
+    """The Arrow type of a declared column (``timestamp``: the type of its timestamps)."""
     if (dec := column.decimal) is not None:
         return pa.decimal128(dec[0], dec[1])
     return {
@@ -299,7 +305,7 @@ def _arrow_type(column: Column) -> pa.DataType:
         "int": pa.int32(),
         "bigint": pa.int64(),
         "boolean": pa.bool_(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
+        "timestamp": timestamp,
         "date": pa.date32(),
     }[column.type]
 
@@ -322,12 +328,12 @@ def _spark_arrow_type(type_: str) -> pa.DataType:
 
 def _write_partitions(table: pa.Table, folder: Path) -> None:
     """Spark's ``partitionBy("tenant_id")`` layout: the column lives in the folder name."""
-    tenant_ids = sorted(set(table.column("tenant_id").to_pylist()))
+    tenant_ids = sorted(set(table.column(TENANT_COLUMN).to_pylist()))
     for tid in tenant_ids:
-        part = table.filter(pa.compute.equal(table.column("tenant_id"), tid)).drop_columns(
-            ["tenant_id"]
+        part = table.filter(pa.compute.equal(table.column(TENANT_COLUMN), tid)).drop_columns(
+            [TENANT_COLUMN]
         )
-        out = folder / f"tenant_id={tid}"
+        out = folder / f"{TENANT_COLUMN}={tid}"
         out.mkdir(parents=True, exist_ok=True)
         pq.write_table(part, out / "part-00000-test.snappy.parquet", compression="snappy")
     (folder / "_SUCCESS").write_text("")
@@ -355,14 +361,14 @@ def export_silver(conn: psycopg.Connection[Any], silver: Path) -> None:
         records = cur.fetchall()
         arrays: dict[str, pa.Array] = {}
         for i, c in enumerate(entity.columns):
-            arrays[c.name] = pa.array([r[i] for r in records], type=_arrow_type(c))
+            arrays[c.name] = pa.array([r[i] for r in records], type=arrow_type(c))
         if entity.name == "tenants":
-            arrays["tenant_id"] = arrays["id"]
+            arrays[TENANT_COLUMN] = arrays["id"]
         updated = arrays["updated_at"]
-        arrays["source_committed_at"] = updated
-        arrays["source_change_seq"] = pa.array(["0" * 35] * len(records), type=pa.string())
-        arrays["processed_at"] = pa.array(
-            [PROCESSED_AT] * len(records), type=pa.timestamp("us", tz="UTC")
+        arrays[COMMITTED_AT] = updated
+        arrays[CHANGE_SEQ] = pa.array(["0" * 35] * len(records), type=pa.string())
+        arrays[PROCESSED_AT] = pa.array(
+            [WRITTEN_AT] * len(records), type=pa.timestamp("us", tz="UTC")
         )
         _write_partitions(pa.table(arrays), silver / entity.name)
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from lakehouse_glue.model import TENANT_COLUMN
 from pyspark.sql import types as T  # noqa: N812
 
 from awsglue import _local
@@ -128,7 +129,7 @@ def update_table(
             partitions=tuple(sorted(values)),
             files=0,
             crawled_at=now,
-            tenant_column="tenant_id" if partition_keys == ["tenant_id"] else None,
+            tenant_column=TENANT_COLUMN if partition_keys == [TENANT_COLUMN] else None,
         )
     else:
         if existing.partition_keys and [k.name for k in existing.partition_keys] != partition_keys:
