@@ -99,7 +99,7 @@ def _history(spark: SparkSession, lake: Settings) -> set[tuple[str, str, Any]]:
     return {(r["id"], r["source_change_seq"], r[TIER]) for r in tables.read(spark, table).collect()}
 
 
-def test_an_undeclared_column_flows_as_text_and_is_typed_once_declared(
+def test_an_undeclared_column_flows_as_text_and_is_typed_once_declared(  # noqa: PLR0915 - one scenario, step by step
     spark: SparkSession, lake: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bronze = Path(lake.bronze_uri)

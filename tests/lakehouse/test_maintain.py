@@ -61,7 +61,7 @@ def _athena_answers(lake: Settings) -> list[list[tuple[object, ...]]]:
         return [list(engine.execute(sql)[0].rows) for sql in _QUERIES]
 
 
-def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(
+def test_maintain_compacts_expires_and_removes_orphans_answers_unchanged(  # noqa: PLR0915 - one scenario, step by step
     spark: SparkSession, tmp_path: Path
 ) -> None:
     lake = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")

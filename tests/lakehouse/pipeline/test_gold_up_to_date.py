@@ -62,7 +62,7 @@ def _same_as_a_rebuild(spark: SparkSession, settings: Settings) -> None:
         assertDataFrameEqual(rows, rebuilt[name], checkRowOrder=False)
 
 
-def test_gold_marts_rebuild_when_their_inputs_change(
+def test_gold_marts_rebuild_when_their_inputs_change(  # noqa: PLR0915 - one scenario, step by step
     spark: SparkSession,
     make_source_db: Callable[[], str],
     tmp_path: Path,

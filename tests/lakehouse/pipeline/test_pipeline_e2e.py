@@ -117,7 +117,7 @@ def _utc(value: Any) -> Any:
     return value
 
 
-def test_seed_replicate_pipeline_equals_source(
+def test_seed_replicate_pipeline_equals_source(  # noqa: PLR0915 - one scenario, step by step
     spark: SparkSession,
     make_source_db: Callable[[], str],
     tmp_path: Path,
