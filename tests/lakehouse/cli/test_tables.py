@@ -13,7 +13,7 @@ from rich.text import Text
 
 from lakehouse.cli.output import OutputConsole
 from lakehouse.cli.tables import cell_width, markdown_table
-from tests.athena_queries.lake import AthenaLake
+from tests.support.lake import Lake
 
 
 def _rich(columns: list[str], rows: list[list[str]]) -> str:
@@ -40,9 +40,7 @@ def test_the_layout_is_rich_s_for_wide_accented_and_multiline_values() -> None:
     assert [cell_width(t) for t in ("abc", "日本", "a\u0301", "\u200b", "")] == [3, 4, 1, 0, 0]
 
 
-def test_values_are_printed_as_they_are_not_as_markup(
-    athena_lake: AthenaLake, tmp_path: Path
-) -> None:
+def test_values_are_printed_as_they_are_not_as_markup(athena_lake: Lake, tmp_path: Path) -> None:
     value = "[red]x[/red] :smile: [link=http://e.vil]y[/link]"
     env = {**os.environ, "LAKEHOUSE_LAKE": athena_lake.settings.lake_uri}
     for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
