@@ -1,0 +1,82 @@
+"""Events: the purchase funnel by day and active customers by day."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+
+from lakehouse_glue.gold.transforms.common import ratio, utc_month
+from lakehouse_glue.model import TENANT_COLUMN as T
+
+FUNNEL_STEPS = ("product_view", "add_to_cart", "checkout_started", "purchase")
+
+
+def event_funnel(events: DataFrame) -> DataFrame:
+    """Per tenant and UTC day: visitors reaching each funnel step, and conversion rates.
+
+    A visitor is a customer, or an anonymous session when the event has no customer. A visitor
+    reaches a step on a day when they have that event and every earlier step's event that day.
+    """
+    visitor = F.coalesce(
+        F.concat(F.lit("c:"), F.col("customer_id")), F.concat(F.lit("s:"), F.col("session_id"))
+    )
+    view, cart, checkout, purchase = (
+        F.max(F.when(F.col("event_type") == step, 1).otherwise(0)) for step in FUNNEL_STEPS
+    )
+    per_visitor = (
+        events.where(F.col("event_type").isin(*FUNNEL_STEPS))
+        .select(
+            T, F.to_date("occurred_at").alias("event_date"), visitor.alias("visitor"), "event_type"
+        )
+        .where(F.col("visitor").isNotNull())
+        .groupBy(T, "event_date", "visitor")
+        .agg(view.alias("v"), cart.alias("c"), checkout.alias("k"), purchase.alias("p"))
+    )
+    daily = per_visitor.groupBy(T, "event_date").agg(
+        F.sum("v").cast("bigint").alias("product_viewers"),
+        F.sum(F.col("v") * F.col("c")).cast("bigint").alias("cart_adders"),
+        F.sum(F.col("v") * F.col("c") * F.col("k")).cast("bigint").alias("checkout_starters"),
+        F.sum(F.col("v") * F.col("c") * F.col("k") * F.col("p")).cast("bigint").alias("purchasers"),
+    )
+    return daily.select(
+        T,
+        "event_date",
+        "product_viewers",
+        "cart_adders",
+        "checkout_starters",
+        "purchasers",
+        ratio(F.col("cart_adders"), F.col("product_viewers")).alias("view_to_cart_rate"),
+        ratio(F.col("checkout_starters"), F.col("cart_adders")).alias("cart_to_checkout_rate"),
+        ratio(F.col("purchasers"), F.col("checkout_starters")).alias("checkout_to_purchase_rate"),
+        ratio(F.col("purchasers"), F.col("product_viewers")).alias("view_to_purchase_rate"),
+    )
+
+
+def active_customers(events: DataFrame) -> DataFrame:
+    """Per tenant and UTC day with activity: daily and (calendar) monthly active customers."""
+    activity = (
+        events.where(F.col("customer_id").isNotNull())
+        .select(
+            T,
+            "customer_id",
+            F.to_date("occurred_at").alias("activity_date"),
+            utc_month("occurred_at").alias("activity_month"),
+        )
+        .distinct()
+    )
+    daily = activity.groupBy(T, "activity_date", "activity_month").agg(
+        F.count("*").alias("daily_active_customers")
+    )
+    monthly = activity.groupBy(T, "activity_month").agg(
+        F.countDistinct("customer_id").alias("monthly_active_customers")
+    )
+    return daily.join(monthly, [T, "activity_month"]).select(
+        T,
+        "activity_date",
+        "activity_month",
+        "daily_active_customers",
+        "monthly_active_customers",
+        ratio(F.col("daily_active_customers"), F.col("monthly_active_customers")).alias(
+            "daily_to_monthly_ratio"
+        ),
+    )
