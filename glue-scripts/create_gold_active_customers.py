@@ -1,8 +1,8 @@
 """Glue job ``create_gold_active_customers``: silver -> gold mart ``active_customers``.
 
-Per tenant: daily and monthly active customers. Reads silver events; writes
-the Iceberg table ``gold.active_customers``, whole, in one commit each run. The terms are defined
-in the Definitions section of glue-scripts/README.md.
+Per tenant: daily and monthly active customers. Reads silver events; writes the Iceberg table
+``gold.active_customers``, per run, in one commit (the tenants whose silver rows changed, or all of
+it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Glue job ``create_gold_cohort_retention``: silver -> gold mart ``cohort_retention``.
 
 Per tenant, signup cohort month and months since: retained customers and rate. Reads silver
-customers, orders; writes the Iceberg table ``gold.cohort_retention``, whole, in one commit each
-run. The terms are defined in the Definitions section of glue-scripts/README.md.
+customers, orders; writes the Iceberg table ``gold.cohort_retention``, per run, in one commit (the
+tenants whose silver rows changed, or all of it). The terms are defined in the Definitions section
+of glue-scripts/README.md.
 """
 
 from __future__ import annotations

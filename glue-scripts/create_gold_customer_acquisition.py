@@ -1,8 +1,8 @@
 """Glue job ``create_gold_customer_acquisition``: silver -> gold mart ``customer_acquisition``.
 
-Per tenant and month: new customers, with the previous month. Reads silver customers; writes
-the Iceberg table ``gold.customer_acquisition``, whole, in one commit each run. The terms are
-defined in the Definitions section of glue-scripts/README.md.
+Per tenant and month: new customers, with the previous month. Reads silver customers; writes the
+Iceberg table ``gold.customer_acquisition``, per run, in one commit (the tenants whose silver rows
+changed, or all of it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Glue job ``create_gold_customer_ltv``: silver -> gold mart ``customer_ltv``.
 
 Per customer: lifetime value, recency, frequency, monetary and RFM segment. Reads silver customers,
-orders; writes the Iceberg table ``gold.customer_ltv``, whole, in one commit each run. The terms
-are defined in the Definitions section of glue-scripts/README.md.
+orders; writes the Iceberg table ``gold.customer_ltv``, per run, in one commit (the tenants whose
+silver rows changed, or all of it). The terms are defined in the Definitions section of glue-
+scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Glue job ``create_gold_event_funnel``: silver -> gold mart ``event_funnel``.
 
 Per tenant and day: customers reaching view, add to cart, checkout, purchase; conversion rates.
-Reads silver events; writes the Iceberg table ``gold.event_funnel``, whole, in one commit each run.
-The terms are defined in the Definitions section of glue-scripts/README.md.
+Reads silver events; writes the Iceberg table ``gold.event_funnel``, per run, in one commit (the
+tenants whose silver rows changed, or all of it). The terms are defined in the Definitions section
+of glue-scripts/README.md.
 """
 
 from __future__ import annotations

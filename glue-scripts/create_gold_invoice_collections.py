@@ -1,8 +1,9 @@
 """Glue job ``create_gold_invoice_collections``: silver -> gold mart ``invoice_collections``.
 
 Per tenant and month: invoices issued, paid, overdue, amounts, average days to pay. Reads silver
-invoices; writes the Iceberg table ``gold.invoice_collections``, whole, in one commit each run. The
-terms are defined in the Definitions section of glue-scripts/README.md.
+invoices; writes the Iceberg table ``gold.invoice_collections``, per run, in one commit (the
+tenants whose silver rows changed, or all of it). The terms are defined in the Definitions section
+of glue-scripts/README.md.
 """
 
 from __future__ import annotations

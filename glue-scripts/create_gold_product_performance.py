@@ -1,9 +1,9 @@
 """Glue job ``create_gold_product_performance``: silver -> gold mart ``product_performance``.
 
-Per product: units sold and refunded, paid orders, revenue, refunds, cost of goods and gross margin.
-Reads silver products, order_items, orders; writes
-the Iceberg table ``gold.product_performance``, whole, in one commit each run. The terms are
-defined in the Definitions section of glue-scripts/README.md.
+Per product: units sold and refunded, paid orders, revenue, refunds, cost of goods and gross
+margin. Reads silver products, order_items, orders; writes the Iceberg table
+``gold.product_performance``, per run, in one commit (the tenants whose silver rows changed, or all
+of it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

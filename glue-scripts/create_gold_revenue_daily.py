@@ -1,8 +1,8 @@
 """Glue job ``create_gold_revenue_daily``: silver -> gold mart ``revenue_daily``.
 
-Per tenant and day: gross revenue, refunds, net revenue, orders. Reads silver orders; writes
-the Iceberg table ``gold.revenue_daily``, whole, in one commit each run. The terms are defined in
-the Definitions section of glue-scripts/README.md.
+Per tenant and day: gross revenue, refunds, net revenue, orders. Reads silver orders; writes the
+Iceberg table ``gold.revenue_daily``, per run, in one commit (the tenants whose silver rows
+changed, or all of it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Glue job ``create_gold_revenue_monthly``: silver -> gold mart ``revenue_monthly``.
 
-Per tenant and month: gross, refunds, net, month-over-month growth. Reads silver orders; writes
-the Iceberg table ``gold.revenue_monthly``, whole, in one commit each run. The terms are defined in
-the Definitions section of glue-scripts/README.md.
+Per tenant and month: gross, refunds, net, month-over-month growth. Reads silver orders; writes the
+Iceberg table ``gold.revenue_monthly``, per run, in one commit (the tenants whose silver rows
+changed, or all of it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Glue job ``create_gold_subscription_metrics``: silver -> gold mart ``subscription_metrics``.
 
 Per tenant and month: MRR, new, expansion, contraction, churned MRR, churn rate. Reads silver
-subscriptions; writes the Iceberg table ``gold.subscription_metrics``, whole, in one commit each
-run. The terms are defined in the Definitions section of glue-scripts/README.md.
+subscriptions; writes the Iceberg table ``gold.subscription_metrics``, per run, in one commit (the
+tenants whose silver rows changed, or all of it). The terms are defined in the Definitions section
+of glue-scripts/README.md.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Glue job ``create_gold_tenant_summary``: silver -> gold mart ``tenant_summary``.
 
 Per tenant: customers, active customers, orders, completed orders, revenue, average order value,
-events. Reads silver tenants, customers, orders, events; writes
-the Iceberg table ``gold.tenant_summary``, whole, in one commit each run. The terms are defined in
-the Definitions section of glue-scripts/README.md.
+events. Reads silver tenants, customers, orders, events; writes the Iceberg table
+``gold.tenant_summary``, per run, in one commit (the tenants whose silver rows changed, or all of
+it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """
 
 from __future__ import annotations

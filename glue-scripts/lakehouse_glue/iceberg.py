@@ -32,11 +32,12 @@ several tenants: every reader scopes a tenant by value, never by folder.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
@@ -85,6 +86,12 @@ TABLE_PROPERTIES: dict[str, str] = {
     # a file whose tenants all sort before or after the one asked for is pruned.
     f"write.metadata.metrics.column.{TENANT_COLUMN}": "full",
 }
+
+#: Gold tables differ in one setting: a run replaces a few tenants' rows with a ``MERGE``
+#: (:func:`lakehouse_glue.gold.io.replace_tenants`), written copy-on-write. The files holding
+#: those tenants are rewritten whole, so gold never carries delete files: its readers (every
+#: dashboard) read plain files, and a mart's file count stays that of its buckets.
+GOLD_TABLE_PROPERTIES: dict[str, str] = {**TABLE_PROPERTIES, "write.merge.mode": "copy-on-write"}
 
 _CATALOG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -185,9 +192,13 @@ def _sql_string(value: str) -> str:
     return value
 
 
-def _properties_clause(props: dict[str, str] | None = None) -> str:
-    chosen = TABLE_PROPERTIES if props is None else props
-    return ", ".join(f"'{k}' = '{v}'" for k, v in chosen.items())
+def table_properties(table: Table) -> dict[str, str]:
+    """The properties the jobs give ``table``: gold's differ (:data:`GOLD_TABLE_PROPERTIES`)."""
+    return GOLD_TABLE_PROPERTIES if table.namespace == GOLD else TABLE_PROPERTIES
+
+
+def _properties_clause(props: dict[str, str]) -> str:
+    return ", ".join(f"'{k}' = '{v}'" for k, v in props.items())
 
 
 def _partition_clause() -> str:
@@ -264,7 +275,7 @@ def create_if_missing(spark: SparkSession, table: Table, schema: StructType) -> 
     spark.sql(
         f"create table if not exists {table.ident} ({columns}) using iceberg "
         f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
-        f"tblproperties ({_properties_clause()})"
+        f"tblproperties ({_properties_clause(table_properties(table))})"
     )
     _set_write_order(spark, table, _loaded(spark, table))
 
@@ -280,7 +291,8 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
         spark.sql(
             f"create or replace table {table.ident} using iceberg "
             f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
-            f"tblproperties ({_properties_clause()}) as select * from {view}"
+            f"tblproperties ({_properties_clause(table_properties(table))}) "
+            f"as select * from {view}"
         )
     _set_write_order(spark, table, _loaded(spark, table))
 
@@ -388,10 +400,15 @@ def converge(spark: SparkSession, table: Table) -> None:
         )
         loaded = _loaded(spark, table)
     _set_write_order(spark, table, loaded)
-    loaded = _loaded(spark, table)
+    set_stale_properties(spark, table)
+
+
+def set_stale_properties(spark: SparkSession, table: Table, loaded: Any | None = None) -> None:
+    """Give the table the properties of :func:`table_properties` it lacks (no snapshot)."""
+    loaded = loaded if loaded is not None else _loaded(spark, table)
     props = {str(k): str(v) for k, v in dict(loaded.properties()).items()}
     props["format-version"] = str(loaded.operations().current().formatVersion())
-    stale = {k: v for k, v in TABLE_PROPERTIES.items() if props.get(k) != v}
+    stale = {k: v for k, v in table_properties(table).items() if props.get(k) != v}
     if stale:
         spark.sql(f"alter table {table.ident} set tblproperties ({_properties_clause(stale)})")
 
@@ -442,3 +459,55 @@ def evolve(spark: SparkSession, table: Table, wanted: StructType) -> list[str]:
                     f"{field.dataType.simpleString()}, which Iceberg cannot promote it to"
                 )
     return problems
+
+
+class _JavaCallable:
+    """A Python function as a ``java.util.concurrent.Callable`` (through py4j's callback server)."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
+        self.error: BaseException | None = None
+
+    def call(self) -> None:
+        try:
+            self.fn()
+        except BaseException as exc:  # re-raised in Python by the caller, not through Java
+            self.error = exc
+
+    class Java:
+        implements: ClassVar[list[str]] = ["java.util.concurrent.Callable"]
+
+
+_callback_server = threading.Lock()
+
+
+def with_snapshot_properties(
+    spark: SparkSession, properties: dict[str, str], write: Callable[[], object]
+) -> None:
+    """Run ``write`` (a SQL statement's commit) so that its snapshot's summary holds ``properties``.
+
+    A SQL write takes no write options, so Iceberg reads extra summary properties from
+    ``org.apache.iceberg.spark.CommitMetadata.withCommitProperties``, a thread-local the commit
+    consults (https://iceberg.apache.org/docs/latest/spark-configuration/#write-options). The
+    properties are part of the commit: a reader of the snapshot knows what it was built from,
+    with no second file that a killed run could leave behind or ahead of the table. ``write``
+    runs as a py4j callback on the JVM thread that set the thread-local (PySpark pins a JVM
+    thread to each Python thread), which is the thread Spark plans and commits the write on.
+    """
+    from pyspark.java_gateway import ensure_callback_server_started
+
+    sc = spark.sparkContext
+    jvm, gateway = sc._jvm, sc._gateway
+    assert jvm is not None
+    assert gateway is not None
+    with _callback_server:  # two jobs of a stage may start it at once
+        ensure_callback_server_started(gateway)  # type: ignore[no-untyped-call]
+    props = jvm.java.util.HashMap()
+    for key, value in properties.items():
+        props.put(key, value)
+    call = _JavaCallable(write)
+    jvm.org.apache.iceberg.spark.CommitMetadata.withCommitProperties(
+        props, call, jvm.java.lang.Class.forName("java.lang.RuntimeException")
+    )
+    if call.error is not None:
+        raise call.error

@@ -1,20 +1,24 @@
 """The body of every ``create_gold_<mart>`` job, generic over marts.
 
-A gold job reads the silver tables its mart depends on, calls the mart's pure transform and
-overwrites the mart. The script itself only names the mart and its transform.
+A gold job decides how much of its mart to build (:func:`lakehouse_glue.gold.incremental.plan`:
+nothing, the tenants whose silver rows changed since its last commit, or all of it), reads the
+silver tables its mart depends on at the snapshots of that plan, calls the mart's pure
+transform and writes the result in one commit that records the plan. The script itself only
+names the mart and its transform.
 """
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_glue import metrics
-from lakehouse_glue.gold.io import read_silver, write_mart
+from lakehouse_glue.gold import incremental
+from lakehouse_glue.gold.io import read_silver, replace_tenants, write_mart
 from lakehouse_glue.gold.marts import mart
 from lakehouse_glue.jobargs import GlueContextLike, JobArgs
 
@@ -38,11 +42,30 @@ def inputs_of(mart_name: str, transform: Transform) -> list[str]:
 
 
 def build_mart(
-    spark: SparkSession, catalog: str, silver_path: str, mart_name: str, transform: Transform
+    spark: SparkSession,
+    catalog: str,
+    silver_path: str,
+    mart_name: str,
+    transform: Transform,
+    *,
+    snapshots: dict[str, int | None] | None = None,
+    tenants: Collection[str] | None = None,
 ) -> DataFrame:
-    """The mart computed from the current silver tables (not yet written)."""
+    """The mart computed from silver (not yet written).
+
+    Args:
+        snapshots: entity -> the snapshot to read (default: the current ones).
+        tenants: only these tenants (default: all).
+    """
     inputs = {
-        name: read_silver(spark, catalog, silver_path, name)
+        name: read_silver(
+            spark,
+            catalog,
+            silver_path,
+            name,
+            snapshot_id=-1 if snapshots is None else snapshots[name],
+            tenants=tenants,
+        )
         for name in inputs_of(mart_name, transform)
     }
     return transform(**inputs)
@@ -50,14 +73,39 @@ def build_mart(
 
 def run_mart(
     glue_context: GlueContextLike, args: JobArgs, mart_name: str, transform: Transform
-) -> None:
-    """Compute mart ``mart_name`` with ``transform`` from silver and replace it in gold."""
+) -> incremental.Plan:
+    """Bring mart ``mart_name`` up to date with silver; returns what the run did."""
     spark = glue_context.spark_session
     # Days and months are UTC by definition; Spark derives dates in the session time zone.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    mart_df = build_mart(spark, args.iceberg_catalog, args.silver_path, mart_name, transform)
-    write_mart(mart_df, mart_name, args.iceberg_catalog, args.gold_path)
-    # Gold freshness: the alarm breaches when no mart was published for hours.
+    catalog = args.iceberg_catalog
+    plan = incremental.plan(
+        spark, catalog, args.silver_path, args.gold_path, mart_name, full_refresh=args.full_refresh
+    )
+    if plan.mode == incremental.TENANTS:
+        assert plan.tenants is not None
+        if plan.tenants:
+            mart_df = build_mart(
+                spark,
+                catalog,
+                args.silver_path,
+                mart_name,
+                transform,
+                snapshots=plan.inputs,
+                tenants=plan.tenants,
+            )
+            replace_tenants(
+                mart_df, plan.tenants, mart_name, catalog, args.gold_path, plan.summary()
+            )
+        # No tenant changed (compaction only): the mart stands; its record stays the older one,
+        # which costs the next run a look at the same snapshots, never a wrong row.
+    elif plan.mode == incremental.FULL:
+        mart_df = build_mart(
+            spark, catalog, args.silver_path, mart_name, transform, snapshots=plan.inputs
+        )
+        write_mart(mart_df, mart_name, catalog, args.gold_path, plan.summary())
+    # Gold freshness: the alarm breaches when no mart was published for hours; a mart up to
+    # date with silver counts as published.
     metrics.publish(
         spark,
         reports_path=args.reports_path,
@@ -67,3 +115,4 @@ def run_mart(
         deployment=args.metrics_deployment,
         values={metrics.GOLD_MARTS_PUBLISHED: 1},
     )
+    return plan

@@ -35,6 +35,9 @@ class Mart:
     description: str
     depends_on: tuple[str, ...]
     columns: tuple[MartColumn, ...]
+    #: Every row is computed from its own tenant's silver rows alone: a run may recompute only
+    #: the tenants whose inputs changed (``lakehouse_glue.gold.incremental``).
+    per_tenant: bool
 
     @property
     def job_name(self) -> str:
@@ -67,7 +70,13 @@ def load_marts() -> tuple[Mart, ...]:
             description=m.get("description", ""),
             depends_on=tuple(m["depends_on"]),
             columns=columns,
+            per_tenant=m.get("per_tenant"),  # checked below: a bool, never defaulted
         )
+        if not isinstance(mart.per_tenant, bool):
+            raise ValueError(
+                f'gold.json: mart {mart.name!r} must say "per_tenant": true or false (whether '
+                "each row is computed from its own tenant's rows alone)"
+            )
         names = mart.column_names
         if len(set(names)) != len(names):
             raise ValueError(f"gold.json: mart {mart.name!r} declares a column twice")

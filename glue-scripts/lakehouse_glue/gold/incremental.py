@@ -1,0 +1,359 @@
+"""Incremental gold: what a mart was built from, and which tenants changed in silver since.
+
+A gold commit records in its snapshot summary (:func:`lakehouse_glue.iceberg.
+with_snapshot_properties`) the Iceberg snapshot id of every silver input it read and the code it
+ran (:data:`INPUTS`, :data:`CODE`). The next run of the job compares that record with the
+inputs' current snapshots:
+
+- **up to date**: the same snapshots and code; nothing is written;
+- **tenants**: every input's recorded snapshot is an ancestor of its current one: the tenants
+  whose rows changed in between (:func:`changed_tenants`) are recomputed and replaced, no
+  others (a mart declared ``per_tenant`` in ``gold.json`` only);
+- **full**: anything else (no record, new code, an input replaced or its snapshots expired, a
+  mart that is not per tenant, ``--full_refresh``): the whole mart is recomputed and replaced.
+
+A record that lags behind the table (a commit whose record is older than its data cannot
+happen: both are one commit) would only cost work: recomputing a tenant whose inputs did not
+change writes the same rows again.
+
+**Which tenants changed** is read from the silver table's own snapshots between the two ids,
+never from its rows at large: each snapshot names the data and delete files it added and
+removed. ``replace`` snapshots (compaction, rewriting delete files) change no row and are
+skipped. A data file added or removed holds rows of the tenants between its lower and upper
+bound of ``tenant_id`` (exact, ``write.metadata.metrics.column.tenant_id = full``); when the
+bounds differ (a bucket holds several tenants), the file's ``tenant_id`` column is read. A
+position delete file (merge-on-read) names (data file, row position) pairs; the tenant of each
+deleted row is the data file's ``tenant_id`` at that position, read from the data file
+(``_metadata.row_index``, the position Iceberg counts in). The answer is exact, deletes
+included, and it costs the files a change touched, not the table.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+
+from lakehouse_glue import iceberg as ice
+from lakehouse_glue.gold.marts import mart
+from lakehouse_glue.iceberg import TENANT_COLUMN
+
+#: Summary properties of a gold snapshot: the silver inputs it was built from (JSON object,
+#: entity -> snapshot id or null for a table with no data), the code it ran, how it was built
+#: (``full`` or ``tenants``) and, for ``tenants``, how many tenants it replaced.
+INPUTS = "lakehouse.gold.inputs"
+CODE = "lakehouse.gold.code"
+MODE = "lakehouse.gold.mode"
+TENANTS_REPLACED = "lakehouse.gold.tenants-replaced"
+
+#: How far back a gold table's history is searched for its last built snapshot (past commits
+#: without a record: offboarding a tenant, compaction).
+_RECORD_LOOKBACK = 50
+
+UP_TO_DATE, TENANTS, FULL = "up_to_date", "tenants", "full"
+
+
+def _files(root: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            if not entry.name.startswith(("_", ".")):
+                yield from _files(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith((".py", ".json")):
+            yield f"{prefix}{entry.name}", entry.read_bytes()
+
+
+def code_fingerprint(mart_name: str) -> str:
+    """The code a mart is built with: the shared library (declarations included) and its name.
+
+    Read through ``importlib.resources``, so it is the same from a folder and from the zip Glue
+    ships the library in. Any change to the library rebuilds every mart once, in full.
+    """
+    digest = hashlib.sha256(mart_name.encode())
+    for name, data in _files(resources.files("lakehouse_glue")):
+        digest.update(f"{name} {hashlib.sha256(data).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one run builds a mart: from which snapshots, and which tenants (None: all)."""
+
+    mode: str
+    #: Entity -> the snapshot id to read (None: the table does not exist or has no data).
+    inputs: dict[str, int | None]
+    code: str
+    tenants: frozenset[str] | None = None
+
+    def summary(self) -> dict[str, str]:
+        """The snapshot properties the mart's commit records."""
+        props = {INPUTS: json.dumps(self.inputs, sort_keys=True), CODE: self.code, MODE: self.mode}
+        if self.tenants is not None:
+            props[TENANTS_REPLACED] = str(len(self.tenants))
+        return props
+
+
+def built_from(spark: SparkSession, table: ice.Table) -> dict[str, str] | None:
+    """The record of the mart's last built snapshot (its summary); ``None`` without one."""
+    if not ice.exists(spark, table):
+        return None
+    loaded = ice._loaded(spark, table)
+    snapshot = loaded.currentSnapshot()
+    for _ in range(_RECORD_LOOKBACK):
+        if snapshot is None:
+            return None
+        summary = {str(k): str(v) for k, v in dict(snapshot.summary()).items()}
+        if INPUTS in summary and CODE in summary:
+            return summary
+        parent = snapshot.parentId()
+        snapshot = None if parent is None else loaded.snapshot(parent)
+    return None
+
+
+def plan(
+    spark: SparkSession,
+    catalog: str,
+    silver_path: str,
+    gold_path: str,
+    mart_name: str,
+    *,
+    full_refresh: bool,
+) -> Plan:
+    """Decide how to build ``mart_name`` now (see the module docstring)."""
+    declared = mart(mart_name)
+    inputs = {
+        e: ice.current_snapshot_id(spark, ice.silver_table(catalog, silver_path, e))
+        for e in declared.depends_on
+    }
+    code = code_fingerprint(mart_name)
+    record = (
+        None if full_refresh else built_from(spark, ice.gold_table(catalog, gold_path, mart_name))
+    )
+    if record is None or record[CODE] != code:
+        return Plan(FULL, inputs, code)
+    before: dict[str, int | None] = json.loads(record[INPUTS])
+    if before == inputs:
+        return Plan(UP_TO_DATE, inputs, code)
+    if not declared.per_tenant or set(before) != set(inputs):
+        return Plan(FULL, inputs, code)
+    walks: list[_Touched] = []
+    for entity, now in inputs.items():
+        walk = _walk(spark, ice.silver_table(catalog, silver_path, entity), before[entity], now)
+        if walk is None:
+            return Plan(FULL, inputs, code)
+        walks.append(walk)
+    gold = ice.gold_table(catalog, gold_path, mart_name)
+    # Replacing the changed tenants may rewrite every file of the mart (with 8 tenants, a
+    # change to all of them): a full rebuild then writes the same files with less work. Asked
+    # first of the tenants the files' bounds name, before any file is read.
+    known = set().union(*(w.tenants for w in walks))
+    if known and _every_file_holds_one(spark, gold, known):
+        return Plan(FULL, inputs, code)
+    tenants: set[str] = set()
+    for walk in walks:
+        changed = _resolve(spark, walk)
+        if changed is None:
+            return Plan(FULL, inputs, code)
+        tenants |= changed
+    if tenants != known and _every_file_holds_one(spark, gold, tenants):
+        return Plan(FULL, inputs, code)
+    return Plan(TENANTS, inputs, code, frozenset(tenants))
+
+
+def _every_file_holds_one(spark: SparkSession, table: ice.Table, tenants: set[str]) -> bool:
+    """Whether every data file of the mart may hold a row of ``tenants`` (by its bounds)."""
+    loaded = ice._loaded(spark, table)
+    snapshot = loaded.currentSnapshot()
+    if snapshot is None:
+        return True
+    bounds = _Bounds(spark, loaded)
+    ordered = sorted(tenants)
+    # A scan drops the files' column stats unless asked to keep them.
+    scan = loaded.newScan().useSnapshot(snapshot.snapshotId()).includeColumnStats()
+    for task in _iterate(scan.planFiles()):
+        lower, upper = bounds.range(task.file())
+        if lower is None or upper is None:
+            continue  # bounds unknown: the file may hold anything
+        at = bisect.bisect_left(ordered, lower)
+        if at == len(ordered) or ordered[at] > upper:
+            return False
+    return True
+
+
+def _iterate(java_iterable: Any) -> Iterator[Any]:
+    iterator = java_iterable.iterator()
+    while iterator.hasNext():
+        yield iterator.next()
+
+
+class _Bounds:
+    """The exact ``tenant_id`` of a file whose rows all belong to one tenant, read from its
+    lower and upper bounds."""
+
+    def __init__(self, spark: SparkSession, loaded: Any) -> None:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        self.jvm = jvm
+        self.field_id = int(loaded.schema().findField(TENANT_COLUMN).fieldId())
+        self.string = jvm.org.apache.iceberg.types.Types.StringType.get()
+
+    def _bound(self, bounds: Any) -> str | None:
+        buffer = None if bounds is None else bounds.get(self.field_id)
+        if buffer is None:
+            return None
+        conversions = self.jvm.org.apache.iceberg.types.Conversions
+        return str(conversions.fromByteBuffer(self.string, buffer).toString())
+
+    def range(self, content_file: Any) -> tuple[str | None, str | None]:
+        """The lowest and highest tenant of the file (None: not known)."""
+        return self._bound(content_file.lowerBounds()), self._bound(content_file.upperBounds())
+
+    def single_tenant(self, content_file: Any) -> str | None:
+        nulls = content_file.nullValueCounts()
+        if nulls is not None and int(nulls.getOrDefault(self.field_id, 0)) > 0:
+            return None
+        lower, upper = self.range(content_file)
+        if lower is None or lower != upper:
+            return None
+        return lower
+
+
+def _ancestry(loaded: Any, since: int | None, until: int) -> list[Any] | None:
+    """The snapshots after ``since`` up to ``until``; None when ``since`` is not an ancestor."""
+    chain: list[Any] = []
+    snapshot = loaded.snapshot(until)
+    while snapshot is not None and (since is None or int(snapshot.snapshotId()) != since):
+        chain.append(snapshot)
+        parent = snapshot.parentId()
+        snapshot = None if parent is None else loaded.snapshot(parent)
+    if snapshot is None and since is not None:
+        return None  # since was replaced away (a full rebuild) or its snapshots expired
+    return chain
+
+
+@dataclass
+class _Touched:
+    """What the snapshots of a range touched: tenants known from bounds, files to read."""
+
+    tenants: set[str]
+    #: Data files holding several tenants: their tenant column is read.
+    whole: set[str]
+    #: Position delete files, the data files they reference, and how many rows they delete.
+    deletes: set[str]
+    referenced: set[str]
+    positions: int = 0
+
+    def add_data_file(self, bounds: _Bounds, data_file: Any) -> None:
+        tenant = bounds.single_tenant(data_file)
+        if tenant is None:
+            self.whole.add(str(data_file.location()))
+        else:
+            self.tenants.add(tenant)
+
+    def add_delete_file(self, util: Any, delete_file: Any) -> bool:
+        """False when the file cannot be read for tenants (the range needs a full rebuild)."""
+        if str(delete_file.content().toString()) != "POSITION_DELETES":
+            return False  # equality deletes: no writer of this lake makes them
+        target = util.referencedDataFileLocation(delete_file)
+        if target is None:
+            return False  # a delete file spanning data files (partition-scoped)
+        location = str(delete_file.location())
+        if location not in self.deletes:
+            self.deletes.add(location)
+            self.positions += int(delete_file.recordCount())
+            self.referenced.add(str(target))
+        return True
+
+
+def changed_tenants(
+    spark: SparkSession, table: ice.Table, since: int | None, until: int | None
+) -> set[str] | None:
+    """The tenants with a row added, changed or deleted in ``table`` after ``since`` up to
+    ``until`` (snapshot ids; None: no data); None when that cannot be read from the table's
+    history, which the caller answers with a full rebuild."""
+    walk = _walk(spark, table, since, until)
+    return None if walk is None else _resolve(spark, walk)
+
+
+def _walk(
+    spark: SparkSession, table: ice.Table, since: int | None, until: int | None
+) -> _Touched | None:
+    """What the snapshots after ``since`` up to ``until`` touched, from their metadata alone."""
+    touched = _Touched(set(), set(), set(), set())
+    if since == until:
+        return touched
+    if until is None:
+        return None  # the table lost its data (dropped): no history to read
+    loaded = ice._loaded(spark, table)
+    chain = _ancestry(loaded, since, until)
+    if chain is None:
+        return None
+    io = loaded.io()
+    bounds = _Bounds(spark, loaded)
+    util = bounds.jvm.org.apache.iceberg.util.ContentFileUtil
+    for snapshot in chain:
+        if str(snapshot.operation()) == "replace":
+            continue  # compaction and rewritten deletes: the same rows in other files
+        for data_file in (
+            *_iterate(snapshot.addedDataFiles(io)),
+            *_iterate(snapshot.removedDataFiles(io)),
+        ):
+            touched.add_data_file(bounds, data_file)
+        delete_files = (
+            *_iterate(snapshot.addedDeleteFiles(io)),
+            *_iterate(snapshot.removedDeleteFiles(io)),
+        )
+        if not all(touched.add_delete_file(util, f) for f in delete_files):
+            return None
+    return touched
+
+
+def _resolve(spark: SparkSession, touched: _Touched) -> set[str] | None:
+    """The tenants of a walk: those its files' bounds name, and those read from its files."""
+    if not touched.whole and not touched.deletes:
+        return set(touched.tenants)
+    read, deleted_rows = _read_tenants(
+        spark, sorted(touched.whole), sorted(touched.deletes), sorted(touched.referenced)
+    )
+    if deleted_rows != touched.positions:
+        # Every position must find its row: a path spelled differently by Spark and Iceberg,
+        # or a data file gone, would otherwise hide a deleted row's tenant.
+        return None
+    if None in read:
+        return None  # a row without a tenant: only a full rebuild places it
+    return touched.tenants | {t for t in read if t is not None}
+
+
+def _read_tenants(
+    spark: SparkSession, whole: list[str], deletes: list[str], referenced: list[str]
+) -> tuple[set[str | None], int]:
+    """The tenants of every row of ``whole`` and of the rows ``deletes`` delete, and how many
+    deleted rows were found."""
+    frames: list[DataFrame] = []
+    if whole:
+        frames.append(spark.read.parquet(*whole).select(TENANT_COLUMN, F.lit(0).alias("_deleted")))
+    if deletes:
+        positions = spark.read.parquet(*deletes).select(
+            F.col("file_path").alias("_file"), F.col("pos").alias("_pos")
+        )
+        rows = spark.read.parquet(*referenced).select(
+            TENANT_COLUMN,
+            F.col("_metadata.file_path").alias("_file"),
+            F.col("_metadata.row_index").alias("_pos"),
+        )
+        joined = rows.join(positions, ["_file", "_pos"])
+        frames.append(joined.select(TENANT_COLUMN, F.lit(1).alias("_deleted")))
+    if not frames:
+        return set(), 0
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    found = union.groupBy(TENANT_COLUMN).agg(F.sum("_deleted").alias("n")).collect()
+    return {row[0] for row in found}, sum(int(row[1]) for row in found)
