@@ -1,4 +1,4 @@
-"""The CHECK constraints PostgreSQL enforces are the rules ``entities.json`` declares.
+"""The CHECK and UNIQUE constraints PostgreSQL enforces are the rules ``entities.json`` declares.
 
 Accepted values and non-negative amounts are written by hand in the Django models (and so in the
 migrations); this compares what the database really holds (``pg_constraint``) with the
@@ -28,6 +28,20 @@ CROSS_COLUMN_CHECKS = {
     ("orders", ("shipped_at", "status")),
     ("subscriptions", ("cancelled_at", "status")),
     ("subscriptions", ("status", "trial_ends_at")),
+}
+
+#: Keys unique within a tenant (columns sorted): the business keys the entities' prose names, and
+#: (id, tenant_id), the target of the same-tenant foreign keys. Named here so that a new one is
+#: seen; a single-column unique key must be declared ``unique`` in entities.json instead.
+TENANT_KEYS = {
+    ("customers", ("email", "tenant_id")),
+    ("customers", ("id", "tenant_id")),
+    ("invoices", ("invoice_number", "tenant_id")),
+    ("orders", ("id", "tenant_id")),
+    ("orders", ("order_number", "tenant_id")),
+    ("products", ("id", "tenant_id")),
+    ("products", ("sku", "tenant_id")),
+    ("subscriptions", ("id", "tenant_id")),
 }
 
 Rule = tuple[str, str, str, tuple[str, ...]]  # (table, column, kind, accepted values)
@@ -90,3 +104,37 @@ def test_check_constraints_equal_the_declared_rules(source_db: str) -> None:
         "checks in PostgreSQL that entities.json does not declare"
     )
     assert sorted(declared - found) == [], "rules in entities.json that PostgreSQL does not enforce"
+
+
+def _unique_keys(dsn: str, tables: list[str]) -> set[tuple[str, tuple[str, ...]]]:
+    """(table, columns) of every UNIQUE constraint and unique index but the primary keys."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            """
+            select c.relname,
+                   array(select a.attname from unnest(i.indkey) as u(n)
+                         join pg_attribute a on a.attrelid = c.oid and a.attnum = u.n)
+            from pg_index i
+            join pg_class c on c.oid = i.indrelid
+            join pg_namespace n on n.oid = c.relnamespace
+            where i.indisunique and not i.indisprimary
+              and n.nspname = 'public' and c.relname = any(%s)
+            """,
+            (tables,),
+        ).fetchall()
+    return {(table, tuple(sorted(columns))) for table, columns in rows}
+
+
+def test_unique_constraints_equal_the_declared_unique_columns(source_db: str) -> None:
+    """A column declared ``unique`` is unique in PostgreSQL, and a single-column unique key
+    there is declared; keys within a tenant (tenant_id plus columns) are named here."""
+    found = _unique_keys(source_db, list(load_declaration().names))
+    declared = {
+        (entity.name, (c.name,))
+        for entity in load_declaration().entities
+        for c in entity.columns
+        if c.unique
+    }
+    assert declared  # the declaration has unique columns
+    assert {k for k in found if len(k[1]) == 1} == declared
+    assert {k for k in found if len(k[1]) > 1} == TENANT_KEYS
