@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -258,15 +259,53 @@ def prune(lake_root: Path, temp_margin_seconds: float = 3600.0) -> int:
 
 def inside(table: CatalogTable, path: Path) -> Path:
     """``path`` resolved, refused unless it lies inside the table's folder."""
-    resolved = Path(os.path.realpath(path))
-    root = Path(os.path.realpath(table.location))
-    if not resolved.is_relative_to(root):
-        raise AthenaQueryError(
-            "ACCESS_DENIED",
-            f"{table.qualified_name} lists a data file outside its location ({path}); the "
-            "table metadata is not trusted",
-        )
-    return resolved
+    return Inside(table)(path)
+
+
+class Inside:
+    """:func:`inside` for many files of one table, resolving each folder once.
+
+    A table's data files share their folders (``data/``, one folder per bucket): a path's real
+    path is its folder's real path joined with its name, unless that name is a symbolic link
+    (then it is resolved in full by ``os.path.realpath``), so each folder is resolved once and
+    each file costs one ``lstat``. A path that is not absolute and normal (``..``, ``.``,
+    doubled separators) is resolved in full by ``os.path.realpath``, like any link.
+    """
+
+    def __init__(self, table: CatalogTable) -> None:
+        self.table = table
+        self.root = os.path.realpath(table.location)
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: Path | str) -> Path:
+        resolved = self._real(os.fspath(path))
+        if not (resolved == self.root or resolved.startswith(self.root.rstrip("/") + "/")):
+            raise AthenaQueryError(
+                "ACCESS_DENIED",
+                f"{self.table.qualified_name} lists a data file outside its location ({path}); "
+                "the table metadata is not trusted",
+            )
+        return Path(resolved)
+
+    def _real(self, path: str) -> str:
+        if not os.path.isabs(path) or os.path.normpath(path) != path or path.startswith("//"):
+            return os.path.realpath(path)
+        return self._step(path)
+
+    def _step(self, path: str) -> str:
+        """The real path of an absolute, normal ``path``: its folder's, then its own name."""
+        folder, name = os.path.split(path)
+        if not name:
+            return path  # the root
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = self._step(folder)
+        candidate = os.path.join(real_folder, name)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except OSError:
+            is_link = False  # missing: os.path.realpath keeps the name as it is too
+        return os.path.realpath(candidate) if is_link else candidate
 
 
 def _empty_sql(plan: Plan) -> str:
@@ -310,8 +349,9 @@ def cached_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -
 
 def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
     """The DuckDB source reading ``plan``'s files (each checked to be inside the table)."""
-    files = [inside(table, f) for f in plan.files]
-    deletes = [inside(table, f) for f in plan.deletes]
+    check = Inside(table)
+    files = [check(f) for f in plan.files]
+    deletes = [check(f) for f in plan.deletes]
     # Iceberg never rewrites a data or delete file (a commit writes new ones and a new
     # metadata file): the same list of files is the same rows.
     if not files:
@@ -323,7 +363,7 @@ def source_of(plan: Plan, table: CatalogTable, tenant_id: str | None) -> Source:
             select_list.append(f"cast({ident(c.name)} as timestamp) as {ident(c.name)}")
         else:
             select_list.append(ident(c.name))
-    targets = [(uri, inside(table, f)) for uri, f in plan.targets]
+    targets = [(uri, check(f)) for uri, f in plan.targets]
     sql = read_sql(", ".join(select_list), files, plan.by_name, deletes, targets)
     if tenant_id is not None and table.tenant_column:
         # The isolation itself: the files planned for a tenant are its bucket's, which hold

@@ -85,14 +85,16 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_GLOB_ESCAPES = str.maketrans({c: f"[{c}]" for c in "*?["})
+
+
 def literal_path(path: Path | str) -> str:
     """A DuckDB string literal naming exactly ``path``: glob characters are escaped.
 
     DuckDB expands ``*``, ``?`` and ``[...]`` in every file name it is given; a one-character
     class (``[*]``) matches the character itself.
     """
-    text = str(path)
-    return lit("".join(f"[{c}]" if c in "*?[" else c for c in text))
+    return lit(str(path).translate(_GLOB_ESCAPES))
 
 
 def _under(path: Path, root: Path) -> bool:

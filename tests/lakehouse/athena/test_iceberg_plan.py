@@ -18,7 +18,7 @@ from pyiceberg.expressions import AlwaysTrue, EqualTo
 
 from lakehouse.athena import iceberg_plan
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
-from lakehouse.catalog.store import load_catalog
+from lakehouse.catalog.store import CatalogTable, load_catalog
 from tests.support.lake_iceberg import (
     ORDERS_ARROW,
     TENANTS,
@@ -192,3 +192,75 @@ def test_prune_keeps_only_the_plans_of_current_snapshots(iceberg_lake: IcebergLa
 
 def test_prune_of_a_lake_without_plans_removes_nothing(tmp_path: Path) -> None:
     assert iceberg_plan.prune(tmp_path) == 0
+
+
+def _table_at(location: Path) -> CatalogTable:
+    return CatalogTable(
+        database="gold",
+        name="t",
+        format="iceberg",
+        location=str(location),
+        columns=(),
+        partition_keys=(),
+        partitions=(),
+        files=0,
+        crawled_at="",
+    )
+
+
+def test_the_file_check_resolves_links_exactly_as_realpath(tmp_path: Path) -> None:
+    # Hostile first: links to another table (a file, a bucket folder, a chain, a relative link
+    # climbing out), paths with "..", doubled separators and missing files. Inside resolves
+    # folders once; for every path it must accept and refuse exactly what os.path.realpath
+    # would, and give the same real path.
+    lake = tmp_path / "lake" / "gold"
+    table = lake / "t"
+    other = lake / "other" / "data" / "tenant_id_bucket=3"
+    for folder in (table / "data" / "tenant_id_bucket=0", table / "data" / "tenant_id_bucket=1"):
+        folder.mkdir(parents=True)
+        (folder / "a.parquet").write_bytes(b"x")
+    other.mkdir(parents=True)
+    (other / "secret.parquet").write_bytes(b"s")
+    data = table / "data"
+    (data / "tenant_id_bucket=0" / "stolen.parquet").symlink_to(other / "secret.parquet")
+    (data / "tenant_id_bucket=2").symlink_to(other)
+    (data / "tenant_id_bucket=4").symlink_to(data / "tenant_id_bucket=1")
+    (data / "hop.parquet").symlink_to(data / "tenant_id_bucket=0" / "stolen.parquet")
+    (data / "climb.parquet").symlink_to(Path("..") / ".." / "other" / "data")
+    (data / "inner.parquet").symlink_to(Path("tenant_id_bucket=1") / "a.parquet")
+    (tmp_path / "lake" / "alias").symlink_to(lake)
+    candidates = [
+        data / "tenant_id_bucket=0" / "a.parquet",
+        data / "tenant_id_bucket=1" / "a.parquet",
+        data / "tenant_id_bucket=0" / "stolen.parquet",
+        data / "tenant_id_bucket=2" / "secret.parquet",
+        data / "tenant_id_bucket=4" / "a.parquet",
+        data / "hop.parquet",
+        data / "climb.parquet",
+        data / "inner.parquet",
+        data / "tenant_id_bucket=9" / "missing.parquet",
+        tmp_path / "lake" / "alias" / "t" / "data" / "tenant_id_bucket=1" / "a.parquet",
+        tmp_path / "lake" / "alias" / "other" / "data" / "tenant_id_bucket=3" / "secret.parquet",
+        f"{data}/tenant_id_bucket=1/../../../other/data/tenant_id_bucket=3/secret.parquet",
+        f"{data}/tenant_id_bucket=1/./a.parquet",
+        f"{data}//tenant_id_bucket=1/a.parquet",
+        "t/data/tenant_id_bucket=1/a.parquet",
+        other / "secret.parquet",
+    ]
+    check = iceberg_plan.Inside(_table_at(table))  # one resolver for them all, like a plan
+    accepted = 0
+    for path in candidates:
+        real = os.path.realpath(path)
+        allowed = Path(real).is_relative_to(os.path.realpath(table))
+        if allowed:
+            assert check(path) == Path(real), path
+            accepted += 1
+        else:
+            with pytest.raises(AthenaQueryError, match="outside its location") as denied:
+                check(path)
+            assert denied.value.code == "ACCESS_DENIED"
+        # The one-off form agrees with the kept one.
+        if allowed:
+            assert iceberg_plan.inside(_table_at(table), Path(path)) == Path(real)
+    # The check has teeth: links out of the table and ".." escapes were refused.
+    assert accepted == 8
