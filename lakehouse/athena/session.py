@@ -96,7 +96,7 @@ class Session:
         except BaseException:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             raise
-        self._registered: set[str] = set()
+        self._registered: dict[str, str] = {}  # qualified name: the source SQL it reads
         self.locked = False
         # Athena evaluates timestamps in UTC; DuckDB's session zone would otherwise leak in.
         self.con.execute("set TimeZone = 'UTC'")
@@ -125,7 +125,8 @@ class Session:
         (:class:`lakehouse.athena.pool.SessionPool` keys a session by exactly what it copied).
         """
         for table in tables:
-            if table.qualified_name in self._registered:
+            registered = self._registered.get(table.qualified_name)
+            if registered is not None and self.tenant_id is not None:
                 continue
             if self.locked and self.tenant_id is not None:
                 raise AthenaQueryError(
@@ -134,19 +135,25 @@ class Session:
                     "run it in a new session",
                 )
             target = f"{table.database}.{views.ident(table.name)}"
+            # Resolved again at every call of a session without a tenant (it serves every
+            # call of its engine): a commit since the last call is read, not the files of the
+            # snapshot current when the view was first made.
             source = (sources or {}).get(table.qualified_name) or views.resolve(
                 table, self.tenant_id, self.lake_root
             )
+            if registered == source.sql:
+                continue
             kind = "table" if self.tenant_id is not None or source.copy else "view"
+            replace = " or replace" if registered is not None else ""
             try:
-                self.run(f"create {kind} {target} as {source.sql}", deadline)
+                self.run(f"create{replace} {kind} {target} as {source.sql}", deadline)
             except AthenaQueryError as exc:
                 if exc.code == "EXCEEDED_TIME_LIMIT":
                     raise
                 raise AthenaQueryError(
                     "HIVE_BAD_DATA", f"{table.qualified_name} cannot be read: {exc}"
                 ) from exc
-            self._registered.add(table.qualified_name)
+            self._registered[table.qualified_name] = source.sql
 
     def lock_down(self) -> None:
         """Confine DuckDB for good (see the module docstring)."""

@@ -167,6 +167,23 @@ def test_a_gold_table_rewritten_between_two_requests_gives_the_new_numbers(lake:
     assert not before.temp_dir.exists()
 
 
+def test_an_all_tenant_engine_reads_a_commit_made_between_two_of_its_calls(lake: Lake) -> None:
+    # The all-tenant session serves every call of its engine: its views must follow the
+    # table's current snapshot, never stay on the files of the first call's snapshot.
+    every = "select count(*), sum(net_revenue) from gold.revenue"
+
+    def expected() -> list[tuple[int, Decimal]]:
+        rows = [r for tenant_rows in lake.revenue.values() for r in tenant_rows]
+        return [(len(rows), sum((r["net_revenue"] for r in rows), Decimal("0.00")))]
+
+    with AthenaEngine(lake.iceberg.settings, save_results=False) as engine:
+        assert engine.execute(every)[0].rows == expected()
+        lake.rewrite("acme", revenue_rows("acme", 5, 77_700))
+        assert engine.execute(every)[0].rows == expected() == [(14, Decimal("4115.26"))]
+        # An unchanged table is not made again; the same engine still reads it.
+        assert engine.execute(f"{every} where tenant_id <> ''")[0].rows == expected()
+
+
 def test_a_commit_that_leaves_a_tenants_files_alone_keeps_its_session(lake: Lake) -> None:
     """acme's plan names the same files after a commit to globex's bucket: same rows."""
     assert bucket_of(TENANTS["acme"]) != bucket_of(TENANTS["globex"])
