@@ -59,27 +59,6 @@ from lakehouse.source.pools import build_pools
 
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
 
-ACTIONS: tuple[tuple[str, float], ...] = (
-    ("place_order", 22),
-    ("pay_order", 12),
-    ("ship_order", 10),
-    ("complete_order", 9),
-    ("cancel_order", 3),
-    ("refund_order", 2),
-    ("new_customer", 6),
-    ("edit_customer", 8),
-    ("record_events", 15),
-    ("start_subscription", 2),
-    ("bill_subscription", 4),
-    ("pay_invoice", 4),
-    ("mark_overdue", 1),
-    ("change_plan", 1.5),
-    ("cancel_subscription", 1),
-    ("purge_abandoned_order", 0.3),
-    ("forget_customer", 0.2),
-    ("delete_events", 0.5),
-)
-
 
 @dataclass
 class SimulationStats:
@@ -181,9 +160,6 @@ class Simulator:
         self._pending: list[tuple[psycopg.Cursor[Any], str, str]] = []
         self._closing: list[psycopg.Cursor[Any]] = []
         self._last_now = datetime.now(UTC)
-        self.actions: dict[str, Callable[[TenantState, datetime], None]] = {
-            name: getattr(self, name) for name, _w in ACTIONS
-        }
 
     # -- loading ------------------------------------------------------------------------------
     def _fingerprint(self) -> str:
@@ -648,6 +624,7 @@ class Simulator:
         pick = self.rng.randrange(self._tenant_cumulative[-1])
         tenant = self.tenants[bisect.bisect_right(self._tenant_cumulative, pick)]
         action = weighted(self.rng, ACTIONS)
+        name = str(action.__name__)
         # A clock that never goes back and moves at least 1 ms per transaction: a transaction
         # may use up to 1 ms past its start for rows it changes twice, and the next one must
         # not come before that (a shipment before its payment).
@@ -659,7 +636,7 @@ class Simulator:
             # Pipeline mode: the statements of one transaction go out without waiting for each
             # other's results; leaving the block syncs and raises any error.
             with self.conn.pipeline(), self.conn.transaction():
-                self.actions[action](tenant, now)
+                action(self, tenant, now)
             for cur, table, op in self._pending:
                 self._count(table, op, cur.rowcount)
                 cur.close()
@@ -667,13 +644,37 @@ class Simulator:
                 cur.close()
         except psycopg.Error as exc:
             raise LakehouseError(
-                f"simulated action {action!r} for tenant {tenant.ctx.id} was rejected by the "
+                f"simulated action {name!r} for tenant {tenant.ctx.id} was rejected by the "
                 f"database: {exc}. The simulator keeps its own view of the data; another writer "
                 "may have changed it (re-run to reload), or this is a bug."
             ) from exc
         self.stats.transactions += 1
-        self.stats.by_action[action] += 1
-        return str(action)
+        self.stats.by_action[name] += 1
+        return name
+
+
+#: The business actions, each with its weight: a transaction runs one, drawn by weight (the
+#: methods themselves, so an action is one method and nothing looks it up by name).
+ACTIONS: tuple[tuple[Callable[[Simulator, TenantState, datetime], None], float], ...] = (
+    (Simulator.place_order, 22),
+    (Simulator.pay_order, 12),
+    (Simulator.ship_order, 10),
+    (Simulator.complete_order, 9),
+    (Simulator.cancel_order, 3),
+    (Simulator.refund_order, 2),
+    (Simulator.new_customer, 6),
+    (Simulator.edit_customer, 8),
+    (Simulator.record_events, 15),
+    (Simulator.start_subscription, 2),
+    (Simulator.bill_subscription, 4),
+    (Simulator.pay_invoice, 4),
+    (Simulator.mark_overdue, 1),
+    (Simulator.change_plan, 1.5),
+    (Simulator.cancel_subscription, 1),
+    (Simulator.purge_abandoned_order, 0.3),
+    (Simulator.forget_customer, 0.2),
+    (Simulator.delete_events, 0.5),
+)
 
 
 def simulate(
