@@ -13,6 +13,9 @@ Iceberg snapshot id of each input table (every commit makes a new one) and a fin
 job script, the shared library and the declarations, recorded after each successful build in
 ``<lake>/_glue/pipeline/gold_inputs.json``. A silver job run by hand in between, a failed gold
 job or a changed transform all make the mart run again; ``--full-refresh`` runs every mart.
+A gold job that does run decides for itself how much to rebuild, from the record its mart's
+last commit carries (:mod:`lakehouse_glue.gold.incremental`): usually only the tenants whose
+silver rows changed.
 
 A silver job is skipped the same way when its run would be handed no bronze file (the Glue
 stand-in's bookmark rule, asked without Spark: :func:`lakehouse.pipeline.state.
