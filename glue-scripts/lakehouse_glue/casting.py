@@ -18,6 +18,10 @@ _INT = r"^[+-]?[0-9]+$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
 _TS_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+#: A timestamp without an offset (the contract's own form): read as UTC.
+_TS_LOCAL = _TS + "$"
+#: A control character, which JSON allows only as whitespace between tokens.
+_CONTROL = r"[\x00-\x1f]"
 _TRUE = ("true", "t", "1")
 _FALSE = ("false", "f", "0")
 
@@ -25,12 +29,22 @@ _FALSE = ("false", "f", "0")
 def json_valid(raw: SparkColumn) -> SparkColumn:
     """Whether ``raw`` is one complete JSON document (NULL stays NULL).
 
-    Spark has no JSON validator; parsing the text wrapped in ``[...]`` as ``array<string>`` makes
-    Jackson read the whole document (objects, arrays and scalars alike) in the JVM, and a
-    malformed or trailing-garbage text gives NULL. The blank text is not JSON.
+    Spark has no JSON validator. ``json_array_length`` over the text wrapped in ``[...]`` makes
+    Jackson read every token of the document (objects, arrays and scalars alike, nested values
+    skipped token by token without being copied) and gives NULL for a malformed text or for
+    trailing garbage; exactly one element means one document (the blank text has none, and
+    ``1, 2`` two). That parser tolerates raw control characters inside strings, which JSON
+    (and PostgreSQL) forbid, so a text holding one is judged by ``from_json`` instead, whose
+    parser rejects them: a full parse that also copies every value, too slow for every row.
+    Neither accepts ``NaN`` or ``Infinity`` as JSON either: they are not JSON.
     """
-    parsed = F.from_json(F.concat(F.lit("["), raw, F.lit("]")), "array<string>")
-    return F.when(raw.isNotNull(), (F.trim(raw) != F.lit("")) & parsed.isNotNull())
+    wrapped = F.concat(F.lit("["), raw, F.lit("]"))
+    strict = F.from_json(wrapped, "array<string>", {"allowNonNumericNumbers": "false"})
+    return F.when(
+        raw.isNotNull(),
+        F.coalesce(F.json_array_length(wrapped) == F.lit(1), F.lit(False))
+        & (~raw.rlike(_CONTROL) | strict.isNotNull()),
+    )
 
 
 def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkColumn]:
@@ -69,6 +83,22 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
 
 
 def timestamp_utc(raw: SparkColumn) -> SparkColumn:
-    """Parse ``yyyy-MM-dd HH:mm:ss[.ffffff][offset]`` as UTC regardless of the session zone."""
+    """Parse ``yyyy-MM-dd HH:mm:ss[.ffffff][offset]`` as UTC regardless of the session zone.
+
+    The contract's form has no offset. Spark reads a zone-less text in the session's zone, and
+    a text with a zone through a per-value zone lookup that costs more than the rest of typing a
+    value; so a zone-less text is read as a local date-time (``timestamp_ntz``, no zone at all)
+    and placed on the UTC time line by arithmetic: its days since 1970-01-01 and the time of day.
+    Any other text (an offset, not the contract's, still accepted) is judged as before: the
+    prefix must have the shape above, and Spark's cast reads the rest with its offset, or as UTC.
+    """
+    local = raw.cast("timestamp_ntz")
+    day = local.cast("date")
+    time_of_day = (local - day.cast("timestamp_ntz")).cast("decimal(18,6)")
+    utc = F.timestamp_micros(
+        F.unix_date(day).cast("long") * F.lit(86_400_000_000)
+        + (time_of_day * F.lit(1_000_000)).cast("long")
+    )
     with_zone = F.when(raw.rlike(_TS + _TS_OFFSET), raw).otherwise(F.concat(raw, F.lit("Z")))
-    return F.when(raw.rlike(_TS), with_zone.cast("timestamp"))
+    other = F.when(raw.rlike(_TS), with_zone.cast("timestamp"))
+    return F.when(raw.rlike(_TS_LOCAL), utc).otherwise(other)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lakehouse_glue.casting import typed_value
 from lakehouse_glue.model import Column
+from pyspark.sql import Column as SparkColumn
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
@@ -110,3 +111,170 @@ def test_uuid_int_and_date(spark: SparkSession) -> None:
             [(datetime(2024, 2, 29).date(), True), (None, False)], "v date, ok boolean"
         ),
     )
+
+
+# --- hostile texts: the fast paths must give exactly the answers of the plain definitions ----
+
+_PLAIN_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+_PLAIN_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _plain_timestamp_utc(raw: SparkColumn) -> SparkColumn:
+    """The definition, stated plainly: the shape, then Spark's cast with the offset or UTC's."""
+    with_zone = F.when(raw.rlike(_PLAIN_TS + _PLAIN_OFFSET), raw).otherwise(
+        F.concat(raw, F.lit("Z"))
+    )
+    return F.when(raw.rlike(_PLAIN_TS), with_zone.cast("timestamp"))
+
+
+def _us(*args: int) -> int:
+    return int((datetime(*args, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * (
+        1_000_000
+    )
+
+
+#: (text, microseconds since the epoch, or None when the text is not a timestamp)
+HOSTILE_TIMESTAMPS: list[tuple[str | None, int | None]] = [
+    # The contract's form, with every length of fraction PostgreSQL may print.
+    ("2024-03-10 07:30:00", _us(2024, 3, 10, 7, 30)),
+    ("2024-03-10 07:30:00.1", _us(2024, 3, 10, 7, 30) + 100_000),
+    ("2024-03-10 07:30:00.12", _us(2024, 3, 10, 7, 30) + 120_000),
+    ("2024-03-10 07:30:00.123", _us(2024, 3, 10, 7, 30) + 123_000),
+    ("2024-03-10 07:30:00.1234", _us(2024, 3, 10, 7, 30) + 123_400),
+    ("2024-03-10 07:30:00.12345", _us(2024, 3, 10, 7, 30) + 123_450),
+    ("2024-03-10 07:30:00.123456", _us(2024, 3, 10, 7, 30) + 123_456),
+    ("2024-03-10T07:30:00.000001", _us(2024, 3, 10, 7, 30) + 1),
+    # Local times New York skips (spring forward) or repeats (fall back): UTC has them once.
+    ("2024-03-10 02:30:00.5", _us(2024, 3, 10, 2, 30) + 500_000),
+    ("2024-11-03 01:30:00.123456", _us(2024, 11, 3, 1, 30) + 123_456),
+    # Leap days, the ends of the calendar and before 1970 (negative microseconds).
+    ("2024-02-29 23:59:59.999999", _us(2024, 2, 29, 23, 59, 59) + 999_999),
+    ("2000-02-29 00:00:00", _us(2000, 2, 29)),
+    ("2023-02-29 00:00:00", None),
+    ("1900-02-29 00:00:00", None),
+    ("1969-12-31 23:59:59.999999", -1),
+    ("1900-01-01 00:00:00", _us(1900, 1, 1)),
+    ("0001-01-01 00:00:00.000001", _us(1, 1, 1) + 1),
+    ("9999-12-31 23:59:59.999999", _us(9999, 12, 31, 23, 59, 59) + 999_999),
+    # Offsets: not the contract's, still read with their offset.
+    ("2024-03-10 07:30:00Z", _us(2024, 3, 10, 7, 30)),
+    ("2024-03-10 07:30:00+00", _us(2024, 3, 10, 7, 30)),
+    ("2024-03-10 07:30:00.25+05:30", _us(2024, 3, 10, 2, 0) + 250_000),
+    ("2024-03-10 07:30:00-0800", _us(2024, 3, 10, 15, 30)),
+    # Malformed shapes, impossible values, stray characters.
+    ("2024-13-01 00:00:00", None),
+    ("2024-04-31 00:00:00", None),
+    ("2024-03-10 24:00:00", None),
+    ("2024-03-10 23:59:60", None),
+    ("2024-03-10 23:60:00", None),
+    ("2024-3-10 07:30:00", None),
+    ("2024-03-10 7:30:00", None),
+    ("2024-03-10 07:30", None),
+    ("2024-03-10", None),
+    (" 2024-03-10 07:30:00", None),
+    ("+2024-03-10 07:30:00", None),
+    ("20240-03-10 07:30:00", None),
+    ("2024/03/10 07:30:00", None),
+    ("2024-03-10 07:30:00 UTC", None),
+    ("2024-03-10 07:30:00+5:30", None),
+    ("2024-03-10 07:30:00America/New_York", None),
+    ("\u0662\u0660\u0662\u0664-03-10 07:30:00", None),  # Arabic-Indic digits
+    ("", None),
+    ("not a time", None),
+    (None, None),
+]
+
+
+def test_hostile_timestamps_in_any_session_zone(spark: SparkSession) -> None:
+    col = Column("at", "timestamp", nullable=True)
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    texts = [t for t, _ in HOSTILE_TIMESTAMPS]
+    try:
+        for session_zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+            spark.conf.set("spark.sql.session.timeZone", session_zone)
+            df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, raw string")
+            typed, parsed = typed_value(F.col("raw"), col)
+            got = df.select(
+                "i",
+                F.unix_micros(typed).alias("us"),
+                parsed.alias("ok"),
+                F.unix_micros(_plain_timestamp_utc(F.col("raw"))).alias("plain"),
+            ).collect()
+            by_text = {texts[r["i"]]: (r["us"], r["ok"], r["plain"]) for r in got}
+            for text, expected in HOSTILE_TIMESTAMPS:
+                us, ok, plain = by_text[text]
+                assert (us, ok) == (expected, text is None or expected is not None), (
+                    session_zone,
+                    text,
+                )
+                assert us == plain, (session_zone, text)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone or "UTC")
+
+
+def test_fraction_quirks_read_as_the_plain_cast_does(spark: SparkSession) -> None:
+    # Not the contract's form, and typed exactly as before the fast path: Spark's cast
+    # truncates a seventh fraction digit and reads a bare trailing point as no fraction.
+    texts = ["2024-03-10 07:30:00.1234567", "2024-03-10 07:30:00."]
+    df = spark.createDataFrame([(t,) for t in texts], "raw string")
+    typed, _ = typed_value(F.col("raw"), Column("at", "timestamp", nullable=True))
+    got = df.select(F.unix_micros(typed), F.unix_micros(_plain_timestamp_utc(F.col("raw"))))
+    at = _us(2024, 3, 10, 7, 30)
+    assert [tuple(r) for r in got.collect()] == [(at + 123_456,) * 2, (at, at)]
+
+
+def test_hostile_json(spark: SparkSession) -> None:
+    col = Column("j", "json", nullable=True)
+    valid = [
+        '{"a": [1, "x,y"]}',
+        "[]",
+        "{}",
+        '"s"',
+        "0",
+        "-1.5e3",
+        "true",
+        "null",
+        '{"a": {"b": [{"c": null}]}}',
+        '{"a": "\\u0001 and \\t escaped"}',
+        '{"a": "caf\u00e9 \U0001f600"}',
+        '\n{\t"a": 1\r\n}\n',  # control characters as whitespace between tokens
+        "  [1]  ",
+    ]
+    invalid = [
+        "{bad",
+        '{"a":1} x',
+        '{"a":1}}',
+        '{"a":}',
+        "[1,]",
+        "",
+        "   ",
+        "\n",
+        "1, 2",  # two documents
+        '{"a": 1}, {"b": 2}',
+        "NaN",  # not JSON (PostgreSQL refuses it too)
+        "-Infinity",
+        '{"a": NaN}',
+        '{"a": "raw\ttab"}',  # a control character inside a string must be escaped
+        '{"a": "raw\nnewline"}',
+        "nul",
+        "undefined",
+    ]
+    got = _cast(spark, col, [*valid, *invalid, None])
+    assert got == [(v, True) for v in valid] + [(None, False) for _ in invalid] + [(None, True)]
+
+
+def test_hostile_uuids(spark: SparkSession) -> None:
+    col = Column("id", "uuid", nullable=True)
+    good = "0e0e0e0e-1111-2222-3333-44444444aBcD"
+    bad = [
+        "0e0e0e0e-1111-2222-3333-44444444abc",  # 35 characters
+        "0e0e0e0e-1111-2222-3333-44444444abcde",  # 37
+        "0e0e0e0e1111222233334444444abcd",
+        "{0e0e0e0e-1111-2222-3333-44444444abcd}",
+        "0e0e0e0e-1111-2222-3333-44444444abcg",
+        "0e0e0e0e_1111_2222_3333_44444444abcd",
+        " 0e0e0e0e-1111-2222-3333-44444444abcd",
+        "0e0e0e0e-1111-2222-3333-44444444abc\u0661",
+        "",
+    ]
+    assert _cast(spark, col, [good, *bad]) == [(good.lower(), True)] + [(None, False)] * len(bad)
