@@ -81,7 +81,7 @@ def test_plan_holds_every_component(resources: list[dict[str, Any]]) -> None:
         # the table optimizers
         "aws_iam_role": 9 + len(tf_check.PLAN_TENANTS),
         # lake formation: settings, silver and gold registered, one filter per tenant and silver,
-        # silver history or gold table (test_lake_formation.py checks the grants)
+        # silver history or gold table (modules/test_lakeformation.py checks the grants)
         "aws_lakeformation_data_lake_settings": 1,
         "aws_lakeformation_resource": 2,
         "aws_lakeformation_data_cells_filter": len(tf_check.PLAN_TENANTS) * (2 * entities + marts),

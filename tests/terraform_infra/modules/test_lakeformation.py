@@ -1,6 +1,7 @@
-"""Tenant isolation on AWS, proven on the plan: Lake Formation governs the lake, each tenant's
-principal reads only through its own row filters, and nobody but the pipeline, the Iceberg table
-optimizers and the administrators holds a table-wide grant or reads the lake's bytes by S3 path."""
+"""modules/lakeformation, with modules/tenant and the per-tenant workgroups: tenant isolation on
+AWS, proven on the plan. Lake Formation governs the lake, each tenant's principal reads only
+through its own row filters, and nobody but the pipeline, the Iceberg table optimizers and the
+administrators holds a table-wide grant or reads the lake's bytes by S3 path."""
 
 from __future__ import annotations
 
