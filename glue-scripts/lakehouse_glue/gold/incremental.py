@@ -168,21 +168,41 @@ def plan(
 
 
 def _every_file_holds_one(spark: SparkSession, table: ice.Table, tenants: set[str]) -> bool:
-    """Whether every data file of the mart may hold a row of ``tenants`` (by its bounds)."""
+    """Whether every data file of the mart may hold a row of ``tenants``: a file of the bucket
+    spec holds only its bucket's tenants, and only those between its bounds."""
     loaded = ice._loaded(spark, table)
     snapshot = loaded.currentSnapshot()
     if snapshot is None:
         return True
     bounds = _Bounds(spark, loaded)
-    ordered = sorted(tenants)
+    jvm = bounds.jvm
+    buckets = ice.LAYOUT.tenant_buckets
+    by_bucket: dict[int, list[str]] = {}
+    for tenant in tenants:
+        # Iceberg's bucket transform: murmur3 of the UTF-8 string, sign bit cleared, modulo N.
+        bucket = (int(jvm.org.apache.iceberg.util.BucketUtil.hash(tenant)) & 0x7FFFFFFF) % buckets
+        by_bucket.setdefault(bucket, []).append(tenant)
+    for held in by_bucket.values():
+        held.sort()
+    bucket_spec = [(t, c) for _, t, c in ice.partition_fields(loaded)] == [
+        (ice._BUCKET_TRANSFORM, TENANT_COLUMN)
+    ]
+    spec_id = int(loaded.spec().specId())
+    integer = jvm.java.lang.Class.forName("java.lang.Integer")
     # A scan drops the files' column stats unless asked to keep them.
     scan = loaded.newScan().useSnapshot(snapshot.snapshotId()).includeColumnStats()
     for task in _iterate(scan.planFiles()):
-        lower, upper = bounds.range(task.file())
+        data_file = task.file()
+        candidates = sorted(tenants)
+        if bucket_spec and int(data_file.specId()) == spec_id:
+            candidates = by_bucket.get(int(data_file.partition().get(0, integer)), [])
+        lower, upper = bounds.range(data_file)
         if lower is None or upper is None:
-            continue  # bounds unknown: the file may hold anything
-        at = bisect.bisect_left(ordered, lower)
-        if at == len(ordered) or ordered[at] > upper:
+            if not candidates:
+                return False
+            continue  # bounds unknown: the file may hold any tenant of its bucket
+        at = bisect.bisect_left(candidates, lower)
+        if at == len(candidates) or candidates[at] > upper:
             return False
     return True
 
