@@ -21,6 +21,12 @@ Measured, per tenant count:
   more replication, the incremental pipeline run (same Spark session), and silver.products'
   snapshot summary: ``..._data_files_added`` / ``_deleted`` / ``_total``.
 
+Per job (in the JSON's ``details`` and a second table): the seconds of every job of the full
+refresh and of the incremental run at both tenant counts, with their ratio, and for each gold
+mart how the incremental run built it: ``tenants (n)`` (the mart's commit replaced n tenants),
+``full``, or ``up to date`` (no new commit). The jobs of a stage run concurrently, so a job's
+seconds include waiting for the others; read them as shares, not as a sum.
+
 One Spark session serves both runs. Before them, an unmeasured warm-up run (8 tenants at
 ``WARMUP_SCALE``, the same steps) loads and JIT-compiles the JVM code paths, so neither measured
 tenant count pays the cold start that the first one would otherwise pay alone. The machine is
@@ -41,6 +47,7 @@ from typing import Any
 
 import psycopg
 from lakehouse_glue import iceberg as ice
+from lakehouse_glue.gold.incremental import MODE, TENANTS_REPLACED
 from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
@@ -53,7 +60,7 @@ from lakehouse.db.cluster import LocalCluster, free_port
 from lakehouse.db.migrate import migrate
 from lakehouse.glue.runner import spark_session
 from lakehouse.paths import ATHENA_QUERIES_DIR
-from lakehouse.pipeline.run import run_pipeline
+from lakehouse.pipeline.run import PipelineResult, run_pipeline
 from lakehouse.replicate import run_once
 from lakehouse.source.seed import seed
 
@@ -98,6 +105,42 @@ def _file_share(settings: Settings, tenant_ids: list[str]) -> float:
     return round(worst, 4)
 
 
+def _job_seconds(result: PipelineResult) -> dict[str, float]:
+    """Seconds of every job the run ran (jobs found up to date are absent)."""
+    return {run.job_name: run.seconds for run in result.runs}
+
+
+def _gold_snapshots(settings: Settings) -> dict[str, int | None]:
+    """Each gold mart's current snapshot id (None: no table yet)."""
+    out: dict[str, int | None] = {}
+    for m in load_marts():
+        folder = Path(settings.gold_uri) / m.name
+        snapshot = (
+            iceberg.load_table(folder).current_snapshot()
+            if iceberg.is_iceberg_table(folder)
+            else None
+        )
+        out[m.job_name] = snapshot.snapshot_id if snapshot else None
+    return out
+
+
+def _gold_modes(settings: Settings, before: dict[str, int | None]) -> dict[str, str]:
+    """How the last run built each mart, read from its commit (``lakehouse.gold.mode``)."""
+    modes: dict[str, str] = {}
+    for m in load_marts():
+        folder = Path(settings.gold_uri) / m.name
+        snapshot = iceberg.load_table(folder).current_snapshot()
+        if snapshot is None or snapshot.snapshot_id == before.get(m.job_name):
+            modes[m.job_name] = "up to date"
+            continue
+        summary = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+        mode = summary.get(MODE, "no record")
+        if TENANTS_REPLACED in summary:
+            mode += f" ({summary[TENANTS_REPLACED]})"
+        modes[m.job_name] = mode
+    return modes
+
+
 def _best_of(n: int, settings: Settings, sql: str, tenant: str | None = None) -> float:
     best = float("inf")
     with AthenaEngine(settings, tenant=tenant, save_results=False) as engine:
@@ -135,8 +178,12 @@ def _change(dsn: str, tenant_ids: list[str]) -> int:
     return n
 
 
-def _run(spark: SparkSession, root: Path, scale: float, tenants: int) -> dict[str, Any]:
+def _run(
+    spark: SparkSession, root: Path, scale: float, tenants: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the figures of one tenant count, its per-job details)."""
     out: dict[str, Any] = {}
+    details: dict[str, Any] = {}
     cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
     cluster.init()
     cluster.start()
@@ -152,6 +199,7 @@ def _run(spark: SparkSession, root: Path, scale: float, tenants: int) -> dict[st
         with timed(out, "full_refresh_s"):
             full = run_pipeline(settings, full_refresh=True, spark=spark)
         out["failed_jobs"] = len(full.failed)
+        details["full_refresh_s"] = _job_seconds(full)
         files = _file_counts(settings)
         out.update({f"files_{k}": v for k, v in files.items()})
         out["files_max"] = max(files.values())
@@ -170,9 +218,12 @@ def _run(spark: SparkSession, root: Path, scale: float, tenants: int) -> dict[st
         out["single_tenant_query_s"] = _best_of(3, settings, sql, tenant=probes[0])
         out["rows_changed"] = _change(dsn, changed)
         run_once(settings)
+        gold_before = _gold_snapshots(settings)
         with timed(out, "incremental_10_tenants_s"):
             inc = run_pipeline(settings, spark=spark)
         out["incremental_failed_jobs"] = len(inc.failed)
+        details["incremental_s"] = _job_seconds(inc)
+        details["incremental_gold_mode"] = _gold_modes(settings, gold_before)
         products = iceberg.load_table(Path(settings.silver_uri) / "products")
         snapshot = products.current_snapshot()
         summary = (
@@ -183,7 +234,34 @@ def _run(spark: SparkSession, root: Path, scale: float, tenants: int) -> dict[st
         out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     finally:
         cluster.destroy()
-    return out
+    return out, details
+
+
+def _ratio(many: float | None, few: float | None) -> float | None:
+    return round(many / few, 2) if many is not None and few else None
+
+
+def _print_jobs(details: dict[str, Any], many: int, few: int) -> None:
+    """One row per job: seconds at both tenant counts and their ratio, for both runs."""
+    a, b = details[f"t{many}"], details[f"t{few}"]
+    jobs = list(dict.fromkeys([*a["full_refresh_s"], *b["full_refresh_s"]]))
+    head = (
+        f"  {'job'.ljust(40)} {'full ' + str(many):>11} {'full ' + str(few):>8} {'ratio':>6}"
+        f" {'inc ' + str(many):>10} {'inc ' + str(few):>7} {'ratio':>6}  gold mode {many} / {few}"
+    )
+    print(f"\nper job (seconds; concurrent within a stage)\n{head}")
+    for job in jobs:
+        cells = []
+        for run in ("full_refresh_s", "incremental_s"):
+            x, y = a[run].get(job), b[run].get(job)
+            cells += [x, y, _ratio(x, y)]
+        mode_a = a["incremental_gold_mode"].get(job)
+        mode = "" if mode_a is None else f"{mode_a} / {b['incremental_gold_mode'].get(job)}"
+        text = [("-" if c is None else str(c)) for c in cells]
+        print(
+            f"  {job.ljust(40)} {text[0]:>11} {text[1]:>8} {text[2]:>6}"
+            f" {text[3]:>10} {text[4]:>7} {text[5]:>6}  {mode}"
+        )
 
 
 def main() -> None:
@@ -200,15 +278,17 @@ def main() -> None:
     warmup = Path(tempfile.mkdtemp(prefix="bench-tenants-warmup-"))
     os.chmod(warmup, 0o755)
     try:
-        _run(spark, warmup, WARMUP_SCALE, TENANT_COUNTS[-1])
+        _run(spark, warmup, WARMUP_SCALE, TENANT_COUNTS[-1])  # not measured
     finally:
         shutil.rmtree(warmup, ignore_errors=True)
     params["warmup_scale"] = WARMUP_SCALE
+    details: dict[str, Any] = {}
     for tenants in TENANT_COUNTS:
         root = Path(tempfile.mkdtemp(prefix=f"bench-tenants-{tenants}-"))
         os.chmod(root, 0o755)
         try:
-            for key, value in _run(spark, root, scale, tenants).items():
+            figures, details[f"t{tenants}"] = _run(spark, root, scale, tenants)
+            for key, value in figures.items():
                 metrics[f"t{tenants}_{key}"] = value
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -231,7 +311,9 @@ def main() -> None:
             f"t{many}_files_max": "a few hundred at most",
             f"t{many}_single_tenant_file_share_max": "<= 0.02",
         },
+        details=details,
     )
+    _print_jobs(details, many, few)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,13 @@ def report(
     params: dict[str, Any],
     metrics: dict[str, Any],
     targets: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``results/<name>.json`` and print one table row per metric."""
+    """Write ``results/<name>.json`` and print one table row per metric.
+
+    ``details`` (nested figures, e.g. per job) go into the JSON only; a benchmark prints its own
+    table of them.
+    """
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": name,
@@ -78,6 +83,8 @@ def report(
         "metrics": metrics,
         "targets": targets or {},
     }
+    if details:
+        result["details"] = details
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     width = max([len(k) for k in metrics] + [6])
