@@ -52,6 +52,25 @@ def test_evolve_adds_columns_widens_types_and_refuses_the_rest(
     assert tables.read(spark, table).schema == _schema(spark, wanted)  # nothing was changed
 
 
+def test_many_small_bucket_files_are_read_by_a_few_tasks(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """1,000 tenants fill every bucket with a tiny file; a scan packs them into few tasks.
+
+    Iceberg counts a small file as ``read.split.open-file-cost`` bytes in a 16 MiB split: at its
+    default (4 MiB) the 64 files took 16 tasks, one per four files.
+    """
+    table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "many")
+    rows = [(f"r{i}", f"tenant-{i:04d}") for i in range(1000)]
+    ice.replace(spark, table, spark.createDataFrame(rows, "id string, tenant_id string"))
+    files = spark.sql(f"select count(*) from {table.metadata_table('files')}").first()
+    assert files is not None
+    assert files[0] == ice.LAYOUT.tenant_buckets
+    # 64 files at 1 MiB in 16 MiB splits: 4 tasks (16 at the default 4 MiB).
+    assert spark.table(table.ident).rdd.getNumPartitions() <= 4
+    assert sorted(tuple(r) for r in spark.table(table.ident).collect()) == sorted(rows)
+
+
 def _declaring(extra: Column) -> Declaration:
     declaration = load_declaration()
     customers = declaration.entity("customers")
