@@ -70,8 +70,9 @@ def history_schema(entity: Entity) -> StructType:
     return schema
 
 
-def _order(entity: Entity) -> WindowSpec:
-    return Window.partitionBy(TENANT_ID, entity.primary_key).orderBy(
+def _order(entity: Entity, cluster: str | None = None) -> WindowSpec:
+    keys = [TENANT_ID, entity.primary_key]
+    return Window.partitionBy(*([cluster, *keys] if cluster else keys)).orderBy(
         F.col(FILE_RANK).asc(),
         F.col(CHANGE_SEQ).asc_nulls_first(),
         F.col(COMMITTED_AT).asc_nulls_first(),
@@ -80,12 +81,22 @@ def _order(entity: Entity) -> WindowSpec:
     )
 
 
-def versions(changes: DataFrame, entity: Entity) -> DataFrame:
+def versions(changes: DataFrame, entity: Entity, cluster: str | None = None) -> DataFrame:
     """Changes (from :func:`lakehouse_glue.changes.to_change_rows`) -> history rows.
 
     Each insert or update is valid until the next change of its key; deletes only close.
+
+    Args:
+        changes: the change rows.
+        entity: the declared entity.
+        cluster: a column of ``changes``, a function of the tenant, that the changes are
+            hash-partitioned on (the table's bucket, :func:`lakehouse_glue.iceberg.with_bucket`);
+            kept in the result. The keys' windows then lie within those partitions, so Spark
+            orders them where they are instead of shuffling every change by key first, and the
+            write that follows (grouped and sorted by bucket, tenant and key) finds them in its
+            shape. The versions are the same: the bucket only groups keys, never splits one.
     """
-    order = _order(entity)
+    order = _order(entity, cluster)
     chained = (
         changes.withColumn(VALID_TO, F.lead(COMMITTED_AT).over(order))
         .withColumn(VALID_TO_SEQ, F.lead(CHANGE_SEQ).over(order))
@@ -99,6 +110,7 @@ def versions(changes: DataFrame, entity: Entity) -> DataFrame:
         F.col(VALID_TO),
         F.col(VALID_TO_SEQ),
         (~F.col("_has_next")).alias(IS_CURRENT),
+        *([F.col(cluster)] if cluster else []),
     )
 
 

@@ -215,15 +215,37 @@ def _order_clause(table: Table) -> str:
     return ", ".join(f"`{c}`" for c in table.write_order)
 
 
+#: The column :func:`with_bucket` adds: the bucket of each row's tenant (never written).
+BUCKET_COLUMN = "_bucket"
+
+
+def with_bucket(table: Table, df: DataFrame) -> DataFrame:
+    """``df`` with :data:`BUCKET_COLUMN` (Iceberg's own bucket function of the tenant), spread
+    over Spark partitions by it: the shape :func:`replace` writes.
+
+    A transform that needs its rows grouped by key (a window over the tenant and key) can take
+    the bucket as its first grouping column and then works where the rows are: the write that
+    follows finds them grouped by bucket and sorted by bucket, tenant and key already, and
+    neither shuffles nor sorts them again.
+    """
+    bucket = F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
+    return df.withColumn(BUCKET_COLUMN, bucket).repartition(BUCKET_COLUMN)
+
+
 def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
     """``df`` grouped by bucket and sorted by the write order, as the table's writes are.
 
     ``create or replace table ... as`` starts the table with no sort order (Iceberg's Spark
     DDL cannot declare one), so Spark would only group the rows by bucket; shaping them here,
-    with Iceberg's own bucket function, gives a full rebuild the files a ``MERGE`` writes.
+    with Iceberg's own bucket function, gives a full rebuild the files a ``MERGE`` writes. A
+    frame that has :data:`BUCKET_COLUMN` comes from :func:`with_bucket` and is grouped by it
+    already: it is only sorted, and Spark skips that sort when the rows are in that order
+    already (after a window over the bucket, tenant and key). The sort also keeps each task's
+    rows together by bucket, which Iceberg's writer needs, whatever ran in between.
     """
-    bucket = F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
-    return df.repartition(bucket).sortWithinPartitions(bucket, *table.write_order)
+    if BUCKET_COLUMN not in df.columns:
+        df = with_bucket(table, df)
+    return df.sortWithinPartitions(BUCKET_COLUMN, *table.write_order).drop(BUCKET_COLUMN)
 
 
 def exists(spark: SparkSession, table: Table) -> bool:
@@ -291,16 +313,25 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
 
     The table keeps its snapshot history (time travel reaches the versions before), its schema
     becomes ``df``'s. A plain Parquet folder of an earlier version is removed first.
+
+    The statement writes with ``write.distribution-mode`` ``none``: the rows arrive shaped by
+    :func:`_clustered` (one shuffle by bucket, sorted within), and with ``hash`` Iceberg would
+    ask Spark to rebalance them by bucket once more (a second shuffle of every row, which also
+    undoes the sort within files). The table's own mode is ``hash`` again as soon as it has a
+    write order (:func:`_set_write_order`), before any other write; :func:`converge` restores
+    it too, should a run die in between.
     """
     clear_plain_parquet(spark, table)
+    props = {**table_properties(table), "write.distribution-mode": "none"}
     with temp_view(_clustered(spark, table, df)) as view:
         spark.sql(
             f"create or replace table {table.ident} using iceberg "
             f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "
-            f"tblproperties ({_properties_clause(table_properties(table))}) "
+            f"tblproperties ({_properties_clause(props)}) "
             f"as select * from {view}"
         )
     _set_write_order(spark, table, _loaded(spark, table))
+    set_stale_properties(spark, table)
 
 
 def merge(spark: SparkSession, table: Table, source: DataFrame, statement: str) -> None:

@@ -327,7 +327,9 @@ def _write_full(
 
     History is rebuilt from every change (one commit, the one Spark job that reads bronze),
     then the current state is taken from it (a second commit): the last version of each key
-    is the current row, by the same change order. The counts are observed while the rows
+    is the current row, by the same change order. The changes are shuffled once, by the
+    table's bucket: the window that chains each key's versions then runs where the rows are,
+    and its order (bucket, tenant, key) is the write's. The counts are observed while the rows
     stream through the first write instead of persisting the rows and counting them in a job
     of their own. A failed read fails the write; the caller then finds the damaged files and
     runs this again.
@@ -335,7 +337,9 @@ def _write_full(
     seen = Observation(f"{entity.name}_checked_{uuid.uuid4().hex[:8]}")
     observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
     changes = to_change_rows(good_rows(observed), entity, started)
-    ice.replace(spark, tables.history, undeclared.mark(versions(changes, entity), entity))
+    bucketed = ice.with_bucket(tables.history, changes)
+    chained = versions(bucketed, entity, cluster=ice.BUCKET_COLUMN)
+    ice.replace(spark, tables.history, undeclared.mark(chained, entity))
     totals = seen.get
     history = spark.table(tables.history.ident)
     current = _current_from_history(history, entity, started)
