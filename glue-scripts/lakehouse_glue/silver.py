@@ -685,8 +685,10 @@ def _run_slices(
     """Read and apply the run's files: one rebuild on a full refresh, else slice by slice.
 
     Into tables with no data yet, the first slice is a rebuild: the same rows a merge would
-    give, written without joining against empty tables. Each slice is recorded once both its
-    commits are made, so a run stopped between slices resumes at the next one.
+    give, written without joining against empty tables; it takes every full-load file (a
+    rebuild's memory does not follow its input, see :func:`lakehouse_glue.slices.plan`). Each
+    slice is recorded once both its commits are made, so a run stopped between slices resumes
+    at the next one.
     """
     spark, entity, contract = setting.spark, setting.entity, setting.contract
     progress = _Progress()
@@ -716,7 +718,8 @@ def _run_slices(
     slice_bytes = setting.args.slice_bytes or default_slice_bytes(jvm_heap_bytes(spark))
     todo = [f for f in new if f.uri not in progress.resumed]
     sizes = {f.uri: f for f in todo}
-    for number, uris in enumerate(plan(todo, slice_bytes, contract.full_load_file_prefix), 1):
+    slices = plan(todo, slice_bytes, contract.full_load_file_prefix, full_load_whole=empty)
+    for number, uris in enumerate(slices, 1):
         if number == 1 and empty:
             _rebuild(spark, uris, *common)
         else:

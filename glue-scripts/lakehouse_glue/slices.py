@@ -74,13 +74,24 @@ class BronzeFile:
         return self.uri.rsplit("/", 1)[-1].startswith(prefix)
 
 
-def plan(files: Iterable[BronzeFile], slice_bytes: int, full_load_prefix: str) -> list[list[str]]:
+def plan(
+    files: Iterable[BronzeFile],
+    slice_bytes: int,
+    full_load_prefix: str,
+    *,
+    full_load_whole: bool = False,
+) -> list[list[str]]:
     """Cut ``files`` into slices of at most ``slice_bytes``, in change order.
 
     Full-load files come first (by name: ``LOAD00000001`` before ``LOAD00000002``), then change
     files by name. A slice takes files while their total stays within ``slice_bytes``; a file
     larger than that makes a slice of its own (files are never split: a gzip file is read
     whole).
+
+    With ``full_load_whole`` every full-load file goes into the first slice whatever their
+    size: into tables with no data the first slice is rebuilt, not merged, and a rebuild holds
+    nothing in memory (it streams its rows through shuffles that spill, like a full refresh),
+    while every further full-load slice would be a merge against the whole table.
 
     Raises:
         ValueError: ``slice_bytes`` is not positive.
@@ -89,6 +100,11 @@ def plan(files: Iterable[BronzeFile], slice_bytes: int, full_load_prefix: str) -
         raise ValueError(f"the slice size must be at least 1 byte, got {slice_bytes}")
     ordered = sorted(files, key=lambda f: (not f.is_full_load(full_load_prefix), f.uri))
     slices: list[list[str]] = []
+    if full_load_whole:
+        loads = [f.uri for f in ordered if f.is_full_load(full_load_prefix)]
+        if loads:
+            slices.append(loads)
+            ordered = ordered[len(loads) :]
     current: list[str] = []
     total = 0
     for f in ordered:

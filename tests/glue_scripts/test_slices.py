@@ -59,6 +59,22 @@ def test_full_load_first_then_changes_by_name_within_the_size() -> None:
         plan(files, 0, "LOAD")
 
 
+def test_into_empty_tables_every_full_load_file_is_the_first_slice() -> None:
+    files = [
+        BronzeFile("s3://b/t/20240102-000001.csv.gz", 30),
+        BronzeFile("s3://b/t/LOAD00000002.csv.gz", 60),
+        BronzeFile("s3://b/t/LOAD00000001.csv.gz", 500),
+        BronzeFile("s3://b/t/20240103-000001.csv.gz", 40),
+    ]
+    assert plan(files, 100, "LOAD", full_load_whole=True) == [
+        ["s3://b/t/LOAD00000001.csv.gz", "s3://b/t/LOAD00000002.csv.gz"],  # 560 > 100
+        ["s3://b/t/20240102-000001.csv.gz", "s3://b/t/20240103-000001.csv.gz"],
+    ]
+    # Without full-load files the first slice is cut like any other.
+    changes = [f for f in files if not f.is_full_load("LOAD")]
+    assert plan(changes, 1, "LOAD", full_load_whole=True) == [[f.uri] for f in changes]
+
+
 def _plan_key(f: BronzeFile) -> tuple[bool, str]:
     return (not f.is_full_load("LOAD"), f.uri)
 
@@ -279,3 +295,38 @@ def test_a_run_stopped_between_slices_resumes_at_the_next_one(
     assert fourth.report is not None
     assert fourth.report["files"]["processed"] == 0
     assert _record(lake) == set()
+
+
+def test_a_first_run_rebuilds_every_full_load_file_at_once_the_later_one_winning(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Two full-load files into empty tables: one rebuild, not a rebuild and a merge.
+
+    Hostile: the second full-load file repeats a key of the first (a restarted full load).
+    Merged as a slice of its own, its row would lose to the first (a full-load row never
+    replaces one silver has); rebuilt together, the change order decides, as a full refresh
+    does: the later file wins, and history holds both versions.
+    """
+    lake = Settings(lake=str(tmp_path / "lake"), state_dir=tmp_path / "state")
+    files = [
+        ("LOAD00000001.csv.gz", [customer("I", n, tenant=T1 if n % 2 else T2) for n in (1, 2, 3)]),
+        ("LOAD00000002.csv.gz", [customer("I", 3, notes="again"), customer("I", 4)]),
+        ("20240102-000000000001.csv.gz", [customer("U", 1, s=10, ts=_at(2), notes="one")]),
+    ]
+    for name, rows in files:
+        write_file(bronze(lake), "customers", name, rows)
+    run = _run(spark, lake)
+    assert run.state == "SUCCEEDED", run.error
+    assert run.report is not None
+    assert (run.report["slices"], run.report["slices_rebuilt"]) == (2, 1)
+    assert run.report["rows_in"] == 6
+    expected = _oracle([files[0], files[2]])
+    expected[str(customer("I", 3)["id"])] = ("Ada", "again", "London", T1)
+    expected[str(customer("I", 4)["id"])] = ("Ada", None, "London", T1)
+    assert _silver_now(spark, lake) == expected
+    versions = history(spark, lake).collect()
+    assert len(versions) == 3 + 2 + 1  # key 3 twice, key 1 twice
+
+    rebuilt = start_job_run(lake, JOB, {"--full_refresh": "true"}, spark=spark)
+    assert rebuilt.state == "SUCCEEDED", rebuilt.error
+    assertDataFrameEqual(history(spark, lake), versions)
