@@ -75,14 +75,50 @@ def write_mart(
     """Replace the whole mart ``gold.<mart>`` with ``df`` in one commit.
 
     A tenant that vanished from silver vanishes from gold too. The rows are written one file
-    per tenant bucket, sorted by tenant (the table layout, :mod:`lakehouse_glue.iceberg`).
+    per tenant bucket, sorted by tenant (the table layout, :mod:`lakehouse_glue.iceberg`). A
+    mart whose table has another schema (the declaration changed) or layout is replaced whole:
+    the table takes the declared schema, and keeps its history either way.
     ``summary`` goes into the commit's snapshot summary.
     """
     declared = mart(mart_name)
     spark = df.sparkSession
     table = ice.gold_table(catalog, gold_path, declared.name)
     conformed = conform(df, declared.name)
-    ice.with_snapshot_properties(spark, summary or {}, lambda: ice.replace(spark, table, conformed))
+    if _overwritable(spark, table, conformed):
+        # The table has the mart's schema, layout and properties: its rows are overwritten in
+        # one "overwrite" commit, written in the table's own distribution and order. Replacing
+        # the table instead shuffles twice (ice.replace shapes the rows itself, and Iceberg
+        # asks for its distribution again) and needs a second, metadata-only commit to give
+        # the replaced table its write order back.
+
+        def write() -> None:
+            conformed.writeTo(table.ident).overwrite(F.lit(True))
+
+    else:
+
+        def write() -> None:
+            ice.replace(spark, table, conformed)
+
+    ice.with_snapshot_properties(spark, summary or {}, write)
+
+
+def _overwritable(spark: SparkSession, table: ice.Table, df: DataFrame) -> bool:
+    """Whether ``df`` can overwrite ``table``'s rows in place: the table exists with exactly
+    ``df``'s columns and types, the bucket layout, the write order and current properties."""
+    if not ice.exists(spark, table):
+        return False
+    loaded = ice._loaded(spark, table)
+    have = [(f.name, f.dataType) for f in ice.columns(spark, table).fields]
+    if have != [(f.name, f.dataType) for f in df.schema.fields]:
+        return False
+    if [(t, c) for _, t, c in ice.partition_fields(loaded)] != [
+        (ice._BUCKET_TRANSFORM, TENANT_COLUMN)
+    ]:
+        return False
+    if ice.sort_columns(loaded) != list(table.write_order):
+        return False
+    ice.set_stale_properties(spark, table, loaded)  # no snapshot; nothing when current
+    return True
 
 
 def replace_tenants(

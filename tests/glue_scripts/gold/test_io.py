@@ -114,3 +114,27 @@ def test_read_silver_of_a_table_whose_last_row_was_deleted(
     orders = read_silver(spark, catalog, lake.silver_uri, "orders")
     assert orders.count() == 0
     assert "total" in orders.columns
+
+
+def test_write_mart_overwrites_a_mart_of_the_same_schema_and_replaces_one_that_drifted(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """A mart with its declared schema is overwritten in place: one commit, its write order
+    kept; a table of another schema (an earlier version's mart) is replaced."""
+    catalog = _catalog(spark, lake)
+    table = tables.gold_table(spark, lake, "tenant_summary")
+    ice.replace(spark, table, summary_rows(spark, [A, B]).withColumn("dropped", F.lit(1)))
+    assert "dropped" in ice.columns(spark, table).fieldNames()
+    write_mart(summary_rows(spark, [A, B]), "tenant_summary", catalog, lake.gold_uri)
+    assert ice.columns(spark, table).fieldNames() == mart("tenant_summary").column_names
+    first = ice.current_snapshot_id(spark, table)
+    write_mart(summary_rows(spark, [B]), "tenant_summary", catalog, lake.gold_uri, {"k": "v"})
+    loaded = ice._loaded(spark, table)
+    snapshot = loaded.currentSnapshot()
+    assert int(snapshot.parentId()) == first  # one commit, on top of the last one
+    assert str(snapshot.operation()) == "overwrite"
+    assert dict(snapshot.summary())["k"] == "v"
+    assert ice.sort_columns(loaded) == [ice.TENANT_COLUMN]
+    assert sorted(tables.files_by_tenant(spark, table)) == [B]
+    before = spark.sql(f"select tenant_id from {table.ident} version as of {first}").collect()
+    assert sorted(r.tenant_id for r in before) == [A, B]
