@@ -17,7 +17,10 @@ Timed:
   decides from the bronze listing, the bookmarks and the tables' snapshot ids, before Spark;
 * ``watch_batch_s`` / ``watch_batch_p50_s`` - then ``pipeline watch`` micro-batches in the warm
   session, each after 100 inserted events: replication plus processing, i.e. how far gold trails
-  a source commit (the first batch, and the median of five);
+  a source commit (the first batch, and the median of five); ``watch_batch_<part>_p50_s`` say
+  where a batch's time goes (replication, each stage's freshness decision, jobs and state
+  file, the crawl: ``PipelineResult.timings``), and ``incremental_<part>_s`` the same of the
+  incremental run;
 * ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
   deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
 * with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
@@ -242,6 +245,8 @@ def _incremental(
     metrics["incremental_gold_stage_s"] = _stage_seconds(
         inc.runs, "create_gold_", "publish_quality_report"
     )
+    for key, seconds in inc.timings.items():
+        metrics[f"incremental_{key}_s"] = seconds
     metrics["incremental_gold_up_to_date"] = _gold_count(inc.up_to_date)
     metrics["incremental_silver_up_to_date"] = len(inc.up_to_date) - _gold_count(inc.up_to_date)
     for r in inc.runs:
@@ -278,11 +283,14 @@ def _watch_batches(
 ) -> None:
     """Batches of ``lakehouse pipeline watch``: new events, replicated and run."""
     batch_seconds: list[float] = []
+    timings: dict[str, list[float]] = {}
     for i in range(WATCH_BATCHES):
         params["watch_changes"] = _insert_events(dsn, WATCH_CHANGES)
         t_batch = time.perf_counter()
         (batch,) = watch(settings, interval=0, spark=spark, max_batches=1)
         batch_seconds.append(round(time.perf_counter() - t_batch, 3))
+        for key, seconds in {"replicate": batch.replicate_seconds, **batch.result.timings}.items():
+            timings.setdefault(key, []).append(seconds)
         if i == 0:
             metrics["watch_batch_s"] = batch_seconds[0]
             metrics["watch_batch_replicate_s"] = batch.replicate_seconds
@@ -296,6 +304,10 @@ def _watch_batches(
         )
     metrics["watch_batches_s"] = batch_seconds
     metrics["watch_batch_p50_s"] = statistics.median(batch_seconds)
+    # Where a batch's time goes (medians): replication, each stage's freshness decision, jobs
+    # and state file, the crawl (PipelineResult.timings).
+    for key, values in timings.items():
+        metrics[f"watch_batch_{key}_p50_s"] = round(statistics.median(values), 3)
 
 
 def _scale10(spark: Any, metrics: dict[str, Any]) -> None:

@@ -39,8 +39,9 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -90,6 +91,10 @@ class PipelineResult:
     #: One line when the run had to stop: the Spark JVM ran out of memory or died.
     fatal: str | None = None
     nothing_new: bool = False  # decided before Spark: every job would have found nothing
+    #: Where the run's wall time went, in seconds: ``start`` (Spark and the catalog), per stage
+    #: ``<stage>_freshness`` (deciding what is up to date), ``<stage>_jobs`` and
+    #: ``<stage>_record`` (its state file), ``crawl`` and ``last_run`` (the bench reports them).
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[JobRun]:
@@ -428,10 +433,14 @@ class _DagRun:
     def run_stage(self, pool: ThreadPoolExecutor, stage: tuple[str, ...], dag: list[Step]) -> bool:
         """Run one stage of ``dag``; False when the Spark session died and the run must stop."""
         steps = [s for s in dag if s.kind in stage and s.kind in self.kinds]
-        freshness = self.freshness(stage, steps)
-        runnable = self.runnable(steps, freshness)
+        name = stage[0]
+        with self.timed(f"{name}_freshness"):
+            freshness = self.freshness(stage, steps)
+            runnable = self.runnable(steps, freshness)
         # Submitted in plan order, collected in plan order.
-        for step, run in zip(runnable, list(pool.map(self.run_job, runnable)), strict=True):
+        with self.timed(f"{name}_jobs"):
+            runs = list(pool.map(self.run_job, runnable))
+        for step, run in zip(runnable, runs, strict=True):
             self.result.runs.append(run)
             if run.state != "SUCCEEDED" and step.entity:
                 self.failed_entities.add(step.entity)
@@ -442,11 +451,23 @@ class _DagRun:
             self.result.fatal = (oom or fatal)[0]
             return False
         if freshness is not None:
-            freshness.record(self.result, steps)
+            with self.timed(f"{name}_record"):
+                freshness.record(self.result, steps)
         for step in steps:
             if step.kind == "crawler":
-                self.crawl(step)
+                with self.timed("crawl"):
+                    self.crawl(step)
         return True
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Add the wall time of the block to ``result.timings[name]``."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            timings = self.result.timings
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 3)
 
     def crawl(self, step: Step) -> None:
         self.started(step)
@@ -497,6 +518,7 @@ def _run_dag(
         on_start=on_start,
         on_finish=on_finish,
     )
+    run.result.timings["start"] = round(time.perf_counter() - t0, 3)
     dag = plan()
     with ThreadPoolExecutor(
         max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
@@ -504,7 +526,8 @@ def _run_dag(
         for stage in STAGES:
             if not run.run_stage(pool, stage, dag):
                 break
-    run.result.seconds = round(time.perf_counter() - t0, 3)
     if set(kinds) == set(KINDS) and run.result.fatal is None:
-        run.record_last_run()
+        with run.timed("last_run"):
+            run.record_last_run()
+    run.result.seconds = round(time.perf_counter() - t0, 3)
     return run.result
