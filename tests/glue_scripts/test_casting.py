@@ -11,7 +11,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 
 def _cast(spark: SparkSession, column: Column, values: list[str | None]) -> list[tuple]:  # type: ignore[type-arg]
@@ -105,7 +105,7 @@ def test_uuid_int_and_date(spark: SparkSession) -> None:
     ]
     df = spark.createDataFrame([("2024-02-29",), ("2023-02-29",)], "raw string")
     typed, parsed = typed_value(F.col("raw"), Column("d", "date", nullable=True))
-    assertDataFrameEqual(
+    assert_frames_equal(
         df.select(typed.alias("v"), parsed.alias("ok")),
         spark.createDataFrame(
             [(datetime(2024, 2, 29).date(), True), (None, False)], "v date, ok boolean"

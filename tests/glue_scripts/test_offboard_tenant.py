@@ -34,7 +34,7 @@ from tests.support.lake import (
     silver_frame,
     source_frame,
 )
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +104,7 @@ def test_the_job_erases_one_tenant_and_refuses_a_bad_id(
 
     for entity in entities():
         expected = source_frame(spark, dsn, entity).where(F.col(entity.tenant_column) != gone)
-        assertDataFrameEqual(silver_frame(spark, settings, entity), expected, checkRowOrder=False)
+        assert_frames_equal(silver_frame(spark, settings, entity), expected)
         after = spark.table(history[entity.name].ident)
         assert _mine(after, gone) == 0, entity.name
         assert _others(after, gone) == history_before[entity.name], entity.name

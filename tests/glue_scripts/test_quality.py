@@ -9,7 +9,7 @@ from lakehouse_glue.model import load_declaration
 from lakehouse_glue.quality import EarlierChecks, soft_checks, soft_rules
 from pyspark.sql import SparkSession
 
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 DECL = load_declaration()
 T1, T2 = "t1", "t2"
@@ -147,4 +147,4 @@ def test_apply_changes_last_wins_and_deletes_remove(spark: SparkSession) -> None
         [("a", "later", "2".zfill(35)), ("c", "first", "4".zfill(35))],
         "id string, name string, source_change_seq string",
     )
-    assertDataFrameEqual(got, expected)
+    assert_frames_equal(got, expected)

@@ -31,7 +31,7 @@ from lakehouse.storage.lock import EXIT_LOCKED, LakeLockedError
 from tests.support import tables
 from tests.support.lake import Lake, drop_slot, entities, replicate_once, silver_frame
 from tests.support.processes import run
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 # Two lakes built by Spark (the shared e2e lake and the single job's): generous on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -64,16 +64,15 @@ def test_single_job_builds_the_silver_and_gold_of_pipeline_run(
     assert [d for r in results for d in r.differences] == []
     assert all(r.source_rows == r.silver_rows > 0 for r in results)
     for entity in entities():
-        assertDataFrameEqual(
+        assert_frames_equal(
             silver_frame(spark, single_job_lake, entity),
             silver_frame(spark, e2e_lake.settings, entity),
-            checkRowOrder=False,
         )
     for mart in load_marts():
         single = tables.read(spark, tables.gold_table(spark, single_job_lake, mart.name))
         per_job = tables.read(spark, tables.gold_table(spark, e2e_lake.settings, mart.name))
         assert single.count() == per_job.count() > 0, mart.name
-        assertDataFrameEqual(single, per_job, checkRowOrder=False)
+        assert_frames_equal(single, per_job)
 
 
 def test_single_job_keeps_one_bookmark_with_a_source_per_silver_step(

@@ -31,7 +31,7 @@ from tests.support.bronze import (
     table_dir,
     write_file,
 )
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 NULL_MARKER = CONTRACT.csv_null_value
 
@@ -248,22 +248,22 @@ def test_incremental_equals_full_refresh_and_replay_is_a_no_op(
     for name, rows in reversed(_changes()):
         write_file(bronze(full), "customers", name, rows)
     run_job(spark, full, full_refresh=True)
-    assertDataFrameEqual(_without_processed_at(silver(spark, full)), incremental)
+    assert_frames_equal(_without_processed_at(silver(spark, full)), incremental)
 
     # Replaying every file (full refresh twice) gives the same silver again.
     run_job(spark, full, full_refresh=True)
-    assertDataFrameEqual(_without_processed_at(silver(spark, full)), incremental)
+    assert_frames_equal(_without_processed_at(silver(spark, full)), incremental)
 
     # A run with no new files reads nothing and rewrites nothing.
     before = silver(spark, inc).collect()
     run = run_job(spark, inc)
     assert run.report["files"]["processed"] == 0
     assert run.report["rows_out"] == 0
-    assertDataFrameEqual(silver(spark, inc), before)
+    assert_frames_equal(silver(spark, inc), before)
 
     # History built file by file equals history rebuilt from every file at once.
     versions = history(spark, inc).collect()
-    assertDataFrameEqual(history(spark, full), versions)
+    assert_frames_equal(history(spark, full), versions)
     at = {(r["id"], r["source_change_seq"]): r for r in versions}
     assert len(versions) == 8 + 4  # 8 loaded rows, updates of 1 (twice) and 4, insert of 9
     day2, day3 = datetime(2024, 1, 2), datetime(2024, 1, 3)
@@ -306,8 +306,8 @@ def test_incremental_equals_full_refresh_and_replay_is_a_no_op(
     assert replay.state == "SUCCEEDED", replay.error
     assert replay.report is not None
     assert replay.report["files"]["processed"] == 3
-    assertDataFrameEqual(silver(spark, inc), before)
-    assertDataFrameEqual(history(spark, inc), versions)
+    assert_frames_equal(silver(spark, inc), before)
+    assert_frames_equal(history(spark, inc), versions)
 
 
 def _data_files(spark: SparkSession, settings: Settings) -> dict[str, set[str]]:

@@ -29,7 +29,7 @@ from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, start_job_run
 from tests.glue_scripts.test_silver_job import bronze, history, silver
 from tests.support.bronze import T1, T2, customer, write_file
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 Row = dict[str, str | None]
 JOB = load_declaration().entity("customers").silver_job_name
@@ -229,7 +229,7 @@ def test_a_backlog_larger_than_a_slice_equals_the_oracle_and_a_rebuild(
     # A full refresh rebuilds history from every change at once: the same versions.
     rebuilt = start_job_run(lake, JOB, {"--full_refresh": "true"}, spark=spark)
     assert rebuilt.state == "SUCCEEDED", rebuilt.error
-    assertDataFrameEqual(history(spark, lake), versions)
+    assert_frames_equal(history(spark, lake), versions)
 
 
 def test_a_run_stopped_between_slices_resumes_at_the_next_one(
@@ -262,8 +262,8 @@ def test_a_run_stopped_between_slices_resumes_at_the_next_one(
     stop_at(1, "recorded")
     second = _run(spark, lake)
     assert second.state == "FAILED"
-    assertDataFrameEqual(silver(spark, lake), after_first)
-    assertDataFrameEqual(history(spark, lake), versions_first)
+    assert_frames_equal(silver(spark, lake), after_first)
+    assert_frames_equal(history(spark, lake), versions_first)
     assert _record(lake) == {FILES[0][0], FILES[1][0]}
 
     # Run 3 skips the two recorded files and completes the rest.
@@ -285,8 +285,8 @@ def test_a_run_stopped_between_slices_resumes_at_the_next_one(
     for name, rows in FILES:
         write_file(bronze(other), "customers", name, rows)
     assert _run(spark, other, **{"--slice_bytes": str(10**9)}).state == "SUCCEEDED"
-    assertDataFrameEqual(history(spark, other), versions)
-    assertDataFrameEqual(
+    assert_frames_equal(history(spark, other), versions)
+    assert_frames_equal(
         silver(spark, other).drop("processed_at"), silver(spark, lake).drop("processed_at")
     )
 
@@ -329,4 +329,4 @@ def test_a_first_run_rebuilds_every_full_load_file_at_once_the_later_one_winning
 
     rebuilt = start_job_run(lake, JOB, {"--full_refresh": "true"}, spark=spark)
     assert rebuilt.state == "SUCCEEDED", rebuilt.error
-    assertDataFrameEqual(history(spark, lake), versions)
+    assert_frames_equal(history(spark, lake), versions)

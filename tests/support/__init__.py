@@ -5,7 +5,8 @@ Fixtures:
 
 - :mod:`tests.support.postgres`: a private PostgreSQL 15 cluster (``pg_cluster``), a migrated
   template and fresh source databases (``source_db``, ``make_source_db``), and ``as_role``.
-- :mod:`tests.support.spark`: the session's local SparkSession (``spark``).
+- :mod:`tests.support.spark`: the session's local SparkSession (``spark``), and
+  ``assert_frames_equal``, the one policy for comparing frames (on chispa).
 - :mod:`tests.support.moto`: a moto S3 server on 127.0.0.1 (``moto_s3``) and its environment
   (``s3_env``).
 - :mod:`tests.support.lake`: the one lake builder (``build_lake``: pipeline, parquet or iceberg

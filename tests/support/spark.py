@@ -1,31 +1,33 @@
-"""A local SparkSession for the whole test session, and PySpark's DataFrame comparison.
+"""A local SparkSession for the whole test session, and the one policy for comparing frames.
 
-``assertDataFrameEqual`` is PySpark's, importable beside pandas 3 and NumPy 2:
-``import pyspark.testing`` runs the package's ``__init__``, which imports pandas-on-Spark, and
-PySpark 3.5's pandas-on-Spark fails to import under both (pandas 3 moved names it imports; it
-uses ``np.NaN``, removed in NumPy 2.0). The function itself lives in
-``pyspark/testing/utils.py``, which tolerates a pandas-on-Spark that raises ``ImportError`` (as
-it does under pandas 3), so when the package import fails that one file is loaded directly.
-pandas is not pinned below 3: under pandas 2 with NumPy 2 the import fails with an
-``AttributeError``, which that function does not catch, and the pinned pyarrow (26) refuses
-NumPy 1.
+``assert_frames_equal`` is chispa's ``assert_approx_df_equality`` (chispa is a maintained
+library made for the job; ``pyspark.testing`` imports pandas-on-Spark, which PySpark 3.5 cannot
+import beside pandas 3 and NumPy 2). The policy every Spark test relies on:
+
+- rows in any order, but each as many times as the other side has it (a multiset);
+- schemas equal by column names, order and types (decimal precision and scale included, which
+  PySpark's ``assertDataFrameEqual`` did not compare), blind to nullability and to column
+  metadata, as that function was;
+- floats equal within ``FLOAT_TOLERANCE`` (absolute), never looser than PySpark's
+  ``assertDataFrameEqual`` default (``1e-8 + 1e-5 * |expected|``); NaN equals only NaN.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
-import pyspark
 import pytest
-from pyspark.sql import SparkSession
+from chispa import assert_approx_df_equality
+from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
+from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import session_config as iceberg_session_config
+
+FLOAT_TOLERANCE = 1e-8
 
 
 @pytest.fixture(scope="session")
@@ -56,20 +58,58 @@ def spark() -> Iterator[SparkSession]:
         session.stop()
 
 
-def _load() -> Callable[..., None]:
-    try:
-        from pyspark.testing.utils import assertDataFrameEqual
+def assert_frames_equal(actual: DataFrame, expected: DataFrame | list[Row]) -> None:
+    """Assert that ``actual`` holds the rows of ``expected`` under the policy above.
 
-        return assertDataFrameEqual
-    except (ImportError, AttributeError):  # pandas 3 or NumPy 2 break pyspark.pandas
-        path = Path(pyspark.__file__).parent / "testing" / "utils.py"
-        spec = importlib.util.spec_from_file_location("_pyspark_testing_utils", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module: Any = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        loaded: Callable[..., None] = module.assertDataFrameEqual
-        return loaded
+    Args:
+        actual: The frame under test.
+        expected: The expected frame, or rows collected earlier (a snapshot of a table that
+            has changed since), read with ``actual``'s schema.
+
+    Raises:
+        chispa.SchemasNotEqualError: The column names, order or types differ.
+        chispa.DataFramesNotEqualError: The rows differ; the message shows both sides.
+    """
+    if isinstance(expected, list):
+        expected = actual.sparkSession.createDataFrame(expected, actual.schema)
+    for frame in (actual, expected):
+        # chispa compares rows as dicts: a repeated name would hide a column.
+        assert len(set(frame.columns)) == len(frame.columns), f"repeated columns: {frame.columns}"
+    assert_approx_df_equality(
+        actual,
+        expected,
+        FLOAT_TOLERANCE,
+        ignore_nullable=True,
+        allow_nan_equality=True,
+        transforms=[_without_metadata, _in_one_order],
+    )
 
 
-assertDataFrameEqual = _load()  # noqa: N816 - the PySpark name
+def _without_metadata(df: DataFrame) -> DataFrame:
+    return df.select([F.col(f"`{c}`").alias(c, metadata={}) for c in df.columns])
+
+
+def _in_one_order(df: DataFrame) -> DataFrame:
+    """Both sides in the same row order (which one does not matter: rows are then paired).
+
+    Not chispa's ``ignore_row_order``: it hashes nested columns, and Spark can neither hash nor
+    order a map, so a column holding one is ordered by its JSON text here. One partition sorted
+    within itself costs about a plain collect of these small frames; a global sort adds a
+    sampling job and a shuffle to every comparison.
+    """
+    keys = [_sort_key(f"`{f.name}`", f.dataType) for f in df.schema.fields]
+    return df.coalesce(1).sortWithinPartitions(*keys)
+
+
+def _sort_key(name: str, data_type: DataType) -> Column:
+    return F.to_json(F.col(name)) if _holds_a_map(data_type) else F.col(name)
+
+
+def _holds_a_map(data_type: DataType) -> bool:
+    if isinstance(data_type, MapType):
+        return True
+    if isinstance(data_type, ArrayType):
+        return _holds_a_map(data_type.elementType)
+    if isinstance(data_type, StructType):
+        return any(_holds_a_map(f.dataType) for f in data_type.fields)
+    return False

@@ -13,7 +13,7 @@ from lakehouse_glue.model import load_declaration
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 T1 = "00000000-0000-4000-8000-000000000001"
 D = Decimal
@@ -75,7 +75,7 @@ def test_growth_is_against_the_previous_calendar_month_even_when_it_is_empty(
         Row(date(2025, 3, 1), D("50.00"), D("0.00"), None),  # growth from nothing: null
         Row(date(2025, 4, 1), D("75.00"), D("50.00"), D("0.5000")),
     ]
-    assertDataFrameEqual(got, spark.createDataFrame(expected, got.schema))
+    assert_frames_equal(got, spark.createDataFrame(expected, got.schema))
 
 
 def test_refund_lands_in_the_month_it_happened_and_cancel_before_payment_is_nothing(
@@ -120,13 +120,13 @@ def test_refund_lands_in_the_month_it_happened_and_cancel_before_payment_is_noth
         Row(date(2025, 2, 1), 2, 1, 1, D("19.99"), D("100.00"), D("-80.01"), D("-1.8001")),
         Row(date(2025, 3, 1), 0, 0, 1, D("0.00"), D("19.99"), D("-19.99"), None),
     ]
-    assertDataFrameEqual(monthly, spark.createDataFrame(expected, monthly.schema))
+    assert_frames_equal(monthly, spark.createDataFrame(expected, monthly.schema))
     daily = (
         transforms.revenue_daily(orders)
         .where(F.col("refunds") > 0)
         .select("revenue_date", "refunds")
     )
-    assertDataFrameEqual(
+    assert_frames_equal(
         daily,
         spark.createDataFrame(
             [Row(date(2025, 2, 1), D("100.00")), Row(date(2025, 3, 9), D("19.99"))], daily.schema
@@ -230,7 +230,7 @@ def test_mrr_movements_and_churn(spark: SparkSession) -> None:
             D("0.6667"),
         ),
     ]
-    assertDataFrameEqual(got, spark.createDataFrame(expected, got.schema))
+    assert_frames_equal(got, spark.createDataFrame(expected, got.schema))
 
 
 @pytest.mark.parametrize(
@@ -311,4 +311,4 @@ def test_rfm_scores_are_ceil_5k_over_n_with_ties_sharing(spark: SparkSession) ->
         Row("c6", 0, D("0.00"), as_of, None, None, None, None, "no_purchases"),
         Row("c7", 0, D("0.00"), as_of, None, None, None, None, "no_purchases"),
     ]
-    assertDataFrameEqual(got, spark.createDataFrame(expected, got.schema))
+    assert_frames_equal(got, spark.createDataFrame(expected, got.schema))

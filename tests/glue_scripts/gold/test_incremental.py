@@ -30,7 +30,7 @@ from tests.glue_scripts.gold.compare import assert_same_rows
 from tests.support import tables
 from tests.support.lake import drop_slot, lake_settings, replicate_once
 from tests.support.oracle import postgres_answer
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +104,7 @@ def test_changes_to_two_tenants_replace_only_their_rows(
             gold = tables.read(spark, tables.gold_table(spark, settings, m.name))
             # Row for row what a full recompute from silver gives, and PostgreSQL's answer.
             full = build_mart(spark, catalog, settings.silver_uri, m.name, TRANSFORMS[m.name])
-            assertDataFrameEqual(gold, full, checkRowOrder=False)
+            assert_frames_equal(gold, full)
             assert_same_rows(gold, postgres_answer(dsn, m.name), m.name)
             changed = set().union(*(expected.get(e, set()) for e in m.depends_on))
             summary = _summary(spark, settings, m.name)

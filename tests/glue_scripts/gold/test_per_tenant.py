@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from tests.glue_scripts.gold.test_marts_vs_postgres import compute
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 PER_TENANT = [m.name for m in load_marts() if m.per_tenant]
 
@@ -32,4 +32,4 @@ def test_mart_of_some_tenants_is_the_mart_restricted_to_them(
     full = compute(name, inputs).where(only)
     part = compute(name, {e: df.where(only) for e, df in inputs.items()})
     assert full.count() > 0, f"{name}: no rows for {some}: the comparison would prove nothing"
-    assertDataFrameEqual(part, full, checkRowOrder=False)
+    assert_frames_equal(part, full)

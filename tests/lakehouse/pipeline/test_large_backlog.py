@@ -44,7 +44,7 @@ from tests.support.lake import (
     silver_frame,
     source_frame,
 )
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -169,7 +169,7 @@ def test_a_run_killed_between_slices_resumes_and_equals_the_source(
     expected = source_frame(spark, dsn, events)
     actual = silver_frame(spark, settings, events)
     assert actual.count() == expected.count() > 0
-    assertDataFrameEqual(actual, expected, checkRowOrder=False)
+    assert_frames_equal(actual, expected)
     (result,) = reconcile(settings, dsn, ["events"])
     assert result.differences == []
     assert result.source_rows == result.silver_rows == expected.count()
@@ -179,4 +179,4 @@ def test_a_run_killed_between_slices_resumes_and_equals_the_source(
     rebuilt = start_job_run(settings, EVENTS_JOB, {"--full_refresh": "true"}, spark=spark)
     assert rebuilt.state == "SUCCEEDED", rebuilt.error
     history = tables.history_table(spark, settings, "events")
-    assertDataFrameEqual(tables.read(spark, history), sliced)
+    assert_frames_equal(tables.read(spark, history), sliced)

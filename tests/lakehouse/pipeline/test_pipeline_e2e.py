@@ -40,7 +40,7 @@ from tests.support.lake import (
     source_frame,
     without_processed_at,
 )
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def _assert_silver_equals_source(spark: SparkSession, dsn: str, settings) -> Non
         expected = source_frame(spark, dsn, entity)
         actual = silver_frame(spark, settings, entity)
         assert actual.count() == expected.count(), entity.name
-        assertDataFrameEqual(actual, expected, checkRowOrder=False)
+        assert_frames_equal(actual, expected)
 
 
 def _change_source(dsn: str) -> dict[str, int]:
@@ -216,7 +216,7 @@ def test_seed_replicate_pipeline_equals_source(  # noqa: PLR0915 - one scenario,
             rows, schema = kept[name]
             then = spark.createDataFrame(rows, schema)
             assert travelled.count() == len(rows), name
-            assertDataFrameEqual(travelled, then, checkRowOrder=False)
+            assert_frames_equal(travelled, then)
         incremental_state = {
             e.name: without_processed_at(silver_with_lineage(spark, settings, e)).collect()
             for e in entities()
@@ -228,9 +228,7 @@ def test_seed_replicate_pipeline_equals_source(  # noqa: PLR0915 - one scenario,
         assert rerun.runs == []
         assert sorted(rerun.up_to_date) == sorted(e.silver_job_name for e in entities())
         for e in entities():
-            assertDataFrameEqual(
-                silver_with_lineage(spark, settings, e), before[e.name], checkRowOrder=False
-            )
+            assert_frames_equal(silver_with_lineage(spark, settings, e), before[e.name])
 
         # A full refresh from all bronze gives the same silver as the incremental runs, and
         # the same history: every version, built batch by batch, equals a rebuild.
@@ -246,13 +244,12 @@ def test_seed_replicate_pipeline_equals_source(  # noqa: PLR0915 - one scenario,
             )
             assert run.state == "SUCCEEDED", run.error
         for e in entities():
-            assertDataFrameEqual(
+            assert_frames_equal(
                 without_processed_at(silver_with_lineage(spark, settings, e)),
                 incremental_state[e.name],
-                checkRowOrder=False,
             )
             rebuilt = tables.read(spark, tables.history_table(spark, settings, e.name))
-            assertDataFrameEqual(rebuilt, histories[e.name], checkRowOrder=False)
+            assert_frames_equal(rebuilt, histories[e.name])
     finally:
         drop_slot(dsn, settings.slot_name)
 

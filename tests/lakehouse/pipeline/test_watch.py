@@ -17,7 +17,7 @@ from tests.support.lake import (
     silver_frame,
     source_frame,
 )
-from tests.support.spark import assertDataFrameEqual
+from tests.support.spark import assert_frames_equal
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,7 @@ def test_one_micro_batch_brings_silver_to_the_source(
     assert seen == batches
     assert not batches[0].result.failed
     for entity in entities():
-        assertDataFrameEqual(
+        assert_frames_equal(
             silver_frame(spark, settings, entity),
             source_frame(spark, dsn, entity),
-            checkRowOrder=False,
         )
