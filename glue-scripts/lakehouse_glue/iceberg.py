@@ -393,6 +393,11 @@ def partition_fields(loaded: Any) -> list[tuple[str, str, str]]:
     ]
 
 
+def has_tenant_buckets(loaded: Any) -> bool:
+    """Whether a loaded table's current spec is the layout's: ``bucket(N, tenant_id)`` only."""
+    return [(t, c) for _, t, c in partition_fields(loaded)] == [(_BUCKET_TRANSFORM, TENANT_COLUMN)]
+
+
 def sort_columns(loaded: Any) -> list[str]:
     """The columns of a loaded table's sort order (the write order), in order."""
     schema = loaded.schema()
@@ -426,10 +431,8 @@ def converge(spark: SparkSession, table: Table) -> None:
     gets no commit.
     """
     loaded = _loaded(spark, table)
-    wanted = (_BUCKET_TRANSFORM, TENANT_COLUMN)
-    fields = partition_fields(loaded)
-    if [(t, c) for _, t, c in fields] != [wanted]:
-        for name, _, _ in fields:
+    if not has_tenant_buckets(loaded):
+        for name, _, _ in partition_fields(loaded):
             spark.sql(f"alter table {table.ident} drop partition field `{name}`")
         spark.sql(
             f"alter table {table.ident} add partition field {_partition_clause()} "

@@ -184,9 +184,7 @@ def _every_file_holds_one(spark: SparkSession, table: ice.Table, tenants: set[st
         by_bucket.setdefault(bucket, []).append(tenant)
     for held in by_bucket.values():
         held.sort()
-    bucket_spec = [(t, c) for _, t, c in ice.partition_fields(loaded)] == [
-        (ice._BUCKET_TRANSFORM, TENANT_COLUMN)
-    ]
+    bucket_spec = ice.has_tenant_buckets(loaded)
     spec_id = int(loaded.spec().specId())
     integer = jvm.java.lang.Class.forName("java.lang.Integer")
     # A scan drops the files' column stats unless asked to keep them.

@@ -85,11 +85,12 @@ def write_mart(
     table = ice.gold_table(catalog, gold_path, declared.name)
     conformed = conform(df, declared.name)
     if _overwritable(spark, table, conformed):
-        # The table has the mart's schema, layout and properties: its rows are overwritten in
-        # one "overwrite" commit, written in the table's own distribution and order. Replacing
+        # The table has the mart's schema and layout: its rows are overwritten in one
+        # "overwrite" commit, written in the table's own distribution and order. Replacing
         # the table instead shuffles twice (ice.replace shapes the rows itself, and Iceberg
         # asks for its distribution again) and needs a second, metadata-only commit to give
         # the replaced table its write order back.
+        ice.set_stale_properties(spark, table)  # no snapshot; nothing when current
 
         def write() -> None:
             conformed.writeTo(table.ident).overwrite(F.lit(True))
@@ -104,21 +105,14 @@ def write_mart(
 
 def _overwritable(spark: SparkSession, table: ice.Table, df: DataFrame) -> bool:
     """Whether ``df`` can overwrite ``table``'s rows in place: the table exists with exactly
-    ``df``'s columns and types, the bucket layout, the write order and current properties."""
+    ``df``'s columns and types, the bucket layout and the write order."""
     if not ice.exists(spark, table):
         return False
-    loaded = ice._loaded(spark, table)
     have = [(f.name, f.dataType) for f in ice.columns(spark, table).fields]
     if have != [(f.name, f.dataType) for f in df.schema.fields]:
         return False
-    if [(t, c) for _, t, c in ice.partition_fields(loaded)] != [
-        (ice._BUCKET_TRANSFORM, TENANT_COLUMN)
-    ]:
-        return False
-    if ice.sort_columns(loaded) != list(table.write_order):
-        return False
-    ice.set_stale_properties(spark, table, loaded)  # no snapshot; nothing when current
-    return True
+    loaded = ice._loaded(spark, table)
+    return ice.has_tenant_buckets(loaded) and ice.sort_columns(loaded) == list(table.write_order)
 
 
 def replace_tenants(
