@@ -318,8 +318,8 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
     :func:`_clustered` (one shuffle by bucket, sorted within), and with ``hash`` Iceberg would
     ask Spark to rebalance them by bucket once more (a second shuffle of every row, which also
     undoes the sort within files). The table's own mode is ``hash`` again as soon as it has a
-    write order (:func:`_set_write_order`), before any other write; :func:`converge` restores
-    it too, should a run die in between.
+    write order (:func:`_set_write_order`: ``write distributed by partition``), before any
+    other write; :func:`converge` does the same, should a run die in between.
     """
     clear_plain_parquet(spark, table)
     props = {**table_properties(table), "write.distribution-mode": "none"}
@@ -331,7 +331,6 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
             f"as select * from {view}"
         )
     _set_write_order(spark, table, _loaded(spark, table))
-    set_stale_properties(spark, table)
 
 
 def merge(spark: SparkSession, table: Table, source: DataFrame, statement: str) -> None:

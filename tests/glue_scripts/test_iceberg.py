@@ -263,3 +263,12 @@ def test_a_replaced_table_has_one_sorted_file_per_bucket(
         assert keys == sorted(keys)
         assert {tables.bucket_of(t) for t, _ in keys} == {f.partition[0]}
     assert ice.sort_columns(ice._loaded(spark, table)) == ["tenant_id", "id"]
+    # The statement wrote with distribution mode "none" (the rows came shaped); the table's own
+    # properties are the declared ones again, so a later MERGE is rebalanced by bucket.
+    loaded = ice._loaded(spark, table)
+    properties = dict(loaded.properties())
+    properties["format-version"] = str(loaded.operations().current().formatVersion())
+    assert properties["write.distribution-mode"] == "hash"
+    assert {k: properties.get(k) for k in ice.table_properties(table)} == ice.table_properties(
+        table
+    )
