@@ -383,6 +383,32 @@ def load_layout() -> Layout:
     return Layout(tenant_column=column, tenant_buckets=buckets)
 
 
+#: The largest ``MaxFileSize`` DMS accepts, in KB (1 GB, also its default).
+DMS_MAX_FILE_SIZE_KB = 1_048_576
+
+
+def check_full_load_max_file_size_kb(value: object) -> int:
+    """``value`` as the contract's full-load file size, if DMS would accept it as MaxFileSize.
+
+    DMS takes 1 to 1,048,576 KB
+    (https://docs.aws.amazon.com/dms/latest/APIReference/API_S3Settings.html); a value outside
+    would pass locally and fail only when Terraform creates the endpoint.
+
+    Raises:
+        ValueError: not a whole number of KB in that range.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= DMS_MAX_FILE_SIZE_KB
+    ):
+        raise ValueError(
+            "bronze_contract.json: full_load_max_file_size_kb must be a whole number of KB from "
+            f"1 to {DMS_MAX_FILE_SIZE_KB} (what DMS accepts as MaxFileSize), got {value!r}"
+        )
+    return value
+
+
 @cache
 def load_bronze_contract() -> BronzeContract:
     """Parse ``declarations/bronze_contract.json``."""
@@ -417,7 +443,9 @@ def load_bronze_contract() -> BronzeContract:
         change_seq_expression=raw["change_seq_expression"],
         full_load_file_prefix=raw["full_load_file_prefix"],
         full_load_file_digits=int(raw["full_load_file_digits"]),
-        full_load_max_file_size_kb=int(raw["full_load_max_file_size_kb"]),
+        full_load_max_file_size_kb=check_full_load_max_file_size_kb(
+            raw["full_load_max_file_size_kb"]
+        ),
         file_suffix=raw["file_suffix"],
         raw=raw,
     )

@@ -217,11 +217,12 @@ def discover_new_files(
 def _spread(rows: DataFrame, spark: SparkSession) -> DataFrame:
     """Spread raw rows over every core before typing and checking them.
 
-    A gzip file is never split, so a full load (one big ``LOAD*.csv.gz`` per table) arrives as a
-    single Spark partition, and typing and checking it (regular expressions and the violation
-    array per value) would run on one core. Hashing on the row order, which is unique per row
-    and already computed, spreads the rows evenly without the local sort a round-robin
-    repartition adds for determinism.
+    A gzip file is never split, so each file arrives as a single Spark partition: a table's full
+    load is as many partitions as it has ``LOAD`` files (a small table one, a large one a file per
+    64 MiB of CSV, docs/bronze-contract.md#full-load-file-size), and typing and checking them
+    (regular expressions and the violation array per value) would run on that many cores.
+    Hashing on the row order, which is unique per row and already computed, spreads the rows
+    evenly without the local sort a round-robin repartition adds for determinism.
     """
     return rows.repartition(spark.sparkContext.defaultParallelism, F.col(ROW_ORDER))
 

@@ -196,7 +196,12 @@ resource "aws_dms_s3_endpoint" "bronze" {
   cdc_min_file_size      = local.s3_settings.cdc_min_file_size
   date_partition_enabled = local.s3_settings.date_partition_enabled
   preserve_transactions  = local.s3_settings.preserve_transactions
-  max_file_size          = local.s3_settings.max_file_size
+  # Full-load files of at most this many KB of CSV (64 MiB in the contract, not the 1 GB default:
+  # "the maximum size (in KB) of any .csv file to be created while migrating to an S3 target
+  # during full load", https://docs.aws.amazon.com/dms/latest/APIReference/API_S3Settings.html).
+  # A gzip file cannot be split, so Glue reads each one in a single task: smaller files let a
+  # large table's first silver run read on every core (docs/bronze-contract.md#full-load-file-size).
+  max_file_size = local.s3_settings.max_file_size
 
   lifecycle {
     precondition {

@@ -36,6 +36,8 @@ def test_dms_s3_target_equals_the_bronze_contract(resources: list[dict[str, Any]
     assert endpoint["csv_null_value"] == load_bronze_contract().csv_null_value != ""
     assert endpoint["csv_row_delimiter"] == "\\n"
     assert endpoint["cdc_max_batch_interval"] == 60
+    # 64 MiB full-load files, not DMS's 1 GB default: gzip is read whole, one task per file.
+    assert endpoint["max_file_size"] == 65536
     assert endpoint["cdc_path"] is None
     assert endpoint["encryption_mode"] == "SSE_KMS"
     assert endpoint["endpoint_type"] == "target"
