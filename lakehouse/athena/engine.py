@@ -40,6 +40,7 @@ import duckdb
 
 from lakehouse.athena import prepared, translate, views
 from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.iceberg_plan import Planned
 from lakehouse.athena.pool import Lease, SessionKey, SessionPool
 from lakehouse.athena.results import QueryResult, ResultStore, text_value, write_csv
 from lakehouse.athena.session import Limits, Session
@@ -142,6 +143,8 @@ class AthenaEngine:
         self.limits = Limits(timeout_seconds=timeout, memory_limit=settings.athena_memory_limit)
         self.tenant_slug: str | None = None
         self.tenant_id: str | None = None
+        # Iceberg sources made by this engine: a later call at the same snapshot reuses them.
+        self._planned = Planned()
         if tenant is not None:
             self.tenant_id, self.tenant_slug = self._resolve_tenant(tenant)
         results_root = local_dir(settings.athena_results_uri, "the Athena results location")
@@ -194,7 +197,7 @@ class AthenaEngine:
                 "--tenant needs silver.tenants in the catalog: run the pipeline, then "
                 "`lakehouse crawl`"
             )
-        source = views.resolve(tenants, None, self.lake_root)
+        source = views.resolve(tenants, None, self.lake_root, self._planned)
         if self._pool is not None and source.immutable:
             directory = self._pool.tenant_directory(
                 self.lake_root, source.sql, lambda: self._tenant_rows(source.sql)
@@ -325,7 +328,7 @@ class AthenaEngine:
             self._session.register(tables, deadline)
             return self._session
         self.close()
-        session = Session(self.tenant_id, self.lake_root, self.limits)
+        session = Session(self.tenant_id, self.lake_root, self.limits, self._planned)
         try:
             if functions:
                 translate.install(session.con)  # the translation's macros and UDFs (pure)
@@ -351,7 +354,10 @@ class AthenaEngine:
         functions: bool,
     ) -> Lease | None:
         """A lease of the kept session for ``tables`` as they are now (None: not keepable)."""
-        sources = {t.qualified_name: views.resolve(t, tenant_id, self.lake_root) for t in tables}
+        sources = {
+            t.qualified_name: views.resolve(t, tenant_id, self.lake_root, self._planned)
+            for t in tables
+        }
         if not all(source.immutable for source in sources.values()):
             return None
         key = SessionKey(

@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -38,6 +38,9 @@ from lakehouse.athena import views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
 from lakehouse.athena.fetch import fetch_rows
 from lakehouse.catalog.store import DATABASES, CatalogTable
+
+if TYPE_CHECKING:
+    from lakehouse.athena.iceberg_plan import Planned
 
 # DuckDB scalar functions that read settings, variables, the environment or the catalog, or that
 # plan or run SQL passed as text. Athena has none of them.
@@ -74,12 +77,21 @@ class Session:
         tenant_id: The tenant whose rows the session holds; ``None`` reads every tenant.
         lake_root: The local lake root (locations must lie under it).
         limits: Timeout and memory limit.
+        planned: The Iceberg sources its engine already made, to find a table's current
+            snapshot in (:class:`lakehouse.athena.iceberg_plan.Planned`).
     """
 
-    def __init__(self, tenant_id: str | None, lake_root: Path, limits: Limits) -> None:
+    def __init__(
+        self,
+        tenant_id: str | None,
+        lake_root: Path,
+        limits: Limits,
+        planned: Planned | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
         self.lake_root = lake_root
         self.limits = limits
+        self.planned = planned
         self.temp_dir = Path(tempfile.mkdtemp(prefix="lakehouse-duckdb-session-"))
         try:
             self.con = duckdb.connect(
@@ -102,6 +114,10 @@ class Session:
         self.con.execute("set TimeZone = 'UTC'")
         # Results go to stdout; a progress bar there would corrupt them.
         self.con.execute("set enable_progress_bar = false")
+        # A session without a tenant reads the same data files at every call; their footers
+        # are parsed once (DuckDB keeps them by file, checked against its modification time).
+        # Iceberg never rewrites a data file, so the cache is only ever a copy of the file.
+        self.con.execute("set parquet_metadata_cache = true")
         for database in DATABASES:
             self.con.execute(f"create schema if not exists {database}")
 
@@ -139,7 +155,7 @@ class Session:
             # call of its engine): a commit since the last call is read, not the files of the
             # snapshot current when the view was first made.
             source = (sources or {}).get(table.qualified_name) or views.resolve(
-                table, self.tenant_id, self.lake_root
+                table, self.tenant_id, self.lake_root, self.planned
             )
             if registered == source.sql:
                 continue

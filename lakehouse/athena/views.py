@@ -24,9 +24,13 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.athena.errors import AthenaQueryError
 from lakehouse.catalog.store import CatalogTable
+
+if TYPE_CHECKING:
+    from lakehouse.athena.iceberg_plan import Planned
 
 
 @dataclass(frozen=True)
@@ -232,22 +236,25 @@ def _parquet_source(table: CatalogTable, tenant_id: str | None, lake_root: Path)
     return Source(f"select {', '.join(select_list)} from {source}{where}", folders=folders)
 
 
-def _iceberg_source(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
+def _iceberg_source(
+    table: CatalogTable, tenant_id: str | None, lake_root: Path, planned: Planned | None
+) -> Source:
     # Imported here: lakehouse.athena.iceberg_plan builds on this module's Source and helpers.
     from lakehouse.athena import iceberg_plan
 
     _checked_location(table, lake_root)
-    return iceberg_plan.cached_source(table, tenant_id, lake_root)
+    return iceberg_plan.cached_source(table, tenant_id, lake_root, planned)
 
 
 _RESOLVERS: dict[str, Callable[[CatalogTable, str | None, Path], Source]] = {
     "csv": _csv_source,
     "parquet": _parquet_source,
-    "iceberg": _iceberg_source,
 }
 
 
-def resolve(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Source:
+def resolve(
+    table: CatalogTable, tenant_id: str | None, lake_root: Path, planned: Planned | None = None
+) -> Source:
     """What ``table`` reads; with ``tenant_id``, only that tenant's rows.
 
     Args:
@@ -255,16 +262,21 @@ def resolve(table: CatalogTable, tenant_id: str | None, lake_root: Path) -> Sour
         tenant_id: The tenant whose rows to read, or ``None`` for every tenant.
         lake_root: The local lake root: the table and its files must lie under
             ``<lake_root>/<database>``.
+        planned: The Iceberg sources the calling engine already made
+            (:class:`lakehouse.athena.iceberg_plan.Planned`); ``None`` keeps none.
 
     Raises:
         AthenaQueryError: ``ACCESS_DENIED`` when the table cannot be scoped to the tenant,
             ``GENERIC_INTERNAL_ERROR`` for a format the local engine does not read.
     """
+    if table.format == "iceberg":
+        return _iceberg_source(table, tenant_id, lake_root, planned)
     resolver = _RESOLVERS.get(table.format)
     if resolver is None:
+        known = ", ".join(sorted([*_RESOLVERS, "iceberg"]))
         raise AthenaQueryError(
             "GENERIC_INTERNAL_ERROR",
             f"{table.qualified_name} has format {table.format!r}, which the local engine does "
-            f"not read (known: {', '.join(sorted(_RESOLVERS))}); run `lakehouse crawl` again",
+            f"not read (known: {known}); run `lakehouse crawl` again",
         )
     return resolver(table, tenant_id, lake_root)

@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo
@@ -115,6 +116,71 @@ def test_an_unreadable_kept_plan_is_planned_again(iceberg_lake: IcebergLake) -> 
         expected = engine.execute(COUNT_SUM)[0].rows
     plan_file = _plan_file(iceberg_lake, None)
     plan_file.write_text('{"columns": 3')  # cut short, as by a crash
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
+        assert engine.execute(COUNT_SUM)[0].rows == expected
+    assert set(_kept_plan(iceberg_lake, None).files) == _pyiceberg_files(iceberg_lake, None)
+
+
+def _orders_table(iceberg_lake: IcebergLake) -> CatalogTable:
+    table = load_catalog(iceberg_lake.settings.catalog_uri).get("silver", "orders")
+    assert table is not None
+    return table
+
+
+def _rows_of(source_sql: str) -> list[tuple[object, ...]]:
+    return duckdb.connect().execute(f"select count(*), sum(amount) from ({source_sql})").fetchall()
+
+
+def test_a_source_an_engine_kept_for_one_tenant_never_answers_for_another(
+    iceberg_lake: IcebergLake,
+) -> None:
+    # Hostile first: one store of kept sources asked for acme, then globex, then every
+    # tenant, then acme again. Each must read only its own rows and files; only the same
+    # tenant at the same snapshot gets the kept source back.
+    table = _orders_table(iceberg_lake)
+    planned = iceberg_plan.Planned()
+    root = iceberg_lake.root.resolve()
+    acme = iceberg_plan.cached_source(table, TENANTS["acme"], root, planned)
+    globex = iceberg_plan.cached_source(table, TENANTS["globex"], root, planned)
+    every = iceberg_plan.cached_source(table, None, root, planned)
+    assert _rows_of(acme.sql) == [iceberg_lake.expected("third", "acme")]
+    assert _rows_of(globex.sql) == [iceberg_lake.expected("third", "globex")]
+    assert _rows_of(every.sql) == [iceberg_lake.expected("third")]
+    assert set(globex.paths) == _pyiceberg_files(iceberg_lake, TENANTS["globex"])
+    assert set(acme.paths) == _pyiceberg_files(iceberg_lake, TENANTS["acme"])
+    assert set(acme.paths).isdisjoint(globex.paths)  # different buckets
+    assert iceberg_plan.cached_source(table, TENANTS["acme"], root, planned) is acme
+    assert iceberg_plan.cached_source(table, None, root, planned) is every
+
+
+def test_a_commit_between_two_calls_of_an_engine_replans_its_kept_source(
+    iceberg_lake: IcebergLake,
+) -> None:
+    table = _orders_table(iceberg_lake)
+    planned = iceberg_plan.Planned()
+    root = iceberg_lake.root.resolve()
+    before = iceberg_plan.cached_source(table, None, root, planned)
+    more = order_rows(7000, 4, "globex", 100)
+    iceberg_lake.orders().append(pa.Table.from_pylist(more, schema=ORDERS_ARROW))
+    after = iceberg_plan.cached_source(table, None, root, planned)
+    count, total = iceberg_lake.expected("third")
+    assert _rows_of(after.sql) == [(count + 4, total + sum(r["amount"] for r in more))]
+    assert set(after.paths) == _pyiceberg_files(iceberg_lake, None) != set(before.paths)
+
+
+def test_an_engine_reads_a_table_at_the_same_snapshot_without_loading_its_plan_again(
+    iceberg_lake: IcebergLake,
+) -> None:
+    # The kept plan is made unreadable after the engine's first call: the engine's later
+    # calls do not read it (they neither fail nor plan again, which would write it anew), a
+    # new engine does.
+    with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
+        expected = engine.execute(COUNT_SUM)[0].rows
+        plan_file = _plan_file(iceberg_lake, None)
+        plan_file.write_text("not a plan")
+        assert engine.execute(COUNT_SUM)[0].rows == expected
+        assert engine.execute(f"{COUNT_SUM} where tenant_id <> ''")[0].rows == expected
+        assert plan_file.read_text() == "not a plan"
     with AthenaEngine(iceberg_lake.settings, save_results=False) as engine:
         assert engine.execute(COUNT_SUM)[0].rows == expected
     assert set(_kept_plan(iceberg_lake, None).files) == _pyiceberg_files(iceberg_lake, None)
