@@ -8,9 +8,18 @@ inputs' current snapshots:
 - **up to date**: the same snapshots and code; nothing is written;
 - **tenants**: every input's recorded snapshot is an ancestor of its current one: the tenants
   whose rows changed in between (:func:`changed_tenants`) are recomputed and replaced, no
-  others (a mart declared ``per_tenant`` in ``gold.json`` only);
+  others (a mart declared ``per_tenant`` in ``gold.json`` only, larger than ``small_mart``);
 - **full**: anything else (no record, new code, an input replaced or its snapshots expired, a
-  mart that is not per tenant, ``--full_refresh``): the whole mart is recomputed and replaced.
+  mart that is not per tenant, ``--full_refresh``, a small mart): the whole mart is recomputed
+  and replaced. The commit records why (:data:`REASON`).
+
+**A small mart is rebuilt whole.** Gold marts are small next to their inputs (a row per tenant,
+day or customer); finding the changed tenants, reading their silver rows and merging them into
+the mart costs more than recomputing and overwriting a mart of a few thousand rows (more so
+with thousands of tenants, each a few rows). So a mart whose current snapshot holds at most
+``gold.json`` ``small_mart`` rows and bytes (the snapshot summary's ``total-records`` and
+``total-files-size``, read from metadata) is rebuilt whole when an input changed; a larger mart
+replaces just the changed tenants, keeping the work proportional to the change.
 
 A record that lags behind the table (a commit whose record is older than its data cannot
 happen: both are one commit) would only cost work: recomputing a tenant whose inputs did not
@@ -43,7 +52,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue import iceberg as ice
-from lakehouse_glue.gold.marts import mart
+from lakehouse_glue.gold.marts import SmallMart, mart, small_mart
 from lakehouse_glue.iceberg import TENANT_COLUMN
 
 #: Summary properties of a gold snapshot: the silver inputs it was built from (JSON object,
@@ -53,12 +62,27 @@ INPUTS = "lakehouse.gold.inputs"
 CODE = "lakehouse.gold.code"
 MODE = "lakehouse.gold.mode"
 TENANTS_REPLACED = "lakehouse.gold.tenants-replaced"
+#: Why a ``full`` build was full (see :class:`Plan`).
+REASON = "lakehouse.gold.reason"
 
 #: How far back a gold table's history is searched for its last built snapshot (past commits
 #: without a record: offboarding a tenant, compaction).
 _RECORD_LOOKBACK = 50
 
 UP_TO_DATE, TENANTS, FULL = "up_to_date", "tenants", "full"
+
+#: Why a build is ``full``: asked for, no usable record, new code, a mart that is not per
+#: tenant, an input whose history cannot say which tenants changed, a small mart, or a change
+#: that touches every file of the mart anyway.
+(
+    ASKED,
+    NO_RECORD,
+    NEW_CODE,
+    NOT_PER_TENANT,
+    HISTORY,
+    SMALL,
+    EVERY_FILE,
+) = ("full_refresh", "no_record", "new_code", "not_per_tenant", "history", "small", "every_file")
 
 
 def _files(root: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
@@ -91,12 +115,16 @@ class Plan:
     inputs: dict[str, int | None]
     code: str
     tenants: frozenset[str] | None = None
+    #: Why a ``full`` plan is full (one of :data:`ASKED` ... :data:`EVERY_FILE`).
+    reason: str | None = None
 
     def summary(self) -> dict[str, str]:
         """The snapshot properties the mart's commit records."""
         props = {INPUTS: json.dumps(self.inputs, sort_keys=True), CODE: self.code, MODE: self.mode}
         if self.tenants is not None:
             props[TENANTS_REPLACED] = str(len(self.tenants))
+        if self.reason is not None:
+            props[REASON] = self.reason
         return props
 
 
@@ -125,46 +153,90 @@ def plan(
     mart_name: str,
     *,
     full_refresh: bool,
+    small: SmallMart | None = None,
 ) -> Plan:
-    """Decide how to build ``mart_name`` now (see the module docstring)."""
+    """Decide how to build ``mart_name`` now (see the module docstring).
+
+    Args:
+        small: the size up to which a changed mart is rebuilt whole (default: the declared
+            ``gold.json`` ``small_mart``).
+    """
     declared = mart(mart_name)
     inputs = {
         e: ice.current_snapshot_id(spark, ice.silver_table(catalog, silver_path, e))
         for e in declared.depends_on
     }
     code = code_fingerprint(mart_name)
-    record = (
-        None if full_refresh else built_from(spark, ice.gold_table(catalog, gold_path, mart_name))
-    )
-    if record is None or record[CODE] != code:
-        return Plan(FULL, inputs, code)
+    gold = ice.gold_table(catalog, gold_path, mart_name)
+
+    def full(reason: str) -> Plan:
+        return Plan(FULL, inputs, code, reason=reason)
+
+    if full_refresh:
+        return full(ASKED)
+    record = built_from(spark, gold)
+    if record is None:
+        return full(NO_RECORD)
+    if record[CODE] != code:
+        return full(NEW_CODE)
     before: dict[str, int | None] = json.loads(record[INPUTS])
     if before == inputs:
         return Plan(UP_TO_DATE, inputs, code)
     if not declared.per_tenant or set(before) != set(inputs):
-        return Plan(FULL, inputs, code)
+        return full(NOT_PER_TENANT if not declared.per_tenant else NEW_CODE)
+    if is_small(spark, gold, small if small is not None else small_mart()):
+        return full(SMALL)
+    tenants = _changed_tenants(spark, catalog, silver_path, gold, before, inputs)
+    if isinstance(tenants, str):
+        return full(tenants)
+    return Plan(TENANTS, inputs, code, frozenset(tenants))
+
+
+def _changed_tenants(
+    spark: SparkSession,
+    catalog: str,
+    silver_path: str,
+    gold: ice.Table,
+    before: dict[str, int | None],
+    inputs: dict[str, int | None],
+) -> set[str] | str:
+    """The tenants whose inputs changed from ``before`` to ``inputs``, or why the mart must
+    be rebuilt whole instead (:data:`HISTORY`, :data:`EVERY_FILE`)."""
     walks: list[_Touched] = []
     for entity, now in inputs.items():
         walk = _walk(spark, ice.silver_table(catalog, silver_path, entity), before[entity], now)
         if walk is None:
-            return Plan(FULL, inputs, code)
+            return HISTORY
         walks.append(walk)
-    gold = ice.gold_table(catalog, gold_path, mart_name)
     # Replacing the changed tenants may rewrite every file of the mart (with 8 tenants, a
     # change to all of them): a full rebuild then writes the same files with less work. Asked
     # first of the tenants the files' bounds name, before any file is read.
     known = set().union(*(w.tenants for w in walks))
     if known and _every_file_holds_one(spark, gold, known):
-        return Plan(FULL, inputs, code)
+        return EVERY_FILE
     tenants: set[str] = set()
     for walk in walks:
         changed = _resolve(spark, walk)
         if changed is None:
-            return Plan(FULL, inputs, code)
+            return HISTORY
         tenants |= changed
     if tenants != known and _every_file_holds_one(spark, gold, tenants):
-        return Plan(FULL, inputs, code)
-    return Plan(TENANTS, inputs, code, frozenset(tenants))
+        return EVERY_FILE
+    return tenants
+
+
+def is_small(spark: SparkSession, table: ice.Table, limits: SmallMart) -> bool:
+    """Whether the mart's current snapshot is within ``limits``, from its summary alone.
+
+    ``total-records`` and ``total-files-size`` are kept by Iceberg in every snapshot's summary
+    (the table's live rows and data bytes after that commit); a snapshot without them is not
+    known to be small.
+    """
+    summary = ice.snapshot_summary(spark, table, ice.current_snapshot_id(spark, table))
+    rows, size = summary.get("total-records"), summary.get("total-files-size")
+    if rows is None or size is None:
+        return False
+    return limits.holds(int(rows), int(size))
 
 
 def _every_file_holds_one(spark: SparkSession, table: ice.Table, tenants: set[str]) -> bool:

@@ -54,11 +54,53 @@ class Mart:
         return ", ".join(f"{c.name} {c.type}" for c in self.columns)
 
 
+@dataclass(frozen=True)
+class SmallMart:
+    """The size up to which a changed per-tenant mart is overwritten whole rather than
+    replaced tenant by tenant (``gold.json`` ``small_mart``): both limits must hold."""
+
+    rows: int
+    bytes: int
+
+    def holds(self, rows: int, size: int) -> bool:
+        """Whether a mart of ``rows`` rows in ``size`` bytes of data files is small."""
+        return rows <= self.rows and size <= self.bytes
+
+
+def _gold_json() -> dict[str, Any]:
+    text = resources.files("lakehouse_glue").joinpath("declarations", "gold.json").read_text()
+    raw: dict[str, Any] = json.loads(text)
+    return raw
+
+
+@cache
+def small_mart() -> SmallMart:
+    """The declared :class:`SmallMart` limits (``gold.json`` ``small_mart``)."""
+    return parse_small_mart(_gold_json().get("small_mart"))
+
+
+def parse_small_mart(raw: object) -> SmallMart:
+    """``gold.json``'s ``small_mart`` object; an error naming the setting when it is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(
+            'gold.json: "small_mart" must say {"rows": N, "bytes": N}: the size up to which a '
+            "changed mart is overwritten whole instead of replaced tenant by tenant"
+        )
+    limits: dict[str, int] = {}
+    for key in ("rows", "bytes"):
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f'gold.json: "small_mart" "{key}" must be a whole number >= 0, got {value!r}'
+            )
+        limits[key] = value
+    return SmallMart(rows=limits["rows"], bytes=limits["bytes"])
+
+
 @cache
 def load_marts() -> tuple[Mart, ...]:
     """Parse and validate ``declarations/gold.json``."""
-    text = resources.files("lakehouse_glue").joinpath("declarations", "gold.json").read_text()
-    raw: dict[str, Any] = json.loads(text)
+    raw = _gold_json()
     marts: list[Mart] = []
     for m in raw["marts"]:
         columns = tuple(

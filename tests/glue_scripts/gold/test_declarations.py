@@ -6,7 +6,7 @@ import ast
 
 import pytest
 from lakehouse_glue.gold.job import inputs_of
-from lakehouse_glue.gold.marts import load_marts, mart
+from lakehouse_glue.gold.marts import SmallMart, load_marts, mart, parse_small_mart, small_mart
 from lakehouse_glue.gold.transforms import TRANSFORMS
 from lakehouse_glue.model import load_declaration
 
@@ -73,3 +73,19 @@ def test_job_script_is_thin_and_names_its_mart_and_transform(name: str) -> None:
     }
     assert {"getResolvedOptions", "GlueContext", "Job", "run_mart"} <= calls
     assert len(path.read_text(encoding="utf-8").splitlines()) < 50
+
+
+def test_small_mart_is_declared_and_a_wrong_setting_is_named() -> None:
+    limits = small_mart()
+    assert limits.rows > 0
+    assert limits.bytes > 0
+    assert SmallMart(10, 100).holds(10, 100)
+    assert not SmallMart(10, 100).holds(11, 100)
+    assert not SmallMart(10, 100).holds(10, 101)
+    with pytest.raises(ValueError, match='"small_mart" must say'):
+        parse_small_mart(None)
+    for bad in (-1, "10", True, 1.5):
+        with pytest.raises(ValueError, match='"small_mart" "rows" must be a whole number'):
+            parse_small_mart({"rows": bad, "bytes": 1})
+    with pytest.raises(ValueError, match='"small_mart" "bytes"'):
+        parse_small_mart({"rows": 1})
