@@ -300,10 +300,35 @@ def rule_counts(checked: DataFrame) -> dict[str, int]:
 
 # --- soft rules over the final silver -------------------------------------------------------
 
+#: How a rule's result is read from its facts (see :func:`soft_checks`): a violation per
+#: value held by more than one fact, or per judged fact whose value has no target fact.
+DUPLICATES, UNMATCHED = "duplicates", "unmatched"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule takes of ONE table's rows: a fact ``(tenant, value)`` per row.
+
+    A judged fact is a row the rule judges; a target fact (``judged`` false) is a value a
+    judged fact may match (the referenced keys). ``where``: only rows where it is true.
+    """
+
+    table: str
+    rows: DataFrame  # the table's silver rows
+    value: SparkColumn
+    tenant: SparkColumn | None = None
+    judged: bool = True
+    where: SparkColumn | None = None
+
 
 @dataclass(frozen=True)
 class SoftRule:
-    """One soft rule over silver, with its violating rows defined lazily (not yet evaluated)."""
+    """One soft rule over silver, with its violating rows defined lazily (not yet evaluated).
+
+    ``bad`` defines the rule row by row; ``facts`` and ``verdict`` say how
+    :func:`soft_checks` counts the same answer from one pass over each table. A rule without
+    facts is counted from ``bad``.
+    """
 
     entity: str
     rule: str
@@ -312,6 +337,10 @@ class SoftRule:
     key: str  # the column that names a violating row in the examples
     inputs: tuple[str, ...]  # the tables the rule reads
     counts_rows: bool = False  # the primary key check, which also counts the table's rows
+    facts: tuple[Facts, ...] = ()
+    verdict: str = ""
+    #: The facts' values are the example keys (else the examples are read from ``bad``).
+    values_are_keys: bool = True
 
     @property
     def ident(self) -> tuple[str, str, str]:
@@ -320,6 +349,123 @@ class SoftRule:
 
 #: How many example keys the report keeps per rule.
 EXAMPLES = 5
+
+
+def _key_rules(entity: Entity, df: DataFrame) -> list[SoftRule]:
+    """The primary key and the declared unique columns of one table."""
+    pk = entity.primary_key
+    rules = [
+        SoftRule(
+            entity.name,
+            "unique_key",
+            f"{pk} is unique",
+            df.groupBy(pk).count(),
+            pk,
+            (entity.name,),
+            counts_rows=True,
+            facts=(Facts(entity.name, df, F.col(pk)),),
+            verdict=DUPLICATES,
+        )
+    ]
+    for col in entity.columns:
+        if col.unique:
+            present = F.col(col.name).isNotNull()
+            dup = df.where(present).groupBy(col.name).count().where(F.col("count") > 1)
+            rules.append(
+                SoftRule(
+                    entity.name,
+                    "unique",
+                    f"{col.name} is unique",
+                    dup,
+                    col.name,
+                    (entity.name,),
+                    facts=(Facts(entity.name, df, F.col(col.name), where=present),),
+                    verdict=DUPLICATES,
+                )
+            )
+    return rules
+
+
+def _reference_rule(
+    entity: Entity, df: DataFrame, col_name: str, target_entity: Entity, ref: DataFrame
+) -> SoftRule:
+    """``col_name`` names a row of ``target_entity`` of the same tenant."""
+    target_pk = target_entity.primary_key
+    ref_keys = ref.select(F.col(TENANT_ID).alias("_ref_tenant"), F.col(target_pk).alias("_ref_id"))
+    src = df.where(F.col(col_name).isNotNull())
+    missing = src.join(
+        ref_keys,
+        (src[TENANT_ID] == ref_keys["_ref_tenant"]) & (src[col_name] == ref_keys["_ref_id"]),
+        "left_anti",
+    )
+    # A target key with a NULL tenant or id matches nothing in the join: no target fact.
+    target_present = F.col(TENANT_ID).isNotNull() & F.col(target_pk).isNotNull()
+    return SoftRule(
+        entity.name,
+        "references",
+        f"{col_name} -> {target_entity.name}.{target_pk} within the same tenant",
+        missing,
+        entity.primary_key,
+        (entity.name, target_entity.name),
+        facts=(
+            Facts(
+                entity.name,
+                df,
+                F.col(col_name),
+                F.col(TENANT_ID),
+                where=F.col(col_name).isNotNull(),
+            ),
+            Facts(
+                target_entity.name,
+                ref,
+                F.col(target_pk),
+                F.col(TENANT_ID),
+                judged=False,
+                where=target_present,
+            ),
+        ),
+        verdict=UNMATCHED,
+        values_are_keys=False,
+    )
+
+
+def _order_rules(orders: DataFrame, items: DataFrame) -> list[SoftRule]:
+    """An order's subtotal is its items' line totals; its total adds up."""
+    sums = items.groupBy(F.col("order_id").alias("_oid"), F.col(TENANT_ID).alias("_tid")).agg(
+        F.sum("line_total").alias("_items_total")
+    )
+    joined = orders.join(
+        sums, (orders["id"] == sums["_oid"]) & (orders[TENANT_ID] == sums["_tid"]), "left"
+    )
+    wrong = joined.where(
+        (F.col("status") != F.lit("cancelled"))
+        & (F.col("subtotal") != F.coalesce(F.col("_items_total"), F.lit(0)))
+    )
+    formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
+    wrong_total = F.col("total") != formula
+    return [
+        # A comparison of each order with a sum over its items: counted from ``bad`` (a
+        # join), not from facts.
+        SoftRule(
+            "orders",
+            "order_subtotal",
+            "subtotal = sum(order_items.line_total), not cancelled",
+            wrong,
+            "id",
+            ("orders", "order_items"),
+        ),
+        SoftRule(
+            "orders",
+            "order_total",
+            "total = subtotal - discount + tax + shipping",
+            orders.where(wrong_total),
+            "id",
+            ("orders",),
+            # One judged fact per violating order, none shared: no fact has a target.
+            facts=(Facts("orders", orders, F.col("id"), where=wrong_total),),
+            verdict=UNMATCHED,
+        ),
+    ]
 
 
 def soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[SoftRule]:
@@ -332,96 +478,14 @@ def soft_rules(tables: dict[str, DataFrame], declaration: Declaration) -> list[S
         df = tables.get(entity.name)
         if df is None:
             continue
-        pk = entity.primary_key
-        rules.append(
-            SoftRule(
-                entity.name,
-                "unique_key",
-                f"{pk} is unique",
-                df.groupBy(pk).count(),
-                pk,
-                (entity.name,),
-                counts_rows=True,
-            )
-        )
-        for col in entity.columns:
-            if col.unique:
-                dup = (
-                    df.where(F.col(col.name).isNotNull())
-                    .groupBy(col.name)
-                    .count()
-                    .where(F.col("count") > 1)
-                )
-                rules.append(
-                    SoftRule(
-                        entity.name,
-                        "unique",
-                        f"{col.name} is unique",
-                        dup,
-                        col.name,
-                        (entity.name,),
-                    )
-                )
+        rules.extend(_key_rules(entity, df))
         for col_name, target in entity.references.items():
             ref = tables.get(target)
-            if ref is None:
-                continue
-            target_entity = declaration.entity(target)
-            ref_keys = ref.select(
-                F.col(TENANT_ID).alias("_ref_tenant"),
-                F.col(target_entity.primary_key).alias("_ref_id"),
-            )
-            src = df.where(F.col(col_name).isNotNull())
-            missing = src.join(
-                ref_keys,
-                (src[TENANT_ID] == ref_keys["_ref_tenant"])
-                & (src[col_name] == ref_keys["_ref_id"]),
-                "left_anti",
-            )
-            rules.append(
-                SoftRule(
-                    entity.name,
-                    "references",
-                    f"{col_name} -> {target}.{target_entity.primary_key} within the same tenant",
-                    missing,
-                    pk,
-                    (entity.name, target),
-                )
-            )
-
+            if ref is not None:
+                rules.append(_reference_rule(entity, df, col_name, declaration.entity(target), ref))
     orders, items = tables.get("orders"), tables.get("order_items")
     if orders is not None and items is not None:
-        sums = items.groupBy(F.col("order_id").alias("_oid"), F.col(TENANT_ID).alias("_tid")).agg(
-            F.sum("line_total").alias("_items_total")
-        )
-        joined = orders.join(
-            sums, (orders["id"] == sums["_oid"]) & (orders[TENANT_ID] == sums["_tid"]), "left"
-        )
-        wrong = joined.where(
-            (F.col("status") != F.lit("cancelled"))
-            & (F.col("subtotal") != F.coalesce(F.col("_items_total"), F.lit(0)))
-        )
-        rules.append(
-            SoftRule(
-                "orders",
-                "order_subtotal",
-                "subtotal = sum(order_items.line_total), not cancelled",
-                wrong,
-                "id",
-                ("orders", "order_items"),
-            )
-        )
-        formula = F.col("subtotal") - F.col("discount") + F.col("tax") + F.col("shipping")
-        rules.append(
-            SoftRule(
-                "orders",
-                "order_total",
-                "total = subtotal - discount + tax + shipping",
-                orders.where(F.col("total") != formula),
-                "id",
-                ("orders",),
-            )
-        )
+        rules.extend(_order_rules(orders, items))
     return rules
 
 
@@ -444,6 +508,66 @@ def _summary(index: int, rule: SoftRule) -> DataFrame:
     )
 
 
+def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
+    """The ``_summary`` rows of the rules in ``todo`` that have facts, from ONE pass over
+    each table they read.
+
+    Every table's rows become the facts ``(rule, tenant, value, judged)`` of every rule (one
+    ``explode``); all facts are grouped by ``(rule, tenant, value)`` (how many judged, how
+    many targets), then by rule. A key held twice is a group of two judged facts; a reference
+    without its row is a group with no target fact.
+    """
+    by_table: dict[str, tuple[DataFrame, list[SparkColumn]]] = {}
+    verdicts: dict[int, SoftRule] = {}
+    for i, rule in todo:
+        if not rule.facts:
+            continue
+        verdicts[i] = rule
+        for facts in rule.facts:
+            fact = F.struct(
+                F.lit(i).alias("r"),
+                (F.lit(None) if facts.tenant is None else facts.tenant).cast("string").alias("t"),
+                facts.value.cast("string").alias("v"),
+                F.lit(1 if facts.judged else 0).alias("s"),
+            )
+            if facts.where is not None:
+                fact = F.when(facts.where, fact)
+            by_table.setdefault(facts.table, (facts.rows, []))[1].append(fact)
+    if not by_table:
+        return None
+    frames = [
+        rows.select(F.explode(F.array(*facts)).alias("f")).where(F.col("f").isNotNull())
+        for _, (rows, facts) in sorted(by_table.items(), key=lambda item: item[0])
+    ]
+    union = reduce(DataFrame.unionAll, frames).select("f.*")
+    groups = union.groupBy("r", "t", "v").agg(
+        F.sum("s").alias("n"), F.count_if(F.col("s") == 0).alias("targets")
+    )
+    n, v = F.col("n"), F.col("v")
+    held_twice = n > 1
+    unmatched = (F.col("targets") == 0) & (n > 0)
+    per_rule = groups.groupBy("r").agg(
+        F.count_if(held_twice).alias("_dups"),
+        F.slice(F.collect_list(F.when(held_twice, v)), 1, EXAMPLES).alias("_dup_examples"),
+        F.sum(F.when(unmatched, n)).alias("_unmatched"),
+        F.slice(F.collect_list(F.when(unmatched, v)), 1, EXAMPLES).alias("_unmatched_examples"),
+        F.sum(n).alias("_rows"),
+    )
+    dups = [i for i, rule in verdicts.items() if rule.verdict == DUPLICATES]
+    counts_rows = [i for i, rule in verdicts.items() if rule.counts_rows]
+    no_examples = [i for i, rule in verdicts.items() if not rule.values_are_keys]
+    is_dups = F.col("r").isin(dups)
+    return per_rule.select(
+        F.col("r").alias("_i"),
+        F.when(is_dups, F.col("_dups")).otherwise(F.col("_unmatched")).alias("n"),
+        F.when(F.col("r").isin(no_examples), F.array().cast("array<string>"))
+        .when(is_dups, F.col("_dup_examples"))
+        .otherwise(F.col("_unmatched_examples"))
+        .alias("examples"),
+        F.when(F.col("r").isin(counts_rows), F.col("_rows")).cast("long").alias("rows"),
+    )
+
+
 @dataclass(frozen=True)
 class EarlierChecks:
     """Soft-rule results of an earlier report that still hold for the tables left unchanged."""
@@ -460,8 +584,28 @@ def rules_version(rules: list[SoftRule]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _collect(
+    frames: list[DataFrame],
+) -> dict[int, tuple[int, list[str], int | None]]:
+    """Collect ``_summary``-shaped frames as one union: rule index -> (n, examples, rows)."""
+    found: dict[int, tuple[int, list[str], int | None]] = {}
+    if not frames:
+        return found
+    for row in reduce(DataFrame.union, frames).collect():
+        rows = row["rows"]
+        found[int(row["_i"])] = (
+            int(row["n"] or 0),
+            sorted(row["examples"] or []),
+            None if rows is None else int(rows),
+        )
+    return found
+
+
 def soft_checks(
-    rules: list[SoftRule], earlier: EarlierChecks | None = None
+    rules: list[SoftRule],
+    earlier: EarlierChecks | None = None,
+    *,
+    one_pass: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Evaluate the rules of :func:`soft_rules` and count the rows of their tables.
 
@@ -469,10 +613,11 @@ def soft_checks(
     ``earlier.unchanged`` keeps its earlier result (marked ``"reused": true``): the rules are
     pure functions of the tables they read.
 
-    Everything else is evaluated in ONE Spark job: each rule is summed up in one row (the
-    primary key rule also counts the table's rows, from the same pass) and the rows are
-    collected as one union. Independent rules then run as concurrent stages of that job instead
-    of as some thirty jobs one after the other, which on a small lake costs far more.
+    Everything else is evaluated in ONE Spark query: the rules with facts from one pass over
+    each table (:func:`_from_facts`), the others from their own rows (``bad``). The examples
+    of a reference rule with violations are then read from its rows (a second query, only
+    then). ``one_pass=False`` counts every rule from its own rows, one pass per rule: the
+    same answer, the rules' plain definition.
     """
 
     def kept(rule: SoftRule) -> dict[str, Any] | None:
@@ -483,18 +628,23 @@ def soft_checks(
         return earlier.results.get(rule.ident)
 
     todo = [(i, rule) for i, rule in enumerate(rules) if kept(rule) is None]
-    found: dict[int, tuple[int, list[str], int | None]] = {}
-    if todo:
-        union = _summary(*todo[0])
-        for i, rule in todo[1:]:
-            union = union.union(_summary(i, rule))
-        for row in union.collect():
-            rows = row["rows"]
-            found[int(row["_i"])] = (
-                int(row["n"] or 0),
-                sorted(row["examples"] or []),
-                None if rows is None else int(rows),
+    frames: list[DataFrame] = []
+    by_facts = _from_facts(todo) if one_pass else None
+    if by_facts is not None:
+        frames.append(by_facts)
+    frames.extend(_summary(i, rule) for i, rule in todo if by_facts is None or not rule.facts)
+    found = _collect(frames)
+    if by_facts is not None:
+        # Reference rules with violations: their example keys, from their rows.
+        found.update(
+            _collect(
+                [
+                    _summary(i, rule)
+                    for i, rule in todo
+                    if rule.facts and not rule.values_are_keys and found.get(i, (0,))[0] > 0
+                ]
             )
+        )
     results: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for i, rule in enumerate(rules):
