@@ -15,7 +15,9 @@ in-memory tables, then locks itself for good before any user SQL runs:
 The system catalog (``information_schema``, ``pg_catalog``) cannot be removed from DuckDB; in
 a tenant session it lists only the tenant's own copied tables (no file paths, no other
 tenant). A session without a tenant reads the lake through views and is confined to the lake's
-bronze, silver and gold folders.
+bronze, silver and gold folders; an Iceberg snapshot it reads at a second call (and whose data
+files are small) is copied into an in-memory table, which answers until a commit replaces the
+snapshot (:meth:`Session._keep_in_memory`).
 
 Every statement runs under a deadline (a timer that interrupts the connection) and the
 session's memory limit.
@@ -23,6 +25,7 @@ session's memory limit.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -60,6 +63,25 @@ _SHADOWED_SCALARS = (
 )
 # Table functions a tenant's SQL may still need (they produce rows from their arguments only).
 _KEPT_TABLE_FUNCTIONS = frozenset({"unnest", "range", "generate_series", "repeat"})
+
+
+# An all-tenant session keeps in memory an Iceberg snapshot read at this many of its calls,
+# whose data files hold at most KEEP_TABLE_BYTES, while its copies' files total at most
+# KEEP_SESSION_BYTES (Session._keep_in_memory).
+KEEP_AT_READS = 2
+KEEP_TABLE_BYTES = 32 * 2**20
+KEEP_SESSION_BYTES = 128 * 2**20
+
+
+@dataclass
+class _Registered:
+    """What a session made of a table: from which source SQL, how, and how often read."""
+
+    sql: str
+    kind: str  # "view" or "table"
+    reads: int = 1
+    kept_bytes: int = 0  # data file bytes copied into memory (see Session._keep_in_memory)
+    too_big: bool = False  # too big to keep in memory; not measured again
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,8 @@ class Session:
         except BaseException:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             raise
-        self._registered: dict[str, str] = {}  # qualified name: the source SQL it reads
+        self._registered: dict[str, _Registered] = {}  # by qualified name
+        self._kept_bytes = 0  # data file bytes of the snapshots kept in memory
         self.locked = False
         # Athena evaluates timestamps in UTC; DuckDB's session zone would otherwise leak in.
         self.con.execute("set TimeZone = 'UTC'")
@@ -157,19 +180,88 @@ class Session:
             source = (sources or {}).get(table.qualified_name) or views.resolve(
                 table, self.tenant_id, self.lake_root, self.planned
             )
-            if registered == source.sql:
+            if registered is not None and registered.sql == source.sql:
+                registered.reads += 1
+                if registered.kind == "view" and source.immutable:
+                    self._keep_in_memory(table, target, source, registered, deadline)
                 continue
             kind = "table" if self.tenant_id is not None or source.copy else "view"
-            replace = " or replace" if registered is not None else ""
-            try:
-                self.run(f"create{replace} {kind} {target} as {source.sql}", deadline)
-            except AthenaQueryError as exc:
-                if exc.code == "EXCEEDED_TIME_LIMIT":
-                    raise
-                raise AthenaQueryError(
-                    "HIVE_BAD_DATA", f"{table.qualified_name} cannot be read: {exc}"
-                ) from exc
-            self._registered[table.qualified_name] = source.sql
+            self._create(table, target, kind, source.sql, registered, deadline)
+            self._registered[table.qualified_name] = _Registered(source.sql, kind)
+
+    def _create(
+        self,
+        table: CatalogTable,
+        target: str,
+        kind: str,
+        sql: str,
+        registered: _Registered | None,
+        deadline: float,
+    ) -> None:
+        """Create ``target`` (a view or a table) as ``sql``, in place of what it was."""
+        statements = [f"create or replace {kind} {target} as {sql}"]
+        if registered is not None and registered.kind != kind:
+            # A snapshot kept in memory, now replaced by a commit (or the reverse).
+            statements.insert(0, f"drop {registered.kind} {target}")
+        if registered is not None:
+            self._kept_bytes -= registered.kept_bytes
+            del self._registered[table.qualified_name]
+        self._in_transaction(table, statements, deadline)
+
+    def _keep_in_memory(
+        self,
+        table: CatalogTable,
+        target: str,
+        source: views.Source,
+        registered: _Registered,
+        deadline: float,
+    ) -> None:
+        """Copy a small snapshot read again by this all-tenant session into memory.
+
+        A view over an Iceberg snapshot's data files opens every file at every query (64 at
+        10,000 tenants, each a few kilobytes). A snapshot is immutable, so a copy of its rows
+        answers exactly as the view would, until a commit makes a new source (then the table
+        is a view again). Only a snapshot read at :data:`KEEP_AT_READS` calls is copied (a
+        one-off query never pays for a copy of columns it does not read), and only while its
+        data files hold at most :data:`KEEP_TABLE_BYTES` and the session's copies at most
+        :data:`KEEP_SESSION_BYTES`.
+        """
+        if self.tenant_id is not None or source.copy or registered.reads < KEEP_AT_READS:
+            return
+        if registered.too_big:
+            return
+        size = sum(os.stat(path).st_size for path in source.paths)
+        if size > KEEP_TABLE_BYTES or self._kept_bytes + size > KEEP_SESSION_BYTES:
+            registered.too_big = True
+            return
+        self._in_transaction(
+            table,
+            [f"drop view {target}", f"create table {target} as {source.sql}"],
+            deadline,
+        )
+        registered.kind = "table"
+        registered.kept_bytes = size
+        self._kept_bytes += size
+
+    def _in_transaction(
+        self, table: CatalogTable, statements: Sequence[str], deadline: float
+    ) -> None:
+        """Run ``statements`` in one transaction: all of them happen, or none."""
+        self.con.execute("begin transaction")
+        try:
+            for statement in statements:
+                self.run(statement, deadline)
+            self.con.execute("commit")
+        except AthenaQueryError as exc:
+            self.con.execute("rollback")
+            if exc.code == "EXCEEDED_TIME_LIMIT":
+                raise
+            raise AthenaQueryError(
+                "HIVE_BAD_DATA", f"{table.qualified_name} cannot be read: {exc}"
+            ) from exc
+        except BaseException:
+            self.con.execute("rollback")
+            raise
 
     def lock_down(self) -> None:
         """Confine DuckDB for good (see the module docstring)."""
