@@ -7,7 +7,6 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue.gold.transforms.common import (
     MONEY,
-    count_if,
     fill_months,
     growth,
     is_paid,
@@ -15,9 +14,7 @@ from lakehouse_glue.gold.transforms.common import (
     money,
     previous,
     ratio,
-    sum_money_if,
     utc_month,
-    zero_money,
 )
 from lakehouse_glue.model import TENANT_COLUMN as T
 
@@ -52,55 +49,82 @@ def cohort_retention(customers: DataFrame, orders: DataFrame) -> DataFrame:
 
     Every cohort gets a row for each month from its signup month to the tenant's last month
     with a signup or a purchase, so a month with no returning customer shows 0, not nothing.
+
+    The rows are shuffled once, by tenant: every later step (per customer, the tenant's last
+    month, per cohort) groups by the tenant and more, so it runs where the rows already are,
+    with no further shuffle and no join.
     """
-    members = customers.select(
-        T, F.col("id").alias("customer_id"), utc_month("created_at").alias("cohort_month")
+    no_month = F.lit(None).cast("date")
+    rows = customers.select(
+        T,
+        F.col("id").alias("customer_id"),
+        utc_month("created_at").alias("cohort_month"),
+        no_month.alias("activity_month"),
+    ).unionAll(
+        orders.where(is_paid()).select(
+            T,
+            "customer_id",
+            no_month.alias("cohort_month"),
+            utc_month("paid_at").alias("activity_month"),
+        )
     )
-    purchases = (
-        orders.where(is_paid())
-        .select(T, "customer_id", utc_month("paid_at").alias("activity_month"))
-        .distinct()
+    # One row per customer: the signup month (null: an order of no known customer) and the
+    # distinct months with a purchase.
+    per_customer = (
+        rows.repartition(T)
+        .groupBy(T, "customer_id")
+        .agg(
+            F.max("cohort_month").alias("cohort_month"),
+            F.collect_set("activity_month").alias("_months"),
+        )
+        .withColumn(
+            "_last_month",
+            F.max(F.greatest("cohort_month", F.array_max("_months"))).over(Window.partitionBy(T)),
+        )
     )
-    last_month = (
-        members.select(T, F.col("cohort_month").alias("m"))
-        .unionAll(purchases.select(T, F.col("activity_month").alias("m")))
-        .groupBy(T)
-        .agg(F.max("m").alias("last_month"))
+    cohort = F.col("cohort_month")
+    since = F.filter(
+        F.transform("_months", lambda m: F.months_between(m, cohort).cast("int")),
+        lambda k: k >= 0,
     )
-    cohorts = members.groupBy(T, "cohort_month").agg(F.count("*").alias("cohort_customers"))
-    spine = cohorts.join(last_month, T).select(
+    # Each member once as -1 (the cohort's size), then once per month since with a purchase.
+    cells = per_customer.where(cohort.isNotNull()).select(
+        T,
+        "cohort_month",
+        "_last_month",
+        F.explode(F.concat(F.array(F.lit(-1)), since)).alias("_k"),
+    )
+    k, n = F.col("_k"), F.col("_n")
+    per_cohort = (
+        cells.groupBy(T, "cohort_month", "_k")
+        .agg(F.count("*").alias("_n"), F.max("_last_month").alias("_last_month"))
+        .groupBy(T, "cohort_month")
+        .agg(
+            F.sum(F.when(k == -1, n)).alias("cohort_customers"),
+            F.map_from_entries(F.collect_list(F.when(k >= 0, F.struct(k, n)))).alias("_retained"),
+            F.max("_last_month").alias("_last_month"),
+        )
+    )
+    spine = per_cohort.select(
         T,
         "cohort_month",
         "cohort_customers",
+        "_retained",
         F.explode(
-            F.sequence(F.lit(0), F.months_between("last_month", "cohort_month").cast("int"))
+            F.sequence(F.lit(0), F.months_between("_last_month", "cohort_month").cast("int"))
         ).alias("months_since_signup"),
+    ).withColumn(
+        "retained_customers",
+        F.coalesce(F.col("_retained")[F.col("months_since_signup")], F.lit(0).cast("bigint")),
     )
-    retained = (
-        members.join(purchases, [T, "customer_id"])
-        .select(
-            T,
-            "cohort_month",
-            F.months_between("activity_month", "cohort_month")
-            .cast("int")
-            .alias("months_since_signup"),
-        )
-        .where(F.col("months_since_signup") >= 0)
-        .groupBy(T, "cohort_month", "months_since_signup")
-        .agg(F.count("*").alias("retained_customers"))
-    )
-    return (
-        spine.join(retained, [T, "cohort_month", "months_since_signup"], "left")
-        .fillna(0, ["retained_customers"])
-        .select(
-            T,
-            "cohort_month",
-            "months_since_signup",
-            F.add_months("cohort_month", F.col("months_since_signup")).alias("activity_month"),
-            "cohort_customers",
-            "retained_customers",
-            ratio(F.col("retained_customers"), F.col("cohort_customers")).alias("retention_rate"),
-        )
+    return spine.select(
+        T,
+        "cohort_month",
+        "months_since_signup",
+        F.add_months("cohort_month", F.col("months_since_signup")).alias("activity_month"),
+        "cohort_customers",
+        "retained_customers",
+        ratio(F.col("retained_customers"), F.col("cohort_customers")).alias("retention_rate"),
     )
 
 
@@ -134,24 +158,49 @@ def _score(column: str, ascending: bool) -> Column:
 
 
 def customer_ltv(customers: DataFrame, orders: DataFrame) -> DataFrame:
-    """One row per customer: lifetime value, recency, frequency, monetary and RFM segment."""
-    per_customer = orders.groupBy(T, "customer_id").agg(
-        count_if(is_paid()).alias("orders"),
-        sum_money_if(is_paid(), "total").alias("gross_revenue"),
-        sum_money_if(is_refunded(), "total").alias("refunds"),
-        F.min(F.when(is_paid(), F.col("paid_at"))).alias("first_order_at"),
-        F.max(F.when(is_paid(), F.col("paid_at"))).alias("last_order_at"),
-    )
-    as_of = orders.where(is_paid()).groupBy(T).agg(F.max(F.to_date("paid_at")).alias("as_of_date"))
-    base = (
-        customers.select(
-            T, F.col("id").alias("customer_id"), F.col("created_at").alias("signup_at")
+    """One row per customer: lifetime value, recency, frequency, monetary and RFM segment.
+
+    Customers and orders are shuffled once, together, by tenant: one aggregation per customer
+    (its customer row and its orders), then the tenant's as-of date and the scores as windows
+    over the tenant, where the rows already are; no join.
+    """
+    no_time, no_money = F.lit(None).cast("timestamp"), F.lit(None).cast("decimal(12,2)")
+    rows = customers.select(
+        T,
+        F.col("id").alias("customer_id"),
+        F.col("created_at").alias("signup_at"),
+        F.lit(1).alias("_is_customer"),
+        no_time.alias("_paid_at"),
+        no_money.alias("_gross"),
+        no_money.alias("_refund"),
+    ).unionAll(
+        orders.select(
+            T,
+            "customer_id",
+            no_time.alias("signup_at"),
+            F.lit(0).alias("_is_customer"),
+            F.when(is_paid(), F.col("paid_at")).alias("_paid_at"),
+            F.when(is_paid(), F.col("total")).cast("decimal(12,2)").alias("_gross"),
+            F.when(is_refunded(), F.col("total")).cast("decimal(12,2)").alias("_refund"),
         )
-        .join(per_customer, [T, "customer_id"], "left")
-        .join(as_of, T, "left")
-        .fillna(0, ["orders"])
-        .withColumn("gross_revenue", F.coalesce("gross_revenue", zero_money()))
-        .withColumn("refunds", F.coalesce("refunds", zero_money()))
+    )
+    per_customer = (
+        rows.repartition(T)
+        .groupBy(T, "customer_id")
+        .agg(
+            F.max("signup_at").alias("signup_at"),
+            F.max("_is_customer").alias("_is_customer"),
+            F.count("_paid_at").alias("orders"),
+            money(F.coalesce(F.sum("_gross"), F.lit(0))).alias("gross_revenue"),
+            money(F.coalesce(F.sum("_refund"), F.lit(0))).alias("refunds"),
+            F.min("_paid_at").alias("first_order_at"),
+            F.max("_paid_at").alias("last_order_at"),
+        )
+        # The tenant's latest paid day, over every order (a customer's or not).
+        .withColumn("as_of_date", F.max(F.to_date("last_order_at")).over(Window.partitionBy(T)))
+    )
+    base = (
+        per_customer.where(F.col("_is_customer") == 1)
         .withColumn("lifetime_value", money(F.col("gross_revenue") - F.col("refunds")))
         .withColumn("recency_days", F.datediff("as_of_date", F.to_date("last_order_at")))
         .withColumn("_is_payer", F.col("orders") > 0)

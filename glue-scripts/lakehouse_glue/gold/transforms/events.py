@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue.gold.transforms.common import ratio, utc_month
@@ -53,7 +53,13 @@ def event_funnel(events: DataFrame) -> DataFrame:
 
 
 def active_customers(events: DataFrame) -> DataFrame:
-    """Per tenant and UTC day with activity: daily and (calendar) monthly active customers."""
+    """Per tenant and UTC day with activity: daily and (calendar) monthly active customers.
+
+    The events are shuffled once, by tenant; every later step groups by the tenant and more,
+    so it runs where the rows already are. A customer counts in the month on the first day
+    they were active in it, so the month's active customers are a sum over its days (a
+    window), not a second aggregation joined back.
+    """
     activity = (
         events.where(F.col("customer_id").isNotNull())
         .select(
@@ -62,15 +68,23 @@ def active_customers(events: DataFrame) -> DataFrame:
             F.to_date("occurred_at").alias("activity_date"),
             utc_month("occurred_at").alias("activity_month"),
         )
+        .repartition(T)
         .distinct()
     )
-    daily = activity.groupBy(T, "activity_date", "activity_month").agg(
-        F.count("*").alias("daily_active_customers")
+    in_month = Window.partitionBy(T, "activity_month", "customer_id").orderBy("activity_date")
+    daily = (
+        activity.withColumn("_first_in_month", (F.row_number().over(in_month) == 1).cast("int"))
+        .groupBy(T, "activity_date", "activity_month")
+        .agg(
+            F.count("*").alias("daily_active_customers"),
+            F.sum("_first_in_month").alias("_new_in_month"),
+        )
+        .withColumn(
+            "monthly_active_customers",
+            F.sum("_new_in_month").over(Window.partitionBy(T, "activity_month")).cast("bigint"),
+        )
     )
-    monthly = activity.groupBy(T, "activity_month").agg(
-        F.countDistinct("customer_id").alias("monthly_active_customers")
-    )
-    return daily.join(monthly, [T, "activity_month"]).select(
+    return daily.select(
         T,
         "activity_date",
         "activity_month",
