@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import (
     DataType,
@@ -228,8 +228,12 @@ def with_bucket(table: Table, df: DataFrame) -> DataFrame:
     follows finds them grouped by bucket and sorted by bucket, tenant and key already, and
     neither shuffles nor sorts them again.
     """
-    bucket = F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
-    return df.withColumn(BUCKET_COLUMN, bucket).repartition(BUCKET_COLUMN)
+    return df.withColumn(BUCKET_COLUMN, bucket_of(table)).repartition(BUCKET_COLUMN)
+
+
+def bucket_of(table: Table) -> Column:
+    """The bucket of a row's tenant, by Iceberg's own bucket function (``table``'s catalog)."""
+    return F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
 
 
 def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
@@ -238,10 +242,11 @@ def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
     ``create or replace table ... as`` starts the table with no sort order (Iceberg's Spark
     DDL cannot declare one), so Spark would only group the rows by bucket; shaping them here,
     with Iceberg's own bucket function, gives a full rebuild the files a ``MERGE`` writes. A
-    frame that has :data:`BUCKET_COLUMN` comes from :func:`with_bucket` and is grouped by it
-    already: it is only sorted, and Spark skips that sort when the rows are in that order
-    already (after a window over the bucket, tenant and key). The sort also keeps each task's
-    rows together by bucket, which Iceberg's writer needs, whatever ran in between.
+    frame that has :data:`BUCKET_COLUMN` is grouped by it already (it comes from
+    :func:`with_bucket`, or is read from a table partitioned by the same buckets, whose files
+    each hold one bucket): it is only sorted, and Spark skips that sort when the rows are in
+    that order already (after a window over the bucket, tenant and key). The sort also keeps
+    each task's rows together by bucket, which Iceberg's writer needs, whatever ran in between.
     """
     if BUCKET_COLUMN not in df.columns:
         df = with_bucket(table, df)

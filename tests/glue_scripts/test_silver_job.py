@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.silver import discover_new_files
@@ -26,9 +27,11 @@ from tests.support.bronze import (
     T2,
     cid,
     customer,
+    customer_of,
     default_header,
     seq,
     table_dir,
+    tenant_id,
     write_file,
 )
 from tests.support.spark import assert_frames_equal
@@ -477,6 +480,52 @@ def test_tables_dropped_since_the_last_run_are_rebuilt_from_every_file(
     assert third["files"]["processed"] == 1
     assert third["slices_rebuilt"] == 0
     assert sorted(by_id(silver(spark, lake))) == [cid(2)]
+
+
+def test_a_full_refresh_writes_current_as_one_sorted_file_per_bucket(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """The current table is taken from the history just written without a shuffle of its own:
+    its rows must still land one file per bucket, sorted by tenant and key, and be the last
+    version of every key."""
+    b = bronze(lake)
+    ks = range(1, 5)
+    # Two full-load files, each holding some of every tenant's rows (as DMS splits a table).
+    write_file(
+        b,
+        "customers",
+        "LOAD00000001.csv.gz",
+        [customer_of(n, k) for n in range(40) for k in ks[:2]],
+    )
+    write_file(
+        b,
+        "customers",
+        "LOAD00000002.csv.gz",
+        [customer_of(n, k) for n in range(40) for k in ks[2:]],
+    )
+    changes = [
+        customer("U", n * 100 + 1, tenant=tenant_id(n), s=n + 1, notes=f"new {n}")
+        for n in range(0, 40, 3)
+    ]
+    write_file(b, "customers", "20240102-000000000001.csv.gz", changes)
+    run_job(spark, lake, full_refresh=True)
+
+    rows = by_id(silver(spark, lake))
+    assert sorted(rows) == sorted(cid(n * 100 + k) for n in range(40) for k in ks)
+    assert {i: r["notes"] for i, r in rows.items() if r["notes"]} == {
+        cid(n * 100 + 1): f"new {n}" for n in range(0, 40, 3)
+    }
+    assert history(spark, lake).count() == 40 * len(ks) + len(changes)
+
+    table = tables.silver_table(spark, lake, "customers")
+    files = spark.sql(f"select file_path, partition from {table.metadata_table('files')}").collect()
+    buckets = {tables.bucket_of(tenant_id(n)) for n in range(40)}
+    assert sorted(f.partition[0] for f in files) == sorted(buckets)  # one file per bucket
+    for f in files:
+        written = pq.read_table(f.file_path.removeprefix("file:"), columns=["tenant_id", "id"])
+        keys = list(zip(written["tenant_id"].to_pylist(), written["id"].to_pylist(), strict=True))
+        assert keys == sorted(keys)
+        assert {tables.bucket_of(t) for t, _ in keys} == {f.partition[0]}
 
 
 def test_a_bookmarked_read_without_file_names_is_an_error(
