@@ -18,12 +18,20 @@ from lakehouse_glue.model import TENANT_COLUMN as T
 def product_performance(
     products: DataFrame, order_items: DataFrame, orders: DataFrame
 ) -> DataFrame:
-    """One row per product: what its items on paid orders sold, refunded and earned."""
-    paid_orders = orders.where(is_paid()).select(
-        T, F.col("id").alias("order_id"), is_refunded().alias("_refunded")
+    """One row per product: what its items on paid orders sold, refunded and earned.
+
+    Each input is shuffled once, by tenant: the joins (by tenant and more) and the per
+    product aggregation, distinct orders included, then run where the rows already are.
+    """
+    paid_orders = (
+        orders.where(is_paid())
+        .select(T, F.col("id").alias("order_id"), is_refunded().alias("_refunded"))
+        .repartition(T)
     )
+    items = order_items.select(T, "order_id", "product_id", "quantity", "line_total")
     sold = (
-        order_items.join(paid_orders, [T, "order_id"])
+        items.repartition(T)
+        .join(paid_orders, [T, "order_id"])
         .groupBy(T, "product_id")
         .agg(
             F.sum("quantity").cast("bigint").alias("units_sold"),
@@ -45,6 +53,7 @@ def product_performance(
             "is_active",
             F.col("cost").alias("unit_cost"),
         )
+        .repartition(T)
         .join(sold, [T, "product_id"], "left")
         .fillna(0, ["units_sold", "units_refunded", "orders"])
         .withColumn("gross_revenue", F.coalesce("gross_revenue", zero_money()))
