@@ -46,8 +46,8 @@ def silver_ddl(entity: Entity) -> str:
 
 def latest_per_key(changes: DataFrame, entity: Entity) -> DataFrame:
     """Keep only the last change of every primary key (deletes included)."""
-    # Keyed by (tenant_id, key): a row never changes tenant, and rows already hash-partitioned
-    # by tenant_id for the partitioned write then need no second shuffle.
+    # Keyed by (tenant_id, key): a row never changes tenant. The window's shuffle by both is
+    # also the one a MERGE's join on them needs, so the MERGE does not shuffle its source again.
     order = Window.partitionBy(TENANT_ID, entity.primary_key).orderBy(
         F.col(FILE_RANK).desc(),
         F.col(CHANGE_SEQ).desc_nulls_last(),
@@ -104,7 +104,7 @@ def apply_changes(changes: DataFrame, existing: DataFrame | None, entity: Entity
     candidates = changes
     if existing is not None:
         candidates = changes.unionByName(existing_as_changes(existing, entity))
-    latest = latest_per_key(candidates.repartition(TENANT_ID), entity)
+    latest = latest_per_key(candidates, entity)
     return latest.where(F.col(OP) != F.lit("D")).select(*silver_columns(entity))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
-from pyspark.sql.types import StructType, _parse_datatype_string
+from pyspark.sql.types import StringType, StructType, _parse_datatype_string
 from pyspark.sql.window import WindowSpec
 
 from lakehouse_glue.bronze import FILE_RANK, ROW_ORDER, SOURCE_FILE
@@ -134,27 +134,54 @@ def last_changes(history: DataFrame, entity: Entity) -> DataFrame:
 def merge_source(changes: DataFrame, history: DataFrame, entity: Entity) -> DataFrame:
     """The rows of the history ``MERGE``: one closing row per key, then the new versions.
 
+    One pass over the kept changes makes both: a single window per key (the change order)
+    gives each change its successor and its rank, and each change becomes its version (unless
+    it is a delete) and, for the key's first change, also the row that closes the current
+    version. No union: the rows stay where the window put them, partitioned by tenant and key,
+    which is how the ``MERGE`` joins them with the table.
+
     Args:
         changes: the batch's valid changes (:func:`lakehouse_glue.changes.to_change_rows`).
         history: the history rows of the batch's tenants (any superset of its keys).
         entity: the declared entity.
     """
+    keys = list(dict.fromkeys([TENANT_ID, entity.primary_key]))
     last = last_changes(history, entity)
-    joined = changes.join(last, [TENANT_ID, entity.primary_key], "left")
+    joined = changes.join(last, keys, "left")
     fresh = joined.where(
         F.col(_LAST).isNull()
         | ((F.col(FILE_RANK) == 1) & (_change_key(CHANGE_SEQ, COMMITTED_AT) > F.col(_LAST)))
     ).drop(_LAST)
-    first = fresh.withColumn("_n", F.row_number().over(_order(entity))).where(F.col("_n") == 1)
-    closers = first.select(
-        F.col(TENANT_ID),
-        F.col(entity.primary_key),
-        F.col(COMMITTED_AT).alias(VALID_TO),
-        F.col(CHANGE_SEQ).alias(VALID_TO_SEQ),
-        F.lit("close").alias(_ACTION),
+    order = _order(entity)
+    chained = fresh.select(
+        *keys,
+        *[c for c in fresh.columns if c not in keys],
+        F.lead(COMMITTED_AT).over(order).alias(VALID_TO),
+        F.lead(CHANGE_SEQ).over(order).alias(VALID_TO_SEQ),
+        F.lead(F.lit(True)).over(order).isNull().alias(IS_CURRENT),
+        (F.row_number().over(order) == 1).alias("_first"),
     )
-    inserts = versions(fresh, entity).withColumn(_ACTION, F.lit("insert"))
-    return inserts.unionByName(closers, allowMissingColumns=True)
+    types = {f.name: f.dataType for f in chained.schema.fields}
+    # Every column but the key's, as (name, value in the version, value in the closing row).
+    fields = [
+        *[(c, F.col(c), None) for c in _entity_columns(entity) if c not in keys],
+        (OPERATION, F.col(OP), None),
+        (CHANGE_SEQ, F.col(CHANGE_SEQ), None),
+        (VALID_FROM, F.col(COMMITTED_AT), None),
+        (VALID_TO, F.col(VALID_TO), F.col(COMMITTED_AT)),
+        (VALID_TO_SEQ, F.col(VALID_TO_SEQ), F.col(CHANGE_SEQ)),
+        (IS_CURRENT, F.col(IS_CURRENT), None),
+        (_ACTION, F.lit("insert"), F.lit("close")),
+    ]
+    kind = {**types, OPERATION: types[OP], VALID_FROM: types[COMMITTED_AT], _ACTION: StringType()}
+    version = F.struct(*[v.alias(n) for n, v, _ in fields])
+    closing = F.struct(
+        *[(F.lit(None) if c is None else c).cast(kind[n]).alias(n) for n, _, c in fields]
+    )
+    made = F.array(F.when(F.col("_first"), closing), F.when(F.col(OP) != F.lit("D"), version))
+    # The key's columns stay the window's own, so the rows keep its partitioning.
+    rows = chained.select(*keys, F.explode(F.filter(made, lambda r: r.isNotNull())).alias("_r"))
+    return rows.select(*keys, *[F.col("_r")[n].alias(n) for n, _, _ in fields])
 
 
 def merge_statement(entity: Entity, table_columns: list[str]) -> str:

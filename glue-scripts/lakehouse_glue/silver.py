@@ -274,9 +274,10 @@ def _count_checked(checked: DataFrame, entity: Entity) -> tuple[DataFrame, int, 
     ones, all in one Spark job.
 
     A local checkpoint rather than a cache: the rows carry their file name and row position,
-    which Spark cannot compute again identically, and ``MERGE`` (which reads its source twice
-    under copy-on-write) accepts only a source with fixed values. The checkpoint is written by
-    this same job (disk and memory, freed when the frame is dropped).
+    which Spark cannot compute again identically, and a ``MERGE`` source must give the same
+    rows however often Spark computes it (a retried task, a copy-on-write table's two reads).
+    The checkpoint is written by this same job (disk and memory, freed when the frame is
+    dropped).
     """
     kept = checked.localCheckpoint(eager=False)
     try:
@@ -399,18 +400,6 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
     ice.replace(spark, tables.current, spark.createDataFrame([], silver_schema(entity)))
 
 
-def _computed_once(source: DataFrame) -> DataFrame:
-    """A ``MERGE`` source, computed now, once (a local checkpoint, memory and disk).
-
-    A ``MERGE`` may plan its source more than once (a copy-on-write one joins it with the
-    table to find the files to rewrite, then again to rewrite them), and a union (history's
-    closing rows and new versions) repeats its common part in each branch. Computed once, the
-    batch's window and history's read of the last change per key run once. The rows are the
-    batch's changes (one slice at most), and they are dropped with the frame after the merge.
-    """
-    return source.localCheckpoint(eager=True)
-
-
 def _merge(
     spark: SparkSession, changes: DataFrame, entity: Entity, tables: Tables, tenants: list[str]
 ) -> tuple[int, int]:
@@ -418,21 +407,28 @@ def _merge(
 
     Either commit alone is safe to be the last thing a killed run did: the bookmark has not
     moved, the next run reads the same files again, and both merges ignore changes they
-    already hold. Returns the rows silver's commit wrote (merge-on-read: the new and changed
-    rows; a replaced or deleted row gets a position delete) and the tenant buckets
-    (partitions) it changed.
+    already hold.
+
+    Each source is computed inside its ``MERGE``, not beforehand: a merge-on-read ``MERGE``
+    reads its source once (the outer join with the table's rows that finds what to delete and
+    what to insert), and the source's last shuffle (by tenant and key, for the last change per
+    key or history's version chain) already places its rows as that join needs them, so the
+    join shuffles only the table's side. ``changes`` come from the slice's local checkpoint,
+    so computing them again inside a statement gives the same rows.
+
+    Returns the rows silver's commit wrote (merge-on-read: the new and changed rows; a
+    replaced or deleted row gets a position delete) and the tenant buckets (partitions) it
+    changed.
     """
     before = ice.current_snapshot_id(spark, tables.current)
     table_columns = ice.columns(spark, tables.current).fieldNames()
-    latest = latest_per_key(changes.repartition(TENANT_ID), entity).select(
-        *silver_columns(entity), OP, FILE_RANK
-    )
-    ice.merge(spark, tables.current, _computed_once(latest), merge_statement(entity, table_columns))
+    latest = latest_per_key(changes, entity).select(*silver_columns(entity), OP, FILE_RANK)
+    ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
     history = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
     ice.merge(
         spark,
         tables.history,
-        _computed_once(history_merge_source(changes, history, entity)),
+        history_merge_source(changes, history, entity),
         history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
     )
     after = ice.current_snapshot_id(spark, tables.current)
