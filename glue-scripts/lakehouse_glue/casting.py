@@ -88,17 +88,19 @@ def timestamp_utc(raw: SparkColumn) -> SparkColumn:
     The contract's form has no offset. Spark reads a zone-less text in the session's zone, and
     a text with a zone through a per-value zone lookup that costs more than the rest of typing a
     value; so a zone-less text is read as a local date-time (``timestamp_ntz``, no zone at all)
-    and placed on the UTC time line by arithmetic: its days since 1970-01-01 and the time of day.
-    Any other text (an offset, not the contract's, still accepted) is judged as before: the
-    prefix must have the shape above, and Spark's cast reads the rest with its offset, or as UTC.
+    and placed on the UTC time line by arithmetic: its distance from 1970-01-01 00:00 (a
+    day-time interval, exact to the microsecond) is its microseconds since the epoch. Not the
+    epoch instant plus that interval: Spark adds an interval's days in the session's zone, so
+    a sum landing on an hour a zone repeats or skips moves by that hour. Any other text (an
+    offset, not the contract's, still accepted) is judged as before: the prefix must have the
+    shape above, and Spark's cast reads the rest with its offset, or as UTC.
     """
-    local = raw.cast("timestamp_ntz")
-    day = local.cast("date")
-    time_of_day = (local - day.cast("timestamp_ntz")).cast("decimal(18,6)")
-    utc = F.timestamp_micros(
-        F.unix_date(day).cast("long") * F.lit(86_400_000_000)
-        + (time_of_day * F.lit(1_000_000)).cast("long")
-    )
+    # One subtraction: the former sum of days and time of day also went through a date (0.28
+    # -> 0.17 CPU s per 320,000 values on 2 cores, the regular expression aside). The interval
+    # as decimal(18,6) seconds holds every year from 1 to 9999 exactly.
+    epoch_local = F.lit("1970-01-01 00:00:00").cast("timestamp_ntz")  # folded once by Spark
+    seconds = (raw.cast("timestamp_ntz") - epoch_local).cast("decimal(18,6)")
+    utc = F.timestamp_micros((seconds * F.lit(1_000_000)).cast("long"))
     with_zone = F.when(raw.rlike(_TS + _TS_OFFSET), raw).otherwise(F.concat(raw, F.lit("Z")))
     other = F.when(raw.rlike(_TS), with_zone.cast("timestamp"))
     return F.when(raw.rlike(_TS_LOCAL), utc).otherwise(other)
