@@ -276,24 +276,28 @@ def _count_checked(checked: DataFrame, entity: Entity) -> tuple[DataFrame, int, 
     A local checkpoint rather than a cache: the rows carry their file name and row position,
     which Spark cannot compute again identically, and a ``MERGE`` source must give the same
     rows however often Spark computes it (a retried task, a copy-on-write table's two reads).
-    The checkpoint is written by this same job (disk and memory, freed when the frame is
-    dropped).
+    The checkpoint is written by the one job that passes over the rows, a write to Spark's
+    ``noop`` sink (disk and memory, freed when the frame is dropped); the counts are observed
+    on the way (an aggregate would add a second job, the shuffle of its partial results).
     """
     kept = checked.localCheckpoint(eager=False)
+    seen = Observation(f"{entity.name}_slice_{uuid.uuid4().hex[:8]}")
     try:
-        totals = kept.agg(
+        kept.observe(
+            seen,
             F.count(F.lit(1)).alias("n"),
             F.sum(_bad_flag()).alias("bad"),
-            # collect_set skips NULLs, as the tenants of rows that break no rule are never NULL.
-            F.collect_set(F.when(F.size(VIOLATIONS) == 0, F.col(entity.tenant_column))).alias(
-                "tenants"
-            ),
-        ).first()
+            # collect_set skips NULLs, as the tenants of rows that break no rule are never NULL;
+            # as JSON text, since an observed array reaches Python as a Java object.
+            F.to_json(
+                F.collect_set(F.when(F.size(VIOLATIONS) == 0, F.col(entity.tenant_column)))
+            ).alias("tenants"),
+        ).write.format("noop").mode("overwrite").save()
     except Py4JJavaError:
         kept.unpersist()
         raise
-    assert totals is not None
-    tenants = sorted(str(t) for t in totals["tenants"] or [] if t)
+    totals = seen.get
+    tenants = sorted(str(t) for t in json.loads(totals["tenants"] or "[]") if t)
     return kept, int(totals["n"]), int(totals["bad"] or 0), tenants
 
 
