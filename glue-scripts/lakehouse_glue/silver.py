@@ -404,8 +404,18 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
     ice.replace(spark, tables.current, spark.createDataFrame([], silver_schema(entity)))
 
 
+#: Up to this many valid changes in a slice, their keys are broadcast to filter history's rows
+#: (a hash table of about 10 MiB, Spark's own broadcast threshold, at two UUIDs a key).
+BROADCAST_KEYS = 100_000
+
+
 def _merge(
-    spark: SparkSession, changes: DataFrame, entity: Entity, tables: Tables, tenants: list[str]
+    spark: SparkSession,
+    changes: DataFrame,
+    entity: Entity,
+    tables: Tables,
+    tenants: list[str],
+    valid: int,
 ) -> tuple[int, int]:
     """Apply a batch's changes: silver first, then history, each in one commit.
 
@@ -418,7 +428,8 @@ def _merge(
     what to insert), and the source's last shuffle (by tenant and key, for the last change per
     key or history's version chain) already places its rows as that join needs them, so the
     join shuffles only the table's side. ``changes`` come from the slice's local checkpoint,
-    so computing them again inside a statement gives the same rows.
+    so computing them again inside a statement gives the same rows. ``valid`` is their
+    number, ``tenants`` their tenants.
 
     Returns the rows silver's commit wrote (merge-on-read: the new and changed rows; a
     replaced or deleted row gets a position delete) and the tenant buckets (partitions) it
@@ -429,6 +440,11 @@ def _merge(
     latest = latest_per_key(changes, entity).select(*silver_columns(entity), OP, FILE_RANK)
     ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
     history = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
+    if valid <= BROADCAST_KEYS:
+        # Only the batch's keys matter to history's last change per key: the rows of other
+        # keys are dropped as the table is read, not sorted and shuffled to be aggregated.
+        keys = list(dict.fromkeys([TENANT_ID, entity.primary_key]))
+        history = history.join(F.broadcast(changes.select(*keys)), keys, "left_semi")
     ice.merge(
         spark,
         tables.history,
@@ -589,7 +605,7 @@ def _run_slice(
             out.rows_quarantined += valid
         elif affected:
             changes = to_change_rows(good_rows(kept), entity, started)
-            rows_out, rewritten = _merge(spark, changes, entity, tables, affected)
+            rows_out, rewritten = _merge(spark, changes, entity, tables, affected, valid)
             out.rows_out += rows_out
             out.rewritten += rewritten
     finally:
