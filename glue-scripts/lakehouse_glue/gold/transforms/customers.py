@@ -20,9 +20,15 @@ from lakehouse_glue.model import TENANT_COLUMN as T
 
 
 def customer_acquisition(customers: DataFrame) -> DataFrame:
-    """New customers per tenant and calendar month, with the previous month and a running total."""
-    monthly = customers.groupBy(T, utc_month("created_at").alias("signup_month")).agg(
-        F.count("*").alias("new_customers")
+    """New customers per tenant and calendar month, with the previous month and a running total.
+
+    The customers are shuffled once, by tenant: the monthly count and the month series'
+    windows (by tenant) then run where the rows already are.
+    """
+    monthly = (
+        customers.repartition(T)
+        .groupBy(T, utc_month("created_at").alias("signup_month"))
+        .agg(F.count("*").alias("new_customers"))
     )
     running = (
         Window.partitionBy(T)
