@@ -332,9 +332,8 @@ def _write_full(
     """Full refresh: rows in, rows breaking a hard rule and rows written.
 
     History is rebuilt from every change (one commit, the one Spark job that reads bronze),
-    then the current state is taken from it (a second commit, read from history's bucket files
-    with no shuffle): the last version of each key is the current row, by the same change
-    order. The changes are shuffled once, by the
+    then the current state is taken from it (a second commit): the last version of each key
+    is the current row, by the same change order. The changes are shuffled once, by the
     table's bucket: the window that chains each key's versions then runs where the rows are,
     and its order (bucket, tenant, key) is the write's. The counts are observed while the rows
     stream through the first write instead of persisting the rows and counting them in a job
@@ -348,12 +347,8 @@ def _write_full(
     chained = versions(bucketed, entity, cluster=ice.BUCKET_COLUMN)
     ice.replace(spark, tables.history, undeclared.mark(chained, entity))
     totals = seen.get
-    # History was just written one bucket per file, and the current table has the same buckets:
-    # each read task holds whole buckets already, so the current rows are only sorted within
-    # the task (ice._clustered), not shuffled by bucket a second time.
     history = spark.table(tables.history.ident)
     current = _current_from_history(history, entity, started)
-    current = current.withColumn(ice.BUCKET_COLUMN, ice.bucket_of(tables.current))
     ice.replace(spark, tables.current, undeclared.mark(current, entity))
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)
