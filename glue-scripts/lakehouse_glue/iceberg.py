@@ -242,9 +242,8 @@ def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
     ``create or replace table ... as`` starts the table with no sort order (Iceberg's Spark
     DDL cannot declare one), so Spark would only group the rows by bucket; shaping them here,
     with Iceberg's own bucket function, gives a full rebuild the files a ``MERGE`` writes. A
-    frame that has :data:`BUCKET_COLUMN` is grouped by it already (it comes from
-    :func:`with_bucket`, or is read from a table partitioned by the same buckets, whose files
-    each hold one bucket): it is only sorted, and Spark skips that sort when the rows are in
+    frame that has :data:`BUCKET_COLUMN` comes from :func:`with_bucket` and is grouped by it
+    already: it is only sorted, and Spark skips that sort when the rows are in
     that order already (after a window over the bucket, tenant and key). The sort also keeps
     each task's rows together by bucket, which Iceberg's writer needs, whatever ran in between.
     """
