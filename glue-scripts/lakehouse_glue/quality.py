@@ -604,8 +604,6 @@ def _collect(
 def soft_checks(
     rules: list[SoftRule],
     earlier: EarlierChecks | None = None,
-    *,
-    one_pass: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Evaluate the rules of :func:`soft_rules` and count the rows of their tables.
 
@@ -616,8 +614,8 @@ def soft_checks(
     Everything else is evaluated in ONE Spark query: the rules with facts from one pass over
     each table (:func:`_from_facts`), the others from their own rows (``bad``). The examples
     of a reference rule with violations are then read from its rows (a second query, only
-    then). ``one_pass=False`` counts every rule from its own rows, one pass per rule: the
-    same answer, the rules' plain definition.
+    then). The tests compare this with every rule counted from its own rows, one pass per
+    rule (the rules' plain definition, ``tests/support/soft_rules.py``).
     """
 
     def kept(rule: SoftRule) -> dict[str, Any] | None:
@@ -629,7 +627,7 @@ def soft_checks(
 
     todo = [(i, rule) for i, rule in enumerate(rules) if kept(rule) is None]
     frames: list[DataFrame] = []
-    by_facts = _from_facts(todo) if one_pass else None
+    by_facts = _from_facts(todo)
     if by_facts is not None:
         frames.append(by_facts)
     frames.extend(_summary(i, rule) for i, rule in todo if by_facts is None or not rule.facts)

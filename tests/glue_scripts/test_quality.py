@@ -9,6 +9,7 @@ from lakehouse_glue.model import load_declaration
 from lakehouse_glue.quality import EarlierChecks, soft_checks, soft_rules
 from pyspark.sql import SparkSession
 
+from tests.support.soft_rules import per_rule_checks
 from tests.support.spark import assert_frames_equal
 
 DECL = load_declaration()
@@ -190,8 +191,11 @@ def test_one_pass_per_table_gives_the_answer_of_each_rule_on_its_own(spark: Spar
     rules = soft_rules(tables, DECL)
     assert sum(1 for r in rules if r.facts) >= len(rules) - 1  # all but the subtotal rule
     one_pass, rows = soft_checks(rules)
-    plain, plain_rows = soft_checks(rules, one_pass=False)
-    assert one_pass == plain
+    plain, plain_rows = per_rule_checks(rules)
+    assert len(one_pass) == len(rules)
+    assert {
+        (r["entity"], r["rule"], r["detail"]): (r["violations"], r["examples"]) for r in one_pass
+    } == plain
     assert rows == plain_rows == {"tenants": 4, "customers": 6, "orders": 6, "order_items": 4}
     got = {(r["entity"], r["rule"], r["detail"].split(" ")[0]): r for r in one_pass}
 
