@@ -6,7 +6,9 @@ whose silver input failed does not run. Three runners follow this one plan: ``la
 pipeline run`` (locally, one Spark session, :mod:`lakehouse.pipeline.run`), the Glue workflow of
 one job per step (Terraform ``per_job`` mode, its triggers built from the same declarations) and
 the single Glue job ``run_pipeline`` (Terraform ``single_job`` mode), which runs
-:func:`run_stages` in its one Spark session.
+:func:`run_stages` in its one Spark session. The workflow's triggers wait for whole stages; the
+two one-session runners start each job as soon as the silver jobs it reads have ended
+(:func:`inputs_of`), the same order with less waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,21 @@ def job_steps() -> list[Step]:
     return steps
 
 
+def inputs_of(step: Step, steps: list[Step]) -> set[str]:
+    """The silver jobs among ``steps`` that ``step`` reads, so must wait for.
+
+    A gold job reads the silver tables of its ``depends_on``; the quality report reads every
+    silver table; a silver job waits for nothing. A runner may start a step as soon as these
+    have ended (the local pipeline does; the Glue workflow's triggers wait for whole stages).
+    """
+    silver = {s.entity: s.job_name for s in steps if s.kind == "silver" and s.entity}
+    if step.kind == "gold":
+        return {silver[e] for e in step.depends_on if e in silver}
+    if step.kind == "quality":
+        return set(silver.values())
+    return set()
+
+
 def skip_reason(step: Step, failed_entities: set[str]) -> str | None:
     """Why ``step`` must not run after the silver jobs of ``failed_entities`` failed, or None."""
     failed = sorted(failed_entities & set(step.depends_on))
@@ -74,14 +91,20 @@ class StepOutcome:
 def run_stages(
     steps: list[Step], run_step: Callable[[Step], Any], *, workers: int = 1
 ) -> list[StepOutcome]:
-    """Run the job steps stage by stage; the outcomes in plan order.
+    """Run the job steps, each as soon as the silver steps it reads have ended; the outcomes in
+    plan order.
 
-    The steps of one stage run at once, up to ``workers`` at a time (on AWS the workflow's
-    trigger starts them together). A step that raises fails alone, as a Glue job would: the
-    other steps of its stage go on, and a gold step whose silver input failed is skipped.
+    Up to ``workers`` steps run at once, handed out in plan order (silver first), a gold step
+    when its own inputs have ended (:func:`inputs_of`), the quality report when every silver
+    step has. A step that raises fails alone, as a Glue job would: the others go on, and a
+    gold step whose silver input failed is skipped.
     """
+    kinds = {k for stage in JOB_STAGES for k in stage}
+    steps = [s for s in steps if s.kind in kinds]
     outcomes: dict[str, StepOutcome] = {}
     failed_entities: set[str] = set()
+    waiting = {s.job_name: inputs_of(s, steps) for s in steps}
+    running: dict[Future[StepOutcome], Step] = {}
 
     def attempt(step: Step) -> StepOutcome:
         t0 = time.perf_counter()
@@ -93,16 +116,25 @@ def run_stages(
         return StepOutcome(step, round(time.perf_counter() - t0, 3), report=report)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dag-step") as pool:
-        for stage in JOB_STAGES:
-            runnable: list[Step] = []
-            for step in (s for s in steps if s.kind in stage):
+        while True:
+            for step in steps:
+                if step.job_name not in waiting or waiting[step.job_name]:
+                    continue
+                del waiting[step.job_name]
                 why = skip_reason(step, failed_entities)
                 if why:
                     outcomes[step.job_name] = StepOutcome(step, 0.0, skipped=why)
                 else:
-                    runnable.append(step)
-            for outcome in pool.map(attempt, runnable):
-                outcomes[outcome.step.job_name] = outcome
-                if outcome.error and outcome.step.entity:
-                    failed_entities.add(outcome.step.entity)
+                    running[pool.submit(attempt, step)] = step
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                step = running.pop(future)
+                outcomes[step.job_name] = outcome
+                if outcome.error and step.entity:
+                    failed_entities.add(step.entity)
+                for inputs in waiting.values():
+                    inputs.discard(step.job_name)
     return [outcomes[s.job_name] for s in steps if s.job_name in outcomes]

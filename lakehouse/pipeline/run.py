@@ -4,7 +4,10 @@ The DAG is the one Terraform builds as a Glue workflow: all silver jobs (in decl
 a referenced entity first); then every gold job of ``gold.json`` whose silver inputs succeeded,
 beside ``publish_quality_report`` (both read silver only, so neither waits for the other); then
 the local crawler (``lakehouse.catalog``), which registers the tables and ``tenant_id``
-partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS.
+partitions the jobs wrote just as the Glue workflow's lake crawler does on AWS. The workflow's
+triggers wait for whole stages; here each job starts as soon as the silver jobs it reads have
+ended (:func:`lakehouse_glue.dag.inputs_of`): a mart whose inputs are done builds while other
+silver jobs still run, which is the same work in the same dependency order, only less waiting.
 
 Gold jobs are pure functions of their silver inputs and their code, so an incremental run skips
 a mart that is up to date: its table exists and neither its inputs nor the code changed since
@@ -40,7 +43,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,7 +52,7 @@ from lakehouse_glue import fs
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.dag import QUALITY_JOB as QUALITY_JOB  # re-exported: the DAG's names
 from lakehouse_glue.dag import Step as Step  # re-exported: the DAG's names
-from lakehouse_glue.dag import job_steps, skip_reason
+from lakehouse_glue.dag import inputs_of, job_steps, skip_reason
 from lakehouse_glue.gold.marts import load_marts
 from pyspark.sql import SparkSession
 
@@ -68,8 +71,8 @@ LIBRARY_DIR = GLUE_SCRIPTS_DIR / "lakehouse_glue"
 
 #: The crawler step of the final stage (the Glue workflow's ``<name>-lake-partitions`` crawler).
 CRAWLER_STEP = "crawl"
-#: Stages of the DAG in order; each starts when the previous one has finished (a gold job whose
-#: silver input failed is skipped).
+#: Stages of the DAG in order, as the Glue workflow's triggers run them (a gold job whose silver
+#: input failed is skipped); locally a job starts as soon as its own inputs have ended.
 STAGES = (("silver",), ("gold", "quality"), ("crawler",))
 KINDS = ("silver", "gold", "quality", "crawler")
 
@@ -171,21 +174,29 @@ def _silver_state_uri(settings: Settings) -> str:
     return f"{settings.glue_state_uri}/{state.SILVER_STATE}"
 
 
+def gold_code(library: str | None = None) -> dict[str, str]:
+    """Job -> the code its mart is built with: the shared library and the job's script."""
+    _check_scripts()
+    scripts = job_scripts()
+    library = library or library_fingerprint()
+    return {
+        m.job_name: _sha256(f"{library} {_sha256(scripts[m.job_name].read_bytes())}".encode())
+        for m in load_marts()
+    }
+
+
 def gold_fingerprints(
     snapshots: dict[str, int | None], library: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Job -> what its mart is built from now: the code and each input's snapshot id."""
-    _check_scripts()
-    scripts = job_scripts()
-    library = library or library_fingerprint()
-    out: dict[str, dict[str, Any]] = {}
-    for m in load_marts():
-        script = _sha256(scripts[m.job_name].read_bytes())
-        out[m.job_name] = {
-            "code": _sha256(f"{library} {script}".encode()),
+    code = gold_code(library)
+    return {
+        m.job_name: {
+            "code": code[m.job_name],
             "inputs": {e: snapshots.get(e) for e in m.depends_on},
         }
-    return out
+        for m in load_marts()
+    }
 
 
 def nothing_new(settings: Settings) -> bool:
@@ -221,11 +232,11 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run the DAG once.
 
-    The stages run one after the other; the jobs of one stage run at once, up to ``workers`` at
-    a time, in the one Spark session (on AWS the workflow's trigger starts them together, each
-    on its own Glue workers). Small jobs spend most of their time in driver work (planning,
-    code generation, Python) that leaves the cores idle, so running them side by side keeps
-    both busy. The results keep the plan's order whatever order the jobs finish in.
+    Jobs run at once, up to ``workers`` at a time, in the one Spark session, each as soon as
+    the silver jobs it reads have ended (on AWS each job runs on its own Glue workers). Small
+    jobs spend most of their time in driver work (planning, code generation, Python) that
+    leaves the cores idle, so running them side by side keeps both busy. The results keep the
+    plan's order whatever order the jobs finish in.
 
     Args:
         settings: lake locations, Spark master and ``pipeline_workers``.
@@ -308,7 +319,8 @@ class _SilverFreshness:
 @dataclass
 class _GoldFreshness:
     """A gold job is up to date when its mart exists and was built from the snapshots of its
-    inputs and the code of now (see the module docstring)."""
+    inputs and the code of now (see the module docstring). Asked of each job when its silver
+    inputs have ended, so the snapshots read are the ones the job will build from."""
 
     settings: Settings
     spark: SparkSession
@@ -316,36 +328,34 @@ class _GoldFreshness:
     full_refresh: bool
     #: Job -> what its mart was built from (recorded after each successful build).
     built: dict[str, Any]
-    #: Job -> what its mart would be built from now.
-    wanted: dict[str, dict[str, Any]]
+    #: Job -> the code its mart would be built with now.
+    code: dict[str, str]
 
     @classmethod
     def read(
-        cls,
-        settings: Settings,
-        spark: SparkSession,
-        catalog: str,
-        steps: list[Step],
-        full_refresh: bool,
+        cls, settings: Settings, spark: SparkSession, catalog: str, full_refresh: bool
     ) -> _GoldFreshness:
         text = fs.read_text(spark, _gold_state_uri(settings))
-        snapshots = {
-            e: ice.current_snapshot_id(spark, ice.silver_table(catalog, settings.silver_uri, e))
-            for e in sorted({d for s in steps for d in s.depends_on})
-        }
         return cls(
             settings=settings,
             spark=spark,
             catalog=catalog,
             full_refresh=full_refresh,
             built=json.loads(text) if text else {},
-            wanted=gold_fingerprints(snapshots),
+            code=gold_code(),
         )
 
     def up_to_date(self, step: Step) -> bool:
         if step.kind != "gold":
             return False
-        fingerprint = self.wanted[step.job_name]
+        silver = self.settings.silver_uri
+        fingerprint = {
+            "code": self.code[step.job_name],
+            "inputs": {
+                e: ice.current_snapshot_id(self.spark, ice.silver_table(self.catalog, silver, e))
+                for e in step.depends_on
+            },
+        }
         current = (
             not self.full_refresh
             and self.built.get(step.job_name) == fingerprint
@@ -401,63 +411,44 @@ class _DagRun:
         self.finished(step, run, None)
         return run
 
-    def freshness(self, stage: tuple[str, ...], steps: list[Step]) -> _Freshness | None:
-        """What decides which jobs of ``stage`` are up to date (None: every job runs)."""
-        if not steps:
-            return None
-        if "silver" in stage:
-            return _SilverFreshness.read(self.settings, self.spark, self.full_refresh)
-        if "gold" in stage:
-            return _GoldFreshness.read(
-                self.settings, self.spark, self.catalog, steps, self.full_refresh
-            )
-        return None
+    def runnable(self, step: Step, freshness: _Freshness | None) -> bool:
+        """Whether ``step`` is to run: neither skipped (a failed input) nor up to date."""
+        why = skip_reason(step, self.failed_entities)
+        if why:
+            self.result.skipped.append((step.job_name, why))
+            self.finished(step, None, why)
+            return False
+        if freshness is not None and freshness.up_to_date(step):
+            self.result.up_to_date.append(step.job_name)
+            self.finished(step, None, None)
+            return False
+        return True
 
-    def runnable(self, steps: list[Step], freshness: _Freshness | None) -> list[Step]:
-        """The jobs of ``steps`` to run: neither skipped (a failed input) nor up to date."""
-        out: list[Step] = []
-        for step in steps:
-            if step.kind == "crawler":
-                continue
-            why = skip_reason(step, self.failed_entities)
-            if why:
-                self.result.skipped.append((step.job_name, why))
-                self.finished(step, None, why)
-            elif freshness is not None and freshness.up_to_date(step):
-                self.result.up_to_date.append(step.job_name)
-                self.finished(step, None, None)
-            else:
-                out.append(step)
-        return out
-
-    def run_stage(self, pool: ThreadPoolExecutor, stage: tuple[str, ...], dag: list[Step]) -> bool:
-        """Run one stage of ``dag``; False when the Spark session died and the run must stop."""
-        steps = [s for s in dag if s.kind in stage and s.kind in self.kinds]
-        name = stage[0]
-        with self.timed(f"{name}_freshness"):
-            freshness = self.freshness(stage, steps)
-            runnable = self.runnable(steps, freshness)
-        # Submitted in plan order, collected in plan order.
-        with self.timed(f"{name}_jobs"):
-            runs = list(pool.map(self.run_job, runnable))
-        for step, run in zip(runnable, runs, strict=True):
-            self.result.runs.append(run)
-            if run.state != "SUCCEEDED" and step.entity:
-                self.failed_entities.add(step.entity)
+    def run_jobs(self, pool: ThreadPoolExecutor, dag: list[Step]) -> bool:
+        """Run the jobs of ``dag``, each as soon as the silver jobs it reads have ended; False
+        when the Spark session died and the run must stop (see :class:`_Schedule`)."""
+        steps = [s for s in dag if s.kind in self.kinds and s.kind != "crawler"]
+        schedule = _Schedule.start(self, pool, steps)
+        while schedule.step():
+            pass
+        # The results in plan order, whatever order the jobs ended in.
+        self.result.runs = [schedule.runs[s.job_name] for s in steps if s.job_name in schedule.runs]
+        if schedule.gold_started:
+            self.add_timing("gold_jobs", time.perf_counter() - schedule.gold_started)
         if fatal := [r.fatal for r in self.result.runs if r.fatal]:
-            # The session is gone: no later stage can run, and no state is written (the
+            # The session is gone: nothing more can run, and no state is written (the
             # bookmarks of the jobs that failed did not move; the next run redoes them).
             oom = [f for f in fatal if "out of memory" in f]
             self.result.fatal = (oom or fatal)[0]
             return False
-        if freshness is not None:
-            with self.timed(f"{name}_record"):
-                freshness.record(self.result, steps)
-        for step in steps:
-            if step.kind == "crawler":
-                with self.timed("crawl"):
-                    self.crawl(step)
+        if schedule.gold_freshness is not None:
+            with self.timed("gold_record"):
+                schedule.gold_freshness.record(self.result, schedule.later)
         return True
+
+    def add_timing(self, name: str, seconds: float) -> None:
+        timings = self.result.timings
+        timings[name] = round(timings.get(name, 0.0) + seconds, 3)
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -466,8 +457,7 @@ class _DagRun:
         try:
             yield
         finally:
-            timings = self.result.timings
-            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+            self.add_timing(name, time.perf_counter() - t0)
 
     def crawl(self, step: Step) -> None:
         self.started(step)
@@ -491,6 +481,111 @@ class _DagRun:
             f"{self.settings.glue_state_uri}/{state.LAST_RUN}",
             json.dumps({"complete": complete, "exit_code": result.exit_code}),
         )
+
+
+@dataclass
+class _Schedule:
+    """Which jobs of a run are running, which wait for silver inputs, and what has ended.
+
+    Silver jobs are handed to the pool first, in plan order; a gold job joins the queue when
+    its own inputs have ended (a failed one skips it), the quality report when every silver
+    job has, so marts of tables that are done build while other silver jobs still run. Which
+    silver jobs are up to date is decided before any runs (from files); whether a gold job is,
+    when its inputs have ended (from their snapshots, which no later job of the run changes).
+    The silver state file is written once every silver job has ended; nothing is started or
+    recorded after a fatal failure.
+    """
+
+    dag: _DagRun
+    pool: ThreadPoolExecutor
+    silver: list[Step]
+    later: list[Step]
+    silver_freshness: _SilverFreshness | None
+    gold_freshness: _GoldFreshness | None
+    #: Job -> the silver jobs it still waits for.
+    waiting: dict[str, set[str]]
+    running: dict[Future[JobRun], Step] = field(default_factory=dict)
+    runs: dict[str, JobRun] = field(default_factory=dict)
+    silver_left: set[str] = field(default_factory=set)
+    silver_started: float = field(default_factory=time.perf_counter)
+    gold_started: float = 0.0
+    silver_recorded: bool = False
+
+    @classmethod
+    def start(cls, dag: _DagRun, pool: ThreadPoolExecutor, steps: list[Step]) -> _Schedule:
+        silver = [s for s in steps if s.kind == "silver"]
+        later = [s for s in steps if s.kind != "silver"]
+        with dag.timed("silver_freshness"):
+            silver_freshness = (
+                _SilverFreshness.read(dag.settings, dag.spark, dag.full_refresh) if silver else None
+            )
+        with dag.timed("gold_freshness"):
+            gold_freshness = (
+                _GoldFreshness.read(dag.settings, dag.spark, dag.catalog, dag.full_refresh)
+                if any(s.kind == "gold" for s in later)
+                else None
+            )
+        schedule = cls(
+            dag=dag,
+            pool=pool,
+            silver=silver,
+            later=later,
+            silver_freshness=silver_freshness,
+            gold_freshness=gold_freshness,
+            waiting={s.job_name: inputs_of(s, silver) for s in later},
+            silver_left={s.job_name for s in silver},
+        )
+        with dag.timed("silver_freshness"):
+            for step in silver:
+                if dag.runnable(step, silver_freshness):
+                    schedule.submit(step)
+                else:
+                    schedule.silver_ended(step.job_name)
+        return schedule
+
+    def submit(self, step: Step) -> None:
+        if step.kind != "silver" and not self.gold_started:
+            self.gold_started = time.perf_counter()
+        self.running[self.pool.submit(self.dag.run_job, step)] = step
+
+    def silver_ended(self, job_name: str) -> None:
+        self.silver_left.discard(job_name)
+        for inputs in self.waiting.values():
+            inputs.discard(job_name)
+
+    def step(self) -> bool:
+        """Record silver if it has all ended, start what is ready, wait for a job to end;
+        False when nothing is left to run or wait for."""
+        dag = self.dag
+        alive = dag.result.fatal is None
+        if alive and not self.silver_left and not self.silver_recorded:
+            self.silver_recorded = True
+            dag.add_timing("silver_jobs", time.perf_counter() - self.silver_started)
+            if self.silver_freshness is not None:
+                with dag.timed("silver_record"):
+                    self.silver_freshness.record(dag.result, self.silver)
+        for step in self.later if alive else []:
+            if step.job_name in self.waiting and not self.waiting[step.job_name]:
+                del self.waiting[step.job_name]
+                with dag.timed("gold_freshness"):
+                    ready = dag.runnable(step, self.gold_freshness)
+                if ready:
+                    self.submit(step)
+        if not self.running:
+            return False
+        done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+        for future in done:
+            step = self.running.pop(future)
+            run = future.result()
+            self.runs[step.job_name] = run
+            dag.result.runs.append(run)
+            if run.state != "SUCCEEDED" and step.entity:
+                dag.failed_entities.add(step.entity)
+            if run.fatal and dag.result.fatal is None:
+                dag.result.fatal = run.fatal
+            if step.kind == "silver":
+                self.silver_ended(step.job_name)
+        return True
 
 
 def _run_dag(
@@ -523,9 +618,10 @@ def _run_dag(
     with ThreadPoolExecutor(
         max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
     ) as pool:
-        for stage in STAGES:
-            if not run.run_stage(pool, stage, dag):
-                break
+        alive = run.run_jobs(pool, dag)
+    if alive and "crawler" in kinds:
+        with run.timed("crawl"):
+            run.crawl(next(s for s in dag if s.kind == "crawler"))
     if set(kinds) == set(KINDS) and run.result.fatal is None:
         with run.timed("last_run"):
             run.record_last_run()
