@@ -36,12 +36,13 @@ from lakehouse_glue.dag import ON_DEMAND_JOBS, SINGLE_JOB
 from lakehouse_glue.metrics import load_metrics
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.report import read_json, run_report_path
+from pyspark import SparkContext
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
-from lakehouse.glue import iceberg
+from lakehouse.glue import cds, iceberg
 from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.paths import job_scripts as job_scripts  # the callers' import, kept
@@ -98,6 +99,18 @@ def spark_session(
     # Spark's own log: errors only unless verbose, or a configuration the user gave.
     if not settings.spark_verbose and "log4j2.configurationFile" not in java_options:
         java_options = f"{java_options} -Dlog4j2.configurationFile={QUIET_LOG.as_uri()}"
+    iceberg_config = iceberg.session_config(settings)
+    # A JVM starts only when this process has none yet; only then do its options count.
+    archive = None
+    if settings.spark_class_archive and SparkContext._gateway is None:
+        archive = cds.prepare(
+            settings.class_archive_folder,
+            java_options,
+            sizing.driver_memory_mib,
+            [Path(j) for j in iceberg_config.get("spark.jars", "").split(",") if j],
+        )
+    if archive is not None:
+        java_options = f"{java_options} {archive.java_options}"
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
@@ -124,7 +137,7 @@ def spark_session(
         # with 2,000, the watch batch p50 of bench_pipeline fell from 17.5 to 12.7 s (scale 1).
         .config("spark.sql.codegen.cache.maxEntries", "2000")
     )
-    for key, value in iceberg.session_config(settings).items():
+    for key, value in iceberg_config.items():
         builder = builder.config(key, value)
     try:
         started = SparkSession.getActiveSession() is None
@@ -145,6 +158,8 @@ def spark_session(
         ) from exc
     if started or _session_sizing is None:
         _session_sizing = sizing
+    if archive is not None:
+        cds.register(archive, spark)
     return spark
 
 
