@@ -21,6 +21,7 @@ Flow of one run:
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StructType, _parse_datatype_string
+from pyspark.util import inheritable_thread_target
 
 from lakehouse_glue import fs, metrics, tenants, undeclared
 from lakehouse_glue import iceberg as ice
@@ -192,9 +194,13 @@ def discover_new_files(
                     "Check the awsglue version of the job (attachFilename needs Glue 3.0+)."
                 )
             return []
-        return sorted(
-            {normalize_uri(str(r[0])) for r in df.select(FILE_NAME_COLUMN).distinct().collect()}
-        )
+        # The names are gathered while the rows stream through one Spark job (observed on a
+        # write to the noop sink): a distinct() would shuffle them and add a second job.
+        names = Observation(f"{ctx}_files_{uuid.uuid4().hex[:8]}")
+        df.select(FILE_NAME_COLUMN).observe(
+            names, F.to_json(F.collect_set(FILE_NAME_COLUMN)).alias("files")
+        ).write.format("noop").mode("overwrite").save()
+        return sorted({normalize_uri(str(n)) for n in json.loads(names.get["files"] or "[]")})
 
     try:
         return read(), []
@@ -404,6 +410,35 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
 BROADCAST_KEYS = 100_000
 
 
+#: Up to this many valid changes in a slice, the two ``MERGE`` statements run at once (see
+#: :func:`_merge`); a larger slice merges one table after the other, to hold one merge's
+#: memory at a time.
+CONCURRENT_MERGE_KEYS = BROADCAST_KEYS
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run ``first`` here and ``second`` in a thread at once; re-raise the first error.
+
+    The thread inherits this thread's Spark local properties (job group, scheduler pool).
+    """
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            second()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=inheritable_thread_target(guarded), name="history-merge")
+    thread.start()
+    try:
+        first()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 def _merge(
     spark: SparkSession,
     changes: DataFrame,
@@ -412,11 +447,14 @@ def _merge(
     tenants: list[str],
     valid: int,
 ) -> tuple[int, int]:
-    """Apply a batch's changes: silver first, then history, each in one commit.
+    """Apply a batch's changes: silver and history, each in one commit.
 
     Either commit alone is safe to be the last thing a killed run did: the bookmark has not
     moved, the next run reads the same files again, and both merges ignore changes they
-    already hold.
+    already hold. Neither statement reads the other's table, so for a batch of up to
+    :data:`CONCURRENT_MERGE_KEYS` changes they run at once: a small merge is mostly fixed
+    cost (planning, Iceberg metadata, small Spark jobs) that leaves a core idle, and the two
+    fill both. A larger batch merges silver first, then history.
 
     Each source is computed inside its ``MERGE``, not beforehand: a merge-on-read ``MERGE``
     reads its source once (the outer join with the table's rows that finds what to delete and
@@ -431,21 +469,32 @@ def _merge(
     changed.
     """
     before = ice.current_snapshot_id(spark, tables.current)
-    table_columns = ice.columns(spark, tables.current).fieldNames()
-    latest = latest_per_key(changes, entity).select(*silver_columns(entity), OP, FILE_RANK)
-    ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
-    history = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
-    if valid <= BROADCAST_KEYS:
-        # Only the batch's keys matter to history's last change per key: the rows of other
-        # keys are dropped as the table is read, not sorted and shuffled to be aggregated.
-        keys = list(dict.fromkeys([TENANT_ID, entity.primary_key]))
-        history = history.join(F.broadcast(changes.select(*keys)), keys, "left_semi")
-    ice.merge(
-        spark,
-        tables.history,
-        history_merge_source(changes, history, entity),
-        history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
-    )
+
+    def current() -> None:
+        table_columns = ice.columns(spark, tables.current).fieldNames()
+        latest = latest_per_key(changes, entity).select(*silver_columns(entity), OP, FILE_RANK)
+        ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
+
+    def history() -> None:
+        rows = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
+        if valid <= BROADCAST_KEYS:
+            # Only the batch's keys matter to history's last change per key: the rows of
+            # other keys are dropped as the table is read, not sorted and shuffled to be
+            # aggregated.
+            keys = list(dict.fromkeys([TENANT_ID, entity.primary_key]))
+            rows = rows.join(F.broadcast(changes.select(*keys)), keys, "left_semi")
+        ice.merge(
+            spark,
+            tables.history,
+            history_merge_source(changes, rows, entity),
+            history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
+        )
+
+    if valid <= CONCURRENT_MERGE_KEYS:
+        _both(current, history)
+    else:
+        current()
+        history()
     after = ice.current_snapshot_id(spark, tables.current)
     if after == before:
         return 0, 0
