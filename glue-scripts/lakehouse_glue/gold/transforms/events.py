@@ -16,6 +16,8 @@ def event_funnel(events: DataFrame) -> DataFrame:
 
     A visitor is a customer, or an anonymous session when the event has no customer. A visitor
     reaches a step on a day when they have that event and every earlier step's event that day.
+    The events are shuffled once, by tenant: the per-visitor and the daily aggregation then
+    both run where the rows already are.
     """
     visitor = F.coalesce(
         F.concat(F.lit("c:"), F.col("customer_id")), F.concat(F.lit("s:"), F.col("session_id"))
@@ -29,6 +31,7 @@ def event_funnel(events: DataFrame) -> DataFrame:
             T, F.to_date("occurred_at").alias("event_date"), visitor.alias("visitor"), "event_type"
         )
         .where(F.col("visitor").isNotNull())
+        .repartition(T)
         .groupBy(T, "event_date", "visitor")
         .agg(view.alias("v"), cart.alias("c"), checkout.alias("k"), purchase.alias("p"))
     )
