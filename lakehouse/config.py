@@ -415,8 +415,9 @@ class Settings:
     pipeline_workers: int = setting(
         2,
         "LAKEHOUSE_PIPELINE_WORKERS",
-        "Jobs of one pipeline stage that run at once in the shared Spark session, as the "
-        "Glue workflow starts a stage's jobs together on AWS; 1 runs them one by one.",
+        "Jobs of the pipeline that run at once in the shared Spark session (a job starts as "
+        "soon as the silver jobs it reads have ended), as the Glue workflow starts a stage's "
+        "jobs together on AWS; 1 runs them one by one.",
         ge=1,
         le=16,
     )
