@@ -31,6 +31,7 @@ from lakehouse_glue.model import (
     load_declaration,
 )
 from pyiceberg.manifest import DataFileContent
+from pyiceberg.table import StaticTable
 
 from lakehouse.catalog import iceberg
 from lakehouse.catalog.store import (
@@ -310,6 +311,22 @@ def _declaration_drift(
     )
 
 
+def _data_files(table: StaticTable) -> int:
+    """The live data files of the table's current snapshot.
+
+    Iceberg keeps the count in every snapshot's summary (``total-data-files``), so a crawl
+    after each ``pipeline watch`` batch reads one metadata file per table, not its manifests;
+    a snapshot without it (another writer) has them counted.
+    """
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return 0
+    total = snapshot.summary["total-data-files"] if snapshot.summary is not None else None
+    if total is not None:
+        return int(total)
+    return sum(1 for f in iceberg.live_files(table, snapshot) if f.content == DataFileContent.DATA)
+
+
 def _iceberg_table(
     database: str, table_dir: Path, previous: Catalog, crawled_at: str
 ) -> CatalogTable:
@@ -321,8 +338,7 @@ def _iceberg_table(
     added_prev, removed_prev, changed_prev = _previous_drift(
         previous.get(database, table_dir.name), columns
     )
-    snapshot = table.current_snapshot()
-    files = sum(1 for f in iceberg.live_files(table, snapshot) if f.content == DataFileContent.DATA)
+    files = _data_files(table)
     return CatalogTable(
         database=database,
         name=table_dir.name,
