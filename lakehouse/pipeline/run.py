@@ -330,6 +330,9 @@ class _GoldFreshness:
     built: dict[str, Any]
     #: Job -> the code its mart would be built with now.
     code: dict[str, str]
+    #: Entity -> its silver table's snapshot, read once: a gold job is asked about only when
+    #: its inputs' silver jobs have ended, after which nothing in the run commits to them.
+    snapshots: dict[str, int | None] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -348,13 +351,9 @@ class _GoldFreshness:
     def up_to_date(self, step: Step) -> bool:
         if step.kind != "gold":
             return False
-        silver = self.settings.silver_uri
         fingerprint = {
             "code": self.code[step.job_name],
-            "inputs": {
-                e: ice.current_snapshot_id(self.spark, ice.silver_table(self.catalog, silver, e))
-                for e in step.depends_on
-            },
+            "inputs": {e: self.snapshot(e) for e in step.depends_on},
         }
         current = (
             not self.full_refresh
@@ -367,6 +366,12 @@ class _GoldFreshness:
         # Recorded for the state file if the job runs and succeeds (or stays current).
         self.built[step.job_name] = fingerprint
         return current
+
+    def snapshot(self, entity: str) -> int | None:
+        if entity not in self.snapshots:
+            table = ice.silver_table(self.catalog, self.settings.silver_uri, entity)
+            self.snapshots[entity] = ice.current_snapshot_id(self.spark, table)
+        return self.snapshots[entity]
 
     def record(self, result: PipelineResult, steps: list[Step]) -> None:
         # Only what was built (or still is) counts as built from these inputs.
