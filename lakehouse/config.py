@@ -588,14 +588,21 @@ class Settings:
         return self.state_dir.resolve() / "postgres"
 
     @property
-    def class_archive_folder(self) -> Path:
-        """Where the Spark driver's class archives live: the setting, else the user's cache."""
+    def class_archive_folder(self) -> Path | None:
+        """Where the Spark driver's class archives live: the setting, else the user's cache.
+
+        ``None`` without a home folder: a JVM maps what it finds there, so never a shared one.
+        """
         if self.spark_class_archive_dir is not None:
             return self.spark_class_archive_dir.expanduser().resolve()
         cache = os.environ.get("XDG_CACHE_HOME", "").strip()
         # The XDG base directory rule: a relative XDG_CACHE_HOME is invalid and ignored.
-        base = Path(cache) if cache and Path(cache).is_absolute() else Path.home() / ".cache"
-        return base / "lakehouse" / "spark-cds"
+        if cache and Path(cache).is_absolute():
+            return Path(cache) / "lakehouse" / "spark-cds"
+        try:
+            return Path.home() / ".cache" / "lakehouse" / "spark-cds"
+        except RuntimeError:  # no HOME and no entry in the password database
+            return None
 
 
 @cache

@@ -102,13 +102,15 @@ def spark_session(
     iceberg_config = iceberg.session_config(settings)
     # A JVM starts only when this process has none yet; only then do its options count.
     archive = None
-    if settings.spark_class_archive and SparkContext._gateway is None:
+    folder = settings.class_archive_folder
+    if settings.spark_class_archive and folder is not None and SparkContext._gateway is None:
         archive = cds.prepare(
-            settings.class_archive_folder,
+            folder,
             java_options,
             sizing.driver_memory_mib,
             [Path(j) for j in iceberg_config.get("spark.jars", "").split(",") if j],
         )
+    plain_options = java_options
     if archive is not None:
         java_options = f"{java_options} {archive.java_options}"
     # Python workers must run this interpreter: it has lakehouse_glue, pandas and pyarrow.
@@ -141,7 +143,16 @@ def spark_session(
         builder = builder.config(key, value)
     try:
         started = SparkSession.getActiveSession() is None
-        spark = builder.getOrCreate()
+        try:
+            spark = builder.getOrCreate()
+        except PySparkRuntimeError as exc:
+            if exc.getErrorClass() != "JAVA_GATEWAY_EXITED" or not (archive and archive.archive):
+                raise
+            # A JVM that dies mapping the archive (a file changed behind our back) must not
+            # fail the run: once more, as if there were no archive.
+            archive = None
+            builder = builder.config("spark.driver.extraJavaOptions", plain_options)
+            spark = builder.getOrCreate()
     except PySparkRuntimeError as exc:
         if exc.getErrorClass() != "JAVA_GATEWAY_EXITED":
             raise

@@ -229,6 +229,32 @@ def test_a_session_runs_when_the_jvm_rejects_the_archive(made: Path, tmp_path: P
     assert _from_archive(log) == 0  # and loaded every class from the jars
 
 
+def test_a_session_runs_when_the_jvm_crashes_on_the_archive(made: Path, tmp_path: Path) -> None:
+    # A file cut short, renamed by hand to its new size: it passes the name check, and a JVM
+    # mapping it dies of SIGBUS. The session starts again without it.
+    folder = tmp_path / "cds"
+    folder.mkdir()
+    archive = next(made.glob("*.jsa"))
+    key = archive.stem.removeprefix(ARCHIVE_PREFIX).rsplit("-", 1)[0]
+    data = archive.read_bytes()[: archive.stat().st_size // 2]
+    planted = folder / f"{ARCHIVE_PREFIX}{key}-{len(data)}.jsa"
+    planted.write_bytes(data)
+    assert cds.whole(planted)
+    log = tmp_path / "load.log"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        env=_env(tmp_path, folder, log),
+        cwd=tmp_path,  # the crashed JVM's hs_err file goes here
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"n": 100000, "s": 4999950000}
+    assert _from_archive(log) == 0
+
+
 def test_a_jvm_killed_before_the_end_publishes_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "cds"
     proc = _start(tmp_path, folder, tmp_path / "load.log", "kill")
