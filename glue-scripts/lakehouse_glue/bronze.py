@@ -81,6 +81,11 @@ class BronzeBatch:
     missing_optional_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
+def file_rank(uri: str, contract: BronzeContract) -> int:
+    """:data:`FILE_RANK` of a file: 0 for a full-load file, 1 for a change file."""
+    return 0 if uri.rsplit("/", 1)[-1].startswith(contract.full_load_file_prefix) else 1
+
+
 def raw_columns(entity: Entity, contract: BronzeContract) -> list[str]:
     """The raw string columns every batch carries, in order: Op, timestamp, columns, sequence."""
     return [
@@ -206,7 +211,9 @@ def read_files(
     batch = BronzeBatch(rows=None)
     wanted = raw_columns(entity, contract)
     required = set(required_columns(entity, contract))
-    groups: dict[tuple[str, ...], list[str]] = {}
+    # By header (the schema of the read) and by rank: the rank is then a constant of the read,
+    # not computed from every row's file name.
+    groups: dict[tuple[tuple[str, ...], int], list[str]] = {}
     for f in files:
         if not f.ok:
             batch.bad_files.append(f)
@@ -222,10 +229,10 @@ def read_files(
                 )
             )
             continue
-        groups.setdefault(f.header, []).append(f.uri)
+        groups.setdefault((f.header, file_rank(f.uri, contract)), []).append(f.uri)
 
     frames: list[DataFrame] = []
-    for header, uris in groups.items():
+    for (header, rank), uris in groups.items():
         extra = [h for h in header if h not in wanted]
         absent = [c for c in wanted if c not in header]
         for u in uris:
@@ -262,6 +269,7 @@ def read_files(
                 # file order: within one file this id grows with the row position. It is only
                 # ever compared between rows of the same file (the file name comes first).
                 F.monotonically_increasing_id().alias(ROW_ORDER),
+                F.lit(rank).alias(FILE_RANK),
             )
         )
         batch.files_read.extend(uris)
@@ -270,14 +278,14 @@ def read_files(
         rows = frames[0]
         for other in frames[1:]:
             rows = rows.unionByName(other)
-        base = F.regexp_extract(F.col(SOURCE_FILE), r"([^/]+)$", 1)
-        rows = rows.withColumn(
-            SOURCE_FILE, F.regexp_replace(F.col(SOURCE_FILE), r"^file://", "file:")
-        ).withColumn(
-            FILE_RANK,
-            F.when(base.startswith(contract.full_load_file_prefix), F.lit(0)).otherwise(F.lit(1)),
+        # The file name spelled as normalize_uri spells it, without a regular expression: the
+        # two patterns matched on every row's path were a quarter of the CPU of reading events
+        # (4 full-load files of scale 10: 4.6-5.0 -> 3.5-3.8 CPU s, noop write, 2 cores).
+        path = F.col(SOURCE_FILE)
+        local = F.concat(F.lit("file:"), F.substring(path, len("file://") + 1, 1 << 30))
+        batch.rows = rows.withColumn(
+            SOURCE_FILE, F.when(path.startswith("file://"), local).otherwise(path)
         )
-        batch.rows = rows
     return batch
 
 
