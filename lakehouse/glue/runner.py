@@ -171,6 +171,7 @@ def spark_session(
         _session_sizing = sizing
     if archive is not None:
         cds.register(archive, spark)
+    iceberg.skip_local_checksums(spark)
     return spark
 
 

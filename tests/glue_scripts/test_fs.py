@@ -65,10 +65,15 @@ def test_write_text_replaces_the_file_and_hadoop_reads_it_back(
     target = tmp_path / "state" / "bookmark.json"
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    # A file as Hadoop's LocalFileSystem writes it, with its checksum beside it (.name.crc):
-    # the replacement must not be checked against that stale checksum on read.
+    # A file as Hadoop's LocalFileSystem writes it with checksums (as the sessions did before
+    # skip_local_checksums), the checksum beside it (.name.crc): the replacement must not be
+    # checked against that stale checksum on read.
     hpath = jvm.org.apache.hadoop.fs.Path(f"file://{target}")
-    hadoop = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    hadoop = jvm.org.apache.hadoop.fs.LocalFileSystem()
+    hadoop.initialize(
+        jvm.java.net.URI("file:///"),
+        spark.sparkContext._jsc.hadoopConfiguration(),  # type: ignore[union-attr]
+    )
     stream = hadoop.create(hpath, True)
     stream.write(bytearray(b'{"old": true}'))
     stream.close()
@@ -85,3 +90,13 @@ def test_write_text_replaces_the_file_and_hadoop_reads_it_back(
     deeper = tmp_path / "new" / "folder" / "report.json"
     fs.write_text(spark, f"file://{deeper}", "{}")
     assert deeper.read_text() == "{}"
+
+
+def test_the_session_writes_local_files_without_checksum_files(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Each checksum file cost a chmod child process without Hadoop's native library.
+    spark.range(3).write.parquet(str(tmp_path / "t"))
+    written = sorted(p.name for p in (tmp_path / "t").iterdir())
+    assert [n for n in written if n.endswith(".crc")] == []
+    assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "t")).collect()) == [0, 1, 2]

@@ -26,6 +26,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import session_config as iceberg_session_config
+from lakehouse.glue.iceberg import skip_local_checksums
 
 FLOAT_TOLERANCE = 1e-8
 
@@ -52,6 +53,7 @@ def spark() -> Iterator[SparkSession]:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    skip_local_checksums(session)  # as the pipeline's session
     try:
         yield session
     finally:
