@@ -90,13 +90,3 @@ def test_write_text_replaces_the_file_and_hadoop_reads_it_back(
     deeper = tmp_path / "new" / "folder" / "report.json"
     fs.write_text(spark, f"file://{deeper}", "{}")
     assert deeper.read_text() == "{}"
-
-
-def test_the_session_writes_local_files_without_checksum_files(
-    spark: SparkSession, tmp_path: Path
-) -> None:
-    # Each checksum file cost a chmod child process without Hadoop's native library.
-    spark.range(3).write.parquet(str(tmp_path / "t"))
-    written = sorted(p.name for p in (tmp_path / "t").iterdir())
-    assert [n for n in written if n.endswith(".crc")] == []
-    assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "t")).collect()) == [0, 1, 2]

@@ -165,3 +165,33 @@ def test_the_quick_start_jvm_keeps_a_full_code_cache() -> None:
     )
     assert "-XX:TieredStopAtLevel=1" in options
     assert reserved >= 240 * 1024 * 1024
+
+
+#: The session a pipeline run builds, in a new process (this one's JVM already has the test
+#: fixture's file system settings): it writes a Parquet folder and reads it back.
+CHECKSUM_CHILD = """
+import sys
+from lakehouse.config import Settings
+from lakehouse.glue.runner import spark_session
+spark = spark_session(Settings())
+spark.range(3).write.parquet(sys.argv[1])
+print(sorted(r.id for r in spark.read.parquet(sys.argv[1]).collect()))
+"""
+
+
+@pytest.mark.slow
+def test_the_pipeline_session_writes_local_files_without_checksum_files(tmp_path: Path) -> None:
+    # Each checksum file cost a chmod child process without Hadoop's native library.
+    target = tmp_path / "t"
+    done = subprocess.run(
+        [sys.executable, "-c", CHECKSUM_CHILD, str(target)],
+        env={**os.environ, "LAKEHOUSE_LAKE": str(tmp_path / "lake")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[0, 1, 2]"
+    written = sorted(p.name for p in target.iterdir())
+    assert any(n.endswith(".parquet") for n in written), written
+    assert [n for n in written if n.endswith(".crc")] == []
