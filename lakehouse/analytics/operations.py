@@ -115,14 +115,7 @@ def tenants(settings: Settings) -> dict[str, Any]:
             engine.close()
     except LakehouseError as exc:
         return {"error": str(exc).splitlines()[0], "columns": [], "rows": []}
-    from lakehouse.athena.results import text_value
-
-    types = result.types or ("",) * len(result.columns)
-    rows = [
-        ["" if (t := text_value(v, k)) is None else t for v, k in zip(row, types, strict=True)]
-        for row in result.rows
-    ]
-    return {"columns": list(result.columns), "rows": rows}
+    return {"columns": list(result.columns), "rows": result.text_rows()}
 
 
 def overview(settings: Settings) -> dict[str, Any]:

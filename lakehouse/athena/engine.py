@@ -404,7 +404,7 @@ class AthenaEngine:
         query_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            rows, description = session.run(duck_sql, deadline)
+            values, description = session.run(duck_sql, deadline)
         except AthenaQueryError as error:
             if self.save_results:
                 self._results.write_metadata(
@@ -420,14 +420,14 @@ class AthenaEngine:
             duckdb_sql=duck_sql,
             columns=columns,
             types=types,
-            rows=rows,
+            values=values,
             elapsed_ms=round(elapsed, 2),
             tenant_id=self.tenant_id,
         )
         if not self.save_results:
             return result
-        result_path: Path = self._results.write_result(query_id, columns, rows, types)
+        result_path: Path = self._results.write_result(query_id, columns, values)
         meta = self._results.write_metadata(
-            query_id, statement.text, duck_sql, "SUCCEEDED", None, len(rows), elapsed, columns
+            query_id, statement.text, duck_sql, "SUCCEEDED", None, len(values), elapsed, columns
         )
         return replace(result, result_path=result_path, metadata_path=meta)

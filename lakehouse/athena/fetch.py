@@ -1,10 +1,13 @@
-"""A result's rows as Python tuples, exactly as DuckDB's ``fetchall()`` gives them, faster.
+"""A result's values: columns (Arrow) for its text, Python tuples when a caller asks for them.
 
 DuckDB's ``fetchall()`` builds every value one by one; for ``DECIMAL`` and ``DATE`` columns
 that costs several times the query itself once a result has thousands of rows (an all-tenant
-dashboard at 10,000 tenants: one row per tenant, five ``DECIMAL`` columns). :func:`fetch_rows`
+dashboard at 10,000 tenants: one row per tenant, five ``DECIMAL`` columns). :func:`fetch_values`
 takes the first rows with ``fetchmany()`` (a small result is cheaper that way) and the rest as an
-Arrow table, converted a column at a time:
+Arrow table (:class:`ResultValues`). What most callers do with a result is print it (the result
+CSV, the CLI's table, the operations page's table), and its text is made from the Arrow columns a
+column at a time (:meth:`ResultValues.text_columns`); Python values are made only when a caller
+asks for :attr:`ResultValues.rows`, a column at a time too, exactly as ``fetchall()`` makes them:
 
 - integers, ``BOOLEAN``, ``DOUBLE``, ``FLOAT`` and ``VARCHAR`` with Arrow's own conversion
   (the same Python ``int``, ``bool``, ``float`` and ``str``);
@@ -17,6 +20,11 @@ Arrow table, converted a column at a time:
 A result with a column of any other type (timestamps, intervals, lists, structs, ``HUGEINT``,
 ``UUID``, ``BLOB``...) is fetched with ``fetchall()``: only the types above are converted here,
 and the tests compare both ways value by value and type by type.
+
+The text of an Arrow column is Arrow's own cast to text where it is the text Athena prints
+(:func:`lakehouse.athena.trino.output.render`): integers, ``BOOLEAN``, ``VARCHAR``, ``DATE``
+within Python's range and ``DECIMAL`` of scale 6 at most (a larger scale can print as ``1E-7``);
+any other column is rendered value by value from its Python values.
 """
 
 from __future__ import annotations
@@ -24,13 +32,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-import duckdb
+from lakehouse.athena.trino.output import renderer
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
 _AS_ARROW = frozenset(
@@ -58,7 +67,10 @@ warnings.filterwarnings(
     module=re.escape(__name__),
 )
 _FIRST_ROWS = 256
-_DECIMAL = re.compile(r"DECIMAL\(\d+,\d+\)")
+_Null = TypeVar("_Null", str, None)
+_DECIMAL = re.compile(r"DECIMAL\(\d+,(\d+)\)")
+# Arrow prints a DECIMAL of a larger scale in scientific notation below 1e-6 (``1E-7``).
+_ARROW_TEXT_MAX_SCALE = 6
 # Day 0 of a DATE (1970-01-01) as a proleptic Gregorian ordinal, and the range of dt.date.
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 _FIRST_DAY = dt.date.min.toordinal() - _EPOCH
@@ -68,26 +80,139 @@ _INFINITY = 2**31 - 1
 _MINUS_INFINITY = -(2**31) + 1
 
 
-def fetch_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
-    """Every row of ``cursor``'s pending result (what ``cursor.fetchall()`` would return)."""
+class ResultValues:
+    """The values of one result: rows already in Python, then (a large result) Arrow columns.
+
+    Args:
+        types: The DuckDB type of each column (``cursor.description``).
+        first: Rows as Python tuples (all of them when ``rest`` is None).
+        rest: The rows after ``first`` as an Arrow table, every column of a type that
+            :func:`fetch_values` converts itself.
+    """
+
+    def __init__(
+        self,
+        types: Sequence[str],
+        first: list[tuple[Any, ...]],
+        rest: pa.Table | None = None,
+    ) -> None:
+        self.types = tuple(types)
+        self._first = first
+        self._rest = rest if rest is not None and rest.num_rows else None
+        self._rows: list[tuple[Any, ...]] | None = None if self._rest is not None else first
+
+    @property
+    def columnar(self) -> bool:
+        """Whether rows after the first ones are held as Arrow columns (a large result)."""
+        return self._rest is not None
+
+    def __len__(self) -> int:
+        return len(self._first) + (0 if self._rest is None else self._rest.num_rows)
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row as a tuple of Python values, as ``fetchall()`` gives them (made once)."""
+        if self._rows is None:
+            assert self._rest is not None
+            columns = [_column(t, self._rest.column(i)) for i, t in enumerate(self.types)]
+            self._rows = [*self._first, *zip(*columns, strict=True)]
+        return self._rows
+
+    def text_columns(self) -> list[pa.ChunkedArray] | None:
+        """Every column as Athena prints its values (strings, NULL as null), or None for a
+        result held as Python rows only (print those with :attr:`rows`)."""
+        if self._rest is None:
+            return None
+        import pyarrow as pa
+
+        out = []
+        for i, t in enumerate(self.types):
+            rest = self._rest.column(i)
+            values = [row[i] for row in self._first]
+            try:
+                # The first rows' values in the column's own Arrow type, printed with the rest.
+                head = pa.array(values, rest.type)
+            except (pa.ArrowException, TypeError, ValueError):
+                # A DATE outside Python's range is DuckDB's text among the first rows.
+                render = renderer(t)
+                texts = pa.array([render(v) for v in values], pa.string())
+                out.append(pa.chunked_array([texts, *_text(t, rest).chunks]))
+                continue
+            out.append(_text(t, pa.chunked_array([head, *rest.chunks])))
+        return out
+
+    def text_rows(self, null: _Null) -> list[list[str | _Null]]:
+        """Every row with every value as Athena prints it, NULL as ``null``."""
+        columns = self.text_columns()
+        if columns is None:
+            renderers = [renderer(t) for t in self.types]
+            return [
+                [null if (v := r(x)) is None else v for x, r in zip(row, renderers, strict=True)]
+                for row in self.rows
+            ]
+        import pyarrow.compute as pc
+
+        if null is not None:
+            columns = [pc.fill_null(c, null) for c in columns]
+        texts = [c.to_pylist() for c in columns]
+        return [list(row) for row in zip(*texts, strict=True)]
+
+    def write_csv(self, fh: IO[bytes], columns: Sequence[str]) -> None:
+        """Write Athena's result CSV of a :attr:`columnar` result to ``fh`` from its Arrow
+        columns: a header, every value quoted, NULL empty and unquoted."""
+        texts = self.text_columns()
+        if texts is None:
+            raise ValueError("a result held as Python rows is written by results.write_csv")
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        table = pa.Table.from_arrays(texts, names=list(columns))
+        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="all_valid"))
+
+
+def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
+    """Every row of ``cursor``'s pending result, fetched for :class:`ResultValues`."""
     description = cursor.description
-    if not description or not all(_converted(str(d[1])) for d in description):
-        return cursor.fetchall()
+    types = [str(d[1]) for d in description or ()]
+    if not description or not all(_converted(t) for t in types):
+        return ResultValues(types, cursor.fetchall())
     # A small result costs less one row at a time than through Arrow.
     first = cursor.fetchmany(_FIRST_ROWS)
     if len(first) < _FIRST_ROWS:
-        return first
+        return ResultValues(types, first)
     # pyarrow is loaded from here on only: a small result (most queries) never loads it, and
     # ``lakehouse athena`` starts faster without it.
     reader = cursor.to_arrow_reader()  # the rows after the first ones
     if reader is None:
-        return first
-    table: pa.Table = reader.read_all()
-    if table.num_rows == 0:
-        return first
-    columns = [_column(str(d[1]), table.column(i)) for i, d in enumerate(description)]
-    first.extend(zip(*columns, strict=True))
-    return first
+        return ResultValues(types, first)
+    return ResultValues(types, first, reader.read_all())
+
+
+def fetch_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """Every row of ``cursor``'s pending result (what ``cursor.fetchall()`` would return)."""
+    return fetch_values(cursor).rows
+
+
+def _text(type_name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column's values as Athena prints them (see the module's notes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    decimal = _DECIMAL.fullmatch(type_name)
+    if decimal is not None:
+        arrow_text = int(decimal.group(1)) <= _ARROW_TEXT_MAX_SCALE
+    elif type_name == "DATE":
+        days = pc.min_max(pc.cast(column, pa.int32())).values()
+        lowest, highest = (v.as_py() for v in days)
+        arrow_text = lowest is None or (lowest >= _FIRST_DAY and highest <= _LAST_DAY)
+    else:
+        arrow_text = type_name not in ("FLOAT", "DOUBLE")  # Java prints those (3.0, 1.0E10)
+    if arrow_text:
+        return pc.cast(column, pa.string())
+    render = renderer(type_name)
+    return pa.chunked_array(
+        [pa.array([render(v) for v in _column(type_name, column)], pa.string())]
+    )
 
 
 def _converted(type_name: str) -> bool:
@@ -136,6 +261,8 @@ def _dates(column: pa.ChunkedArray) -> list[Any]:
 
 def _duckdb_date(days: int) -> Any:
     """DuckDB's own Python value of a DATE outside Python's range (its text)."""
+    import duckdb
+
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
         row = con.execute("select date '1970-01-01' + cast(? as integer)", [days]).fetchone()

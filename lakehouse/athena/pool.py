@@ -45,6 +45,7 @@ from typing import Any
 import duckdb
 
 from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.fetch import ResultValues
 from lakehouse.athena.session import Limits, Session, run_on
 from lakehouse.catalog.store import Catalog, catalog_stamp, load_catalog
 
@@ -105,7 +106,7 @@ class Lease:
     def session(self) -> Session:
         return self._entry.session
 
-    def run(self, sql: str, deadline: float) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    def run(self, sql: str, deadline: float) -> tuple[ResultValues, list[Any]]:
         """:meth:`Session.run` on the lease's cursor."""
         if self.closed:
             raise AthenaQueryError("GENERIC_INTERNAL_ERROR", "the session lease has ended")

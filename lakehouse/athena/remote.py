@@ -42,6 +42,7 @@ import sqlglot
 from sqlglot import TokenType
 
 from lakehouse.athena.errors import AthenaQueryError
+from lakehouse.athena.fetch import ResultValues
 from lakehouse.athena.results import QueryResult, write_csv
 from lakehouse.config import Settings
 from lakehouse.errors import ConfigError, LakehouseError
@@ -257,7 +258,7 @@ class AthenaRemoteEngine:
             duckdb_sql=statement,
             columns=columns,
             types=types,
-            rows=rows,
+            values=ResultValues(types, rows),
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return replace(result, result_path=self._save(query_id, columns, rows))

@@ -13,25 +13,44 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
+from lakehouse.athena.fetch import ResultValues
 from lakehouse.athena.trino.output import render, renderer
 
 
 @dataclass(frozen=True)
 class QueryResult:
-    """One finished statement, as Athena's GetQueryResults would describe it."""
+    """One finished statement, as Athena's GetQueryResults would describe it.
+
+    Its values are kept as fetched (:class:`~lakehouse.athena.fetch.ResultValues`): printing
+    them (:meth:`text_rows`, the result CSV) reads a large result's Arrow columns; :attr:`rows`
+    makes every value a Python object, once, when a caller asks for them.
+    """
 
     query_id: str
     query: str
     duckdb_sql: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
+    values: ResultValues
     elapsed_ms: float
     result_path: Path | None = None
     metadata_path: Path | None = None
     tenant_id: str | None = None
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row as a tuple of Python values (``Decimal``, ``date``, ...)."""
+        return self.values.rows
+
+    @property
+    def row_count(self) -> int:
+        return len(self.values)
+
+    def text_rows(self, null: str = "") -> list[list[str]]:
+        """Every row with every value as Athena prints it, NULL as ``null``."""
+        return self.values.text_rows(null)
 
 
 def text_values(types: Sequence[str]) -> list[Callable[[Any], str | None]]:
@@ -55,6 +74,13 @@ def _private(path: Path) -> TextIO:
     return open(fd, "w", encoding="utf-8", newline="")
 
 
+def _private_binary(path: Path) -> BinaryIO:
+    """``path`` opened for writing bytes, created (or truncated) with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return open(fd, "wb")
+
+
 def _csv_field(value: str | None) -> str:
     return "" if value is None else '"' + value.replace('"', '""') + '"'
 
@@ -74,15 +100,24 @@ def csv_lines(
 def write_csv(
     path: Path,
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Sequence[Sequence[Any]] | ResultValues,
     types: Sequence[str] = (),
 ) -> None:
     """Athena's result CSV (:func:`csv_lines`) in ``path``.
 
-    Written by hand because the csv module cannot quote every value yet leave NULL unquoted.
-    ``types`` are the DuckDB column types (values print by their type, as Athena's do). The
+    ``rows`` are Python rows, or a result's values: a large result's CSV is then written from
+    its Arrow columns by Arrow's CSV writer (which quotes every value and leaves NULL empty,
+    as Athena does), without making its values Python objects. ``types`` are the DuckDB column
+    types (values print by their type, as Athena's do; a result's values know their own). The
     file is created readable by its owner only (results are tenant data).
     """
+    if isinstance(rows, ResultValues):
+        if rows.columnar:
+            with _private_binary(path) as out:
+                rows.write_csv(out, columns)
+            return
+        types = rows.types or types
+        rows = rows.rows
     with _private(path) as fh:
         fh.writelines(csv_lines(columns, rows, types))
 
@@ -108,7 +143,7 @@ class ResultStore:
         self,
         query_id: str,
         columns: Sequence[str],
-        rows: Sequence[Any],
+        rows: Sequence[Any] | ResultValues,
         types: Sequence[str] = (),
     ) -> Path:
         """Write ``<query_id>.csv`` and return its path."""

@@ -39,7 +39,7 @@ import duckdb
 
 from lakehouse.athena import views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
-from lakehouse.athena.fetch import fetch_rows
+from lakehouse.athena.fetch import ResultValues, fetch_values
 from lakehouse.catalog.store import DATABASES, CatalogTable
 
 if TYPE_CHECKING:
@@ -296,8 +296,8 @@ class Session:
         for name in _SHADOWED_SCALARS:
             self.con.execute(f"create or replace macro {views.ident(name)}() as error({message})")
 
-    def run(self, sql: str, deadline: float) -> tuple[list[tuple[Any, ...]], list[Any]]:
-        """Rows and column descriptions of ``sql``, interrupted at ``deadline``.
+    def run(self, sql: str, deadline: float) -> tuple[ResultValues, list[Any]]:
+        """Values and column descriptions of ``sql``, interrupted at ``deadline``.
 
         ``deadline`` is a ``time.monotonic()`` value.
 
@@ -310,7 +310,7 @@ class Session:
 
 def run_on(
     con: duckdb.DuckDBPyConnection, sql: str, deadline: float, limits: Limits
-) -> tuple[list[tuple[Any, ...]], list[Any]]:
+) -> tuple[ResultValues, list[Any]]:
     """:meth:`Session.run` on ``con`` (a session's connection or a cursor of it)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -326,15 +326,15 @@ def run_on(
     timer.start()
     try:
         cursor = con.execute(sql)
-        rows = fetch_rows(cursor)
         description = list(cursor.description or [])
+        values = fetch_values(cursor)
     except duckdb.Error as exc:
         if fired.is_set():
             raise _timed_out(limits) from exc
         raise athena_error(exc) from exc
     finally:
         timer.cancel()
-    return rows, description
+    return values, description
 
 
 def _timed_out(limits: Limits) -> AthenaQueryError:

@@ -39,15 +39,9 @@ class OutputFormat(StrEnum):
 
 
 def _as_json(result: QueryResult) -> str:
-    from lakehouse.athena.engine import text_value
-
-    records = [
-        {
-            name: text_value(value, duck_type)
-            for name, value, duck_type in zip(result.columns, row, result.types, strict=True)
-        }
-        for row in result.rows
-    ]
+    # A value's text as Athena prints it; NULL is JSON's null (no text is the empty string
+    # here: a NULL's text is None, and "" is an empty string's).
+    records = [dict(zip(result.columns, row, strict=True)) for row in result.values.text_rows(None)]
     return json.dumps(records, ensure_ascii=False, indent=2)
 
 
@@ -82,15 +76,7 @@ def _rich_table(columns: Sequence[str], cells: list[list[str]]) -> None:
 
 def _print(result: QueryResult, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.table:
-        from lakehouse.athena.engine import text_value
-
-        cells = [
-            [
-                "NULL" if (v := text_value(x, t)) is None else v
-                for x, t in zip(row, result.types, strict=True)
-            ]
-            for row in result.rows
-        ]
+        cells = result.text_rows(null="NULL")
         if _terminal():
             _rich_table(result.columns, cells)
         else:  # a pipe or a file: Markdown, drawn without loading rich
@@ -107,7 +93,7 @@ def _write_output(result: QueryResult, fmt: OutputFormat, output: Path) -> None:
     else:
         from lakehouse.athena.engine import write_csv
 
-        write_csv(output, result.columns, result.rows, result.types)
+        write_csv(output, result.columns, result.values)
 
 
 def read_sql_file(path: Path, max_bytes: int) -> str:
@@ -217,7 +203,7 @@ def athena(
             click.echo(f"-- statement {i + 1} of {len(results)}", err=True)
         _print(result, OutputFormat(fmt))
         click.echo(
-            f"query {result.query_id}: {len(result.rows)} rows in "
+            f"query {result.query_id}: {result.row_count} rows in "
             f"{result.elapsed_ms:.1f} ms; results in {result.result_path}",
             err=True,
         )

@@ -1,17 +1,21 @@
-"""fetch_rows gives exactly what DuckDB's fetchall() gives: the same values of the same types."""
+"""fetch_rows gives exactly what DuckDB's fetchall() gives: the same values of the same types;
+a large result's text and CSV, made from its Arrow columns, are those of its rows."""
 
 from __future__ import annotations
 
 import datetime as dt
+import stat
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from lakehouse.athena.fetch import fetch_rows
+from lakehouse.athena.fetch import fetch_rows, fetch_values
+from lakehouse.athena.results import write_csv
 
 # Every type fetch_rows converts itself, with nulls, extremes, negative and zero decimals,
 # trailing zeros, DuckDB's infinite dates and dates outside Python's range.
@@ -139,3 +143,81 @@ def test_a_small_result_loads_no_pyarrow() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["255", "False"]
+
+
+# Every type kept in Arrow, over 256 rows so that most of them are Arrow columns, with the text
+# Arrow cannot print as Athena does: a DECIMAL of scale 10 (``1E-10``), doubles (``3.0``), dates
+# outside Python's range; a value with a quote, a comma and a line break; a column name too.
+_TEXT = (
+    "select i, (i % 2 = 0) as b, (i % 256 - 128)::tinyint as ti, i::ubigint as ub, "
+    "case when i % 5 = 0 then null else (i * 1.37 - 300)::decimal(18,2) end as m, "
+    "((i - 200) * 0.000001)::decimal(38,6) as m6, "
+    "((i - 200) * 0.0000000001)::decimal(38,10) as m10, "
+    "case when i % 3 = 0 then null else i * 0.5 end as d, (i / 3)::float as f, "
+    "case when i % 4 = 0 then null else date '0999-12-30' + i::integer end as day, "
+    "case i when 5 then date '20000-01-01' when 300 then date 'infinity' "
+    "when 301 then date '20000-01-01' "
+    "else date '2024-02-27' + i::integer end as far, "
+    "case when i % 7 = 0 then null when i % 7 = 1 then '' else 'a \"quoted\", "
+    'line\' || chr(10) || i end as "v, ""x""" '
+    "from range(600) as r(i) order by i"
+)
+
+
+def _rendered(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[Any]]:
+    """(the column types, every row rendered value by value from fetchall())."""
+    from lakehouse.athena.trino.output import render
+
+    cursor = con.execute(sql)
+    types = [str(d[1]) for d in cursor.description or ()]
+    rows = [[render(v, t) for v, t in zip(row, types, strict=True)] for row in cursor.fetchall()]
+    return types, rows
+
+
+def test_a_large_results_text_is_each_values_text() -> None:
+    con = duckdb.connect()
+    types, expected = _rendered(con, _TEXT)
+    values = fetch_values(con.execute(_TEXT))
+    assert values.columnar
+    assert list(values.types) == types
+    assert values.text_rows(None) == expected
+    assert values.text_rows("NULL") == [["NULL" if v is None else v for v in r] for r in expected]
+    # The cases Arrow alone would print otherwise (0E-10, 1E-10, 100).
+    names = [str(d[0]) for d in con.execute(_TEXT).description or ()]
+    zero = dict(zip(names, expected[200], strict=True))
+    one = dict(zip(names, expected[201], strict=True))
+    assert (zero["m10"], zero["m6"], zero["d"]) == ("0.0000000000", "0.000000", "100.0")
+    assert (one["m10"], one["m6"]) == ("0.0000000001", "0.000001")
+    assert expected[5][10] == "20000-01-01"
+    assert expected[300][10] == "9999-12-31"
+    assert expected[301][10] == "20000-01-01"
+    # The Python values were not made for the text; asked for, they are fetchall()'s.
+    assert values._rows is None
+    _same(con.execute(_TEXT).fetchall(), values.rows)
+
+
+def test_a_large_results_csv_is_the_csv_of_its_rows(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    values = fetch_values(con.execute(_TEXT))
+    columns = [str(d[0]) for d in con.execute(_TEXT).description or ()]
+    assert values.columnar
+    write_csv(tmp_path / "arrow.csv", columns, values)
+    write_csv(tmp_path / "rows.csv", columns, con.execute(_TEXT).fetchall(), values.types)
+    text = (tmp_path / "arrow.csv").read_text("utf-8")
+    assert text == (tmp_path / "rows.csv").read_text("utf-8")
+    assert text.startswith('"i","b","ti","ub","m","m6","m10","d","f","day","far","v, ""x"""\n')
+    assert text.endswith('"a ""quoted"", line\n599"\n')
+    assert stat.S_IMODE((tmp_path / "arrow.csv").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("count", [0, 3, 255])
+def test_a_small_result_is_kept_as_rows(count: int, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    sql = f"select i, (i / 4)::decimal(10,2) as m, null::date as d from range({count}) r(i)"
+    values = fetch_values(con.execute(sql))
+    assert not values.columnar
+    assert len(values) == count
+    assert values.text_rows("") == [[str(i), f"{i / 4:.2f}", ""] for i in range(count)]
+    write_csv(tmp_path / "r.csv", ["i", "m", "d"], values)
+    lines = (tmp_path / "r.csv").read_text("utf-8").splitlines()
+    assert lines == ['"i","m","d"', *(f'"{i}","{i / 4:.2f}",' for i in range(count))]
