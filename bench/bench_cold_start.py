@@ -28,24 +28,16 @@ import ctypes
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.bench_pipeline import workload
-from bench.common import report
-from lakehouse.config import Settings
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
+from bench.common import SEED, bench_root, report, source_database
 from lakehouse.replicate import run_once
-from lakehouse.source.seed import seed
 
-SEED = 42
 CHANGES = 5000
 #: prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to this process.
 _PR_SET_CHILD_SUBREAPER = 36
@@ -98,19 +90,11 @@ def main() -> None:
     repeats = int(os.environ.get("BENCH_REPEATS", "2"))
     params: dict[str, Any] = {"scale": scale, "seed": SEED, "changes": CHANGES}
     params["repeats"] = repeats
-    root = Path(tempfile.mkdtemp(prefix="bench-cold-start-"))
-    os.chmod(root, 0o755)
-    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
     runs: dict[str, list[dict[str, Any]]] = {}
-    try:
-        cluster.init()
-        cluster.start()
-        cluster.ensure_database("bench")
-        dsn = cluster.dsn("bench")
-        migrate(dsn)
-        params["source_rows"] = sum(seed(dsn, scale=scale, seed=SEED, reset=False).values())
-        settings = Settings(lake=str(root / "lake"), database_url=dsn, state_dir=root / "state")
-        run_once(settings)
+    with bench_root("bench-cold-start-") as root, source_database(root, scale) as source:
+        dsn = source.dsn
+        params["source_rows"] = sum(source.rows.values())
+        settings = source.lake(root)
         env = {
             **os.environ,
             "LAKEHOUSE_LAKE": settings.lake,
@@ -137,9 +121,6 @@ def main() -> None:
         params["archive_mib"] = round(
             sum(p.stat().st_size for p in (root / "cds").glob("*.jsa")) / 2**20, 1
         )
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
 
     metrics: dict[str, Any] = {}
     for name, results in runs.items():

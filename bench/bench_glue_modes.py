@@ -24,26 +24,18 @@ Usage: ``python -m bench.bench_glue_modes``.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from lakehouse_glue.dag import SINGLE_JOB
 
 from bench.bench_pipeline import workload
-from bench.common import report
-from lakehouse.config import Settings
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
+from bench.common import SEED, bench_root, report, source_database
 from lakehouse.glue.runner import spark_session, start_job_run
 from lakehouse.pipeline.run import run_pipeline
 from lakehouse.replicate import run_once
-from lakehouse.source.seed import seed
 
-SEED = 42
 #: us-east-1 list price of a DPU-hour of a Glue Spark job (https://aws.amazon.com/glue/pricing/).
 DPU_HOUR_USD = 0.44
 #: Glue 2.0 and later bill a job run per second, for at least one minute.
@@ -63,13 +55,8 @@ def usd_per_run(job_seconds: list[float], startup_s: float) -> float:
     return sum(billed_seconds(startup_s + s) for s in job_seconds) / 3600 * DPUS * DPU_HOUR_USD
 
 
-def _lake(root: Path, dsn: str, name: str) -> Settings:
-    return Settings(
-        lake=str(root / name),
-        database_url=dsn,
-        state_dir=root / f"state-{name}",
-        slot_name=f"bench_{name}_{uuid.uuid4().hex[:8]}",
-    )
+def _slot(name: str) -> str:
+    return f"bench_{name}_{uuid.uuid4().hex[:8]}"
 
 
 def main() -> None:
@@ -78,19 +65,11 @@ def main() -> None:
     params: dict[str, Any] = {"scale": scale, "seed": SEED, "changes": changes, "dpus": DPUS}
     params["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
     metrics: dict[str, Any] = {}
-    root = Path(tempfile.mkdtemp(prefix="bench-glue-modes-"))
-    os.chmod(root, 0o755)
-    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
-    try:
-        cluster.init()
-        cluster.start()
-        cluster.ensure_database("bench")
-        dsn = cluster.dsn("bench")
-        migrate(dsn)
-        params["source_rows"] = sum(seed(dsn, scale=scale, seed=SEED, reset=False).values())
-        per_job, single = _lake(root, dsn, "per_job"), _lake(root, dsn, "single_job")
-        run_once(per_job)
-        run_once(single)
+    with bench_root("bench-glue-modes-") as root, source_database(root, scale) as source:
+        dsn = source.dsn
+        params["source_rows"] = sum(source.rows.values())
+        per_job = source.lake(root, "per_job", slot_name=_slot("per_job"))
+        single = source.lake(root, "single_job", slot_name=_slot("single_job"))
 
         t0 = time.perf_counter()
         spark = spark_session(per_job, "bench-glue-modes")
@@ -128,9 +107,6 @@ def main() -> None:
                     usd * runs_per_month, 2
                 )
         metrics["job_seconds"] = runs
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
     report("glue_modes", params, metrics)
 
 

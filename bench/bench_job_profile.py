@@ -22,17 +22,13 @@ jobs run in the pipeline's worker threads, outside the job group). Usage:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from lakehouse_glue.dag import job_steps
 
-from bench.bench_pipeline import _setup, workload
-from bench.common import report
-from lakehouse.db.cluster import LocalCluster
+from bench.bench_pipeline import workload
+from bench.common import bench_root, report, source_database
 from lakehouse.glue.runner import spark_session, start_job_run
 from lakehouse.pipeline.run import run_pipeline
 from lakehouse.replicate import run_once
@@ -78,12 +74,10 @@ def main() -> None:
     params: dict[str, Any] = {"scale": scale, "changes": changes}
     params["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
     metrics: dict[str, Any] = {}
-    root = Path(tempfile.mkdtemp(prefix="bench-profile-"))
-    os.chmod(root, 0o755)
-    cluster: LocalCluster | None = None
-    try:
-        cluster, dsn, settings, counts = _setup(root, scale)
-        params["source_rows"] = sum(counts.values())
+    with bench_root("bench-profile-") as root, source_database(root, scale) as source:
+        dsn = source.dsn
+        settings = source.lake(root)
+        params["source_rows"] = sum(source.rows.values())
         spark = spark_session(settings, "bench-profile")
         meter = Meter(spark)
         full = meter.measure(
@@ -112,10 +106,6 @@ def main() -> None:
             metrics[f"incremental_total_{kind}"] = round(total, 2)
         params["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
         spark.stop()
-    finally:
-        if cluster is not None:
-            cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
     report("job_profile", params, metrics)
 
 

@@ -36,11 +36,9 @@ Usage: ``python -m bench.bench_pipeline``.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -50,17 +48,13 @@ import duckdb
 import psycopg
 from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
 
-from bench.common import peak_rss_mib, report, timed
+from bench.common import SEED, bench_root, peak_rss_mib, report, source_database, timed
 from lakehouse.config import Settings
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
 from lakehouse.glue.runner import JobRun, spark_session
 from lakehouse.pipeline.run import run_pipeline
 from lakehouse.pipeline.watch import watch
 from lakehouse.replicate import run_once
-from lakehouse.source.seed import seed
 
-SEED = 42
 CHANGES = 5000
 WATCH_CHANGES = 100
 WATCH_BATCHES = 5
@@ -197,19 +191,6 @@ def duckdb_silver(bronze: Path, out: Path) -> int:
     return rows
 
 
-def _setup(root: Path, scale: float) -> tuple[LocalCluster, str, Settings, dict[str, int]]:
-    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
-    cluster.init()
-    cluster.start()
-    cluster.ensure_database("bench")
-    dsn = cluster.dsn("bench")
-    migrate(dsn)
-    counts = seed(dsn, scale=scale, seed=SEED, reset=False)
-    settings = Settings(lake=str(root / "lake"), database_url=dsn, state_dir=root / "state")
-    run_once(settings)
-    return cluster, dsn, settings, counts
-
-
 def _full_refresh(settings: Settings, metrics: dict[str, Any]) -> Any:
     """Start Spark and run the whole pipeline from scratch; returns the SparkSession."""
     t0 = time.perf_counter()
@@ -312,19 +293,12 @@ def _watch_batches(
 
 def _scale10(spark: Any, metrics: dict[str, Any]) -> None:
     """A full refresh at scale 10 in the same session (``BENCH_SCALE10=1``)."""
-    root10 = Path(tempfile.mkdtemp(prefix="bench-pipeline10-"))
-    os.chmod(root10, 0o755)
-    cluster = None
-    try:
-        cluster, _dsn, settings10, _counts = _setup(root10, 10)
+    with bench_root("bench-pipeline10-") as root10, source_database(root10, 10) as source:
+        settings10 = source.lake(root10)
         with timed(metrics, "scale10_full_refresh_s"):
             res = run_pipeline(settings10, full_refresh=True, spark=spark)
         metrics["scale10_failed_jobs"] = len(res.failed)
         metrics["scale10_peak_jvm_mib"] = _jvm_hwm_mib(spark)
-    finally:
-        if cluster is not None:
-            cluster.destroy()
-        shutil.rmtree(root10, ignore_errors=True)
 
 
 def main() -> None:
@@ -333,12 +307,10 @@ def main() -> None:
     # The machine is shared: the load around the timed part says how far to trust the figures.
     params["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
     params["pipeline_workers"] = Settings().pipeline_workers
-    root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    os.chmod(root, 0o755)
-    cluster: LocalCluster | None = None
-    try:
-        cluster, dsn, settings, counts = _setup(root, 1)
-        params["source_rows"] = sum(counts.values())
+    with bench_root("bench-pipeline-") as root, source_database(root, 1) as source:
+        dsn = source.dsn
+        settings = source.lake(root)
+        params["source_rows"] = sum(source.rows.values())
         params["spark_master"] = settings.spark_master
         bronze = Path(settings.bronze_uri)
         params["bronze_mib"] = round(
@@ -353,10 +325,6 @@ def main() -> None:
             metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
         metrics["peak_python_mib"] = peak_rss_mib()
         params["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    finally:
-        if cluster is not None:
-            cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
 
     if os.environ.get("BENCH_SCALE10") == "1":
         _scale10(spark, metrics)

@@ -42,8 +42,6 @@ Usage: ``python -m bench.bench_tenants`` (``BENCH_TENANTS_SCALE=0.1`` for a smal
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,19 +54,15 @@ from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
-from bench.common import report, timed
+from bench.common import SEED, bench_root, report, source_database, timed
 from lakehouse.athena.engine import AthenaEngine, QueryResult
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
 from lakehouse.glue.runner import spark_session
 from lakehouse.paths import ATHENA_QUERIES_DIR
 from lakehouse.pipeline.run import PipelineResult, run_pipeline
 from lakehouse.replicate import run_once
-from lakehouse.source.seed import seed
 
-SEED = 42
 TENANT_COUNTS = (10_000, 8)
 CHANGED_TENANTS = 10
 WARMUP_SCALE = 0.02
@@ -198,17 +192,10 @@ def _run(
     """(the figures of one tenant count, its per-job details)."""
     out: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
-    cluster.init()
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        dsn = cluster.dsn("bench")
-        migrate(dsn)
-        counts = seed(dsn, scale=scale, seed=SEED, reset=False, tenants=tenants)
-        out["source_rows"] = sum(counts.values())
-        settings = Settings(lake=str(root / "lake"), database_url=dsn, state_dir=root / "state")
-        run_once(settings)
+    with source_database(root, scale, tenants=tenants) as source:
+        dsn = source.dsn
+        out["source_rows"] = sum(source.rows.values())
+        settings = source.lake(root)
         out["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
         with timed(out, "full_refresh_s"):
             full = run_pipeline(settings, full_refresh=True, spark=spark)
@@ -248,8 +235,6 @@ def _run(
         for key in ("added-data-files", "deleted-data-files", "total-data-files"):
             out[f"incremental_products_{key.replace('-', '_')}"] = int(summary.get(key, 0))
         out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    finally:
-        cluster.destroy()
     return out, details
 
 
@@ -291,23 +276,15 @@ def main() -> None:
     metrics: dict[str, Any] = {}
     settings = Settings()
     spark = spark_session(settings, "bench-tenants")
-    warmup = Path(tempfile.mkdtemp(prefix="bench-tenants-warmup-"))
-    os.chmod(warmup, 0o755)
-    try:
+    with bench_root("bench-tenants-warmup-") as warmup:
         _run(spark, warmup, WARMUP_SCALE, TENANT_COUNTS[-1])  # not measured
-    finally:
-        shutil.rmtree(warmup, ignore_errors=True)
     params["warmup_scale"] = WARMUP_SCALE
     details: dict[str, Any] = {}
     for tenants in TENANT_COUNTS:
-        root = Path(tempfile.mkdtemp(prefix=f"bench-tenants-{tenants}-"))
-        os.chmod(root, 0o755)
-        try:
+        with bench_root(f"bench-tenants-{tenants}-") as root:
             figures, details[f"t{tenants}"] = _run(spark, root, scale, tenants)
-            for key, value in figures.items():
-                metrics[f"t{tenants}_{key}"] = value
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        for key, value in figures.items():
+            metrics[f"t{tenants}_{key}"] = value
     many, few = TENANT_COUNTS
     for key in (
         "full_refresh_s",

@@ -1,7 +1,11 @@
-"""Shared helpers of the benchmarks: machine facts, a JSON result and a short table.
+"""Shared helpers of the benchmarks: machine facts, the source database and its lake, a JSON
+result and a short table.
 
 Each ``bench/bench_*.py`` measures one area and calls :func:`report`, which writes
 ``bench/results/<name>.json`` and prints a table. Benchmarks measure; they never assert times.
+Their setup, never timed, is :func:`bench_root` (a temporary folder) and :func:`source_database`
+(a private PostgreSQL 15 in it, migrated and seeded), whose :meth:`Source.lake` replicates it
+once into a lake (the full load).
 """
 
 from __future__ import annotations
@@ -10,14 +14,23 @@ import json
 import os
 import platform
 import resource
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lakehouse.config import Settings
+    from lakehouse.db.cluster import LocalCluster
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: The seed of every bench's generated source (the same data for the same scale).
+SEED = 42
 
 
 def machine() -> dict[str, Any]:
@@ -95,3 +108,66 @@ def report(
         print(f"  {key.ljust(width)}  {value!s:>14}  {target}")
     print(f"  -> {path}")
     return path
+
+
+@contextmanager
+def bench_root(prefix: str) -> Iterator[Path]:
+    """A temporary folder for one bench's database and lakes, deleted at the end."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(root, 0o755)  # the unprivileged server user must reach it when we are root
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Source:
+    """A bench's private source database: its server, its DSN and the rows seeded per table."""
+
+    cluster: LocalCluster
+    dsn: str
+    rows: dict[str, int]
+
+    def lake(self, root: Path, name: str = "lake", **options: Any) -> Settings:
+        """A lake ``root/name`` (state beside it), replicated once from this source."""
+        from lakehouse.config import Settings
+        from lakehouse.replicate import run_once
+
+        state = root / ("state" if name == "lake" else f"state-{name}")
+        settings = Settings(
+            lake=str(root / name), database_url=self.dsn, state_dir=state, **options
+        )
+        run_once(settings)
+        return settings
+
+
+@contextmanager
+def source_database(
+    root: Path, scale: float | None = None, *, tenants: int | None = None, seed: int = SEED
+) -> Iterator[Source]:
+    """A private PostgreSQL 15 in ``root/pg``, migrated and seeded at ``scale`` (not seeded when
+    ``None``: the bench times seeding itself), destroyed at the end."""
+    from lakehouse.db.cluster import LocalCluster, free_port
+    from lakehouse.db.migrate import migrate
+    from lakehouse.source import seed as source
+
+    cluster = LocalCluster(root / "pg", free_port(), db_name="bench")
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.ensure_database("bench")
+        dsn = cluster.dsn("bench")
+        migrate(dsn)
+        rows: dict[str, int] = {}
+        if scale is not None:
+            rows = source.seed(
+                dsn,
+                scale=scale,
+                seed=seed,
+                reset=False,
+                tenants=source.TENANTS if tenants is None else tenants,
+            )
+        yield Source(cluster, dsn, rows)
+    finally:
+        cluster.destroy()
