@@ -43,7 +43,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,8 +50,8 @@ from typing import Any, Protocol
 from lakehouse_glue import fs
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.dag import QUALITY_JOB as QUALITY_JOB  # re-exported: the DAG's names
+from lakehouse_glue.dag import Schedule, job_steps
 from lakehouse_glue.dag import Step as Step  # re-exported: the DAG's names
-from lakehouse_glue.dag import inputs_of, job_steps, skip_reason
 from lakehouse_glue.gold.marts import load_marts
 from pyspark.sql import SparkSession
 
@@ -385,7 +384,15 @@ class _GoldFreshness:
 
 @dataclass
 class _DagRun:
-    """One run of the DAG in one Spark session: its stages, their jobs and its result."""
+    """One run of the DAG in one Spark session: its jobs, through the DAG's
+    :class:`lakehouse_glue.dag.Schedule`, and its result.
+
+    What this runner adds through the schedule's hooks: which silver jobs are up to date is
+    decided from files before any runs; whether a gold job is, when its inputs have ended (from
+    their snapshots, which no later job of the run changes). The silver state file is written
+    once every silver job has ended, the gold one when all jobs have; nothing is started or
+    recorded after a fatal failure (the Spark session is gone).
+    """
 
     settings: Settings
     spark: SparkSession
@@ -395,9 +402,13 @@ class _DagRun:
     on_start: Callable[[Step], None] | None
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None
     result: PipelineResult = field(default_factory=PipelineResult)
-    failed_entities: set[str] = field(default_factory=set)
     #: Progress callbacks see one job at a time.
     callbacks: threading.Lock = field(default_factory=threading.Lock)
+    silver_freshness: _SilverFreshness | None = None
+    gold_freshness: _GoldFreshness | None = None
+    silver: list[Step] = field(default_factory=list)
+    silver_started: float = 0.0
+    gold_started: float = 0.0
 
     def started(self, step: Step) -> None:
         if self.on_start:
@@ -416,39 +427,75 @@ class _DagRun:
         self.finished(step, run, None)
         return run
 
-    def runnable(self, step: Step, freshness: _Freshness | None) -> bool:
-        """Whether ``step`` is to run: neither skipped (a failed input) nor up to date."""
-        why = skip_reason(step, self.failed_entities)
-        if why:
-            self.result.skipped.append((step.job_name, why))
-            self.finished(step, None, why)
-            return False
-        if freshness is not None and freshness.up_to_date(step):
-            self.result.up_to_date.append(step.job_name)
-            self.finished(step, None, None)
-            return False
+    def should_run(self, step: Step) -> bool:
+        """Whether a ready ``step`` is to run: False when it is up to date."""
+        silver = step.kind == "silver"
+        freshness: _Freshness | None = self.silver_freshness if silver else self.gold_freshness
+        with self.timed("silver_freshness" if silver else "gold_freshness"):
+            if freshness is not None and freshness.up_to_date(step):
+                self.result.up_to_date.append(step.job_name)
+                self.finished(step, None, None)
+                return False
+        if not silver and not self.gold_started:
+            self.gold_started = time.perf_counter()
         return True
 
-    def run_jobs(self, pool: ThreadPoolExecutor, dag: list[Step]) -> bool:
+    def skip(self, step: Step, why: str) -> None:
+        self.result.skipped.append((step.job_name, why))
+        self.finished(step, None, why)
+
+    def ended(self, step: Step, run: JobRun) -> None:
+        self.result.runs.append(run)
+        if run.fatal and self.result.fatal is None:
+            self.result.fatal = run.fatal
+
+    def silver_ended(self) -> None:
+        self.add_timing("silver_jobs", time.perf_counter() - self.silver_started)
+        if self.silver_freshness is not None:
+            with self.timed("silver_record"):
+                self.silver_freshness.record(self.result, self.silver)
+
+    def run_jobs(self, dag: list[Step], workers: int) -> bool:
         """Run the jobs of ``dag``, each as soon as the silver jobs it reads have ended; False
-        when the Spark session died and the run must stop (see :class:`_Schedule`)."""
+        when the Spark session died and the run must stop."""
         steps = [s for s in dag if s.kind in self.kinds and s.kind != "crawler"]
-        schedule = _Schedule.start(self, pool, steps)
-        while schedule.step():
-            pass
+        self.silver = [s for s in steps if s.kind == "silver"]
+        later = [s for s in steps if s.kind != "silver"]
+        with self.timed("silver_freshness"):
+            if self.silver:
+                self.silver_freshness = _SilverFreshness.read(
+                    self.settings, self.spark, self.full_refresh
+                )
+        with self.timed("gold_freshness"):
+            if any(s.kind == "gold" for s in later):
+                self.gold_freshness = _GoldFreshness.read(
+                    self.settings, self.spark, self.catalog, self.full_refresh
+                )
+        self.silver_started = time.perf_counter()
+        schedule = Schedule(
+            [*self.silver, *later],
+            self.run_job,
+            lambda run: run.state != "SUCCEEDED",
+            workers=workers,
+            should_run=self.should_run,
+            on_skip=self.skip,
+            on_end=self.ended,
+            on_silver_ended=self.silver_ended,
+            fatal=lambda run: run.fatal is not None,
+        ).run()
         # The results in plan order, whatever order the jobs ended in.
         self.result.runs = [schedule.runs[s.job_name] for s in steps if s.job_name in schedule.runs]
-        if schedule.gold_started:
-            self.add_timing("gold_jobs", time.perf_counter() - schedule.gold_started)
+        if self.gold_started:
+            self.add_timing("gold_jobs", time.perf_counter() - self.gold_started)
         if fatal := [r.fatal for r in self.result.runs if r.fatal]:
             # The session is gone: nothing more can run, and no state is written (the
             # bookmarks of the jobs that failed did not move; the next run redoes them).
             oom = [f for f in fatal if "out of memory" in f]
             self.result.fatal = (oom or fatal)[0]
             return False
-        if schedule.gold_freshness is not None:
+        if self.gold_freshness is not None:
             with self.timed("gold_record"):
-                schedule.gold_freshness.record(self.result, schedule.later)
+                self.gold_freshness.record(self.result, later)
         return True
 
     def add_timing(self, name: str, seconds: float) -> None:
@@ -488,111 +535,6 @@ class _DagRun:
         )
 
 
-@dataclass
-class _Schedule:
-    """Which jobs of a run are running, which wait for silver inputs, and what has ended.
-
-    Silver jobs are handed to the pool first, in plan order; a gold job joins the queue when
-    its own inputs have ended (a failed one skips it), the quality report when every silver
-    job has, so marts of tables that are done build while other silver jobs still run. Which
-    silver jobs are up to date is decided before any runs (from files); whether a gold job is,
-    when its inputs have ended (from their snapshots, which no later job of the run changes).
-    The silver state file is written once every silver job has ended; nothing is started or
-    recorded after a fatal failure.
-    """
-
-    dag: _DagRun
-    pool: ThreadPoolExecutor
-    silver: list[Step]
-    later: list[Step]
-    silver_freshness: _SilverFreshness | None
-    gold_freshness: _GoldFreshness | None
-    #: Job -> the silver jobs it still waits for.
-    waiting: dict[str, set[str]]
-    running: dict[Future[JobRun], Step] = field(default_factory=dict)
-    runs: dict[str, JobRun] = field(default_factory=dict)
-    silver_left: set[str] = field(default_factory=set)
-    silver_started: float = field(default_factory=time.perf_counter)
-    gold_started: float = 0.0
-    silver_recorded: bool = False
-
-    @classmethod
-    def start(cls, dag: _DagRun, pool: ThreadPoolExecutor, steps: list[Step]) -> _Schedule:
-        silver = [s for s in steps if s.kind == "silver"]
-        later = [s for s in steps if s.kind != "silver"]
-        with dag.timed("silver_freshness"):
-            silver_freshness = (
-                _SilverFreshness.read(dag.settings, dag.spark, dag.full_refresh) if silver else None
-            )
-        with dag.timed("gold_freshness"):
-            gold_freshness = (
-                _GoldFreshness.read(dag.settings, dag.spark, dag.catalog, dag.full_refresh)
-                if any(s.kind == "gold" for s in later)
-                else None
-            )
-        schedule = cls(
-            dag=dag,
-            pool=pool,
-            silver=silver,
-            later=later,
-            silver_freshness=silver_freshness,
-            gold_freshness=gold_freshness,
-            waiting={s.job_name: inputs_of(s, silver) for s in later},
-            silver_left={s.job_name for s in silver},
-        )
-        with dag.timed("silver_freshness"):
-            for step in silver:
-                if dag.runnable(step, silver_freshness):
-                    schedule.submit(step)
-                else:
-                    schedule.silver_ended(step.job_name)
-        return schedule
-
-    def submit(self, step: Step) -> None:
-        if step.kind != "silver" and not self.gold_started:
-            self.gold_started = time.perf_counter()
-        self.running[self.pool.submit(self.dag.run_job, step)] = step
-
-    def silver_ended(self, job_name: str) -> None:
-        self.silver_left.discard(job_name)
-        for inputs in self.waiting.values():
-            inputs.discard(job_name)
-
-    def step(self) -> bool:
-        """Record silver if it has all ended, start what is ready, wait for a job to end;
-        False when nothing is left to run or wait for."""
-        dag = self.dag
-        alive = dag.result.fatal is None
-        if alive and not self.silver_left and not self.silver_recorded:
-            self.silver_recorded = True
-            dag.add_timing("silver_jobs", time.perf_counter() - self.silver_started)
-            if self.silver_freshness is not None:
-                with dag.timed("silver_record"):
-                    self.silver_freshness.record(dag.result, self.silver)
-        for step in self.later if alive else []:
-            if step.job_name in self.waiting and not self.waiting[step.job_name]:
-                del self.waiting[step.job_name]
-                with dag.timed("gold_freshness"):
-                    ready = dag.runnable(step, self.gold_freshness)
-                if ready:
-                    self.submit(step)
-        if not self.running:
-            return False
-        done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-        for future in done:
-            step = self.running.pop(future)
-            run = future.result()
-            self.runs[step.job_name] = run
-            dag.result.runs.append(run)
-            if run.state != "SUCCEEDED" and step.entity:
-                dag.failed_entities.add(step.entity)
-            if run.fatal and dag.result.fatal is None:
-                dag.result.fatal = run.fatal
-            if step.kind == "silver":
-                self.silver_ended(step.job_name)
-        return True
-
-
 def _run_dag(
     settings: Settings,
     full_refresh: bool,
@@ -620,10 +562,7 @@ def _run_dag(
     )
     run.result.timings["start"] = round(time.perf_counter() - t0, 3)
     dag = plan()
-    with ThreadPoolExecutor(
-        max_workers=workers or settings.pipeline_workers, thread_name_prefix="glue-job"
-    ) as pool:
-        alive = run.run_jobs(pool, dag)
+    alive = run.run_jobs(dag, workers or settings.pipeline_workers)
     if alive and "crawler" in kinds:
         with run.timed("crawl"):
             run.crawl(next(s for s in dag if s.kind == "crawler"))
