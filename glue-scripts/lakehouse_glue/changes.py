@@ -108,7 +108,32 @@ def apply_changes(changes: DataFrame, existing: DataFrame | None, entity: Entity
     return latest.where(F.col(OP) != F.lit("D")).select(*silver_columns(entity))
 
 
-def merge_statement(entity: Entity, table_columns: list[str]) -> str:
+#: Key types whose values a :func:`key_filter` spells as SQL string literals.
+_TEXT_KEYS = ("uuid", "string")
+
+
+def key_filter(entity: Entity, keys: list[str], alias: str | None = "t") -> str | None:
+    """``<alias>.<key> in (...)``: the batch's keys as literals, for a ``MERGE``'s join.
+
+    A ``MERGE`` joins its source with every row of the table (an outer join, which keeps
+    every source row, so Spark cannot broadcast the source) and shuffles them all by key: for
+    a few thousand changes, the whole table is shuffled to find a few thousand rows. With the
+    keys named in the join's condition, Spark drops the other rows as it reads the table (the
+    condition is on the table's side only), before the shuffle. ``None`` for a key type
+    other than text (no filter; the result is the same).
+    """
+    if entity.column(entity.primary_key).type not in _TEXT_KEYS:
+        return None
+    literals = ", ".join(
+        "'" + k.replace("\\", "\\\\").replace("'", "\\'") + "'" for k in sorted(set(keys))
+    )
+    column = f"`{entity.primary_key}`" if alias is None else f"{alias}.`{entity.primary_key}`"
+    return f"{column} in ({literals})"
+
+
+def merge_statement(
+    entity: Entity, table_columns: list[str], target_filter: str | None = None
+) -> str:
     """``MERGE`` of the batch's last change per key into silver (``{target}``/``{source}``).
 
     The source is :func:`latest_per_key` of the batch. A change replaces or deletes a row only
@@ -116,7 +141,9 @@ def merge_statement(entity: Entity, table_columns: list[str]) -> str:
     with a greater (change sequence, commit time), NULLs first, so that an identical replayed
     change or a late, older one changes nothing. Keys silver does not have are inserted unless
     their last change is a delete. Columns the table has but the declaration no longer names
-    (schema evolution keeps them) are NULL in new rows.
+    (schema evolution keeps them) are NULL in new rows. ``target_filter``, a condition on the
+    table's rows (alias ``t``) that every row the batch's keys name meets, is added to the join
+    (:func:`key_filter`).
     """
     key = entity.primary_key
     ours = silver_columns(entity)
@@ -131,6 +158,7 @@ def merge_statement(entity: Entity, table_columns: list[str]) -> str:
     return (
         "merge into {target} t using {source} s "
         f"on t.`{TENANT_ID}` = s.`{TENANT_ID}` and t.`{key}` = s.`{key}` "
+        f"{f'and {target_filter} ' if target_filter else ''}"
         f"when matched and {newer} and s.`{OP}` = 'D' then delete "
         f"when matched and {newer} then update set {sets} "
         f"when not matched and s.`{OP}` != 'D' then insert ({names}) values ({values})"

@@ -184,10 +184,13 @@ def merge_source(changes: DataFrame, history: DataFrame, entity: Entity) -> Data
     return rows.select(*keys, *[F.col("_r")[n].alias(n) for n, _, _ in fields])
 
 
-def merge_statement(entity: Entity, table_columns: list[str]) -> str:
+def merge_statement(
+    entity: Entity, table_columns: list[str], target_filter: str | None = None
+) -> str:
     """``MERGE`` of :func:`merge_source` into the history table (``{target}``/``{source}``).
 
     A closing row matches the key's current version only; a new version never matches.
+    ``target_filter`` (:func:`lakehouse_glue.changes.key_filter`) is added to the join.
     """
     key = entity.primary_key
     names = ", ".join(f"`{c}`" for c in table_columns)
@@ -198,6 +201,7 @@ def merge_statement(entity: Entity, table_columns: list[str]) -> str:
         "merge into {target} t using {source} s "
         f"on t.`{TENANT_ID}` = s.`{TENANT_ID}` and t.`{key}` = s.`{key}` "
         f"and s.`{_ACTION}` = 'close' and t.`{IS_CURRENT}` "
+        f"{f'and {target_filter} ' if target_filter else ''}"
         f"when matched then update set t.`{VALID_TO}` = s.`{VALID_TO}`, "
         f"t.`{VALID_TO_SEQ}` = s.`{VALID_TO_SEQ}`, t.`{IS_CURRENT}` = false "
         f"when not matched and s.`{_ACTION}` = 'insert' then insert ({names}) values ({values})"

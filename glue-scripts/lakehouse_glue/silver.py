@@ -56,6 +56,7 @@ from lakehouse_glue.changes import (
     OP,
     PROCESSED_AT,
     TENANT_ID,
+    key_filter,
     latest_per_key,
     merge_statement,
     silver_columns,
@@ -410,6 +411,11 @@ def _replace_empty(spark: SparkSession, entity: Entity, tables: Tables) -> None:
 BROADCAST_KEYS = 100_000
 
 
+#: Up to this many valid changes in a slice, their keys are named in both ``MERGE`` statements
+#: (:func:`lakehouse_glue.changes.key_filter`, about 40 bytes of SQL a key).
+KEY_FILTER_KEYS = 10_000
+
+
 #: Up to this many valid changes in a slice, the two ``MERGE`` statements run at once (see
 #: :func:`_merge`); a larger slice merges one table after the other, to hold one merge's
 #: memory at a time.
@@ -469,25 +475,35 @@ def _merge(
     changed.
     """
     before = ice.current_snapshot_id(spark, tables.current)
+    # The batch's keys, named in both statements' joins (in_table) and in history's read
+    # (in_rows): one small Spark job over the slice's checkpoint.
+    in_table = in_rows = None
+    if valid <= KEY_FILTER_KEYS and key_filter(entity, []) is not None:
+        keys = [str(r[0]) for r in changes.select(entity.primary_key).collect()]
+        in_table, in_rows = key_filter(entity, keys), key_filter(entity, keys, alias=None)
 
     def current() -> None:
         table_columns = ice.columns(spark, tables.current).fieldNames()
         latest = latest_per_key(changes, entity).select(*silver_columns(entity), OP, FILE_RANK)
-        ice.merge(spark, tables.current, latest, merge_statement(entity, table_columns))
+        statement = merge_statement(entity, table_columns, in_table)
+        ice.merge(spark, tables.current, latest, statement)
 
     def history() -> None:
         rows = spark.table(tables.history.ident).where(F.col(TENANT_ID).isin(tenants))
-        if valid <= BROADCAST_KEYS:
-            # Only the batch's keys matter to history's last change per key: the rows of
-            # other keys are dropped as the table is read, not sorted and shuffled to be
-            # aggregated.
+        # Only the batch's keys matter to history's last change per key: the rows of other
+        # keys are dropped as the table is read, not sorted and shuffled to be aggregated.
+        if in_rows is not None:
+            rows = rows.where(F.expr(in_rows))
+        elif valid <= BROADCAST_KEYS:
             keys = list(dict.fromkeys([TENANT_ID, entity.primary_key]))
             rows = rows.join(F.broadcast(changes.select(*keys)), keys, "left_semi")
         ice.merge(
             spark,
             tables.history,
             history_merge_source(changes, rows, entity),
-            history_merge_statement(entity, ice.columns(spark, tables.history).fieldNames()),
+            history_merge_statement(
+                entity, ice.columns(spark, tables.history).fieldNames(), in_table
+            ),
         )
 
     if valid <= CONCURRENT_MERGE_KEYS:
