@@ -358,6 +358,14 @@ class Settings:
         "per archive, shared by every checkout and lake of this user); unset: "
         "$XDG_CACHE_HOME/lakehouse/spark-cds, else ~/.cache/lakehouse/spark-cds.",
     )
+    spark_nio_local_fs: bool = setting(
+        True,
+        "LAKEHOUSE_SPARK_NIO_LOCAL_FS",
+        "Local Spark sessions write file: paths through Hadoop's local file system with "
+        "permissions set in the JVM (lakehouse/glue/localfs.py) instead of a chmod child "
+        "process per file and folder, built once per machine with the JDK's javac; without "
+        "javac, or false: Hadoop's default local file system.",
+    )
     spark_verbose: bool = setting(
         False,
         "LAKEHOUSE_SPARK_VERBOSE",
@@ -595,12 +603,21 @@ class Settings:
         """
         if self.spark_class_archive_dir is not None:
             return self.spark_class_archive_dir.expanduser().resolve()
+        cache = self.user_cache_folder
+        return cache / "spark-cds" if cache is not None else None
+
+    @property
+    def user_cache_folder(self) -> Path | None:
+        """This user's cache of the project: $XDG_CACHE_HOME/lakehouse, else ~/.cache/lakehouse.
+
+        ``None`` without a home folder (a JVM loads what it finds there, so never a shared one).
+        """
         cache = os.environ.get("XDG_CACHE_HOME", "").strip()
         # The XDG base directory rule: a relative XDG_CACHE_HOME is invalid and ignored.
         if cache and Path(cache).is_absolute():
-            return Path(cache) / "lakehouse" / "spark-cds"
+            return Path(cache) / "lakehouse"
         try:
-            return Path.home() / ".cache" / "lakehouse" / "spark-cds"
+            return Path.home() / ".cache" / "lakehouse"
         except RuntimeError:  # no HOME and no entry in the password database
             return None
 

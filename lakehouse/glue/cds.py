@@ -237,7 +237,11 @@ def sweep(folder: Path, *, now: float | None = None) -> list[Path]:
 
 
 def prepare(
-    folder: Path, java_options: str, heap_mib: int, jars: list[Path] | None = None
+    folder: Path,
+    java_options: str,
+    heap_mib: int,
+    jars: list[Path] | None = None,
+    extra_classpath: tuple[str, ...] = (),
 ) -> Plan | None:
     """The archive to read, or the temporary file to write; ``None`` when CDS cannot apply.
 
@@ -246,6 +250,8 @@ def prepare(
         java_options: the driver's options (``spark.driver.extraJavaOptions``) without these.
         heap_mib: the driver's heap (only whether it allows compressed pointers matters).
         jars: jars the driver loads classes from besides its class path (``spark.jars``).
+        extra_classpath: the driver's ``spark.driver.extraClassPath`` entries, which Spark's
+            launcher puts before its own class path.
     """
     java = find_java()
     if java is None:
@@ -256,6 +262,7 @@ def prepare(
         return None
     if classpath is None:
         return None
+    classpath = (*extra_classpath, *classpath)
     key = archive_key(java, classpath, jars or [], java_options, heap_mib)
     plan = Plan(folder, key, java, classpath, heap_mib, archive=None, temp=None)
     try:

@@ -42,7 +42,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
-from lakehouse.glue import cds, iceberg
+from lakehouse.glue import cds, iceberg, localfs
 from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.paths import job_scripts as job_scripts  # the callers' import, kept
@@ -101,14 +101,19 @@ def spark_session(
         java_options = f"{java_options} -Dlog4j2.configurationFile={QUIET_LOG.as_uri()}"
     iceberg_config = iceberg.session_config(settings)
     # A JVM starts only when this process has none yet; only then do its options count.
+    starting = SparkContext._gateway is None
+    local_fs = local_fs_config(settings) if starting else {}
     archive = None
     folder = settings.class_archive_folder
-    if settings.spark_class_archive and folder is not None and SparkContext._gateway is None:
+    if settings.spark_class_archive and folder is not None and starting:
         archive = cds.prepare(
             folder,
             java_options,
             sizing.driver_memory_mib,
             [Path(j) for j in iceberg_config.get("spark.jars", "").split(",") if j],
+            extra_classpath=tuple(
+                e for e in local_fs.get("spark.driver.extraClassPath", "").split(os.pathsep) if e
+            ),
         )
     plain_options = java_options
     if archive is not None:
@@ -139,7 +144,7 @@ def spark_session(
         # with 2,000, the watch batch p50 of bench_pipeline fell from 17.5 to 12.7 s (scale 1).
         .config("spark.sql.codegen.cache.maxEntries", "2000")
     )
-    for key, value in iceberg_config.items():
+    for key, value in {**iceberg_config, **local_fs}.items():
         builder = builder.config(key, value)
     try:
         started = SparkSession.getActiveSession() is None
@@ -173,6 +178,27 @@ def spark_session(
         cds.register(archive, spark)
     iceberg.skip_local_checksums(spark)
     return spark
+
+
+def local_fs_config(settings: Settings) -> dict[str, str]:
+    """The session settings that make a local driver write ``file:`` paths without a ``chmod``
+    process per file (:mod:`lakehouse.glue.localfs`); empty when off, not local, or unbuilt.
+
+    The class must be on the driver's own class path (``spark.driver.extraClassPath``), not in
+    ``spark.jars``: Spark's launcher opens ``file:`` paths before it adds those jars.
+    """
+    cache = settings.user_cache_folder
+    if not settings.spark_nio_local_fs or cache is None:
+        return {}
+    if not settings.spark_master.startswith("local"):
+        return {}  # executors of a cluster would not have the jar
+    jar = localfs.local_fs_jar(cache / "hadoop-fs", cds.spark_home())
+    if jar is None:
+        return {}
+    return {
+        "spark.driver.extraClassPath": str(jar),
+        "spark.hadoop.fs.file.impl": localfs.FILE_SYSTEM_CLASS,
+    }
 
 
 #: The sizing the JVM of this process was started with (its heap cannot change afterwards).

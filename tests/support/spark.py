@@ -27,6 +27,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import session_config as iceberg_session_config
 from lakehouse.glue.iceberg import skip_local_checksums
+from lakehouse.glue.runner import local_fs_config
 
 FLOAT_TOLERANCE = 1e-8
 
@@ -49,7 +50,8 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
     )
     # The same Iceberg runtime and SQL extensions as the pipeline's session.
-    for key, value in iceberg_session_config(Settings()).items():
+    # and the same local file system (permissions set in the JVM, see lakehouse.glue.localfs).
+    for key, value in {**iceberg_session_config(Settings()), **local_fs_config(Settings())}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

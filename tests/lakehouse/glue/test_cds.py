@@ -43,6 +43,9 @@ def _env(tmp_path: Path, folder: Path, log: Path) -> dict[str, str]:
         "LAKEHOUSE_LAKE": str(tmp_path / "lake"),
         "LAKEHOUSE_SPARK_CLASS_ARCHIVE": "true",
         "LAKEHOUSE_SPARK_CLASS_ARCHIVE_DIR": str(folder),
+        # The class path as Spark's launcher builds it (test_localfs covers the archive with
+        # the local file system's jar in front of it).
+        "LAKEHOUSE_SPARK_NIO_LOCAL_FS": "false",
         # Logging options are not part of the archive's key: every session here shares it.
         "LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS": (
             f"-XX:+UseParallelGC -Xlog:class+load=info:file={log}"
