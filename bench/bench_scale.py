@@ -28,10 +28,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -40,9 +38,7 @@ from typing import Any
 
 import psutil
 
-from bench.common import report
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
+from bench.common import bench_root, report, source_database
 from lakehouse.paths import ATHENA_QUERIES_DIR, REPO_ROOT
 
 MIB = 1024 * 1024
@@ -132,17 +128,11 @@ def _bronze_mib(lake: Path) -> float:
 
 
 def _scale(scale: float) -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix=f"bench-scale{scale:g}-"))
-    os.chmod(root, 0o755)  # the unprivileged server user must reach it when we are root
-    cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
     out: dict[str, Any] = {}
-    try:
-        cluster.init()
-        cluster.start()
-        cluster.ensure_database("bench")
-        dsn = cluster.dsn("bench")
-        migrate(dsn)
-        postmaster = cluster.status().pid
+    # Not seeded here: seeding is the first step this bench times.
+    with bench_root(f"bench-scale{scale:g}-") as root, source_database(root) as source:
+        dsn = source.dsn
+        postmaster = source.cluster.status().pid
         assert postmaster is not None
         env = {
             **os.environ,
@@ -182,9 +172,6 @@ def _scale(scale: float) -> dict[str, Any]:
             if out[name]["exit_code"] not in (0, 3):  # 3: rows quarantined, still a result
                 break
         out["load_average_after"] = round(os.getloadavg()[0], 2)
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
     return out
 
 

@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from bench.common import peak_rss_mib, report
-from lakehouse.db.cluster import LocalCluster, free_port
-from lakehouse.db.migrate import migrate
+from bench.common import bench_root, peak_rss_mib, report, source_database
 from lakehouse.source.seed import seed
 from lakehouse.source.simulate import simulate
 
@@ -93,22 +88,15 @@ def main() -> None:
     parser.add_argument("--sim-seconds", type=float, default=20.0)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-seed-"))
-    os.chmod(root, 0o755)  # the unprivileged server user must reach it when we are root
-    cluster = LocalCluster(root / "pg", free_port(), db_name="postgres")
     metrics: dict[str, object] = {}
     targets: dict[str, str] = {
         f"seed_scale{args.scale:g}_seconds": "<= 30 (scale 1)",
         "simulate_changes_per_s": ">= 1000",
     }
-    try:
-        cluster.init()
-        cluster.start()
-        cluster.ensure_database("bench")
-        dsn = cluster.dsn("bench")
-        migrate(dsn)
-
-        postmaster = cluster.status().pid
+    # Not seeded by the helper: seeding is what this bench times.
+    with bench_root("bench-seed-") as root, source_database(root) as source:
+        dsn = source.dsn
+        postmaster = source.cluster.status().pid
         assert postmaster is not None
         metrics["load_average_before"] = _load_average()
         metrics.update(_time_seed(dsn, postmaster, args.scale, reset=False))
@@ -118,9 +106,6 @@ def main() -> None:
             targets["seed_scale10_seconds"] = "<= 300"
         metrics["load_average_after"] = _load_average()
         metrics["peak_rss_mib"] = peak_rss_mib()
-    finally:
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
     report(
         "seed",
         {"scale": args.scale, "sim_seconds": args.sim_seconds, "seed": 42},
