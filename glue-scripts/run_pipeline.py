@@ -3,10 +3,11 @@
 Terraform's ``single_job`` mode deploys this job (and a schedule) instead of one job per step
 and the workflow that chains them: for frequent runs, where every job's start-up and Glue's
 one-minute minimum per job run dominate the bill (terraform-infra/README.md, "Cost"). It runs
-the steps of :mod:`lakehouse_glue.dag` stage by stage, the silver jobs, then the gold jobs beside
-the quality report, each through its script's own ``run_step`` (the step scripts ship beside
-this one in ``--extra-py-files``, which Glue puts on the Python path), the jobs of a stage side
-by side in the one session as ``lakehouse pipeline run`` does.
+the steps of :mod:`lakehouse_glue.dag` through its one scheduler (``Schedule``, as ``lakehouse
+pipeline run`` does): the silver jobs first, each gold job as soon as the silver jobs it reads
+have ended, the quality report once all of them have, side by side in the one session, each
+through its script's own ``run_step`` (the step scripts ship beside this one in
+``--extra-py-files``, which Glue puts on the Python path).
 
 **One writer.** The run holds the lake's writer lock (:mod:`lakehouse.storage.lock`: on an S3
 lake a lease object written with conditional requests, shipped as ``lakehouse_lock.zip``) at
@@ -42,7 +43,7 @@ from lakehouse.storage.lock import lake_lock
 
 #: The lake root whose writer lock the run holds (``<lake_root>/_lakehouse/writer.lock``).
 LAKE_ROOT = "lake_root"
-#: Steps at once within a stage (``lakehouse pipeline run``'s default ``pipeline_workers``).
+#: Steps at once (``lakehouse pipeline run``'s default ``pipeline_workers``).
 WORKERS = 2
 
 

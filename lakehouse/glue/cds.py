@@ -117,13 +117,19 @@ def _quote(path: Path) -> str:
     return shlex.quote(str(path))
 
 
-def find_java() -> Path | None:
-    """The java that Spark's launcher runs: ``$JAVA_HOME/bin/java``, else the first on PATH."""
+def find_jdk_tool(name: str) -> Path | None:
+    """A tool of the Java that Spark's launcher runs (``java``, ``javac``), its real path:
+    ``$JAVA_HOME/bin/<name>``, else the first on PATH; ``None`` when there is none."""
     home = os.environ.get("JAVA_HOME")
-    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    found = str(Path(home) / "bin" / name) if home else shutil.which(name)
     if not found or not Path(found).is_file():
         return None
     return Path(os.path.realpath(found))
+
+
+def find_java() -> Path | None:
+    """The java that Spark's launcher runs: ``$JAVA_HOME/bin/java``, else the first on PATH."""
+    return find_jdk_tool("java")
 
 
 def spark_home() -> Path:

@@ -26,12 +26,13 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 import uuid
 import zipfile
 from pathlib import Path
+
+from lakehouse.glue import cds
 
 #: The class the local sessions set as ``fs.file.impl``.
 FILE_SYSTEM_CLASS = "lakehouse.hadoop.NioLocalFileSystem"
@@ -45,11 +46,7 @@ log = logging.getLogger(__name__)
 
 def find_javac() -> Path | None:
     """The JDK compiler beside Spark's java: ``$JAVA_HOME/bin/javac``, else the first on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    found = str(Path(home) / "bin" / "javac") if home else shutil.which("javac")
-    if not found or not Path(found).is_file():
-        return None
-    return Path(os.path.realpath(found))
+    return cds.find_jdk_tool("javac")
 
 
 def hadoop_jar(spark_home: Path) -> Path | None:
