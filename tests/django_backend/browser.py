@@ -25,6 +25,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from lakehouse.config import Settings
@@ -157,6 +159,17 @@ def sign_in(driver: WebDriver, base: str, username: str, password: str, then: st
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     WebDriverWait(driver, 60).until(lambda d: "/accounts/login/" not in d.current_url)
+
+
+def follow(driver: WebDriver, element: WebElement, timeout: float = 60) -> None:
+    """Click a link or submit button and wait until the page it leaves is gone.
+
+    Without the wait, what comes next may read the old page: its charts are drawn already, so
+    :func:`wait_for_charts` would return them before the new page has even started loading.
+    """
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
 
 
 def wait_for_charts(driver: WebDriver, timeout: float = 60) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from tests.django_backend.browser import (
     app_server,
     chromium_paths,
     fetch_all,
+    follow,
     server_env,
     sign_in,
     start_chromium,
@@ -229,7 +230,7 @@ def test_the_date_range_form_redraws_the_charts_for_those_days(
         start.isoformat(),
         end.isoformat(),
     )
-    browser.find_element(By.CSS_SELECTOR, "form.range button[type=submit]").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.range button[type=submit]"))
     charts = wait_for_charts(browser)
     assert f"from={start.isoformat()}" in browser.current_url
     records = page_records(e2e_lake.dsn, "revenue", site.mine[0], (start, end))
@@ -340,9 +341,9 @@ def test_the_tenant_picker_lists_exactly_the_users_tenants(site: Site, browser: 
     )
     browser.save_screenshot(str(site.shots / "tenants.png"))
     # Either tenant opens; the pages offer the way back to the picker.
-    links[0].click()
+    follow(browser, links[0])
     wait_for_charts(browser)
-    browser.find_element(By.ID, "switch-tenant").click()
+    follow(browser, browser.find_element(By.ID, "switch-tenant"))
     assert browser.current_url == f"{site.base}/analytics/"
 
 
