@@ -42,7 +42,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
-from lakehouse.glue import cds, iceberg, localfs
+from lakehouse.glue import cds, iceberg, jvmnames, localfs
 from lakehouse.glue.sizing import SparkSizing, local_cores, measure, size_spark
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.paths import job_scripts as job_scripts  # the callers' import, kept
@@ -177,6 +177,8 @@ def spark_session(
     if archive is not None:
         cds.register(archive, spark)
     iceberg.skip_local_checksums(spark)
+    # PySpark asks the JVM what ``functions`` and other names are on every call; once is enough.
+    jvmnames.remember_names(spark.sparkContext._jvm)
     return spark
 
 

@@ -27,6 +27,7 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StructType
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import session_config as iceberg_session_config
 from lakehouse.glue.iceberg import skip_local_checksums
+from lakehouse.glue.jvmnames import remember_names
 from lakehouse.glue.runner import local_fs_config
 
 FLOAT_TOLERANCE = 1e-8
@@ -56,6 +57,7 @@ def spark() -> Iterator[SparkSession]:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     skip_local_checksums(session)  # as the pipeline's session
+    remember_names(session.sparkContext._jvm)  # as the pipeline's session
     try:
         yield session
     finally:
