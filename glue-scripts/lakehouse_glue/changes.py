@@ -112,6 +112,11 @@ def apply_changes(changes: DataFrame, existing: DataFrame | None, entity: Entity
 _TEXT_KEYS = ("uuid", "string")
 
 
+def filterable_key(entity: Entity) -> bool:
+    """Whether :func:`key_filter` can name the entity's keys: a text primary key."""
+    return entity.column(entity.primary_key).type in _TEXT_KEYS
+
+
 def key_filter(entity: Entity, keys: list[str], alias: str | None = "t") -> str | None:
     """``<alias>.<key> in (...)``: the batch's keys as literals, for a ``MERGE``'s join.
 
@@ -122,7 +127,7 @@ def key_filter(entity: Entity, keys: list[str], alias: str | None = "t") -> str 
     condition is on the table's side only), before the shuffle. ``None`` for a key type
     other than text (no filter; the result is the same).
     """
-    if entity.column(entity.primary_key).type not in _TEXT_KEYS:
+    if not filterable_key(entity):
         return None
     literals = ", ".join(
         "'" + k.replace("\\", "\\\\").replace("'", "\\'") + "'" for k in sorted(set(keys))

@@ -56,6 +56,7 @@ from lakehouse_glue.changes import (
     OP,
     PROCESSED_AT,
     TENANT_ID,
+    filterable_key,
     key_filter,
     latest_per_key,
     merge_statement,
@@ -478,7 +479,7 @@ def _merge(
     # The batch's keys, named in both statements' joins (in_table) and in history's read
     # (in_rows): one small Spark job over the slice's checkpoint.
     in_table = in_rows = None
-    if valid <= KEY_FILTER_KEYS and key_filter(entity, []) is not None:
+    if valid <= KEY_FILTER_KEYS and filterable_key(entity):
         keys = [str(r[0]) for r in changes.select(entity.primary_key).collect()]
         in_table, in_rows = key_filter(entity, keys), key_filter(entity, keys, alias=None)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lakehouse_glue.changes import key_filter
+from dataclasses import replace
+
+from lakehouse_glue.changes import filterable_key, key_filter
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
@@ -22,3 +24,16 @@ def test_the_key_filter_keeps_exactly_the_named_keys_whatever_they_spell(
     aliased = key_filter(CUSTOMERS, odd)
     assert aliased is not None
     assert aliased.startswith("t.`id` in (")
+
+
+def test_only_a_text_key_can_be_named() -> None:
+    assert filterable_key(CUSTOMERS)
+    numeric = replace(
+        CUSTOMERS,
+        columns=tuple(
+            replace(c, type="bigint") if c.name == CUSTOMERS.primary_key else c
+            for c in CUSTOMERS.columns
+        ),
+    )
+    assert not filterable_key(numeric)
+    assert key_filter(numeric, ["1"]) is None
