@@ -246,10 +246,45 @@ def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
     already: it is only sorted, and Spark skips that sort when the rows are in
     that order already (after a window over the bucket, tenant and key). The sort also keeps
     each task's rows together by bucket, which Iceberg's writer needs, whatever ran in between.
+    A small frame (:func:`is_small`) is not shuffled: one task sorts and writes it.
     """
     if BUCKET_COLUMN not in df.columns:
+        if is_small(df):
+            return small_write(table, df)
         df = with_bucket(table, df)
     return df.sortWithinPartitions(BUCKET_COLUMN, *table.write_order).drop(BUCKET_COLUMN)
+
+
+#: A write whose input Spark's optimizer estimates at most this many bytes is written by one
+#: task, without a shuffle (:func:`is_small`). 16 MiB is a read split
+#: (``spark.sql.files.maxPartitionBytes`` of :mod:`lakehouse.glue.sizing`): one task's share.
+SMALL_WRITE_BYTES = 16 * 2**20
+
+
+def is_small(df: DataFrame) -> bool:
+    """Whether the optimizer's size estimate of ``df`` is at most :data:`SMALL_WRITE_BYTES`.
+
+    The estimate comes from the plan's statistics (the files a scan reads, the snapshot's
+    size of an Iceberg table), so no Spark job runs. Such a frame is written by ONE task that
+    writes every bucket's file in turn (:func:`_clustered`): its rows are few, and a shuffle by
+    bucket would cost a stage and a task per few buckets for nothing. At 10,000 tenants a small
+    table or mart still has 64 bucket files; written by one task they cost a file each, not a
+    shuffle, tasks and a file each.
+    """
+    stats = df._jdf.queryExecution().optimizedPlan().stats()
+    return int(str(stats.sizeInBytes())) <= SMALL_WRITE_BYTES  # a Scala BigInt
+
+
+def small_write(table: Table, df: DataFrame) -> DataFrame:
+    """``df`` in one Spark partition, sorted by bucket, then the write order: the shape a
+    write with distribution mode ``none`` needs to make one file per bucket (Iceberg's
+    clustered writer closes a bucket's file when the next bucket starts)."""
+    return (
+        df.withColumn(BUCKET_COLUMN, bucket_of(table))
+        .coalesce(1)
+        .sortWithinPartitions(BUCKET_COLUMN, *table.write_order)
+        .drop(BUCKET_COLUMN)
+    )
 
 
 def exists(spark: SparkSession, table: Table) -> bool:

@@ -11,6 +11,7 @@ from lakehouse_glue import iceberg as ice
 from lakehouse_glue import silver as silver_job
 from lakehouse_glue.model import Column, Declaration, load_declaration
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from pyspark.sql.types import StructType
 
 from lakehouse.config import Settings
@@ -243,13 +244,23 @@ def test_a_lake_partitioned_by_tenant_identity_is_evolved_to_buckets(
     ]
 
 
+@pytest.mark.parametrize("small", [True, False], ids=["one task", "shuffled by bucket"])
 def test_a_replaced_table_has_one_sorted_file_per_bucket(
-    spark: SparkSession, lake: Settings
+    spark: SparkSession, lake: Settings, small: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A frame under ice.SMALL_WRITE_BYTES is written by one task without a shuffle; a larger
+    # one (here: every frame, the threshold below any size) is shuffled by bucket first.
+    if not small:
+        monkeypatch.setattr(ice, "SMALL_WRITE_BYTES", -1)
     table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "many", key="id")
     tenants = [f"tenant-{i:04d}" for i in range(500)]
     rows = [(i, tenants[(i * 7) % len(tenants)]) for i in range(3000)]
-    ice.replace(spark, table, spark.createDataFrame(rows, "id bigint, tenant_id string"))
+    # Spark knows the size of a range (a frame of local rows it estimates as unbounded).
+    df = spark.range(len(rows), numPartitions=3).select(
+        "id", F.format_string("tenant-%04d", (F.col("id") * 7) % len(tenants)).alias("tenant_id")
+    )
+    assert ice.is_small(df) is small
+    ice.replace(spark, table, df)
     files = spark.sql(
         f"select file_path, partition, record_count from {table.metadata_table('files')}"
     ).collect()

@@ -93,6 +93,14 @@ def write_mart(
         ice.set_stale_properties(spark, table)  # no snapshot; nothing when current
 
         def write() -> None:
+            if ice.is_small(conformed):
+                # One task writes every bucket's file, without the shuffle by bucket that the
+                # table's own distribution (hash) would ask for (the write option overrides
+                # the table property for this write only).
+                shaped = ice.small_write(table, conformed)
+                writer = shaped.writeTo(table.ident).option("distribution-mode", "none")
+                writer.overwrite(F.lit(True))
+                return
             conformed.writeTo(table.ident).overwrite(F.lit(True))
 
     else:

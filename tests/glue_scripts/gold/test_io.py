@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.gold.io import gold_input_schema, read_silver, write_mart
@@ -138,3 +139,41 @@ def test_write_mart_overwrites_a_mart_of_the_same_schema_and_replaces_one_that_d
     assert sorted(tables.files_by_tenant(spark, table)) == [B]
     before = spark.sql(f"select tenant_id from {table.ident} version as of {first}").collect()
     assert sorted(r.tenant_id for r in before) == [A, B]
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["one task", "shuffled by bucket"])
+def test_an_overwritten_mart_has_one_sorted_file_per_bucket(
+    spark: SparkSession, lake: Settings, small: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small mart is overwritten by one task (no shuffle), a larger one in the table's own
+    distribution: either way one file per bucket that has rows, sorted by tenant."""
+    if not small:
+        monkeypatch.setattr(ice, "SMALL_WRITE_BYTES", -1)
+    catalog = _catalog(spark, lake)
+    table = tables.gold_table(spark, lake, "tenant_summary")
+    tenants = [f"00000000-0000-4000-8000-{i:012d}" for i in range(300)]
+    write_mart(summary_rows(spark, tenants[:2]), "tenant_summary", catalog, lake.gold_uri)
+    # Spark knows the size of a range (a frame of local rows it estimates as unbounded).
+    first = summary_rows(spark, [A]).first()
+    assert first is not None
+    rows = spark.range(len(tenants), numPartitions=3).select(
+        *[
+            F.format_string("00000000-0000-4000-8000-%012d", "id").alias(c.name)
+            if c.name == ice.TENANT_COLUMN
+            else F.lit(first[c.name]).cast(c.type).alias(c.name)
+            for c in mart("tenant_summary").columns
+        ]
+    )
+    assert ice.is_small(rows) is small
+    write_mart(rows, "tenant_summary", catalog, lake.gold_uri)
+    snapshot = ice._loaded(spark, table).currentSnapshot()
+    assert str(snapshot.operation()) == "overwrite"
+    files = spark.sql(f"select file_path, partition from {table.metadata_table('files')}").collect()
+    assert sorted(f.partition[0] for f in files) == sorted({tables.bucket_of(t) for t in tenants})
+    for f in files:
+        written = pq.read_table(f.file_path.removeprefix("file:"), columns=["tenant_id"])
+        ids = written["tenant_id"].to_pylist()
+        assert ids == sorted(ids)
+        assert {tables.bucket_of(t) for t in ids} == {f.partition[0]}
+    got = spark.sql(f"select tenant_id from {table.ident}").collect()
+    assert sorted(r.tenant_id for r in got) == tenants
