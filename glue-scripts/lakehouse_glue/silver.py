@@ -334,14 +334,31 @@ def _current_from_history(history: DataFrame, entity: Entity, started: datetime)
     )
 
 
+def _history_by_file(spark: SparkSession, table: ice.Table) -> DataFrame:
+    """The history table just rebuilt, read with no two files in one task.
+
+    A rebuild writes history one file per bucket (:func:`lakehouse_glue.iceberg.replace`).
+    Iceberg packs small files into one read task by their size or its open cost, whichever is
+    larger; counting every file as a whole split (``file-open-cost`` equal to ``split-size``,
+    read options documented at https://iceberg.apache.org/docs/latest/spark-configuration/#read-options)
+    gives each file a task of its own, and a file larger than a split several. So every task
+    holds rows of one bucket, and the buckets are read on every core (at 10,000 tenants, 64
+    small files were packed into one task on one core).
+    """
+    # Spark's own read split (spark.sql.files.maxPartitionBytes, as bytes).
+    split = str(spark._jsparkSession.sessionState().conf().filesMaxPartitionBytes())
+    return spark.read.options(**{"split-size": split, "file-open-cost": split}).table(table.ident)
+
+
 def _write_full(
     spark: SparkSession, checked: DataFrame, entity: Entity, tables: Tables, started: datetime
 ) -> tuple[int, int, int]:
     """Full refresh: rows in, rows breaking a hard rule and rows written.
 
     History is rebuilt from every change (one commit, the one Spark job that reads bronze),
-    then the current state is taken from it (a second commit): the last version of each key
-    is the current row, by the same change order. The changes are shuffled once, by the
+    then the current state is taken from it (a second commit, read from history's files a
+    bucket per task, with no shuffle): the last version of each key is the current row, by the
+    same change order. The changes are shuffled once, by the
     table's bucket: the window that chains each key's versions then runs where the rows are,
     and its order (bucket, tenant, key) is the write's. The counts are observed while the rows
     stream through the first write instead of persisting the rows and counting them in a job
@@ -356,7 +373,14 @@ def _write_full(
     ice.replace(spark, tables.history, undeclared.mark(chained, entity))
     totals = seen.get
     history = spark.table(tables.history.ident)
+    small = ice.is_small(history)  # then one task writes it (ice.small_write)
+    if not small:
+        history = _history_by_file(spark, tables.history)
     current = _current_from_history(history, entity, started)
+    if not small:
+        # Each read task holds one bucket's rows (one file, or a part of one): the write only
+        # sorts them within the task (ice._clustered), with no second shuffle by bucket.
+        current = current.withColumn(ice.BUCKET_COLUMN, ice.bucket_of(tables.current))
     ice.replace(spark, tables.current, undeclared.mark(current, entity))
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.silver import discover_new_files
+from lakehouse_glue.silver import _history_by_file, discover_new_files
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
@@ -526,6 +526,13 @@ def test_a_full_refresh_writes_current_as_one_sorted_file_per_bucket(
         keys = list(zip(written["tenant_id"].to_pylist(), written["id"].to_pylist(), strict=True))
         assert keys == sorted(keys)
         assert {tables.bucket_of(t) for t, _ in keys} == {f.partition[0]}
+    # It was read from history's small bucket files one file per task, never two packed into
+    # one (which put every bucket of a table of many tenants on one core).
+    hist = tables.history_table(spark, lake, "customers")
+    hist_files = spark.sql(f"select count(*) from {hist.metadata_table('files')}").first()
+    assert hist_files is not None
+    assert hist_files[0] > 1
+    assert _history_by_file(spark, hist).rdd.getNumPartitions() == hist_files[0]
 
 
 def test_a_bookmarked_read_without_file_names_is_an_error(
