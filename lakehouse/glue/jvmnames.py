@@ -37,24 +37,22 @@ class _RememberingClass(JavaClass):  # type: ignore[misc]  # Py4J has no type hi
         return value
 
 
-class _RememberingPackage(JavaPackage):  # type: ignore[misc]  # Py4J has no type hints
+class _KeepsClassesAndPackages:
+    """``__getattr__`` for a package or view: the classes and packages found are kept."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = _remembering(super().__getattr__(name))  # type: ignore[misc]  # Py4J's own
+        if isinstance(value, JavaClass | JavaPackage):
+            self.__dict__[name] = value
+        return value
+
+
+class _RememberingPackage(_KeepsClassesAndPackages, JavaPackage):  # type: ignore[misc]
     """A Java package that keeps the classes and packages found in it."""
 
-    def __getattr__(self, name: str) -> Any:
-        value = _remembering(JavaPackage.__getattr__(self, name))
-        if isinstance(value, JavaClass | JavaPackage):
-            self.__dict__[name] = value
-        return value
 
-
-class _RememberingView(JVMView):  # type: ignore[misc]  # Py4J has no type hints
+class _RememberingView(_KeepsClassesAndPackages, JVMView):  # type: ignore[misc]
     """The gateway's JVM view, keeping the classes and packages its names resolve to."""
-
-    def __getattr__(self, name: str) -> Any:
-        value = _remembering(JVMView.__getattr__(self, name))
-        if isinstance(value, JavaClass | JavaPackage):
-            self.__dict__[name] = value
-        return value
 
 
 def _remembering(value: Any) -> Any:
