@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +52,27 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
     }
+
+
+def speed_probe(rounds: int = 3) -> float:
+    """CPU seconds (best of ``rounds``) of a fixed single-threaded workload: interpreter work
+    and zlib compression, as the seed and the replication do.
+
+    The machine behind these benchmarks changes speed from day to day (the same seed has taken
+    91 s and 298 s at scale 10), so absolute seconds from two days cannot be compared. Dividing a
+    figure by this probe's value, measured in the same run, makes them comparable. CPU time, not
+    wall time: another process on the machine does not change it much.
+    """
+    data = random.Random(SEED).randbytes(1 << 20) * 4  # compressible: repeats after 1 MiB
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        zlib.compress(data, 6)
+        best = min(best, time.process_time() - start)
+    return round(best, 4)
 
 
 def peak_rss_mib(children: bool = False) -> float:
@@ -91,7 +114,7 @@ def report(
     result = {
         "benchmark": name,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": {**machine(), "speed_probe_cpu_s": (probe := speed_probe())},
         "params": params,
         "metrics": metrics,
         "targets": targets or {},
@@ -102,6 +125,7 @@ def report(
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     width = max([len(k) for k in metrics] + [6])
     print(f"\n{name}  ({', '.join(f'{k}={v}' for k, v in params.items())})")
+    print(f"  machine speed probe: {probe} CPU s (lower is faster)")
     print(f"  {'metric'.ljust(width)}  {'value':>14}  target")
     for key, value in metrics.items():
         target = (targets or {}).get(key, "")
