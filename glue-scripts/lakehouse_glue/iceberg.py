@@ -74,6 +74,11 @@ TABLE_PROPERTIES: dict[str, str] = {
     "format-version": "2",
     "write.format.default": "parquet",
     "write.parquet.compression-codec": "zstd",
+    # zstd's fastest level (Iceberg's default is 3; Athena reads any level): Parquet compresses
+    # each page in a new zstd stream, and 64 small bucket files make many small pages. Writing
+    # a 64-bucket table took about 12% less CPU at level 1, files 3-4% larger (README, "Many
+    # tenants").
+    "write.parquet.compression-level": "1",
     # MERGE writes position deletes; DELETE (offboarding) and UPDATE rewrite the files they
     # touch (see the module docstring).
     "write.delete.mode": "copy-on-write",
