@@ -223,16 +223,22 @@ def discover_new_files(
 
 
 def _spread(rows: DataFrame, spark: SparkSession) -> DataFrame:
-    """Spread raw rows over every core before typing and checking them.
+    """Spread raw rows over every core before typing and checking them, when the read does not.
 
-    A gzip file is never split, so each file arrives as a single Spark partition: a table's full
-    load is as many partitions as it has ``LOAD`` files (a small table one, a large one a file per
-    64 MiB of CSV, docs/bronze-contract.md#full-load-file-size), and typing and checking them
-    (regular expressions and the violation array per value) would run on that many cores.
-    Hashing on the row order, which is unique per row and already computed, spreads the rows
-    evenly without the local sort a round-robin repartition adds for determinism.
+    A gzip file is never split, so each file arrives in one Spark partition (Spark packs small
+    files together up to a core's share of the bytes): a small table's full load is a single
+    partition, and typing and checking it (regular expressions and the violation array per
+    value) would run on one core. Such a read is spread: hashing on the row order, which is
+    unique per row and already computed, spreads the rows evenly without the local sort a
+    round-robin repartition adds for determinism. A read of at least as many partitions as
+    Spark's default parallelism (a large table's full load: a file per 64 MiB of CSV,
+    docs/bronze-contract.md#full-load-file-size) keeps every core busy already; it is typed
+    where it is read, without a shuffle of every raw row.
     """
-    return rows.repartition(spark.sparkContext.defaultParallelism, F.col(ROW_ORDER))
+    parallelism = spark.sparkContext.defaultParallelism
+    if rows.rdd.getNumPartitions() >= parallelism:
+        return rows
+    return rows.repartition(parallelism, F.col(ROW_ORDER))
 
 
 def _read_checked(

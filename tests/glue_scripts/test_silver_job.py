@@ -13,8 +13,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from lakehouse_glue.bronze import inspect_headers, read_files
 from lakehouse_glue.model import load_declaration
-from lakehouse_glue.silver import _history_by_file, discover_new_files
+from lakehouse_glue.silver import _history_by_file, _spread, discover_new_files
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
@@ -480,6 +481,52 @@ def test_tables_dropped_since_the_last_run_are_rebuilt_from_every_file(
     assert third["files"]["processed"] == 1
     assert third["slices_rebuilt"] == 0
     assert sorted(by_id(silver(spark, lake))) == [cid(2)]
+
+
+def test_a_rebuild_spreads_a_read_of_few_files_and_types_many_where_read(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A full refresh gives the same tables whether its read is spread over the cores first (a
+    read of fewer partitions than the default parallelism) or typed where it is read (as many
+    partitions or more: each file here is a partition of its own)."""
+    few = Settings(lake=str(tmp_path / "few"), state_dir=tmp_path / "s1")
+    many = Settings(lake=str(tmp_path / "many"), state_dir=tmp_path / "s2")
+    (load_name, load_rows), *cdc = _changes()
+    write_file(bronze(few), "customers", load_name, load_rows)
+    # The same full load cut into three files, as DMS cuts a large table.
+    for part in range(3):
+        write_file(bronze(many), "customers", f"LOAD0000000{part + 1}.csv.gz", load_rows[part::3])
+    for name, rows in cdc:
+        write_file(bronze(few), "customers", name, rows)
+        write_file(bronze(many), "customers", name, rows)
+
+    entity = load_declaration().entity("customers")
+    parallelism = spark.sparkContext.defaultParallelism
+    # Each file a read partition of its own (as files of 20 MiB are): Spark packs small files
+    # by their size plus this open cost, up to a split of at most 128 MiB (its default).
+    open_cost = "spark.sql.files.openCostInBytes"
+    saved = spark.conf.get(open_cost)
+    spark.conf.set(open_cost, str(128 * 1024 * 1024))
+    try:
+        for settings, files, spread in ((few, 3, True), (many, 5, False)):
+            folder = table_dir(bronze(settings), "customers")
+            uris = sorted(p.resolve().as_uri() for p in folder.glob("*.csv.gz"))
+            read = read_files(spark, inspect_headers(spark, uris, ".csv.gz"), entity, CONTRACT)
+            assert read.rows is not None
+            assert read.rows.rdd.getNumPartitions() == files
+            got = _spread(read.rows, spark)
+            assert (got is not read.rows) == spread
+            assert got.rdd.getNumPartitions() == (parallelism if spread else files)
+            run_job(spark, settings, full_refresh=True)
+    finally:
+        spark.conf.set(open_cost, saved)
+
+    assert_frames_equal(
+        _without_processed_at(silver(spark, many)),
+        _without_processed_at(silver(spark, few)).collect(),
+    )
+    assert_frames_equal(history(spark, many), history(spark, few).collect())
+    assert silver(spark, many).count() == 7
 
 
 def test_a_full_refresh_writes_current_as_one_sorted_file_per_bucket(
