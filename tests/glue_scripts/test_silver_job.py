@@ -502,6 +502,7 @@ def test_a_rebuild_spreads_a_read_of_few_files_and_types_many_where_read(
 
     entity = load_declaration().entity("customers")
     parallelism = spark.sparkContext.defaultParallelism
+    assert 3 < parallelism <= 5, "the fixture's default parallelism must split 3 from 5 files"
     # Each file a read partition of its own (as files of 20 MiB are): Spark packs small files
     # by their size plus this open cost, up to a split of at most 128 MiB (its default).
     open_cost = "spark.sql.files.openCostInBytes"
