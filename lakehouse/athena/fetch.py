@@ -4,7 +4,11 @@ DuckDB's ``fetchall()`` builds every value one by one; for ``DECIMAL`` and ``DAT
 that costs several times the query itself once a result has thousands of rows (an all-tenant
 dashboard at 10,000 tenants: one row per tenant, five ``DECIMAL`` columns). :func:`fetch_values`
 takes the first rows with ``fetchmany()`` (a small result is cheaper that way) and the rest as an
-Arrow table (:class:`ResultValues`). What most callers do with a result is print it (the result
+Arrow table (:class:`ResultValues`). How many first rows depends on whether pyarrow is loaded:
+loading it costs about 250 ms of CPU (a one-off ``lakehouse athena`` pays it only from 256
+rows), and once it is loaded (an engine serving many calls) Arrow is the cheaper way from about
+64 rows of the dashboard's 19 columns, so a large result then makes only 64 rows Python values
+first, not 256. What most callers do with a result is print it (the result
 CSV, the CLI's table, the operations page's table), and its text is made from the Arrow columns a
 column at a time (:meth:`ResultValues.text_columns`); Python values are made only when a caller
 asks for :attr:`ResultValues.rows`, a column at a time too, exactly as ``fetchall()`` makes them:
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -67,6 +72,9 @@ warnings.filterwarnings(
     module=re.escape(__name__),
 )
 _FIRST_ROWS = 256
+# Fetched one by one when pyarrow is loaded already: the 19-column dashboard's text and CSV cost
+# about the same either way at 64 rows, less through Arrow above (see the module's notes).
+_FIRST_ROWS_ARROW_LOADED = 64
 _Null = TypeVar("_Null", str, None)
 _DECIMAL = re.compile(r"DECIMAL\(\d+,(\d+)\)")
 # Arrow prints a DECIMAL of a larger scale in scientific notation below 1e-6 (``1E-7``).
@@ -176,9 +184,10 @@ def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
     types = [str(d[1]) for d in description or ()]
     if not description or not all(_converted(t) for t in types):
         return ResultValues(types, cursor.fetchall())
-    # A small result costs less one row at a time than through Arrow.
-    first = cursor.fetchmany(_FIRST_ROWS)
-    if len(first) < _FIRST_ROWS:
+    # A small result costs less one row at a time than through Arrow (and loading pyarrow).
+    probe = _FIRST_ROWS_ARROW_LOADED if "pyarrow" in sys.modules else _FIRST_ROWS
+    first = cursor.fetchmany(probe)
+    if len(first) < probe:
         return ResultValues(types, first)
     # pyarrow is loaded from here on only: a small result (most queries) never loads it, and
     # ``lakehouse athena`` starts faster without it.

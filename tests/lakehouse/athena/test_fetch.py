@@ -123,10 +123,12 @@ def test_no_warning_reaches_the_user() -> None:
     assert done.stderr == ""
 
 
-@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 513])
+@pytest.mark.parametrize("count", [0, 1, 63, 64, 65, 255, 256, 257, 513])
 def test_results_around_the_first_rows(count: int) -> None:
     # The first rows are fetched one by one, the rest through Arrow: no row lost or repeated
-    # at the seam, in order.
+    # at the seam (64 rows with pyarrow loaded, as here; 256 in the test below), in order.
+    import pyarrow  # noqa: F401 - loaded, as in an engine that served a large result
+
     con = duckdb.connect()
     sql = f"select i, (i / 4)::decimal(10,2) as m from range({count}) as r(i) order by i"
     expected, got = _both(con, sql)
@@ -135,14 +137,17 @@ def test_results_around_the_first_rows(count: int) -> None:
 
 
 def test_a_small_result_loads_no_pyarrow() -> None:
+    # Without pyarrow loaded, 256 rows are fetched one by one first; the rest through Arrow.
     code = (
-        "import sys, duckdb; from lakehouse.athena.fetch import fetch_rows; "
-        "rows = fetch_rows(duckdb.connect().execute("
-        "'select (i / 4)::decimal(10,2) from range(255) as r(i)')); "
-        "print(len(rows), 'pyarrow' in sys.modules)"
+        "import sys, duckdb; from lakehouse.athena.fetch import fetch_values; "
+        "con = duckdb.connect(); sql = 'select (i / 4)::decimal(10,2) from range({}) as r(i)'; "
+        "small = fetch_values(con.execute(sql.format(255))); "
+        "print(len(small), small.columnar, 'pyarrow' in sys.modules); "
+        "large = fetch_values(con.execute(sql.format(257))); "
+        "print(len(large), large.columnar, 'pyarrow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["255", "False"]
+    assert done.stdout.split() == ["255", "False", "False", "257", "True", "True"]
 
 
 # Every type kept in Arrow, over 256 rows so that most of them are Arrow columns, with the text
@@ -210,8 +215,10 @@ def test_a_large_results_csv_is_the_csv_of_its_rows(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "arrow.csv").stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("count", [0, 3, 255])
+@pytest.mark.parametrize("count", [0, 3, 63])
 def test_a_small_result_is_kept_as_rows(count: int, tmp_path: Path) -> None:
+    import pyarrow  # noqa: F401 - loaded: more than 64 rows are Arrow columns
+
     con = duckdb.connect()
     sql = f"select i, (i / 4)::decimal(10,2) as m, null::date as d from range({count}) r(i)"
     values = fetch_values(con.execute(sql))
@@ -221,3 +228,16 @@ def test_a_small_result_is_kept_as_rows(count: int, tmp_path: Path) -> None:
     write_csv(tmp_path / "r.csv", ["i", "m", "d"], values)
     lines = (tmp_path / "r.csv").read_text("utf-8").splitlines()
     assert lines == ['"i","m","d"', *(f'"{i}","{i / 4:.2f}",' for i in range(count))]
+
+
+def test_with_pyarrow_loaded_more_than_64_rows_are_arrow_columns(tmp_path: Path) -> None:
+    import pyarrow  # noqa: F401 - loaded, as in an engine that served a large result
+
+    con = duckdb.connect()
+    sql = "select i, (i / 4)::decimal(10,2) as m from range(65) r(i) order by i"
+    values = fetch_values(con.execute(sql))
+    assert values.columnar
+    assert values.text_rows("") == [[str(i), f"{i / 4:.2f}"] for i in range(65)]
+    write_csv(tmp_path / "r.csv", ["i", "m"], values)
+    lines = (tmp_path / "r.csv").read_text("utf-8").splitlines()
+    assert lines == ['"i","m"', *(f'"{i}","{i / 4:.2f}"' for i in range(65))]
