@@ -14,6 +14,8 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 from lakehouse_glue.model import Column
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: A UUID already in the form the typed value takes (PostgreSQL prints it so).
+_UUID_LOWER = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _INT = r"^[+-]?[0-9]+$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
@@ -62,7 +64,7 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
             pattern = rf"^[+-]?[0-9]{{1,{precision}}}$"
         typed = F.when(raw.rlike(pattern), raw.cast(column.spark_type))
     elif t == "uuid":
-        typed = F.when(raw.rlike(_UUID), F.lower(raw))
+        typed = uuid_value(raw)
     elif t == "string":
         typed = raw
     elif t in ("int", "bigint"):
@@ -80,6 +82,17 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
         raise ValueError(f"no typing rule for logical type {t!r}")
     parsed = raw.isNull() | typed.isNotNull()
     return typed, parsed
+
+
+def uuid_value(raw: SparkColumn) -> SparkColumn:
+    """A UUID in lower case, or NULL when ``raw`` is not one.
+
+    Every UUID that PostgreSQL prints is in lower case already: lower-casing it (character by
+    character) was as costly as matching it, so a value in that form is kept as it is, and only
+    one in another case is matched again and lowered. Three UUID columns of 765,113 events,
+    typed in one session, alternating: 3.2-4.2 CPU s before, 2.4-3.1 after.
+    """
+    return F.when(raw.rlike(_UUID_LOWER), raw).when(raw.rlike(_UUID), F.lower(raw))
 
 
 def timestamp_utc(raw: SparkColumn) -> SparkColumn:

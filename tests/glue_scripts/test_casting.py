@@ -92,9 +92,11 @@ def test_json_is_validated_and_kept_as_text(spark: SparkSession) -> None:
 
 def test_uuid_int_and_date(spark: SparkSession) -> None:
     uuid_col = Column("id", "uuid", nullable=False)
-    assert _cast(spark, uuid_col, ["0E0E0E0E-1111-2222-3333-444444444444", "nope"]) == [
+    lower = "0e0e0e0e-1111-2222-3333-44444444abcd"
+    assert _cast(spark, uuid_col, ["0E0E0E0E-1111-2222-3333-444444444444", "nope", lower]) == [
         ("0e0e0e0e-1111-2222-3333-444444444444", True),
         (None, False),
+        (lower, True),  # PostgreSQL's form, kept as it is
     ]
     int_col = Column("q", "int", nullable=False)
     assert _cast(spark, int_col, ["42", "-1", "1.5", "99999999999"]) == [
