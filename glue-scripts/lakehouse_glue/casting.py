@@ -13,17 +13,22 @@ from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from lakehouse_glue.model import Column
 
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: Every pattern ends at ``\z``, the very end of the text: Java's ``$`` (Spark's ``rlike``) also
+#: matches before a final line break, and Spark's cast then trims it, so ``"42\n"`` would type.
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z"
 #: A UUID already in the form the typed value takes (PostgreSQL prints it so).
-_UUID_LOWER = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_INT = r"^[+-]?[0-9]+$"
-_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_UUID_LOWER = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z"
+_INT = r"^[+-]?[0-9]+\z"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 _TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-_TS_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_TS_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
 #: A timestamp without an offset (the contract's own form): read as UTC.
-_TS_LOCAL = _TS + "$"
+_TS_LOCAL = _TS + r"\z"
 #: A control character, which JSON allows only as whitespace between tokens.
 _CONTROL = r"[\x00-\x1f]"
+#: A control character or a line or paragraph separator: never part of a timestamp, though
+#: Spark's cast skips some of them (it read "2024-03-10 07:30:00\nZ" as 07:30 UTC).
+_NOT_IN_TIME = r"[\x00-\x1f\u0085\u2028\u2029]"
 _TRUE = ("true", "t", "1")
 _FALSE = ("false", "f", "0")
 
@@ -59,9 +64,9 @@ def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkCol
     dec = column.decimal
     if dec is not None:
         precision, scale = dec
-        pattern = rf"^[+-]?[0-9]{{1,{precision - scale}}}(\.[0-9]{{1,{scale}}})?$"
+        pattern = rf"^[+-]?[0-9]{{1,{precision - scale}}}(\.[0-9]{{1,{scale}}})?\z"
         if scale == 0:
-            pattern = rf"^[+-]?[0-9]{{1,{precision}}}$"
+            pattern = rf"^[+-]?[0-9]{{1,{precision}}}\z"
         typed = F.when(raw.rlike(pattern), raw.cast(column.spark_type))
     elif t == "uuid":
         typed = uuid_value(raw)
@@ -115,5 +120,5 @@ def timestamp_utc(raw: SparkColumn) -> SparkColumn:
     seconds = (raw.cast("timestamp_ntz") - epoch_local).cast("decimal(18,6)")
     utc = F.timestamp_micros((seconds * F.lit(1_000_000)).cast("long"))
     with_zone = F.when(raw.rlike(_TS + _TS_OFFSET), raw).otherwise(F.concat(raw, F.lit("Z")))
-    other = F.when(raw.rlike(_TS), with_zone.cast("timestamp"))
+    other = F.when(raw.rlike(_TS) & ~raw.rlike(_NOT_IN_TIME), with_zone.cast("timestamp"))
     return F.when(raw.rlike(_TS_LOCAL), utc).otherwise(other)

@@ -113,7 +113,7 @@ class PlainParquetTableError(RuntimeError):
 
 def check_catalog_name(name: str) -> str:
     """A Spark catalog name as the jobs accept it (a plain identifier), else ``ValueError``."""
-    if not _CATALOG_NAME.match(name):
+    if not _CATALOG_NAME.fullmatch(name):
         raise ValueError(
             f"job argument --iceberg_catalog must be a Spark catalog name (letters, digits, "
             f"underscores), got {name!r}"

@@ -26,7 +26,7 @@ _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 
 
 def _check_type(logical: str) -> str:
-    if logical in LOGICAL_TYPES or _DECIMAL.match(logical):
+    if logical in LOGICAL_TYPES or _DECIMAL.fullmatch(logical):
         return logical
     raise ValueError(
         f"unknown logical type {logical!r} in entities.json; use one of "
@@ -52,7 +52,7 @@ class Column:
     @property
     def decimal(self) -> tuple[int, int] | None:
         """``(precision, scale)`` for a decimal column, else ``None``."""
-        m = _DECIMAL.match(self.type)
+        m = _DECIMAL.fullmatch(self.type)
         return (int(m.group(1)), int(m.group(2))) if m else None
 
     @property

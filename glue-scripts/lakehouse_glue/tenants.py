@@ -53,7 +53,7 @@ class OffboardedListError(ValueError):
 
 def check_tenant_id(tenant_id: str) -> str:
     """``tenant_id`` if it is a lower-case UUID (the source's tenant ids), else an error."""
-    if not _UUID.match(tenant_id):
+    if not _UUID.fullmatch(tenant_id):
         raise TenantIdError(f"a tenant id is a lower-case UUID, got {tenant_id!r}")
     return tenant_id
 

@@ -72,7 +72,7 @@ def _reserved(entity: Entity, contract: BronzeContract) -> set[str]:
 
 def refusal(name: str, entity: Entity, contract: BronzeContract) -> str | None:
     """Why a header name that the declaration does not name cannot be carried (None: it can)."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return (
             f"{name!r} is not a lower-case identifier ([a-z][a-z0-9_]*, at most 128 "
             "characters); declare the column under the name it should have"

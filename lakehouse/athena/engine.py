@@ -220,7 +220,7 @@ class AthenaEngine:
                 else f"{wanted!r} names {len(rows)} tenants in silver.tenants; use the id"
             )
         tenant_id, slug = str(rows[0][0]).lower(), str(rows[0][1])
-        if not _UUID.match(tenant_id):
+        if not _UUID.fullmatch(tenant_id):
             raise LakehouseError(
                 f"tenant {slug!r} has id {tenant_id!r} in silver.tenants, which is not a UUID"
             )

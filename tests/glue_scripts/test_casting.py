@@ -118,7 +118,7 @@ def test_uuid_int_and_date(spark: SparkSession) -> None:
 # --- hostile texts: the fast paths must give exactly the answers of the plain definitions ----
 
 _PLAIN_TS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-_PLAIN_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_PLAIN_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)\z"
 
 
 def _plain_timestamp_utc(raw: SparkColumn) -> SparkColumn:
@@ -126,7 +126,8 @@ def _plain_timestamp_utc(raw: SparkColumn) -> SparkColumn:
     with_zone = F.when(raw.rlike(_PLAIN_TS + _PLAIN_OFFSET), raw).otherwise(
         F.concat(raw, F.lit("Z"))
     )
-    return F.when(raw.rlike(_PLAIN_TS), with_zone.cast("timestamp"))
+    no_control = ~raw.rlike(r"[\x00-\x1f\u0085\u2028\u2029]")
+    return F.when(raw.rlike(_PLAIN_TS) & no_control, with_zone.cast("timestamp"))
 
 
 def _us(*args: int) -> int:
@@ -265,6 +266,29 @@ def test_hostile_json(spark: SparkSession) -> None:
     ]
     got = _cast(spark, col, [*valid, *invalid, None])
     assert got == [(v, True) for v in valid] + [(None, False) for _ in invalid] + [(None, True)]
+
+
+def test_a_trailing_line_break_is_an_error_in_every_strict_type(spark: SparkSession) -> None:
+    # Java's "$" (Spark's rlike) also matches before a final line terminator, and Spark's casts
+    # trim it away: a pattern ending in "$" would type "42\n" as 42 instead of quarantining it.
+    good = {
+        "uuid": "0e0e0e0e-1111-2222-3333-44444444abcd",
+        "int": "42",
+        "bigint": "-7",
+        "decimal(12,2)": "12.50",
+        "decimal(10,0)": "12",
+        "date": "2024-02-29",
+        "timestamp": "2024-03-10 07:30:00",
+    }
+    for kind, text in good.items():
+        col = Column("c", kind, nullable=True)
+        texts = [text] + [text + end for end in ("\n", "\r\n", "\r", "\u2028", "\u0085")]
+        if kind == "timestamp":
+            texts += [text + "Z\n", text + "+02:00\n"]
+        got = _cast(spark, col, texts)
+        assert got[0][1] is True, kind
+        assert got[0][0] is not None, kind
+        assert got[1:] == [(None, False)] * (len(texts) - 1), (kind, got)
 
 
 def test_hostile_uuids(spark: SparkSession) -> None:

@@ -62,7 +62,8 @@ def test_resolved_options_like_glue() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["glue_catalog`.`x", "c; drop table silver.orders", "", "1st", "a.b", "a b"]
+    "name",
+    ["glue_catalog`.`x", "c; drop table silver.orders", "", "1st", "a.b", "a b", "glue_catalog\n"],
 )
 def test_an_iceberg_catalog_that_is_not_a_plain_name_is_refused(name: str) -> None:
     """The catalog name goes into SQL text: anything but an identifier is an error."""
