@@ -20,6 +20,10 @@ Measured, per tenant count:
 * ``single_tenant_file_share_max`` - for the largest and a median tenant, the share of a table's
   data files its scoped query plans (bucket, then min/max), the highest over all tables;
   ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
+* ``all_tenant_gold_query_cli_s`` / ``..._cli_cpu_s`` - the same dashboard as an analyst runs it:
+  a new ``lakehouse athena -f`` process (median of 3, after one unmeasured run), wall and CPU
+  seconds of the process; it reads the tables' files (nothing is in memory yet), so it is the
+  figure where a per-tenant file layout would show;
 * ``incremental_10_tenants_s`` - after updates to products and customers of 10 tenants and one
   more replication, the incremental pipeline run (same Spark session), and silver.products'
   snapshot summary: ``..._data_files_added`` / ``_deleted`` / ``_total``.
@@ -42,6 +46,10 @@ Usage: ``python -m bench.bench_tenants`` (``BENCH_TENANTS_SCALE=0.1`` for a smal
 from __future__ import annotations
 
 import os
+import resource
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -160,6 +168,34 @@ def _best_of(
     return round(best, 3)
 
 
+def _cli(settings: Settings, dsn: str, sql_file: Path, runs: int = 3) -> tuple[float, float]:
+    """Median wall and CPU seconds of a new ``lakehouse athena -f`` process over the lake."""
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": settings.lake,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+        "DATABASE_URL": dsn,
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user runs it: compiled modules are kept
+    argv = [sys.executable, "-m", "lakehouse.cli.main", "athena", "--format", "csv"]
+    argv += ["-f", str(sql_file)]
+
+    def once() -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    once()  # compiled modules, the OS's file cache and the snapshots' plans exist after it
+    runs_ = [once() for _ in range(runs)]
+    return (
+        round(statistics.median(w for w, _ in runs_), 3),
+        round(statistics.median(c for _, c in runs_), 3),
+    )
+
+
 def _sample_tenants(dsn: str) -> tuple[list[str], list[str]]:
     """(the largest and a median tenant by customers, 10 tenants to change)."""
     with psycopg.connect(dsn) as conn:
@@ -209,6 +245,9 @@ def _run(
         out["all_tenant_gold_query_s"] = _best_of(3, settings, sql)
         out["all_tenant_gold_query_text_s"] = _best_of(3, settings, sql, use=QueryResult.text_rows)
         out["all_tenant_gold_query_rows_s"] = _best_of(3, settings, sql, use=lambda r: r.rows)
+        out["all_tenant_gold_query_cli_s"], out["all_tenant_gold_query_cli_cpu_s"] = _cli(
+            settings, dsn, DASHBOARD
+        )
         dashboard = sql.strip().rstrip(";")
         out["all_tenant_gold_aggregate_s"] = _best_of(
             3,
@@ -292,6 +331,8 @@ def main() -> None:
         "all_tenant_gold_query_text_s",
         "all_tenant_gold_query_rows_s",
         "all_tenant_gold_aggregate_s",
+        "all_tenant_gold_query_cli_s",
+        "all_tenant_gold_query_cli_cpu_s",
         "incremental_10_tenants_s",
     ):
         metrics[f"ratio_{key}"] = round(metrics[f"t{many}_{key}"] / metrics[f"t{few}_{key}"], 2)
