@@ -15,52 +15,22 @@ busy machine the CPU figures are the steadier ones.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 
 from bench.bench_athena import _GOLD, build_lake
-from bench.common import report
+from bench.common import median_process_seconds, process_seconds, report
 from lakehouse.athena import iceberg_plan
 from lakehouse.catalog.crawler import crawl
 from lakehouse.config import Settings
 
 RUNS = 5
 SCALE = 0.01
-
-
-def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one process (which must succeed)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
-
-
-def _median(
-    argv: list[str], env: dict[str, str], before_each: Callable[[], None] | None = None
-) -> tuple[float, float]:
-    runs = []
-    for _ in range(RUNS):
-        if before_each is not None:
-            before_each()
-        runs.append(_run(argv, env))
-    return (
-        round(statistics.median(w for w, _ in runs), 3),
-        round(statistics.median(c for _, c in runs), 3),
-    )
 
 
 def iceberg_gold(settings: Settings) -> None:
@@ -113,14 +83,20 @@ def main() -> None:
 
         # One unmeasured run of each, so that compiled modules exist and the OS has the files.
         for warm in ([*lakehouse, "--help"], [*lakehouse, "athena", query]):
-            _run(warm, env)
+            process_seconds(warm, env)
         load_before = os.getloadavg()[0]
         metrics: dict[str, float] = {}
-        metrics["help_s"], metrics["help_cpu_s"] = _median([*lakehouse, "--help"], env)
-        metrics["floor_s"], metrics["floor_cpu_s"] = _median([sys.executable, "-c", floor], env)
+        metrics["help_s"], metrics["help_cpu_s"] = median_process_seconds(
+            [*lakehouse, "--help"], env, RUNS
+        )
+        metrics["floor_s"], metrics["floor_cpu_s"] = median_process_seconds(
+            [sys.executable, "-c", floor], env, RUNS
+        )
         argv = [*lakehouse, "athena", query]
-        metrics["query_first_s"], metrics["query_first_cpu_s"] = _median(argv, env, forget_plans)
-        metrics["query_s"], metrics["query_cpu_s"] = _median(argv, env)
+        metrics["query_first_s"], metrics["query_first_cpu_s"] = median_process_seconds(
+            argv, env, RUNS, forget_plans
+        )
+        metrics["query_s"], metrics["query_cpu_s"] = median_process_seconds(argv, env, RUNS)
         for key in ("query", "query_first"):
             metrics[f"{key}_over_floor"] = round(metrics[f"{key}_s"] / metrics["floor_s"], 2)
             metrics[f"{key}_cpu_over_floor"] = round(

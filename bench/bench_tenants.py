@@ -46,9 +46,6 @@ Usage: ``python -m bench.bench_tenants`` (``BENCH_TENANTS_SCALE=0.1`` for a smal
 from __future__ import annotations
 
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -62,7 +59,15 @@ from lakehouse_glue.gold.marts import load_marts
 from lakehouse_glue.model import load_declaration
 from pyspark.sql import SparkSession
 
-from bench.common import SEED, bench_root, report, source_database, timed
+from bench.common import (
+    SEED,
+    bench_root,
+    median_process_seconds,
+    process_seconds,
+    report,
+    source_database,
+    timed,
+)
 from lakehouse.athena.engine import AthenaEngine, QueryResult
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
@@ -179,21 +184,9 @@ def _cli(settings: Settings, dsn: str, sql_file: Path, runs: int = 3) -> tuple[f
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user runs it: compiled modules are kept
     argv = [sys.executable, "-m", "lakehouse.cli.main", "athena", "--format", "csv"]
     argv += ["-f", str(sql_file)]
-
-    def once() -> tuple[float, float]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-    once()  # compiled modules, the OS's file cache and the snapshots' plans exist after it
-    runs_ = [once() for _ in range(runs)]
-    return (
-        round(statistics.median(w for w, _ in runs_), 3),
-        round(statistics.median(c for _, c in runs_), 3),
-    )
+    # After one run, compiled modules, the OS's file cache and the snapshots' plans exist.
+    process_seconds(argv, env)
+    return median_process_seconds(argv, env, runs)
 
 
 def _sample_tenants(dsn: str) -> tuple[list[str], list[str]]:

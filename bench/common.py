@@ -16,10 +16,12 @@ import platform
 import random
 import resource
 import shutil
+import statistics
+import subprocess
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +81,34 @@ def peak_rss_mib(children: bool = False) -> float:
     """Peak resident memory of this process (or its finished children), MiB."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def process_seconds(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one process, which must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def median_process_seconds(
+    argv: list[str],
+    env: dict[str, str],
+    runs: int,
+    before_each: Callable[[], None] | None = None,
+) -> tuple[float, float]:
+    """Median wall and median CPU seconds of ``runs`` runs of a process."""
+    times = []
+    for _ in range(runs):
+        if before_each is not None:
+            before_each()
+        times.append(process_seconds(argv, env))
+    return (
+        round(statistics.median(w for w, _ in times), 3),
+        round(statistics.median(c for _, c in times), 3),
+    )
 
 
 @contextmanager

@@ -1,10 +1,13 @@
-"""lakehouse_glue.model: the bronze contract's full-load file size is one DMS accepts."""
+"""lakehouse_glue.model: the bronze contract's full-load file size is one DMS accepts; declared
+types are read whole."""
 
 from __future__ import annotations
 
 import pytest
 from lakehouse_glue.model import (
     DMS_MAX_FILE_SIZE_KB,
+    Column,
+    _check_type,
     check_full_load_max_file_size_kb,
     load_bronze_contract,
 )
@@ -27,3 +30,12 @@ def test_the_bounds_dms_accepts_are_accepted(value: int) -> None:
 def test_a_size_dms_would_refuse_names_the_setting(value: object) -> None:
     with pytest.raises(ValueError, match=r"full_load_max_file_size_kb .* from 1 to 1048576"):
         check_full_load_max_file_size_kb(value)
+
+
+def test_a_decimal_type_is_read_whole() -> None:
+    assert _check_type("decimal(12,2)") == "decimal(12,2)"
+    assert Column("p", "decimal(12,2)", nullable=True).decimal == (12, 2)
+    # Python's "$" alone matches before a final line break.
+    with pytest.raises(ValueError, match="unknown logical type"):
+        _check_type("decimal(12,2)\n")
+    assert Column("p", "decimal(12,2)\n", nullable=True).decimal is None

@@ -1,9 +1,8 @@
-"""Tenant ids and declared types: texts that go into SQL are matched whole."""
+"""Tenant ids: a text that goes into SQL is matched whole."""
 
 from __future__ import annotations
 
 import pytest
-from lakehouse_glue.model import Column
 from lakehouse_glue.tenants import TenantIdError, check_tenant_id
 
 TENANT = "0e0e0e0e-1111-2222-3333-44444444abcd"
@@ -27,8 +26,3 @@ def test_a_lower_case_uuid_is_a_tenant_id() -> None:
 def test_anything_else_is_refused_before_it_reaches_sql(hostile: str) -> None:
     with pytest.raises(TenantIdError, match="lower-case UUID"):
         check_tenant_id(hostile)
-
-
-def test_a_decimal_type_is_read_whole() -> None:
-    assert Column("p", "decimal(12,2)", nullable=True).decimal == (12, 2)
-    assert Column("p", "decimal(12,2)\n", nullable=True).decimal is None
