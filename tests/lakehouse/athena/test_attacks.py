@@ -81,6 +81,30 @@ def test_a_tenant_by_id_sees_what_it_sees_by_slug(athena_lake: Lake) -> None:
     assert scoped(athena_lake, sql, tenant="acme") == expected
 
 
+@pytest.mark.parametrize("damage", ["{id}\n", "{id}\r\n", "{id}\u2028", " {id}", "{id}'--"])
+def test_a_silver_tenant_id_that_is_not_a_uuid_is_refused(own_lake: Settings, damage: str) -> None:
+    """The engine scopes by the id it reads from silver.tenants: one that is not exactly a UUID
+    (a damaged or hand-written table) is refused rather than put into the tenant's filters."""
+    import pyarrow.parquet as pq
+
+    done = 0
+    for path in (Path(own_lake.silver_uri) / "tenants").rglob("*.parquet"):
+        table = pq.read_table(path, partitioning=None)
+        slugs, ids = table.column("slug").to_pylist(), table.column("id").to_pylist()
+        if "acme" not in slugs:
+            continue
+        ids = [damage.format(id=i) if s == "acme" else i for s, i in zip(slugs, ids, strict=True)]
+        index = table.schema.get_field_index("id")
+        table = table.set_column(index, table.schema.field(index), pa.array(ids, pa.string()))
+        pq.write_table(table, path)
+        done += 1
+    assert done == 1
+    with pytest.raises(LakehouseError, match=r"in silver\.tenants, which is not a UUID"):
+        AthenaEngine(own_lake, tenant="acme", save_results=False)
+    # Another tenant's id is still read and used.
+    assert scoped(own_lake, "select distinct slug from silver.tenants", "globex") == [("globex",)]
+
+
 # -- names resolve per scope -------------------------------------------------------------------
 
 
