@@ -28,13 +28,18 @@ and the tests compare both ways value by value and type by type.
 The text of an Arrow column is Arrow's own cast to text where it is the text Athena prints
 (:func:`lakehouse.athena.trino.output.render`): integers, ``BOOLEAN``, ``VARCHAR``, ``DATE``
 within Python's range and ``DECIMAL`` of scale 6 at most (a larger scale can print as ``1E-7``);
-any other column is rendered value by value from its Python values.
+any other column is rendered value by value from its Python values. The first rows, already
+Python values, are rendered the same way. Nothing here calls ``pyarrow.array`` on Python values:
+pyarrow then checks whether they are pandas objects, which imports pandas (0.55-0.65 CPU s, more
+than the rest of a one-off dashboard call at 10,000 tenants); text is put into Arrow from its
+buffers (:func:`_strings`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -86,6 +91,7 @@ _LAST_DAY = dt.date.max.toordinal() - _EPOCH
 # DuckDB's DATE 'infinity' and '-infinity', as Arrow day numbers.
 _INFINITY = 2**31 - 1
 _MINUS_INFINITY = -(2**31) + 1
+_MAX_INT32 = 2**31 - 1
 
 
 class ResultValues:
@@ -135,18 +141,12 @@ class ResultValues:
 
         out = []
         for i, t in enumerate(self.types):
-            rest = self._rest.column(i)
-            values = [row[i] for row in self._first]
-            try:
-                # The first rows' values in the column's own Arrow type, printed with the rest.
-                head = pa.array(values, rest.type)
-            except (pa.ArrowException, TypeError, ValueError):
-                # A DATE outside Python's range is DuckDB's text among the first rows.
-                render = renderer(t)
-                texts = pa.array([render(v) for v in values], pa.string())
-                out.append(pa.chunked_array([texts, *_text(t, rest).chunks]))
-                continue
-            out.append(_text(t, pa.chunked_array([head, *rest.chunks])))
+            # The first rows are Python values already: their text is the renderer's, the
+            # same text as the rest's (the tests compare both), and made into Arrow without
+            # ``pa.array`` of Python values (see :func:`_strings`).
+            render = renderer(t)
+            head = _strings([render(row[i]) for row in self._first])
+            out.append(pa.chunked_array([head, *_text(t, self._rest.column(i)).chunks]))
         return out
 
     def text_rows(self, null: _Null) -> list[list[str | _Null]]:
@@ -219,8 +219,37 @@ def _text(type_name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     if arrow_text:
         return pc.cast(column, pa.string())
     render = renderer(type_name)
-    return pa.chunked_array(
-        [pa.array([render(v) for v in _column(type_name, column)], pa.string())]
+    return pa.chunked_array([_strings([render(v) for v in _column(type_name, column)])])
+
+
+def _strings(texts: Sequence[str | None]) -> pa.StringArray:
+    """An Arrow string array of ``texts`` (None is null), built from its buffers, not with
+    ``pyarrow.array`` (which imports pandas, see the module's notes): Arrow's columnar layout,
+    a validity bitmap (bit i of byte i // 8, least significant first), int32 offsets and the
+    UTF-8 bytes.
+    https://arrow.apache.org/docs/format/Columnar.html#variable-size-binary-layout
+    """
+    import pyarrow as pa
+
+    data = bytearray()
+    offsets = [0]
+    valid = bytearray((len(texts) + 7) // 8)
+    nulls = 0
+    for i, text in enumerate(texts):
+        if text is None:
+            nulls += 1
+        else:
+            data += text.encode("utf-8")
+            valid[i >> 3] |= 1 << (i & 7)
+        offsets.append(len(data))
+    if len(data) > _MAX_INT32:
+        raise ValueError(f"{len(data)} bytes of text exceed an Arrow string array's offsets")
+    return pa.StringArray.from_buffers(
+        len(texts),
+        pa.py_buffer(struct.pack(f"={len(offsets)}i", *offsets)),
+        pa.py_buffer(bytes(data)),
+        pa.py_buffer(bytes(valid)) if nulls else None,
+        nulls,
     )
 
 

@@ -4,6 +4,8 @@ a large result's text and CSV, made from its Arrow columns, are those of its row
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import stat
 import subprocess
 import sys
@@ -241,3 +243,83 @@ def test_with_pyarrow_loaded_more_than_64_rows_are_arrow_columns(tmp_path: Path)
     write_csv(tmp_path / "r.csv", ["i", "m"], values)
     lines = (tmp_path / "r.csv").read_text("utf-8").splitlines()
     assert lines == ['"i","m"', *(f'"{i}","{i / 4:.2f}"' for i in range(65))]
+
+
+# More than 256 rows (the CLI's first rows are Python values, the rest Arrow columns), with a
+# null in the first rows of every column that can hold one, and the text Arrow cannot print as
+# Athena does (a DECIMAL of scale 10, doubles).
+_CLI_SQL = (
+    "select i, (i % 2 = 0) as b, cast(cast(i as varchar) || '.05' as decimal(12,2)) as m, "
+    "case when i % 5 = 0 then null else cast('-0.000000000' || cast(i % 10 as varchar) "
+    "as decimal(20,10)) end as m10, "
+    "case when i % 3 = 0 then null else cast(i as double) / 4 end as d, "
+    "case when i % 4 = 0 then null else date_add('day', i, date '2024-01-01') end as day, "
+    "case when i % 7 = 0 then null else 'a \"q\", ' || cast(i as varchar) end as v "
+    "from unnest(sequence(0, 599)) as t(i) order by i"
+)
+
+
+def _cli_expected() -> list[list[str | None]]:
+    """Every row of _CLI_SQL as Athena prints it, written out here."""
+    rows: list[list[str | None]] = []
+    for i in range(600):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=i)
+        rows.append(
+            [
+                str(i),
+                "true" if i % 2 == 0 else "false",
+                f"{i}.05",
+                None if i % 5 == 0 else f"-0.000000000{i % 10}",
+                None if i % 3 == 0 else str(i / 4),  # Java's text too: 0.25, 1.0, 149.75
+                None if i % 4 == 0 else day.isoformat(),
+                None if i % 7 == 0 else f'a "q", {i}',
+            ]
+        )
+    return rows
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
+    """(standard output, the modules imported) of a new ``lakehouse athena`` process."""
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": str(tmp_path / "lake"),
+        "LAKEHOUSE_STATE_DIR": str(tmp_path / "state"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lakehouse.cli.main", "athena", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # -X importtime writes "import time: self | cumulative | <indent>name" for each import.
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    return done.stdout, modules
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_large_result_in_the_cli_prints_its_text_without_pandas(fmt: str, tmp_path: Path) -> None:
+    # A one-off call with a large result loads pyarrow for its Arrow columns; pyarrow.array of
+    # Python values (the first rows) would import pandas, which costs more than the query.
+    out, modules = _cli(tmp_path, "--format", fmt, _CLI_SQL)
+    assert "pyarrow" in modules  # the result was columnar
+    assert "pandas" not in modules
+    assert not [m for m in modules if m.startswith("pandas.")]
+    expected = _cli_expected()
+    names = ["i", "b", "m", "m10", "d", "day", "v"]
+    if fmt == "json":
+        assert json.loads(out) == [dict(zip(names, row, strict=True)) for row in expected]
+        return
+
+    def field(value: str | None) -> str:
+        return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+    lines = [",".join(f'"{n}"' for n in names)]
+    lines += [",".join(field(v) for v in row) for row in expected]
+    assert out == "\n".join(lines) + "\n"
