@@ -32,7 +32,9 @@ any other column is rendered value by value from its Python values. The first ro
 Python values, are rendered the same way. Nothing here calls ``pyarrow.array`` on Python values:
 pyarrow then checks whether they are pandas objects, which imports pandas (0.55-0.65 CPU s, more
 than the rest of a one-off dashboard call at 10,000 tenants); text is put into Arrow from its
-buffers (:func:`_strings`).
+buffers (:func:`_strings`). The result CSV (:meth:`ResultValues.write_csv`) hands Arrow's CSV
+writer the columns it prints as Athena does as they are, so a result printed as CSV only does
+not load ``pyarrow.compute`` either.
 """
 
 from __future__ import annotations
@@ -166,16 +168,45 @@ class ResultValues:
         return [list(row) for row in zip(*texts, strict=True)]
 
     def write_csv(self, fh: IO[bytes], columns: Sequence[str]) -> None:
-        """Write Athena's result CSV of a :attr:`columnar` result to ``fh`` from its Arrow
-        columns: a header, every value quoted, NULL empty and unquoted."""
-        texts = self.text_columns()
-        if texts is None:
+        """Write Athena's result CSV of a :attr:`columnar` result to ``fh`` with Arrow's CSV
+        writer: a header, every value quoted, NULL empty and unquoted.
+
+        The first rows are written from their text (the Python renderers'), the rest from
+        the Arrow columns: a column whose Arrow text is Athena's as it is (Arrow's writer
+        casts it to text itself), any other column as its text (:func:`_text`). So a result
+        printed as CSV only (``lakehouse athena``) never loads ``pyarrow.compute``, whose
+        import costs more CPU (about 75 ms) than the casts of 10,000 rows.
+        """
+        if self._rest is None:
             raise ValueError("a result held as Python rows is written by results.write_csv")
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
-        table = pa.Table.from_arrays(texts, names=list(columns))
-        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="all_valid"))
+        names = list(columns)
+        head = [
+            _strings([render(row[i]) for row in self._first])
+            for i, render in enumerate(renderer(t) for t in self.types)
+        ]
+        pa_csv.write_csv(
+            pa.Table.from_arrays(head, names=names),
+            fh,
+            pa_csv.WriteOptions(quoting_style="all_valid"),
+        )
+        rest = []
+        for i, t in enumerate(self.types):
+            column = self._rest.column(i)
+            rest.append(column if _arrow_text(t, column) else _text(t, column))
+        pa_csv.write_csv(
+            pa.Table.from_arrays(rest, names=names),
+            fh,
+            # One batch: the writer casts each batch's columns on its own (1,024 rows by
+            # default), and one cast of a column costs less than ten of its slices.
+            pa_csv.WriteOptions(
+                include_header=False,
+                quoting_style="all_valid",
+                batch_size=max(self._rest.num_rows, 1),
+            ),
+        )
 
 
 def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
@@ -205,21 +236,42 @@ def fetch_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
 def _text(type_name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A column's values as Athena prints them (see the module's notes)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    decimal = _DECIMAL.fullmatch(type_name)
-    if decimal is not None:
-        arrow_text = int(decimal.group(1)) <= _ARROW_TEXT_MAX_SCALE
-    elif type_name == "DATE":
-        days = pc.min_max(pc.cast(column, pa.int32())).values()
-        lowest, highest = (v.as_py() for v in days)
-        arrow_text = lowest is None or (lowest >= _FIRST_DAY and highest <= _LAST_DAY)
-    else:
-        arrow_text = type_name not in ("FLOAT", "DOUBLE")  # Java prints those (3.0, 1.0E10)
-    if arrow_text:
+    if _arrow_text(type_name, column):
+        import pyarrow.compute as pc
+
         return pc.cast(column, pa.string())
     render = renderer(type_name)
     return pa.chunked_array([_strings([render(v) for v in _column(type_name, column)])])
+
+
+def _arrow_text(type_name: str, column: pa.ChunkedArray) -> bool:
+    """Whether Arrow's cast of ``column`` to text is the text Athena prints."""
+    decimal = _DECIMAL.fullmatch(type_name)
+    if decimal is not None:
+        return int(decimal.group(1)) <= _ARROW_TEXT_MAX_SCALE
+    if type_name == "DATE":
+        return _days_in_range(column)
+    return type_name not in ("FLOAT", "DOUBLE")  # Java prints those (3.0, 1.0E10)
+
+
+def _days_in_range(column: pa.ChunkedArray) -> bool:
+    """Whether every day number of a ``DATE`` column lies in Python's (and Arrow's text's)
+    range, read from its buffers (no ``pyarrow.compute``): the validity bitmap (bit i of
+    byte i // 8, least significant first) and the int32 day numbers, whose slots under a
+    null hold anything."""
+    import numpy as np
+
+    for chunk in column.chunks:
+        validity, values = chunk.buffers()[:2]
+        start, end = chunk.offset, chunk.offset + len(chunk)
+        days = np.frombuffer(values, dtype=np.int32)[start:end]
+        if chunk.null_count:
+            bits = np.frombuffer(validity, dtype=np.uint8)
+            days = days[np.unpackbits(bits, bitorder="little")[start:end].astype(bool)]
+        if len(days) and (int(days.min()) < _FIRST_DAY or int(days.max()) > _LAST_DAY):
+            return False
+    return True
 
 
 def _strings(texts: Sequence[str | None]) -> pa.StringArray:
@@ -258,12 +310,12 @@ def _converted(type_name: str) -> bool:
 
 
 def _column(type_name: str, column: pa.ChunkedArray) -> list[Any]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if type_name == "DATE":
         return _dates(column)
     if type_name.startswith("DECIMAL"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         text: list[str | None] = pc.cast(column, pa.string()).to_pylist()
         if column.null_count == 0:
             return list(map(Decimal, text))  # type: ignore[arg-type]  # no None in it
