@@ -40,8 +40,8 @@ not load ``pyarrow.compute`` either.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-import struct
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -281,27 +281,22 @@ def _strings(texts: Sequence[str | None]) -> pa.StringArray:
     UTF-8 bytes.
     https://arrow.apache.org/docs/format/Columnar.html#variable-size-binary-layout
     """
+    import numpy as np
     import pyarrow as pa
 
-    data = bytearray()
-    offsets = [0]
-    valid = bytearray((len(texts) + 7) // 8)
-    nulls = 0
-    for i, text in enumerate(texts):
-        if text is None:
-            nulls += 1
-        else:
-            data += text.encode("utf-8")
-            valid[i >> 3] |= 1 << (i & 7)
-        offsets.append(len(data))
+    count = len(texts)
+    encoded = [b"" if text is None else text.encode("utf-8") for text in texts]
+    data = b"".join(encoded)
     if len(data) > _MAX_INT32:
         raise ValueError(f"{len(data)} bytes of text exceed an Arrow string array's offsets")
+    offsets = np.fromiter(
+        itertools.accumulate(map(len, encoded), initial=0), dtype=np.int32, count=count + 1
+    )
+    present = np.frombuffer(bytes([text is not None for text in texts]), dtype=np.uint8)
+    nulls = count - int(present.sum())
+    valid = pa.py_buffer(np.packbits(present, bitorder="little")) if nulls else None
     return pa.StringArray.from_buffers(
-        len(texts),
-        pa.py_buffer(struct.pack(f"={len(offsets)}i", *offsets)),
-        pa.py_buffer(bytes(data)),
-        pa.py_buffer(bytes(valid)) if nulls else None,
-        nulls,
+        count, pa.py_buffer(offsets), pa.py_buffer(data), valid, nulls
     )
 
 

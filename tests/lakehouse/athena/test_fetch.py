@@ -353,3 +353,28 @@ def test_a_date_column_is_printed_by_arrow_whatever_its_nulls_hide(tmp_path: Pat
     out = io.BytesIO()
     values.write_csv(out, ["d"])
     assert out.getvalue() == b'"d"\n"2024-01-01"\n\n"2024-12-01"\n\n"2024-12-02"\n\n'
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        [None],
+        [""],
+        ["x"],
+        [None] * 9,
+        ["a", None] * 9,
+        ['tenant ☃ "x"', None, "é", "", "line\n"],
+    ],
+)
+def test_text_becomes_the_arrow_array_pyarrow_would_make(texts: list[str | None]) -> None:
+    # Built from its buffers (validity bits across bytes, offsets, UTF-8), the same array as
+    # pyarrow.array's, which the CLI avoids (it imports pandas).
+    import pyarrow as pa
+
+    from lakehouse.athena.fetch import _strings
+
+    made = _strings(texts)
+    made.validate(full=True)
+    assert made.equals(pa.array(texts, pa.string()))
+    assert made.null_count == texts.count(None)
