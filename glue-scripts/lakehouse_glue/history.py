@@ -70,9 +70,8 @@ def history_schema(entity: Entity) -> StructType:
     return schema
 
 
-def _order(entity: Entity, cluster: str | None = None) -> WindowSpec:
-    keys = [TENANT_ID, entity.primary_key]
-    return Window.partitionBy(*([cluster, *keys] if cluster else keys)).orderBy(
+def _order(entity: Entity, *cluster: str) -> WindowSpec:
+    return Window.partitionBy(*cluster, TENANT_ID, entity.primary_key).orderBy(
         F.col(FILE_RANK).asc(),
         F.col(CHANGE_SEQ).asc_nulls_first(),
         F.col(COMMITTED_AT).asc_nulls_first(),
@@ -81,7 +80,7 @@ def _order(entity: Entity, cluster: str | None = None) -> WindowSpec:
     )
 
 
-def versions(changes: DataFrame, entity: Entity, cluster: str | None = None) -> DataFrame:
+def versions(changes: DataFrame, entity: Entity, *cluster: str) -> DataFrame:
     """Changes (from :func:`lakehouse_glue.changes.to_change_rows`) -> history rows.
 
     Each insert or update is valid until the next change of its key; deletes only close.
@@ -89,14 +88,16 @@ def versions(changes: DataFrame, entity: Entity, cluster: str | None = None) -> 
     Args:
         changes: the change rows.
         entity: the declared entity.
-        cluster: a column of ``changes``, a function of the tenant, that the changes are
-            hash-partitioned on (the table's bucket, :func:`lakehouse_glue.iceberg.with_bucket`);
-            kept in the result. The keys' windows then lie within those partitions, so Spark
-            orders them where they are instead of shuffling every change by key first, and the
-            write that follows (grouped and sorted by bucket, tenant and key) finds them in its
-            shape. The versions are the same: the bucket only groups keys, never splits one.
+        cluster: columns of ``changes``, functions of the tenant and key, kept in the result
+            and put before them in the window's grouping: the table's bucket, which the changes
+            are hash-partitioned on (:func:`lakehouse_glue.iceberg.with_bucket`), maybe after
+            a sort prefix (:func:`lakehouse_glue.iceberg.uuid_sort_prefix`). The keys' windows
+            then lie within those partitions, so Spark orders them where they are instead of
+            shuffling every change by key first, and the write that follows (grouped and sorted
+            by prefix, bucket, tenant and key) finds them in its shape. The versions are the
+            same: these columns only group keys, never split one.
     """
-    order = _order(entity, cluster)
+    order = _order(entity, *cluster)
     chained = (
         changes.withColumn(VALID_TO, F.lead(COMMITTED_AT).over(order))
         .withColumn(VALID_TO_SEQ, F.lead(CHANGE_SEQ).over(order))
@@ -110,7 +111,7 @@ def versions(changes: DataFrame, entity: Entity, cluster: str | None = None) -> 
         F.col(VALID_TO),
         F.col(VALID_TO_SEQ),
         (~F.col("_has_next")).alias(IS_CURRENT),
-        *([F.col(cluster)] if cluster else []),
+        *[F.col(c) for c in cluster],
     )
 
 

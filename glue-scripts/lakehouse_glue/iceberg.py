@@ -236,6 +236,39 @@ def with_bucket(table: Table, df: DataFrame) -> DataFrame:
     return df.withColumn(BUCKET_COLUMN, bucket_of(table)).repartition(BUCKET_COLUMN)
 
 
+#: The column :func:`uuid_sort_prefix` is given as (never written): an 8-byte sort key that
+#: orders rows like (bucket, tenant, key), for tables whose tenant and key are UUIDs.
+SORT_PREFIX_COLUMN = "_sort_prefix"
+
+
+def uuid_sort_prefix(table: Table) -> Column:
+    """8 bytes that order rows as (:data:`BUCKET_COLUMN`, tenant, key) do, for UUID text.
+
+    Spark sorts on a 64-bit prefix of the first sort column and compares whole rows only when
+    two prefixes are equal. Sorted by bucket first, rows of one bucket all share their prefix,
+    and every comparison fetches both rows from memory: at scale 10 the events' history window
+    spent 14% of its task time there. This key is the bucket plus one (a NULL tenant, whose
+    bucket is NULL, gets 0 and sorts first, as NULLs do), the tenant's first 8 hex digits and
+    the key's first 6, so nearly every comparison is decided by the prefix. Given as the first
+    sort column, before the bucket, tenant and key, it leaves their order as it was: lower-case
+    hex digits sort as the values they spell, so the prefix never decreases along that order.
+    Two tenants of one bucket sharing their first 8 hex digits (about 1 in 10^4 lakes of
+    10,000 random UUIDs) share the tenant part, and their rows are ordered by the key's digits
+    first: the same rows, only those two tenants' rows interleaved in their file.
+
+    Only for a tenant and key that are lower-case UUIDs (the typed value of a ``uuid`` column)
+    or NULL; :data:`LAYOUT`'s buckets fit the byte (at most 255).
+    """
+    assert LAYOUT.tenant_buckets < 256
+    bucket = F.lpad(F.hex(F.coalesce(F.col(BUCKET_COLUMN) + F.lit(1), F.lit(0))), 2, "0")
+    key = table.key or TENANT_COLUMN
+
+    def digits(column: str, n: int) -> Column:
+        return F.coalesce(F.substring(F.col(f"`{column}`"), 1, n), F.lit("0" * n))
+
+    return F.unhex(F.concat(bucket, digits(TENANT_COLUMN, 8), digits(key, 6)))
+
+
 def bucket_of(table: Table) -> Column:
     """The bucket of a row's tenant, by Iceberg's own bucket function (``table``'s catalog)."""
     return F.expr(f"`{table.catalog}`.system.bucket({LAYOUT.tenant_buckets}, `{TENANT_COLUMN}`)")
@@ -257,7 +290,11 @@ def _clustered(spark: SparkSession, table: Table, df: DataFrame) -> DataFrame:
         if is_small(df):
             return small_write(table, df)
         df = with_bucket(table, df)
-    return df.sortWithinPartitions(BUCKET_COLUMN, *table.write_order).drop(BUCKET_COLUMN)
+    # A frame with the sort prefix (:func:`uuid_sort_prefix`) is sorted by it first.
+    prefix = [SORT_PREFIX_COLUMN] if SORT_PREFIX_COLUMN in df.columns else []
+    return df.sortWithinPartitions(*prefix, BUCKET_COLUMN, *table.write_order).drop(
+        *prefix, BUCKET_COLUMN
+    )
 
 
 #: A write whose input Spark's optimizer estimates at most this many bytes is written by one

@@ -356,6 +356,12 @@ def _history_by_file(spark: SparkSession, table: ice.Table) -> DataFrame:
     return spark.read.options(**{"split-size": split, "file-open-cost": split}).table(table.ident)
 
 
+def _uuid_keys(entity: Entity) -> bool:
+    """Whether the entity's tenant and key are UUIDs: then a full refresh sorts its rows on
+    :func:`lakehouse_glue.iceberg.uuid_sort_prefix` (typed UUIDs are lower-case hex)."""
+    return all(entity.column(c).type == "uuid" for c in (entity.tenant_column, entity.primary_key))
+
+
 def _write_full(
     spark: SparkSession, checked: DataFrame, entity: Entity, tables: Tables, started: datetime
 ) -> tuple[int, int, int]:
@@ -375,7 +381,11 @@ def _write_full(
     observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
     changes = to_change_rows(good_rows(observed), entity, started)
     bucketed = ice.with_bucket(tables.history, changes)
-    chained = versions(bucketed, entity, cluster=ice.BUCKET_COLUMN)
+    cluster = [ice.BUCKET_COLUMN]
+    if _uuid_keys(entity):
+        bucketed = bucketed.withColumn(ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(tables.history))
+        cluster.insert(0, ice.SORT_PREFIX_COLUMN)
+    chained = versions(bucketed, entity, *cluster)
     ice.replace(spark, tables.history, undeclared.mark(chained, entity))
     totals = seen.get
     history = spark.table(tables.history.ident)
@@ -387,6 +397,10 @@ def _write_full(
         # Each read task holds one bucket's rows (one file, or a part of one): the write only
         # sorts them within the task (ice._clustered), with no second shuffle by bucket.
         current = current.withColumn(ice.BUCKET_COLUMN, ice.bucket_of(tables.current))
+        if _uuid_keys(entity):
+            current = current.withColumn(
+                ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(tables.current)
+            )
     ice.replace(spark, tables.current, undeclared.mark(current, entity))
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -283,3 +285,36 @@ def test_a_replaced_table_has_one_sorted_file_per_bucket(
     assert {k: properties.get(k) for k in ice.table_properties(table)} == ice.table_properties(
         table
     )
+
+
+def test_the_uuid_sort_prefix_never_decreases_along_bucket_tenant_and_key(
+    spark: SparkSession, lake: Settings
+) -> None:
+    """Sorting on the prefix first keeps the (bucket, tenant, key) order, and the prefix tells
+    rows apart (it is what Spark compares before fetching whole rows)."""
+    table = ice.silver_table(register_lake_catalog(spark, lake), lake.silver_uri, "p", key="id")
+    rng = random.Random(18)
+
+    def uuid_text(prefix: str = "") -> str:
+        return prefix + str(uuid.UUID(int=rng.getrandbits(128)))[len(prefix) :]
+
+    # Tenants sharing 7 of the 8 hex digits the prefix takes, keys sharing all 6 of theirs.
+    tenants = [uuid_text() for _ in range(200)] + [uuid_text("abcdef0") for _ in range(20)]
+    rows: list[tuple[str | None, str | None]] = [
+        (rng.choice(tenants), uuid_text("123456" if rng.random() < 0.1 else ""))
+        for _ in range(4000)
+    ]
+    rows += [(None, uuid_text()), (None, None), (tenants[0], None), ("ffffffff" + "-0" * 4, None)]
+    df = (
+        spark.createDataFrame(rows, "tenant_id string, id string")
+        .withColumn(ice.BUCKET_COLUMN, ice.bucket_of(table))
+        .withColumn(ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(table))
+    )
+    order = [ice.BUCKET_COLUMN, "tenant_id", "id"]
+    by_keys = df.orderBy(*order).collect()
+    prefixes = [bytes(r[ice.SORT_PREFIX_COLUMN]) for r in by_keys]
+    assert all(len(p) == 8 for p in prefixes)
+    assert prefixes == sorted(prefixes)
+    by_prefix = df.orderBy(ice.SORT_PREFIX_COLUMN, *order).collect()
+    assert [tuple(r) for r in by_prefix] == [tuple(r) for r in by_keys]
+    assert len(set(prefixes)) > 0.85 * len(rows)
