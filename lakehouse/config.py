@@ -342,6 +342,16 @@ class Settings:
         "in CodeCache for adapters'); the tiered default of 240 MiB is kept. Empty to "
         "disable.",
     )
+    spark_watch_java_options: str = setting(
+        "-XX:Tier4InvocationThreshold=25000 -XX:Tier4MinInvocationThreshold=3000 "
+        "-XX:Tier4CompileThreshold=75000 -XX:Tier4BackEdgeThreshold=200000",
+        "LAKEHOUSE_SPARK_WATCH_JAVA_OPTIONS",
+        "Added to the driver's JVM options of `pipeline watch`, whose one session runs "
+        "batch after batch: the server compiler (C2) waits for five times its default call "
+        "counts. Without it, a warm session still spends a third of each incremental run's "
+        "CPU compiling planner code that runs a few thousand times a run "
+        "(glue-scripts/README.md, where the CPU of a short run goes). Empty to disable.",
+    )
     spark_class_archive: bool = setting(
         True,
         "LAKEHOUSE_SPARK_CLASS_ARCHIVE",

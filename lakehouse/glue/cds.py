@@ -63,6 +63,8 @@ EXIT_PATIENCE_SECONDS = 300.0
 _NEUTRAL_OPTIONS = (
     "-Xlog",
     "-XX:TieredStopAtLevel",
+    "-XX:CompileThresholdScaling",
+    "-XX:Tier",
     "-XX:ReservedCodeCacheSize",
     "-XX:+ExitOnOutOfMemoryError",
     "-XX:-ExitOnOutOfMemoryError",

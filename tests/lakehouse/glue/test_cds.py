@@ -300,7 +300,10 @@ def test_the_key_follows_java_the_jars_and_the_options_that_matter(tmp_path: Pat
     # Neither the heap (below the compressed-pointer limit), the JIT, logging nor the OOM
     # policy changes which classes load or whether the archive maps.
     assert key(heap_mib=3072) == base
-    neutral = f"{options} -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xlog:gc"
+    neutral = (
+        f"{options} -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xlog:gc "
+        "-XX:Tier4InvocationThreshold=25000 -XX:CompileThresholdScaling=2"
+    )
     assert key(java_options=neutral + " -XX:+ExitOnOutOfMemoryError") == base
     changed = {
         "heap over 32 GiB": key(heap_mib=40 * 1024),

@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.errors import LakehouseError
-from lakehouse.glue.runner import _run_script, fatal_failure
+from lakehouse.glue.runner import _run_script, driver_java_options, fatal_failure
 
 
 def test_a_script_is_called_through_its_main_with_the_job_argv(tmp_path: Path) -> None:
@@ -165,6 +165,33 @@ def test_the_quick_start_jvm_keeps_a_full_code_cache() -> None:
     )
     assert "-XX:TieredStopAtLevel=1" in options
     assert reserved >= 240 * 1024 * 1024
+
+
+def test_only_the_watch_jvm_delays_the_server_compiler() -> None:
+    """``pipeline watch``'s driver (long-lived) gets the watch options, which the JVM takes;
+    a full refresh or a one-off run keeps the default thresholds."""
+    from lakehouse.config import Settings
+
+    settings = Settings()
+    watch = driver_java_options(settings, long_lived=True)
+    assert driver_java_options(settings) == settings.spark_driver_java_options
+    assert "Tier4" not in driver_java_options(settings, quick_start=True)
+    flags = subprocess.run(
+        ["java", *watch.split(), "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    values = {
+        line.split()[1]: line.split("=")[1].split()[0]
+        for line in flags.splitlines()
+        if line.split()[1:2] and line.split()[1].startswith("Tier4")
+    }
+    assert values["Tier4InvocationThreshold"] == "25000"
+    assert values["Tier4CompileThreshold"] == "75000"
+    assert driver_java_options(settings.replace(spark_watch_java_options=" "), long_lived=True) == (
+        settings.spark_driver_java_options
+    )
 
 
 #: The session a pipeline run builds, in a new process (this one's JVM already has the test
