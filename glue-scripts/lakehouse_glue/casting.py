@@ -33,55 +33,25 @@ _TRUE = ("true", "t", "1")
 _FALSE = ("false", "f", "0")
 
 
-#: A JSON string with no raw control character (escapes spelled out), possessive throughout: a
-#: text never makes Java's matcher backtrack or recurse per character.
-_JSON_STRING = r'"[^"\\\x00-\x1f]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+"'
-_JSON_NUMBER = r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+"
-_JSON_SCALAR = rf"(?:{_JSON_STRING}|{_JSON_NUMBER}|true|false|null)"
-_JSON_MEMBER = rf"{_JSON_STRING} *+: *+{_JSON_SCALAR}"
-#: One JSON document of the shape PostgreSQL prints most ``jsonb`` values in: a scalar, or an
-#: object of scalars, spaces as its only whitespace. Every text it matches is valid JSON; the
-#: others (nesting, other whitespace, anything invalid) are left to the parser.
-_FLAT_JSON = (
-    rf"^ *+(?:\{{ *+(?:{_JSON_MEMBER} *+(?:, *+{_JSON_MEMBER} *+)*+)?+\}}|{_JSON_SCALAR}) *+\z"
-)
-
-
 def json_valid(raw: SparkColumn) -> SparkColumn:
     """Whether ``raw`` is one complete JSON document (NULL stays NULL).
 
-    Spark has no JSON validator. Most values (an object of scalars, as PostgreSQL prints a
-    ``jsonb`` without nesting) are recognised by one regular expression (:data:`_FLAT_JSON`),
-    which accepts only valid JSON. The rest go to Jackson: ``json_array_length`` over the text
-    wrapped in ``[...]`` reads every token of the document (objects, arrays and scalars alike,
-    nested values skipped token by token without being copied) and gives NULL for a malformed
-    text; exactly one element means one document (the blank text has none, and ``1, 2`` two).
-    It stops at the bracket that closes the array, so a text that closes it early (``1] [2``,
-    read as ``[1]`` and a rest never read) is caught by a second count, over ``[...,0]``: the
-    whole text was read only if that one is two. That parser tolerates raw control characters
-    inside strings and strings in single quotes (Spark enables both for Hive), which JSON (and
-    PostgreSQL) forbid, so a text holding a control character or a single quote is judged by
-    ``from_json`` instead, told to reject both: a full parse that also copies every value, too
-    slow for every row. None accepts ``NaN`` or ``Infinity``: they are not JSON.
-
-    The regular expression first: Spark sets a Jackson parser up per value (a reader, its
-    UTF-8 decoder and buffers), which costs more than reading a short value; 99.7% of the
-    events' ``properties`` at scale 10 are flat objects (figures: glue-scripts/README.md,
-    "Data quality").
+    Spark has no JSON validator. ``json_array_length`` over the text wrapped in ``[...]`` makes
+    Jackson read every token of the document (objects, arrays and scalars alike, nested values
+    skipped token by token without being copied) and gives NULL for a malformed text or for
+    trailing garbage; exactly one element means one document (the blank text has none, and
+    ``1, 2`` two). That parser tolerates raw control characters inside strings, which JSON
+    (and PostgreSQL) forbid, so a text holding one is judged by ``from_json`` instead, whose
+    parser rejects them: a full parse that also copies every value, too slow for every row.
+    Neither accepts ``NaN`` or ``Infinity`` as JSON either: they are not JSON.
     """
-    count = F.json_array_length
     wrapped = F.concat(F.lit("["), raw, F.lit("]"))
-    strict = F.from_json(
-        wrapped,
-        "array<string>",
-        {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false"},
+    strict = F.from_json(wrapped, "array<string>", {"allowNonNumericNumbers": "false"})
+    return F.when(
+        raw.isNotNull(),
+        F.coalesce(F.json_array_length(wrapped) == F.lit(1), F.lit(False))
+        & (~raw.rlike(_CONTROL) | strict.isNotNull()),
     )
-    lenient = raw.rlike(_CONTROL) | raw.contains("'")
-    parsed = F.coalesce(
-        (count(wrapped) == F.lit(1)) & (count(F.concat(F.lit("["), raw, F.lit(",0]"))) == F.lit(2)),
-        F.lit(False),
-    ) & (~lenient | strict.isNotNull())
-    return F.when(raw.isNotNull(), raw.rlike(_FLAT_JSON) | parsed)
 
 
 def typed_value(raw: SparkColumn, column: Column) -> tuple[SparkColumn, SparkColumn]:
