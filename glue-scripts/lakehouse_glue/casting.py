@@ -38,19 +38,32 @@ def json_valid(raw: SparkColumn) -> SparkColumn:
 
     Spark has no JSON validator. ``json_array_length`` over the text wrapped in ``[...]`` makes
     Jackson read every token of the document (objects, arrays and scalars alike, nested values
-    skipped token by token without being copied) and gives NULL for a malformed text or for
-    trailing garbage; exactly one element means one document (the blank text has none, and
-    ``1, 2`` two). That parser tolerates raw control characters inside strings, which JSON
-    (and PostgreSQL) forbid, so a text holding one is judged by ``from_json`` instead, whose
-    parser rejects them: a full parse that also copies every value, too slow for every row.
-    Neither accepts ``NaN`` or ``Infinity`` as JSON either: they are not JSON.
+    skipped token by token without being copied) and gives NULL for a malformed text; exactly
+    one element means one document (the blank text has none, and ``1, 2`` two). Jackson stops
+    at the bracket that closes the wrapping array, so a text that closes it early (``1] [2``
+    read as ``[1]``, ``[1]]``) would pass: a text holding a ``]`` is counted again wrapped in
+    ``[...,0]``, which has two elements only if the whole text was read (a second parser set-up
+    for those texts only). Spark's JSON functions accept raw control characters inside strings
+    and strings in single quotes (both for Hive), which JSON (and PostgreSQL) forbid, so a text
+    holding a control character or a single quote is judged by ``from_json`` instead, told to
+    reject both: a full parse that also copies every value, too slow for every row. None
+    accepts ``NaN`` or ``Infinity``: they are not JSON.
     """
+    count = F.json_array_length
     wrapped = F.concat(F.lit("["), raw, F.lit("]"))
-    strict = F.from_json(wrapped, "array<string>", {"allowNonNumericNumbers": "false"})
+    whole = F.when(
+        raw.contains("]"), count(F.concat(F.lit("["), raw, F.lit(",0]"))) == F.lit(2)
+    ).otherwise(F.lit(True))
+    strict = F.from_json(
+        wrapped,
+        "array<string>",
+        {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false"},
+    )
+    lenient = raw.rlike(_CONTROL) | raw.contains("'")
     return F.when(
         raw.isNotNull(),
-        F.coalesce(F.json_array_length(wrapped) == F.lit(1), F.lit(False))
-        & (~raw.rlike(_CONTROL) | strict.isNotNull()),
+        F.coalesce((count(wrapped) == F.lit(1)) & whole, F.lit(False))
+        & (~lenient | strict.isNotNull()),
     )
 
 

@@ -268,6 +268,69 @@ def test_hostile_json(spark: SparkSession) -> None:
     assert got == [(v, True) for v in valid] + [(None, False) for _ in invalid] + [(None, True)]
 
 
+def test_json_edges(spark: SparkSession) -> None:
+    """Texts at the edges of what Spark's JSON functions accept: a wrapping array closed early,
+    single quotes, nesting, escapes and whitespace get the verdicts JSON gives."""
+    col = Column("j", "json", nullable=True)
+    valid = [
+        '{"a": "]", "b": "[", "c": "}{"}',  # brackets inside strings
+        '{"a": "\\\\"}',  # an escaped backslash ends the string
+        '{"a": "\\"}"}',
+        '{"a": "\\/\\b\\f\\n\\r\\t\\uD83D\\uDE00"}',
+        '{"a":1,"b":null}',  # no spaces
+        '{ "a" :  1 ,  "b" : true }',
+        '{"a": 1, "a": 2}',  # a repeated name is still JSON
+        '{"a": 0, "b": -0.5, "c": 1E+10, "d": 123456789012345678901234567890}',
+        '{"a": [[1, [2]], {"b": [3]}]}',  # nesting
+        '{"a": ["it\'s"], "b\'": 1}',  # a single quote inside strings
+        "[[], [[]], [{}]]",
+        '["]", "[", "\\"]"]',
+        '{"a": "x"}\t',  # whitespace other than spaces
+        "\r\n[1]",
+        '{"a": "\u007f"}',  # DEL is no control character in JSON
+        "123",
+        '"a string"',
+        "false",
+    ]
+    invalid = [
+        "1] [2",  # closes the wrapping array early: the rest was never read
+        '"a"] ["b"',
+        "[1]] [[2",
+        '{"a": 1}] [{"b": 2}',
+        "1] x",
+        '{"a": 01}',  # leading zero
+        '{"a": 1.}',
+        '{"a": .5}',
+        '{"a": +1}',
+        '{"a": 1e}',
+        '{"a": "\\x"}',  # no such escape
+        '{"a": "\\u12"}',
+        '{"a": "\\"}',  # the quote is escaped: the string never ends
+        '{"a": "x"',
+        '{"a" "x"}',
+        '{"a": "x",}',
+        '{,"a": 1}',
+        "{'a': 1}",  # single quotes (Spark's own JSON functions accept them, for Hive)
+        "['a']",
+        "'a'",
+        "{a: 1}",
+        '{"a": True}',
+        '{"a": nul}',
+        '{"a": 1} {"b": 2}',
+        '{"a": "x\u0000y"}',  # a raw NUL inside a string
+        '{"a": 1}\u0001',  # a control character that is no JSON whitespace
+        "\u00a0{}",  # a no-break space is no JSON whitespace
+        "[1]]",
+        "]",
+        "[",
+        ",",
+    ]
+    got = _cast(spark, col, [*valid, *invalid])
+    assert got == [(v, True) for v in valid] + [(None, False) for _ in invalid], [
+        (t, ok) for t, (_, ok) in zip([*valid, *invalid], got, strict=True)
+    ]
+
+
 def test_a_trailing_line_break_is_an_error_in_every_strict_type(spark: SparkSession) -> None:
     # Java's "$" (Spark's rlike) also matches before a final line terminator, and Spark's casts
     # trim it away: a pattern ending in "$" would type "42\n" as 42 instead of quarantining it.
