@@ -384,10 +384,13 @@ class AthenaEngine:
         self._lease = pool.lease(key, build)
         return self._lease
 
-    def execute(self, text: str) -> list[QueryResult]:
+    def execute(self, text: str, as_text: bool = False) -> list[QueryResult]:
         """Run every statement of ``text`` in order; all are checked before the first runs.
 
         The timeout covers the whole call: reading the tables and every statement.
+        ``as_text``: the caller only prints the results (their text and CSV): DuckDB makes
+        the text where it can (:func:`~lakehouse.athena.fetch.fetch_text`), so pyarrow is not
+        loaded; Python values are then made from the text if asked for.
         """
         deadline = time.monotonic() + self.limits.timeout_seconds
         statements = self.prepare(text)
@@ -397,14 +400,16 @@ class AthenaEngine:
                 needed[t.qualified_name] = t
         functions = any(translate.needs_functions(st.duck_sql) for st in statements)
         session = self._session_for(list(needed.values()), deadline, functions)
-        return [self._run(session, st, deadline) for st in statements]
+        return [self._run(session, st, deadline, as_text) for st in statements]
 
-    def _run(self, session: Session | Lease, statement: _Statement, deadline: float) -> QueryResult:
+    def _run(
+        self, session: Session | Lease, statement: _Statement, deadline: float, as_text: bool
+    ) -> QueryResult:
         duck_sql = statement.duck_sql
         query_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            values, description = session.run(duck_sql, deadline)
+            values, description = session.run(duck_sql, deadline, as_text)
         except AthenaQueryError as error:
             if self.save_results:
                 self._results.write_metadata(

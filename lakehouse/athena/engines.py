@@ -20,7 +20,10 @@ EngineKind = Literal["local", "athena"]
 class QueryEngine(Protocol):
     """What the local DuckDB engine and the Amazon Athena engine have in common."""
 
-    def execute(self, text: str) -> list[QueryResult]: ...
+    def execute(self, text: str, as_text: bool = False) -> list[QueryResult]:
+        """One result per statement; ``as_text``: the caller only prints them (their text
+        and CSV), so an engine may fetch them as text."""
+        ...
 
     def close(self) -> None: ...
 

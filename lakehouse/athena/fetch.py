@@ -35,6 +35,15 @@ than the rest of a one-off dashboard call at 10,000 tenants); text is put into A
 buffers (:func:`_strings`). The result CSV (:meth:`ResultValues.write_csv`) hands Arrow's CSV
 writer the columns it prints as Athena does as they are, so a result printed as CSV only does
 not load ``pyarrow.compute`` either.
+
+A caller that only prints its results (``lakehouse athena``) asks for them as text
+(:func:`fetch_text`): when every column is of a type whose DuckDB text is Athena's (integers,
+``BOOLEAN``, ``VARCHAR``, ``DECIMAL`` of any scale, ``DATE`` with its ``infinity`` dates as
+``9999-12-31`` and ``0001-01-01``), DuckDB casts the columns to text itself and the result is
+kept as those strings (:class:`ResultText`); its CSV is built from them a column at a time, so
+such a call never imports pyarrow (about 0.2 CPU s, more than the rest of a one-off dashboard
+call's result handling at 10,000 tenants). Its Python values are made from the text when asked,
+exactly as ``fetchall()`` makes them (the tests compare both ways).
 """
 
 from __future__ import annotations
@@ -226,6 +235,169 @@ def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
     if reader is None:
         return ResultValues(types, first)
     return ResultValues(types, first, reader.read_all())
+
+
+# DuckDB's text of a value of these types is Athena's (see :func:`fetch_text`).
+_TEXT_AS_IS = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "BOOLEAN",
+        "DATE",
+    }
+)
+# The name the text query gives the statement's result (it reads the result only).
+_TEXT_OF = "athena_text_of"
+
+
+class ResultText(ResultValues):
+    """A result fetched as the text Athena prints: each row a tuple of ``str`` (None is NULL).
+
+    Args:
+        types: The DuckDB type of each column (each one :func:`fetch_text` casts).
+        cells: Every row as its values' text.
+    """
+
+    def __init__(self, types: Sequence[str], cells: list[tuple[str | None, ...]]) -> None:
+        super().__init__(types, [])
+        self._cells = cells
+        self._rows = None
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row as ``fetchall()`` gives it, made from the text (once)."""
+        if self._rows is None:
+            columns = []
+            for i, t in enumerate(self.types):
+                parse = _from_text(t)
+                texts = [row[i] for row in self._cells]
+                columns.append(
+                    texts if parse is None else [None if v is None else parse(v) for v in texts]
+                )
+            self._rows = list(zip(*columns, strict=True)) if columns else []
+        return self._rows
+
+    def text_rows(self, null: _Null) -> list[list[str | _Null]]:
+        if null is None:
+            return [list(row) for row in self._cells]
+        return [[null if v is None else v for v in row] for row in self._cells]
+
+    def csv_lines(self) -> list[str]:
+        """Every row as its line of Athena's result CSV (every value quoted, NULL empty), no
+        line feed, built a column at a time: a column's values are quoted and their quotes
+        doubled only where it holds any, NULL is marked and the marks removed from the lines
+        that hold one."""
+        if not self._cells:
+            return []
+        mark = "\x00"  # NULL, until the lines are joined: no value here holds one (checked)
+        columns: list[Sequence[str]] = []
+        for column in zip(*self._cells, strict=True):
+            present: Sequence[str] = (
+                [mark if v is None else v for v in column] if None in column else column  # type: ignore[misc]
+            )
+            text = "".join(v for v in column if v is not None)
+            if mark in text:
+                return [_csv_line(row) for row in self._cells]
+            if '"' in text:
+                present = [v.replace('"', '""') for v in present]
+            columns.append(present)
+        lines = ['"' + '","'.join(row) + '"' for row in zip(*columns, strict=True)]
+        null = '"' + mark + '"'
+        return [line.replace(null, "") if mark in line else line for line in lines]
+
+    def write_csv(self, fh: IO[bytes], columns: Sequence[str]) -> None:
+        """Write Athena's result CSV to ``fh``: a header, then :meth:`csv_lines`."""
+        lines = [_csv_line(tuple(columns)), *self.csv_lines()]
+        fh.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _csv_line(values: Sequence[str | None]) -> str:
+    return ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in values)
+
+
+def text_select(types: Sequence[str]) -> str | None:
+    """The select list that casts each column of a result of ``types`` (by position) to the
+    text Athena prints, or None when a column's DuckDB text is not Athena's."""
+    out = []
+    for i, t in enumerate(types, start=1):
+        if t == "VARCHAR":
+            out.append(f"#{i}")
+        elif t == "DATE":
+            # DuckDB prints 'infinity'; its Python value (and so Athena's text here) is
+            # date.max, and date.min for '-infinity'.
+            out.append(
+                f"case #{i} when 'infinity'::date then '9999-12-31' "
+                f"when '-infinity'::date then '0001-01-01' else cast(#{i} as varchar) end"
+            )
+        elif t in _TEXT_AS_IS or _DECIMAL.fullmatch(t):
+            out.append(f"cast(#{i} as varchar)")
+        else:
+            return None
+    return ", ".join(out) if out else None
+
+
+def fetch_text(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[ResultText, list[Any]] | None:
+    """The result of ``sql`` as text (and its column descriptions), cast by DuckDB, or None
+    when it is not one SELECT, a column is of a type :func:`text_select` does not cast, or
+    DuckDB cannot bind it (nothing has run then: the caller runs it as usual and reports its
+    error)."""
+    import duckdb
+
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error:
+        return None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        return None
+    query = sql.rstrip("; \t\r\n\f\v")
+    try:
+        relation = con.sql(query)  # a SELECT is bound here, not run
+    except duckdb.Error:
+        return None
+    if relation is None:
+        return None
+    description = list(relation.description)
+    types = [str(d[1]) for d in description]
+    select = text_select(types)
+    if select is None:
+        return None
+    # The statement as a subquery (a line feed ends a trailing comment), its columns by
+    # position (names may repeat); DuckDB keeps the subquery's order.
+    cells = con.execute(f"select {select} from (\n{query}\n) as {_TEXT_OF}").fetchall()
+    return ResultText(types, cells), description
+
+
+def _from_text(type_name: str) -> Callable[[str], Any] | None:
+    """How ``fetchall()``'s value of a column is made from its text (None: the text is it)."""
+    if type_name == "VARCHAR":
+        return None
+    if type_name == "BOOLEAN":
+        return "true".__eq__
+    if type_name == "DATE":
+        return _date_of_text
+    if _DECIMAL.fullmatch(type_name):
+        return Decimal
+    return int
+
+
+def _date_of_text(text: str) -> Any:
+    """A DATE's Python value from its text: a date outside Python's range stays text, as
+    ``fetchall()`` gives it (``10000-01-01``, ``0001-12-31 (BC)``)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return text
 
 
 def fetch_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:

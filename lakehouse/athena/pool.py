@@ -106,11 +106,13 @@ class Lease:
     def session(self) -> Session:
         return self._entry.session
 
-    def run(self, sql: str, deadline: float) -> tuple[ResultValues, list[Any]]:
+    def run(
+        self, sql: str, deadline: float, as_text: bool = False
+    ) -> tuple[ResultValues, list[Any]]:
         """:meth:`Session.run` on the lease's cursor."""
         if self.closed:
             raise AthenaQueryError("GENERIC_INTERNAL_ERROR", "the session lease has ended")
-        return run_on(self.con, sql, deadline, self.limits)
+        return run_on(self.con, sql, deadline, self.limits, as_text)
 
     def close(self) -> None:
         """End the lease: roll back whatever it did, close its cursor, return the session."""

@@ -237,8 +237,11 @@ class AthenaRemoteEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def execute(self, text: str) -> list[QueryResult]:
-        """Run every statement of ``text`` in order; stop at the first that fails."""
+    def execute(self, text: str, as_text: bool = False) -> list[QueryResult]:
+        """Run every statement of ``text`` in order; stop at the first that fails.
+
+        ``as_text`` changes nothing: Athena returns every value as text already.
+        """
         return [self._run(statement) for statement in split_sql(text)]
 
     def _run(self, statement: str) -> QueryResult:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from lakehouse.athena.fetch import ResultValues
+from lakehouse.athena.fetch import ResultText, ResultValues
 from lakehouse.athena.trino.output import render, renderer
 
 
@@ -107,12 +107,13 @@ def write_csv(
 
     ``rows`` are Python rows, or a result's values: a large result's CSV is then written from
     its Arrow columns by Arrow's CSV writer (which quotes every value and leaves NULL empty,
-    as Athena does), without making its values Python objects. ``types`` are the DuckDB column
+    as Athena does), and a result fetched as text from its text, without making its values
+    Python objects. ``types`` are the DuckDB column
     types (values print by their type, as Athena's do; a result's values know their own). The
     file is created readable by its owner only (results are tenant data).
     """
     if isinstance(rows, ResultValues):
-        if rows.columnar:
+        if rows.columnar or isinstance(rows, ResultText):
             with _private_binary(path) as out:
                 rows.write_csv(out, columns)
             return

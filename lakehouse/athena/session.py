@@ -39,7 +39,7 @@ import duckdb
 
 from lakehouse.athena import views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
-from lakehouse.athena.fetch import ResultValues, fetch_values
+from lakehouse.athena.fetch import ResultValues, fetch_text, fetch_values
 from lakehouse.catalog.store import DATABASES, CatalogTable
 
 if TYPE_CHECKING:
@@ -296,20 +296,27 @@ class Session:
         for name in _SHADOWED_SCALARS:
             self.con.execute(f"create or replace macro {views.ident(name)}() as error({message})")
 
-    def run(self, sql: str, deadline: float) -> tuple[ResultValues, list[Any]]:
+    def run(
+        self, sql: str, deadline: float, as_text: bool = False
+    ) -> tuple[ResultValues, list[Any]]:
         """Values and column descriptions of ``sql``, interrupted at ``deadline``.
 
-        ``deadline`` is a ``time.monotonic()`` value.
+        ``deadline`` is a ``time.monotonic()`` value. ``as_text``: the caller only prints the
+        values; DuckDB casts them to text where it can (:func:`~lakehouse.athena.fetch.fetch_text`).
 
         Raises:
             AthenaQueryError: ``EXCEEDED_TIME_LIMIT`` past the deadline; any DuckDB error in
                 Athena's terms.
         """
-        return run_on(self.con, sql, deadline, self.limits)
+        return run_on(self.con, sql, deadline, self.limits, as_text)
 
 
 def run_on(
-    con: duckdb.DuckDBPyConnection, sql: str, deadline: float, limits: Limits
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    deadline: float,
+    limits: Limits,
+    as_text: bool = False,
 ) -> tuple[ResultValues, list[Any]]:
     """:meth:`Session.run` on ``con`` (a session's connection or a cursor of it)."""
     remaining = deadline - time.monotonic()
@@ -325,6 +332,9 @@ def run_on(
     timer.daemon = True
     timer.start()
     try:
+        text = fetch_text(con, sql) if as_text else None
+        if text is not None:
+            return text
         cursor = con.execute(sql)
         description = list(cursor.description or [])
         values = fetch_values(cursor)

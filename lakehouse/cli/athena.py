@@ -195,7 +195,8 @@ def athena(
     text = read_sql_file(file, settings.athena_max_sql_bytes) if file is not None else str(sql)
     engine = open_engine(settings, tenant=tenant, kind=engine_kind)
     try:
-        results = engine.execute(text)
+        # Results are only printed here: as text, so a large one does not load pyarrow.
+        results = engine.execute(text, as_text=True)
     finally:
         engine.close()
     for i, result in enumerate(results):

@@ -378,3 +378,170 @@ def test_text_becomes_the_arrow_array_pyarrow_would_make(texts: list[str | None]
     made.validate(full=True)
     assert made.equals(pa.array(texts, pa.string()))
     assert made.null_count == texts.count(None)
+
+
+# -- a result fetched as text (execute(..., as_text=True), what the CLI asks for) --------------
+
+# Every type DuckDB casts to Athena's text itself, over 256 rows: nulls in every column,
+# extremes, decimals of scale 0 to 18 (negative, zero, trailing zeros), DuckDB's infinite dates,
+# dates before year 1000 and outside Python's range, and text with unicode, quotes, commas, line
+# breaks, an empty string and a NUL character.
+_AS_TEXT = (
+    "select i, (i % 2 = 0) as b, (i % 256 - 128)::tinyint as ti, i::ubigint as ub, "
+    "(i * 170141183460469231731687303715884105)::hugeint as h, "
+    "case when i % 5 = 0 then null else (i * 1.37 - 300)::decimal(18,2) end as m, "
+    "((i - 200) * 0.0000000001)::decimal(38,10) as m10, "
+    "((i - 200) * 0.000000000000000001)::decimal(38,18) as m18, "
+    "(i - 300)::decimal(18,0) as m0, "
+    "case when i % 4 = 0 then null else date '0999-12-30' + i::integer end as day, "
+    "case i when 5 then date '20000-01-01' when 300 then date 'infinity' "
+    "when 301 then date '-infinity' when 302 then date '0001-01-01' - 1 "
+    "when 303 then date '9999-12-31' else date '2024-02-27' + i::integer end as far, "
+    "case when i % 7 = 0 then null when i % 7 = 1 then '' when i = 9 then 'nul' || chr(0) "
+    'else \'a "quoted", tenant ☃ é line\' || chr(10) || i || chr(13) end as "v, ""x""" '
+    "from range(600) as r(i) order by i desc"
+)
+# Types whose DuckDB text is not Athena's: fetched as values, as without as_text.
+_NOT_AS_TEXT = [
+    "select i * 0.5 as d, (i / 3)::float as f, i from range(300) as r(i) order by i",
+    "select timestamp '2024-01-01 10:00:00.123456' + to_seconds(i) as t from range(300) r(i)",
+    "select timestamptz '2024-01-01 10:00:00+02' as t, 1.5::decimal(4,2) as m",
+    "select [1, 2] as l, {'a': 1} as s, interval 3 day as iv, 'x'::blob as bl",
+    "select uuid '3b2d8c0e-6a4e-4a4e-9a4e-3b2d8c0e6a4e' as u, time '10:00:00' as t",
+]
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, as_text: bool) -> tuple[Any, list[Any]]:
+    import time
+
+    from lakehouse.athena.session import Limits, run_on
+
+    return run_on(con, sql, time.monotonic() + 60, Limits(), as_text)
+
+
+def test_a_result_fetched_as_text_is_each_values_text_and_fetchall_rows(tmp_path: Path) -> None:
+    from lakehouse.athena.fetch import ResultText
+
+    con = duckdb.connect()
+    types, expected = _rendered(con, _AS_TEXT)
+    values, description = _run(con, _AS_TEXT, as_text=True)
+    assert isinstance(values, ResultText)
+    assert [str(d[1]) for d in description] == types == list(values.types)
+    assert [str(d[0]) for d in description][-1] == 'v, "x"'
+    assert values.text_rows(None) == expected
+    assert values.text_rows("NULL") == [["NULL" if v is None else v for v in r] for r in expected]
+    # The cases that need care, spelled out (rows are in descending order).
+    by_i = {int(str(row[0])): row for row in expected}
+    assert by_i[201][6:8] == ["0.0000000001", "0.000000000000000001"]
+    assert by_i[0][6:9] == ["-0.0000000200", "-0.000000000000000200", "-300"]
+    assert [by_i[i][10] for i in (5, 300, 301, 302, 303)] == [
+        "20000-01-01",
+        "9999-12-31",
+        "0001-01-01",
+        "0001-12-31 (BC)",
+        "9999-12-31",
+    ]
+    assert by_i[1][9] == "0999-12-31"
+    assert by_i[9][11] == "nul\x00"
+    # Its Python values, made from the text, are fetchall()'s: value and type.
+    _same(con.execute(_AS_TEXT).fetchall(), values.rows)
+    # Its CSV is the CSV of those rows (a NUL in a value: built value by value) ...
+    columns = [str(d[0]) for d in description]
+    write_csv(tmp_path / "text.csv", columns, values)
+    write_csv(tmp_path / "rows.csv", columns, con.execute(_AS_TEXT).fetchall(), types)
+    text = (tmp_path / "text.csv").read_bytes().decode("utf-8")
+    assert text == (tmp_path / "rows.csv").read_bytes().decode("utf-8")
+    assert stat.S_IMODE((tmp_path / "text.csv").stat().st_mode) == 0o600
+    # ... and without one, built a column at a time: the same bytes.
+    no_nul = _AS_TEXT.replace("when i = 9 then 'nul' || chr(0) ", "")
+    values, _ = _run(con, no_nul, as_text=True)
+    write_csv(tmp_path / "text.csv", columns, values)
+    write_csv(tmp_path / "rows.csv", columns, con.execute(no_nul).fetchall(), types)
+    text = (tmp_path / "text.csv").read_bytes().decode("utf-8")  # \r kept
+    assert text == (tmp_path / "rows.csv").read_bytes().decode("utf-8")
+    assert text.startswith('"i","b","ti","ub","h","m","m10","m18","m0","day","far","v, ""x"""\n')
+    assert '"a ""quoted"", tenant ☃ é line\n598\r"\n' in text
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_a_small_result_fetched_as_text(count: int, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    sql = f"select null::varchar as v, 1.50::decimal(4,2) as m from range({count})"
+    values, description = _run(con, sql, as_text=True)
+    assert len(values) == count
+    assert values.rows == con.execute(sql).fetchall()
+    write_csv(tmp_path / "r.csv", [str(d[0]) for d in description], values)
+    assert (tmp_path / "r.csv").read_text("utf-8") == '"v","m"\n' + ',"1.50"\n' * count
+
+
+@pytest.mark.parametrize("sql", [*_NOT_AS_TEXT, _TEXT, "create table t (m decimal(4,2))"])
+def test_as_text_prints_every_other_result_as_its_values(sql: str, tmp_path: Path) -> None:
+    # Doubles, timestamps and the rest are fetched as values (DuckDB's text is not Athena's);
+    # a statement other than one SELECT is run once, as it is without as_text.
+    from lakehouse.athena.fetch import ResultText
+
+    text, description = _run(duckdb.connect(), sql, as_text=True)
+    values, same_description = _run(duckdb.connect(), sql, as_text=False)
+    assert not isinstance(text, ResultText)
+    assert description == same_description
+    assert text.text_rows("NULL") == values.text_rows("NULL")
+    columns = [str(d[0]) for d in description]
+    write_csv(tmp_path / "a.csv", columns, text)
+    write_csv(tmp_path / "b.csv", columns, values)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_a_timeout_stops_a_result_fetched_as_text() -> None:
+    import time
+
+    from lakehouse.athena.errors import AthenaQueryError
+    from lakehouse.athena.session import Limits, run_on
+
+    con = duckdb.connect()
+    sql = "select count(*) from range(100000000000) a"
+    started = time.monotonic()
+    with pytest.raises(AthenaQueryError) as caught:
+        run_on(con, sql, time.monotonic() + 0.5, Limits(timeout_seconds=0.5), as_text=True)
+    assert caught.value.code == "EXCEEDED_TIME_LIMIT"
+    assert time.monotonic() - started < 30
+
+
+# More than 256 rows of types DuckDB prints as Athena does: the CLI asks for text, so neither
+# pyarrow nor pandas loads (before, every result of more than 256 rows loaded pyarrow).
+_CLI_TEXT_SQL = (
+    "select i, (i % 2 = 0) as b, cast(cast(i as varchar) || '.05' as decimal(12,2)) as m, "
+    "case when i % 5 = 0 then null else cast('-' || cast(i as varchar) || '.5' "
+    "as decimal(18,2)) end as n, "
+    "case when i % 4 = 0 then null else date_add('day', i, date '2024-01-01') end as day, "
+    "case when i % 7 = 0 then null else 'a \"q\", ' || cast(i as varchar) end as v "
+    "from (select a.x + 10 * b.x + 100 * c.x as i from (values 0, 1, 2, 3, 4, 5, 6, 7, 8, 9) "
+    "as a(x) cross join (values 0, 1, 2, 3, 4, 5, 6, 7, 8, 9) as b(x) "
+    "cross join (values 0, 1, 2, 3, 4, 5) as c(x)) as t order by i"
+)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_a_large_result_in_the_cli_loads_neither_pyarrow_nor_pandas(
+    fmt: str, tmp_path: Path
+) -> None:
+    out, modules = _cli(tmp_path, "--format", fmt, _CLI_TEXT_SQL)
+    # (numpy too: only the translation's Python functions load it, and this SQL needs none.)
+    assert not [m for m in modules if m.split(".")[0] in ("pyarrow", "pandas", "numpy")]
+    expected = [[row[0], row[1], row[2], row[3], row[5], row[6]] for row in _cli_expected()]
+    names = ["i", "b", "m", "n", "day", "v"]
+    if fmt == "json":
+        assert json.loads(out) == [dict(zip(names, row, strict=True)) for row in expected]
+        return
+    if fmt == "table":
+        from lakehouse.cli.tables import markdown_table
+
+        cells = [["NULL" if v is None else v for v in row] for row in expected]
+        assert out == markdown_table(names, cells)
+        return
+
+    def field(value: str | None) -> str:
+        return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+    lines = [",".join(f'"{n}"' for n in names)]
+    lines += [",".join(field(v) for v in row) for row in expected]
+    assert out == "\n".join(lines) + "\n"

@@ -387,3 +387,24 @@ def test_a_table_removed_from_the_catalog_is_not_found_any_more(lake: Lake) -> N
     with pytest.raises(AthenaQueryError) as refused:
         ask(lake, pool, "acme")
     assert refused.value.code == "TABLE_NOT_FOUND"
+
+
+def test_a_kept_session_answers_as_text_with_the_same_values(lake: Lake) -> None:
+    # The CLI's way (execute(..., as_text=True)) through a kept, locked tenant session: DuckDB
+    # casts the tenant's rows to text in the session's own cursor, and nothing else changes.
+    from lakehouse.athena.fetch import ResultText
+
+    pool = SessionPool()
+    sql = "select tenant_id, revenue_date, net_revenue from gold.revenue order by revenue_date"
+    for slug in TENANTS:
+        with AthenaEngine(
+            lake.iceberg.settings, tenant=slug, save_results=False, sessions=pool
+        ) as engine:
+            (values,) = engine.execute(sql)
+            (text,) = engine.execute(sql, as_text=True)
+        assert isinstance(text.values, ResultText)
+        assert text.text_rows() == values.text_rows()
+        assert text.rows == values.rows
+        assert [r[2] for r in text.rows] == [r["net_revenue"] for r in lake.revenue[slug]]
+        assert {r[0] for r in text.rows} == {TENANTS[slug]}
+    assert pool.builds == len(TENANTS)
