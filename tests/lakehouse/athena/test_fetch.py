@@ -279,6 +279,17 @@ def _cli_expected() -> list[list[str | None]]:
     return rows
 
 
+def _result_csv(names: list[str], rows: list[list[str | None]]) -> str:
+    """Athena's result CSV of ``rows`` (texts): every value quoted, NULL empty and unquoted."""
+
+    def field(value: str | None) -> str:
+        return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+    lines = [",".join(f'"{n}"' for n in names)]
+    lines += [",".join(field(v) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def _cli(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
     """(standard output, the modules imported) of a new ``lakehouse athena`` process."""
     env = {
@@ -322,13 +333,7 @@ def test_a_large_result_in_the_cli_prints_its_text_without_pandas(fmt: str, tmp_
     if fmt == "json":
         assert json.loads(out) == [dict(zip(names, row, strict=True)) for row in expected]
         return
-
-    def field(value: str | None) -> str:
-        return "" if value is None else '"' + value.replace('"', '""') + '"'
-
-    lines = [",".join(f'"{n}"' for n in names)]
-    lines += [",".join(field(v) for v in row) for row in expected]
-    assert out == "\n".join(lines) + "\n"
+    assert out == _result_csv(names, expected)
 
 
 def test_a_date_column_is_printed_by_arrow_whatever_its_nulls_hide(tmp_path: Path) -> None:
@@ -538,10 +543,4 @@ def test_a_large_result_in_the_cli_loads_neither_pyarrow_nor_pandas(
         cells = [["NULL" if v is None else v for v in row] for row in expected]
         assert out == markdown_table(names, cells)
         return
-
-    def field(value: str | None) -> str:
-        return "" if value is None else '"' + value.replace('"', '""') + '"'
-
-    lines = [",".join(f'"{n}"' for n in names)]
-    lines += [",".join(field(v) for v in row) for row in expected]
-    assert out == "\n".join(lines) + "\n"
+    assert out == _result_csv(names, expected)
