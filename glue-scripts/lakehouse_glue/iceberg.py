@@ -259,7 +259,11 @@ def uuid_sort_prefix(table: Table) -> Column:
     Only for a tenant and key that are lower-case UUIDs (the typed value of a ``uuid`` column)
     or NULL; :data:`LAYOUT`'s buckets fit the byte (at most 255).
     """
-    assert LAYOUT.tenant_buckets < 256
+    if not 0 < LAYOUT.tenant_buckets < 256:
+        raise ValueError(
+            f"tenant_buckets = {LAYOUT.tenant_buckets} in the layout declaration: the full "
+            "refresh's sort prefix holds the bucket in one byte; declare 1 to 255 buckets"
+        )
     bucket = F.lpad(F.hex(F.coalesce(F.col(BUCKET_COLUMN) + F.lit(1), F.lit(0))), 2, "0")
     key = table.key or TENANT_COLUMN
 

@@ -357,9 +357,12 @@ def _history_by_file(spark: SparkSession, table: ice.Table) -> DataFrame:
 
 
 def _uuid_keys(entity: Entity) -> bool:
-    """Whether the entity's tenant and key are UUIDs: then a full refresh sorts its rows on
-    :func:`lakehouse_glue.iceberg.uuid_sort_prefix` (typed UUIDs are lower-case hex)."""
-    return all(entity.column(c).type == "uuid" for c in (entity.tenant_column, entity.primary_key))
+    """Whether a full refresh sorts the entity's rows on
+    :func:`lakehouse_glue.iceberg.uuid_sort_prefix`: its tenant and key are UUIDs (typed UUIDs
+    are lower-case hex) and the layout's bucket fits the prefix's byte (the layout allows more)."""
+    return ice.LAYOUT.tenant_buckets < 256 and all(
+        entity.column(c).type == "uuid" for c in (entity.tenant_column, entity.primary_key)
+    )
 
 
 def _write_full(

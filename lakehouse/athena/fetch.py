@@ -322,8 +322,13 @@ class ResultText(ResultValues):
         fh.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+def csv_field(value: str | None) -> str:
+    """One field of Athena's result CSV: the text double-quoted (quotes doubled), NULL empty."""
+    return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+
 def _csv_line(values: Sequence[str | None]) -> str:
-    return ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in values)
+    return ",".join(map(csv_field, values))
 
 
 def text_select(types: Sequence[str]) -> str | None:

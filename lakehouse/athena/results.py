@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from lakehouse.athena.fetch import ResultText, ResultValues
+from lakehouse.athena.fetch import ResultText, ResultValues, csv_field
 from lakehouse.athena.trino.output import render, renderer
 
 
@@ -81,19 +81,15 @@ def _private_binary(path: Path) -> BinaryIO:
     return open(fd, "wb")
 
 
-def _csv_field(value: str | None) -> str:
-    return "" if value is None else '"' + value.replace('"', '""') + '"'
-
-
 def csv_lines(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], types: Sequence[str] = ()
 ) -> Iterator[str]:
     """The lines of Athena's result CSV: a header, then every value double-quoted by its type,
     NULL as an empty unquoted field (each line ends with a line feed)."""
     renderers = [renderer(t) for t in (list(types) or [""] * len(columns))]
-    yield ",".join(_csv_field(c) for c in columns) + "\n"
+    yield ",".join(csv_field(c) for c in columns) + "\n"
     for row in rows:
-        fields = (_csv_field(r(v)) for v, r in zip(row, renderers, strict=True))
+        fields = (csv_field(r(v)) for v, r in zip(row, renderers, strict=True))
         yield ",".join(fields) + "\n"
 
 
