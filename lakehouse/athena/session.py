@@ -323,18 +323,29 @@ def run_on(
     if remaining <= 0:
         raise _timed_out(limits)
     fired = threading.Event()
+    done = threading.Event()
 
     def interrupt() -> None:
+        if done.wait(remaining):
+            return
         fired.set()
-        con.interrupt()
+        # DuckDB's interrupt stops only the statement running at that moment: the deadline
+        # may fall between two statements (the text path binds, then runs; a slow bind's
+        # error makes it step back to the plain path), so the statement that starts next
+        # must be stopped too. Interrupt again until the caller is done.
+        while True:
+            con.interrupt()
+            if done.wait(_REINTERRUPT_SECONDS):
+                return
 
-    timer = threading.Timer(remaining, interrupt)
-    timer.daemon = True
-    timer.start()
+    watchdog = threading.Thread(target=interrupt, name="athena-deadline", daemon=True)
+    watchdog.start()
     try:
         text = fetch_text(con, sql) if as_text else None
         if text is not None:
             return text
+        if fired.is_set():
+            raise _timed_out(limits)
         cursor = con.execute(sql)
         description = list(cursor.description or [])
         values = fetch_values(cursor)
@@ -343,8 +354,14 @@ def run_on(
             raise _timed_out(limits) from exc
         raise athena_error(exc) from exc
     finally:
-        timer.cancel()
+        done.set()
+        # No interrupt may reach the caller's next statement (a rollback, the next query).
+        watchdog.join()
     return values, description
+
+
+_REINTERRUPT_SECONDS = 0.02
+"""How often the deadline's watchdog interrupts again once the deadline has passed."""
 
 
 def _timed_out(limits: Limits) -> AthenaQueryError:

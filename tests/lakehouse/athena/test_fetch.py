@@ -511,6 +511,43 @@ def test_a_timeout_stops_a_result_fetched_as_text() -> None:
     assert time.monotonic() - started < 30
 
 
+class _SlowToBind:
+    """A DuckDB connection whose ``sql()`` (the text path's bind) takes ``delay`` seconds
+    first: the deadline then passes while no statement runs, where an interrupt stops
+    nothing (the CLI's timeout failed so on a loaded CI machine)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, delay: float) -> None:
+        self._con = con
+        self._delay = delay
+
+    def sql(self, query: str) -> Any:
+        import time
+
+        time.sleep(self._delay)
+        return self._con.sql(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def test_a_deadline_passed_between_statements_still_stops_the_query() -> None:
+    import time
+    from typing import cast
+
+    from lakehouse.athena.errors import AthenaQueryError
+    from lakehouse.athena.session import Limits, run_on
+
+    con = cast(duckdb.DuckDBPyConnection, _SlowToBind(duckdb.connect(), delay=0.6))
+    sql = "select count(*) from range(100000000000) a"
+    started = time.monotonic()
+    with pytest.raises(AthenaQueryError) as caught:
+        run_on(con, sql, time.monotonic() + 0.3, Limits(timeout_seconds=0.3), as_text=True)
+    assert caught.value.code == "EXCEEDED_TIME_LIMIT"
+    assert time.monotonic() - started < 30
+    # Nothing interrupts the connection's next statement.
+    assert con.execute("select 42").fetchall() == [(42,)]
+
+
 # More than 256 rows of types DuckDB prints as Athena does: the CLI asks for text, so neither
 # pyarrow nor pandas loads (before, every result of more than 256 rows loaded pyarrow).
 _CLI_TEXT_SQL = (
