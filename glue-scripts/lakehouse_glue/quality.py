@@ -513,7 +513,7 @@ def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
     each table they read.
 
     Every table's rows become the facts ``(rule, tenant, value, judged)`` of every rule (one
-    ``explode``); all facts are grouped by ``(rule, tenant, value)`` (how many judged, how
+    ``stack``); all facts are grouped by ``(rule, tenant, value)`` (how many judged, how
     many targets), then by rule. A key held twice is a group of two judged facts; a reference
     without its row is a group with no target fact.
     """
@@ -524,22 +524,27 @@ def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
             continue
         verdicts[i] = rule
         for facts in rule.facts:
-            fact = F.struct(
-                F.lit(i).alias("r"),
-                (F.lit(None) if facts.tenant is None else facts.tenant).cast("string").alias("t"),
-                facts.value.cast("string").alias("v"),
-                F.lit(1 if facts.judged else 0).alias("s"),
+            # A fact outside ``where`` gets no rule (NULL) and is dropped after the stack.
+            r = F.lit(i) if facts.where is None else F.when(facts.where, F.lit(i))
+            by_table.setdefault(facts.table, (facts.rows, []))[1].extend(
+                (
+                    r,
+                    (F.lit(None) if facts.tenant is None else facts.tenant).cast("string"),
+                    facts.value.cast("string"),
+                    F.lit(1 if facts.judged else 0),
+                )
             )
-            if facts.where is not None:
-                fact = F.when(facts.where, fact)
-            by_table.setdefault(facts.table, (facts.rows, []))[1].append(fact)
     if not by_table:
         return None
+    # ``stack`` makes a row's facts plain rows in generated code; an array of structs to
+    # explode is built and read back field by field for every row.
     frames = [
-        rows.select(F.explode(F.array(*facts)).alias("f")).where(F.col("f").isNotNull())
+        rows.select(F.stack(F.lit(len(facts) // 4), *facts).alias("r", "t", "v", "s")).where(
+            F.col("r").isNotNull()
+        )
         for _, (rows, facts) in sorted(by_table.items(), key=lambda item: item[0])
     ]
-    union = reduce(DataFrame.unionAll, frames).select("f.*")
+    union = reduce(DataFrame.unionAll, frames)
     groups = union.groupBy("r", "t", "v").agg(
         F.sum("s").alias("n"), F.count_if(F.col("s") == 0).alias("targets")
     )
