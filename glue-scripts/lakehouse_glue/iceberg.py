@@ -393,7 +393,7 @@ def create_if_missing(spark: SparkSession, table: Table, schema: StructType) -> 
     _set_write_order(spark, table, _loaded(spark, table))
 
 
-def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
+def replace(spark: SparkSession, table: Table, df: DataFrame, *, in_order: bool = False) -> None:
     """Replace the whole table with ``df`` in ONE commit (``create or replace table ... as``).
 
     The table keeps its snapshot history (time travel reaches the versions before), its schema
@@ -405,10 +405,15 @@ def replace(spark: SparkSession, table: Table, df: DataFrame) -> None:
     undoes the sort within files). The table's own mode is ``hash`` again as soon as it has a
     write order (:func:`_set_write_order`: ``write distributed by partition``), before any
     other write; :func:`converge` does the same, should a run die in between.
+
+    ``in_order``: ``df``'s rows are in that shape already (each Spark partition holds a
+    bucket's rows in the table's write order, or several buckets one after another), as a
+    filter of a table read from files written so is: they are written as they come, without
+    a sort.
     """
     clear_plain_parquet(spark, table)
     props = {**table_properties(table), "write.distribution-mode": "none"}
-    with temp_view(_clustered(spark, table, df)) as view:
+    with temp_view(df if in_order else _clustered(spark, table, df)) as view:
         spark.sql(
             f"create or replace table {table.ident} using iceberg "
             f"partitioned by ({_partition_clause()}) {_location_clause(spark, table)} "

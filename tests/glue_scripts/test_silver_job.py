@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from lakehouse_glue import iceberg as ice
 from lakehouse_glue.bronze import inspect_headers, read_files
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.silver import _history_by_file, _spread, discover_new_files
@@ -531,11 +532,14 @@ def test_a_rebuild_spreads_a_read_of_few_files_and_types_many_where_read(
 
 
 def test_a_full_refresh_writes_current_as_one_sorted_file_per_bucket(
-    spark: SparkSession, lake: Settings
+    spark: SparkSession, lake: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The current table is taken from the history just written without a shuffle of its own:
-    its rows must still land one file per bucket, sorted by tenant and key, and be the last
-    version of every key."""
+    """The current table is taken from the history just written without a shuffle or a sort
+    of its own: its rows must still land one file per bucket, sorted by tenant and key, and be
+    the last version of every key."""
+    # As a large table: read from history's files and written as read (a small one is
+    # written by one task, sorted: ice.small_write).
+    monkeypatch.setattr(ice, "SMALL_WRITE_BYTES", -1)
     b = bronze(lake)
     ks = range(1, 5)
     # Two full-load files, each holding some of every tenant's rows (as DMS splits a table).
