@@ -340,20 +340,31 @@ def _current_from_history(history: DataFrame, entity: Entity, started: datetime)
     )
 
 
-def _history_by_file(spark: SparkSession, table: ice.Table) -> DataFrame:
-    """The history table just rebuilt, read with no two files in one task.
+#: How many whole small files of a rebuilt history one read task may hold (the file-open cost
+#: is a read split over this): a rebuild writes a file per bucket, 64 small files for each
+#: table at 10,000 tenants.
+HISTORY_FILES_PER_TASK = 16
 
-    A rebuild writes history one file per bucket (:func:`lakehouse_glue.iceberg.replace`).
-    Iceberg packs small files into one read task by their size or its open cost, whichever is
-    larger; counting every file as a whole split (``file-open-cost`` equal to ``split-size``,
-    read options documented at https://iceberg.apache.org/docs/latest/spark-configuration/#read-options)
-    gives each file a task of its own, and a file larger than a split several. So every task
-    holds rows of one bucket, and the buckets are read on every core (at 10,000 tenants, 64
-    small files were packed into one task on one core).
+
+def _history_by_file(spark: SparkSession, table: ice.Table) -> DataFrame:
+    """The history table just rebuilt, read as whole files packed into tasks.
+
+    A rebuild writes history one file per bucket (:func:`lakehouse_glue.iceberg.replace`),
+    each sorted in the current table's write order, so a task that holds whole files holds
+    whole buckets in that order, and the current table is written as read (no shuffle, no
+    sort). Iceberg packs files into one read task by their size or its open cost, whichever is
+    larger, up to a split (read options documented at
+    https://iceberg.apache.org/docs/latest/spark-configuration/#read-options). With the open
+    cost a :data:`HISTORY_FILES_PER_TASK`-th of the split, a task holds at most that many small
+    files, so the buckets are still read on several cores (Iceberg's default open cost packed
+    the 64 small files of 10,000 tenants into one task on one core) without a task per file;
+    a file larger than a split is read in parts, a full part a task of its own.
     """
     # Spark's own read split (spark.sql.files.maxPartitionBytes, as bytes).
-    split = str(spark._jsparkSession.sessionState().conf().filesMaxPartitionBytes())
-    return spark.read.options(**{"split-size": split, "file-open-cost": split}).table(table.ident)
+    split = int(str(spark._jsparkSession.sessionState().conf().filesMaxPartitionBytes()))
+    return spark.read.options(
+        **{"split-size": str(split), "file-open-cost": str(split // HISTORY_FILES_PER_TASK)}
+    ).table(table.ident)
 
 
 def _uuid_keys(entity: Entity) -> bool:
@@ -371,8 +382,8 @@ def _write_full(
     """Full refresh: rows in, rows breaking a hard rule and rows written.
 
     History is rebuilt from every change (one commit, the one Spark job that reads bronze),
-    then the current state is taken from it (a second commit, read from history's files a
-    bucket per task and written as read, with no shuffle and no sort): the last version of
+    then the current state is taken from it (a second commit, read from history's files whole
+    buckets per task and written as read, with no shuffle and no sort): the last version of
     each key is the current row, by the same change order. The changes are shuffled once, by
     the table's bucket: the window that chains each key's versions then runs where the rows are,
     and its order (bucket, tenant, key) is the write's. The counts are observed while the rows
@@ -397,11 +408,11 @@ def _write_full(
         current = _current_from_history(history, entity, started)
         ice.replace(spark, tables.current, undeclared.mark(current, entity))
     else:
-        # Each read task holds one bucket's rows (one file, or a part of one), in the order
-        # history's write gave its files: (sort prefix,) bucket, tenant, key, then the change
-        # order. The current versions, filtered in that order, are in the current table's
-        # write order already, so they are written as they are read, with no shuffle and no
-        # sort (the sort was 8% of the events job's task samples at scale 10).
+        # Each read task holds whole buckets (whole files, or a part of one large file), each
+        # in the order history's write gave its file: (sort prefix,) bucket, tenant, key, then
+        # the change order. The current versions, filtered in that order, are in the current
+        # table's write order already, so they are written as they are read, with no shuffle
+        # and no sort (the sort was 8% of the events job's task samples at scale 10).
         current = _current_from_history(_history_by_file(spark, tables.history), entity, started)
         ice.replace(spark, tables.current, undeclared.mark(current, entity), in_order=True)
     written = ice.snapshot_summary(
