@@ -473,6 +473,22 @@ def snapshot_summary(spark: SparkSession, table: Table, snapshot_id: int | None)
     return {str(k): str(v) for k, v in dict(snapshot.summary()).items()}
 
 
+def one_file_per_partition(spark: SparkSession, table: Table) -> bool:
+    """Whether the table's current snapshot added exactly one data file per partition it
+    changed (a rebuild whose every bucket fits one file), read from the snapshot's summary.
+
+    False when the summary lacks the counts or a partition holds several files (a bucket
+    larger than ``write.target-file-size-bytes`` rolls over to a second file).
+    """
+    summary = snapshot_summary(spark, table, current_snapshot_id(spark, table))
+    files = summary.get("added-data-files")
+    partitions = summary.get("changed-partition-count")
+    total = summary.get("total-data-files")
+    if files is None or partitions is None or total is None:
+        return False
+    return int(files) == int(partitions) == int(total)
+
+
 def partition_fields(loaded: Any) -> list[tuple[str, str, str]]:
     """The current spec of a loaded table as (field name, transform, source column) triples."""
     schema = loaded.schema()

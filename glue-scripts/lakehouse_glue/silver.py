@@ -413,8 +413,18 @@ def _write_full(
         # the change order. The current versions, filtered in that order, are in the current
         # table's write order already, so they are written as they are read, with no shuffle
         # and no sort (the sort was 8% of the events job's task samples at scale 10).
+        # That holds only while each bucket is one file: a bucket rolled over to a second file
+        # could share a task with another bucket between its two parts, so then the rows are
+        # sorted within each task first, as any other write.
+        in_order = ice.one_file_per_partition(spark, tables.history)
         current = _current_from_history(_history_by_file(spark, tables.history), entity, started)
-        ice.replace(spark, tables.current, undeclared.mark(current, entity), in_order=True)
+        if not in_order:
+            current = current.withColumn(ice.BUCKET_COLUMN, ice.bucket_of(tables.current))
+            if _uuid_keys(entity):
+                current = current.withColumn(
+                    ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(tables.current)
+                )
+        ice.replace(spark, tables.current, undeclared.mark(current, entity), in_order=in_order)
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)
     )

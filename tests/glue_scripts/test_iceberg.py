@@ -276,6 +276,7 @@ def test_a_replaced_table_has_one_sorted_file_per_bucket(
         assert keys == sorted(keys)
         assert {tables.bucket_of(t) for t, _ in keys} == {f.partition[0]}
     assert ice.sort_columns(ice._loaded(spark, table)) == ["tenant_id", "id"]
+    assert ice.one_file_per_partition(spark, table)
     # The statement wrote with distribution mode "none" (the rows came shaped); the table's own
     # properties are the declared ones again, so a later MERGE is rebalanced by bucket.
     loaded = ice._loaded(spark, table)
@@ -285,6 +286,9 @@ def test_a_replaced_table_has_one_sorted_file_per_bucket(
     assert {k: properties.get(k) for k in ice.table_properties(table)} == ice.table_properties(
         table
     )
+    # A second file in a bucket: the rows of a bucket are no longer one file in write order.
+    df.limit(1).writeTo(table.ident).append()
+    assert not ice.one_file_per_partition(spark, table)
 
 
 def test_the_uuid_sort_prefix_never_decreases_along_bucket_tenant_and_key(
