@@ -496,21 +496,6 @@ def test_as_text_prints_every_other_result_as_its_values(sql: str, tmp_path: Pat
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
-def test_a_timeout_stops_a_result_fetched_as_text() -> None:
-    import time
-
-    from lakehouse.athena.errors import AthenaQueryError
-    from lakehouse.athena.session import Limits, run_on
-
-    con = duckdb.connect()
-    sql = "select count(*) from range(100000000000) a"
-    started = time.monotonic()
-    with pytest.raises(AthenaQueryError) as caught:
-        run_on(con, sql, time.monotonic() + 0.5, Limits(timeout_seconds=0.5), as_text=True)
-    assert caught.value.code == "EXCEEDED_TIME_LIMIT"
-    assert time.monotonic() - started < 30
-
-
 class _SlowToBind:
     """A DuckDB connection whose ``sql()`` (the text path's bind) takes ``delay`` seconds
     first: the deadline then passes while no statement runs, where an interrupt stops
@@ -530,18 +515,23 @@ class _SlowToBind:
         return getattr(self._con, name)
 
 
-def test_a_deadline_passed_between_statements_still_stops_the_query() -> None:
+@pytest.mark.parametrize(
+    ("bind_delay", "timeout"),
+    [(0.0, 0.5), (0.6, 0.3)],
+    ids=["while the query runs", "between the bind and the run"],
+)
+def test_a_timeout_stops_a_result_fetched_as_text(bind_delay: float, timeout: float) -> None:
     import time
     from typing import cast
 
     from lakehouse.athena.errors import AthenaQueryError
     from lakehouse.athena.session import Limits, run_on
 
-    con = cast(duckdb.DuckDBPyConnection, _SlowToBind(duckdb.connect(), delay=0.6))
+    con = cast(duckdb.DuckDBPyConnection, _SlowToBind(duckdb.connect(), delay=bind_delay))
     sql = "select count(*) from range(100000000000) a"
     started = time.monotonic()
     with pytest.raises(AthenaQueryError) as caught:
-        run_on(con, sql, time.monotonic() + 0.3, Limits(timeout_seconds=0.3), as_text=True)
+        run_on(con, sql, time.monotonic() + timeout, Limits(timeout_seconds=timeout), True)
     assert caught.value.code == "EXCEEDED_TIME_LIMIT"
     assert time.monotonic() - started < 30
     # Nothing interrupts the connection's next statement.
