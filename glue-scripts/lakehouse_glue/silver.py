@@ -376,6 +376,14 @@ def _uuid_keys(entity: Entity) -> bool:
     )
 
 
+def _sort_prefixed(df: DataFrame, table: ice.Table, entity: Entity) -> DataFrame:
+    """``df`` with the full refresh's sort prefix (:func:`lakehouse_glue.iceberg.uuid_sort_prefix`)
+    when :func:`_uuid_keys` says the entity takes one, else ``df`` as it is."""
+    if not _uuid_keys(entity):
+        return df
+    return df.withColumn(ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(table))
+
+
 def _write_full(
     spark: SparkSession, checked: DataFrame, entity: Entity, tables: Tables, started: datetime
 ) -> tuple[int, int, int]:
@@ -395,10 +403,8 @@ def _write_full(
     observed = checked.observe(seen, F.count(F.lit(1)).alias("n"), F.sum(_bad_flag()).alias("bad"))
     changes = to_change_rows(good_rows(observed), entity, started)
     bucketed = ice.with_bucket(tables.history, changes)
-    cluster = [ice.BUCKET_COLUMN]
-    if _uuid_keys(entity):
-        bucketed = bucketed.withColumn(ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(tables.history))
-        cluster.insert(0, ice.SORT_PREFIX_COLUMN)
+    bucketed = _sort_prefixed(bucketed, tables.history, entity)
+    cluster = [c for c in (ice.SORT_PREFIX_COLUMN, ice.BUCKET_COLUMN) if c in bucketed.columns]
     chained = versions(bucketed, entity, *cluster)
     ice.replace(spark, tables.history, undeclared.mark(chained, entity))
     totals = seen.get
@@ -420,10 +426,7 @@ def _write_full(
         current = _current_from_history(_history_by_file(spark, tables.history), entity, started)
         if not in_order:
             current = current.withColumn(ice.BUCKET_COLUMN, ice.bucket_of(tables.current))
-            if _uuid_keys(entity):
-                current = current.withColumn(
-                    ice.SORT_PREFIX_COLUMN, ice.uuid_sort_prefix(tables.current)
-                )
+            current = _sort_prefixed(current, tables.current, entity)
         ice.replace(spark, tables.current, undeclared.mark(current, entity), in_order=in_order)
     written = ice.snapshot_summary(
         spark, tables.current, ice.current_snapshot_id(spark, tables.current)
