@@ -13,10 +13,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from lakehouse.analytics.operations import MAX_PREFIX_CHARS, MAX_TENANT_PAGE, MAX_TENANT_PAGE_SIZE
 from lakehouse.analytics.pages import PAGES
 from lakehouse.analytics.service import run_page, tenant_engine
 from lakehouse.paths import DJANGO_DIR
 from tests.support.lake import Lake
+from tests.support.oracle import DASHBOARD_PG, pg_rows
 from tests.support.postgres import role_dsn
 
 SETUP = r"""
@@ -77,6 +79,9 @@ probes = {
     "unknown_page": f"/analytics/{mine}/secrets/",
     "traversal": f"/analytics/{mine}/..%2f..%2fetc/",
     "ops": "/analytics/ops/",
+    "ops_bad_page": "/analytics/ops/?page=-1",
+    "ops_sql_prefix": "/analytics/ops/?prefix=%27%20or%201%3D1%20--",
+    "ops_second_page": "/analytics/ops/?page=2&size=1",
 }
 out["probes"] = {k: [c.get(v).status_code, c.get(v).content.decode()] for k, v in probes.items()}
 out["bad_date"] = [c.get(f"/analytics/{mine}/revenue/?from=2024-02-30").status_code,
@@ -86,6 +91,20 @@ s = Client()
 s.force_login(staff)
 ops = s.get("/analytics/ops/")
 out["ops_staff"] = [ops.status_code, ops.content.decode().count("<tr>")]
+def tenant_card(path):
+    r = s.get(path)
+    body = r.content.decode()
+    card = body.split('<div class="card" id="tenants">', 1)[-1]
+    return {"status": r.status_code, "body": body if r.status_code != 200 else "",
+            "card": card if r.status_code == 200 else ""}
+hostile = {"page": ["abc", "-1", "0", "1.5", "99999999999", "\u0663", "1%3B%20select%201"],
+           "size": ["0", "201", "100000", "x"],
+           "prefix": ["%27%20or%201%3D1%20--", "%3Cscript%3E", "a%25", "a" * 65]}
+out["ops_hostile"] = {f"{k}={v}": tenant_card(f"/analytics/ops/?{k}={v}")
+                      for k, values in hostile.items() for v in values}
+out["ops_pages"] = {n: tenant_card(f"/analytics/ops/?page={n}&size=2")
+                    for n in ("1", "2", "999999")}
+out["ops_prefix"] = tenant_card(f"/analytics/ops/?prefix={mine[:3].upper()}&size=2")
 out["staff_their_page"] = s.get(f"/analytics/{theirs}/overview/").status_code
 print(json.dumps(out))
 """
@@ -201,3 +220,50 @@ def test_platform_staff_see_the_operations_view(pages_seen: dict[str, Any]) -> N
     assert status == 200
     assert rows > 10
     assert pages_seen["staff_their_page"] == 200
+
+
+def _slugs(card: str) -> list[str]:
+    """The tenant_slug cell (the third) of each row of the tenant table's card."""
+    body = card.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [row.split("<td>")[3].split("</td>")[0] for row in body.split("<tr>")[1:]]
+
+
+def test_the_operations_tenant_table_shows_a_page(
+    pages_seen: dict[str, Any], e2e_lake: Lake
+) -> None:
+    # Ranked as DuckDB and Athena order strings (code points), not by the database's collation.
+    ranked = sorted(pg_rows(e2e_lake.dsn, DASHBOARD_PG), key=lambda r: (r[0], r[2]))
+    slugs = [r[2] for r in ranked]
+    pages = -(-len(slugs) // 2)
+    assert pages >= 2, "the lake must have more than one page of 2 tenants"
+    seen = pages_seen["ops_pages"]
+    for asked, number in (("1", 1), ("2", 2), ("999999", pages)):  # past the end: the last
+        card = seen[asked]["card"]
+        assert seen[asked]["status"] == 200
+        assert f"{len(slugs)} tenants" in card
+        assert f"page {number} of {pages}" in card
+        assert _slugs(card) == slugs[(number - 1) * 2 : number * 2]
+    assert 'rel="next"' in seen["1"]["card"]
+    assert 'rel="prev"' not in seen["1"]["card"]
+    assert "?page=2&amp;size=2#tenants" in seen["1"]["card"]
+    assert 'rel="prev"' in seen["999999"]["card"]
+    assert 'rel="next"' not in seen["999999"]["card"]
+    mine = pages_seen["mine"]
+    prefix = mine[:3].lower()
+    wanted = [r[2] for r in ranked if r[2].startswith(prefix) or r[1].lower().startswith(prefix)]
+    assert _slugs(pages_seen["ops_prefix"]["card"]) == wanted[:2]
+    assert f"{len(wanted)} tenant" in pages_seen["ops_prefix"]["card"]
+
+
+def test_hostile_tenant_table_values_are_a_400_that_echoes_nothing(
+    pages_seen: dict[str, Any],
+) -> None:
+    messages = {  # the whole answer is one of our own sentences: nothing of the URL in it
+        f"page must be a whole number from 1 to {MAX_TENANT_PAGE}",
+        f"size must be a whole number from 1 to {MAX_TENANT_PAGE_SIZE}",
+        "the tenant prefix may hold only letters, digits, spaces and '-', '_' or '.' "
+        f"(at most {MAX_PREFIX_CHARS})",
+    }
+    for asked, seen in pages_seen["ops_hostile"].items():
+        assert seen["status"] == 400, asked
+        assert seen["body"] in messages, asked

@@ -363,3 +363,26 @@ def test_platform_staff_see_the_operations_view(site: Site, browser: WebDriver) 
     slugs = {td.get_attribute("textContent") for td in cells}
     assert {site.mine[1], site.theirs[1]} <= slugs
     browser.save_screenshot(str(site.shots / "operations.png"))
+    # One tenant a page: the next page holds the next tenant; the filter keeps the size.
+    total = len(cells)
+
+    def shown() -> tuple[str, list[str]]:
+        count = browser.find_element(By.ID, "tenant-count").text
+        cells = browser.find_elements(By.CSS_SELECTOR, f"#tenants tbody tr td:nth-child({nth})")
+        return count, [str(td.get_attribute("textContent")) for td in cells]
+
+    browser.get(f"{site.base}/analytics/ops/?size=1")
+    count, first = shown()
+    assert f"{total} tenants" in count
+    assert f"page 1 of {total}" in count
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#tenant-pages a[rel=next]"))
+    count, second = shown()
+    assert f"page 2 of {total}" in count
+    assert len(first) == len(second) == 1
+    assert first != second
+    box = browser.find_element(By.CSS_SELECTOR, "#tenant-filter input[name=prefix]")
+    box.send_keys(site.mine[1])
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#tenant-filter button"))
+    count, found = shown()
+    assert found == [site.mine[1]]
+    assert "page 1 of 1" in count

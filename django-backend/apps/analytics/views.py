@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -184,10 +185,43 @@ def plotly_js(request: HttpRequest) -> FileResponse:
     return response
 
 
+def _tenant_links(table: dict[str, Any]) -> dict[str, str]:
+    """The tenant table's first, previous, next and last page links (those that lead
+    somewhere), keeping its size and prefix; built from the parsed request, never from the
+    URL's own text."""
+    asked: ops.TenantPageRequest = table["request"]
+    number, pages = table.get("number", 1), table.get("pages", 1)
+
+    def link(to: int) -> str:
+        query: dict[str, str | int] = {"page": to}
+        if asked.size != ops.TENANT_PAGE_SIZE:
+            query["size"] = asked.size
+        if asked.prefix:
+            query["prefix"] = asked.prefix
+        return f"?{urlencode(query)}#tenants"
+
+    out: dict[str, str] = {}
+    if number > 1:
+        out["first"], out["previous"] = link(1), link(number - 1)
+    if number < pages:
+        out["next"], out["last"] = link(number + 1), link(pages)
+    return out
+
+
 @login_required
 @require_GET
 def operations(request: HttpRequest) -> HttpResponse:
-    """Replication, pipeline runs, quality, reconcile and gold freshness, for platform staff."""
+    """Replication, pipeline runs, quality, reconcile, gold freshness and one page of the
+    tenants (``?page=N&size=S&prefix=P``), for platform staff."""
     if not is_platform_staff(request.user):
         return tenant_not_found()
-    return render(request, "analytics/operations.html", ops.overview(get_settings()))
+    try:
+        asked = ops.parse_tenant_page(
+            request.GET.get("page"), request.GET.get("size"), request.GET.get("prefix")
+        )
+    except ops.BadTenantPageError as exc:
+        # Our own wording; the request's value is not repeated.
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    context = ops.overview(get_settings(), asked)
+    context["tenant_links"] = _tenant_links(context["tenants"])
+    return render(request, "analytics/operations.html", context)
