@@ -19,6 +19,13 @@ Measured, per tenant count:
   (``QueryResult.rows``). ``all_tenant_gold_aggregate_s`` is the
   same query reduced to one row (its tenant count and net revenue), which separates reading the
   lake from handing over the result;
+* ``ops_tenant_page_first_s`` / ``..._middle_s`` - the operations page's tenant table as it
+  runs (:func:`lakehouse.analytics.operations.tenant_page`): the count of tenants, then one
+  page of 50 rows chosen in SQL (``ORDER BY`` rank, slug ``OFFSET`` m ``LIMIT`` 50), its values
+  as text, for the first page and the middle one (page 101 of 200 at 10,000 tenants, the only
+  page at 8); best of ``QUERY_RUNS`` in one engine, ``..._cpu_s`` the median CPU seconds.
+  ``ops_tenant_page_view_s`` is the first page as a page view gets it: a new engine each time
+  (its tables read from the files), as :func:`lakehouse.analytics.operations.tenants` does;
 * ``single_tenant_file_share_max`` - for the largest and a median tenant, the share of a table's
   data files its scoped query plans (bucket, then min/max), the highest over all tables;
   ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
@@ -74,6 +81,7 @@ from bench.common import (
     source_database,
     timed,
 )
+from lakehouse.analytics import operations as ops
 from lakehouse.athena.engine import AthenaEngine, QueryResult
 from lakehouse.catalog import iceberg
 from lakehouse.config import Settings
@@ -184,6 +192,49 @@ def _calls(
     return round(min(walls), 3), round(statistics.median(cpus), 4)
 
 
+def _engine_calls(
+    n: int, settings: Settings, use: Callable[[AthenaEngine], object]
+) -> tuple[float, float]:
+    """(best wall seconds, median CPU seconds of this process) of ``n`` calls of ``use`` on one
+    engine, after a first, unmeasured one."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    with AthenaEngine(settings, save_results=False) as engine:
+        use(engine)
+        for _ in range(n):
+            t0, c0 = time.perf_counter(), time.process_time()
+            use(engine)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+    return round(min(walls), 3), round(statistics.median(cpus), 4)
+
+
+def _tenant_table(settings: Settings, tenants: int) -> dict[str, float]:
+    """The operations page's tenant table: its first and middle page in a warm engine, and its
+    first page as a page view (a new engine each call)."""
+    out: dict[str, float] = {}
+    pages = -(-tenants // ops.TENANT_PAGE_SIZE)
+    for name, number in (("first", 1), ("middle", pages // 2 + 1)):
+        request = ops.TenantPageRequest(number=number)
+        wall, cpu = _engine_calls(
+            QUERY_RUNS, settings, lambda e, r=request: ops.tenant_page(e, r).result.text_rows()
+        )
+        out[f"ops_tenant_page_{name}_s"], out[f"ops_tenant_page_{name}_cpu_s"] = wall, cpu
+    walls: list[float] = []
+    cpus: list[float] = []
+    ops.tenants(settings)  # not measured: the operating system's file cache
+    for _ in range(QUERY_RUNS):
+        t0, c0 = time.perf_counter(), time.process_time()
+        shown = ops.tenants(settings)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        if "error" in shown:
+            raise RuntimeError(f"the operations page's tenant table failed: {shown['error']}")
+    out["ops_tenant_page_view_s"] = round(min(walls), 3)
+    out["ops_tenant_page_view_cpu_s"] = round(statistics.median(cpus), 4)
+    return out
+
+
 def _best_of(
     n: int,
     settings: Settings,
@@ -276,6 +327,7 @@ def _run(
             "select count(*) as tenants, sum(net_revenue) as net_revenue "
             f"from (\n{dashboard}\n) as dashboard",
         )
+        out.update(_tenant_table(settings, tenants))
         probes, changed = _sample_tenants(dsn)
         out["single_tenant_file_share_max"] = _file_share(settings, probes)
         out["single_tenant_query_s"] = _best_of(QUERY_RUNS, settings, sql, tenant=probes[0])
@@ -355,6 +407,12 @@ def main() -> None:
         "all_tenant_gold_aggregate_s",
         "all_tenant_gold_query_cli_s",
         "all_tenant_gold_query_cli_cpu_s",
+        "ops_tenant_page_first_s",
+        "ops_tenant_page_first_cpu_s",
+        "ops_tenant_page_middle_s",
+        "ops_tenant_page_middle_cpu_s",
+        "ops_tenant_page_view_s",
+        "ops_tenant_page_view_cpu_s",
         "incremental_10_tenants_s",
     ):
         metrics[f"ratio_{key}"] = round(metrics[f"t{many}_{key}"] / metrics[f"t{few}_{key}"], 2)
