@@ -24,8 +24,8 @@ Measured, per tenant count:
   page of 50 rows chosen in SQL (``ORDER BY`` rank, slug ``OFFSET`` m ``LIMIT`` 50), its values
   as text, for the first page and the middle one (page 101 of 200 at 10,000 tenants, the only
   page at 8); best of ``QUERY_RUNS`` in one engine, ``..._cpu_s`` the median CPU seconds.
-  ``ops_tenant_page_view_s`` is the first page as a page view gets it: a new engine each time
-  (its tables read from the files), as :func:`lakehouse.analytics.operations.tenants` does;
+  ``ops_tenant_page_view_s`` is the first page as a page view gets it
+  (:func:`lakehouse.analytics.operations.tenants`, through the process's kept engine);
 * ``single_tenant_file_share_max`` - for the largest and a median tenant, the share of a table's
   data files its scoped query plans (bucket, then min/max), the highest over all tables;
   ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
@@ -211,7 +211,7 @@ def _engine_calls(
 
 def _tenant_table(settings: Settings, tenants: int) -> dict[str, float]:
     """The operations page's tenant table: its first and middle page in a warm engine, and its
-    first page as a page view (a new engine each call)."""
+    first page as a page view gets it."""
     out: dict[str, float] = {}
     pages = -(-tenants // ops.TENANT_PAGE_SIZE)
     for name, number in (("first", 1), ("middle", pages // 2 + 1)):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -255,17 +256,68 @@ def tenant_page(engine: QueryEngine, request: TenantPageRequest) -> TenantPage:
     return TenantPage(request=request, number=number, pages=pages, total=total, result=result)
 
 
-def tenants(settings: Settings, request: TenantPageRequest | None = None) -> dict[str, Any]:
-    """One page of the tenant performance dashboard over every tenant (platform staff only)."""
+@dataclass
+class _KeptEngine:
+    stamp: object
+    engine: QueryEngine
+
+
+_STAFF_LOCK = threading.Lock()
+_STAFF_ENGINES: dict[tuple[str, str], _KeptEngine] = {}
+
+
+def forget_staff_engines() -> None:
+    """Close the engines kept for the tenant table (tests; a process that drops a lake)."""
+    with _STAFF_LOCK:
+        while _STAFF_ENGINES:
+            _, kept = _STAFF_ENGINES.popitem()
+            kept.engine.close()
+
+
+def _staff_page(settings: Settings, request: TenantPageRequest) -> TenantPage:
+    """One page of the tenant table through this process's kept engine over every tenant.
+
+    A new local engine reads every table it needs from its files (at 10,000 tenants, 192 small
+    files: most of a page view's time), so the view keeps one per lake and catalog, used by one
+    page view at a time. That engine's session resolves each table again at every call, so a
+    commit since the last view is read (:meth:`lakehouse.athena.session.Session.register`); a
+    changed catalog (a crawl) or a failed call makes a new engine. Amazon Athena keeps nothing
+    between queries: there, each view opens its engine as before.
+    """
     from lakehouse.athena.engines import open_engine
 
-    asked = request or TenantPageRequest()
-    try:
-        engine = open_engine(settings, save_results=False)  # a view, not a query to keep
+    if settings.athena_engine == "athena":
+        engine = open_engine(settings, save_results=False)
         try:
-            found = tenant_page(engine, asked)
+            return tenant_page(engine, request)
         finally:
             engine.close()
+    from lakehouse.catalog.store import catalog_stamp
+
+    key = (settings.lake, settings.catalog_uri)
+    with _STAFF_LOCK:
+        stamp = catalog_stamp(settings.catalog_uri)  # before the engine reads the catalog
+        kept = _STAFF_ENGINES.get(key)
+        if kept is not None and kept.stamp != stamp:
+            del _STAFF_ENGINES[key]
+            kept.engine.close()
+            kept = None
+        if kept is None:
+            kept = _KeptEngine(stamp, open_engine(settings, save_results=False))
+            _STAFF_ENGINES[key] = kept
+        try:
+            return tenant_page(kept.engine, request)
+        except BaseException:
+            del _STAFF_ENGINES[key]
+            kept.engine.close()
+            raise
+
+
+def tenants(settings: Settings, request: TenantPageRequest | None = None) -> dict[str, Any]:
+    """One page of the tenant performance dashboard over every tenant (platform staff only)."""
+    asked = request or TenantPageRequest()
+    try:
+        found = _staff_page(settings, asked)
     except LakehouseError as exc:
         return {"error": str(exc).splitlines()[0], "columns": [], "rows": [], "request": asked}
     return {

@@ -10,6 +10,7 @@ a prefix, and the count is every tenant that matches.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -21,12 +22,14 @@ from typing import Any
 import psycopg
 import pytest
 
+from lakehouse.analytics import operations
 from lakehouse.analytics.operations import (
     MAX_TENANT_PAGE,
     MAX_TENANT_PAGE_SIZE,
     TENANT_PAGE_SIZE,
     BadTenantPageError,
     TenantPageRequest,
+    forget_staff_engines,
     parse_tenant_page,
     tenant_page,
     tenant_page_sql,
@@ -183,6 +186,7 @@ def crowded(pg_cluster: LocalCluster) -> Iterator[tuple[Settings, str]]:
         crawl(settings, ["silver", "gold"])
         yield settings, dsn
     finally:
+        forget_staff_engines()
         shutil.rmtree(root, ignore_errors=True)
         pg_cluster.drop_database(name)
 
@@ -255,3 +259,24 @@ def test_the_operations_table_is_the_page_as_text(crowded: tuple[Settings, str])
     assert (shown["first_row"], shown["last_row"]) == (SIZE + 1, 2 * SIZE)
     assert shown["columns"][:3] == ["net_revenue_rank", "tenant_name", "tenant_slug"]
     assert [row[2] for row in shown["rows"]] == [r[2] for r in expected[SIZE : 2 * SIZE]]
+
+
+def test_page_views_keep_one_engine_until_the_catalog_changes(
+    crowded: tuple[Settings, str],
+) -> None:
+    settings, dsn = crowded
+    expected = _expected(dsn)
+    forget_staff_engines()
+    key = (settings.lake, settings.catalog_uri)
+    first = tenants(settings, TenantPageRequest(1, SIZE))
+    engine = operations._STAFF_ENGINES[key].engine
+    second = tenants(settings, TenantPageRequest(3, SIZE))
+    assert operations._STAFF_ENGINES[key].engine is engine  # the second view read no files
+    assert [r[2] for r in first["rows"]] == [r[2] for r in expected[:SIZE]]
+    assert [r[2] for r in second["rows"]] == [r[2] for r in expected[2 * SIZE : 3 * SIZE]]
+    document = next(Path(settings.catalog_uri).rglob("*.json"))
+    stat = document.stat()
+    os.utime(document, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a crawl
+    third = tenants(settings, TenantPageRequest(1, SIZE))
+    assert operations._STAFF_ENGINES[key].engine is not engine
+    assert third["rows"] == first["rows"]
