@@ -369,3 +369,26 @@ def test_hostile_uuids(spark: SparkSession) -> None:
         "",
     ]
     assert _cast(spark, col, [good, *bad]) == [(good.lower(), True)] + [(None, False)] * len(bad)
+
+
+def test_uuid_digits_are_exactly_the_hexadecimal_ones(spark: SparkSession) -> None:
+    # Whatever form the patterns take (ranges, or the digits spelled out): any character put in
+    # a digit's place must type exactly when it is one of the 22 hexadecimal spellings, with the
+    # neighbours of each range, every control and Latin-1 character and look-alikes (full-width,
+    # Arabic-Indic digits, dotted capital I, Kelvin sign) refused.
+    col = Column("id", "uuid", nullable=True)
+    hexdigits = set("0123456789abcdefABCDEF")
+    others = [0x0130, 0x0131, 0x017F, 0x0660, 0x0669, 0x212A, 0xFF10, 0xFF21, 0xFF41, 0xFF46]
+    chars = [chr(c) for c in [*range(0x00, 0x250), *others]]
+    lower = "0e0e0e0e-1111-2222-3333-44444444abcd"
+    upper = lower.upper()
+    # A character in the first and in the last place, of a lower-case UUID (the kept form) and of
+    # an upper-case one (matched again and lowered).
+    cases = [(t, i, ch) for t in (lower, upper) for i in (0, 35) for ch in chars]
+    got = _cast(spark, col, [t[:i] + ch + t[i + 1 :] for t, i, ch in cases])
+    want = [
+        ((t[:i] + ch + t[i + 1 :]).lower(), True) if ch in hexdigits else (None, False)
+        for t, i, ch in cases
+    ]
+    assert got == want
+    assert sum(ok for _, ok in got) == 4 * len(hexdigits)
