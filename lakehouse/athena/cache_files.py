@@ -1,11 +1,18 @@
-"""The folders of the engine's kept files (Iceberg plans, prepared statements): pruning.
+"""The folders of the engine's kept files (Iceberg plans, prepared statements): pruning and
+a bound on their size.
 
 Each cache keeps one JSON file per entry directly in its folder, written under a temporary
-name first; what makes an entry stale is the cache's own rule.
+name first; what makes an entry stale is the cache's own rule (:func:`prune`, run by
+``lakehouse maintain``). Between two maintenance runs a folder is also bounded by a number of
+entries (:func:`cap`, after each write): every distinct query text and every tenant's plan of
+every snapshot is an entry, so without a bound a user trying page after page or filter after
+filter, or a watch committing every few seconds, would grow the lake without end. An entry
+read is touched (:func:`touch`), so the entries evicted first are the least recently used.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import time
 from collections.abc import Callable
@@ -38,4 +45,71 @@ def prune(
         if stale:
             path.unlink(missing_ok=True)
             removed += 1
+    return removed
+
+
+def touch(path: Path) -> None:
+    """Mark the entry ``path`` as just used (its modification time), so :func:`cap` keeps it
+    over entries unused for longer. A lake this process may not write is left as it is."""
+    try:
+        os.utime(path)
+    except OSError:
+        return
+
+
+#: A process looks at a folder's size on its first write there and then every this many writes
+#: (a listing of tens of thousands of names on every write would cost more than the misses it
+#: saves); between two looks a folder may exceed its bound by as many writes times processes.
+CHECK_EVERY = 32
+_writes: dict[Path, int] = {}
+
+
+def after_write(folder: Path, temp_prefix: str, max_entries: int) -> int:
+    """Called after each entry written to ``folder``: :func:`cap` on the process's first write
+    there and every :data:`CHECK_EVERY` writes after it; returns how many entries were removed."""
+    count = _writes.get(folder, 0)
+    _writes[folder] = count + 1
+    if count % CHECK_EVERY:
+        return 0
+    return cap(folder, temp_prefix, max_entries)
+
+
+def cap(folder: Path, temp_prefix: str, max_entries: int) -> int:
+    """Keep at most ``max_entries`` entries in ``folder``: above that, remove the least recently
+    used (oldest modification time) down to three quarters of it, so that a folder at its bound
+    is not listed and sorted again on every write; returns how many were removed.
+
+    Only regular ``.json`` files directly in ``folder`` count and are removed; temporary files
+    are :func:`prune`'s. An entry removed while another process reads it is prepared again by
+    that process (a missing entry is a miss, never an error).
+    """
+    if max_entries < 1:
+        raise ValueError(f"max_entries must be at least 1, not {max_entries}")
+    try:
+        with os.scandir(folder) as listing:
+            names = [
+                e.name
+                for e in listing
+                if e.name.endswith(".json")
+                and not e.name.startswith(temp_prefix)
+                and e.is_file(follow_symlinks=False)
+            ]
+    except FileNotFoundError:
+        return 0
+    if len(names) <= max_entries:
+        return 0
+    aged: list[tuple[float, Path]] = []
+    for name in names:
+        path = folder / name
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue  # removed by another process meanwhile
+        if stat.S_ISREG(info.st_mode):
+            aged.append((info.st_mtime, path))
+    aged.sort()
+    removed = 0
+    for _, path in aged[: max(0, len(aged) - max_entries * 3 // 4)]:
+        path.unlink(missing_ok=True)
+        removed += 1
     return removed

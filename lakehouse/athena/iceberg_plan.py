@@ -56,6 +56,10 @@ BASE_KEY = "iceberg.table"
 # Bump when the stored shape changes (the code fingerprint changes with it anyway).
 _FORMAT_VERSION = "3"
 CACHE_DIR = ("_cache", "iceberg-plans")
+#: At most this many plans are kept (:func:`lakehouse.athena.cache_files.cap`): a plan is of
+#: one table's snapshot for every tenant or for one tenant, so thousands of tenants each reading
+#: a dozen tables need tens of thousands between two maintenance runs.
+MAX_ENTRIES = 32768
 _TEMP_PREFIX = ".plan-"
 # The code whose behaviour a plan records: editing any of these makes new keys.
 _PLANNING_CODE = (
@@ -217,11 +221,14 @@ def _cache_file(lake_root: Path, key: str) -> Path:
 def load(lake_root: Path, key: str) -> Plan | None:
     """The plan kept under ``key``, or None when there is none (or it is unreadable)."""
     try:
-        data = json.loads(_cache_file(lake_root, key).read_bytes())
-        return Plan.from_json(data)
+        path = _cache_file(lake_root, key)
+        data = json.loads(path.read_bytes())
+        plan = Plan.from_json(data)
     except (OSError, ValueError, KeyError):
         # A plan that is absent, half-written by a crash, or not a plan: plan again.
         return None
+    cache_files.touch(path)
+    return plan
 
 
 def save(lake_root: Path, key: str, plan: Plan, of: PlanOf) -> None:
@@ -237,6 +244,7 @@ def save(lake_root: Path, key: str, plan: Plan, of: PlanOf) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        cache_files.after_write(path.parent, _TEMP_PREFIX, MAX_ENTRIES)
     except OSError:
         # A lake this process may read but not write: the query still runs, only unplanned
         # reads are not sped up.

@@ -40,6 +40,9 @@ from pathlib import Path
 from lakehouse.athena import cache_files
 
 CACHE_DIR = ("_cache", "athena-statements")
+#: At most this many statements are kept (:func:`lakehouse.athena.cache_files.cap`); an entry
+#: is a few kilobytes (7.5 KB for the tenant table's page of the operations view).
+MAX_ENTRIES = 4096
 _TEMP_PREFIX = ".statement-"
 # Bump when the stored shape changes (the code fingerprint changes with it anyway).
 _FORMAT_VERSION = "1"
@@ -127,11 +130,13 @@ def _cache_file(lake_root: Path, key: str) -> Path:
 def load(lake_root: Path, key: str) -> list[Prepared] | None:
     """The statements kept under ``key``, or None when there are none (or they are unreadable)."""
     try:
-        data = json.loads(_cache_file(lake_root, key).read_bytes())
+        path = _cache_file(lake_root, key)
+        data = json.loads(path.read_bytes())
         statements = [Prepared.from_json(s) for s in data["statements"]]
     except (OSError, ValueError, KeyError, TypeError):
         # Absent, half-written by a crash, or not an entry: prepare again.
         return None
+    cache_files.touch(path)
     return statements or None
 
 
@@ -153,6 +158,7 @@ def save(lake_root: Path, key: str, statements: list[Prepared], catalog_fingerpr
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        cache_files.after_write(path.parent, _TEMP_PREFIX, MAX_ENTRIES)
     except OSError:
         # A lake this process may read but not write: the statement still runs.
         return

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-from lakehouse.athena import iceberg_plan
+from lakehouse.athena import cache_files, iceberg_plan
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog.store import CatalogTable, load_catalog
 from tests.support.lake_iceberg import (
@@ -330,3 +330,18 @@ def test_the_file_check_resolves_links_exactly_as_realpath(tmp_path: Path) -> No
             assert iceberg_plan.inside(_table_at(table), Path(path)) == Path(real)
     # The check has teeth: links out of the table and ".." escapes were refused.
     assert accepted == 8
+
+
+def test_plans_of_many_tenants_keep_the_folder_bounded(
+    iceberg_lake: IcebergLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every tenant's plan of every table is an entry: between two maintenance runs, many tenants
+    # (or many commits) must not grow the folder past its bound, and each answer stays right.
+    monkeypatch.setattr(iceberg_plan, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(cache_files, "CHECK_EVERY", 1)
+    monkeypatch.setattr(cache_files, "_writes", {})
+    for _ in range(2):
+        for slug in TENANTS:
+            with AthenaEngine(iceberg_lake.settings, tenant=slug, save_results=False) as engine:
+                assert engine.execute(COUNT_SUM)[0].rows == [iceberg_lake.expected("third", slug)]
+            assert len(_plans(iceberg_lake)) <= 2
