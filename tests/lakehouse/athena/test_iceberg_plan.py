@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-from lakehouse.athena import cache_files, iceberg_plan
+from lakehouse.athena import iceberg_plan
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog.store import CatalogTable, load_catalog
 from tests.support.lake_iceberg import (
@@ -333,13 +333,11 @@ def test_the_file_check_resolves_links_exactly_as_realpath(tmp_path: Path) -> No
 
 
 def test_plans_of_many_tenants_keep_the_folder_bounded(
-    iceberg_lake: IcebergLake, monkeypatch: pytest.MonkeyPatch
+    iceberg_lake: IcebergLake, monkeypatch: pytest.MonkeyPatch, cap_every_write: None
 ) -> None:
     # Every tenant's plan of every table is an entry: between two maintenance runs, many tenants
     # (or many commits) must not grow the folder past its bound, and each answer stays right.
     monkeypatch.setattr(iceberg_plan, "MAX_ENTRIES", 2)
-    monkeypatch.setattr(cache_files, "CHECK_EVERY", 1)
-    monkeypatch.setattr(cache_files, "_writes", {})
     for _ in range(2):
         for slug in TENANTS:
             with AthenaEngine(iceberg_lake.settings, tenant=slug, save_results=False) as engine:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.athena import cache_files, prepared
+from lakehouse.athena import prepared
 from lakehouse.athena.engine import AthenaEngine, AthenaQueryError
 from lakehouse.catalog.crawler import crawl
 from lakehouse.catalog.store import load_catalog
@@ -159,13 +159,11 @@ def test_prune_removes_entries_of_another_catalog(iceberg_lake: IcebergLake) -> 
 
 
 def test_many_distinct_texts_keep_the_folder_bounded_and_the_used_entry(
-    iceberg_lake: IcebergLake, monkeypatch: pytest.MonkeyPatch
+    iceberg_lake: IcebergLake, monkeypatch: pytest.MonkeyPatch, cap_every_write: None
 ) -> None:
     # A user asking page after page (each a new text, each a new entry) must not grow the lake
     # without end, and must not evict the statement everyone keeps running.
     monkeypatch.setattr(prepared, "MAX_ENTRIES", 8)
-    monkeypatch.setattr(cache_files, "CHECK_EVERY", 1)
-    monkeypatch.setattr(cache_files, "_writes", {})
     want = [iceberg_lake.expected("third")]
     assert _rows(iceberg_lake, COUNT_SUM) == want
     kept = _entry_file(iceberg_lake, COUNT_SUM)
