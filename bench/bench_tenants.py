@@ -168,6 +168,18 @@ def _gold_modes(settings: Settings, before: dict[str, int | None]) -> dict[str, 
     return modes
 
 
+def _timed(n: int, call: Callable[[], object]) -> tuple[float, float]:
+    """(best wall seconds, median CPU seconds of this process) of ``n`` calls of ``call``."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        call()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return round(min(walls), 3), round(statistics.median(cpus), 4)
+
+
 def _calls(
     n: int,
     settings: Settings,
@@ -175,63 +187,39 @@ def _calls(
     tenant: str | None = None,
     use: Callable[[QueryResult], object] | None = None,
 ) -> tuple[float, float]:
-    """(best wall seconds, median CPU seconds of this process) of ``n`` runs of ``sql`` in one
-    engine: with its result kept as Athena's CSV (the CLI's way), or not kept and handed to
-    ``use``."""
-    walls: list[float] = []
-    cpus: list[float] = []
+    """:func:`_timed` of ``n`` runs of ``sql`` in one engine: with its result kept as Athena's
+    CSV (the CLI's way), or not kept and handed to ``use``."""
+
+    def run(engine: AthenaEngine) -> None:
+        for result in engine.execute(sql):
+            if use is not None:
+                use(result)
+
     with AthenaEngine(settings, tenant=tenant, save_results=use is None) as engine:
         engine.execute(sql)  # the first run reads the catalog and opens the files
-        for _ in range(n):
-            t0, c0 = time.perf_counter(), time.process_time()
-            for result in engine.execute(sql):
-                if use is not None:
-                    use(result)
-            walls.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-    return round(min(walls), 3), round(statistics.median(cpus), 4)
-
-
-def _engine_calls(
-    n: int, settings: Settings, use: Callable[[AthenaEngine], object]
-) -> tuple[float, float]:
-    """(best wall seconds, median CPU seconds of this process) of ``n`` calls of ``use`` on one
-    engine, after a first, unmeasured one."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    with AthenaEngine(settings, save_results=False) as engine:
-        use(engine)
-        for _ in range(n):
-            t0, c0 = time.perf_counter(), time.process_time()
-            use(engine)
-            walls.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-    return round(min(walls), 3), round(statistics.median(cpus), 4)
+        return _timed(n, lambda: run(engine))
 
 
 def _tenant_table(settings: Settings, tenants: int) -> dict[str, float]:
-    """The operations page's tenant table: its first and middle page in a warm engine, and its
-    first page as a page view gets it."""
+    """The operations page's tenant table: its first and middle page in a warm engine (after a
+    first, unmeasured call), and its first page as a page view gets it."""
     out: dict[str, float] = {}
     pages = -(-tenants // ops.TENANT_PAGE_SIZE)
     for name, number in (("first", 1), ("middle", pages // 2 + 1)):
         request = ops.TenantPageRequest(number=number)
-        wall, cpu = _engine_calls(
-            QUERY_RUNS, settings, lambda e, r=request: ops.tenant_page(e, r).result.text_rows()
-        )
-        out[f"ops_tenant_page_{name}_s"], out[f"ops_tenant_page_{name}_cpu_s"] = wall, cpu
-    walls: list[float] = []
-    cpus: list[float] = []
-    ops.tenants(settings)  # not measured: the operating system's file cache
-    for _ in range(QUERY_RUNS):
-        t0, c0 = time.perf_counter(), time.process_time()
+        with AthenaEngine(settings, save_results=False) as engine:
+            ops.tenant_page(engine, request)
+            out[f"ops_tenant_page_{name}_s"], out[f"ops_tenant_page_{name}_cpu_s"] = _timed(
+                QUERY_RUNS, lambda e=engine, r=request: ops.tenant_page(e, r).result.text_rows()
+            )
+
+    def view() -> None:
         shown = ops.tenants(settings)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
         if "error" in shown:
             raise RuntimeError(f"the operations page's tenant table failed: {shown['error']}")
-    out["ops_tenant_page_view_s"] = round(min(walls), 3)
-    out["ops_tenant_page_view_cpu_s"] = round(statistics.median(cpus), 4)
+
+    view()  # not measured: the operating system's file cache
+    out["ops_tenant_page_view_s"], out["ops_tenant_page_view_cpu_s"] = _timed(QUERY_RUNS, view)
     return out
 
 

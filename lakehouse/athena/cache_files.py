@@ -87,8 +87,8 @@ def cap(folder: Path, temp_prefix: str, max_entries: int) -> int:
         raise ValueError(f"max_entries must be at least 1, not {max_entries}")
     try:
         with os.scandir(folder) as listing:
-            names = [
-                e.name
+            entries = [
+                e
                 for e in listing
                 if e.name.endswith(".json")
                 and not e.name.startswith(temp_prefix)
@@ -96,17 +96,14 @@ def cap(folder: Path, temp_prefix: str, max_entries: int) -> int:
             ]
     except FileNotFoundError:
         return 0
-    if len(names) <= max_entries:
+    if len(entries) <= max_entries:
         return 0
     aged: list[tuple[float, Path]] = []
-    for name in names:
-        path = folder / name
+    for entry in entries:
         try:
-            info = path.lstat()
+            aged.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
         except FileNotFoundError:
             continue  # removed by another process meanwhile
-        if stat.S_ISREG(info.st_mode):
-            aged.append((info.st_mtime, path))
     aged.sort()
     removed = 0
     for _, path in aged[: max(0, len(aged) - max_entries * 3 // 4)]:

@@ -531,7 +531,7 @@ def test_a_timeout_stops_a_result_fetched_as_text(bind_delay: float, timeout: fl
     sql = "select count(*) from range(100000000000) a"
     started = time.monotonic()
     with pytest.raises(AthenaQueryError) as caught:
-        run_on(con, sql, time.monotonic() + timeout, Limits(timeout_seconds=timeout), True)
+        run_on(con, sql, time.monotonic() + timeout, Limits(timeout_seconds=timeout), as_text=True)
     assert caught.value.code == "EXCEEDED_TIME_LIMIT"
     assert time.monotonic() - started < 30
     # Nothing interrupts the connection's next statement.
