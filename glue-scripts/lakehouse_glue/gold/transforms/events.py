@@ -59,11 +59,14 @@ def active_customers(events: DataFrame) -> DataFrame:
     """Per tenant and UTC day with activity: daily and (calendar) monthly active customers.
 
     The events are shuffled once, by tenant; every later step groups by the tenant and more,
-    so it runs where the rows already are. A customer counts in the month on the first day
-    they were active in it, so the month's active customers are a sum over its days (a
-    window), not a second aggregation joined back.
+    so it runs where the rows already are. One hash aggregation per tenant, month and customer
+    gives the days the customer was active in the month and the first of them; each such day
+    counts the customer once for the day, and the first day once for the month, so the month's
+    active customers are a sum over its days (a window over a few rows per month), not a
+    second aggregation joined back. (A row-number window over every active customer-day
+    sorted them all: about 12% more CPU on the 3.2 M events of scale 10.)
     """
-    activity = (
+    per_month = (
         events.where(F.col("customer_id").isNotNull())
         .select(
             T,
@@ -72,15 +75,20 @@ def active_customers(events: DataFrame) -> DataFrame:
             utc_month("occurred_at").alias("activity_month"),
         )
         .repartition(T)
-        .distinct()
+        .groupBy(T, "activity_month", "customer_id")
+        .agg(
+            F.collect_set("activity_date").alias("_days"),
+            F.min("activity_date").alias("_first_day"),
+        )
     )
-    in_month = Window.partitionBy(T, "activity_month", "customer_id").orderBy("activity_date")
     daily = (
-        activity.withColumn("_first_in_month", (F.row_number().over(in_month) == 1).cast("int"))
+        per_month.select(
+            T, "activity_month", "_first_day", F.explode("_days").alias("activity_date")
+        )
         .groupBy(T, "activity_date", "activity_month")
         .agg(
             F.count("*").alias("daily_active_customers"),
-            F.sum("_first_in_month").alias("_new_in_month"),
+            F.count_if(F.col("activity_date") == F.col("_first_day")).alias("_new_in_month"),
         )
         .withColumn(
             "monthly_active_customers",
