@@ -339,8 +339,6 @@ class SoftRule:
     counts_rows: bool = False  # the primary key check, which also counts the table's rows
     facts: tuple[Facts, ...] = ()
     verdict: str = ""
-    #: The facts' values are the example keys (else the examples are read from ``bad``).
-    values_are_keys: bool = True
 
     @property
     def ident(self) -> tuple[str, str, str]:
@@ -425,7 +423,6 @@ def _reference_rule(
             ),
         ),
         verdict=UNMATCHED,
-        values_are_keys=False,
     )
 
 
@@ -508,17 +505,31 @@ def _summary(index: int, rule: SoftRule) -> DataFrame:
     )
 
 
+def _hashed(c: SparkColumn, *salt: SparkColumn) -> SparkColumn:
+    """A 64-bit hash of ``c`` (seeded by ``salt``), NULL where ``c`` is NULL."""
+    return F.when(c.isNotNull(), F.xxhash64(*salt, c))
+
+
 def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
-    """The ``_summary`` rows of the rules in ``todo`` that have facts, from ONE pass over
-    each table they read.
+    """The violations and row counts of the rules in ``todo`` that have facts, from ONE pass
+    over each table they read (no examples: see :func:`soft_checks`).
 
     Every table's rows become the facts ``(rule, tenant, value, judged)`` of every rule (one
     ``stack``); all facts are grouped by ``(rule, tenant, value)`` (how many judged, how
     many targets), then by rule. A key held twice is a group of two judged facts; a reference
     without its row is a group with no target fact.
+
+    The groups are keyed by hashes, not by the text: the tenant's 64-bit hash and two 64-bit
+    hashes of the value (NULL kept NULL), a fixed-width key instead of two 36-character UUIDs.
+    Equal values always share a group, so a duplicate is never missed and a count of zero
+    duplicates is exact; a rule found broken is counted again from its own rows by
+    :func:`soft_checks`, so a collision never shows in the report either. The only error left
+    is a reference without its row whose tenant and 128-bit value hash both equal a target's
+    (odds about 2^-128 per pair of values).
     """
     by_table: dict[str, tuple[DataFrame, list[SparkColumn]]] = {}
     verdicts: dict[int, SoftRule] = {}
+    salt = F.lit(1)
     for i, rule in todo:
         if not rule.facts:
             continue
@@ -526,11 +537,15 @@ def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
         for facts in rule.facts:
             # A fact outside ``where`` gets no rule (NULL) and is dropped after the stack.
             r = F.lit(i) if facts.where is None else F.when(facts.where, F.lit(i))
+            value = facts.value.cast("string")
             by_table.setdefault(facts.table, (facts.rows, []))[1].extend(
                 (
                     r,
-                    (F.lit(None) if facts.tenant is None else facts.tenant).cast("string"),
-                    facts.value.cast("string"),
+                    F.lit(None).cast("long")
+                    if facts.tenant is None
+                    else _hashed(facts.tenant.cast("string")),
+                    _hashed(value),
+                    _hashed(value, salt),
                     F.lit(1 if facts.judged else 0),
                 )
             )
@@ -539,36 +554,27 @@ def _from_facts(todo: list[tuple[int, SoftRule]]) -> DataFrame | None:
     # ``stack`` makes a row's facts plain rows in generated code; an array of structs to
     # explode is built and read back field by field for every row.
     frames = [
-        rows.select(F.stack(F.lit(len(facts) // 4), *facts).alias("r", "t", "v", "s")).where(
+        rows.select(F.stack(F.lit(len(facts) // 5), *facts).alias("r", "t", "v", "w", "s")).where(
             F.col("r").isNotNull()
         )
         for _, (rows, facts) in sorted(by_table.items(), key=lambda item: item[0])
     ]
     union = reduce(DataFrame.unionAll, frames)
-    groups = union.groupBy("r", "t", "v").agg(
+    groups = union.groupBy("r", "t", "v", "w").agg(
         F.sum("s").alias("n"), F.count_if(F.col("s") == 0).alias("targets")
     )
-    n, v = F.col("n"), F.col("v")
-    held_twice = n > 1
-    unmatched = (F.col("targets") == 0) & (n > 0)
+    n = F.col("n")
     per_rule = groups.groupBy("r").agg(
-        F.count_if(held_twice).alias("_dups"),
-        F.slice(F.collect_list(F.when(held_twice, v)), 1, EXAMPLES).alias("_dup_examples"),
-        F.sum(F.when(unmatched, n)).alias("_unmatched"),
-        F.slice(F.collect_list(F.when(unmatched, v)), 1, EXAMPLES).alias("_unmatched_examples"),
+        F.count_if(n > 1).alias("_dups"),
+        F.sum(F.when((F.col("targets") == 0) & (n > 0), n)).alias("_unmatched"),
         F.sum(n).alias("_rows"),
     )
     dups = [i for i, rule in verdicts.items() if rule.verdict == DUPLICATES]
     counts_rows = [i for i, rule in verdicts.items() if rule.counts_rows]
-    no_examples = [i for i, rule in verdicts.items() if not rule.values_are_keys]
-    is_dups = F.col("r").isin(dups)
     return per_rule.select(
         F.col("r").alias("_i"),
-        F.when(is_dups, F.col("_dups")).otherwise(F.col("_unmatched")).alias("n"),
-        F.when(F.col("r").isin(no_examples), F.array().cast("array<string>"))
-        .when(is_dups, F.col("_dup_examples"))
-        .otherwise(F.col("_unmatched_examples"))
-        .alias("examples"),
+        F.when(F.col("r").isin(dups), F.col("_dups")).otherwise(F.col("_unmatched")).alias("n"),
+        F.array().cast("array<string>").alias("examples"),
         F.when(F.col("r").isin(counts_rows), F.col("_rows")).cast("long").alias("rows"),
     )
 
@@ -617,10 +623,12 @@ def soft_checks(
     pure functions of the tables they read.
 
     Everything else is evaluated in ONE Spark query: the rules with facts from one pass over
-    each table (:func:`_from_facts`), the others from their own rows (``bad``). The examples
-    of a reference rule with violations are then read from its rows (a second query, only
-    then). The tests compare this with every rule counted from its own rows, one pass per
-    rule (the rules' plain definition, ``tests/support/soft_rules.py``).
+    each table (:func:`_from_facts`), the others from their own rows (``bad``). A rule with
+    facts found broken there is then counted again, with its examples, from its own rows (a
+    second query, only then): the facts are grouped by hashes of their values, which never
+    hide a duplicate but could merge two values. The tests compare this with every rule
+    counted from its own rows, one pass per rule (the rules' plain definition,
+    ``tests/support/soft_rules.py``).
     """
 
     def kept(rule: SoftRule) -> dict[str, Any] | None:
@@ -638,14 +646,10 @@ def soft_checks(
     frames.extend(_summary(i, rule) for i, rule in todo if by_facts is None or not rule.facts)
     found = _collect(frames)
     if by_facts is not None:
-        # Reference rules with violations: their example keys, from their rows.
+        # Rules found broken: their exact count and example keys, from their own rows.
         found.update(
             _collect(
-                [
-                    _summary(i, rule)
-                    for i, rule in todo
-                    if rule.facts and not rule.values_are_keys and found.get(i, (0,))[0] > 0
-                ]
+                [_summary(i, rule) for i, rule in todo if rule.facts and found.get(i, (0,))[0] > 0]
             )
         )
     results: list[dict[str, Any]] = []

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from lakehouse_glue import quality
 from lakehouse_glue.changes import apply_changes
 from lakehouse_glue.model import load_declaration
 from lakehouse_glue.quality import EarlierChecks, soft_checks, soft_rules
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
 from tests.support.soft_rules import per_rule_checks
 from tests.support.spark import assert_frames_equal
@@ -215,3 +218,33 @@ def test_one_pass_per_table_gives_the_answer_of_each_rule_on_its_own(spark: Spar
     # o5's NULL subtotal compares as nothing, like in the rule's own SQL.
     assert result("orders", "order_total", "total") == (1, ["o2"])
     assert result("orders", "order_subtotal", "subtotal") == (1, ["o2"])
+
+
+def test_facts_grouped_by_hashes_never_put_a_merged_value_in_the_report(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-pass count groups facts by hashes of their values. With a hash under which
+    every value collides, each key rule sees false duplicates there; the report must still
+    give each rule's own answer (counted again from its rows), and the table rows."""
+    customers = spark.createDataFrame(
+        [("c1", T1), ("c1", T1), ("c2", T2), (None, T1), (None, T2)],
+        "id string, tenant_id string",
+    )
+    products = spark.createDataFrame([("p1", T1), ("p2", T2)], "id string, tenant_id string")
+    tenants = spark.createDataFrame(
+        [(T1, T1, "a"), (T2, T2, "b")], "id string, tenant_id string, slug string"
+    )
+    tables = {"tenants": tenants, "customers": customers, "products": products}
+    rules = soft_rules(tables, DECL)
+    plain, plain_rows = per_rule_checks(rules)
+    monkeypatch.setattr(
+        quality, "_hashed", lambda c, *salt: F.when(c.isNotNull(), F.lit(7).cast("long"))
+    )
+    merged, rows = soft_checks(rules)
+    got = {(r["entity"], r["rule"], r["detail"]): (r["violations"], r["examples"]) for r in merged}
+    keys = [r.ident for r in rules if r.verdict == quality.DUPLICATES]
+    assert len(keys) == 4  # three primary keys and the slug
+    assert {k: got[k] for k in keys} == {k: plain[k] for k in keys}
+    assert got[("customers", "unique_key", "id is unique")] == (2, ["c1"])
+    assert got[("products", "unique_key", "id is unique")] == (0, [])
+    assert rows == plain_rows == {"tenants": 2, "customers": 5, "products": 2}
