@@ -247,7 +247,7 @@ def watch(interval: float, max_batches: int | None, wait: float) -> None:
         lake_writer(settings, "pipeline watch", wait) as lock,
         stop_on_signals(console, "finishing the batch under way") as stop,
     ):
-        spark = spark_session(settings, long_lived=True)
+        spark = spark_session(settings)
 
         def on_batch(batch: Batch) -> None:
             show(batch)

@@ -78,7 +78,6 @@ def spark_session(
     app_name: str = "lakehouse-glue",
     *,
     quick_start: bool = False,
-    long_lived: bool = False,
     sizing: SparkSizing | None = None,
 ) -> SparkSession:
     """The one local Spark session of a run, sized for this machine and this lake.
@@ -87,13 +86,11 @@ def spark_session(
     :func:`spark_sizing` (settings override each); adaptive execution does the rest. None of
     these settings changes results (UTC session time zone and microsecond Parquet timestamps
     are what the jobs also assume on Glue). ``quick_start`` marks a short run in a new
-    process: the driver JVM then also gets ``settings.spark_quick_start_java_options``;
-    ``long_lived`` a session that runs the pipeline again and again (``pipeline watch``):
-    it gets ``settings.spark_watch_java_options``.
+    process: the driver JVM then also gets ``settings.spark_quick_start_java_options``.
     """
     global _session_sizing
     sizing = sizing or spark_sizing(settings)
-    java_options = driver_java_options(settings, quick_start=quick_start, long_lived=long_lived)
+    java_options = driver_java_options(settings, quick_start=quick_start)
     # An OutOfMemoryError outside a task thread (a Py4J handler, the planner) would leave a
     # JVM that no longer answers; ending it at once turns that into a clean, reported failure.
     java_options = f"{java_options} -XX:+ExitOnOutOfMemoryError".strip()
@@ -172,11 +169,6 @@ def spark_session(
                 if quick_start
                 else ""
             )
-            + (
-                f", LAKEHOUSE_SPARK_WATCH_JAVA_OPTIONS={settings.spark_watch_java_options!r}"
-                if long_lived
-                else ""
-            )
         ) from exc
     if started or _session_sizing is None:
         _session_sizing = sizing
@@ -188,17 +180,12 @@ def spark_session(
     return spark
 
 
-def driver_java_options(
-    settings: Settings, *, quick_start: bool = False, long_lived: bool = False
-) -> str:
+def driver_java_options(settings: Settings, *, quick_start: bool = False) -> str:
     """The driver JVM's options from settings: the driver's own, then those of a short run in
-    a new process (``quick_start``) or of a session that runs batch after batch
-    (``long_lived``)."""
+    a new process (``quick_start``)."""
     parts = [settings.spark_driver_java_options]
     if quick_start:
         parts.append(settings.spark_quick_start_java_options)
-    if long_lived:
-        parts.append(settings.spark_watch_java_options)
     return " ".join(p.strip() for p in parts if p.strip())
 
 

@@ -167,17 +167,19 @@ def test_the_quick_start_jvm_keeps_a_full_code_cache() -> None:
     assert reserved >= 240 * 1024 * 1024
 
 
-def test_only_the_watch_jvm_delays_the_server_compiler() -> None:
-    """``pipeline watch``'s driver (long-lived) gets the watch options, which the JVM takes;
-    a full refresh or a one-off run keeps the default thresholds."""
+def test_long_runs_delay_the_server_compiler_and_quick_starts_skip_it() -> None:
+    """A full refresh, a first run or ``pipeline watch`` (the driver's own options) make the
+    server compiler wait for five times its default counts, and the JVM takes the values; a
+    short run in a new process stops at the client compiler, so it has no such option."""
     from lakehouse.config import Settings
 
     settings = Settings()
-    watch = driver_java_options(settings, long_lived=True)
-    assert driver_java_options(settings) == settings.spark_driver_java_options
-    assert "Tier4" not in driver_java_options(settings, quick_start=True)
+    long_run = driver_java_options(settings)
+    assert long_run == settings.spark_driver_java_options
+    quick = driver_java_options(settings, quick_start=True)
+    assert "-XX:TieredStopAtLevel=1" in quick
     flags = subprocess.run(
-        ["java", *watch.split(), "-XX:+PrintFlagsFinal", "-version"],
+        ["java", *long_run.split(), "-XX:+PrintFlagsFinal", "-version"],
         capture_output=True,
         text=True,
         check=True,
@@ -185,13 +187,13 @@ def test_only_the_watch_jvm_delays_the_server_compiler() -> None:
     values = {
         line.split()[1]: line.split("=")[1].split()[0]
         for line in flags.splitlines()
-        if line.split()[1:2] and line.split()[1].startswith("Tier4")
+        if line.split()[1:2] and line.split()[1].startswith(("Tier4", "UseParallelGC"))
     }
     assert values["Tier4InvocationThreshold"] == "25000"
+    assert values["Tier4MinInvocationThreshold"] == "3000"
     assert values["Tier4CompileThreshold"] == "75000"
-    assert driver_java_options(settings.replace(spark_watch_java_options=" "), long_lived=True) == (
-        settings.spark_driver_java_options
-    )
+    assert values["Tier4BackEdgeThreshold"] == "200000"
+    assert values["UseParallelGC"] == "true"
 
 
 #: The session a pipeline run builds, in a new process (this one's JVM already has the test
