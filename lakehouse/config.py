@@ -333,9 +333,9 @@ class Settings:
         "laptop-sized heap: measured 10 % faster for the scale 1 pipeline on 2 cores. The "
         "server compiler (C2) waits for five times its default call counts: it otherwise "
         "spends a large share of a run's CPU compiling planner code that runs a few thousand "
-        "times, while the tasks' loops still reach it at once (about 10 % less CPU for a "
-        "first run or full refresh at scales 1 and 10, and for a `pipeline watch` batch: "
-        "glue-scripts/README.md).",
+        "times, while the tasks' loops still reach it at once (a first run from an empty "
+        "lake took 10-13 % less CPU at scales 1 and 10, a warm `pipeline watch` batch a few "
+        "seconds less: glue-scripts/README.md).",
     )
     spark_quick_start_java_options: str = setting(
         "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
