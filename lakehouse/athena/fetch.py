@@ -8,10 +8,13 @@ Arrow table (:class:`ResultValues`). How many first rows depends on whether pyar
 loading it costs about 250 ms of CPU (a one-off ``lakehouse athena`` pays it only from 256
 rows), and once it is loaded (an engine serving many calls) Arrow is the cheaper way from about
 64 rows of the dashboard's 19 columns, so a large result then makes only 64 rows Python values
-first, not 256. What most callers do with a result is print it (the result
-CSV, the CLI's table, the operations page's table), and its text is made from the Arrow columns a
-column at a time (:meth:`ResultValues.text_columns`); Python values are made only when a caller
-asks for :attr:`ResultValues.rows`, a column at a time too, exactly as ``fetchall()`` makes them:
+first, not 256. A session remembers which statements gave it a large result
+(:class:`LargeResults`): run again, such a statement's result is fetched as Arrow from its first
+row, with no first rows to make and render one by one. What most callers do with a result is
+print it (the result CSV, the CLI's table, the operations page's table), and its text is made
+from the Arrow columns a column at a time (:meth:`ResultValues.text_columns`); Python values
+are made only when a caller asks for :attr:`ResultValues.rows`, a column at a time too, exactly
+as ``fetchall()`` makes them:
 
 - integers, ``BOOLEAN``, ``DOUBLE``, ``FLOAT`` and ``VARCHAR`` with Arrow's own conversion
   (the same Python ``int``, ``bool``, ``float`` and ``str``);
@@ -52,7 +55,9 @@ import datetime as dt
 import itertools
 import re
 import sys
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -91,6 +96,8 @@ _FIRST_ROWS = 256
 # Fetched one by one when pyarrow is loaded already: the 19-column dashboard's text and CSV cost
 # about the same either way at 64 rows, less through Arrow above (see the module's notes).
 _FIRST_ROWS_ARROW_LOADED = 64
+# Statements a session remembers as giving a large result (LargeResults).
+_LARGE_RESULTS_KEPT = 256
 _Null = TypeVar("_Null", str, None)
 _DECIMAL = re.compile(r"DECIMAL\(\d+,(\d+)\)")
 # Arrow prints a DECIMAL of a larger scale in scientific notation below 1e-6 (``1E-7``).
@@ -152,12 +159,16 @@ class ResultValues:
 
         out = []
         for i, t in enumerate(self.types):
+            rest = _text(t, self._rest.column(i))
+            if not self._first:  # fetched as Arrow from the first row (LargeResults)
+                out.append(rest)
+                continue
             # The first rows are Python values already: their text is the renderer's, the
             # same text as the rest's (the tests compare both), and made into Arrow without
             # ``pa.array`` of Python values (see :func:`_strings`).
             render = renderer(t)
             head = _strings([render(row[i]) for row in self._first])
-            out.append(pa.chunked_array([head, *_text(t, self._rest.column(i)).chunks]))
+            out.append(pa.chunked_array([head, *rest.chunks]))
         return out
 
     def text_rows(self, null: _Null) -> list[list[str | _Null]]:
@@ -192,15 +203,16 @@ class ResultValues:
         import pyarrow.csv as pa_csv
 
         names = list(columns)
-        head = [
-            _strings([render(row[i]) for row in self._first])
-            for i, render in enumerate(renderer(t) for t in self.types)
-        ]
-        pa_csv.write_csv(
-            pa.Table.from_arrays(head, names=names),
-            fh,
-            pa_csv.WriteOptions(quoting_style="all_valid"),
-        )
+        if self._first:
+            head = [
+                _strings([render(row[i]) for row in self._first])
+                for i, render in enumerate(renderer(t) for t in self.types)
+            ]
+            pa_csv.write_csv(
+                pa.Table.from_arrays(head, names=names),
+                fh,
+                pa_csv.WriteOptions(quoting_style="all_valid"),
+            )
         rest = []
         for i, t in enumerate(self.types):
             column = self._rest.column(i)
@@ -211,19 +223,27 @@ class ResultValues:
             # One batch: the writer casts each batch's columns on its own (1,024 rows by
             # default), and one cast of a column costs less than ten of its slices.
             pa_csv.WriteOptions(
-                include_header=False,
+                include_header=not self._first,
                 quoting_style="all_valid",
                 batch_size=max(self._rest.num_rows, 1),
             ),
         )
 
 
-def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
-    """Every row of ``cursor``'s pending result, fetched for :class:`ResultValues`."""
+def fetch_values(cursor: duckdb.DuckDBPyConnection, arrow_first: bool = False) -> ResultValues:
+    """Every row of ``cursor``'s pending result, fetched for :class:`ResultValues`.
+
+    ``arrow_first``: the result is expected to be large (:class:`LargeResults`); with pyarrow
+    loaded, every row is then fetched as Arrow columns, none one by one first. The values and
+    their text are the same either way (a small result too: it is then held as columns).
+    """
     description = cursor.description
     types = [str(d[1]) for d in description or ()]
     if not description or not all(_converted(t) for t in types):
         return ResultValues(types, cursor.fetchall())
+    if arrow_first and "pyarrow" in sys.modules:
+        reader = cursor.to_arrow_reader()
+        return ResultValues(types, [], None if reader is None else reader.read_all())
     # A small result costs less one row at a time than through Arrow (and loading pyarrow).
     probe = _FIRST_ROWS_ARROW_LOADED if "pyarrow" in sys.modules else _FIRST_ROWS
     first = cursor.fetchmany(probe)
@@ -235,6 +255,53 @@ def fetch_values(cursor: duckdb.DuckDBPyConnection) -> ResultValues:
     if reader is None:
         return ResultValues(types, first)
     return ResultValues(types, first, reader.read_all())
+
+
+def is_large(values: ResultValues) -> bool:
+    """Whether ``values`` has more rows than an engine with pyarrow loaded fetches one by one
+    (the first rows :func:`fetch_values` makes Python values of before the Arrow columns)."""
+    return len(values) >= _FIRST_ROWS_ARROW_LOADED
+
+
+class LargeResults:
+    """The statements whose latest result on one session was large (:func:`is_large`).
+
+    Such a statement's next result is fetched as Arrow columns from its first row: a warm
+    engine serving the same large query again (a dashboard over every tenant, 10,000 rows)
+    then neither makes its first 64 rows Python values nor renders them one by one, and DuckDB
+    hands over the whole result at once instead of its first rows and then the rest. The
+    memory is a hint only: either way the values, their text and the result CSV are the same
+    (the tests compare them byte for byte), so a statement whose result shrank pays Arrow's
+    fixed cost once and is forgotten. At most ``limit`` statements are remembered (the least
+    recently run go first), by a hash of their text; thread-safe (a kept tenant session serves
+    several leases).
+    """
+
+    def __init__(self, limit: int = _LARGE_RESULTS_KEPT) -> None:
+        self._limit = limit
+        self._large: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, sql: object) -> bool:
+        with self._lock:
+            return hash(sql) in self._large
+
+    def fetch(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> ResultValues:
+        """:func:`fetch_values` of ``cursor``'s pending result of ``sql``, remembering whether
+        it was large for the next run of ``sql``."""
+        key = hash(sql)
+        with self._lock:
+            large = key in self._large
+        values = fetch_values(cursor, arrow_first=large)
+        with self._lock:
+            if is_large(values):
+                self._large[key] = None
+                self._large.move_to_end(key)
+                while len(self._large) > self._limit:
+                    self._large.popitem(last=False)
+            else:
+                self._large.pop(key, None)
+        return values
 
 
 # DuckDB's text of a value of these types is Athena's (see :func:`fetch_text`).

@@ -112,7 +112,7 @@ class Lease:
         """:meth:`Session.run` on the lease's cursor."""
         if self.closed:
             raise AthenaQueryError("GENERIC_INTERNAL_ERROR", "the session lease has ended")
-        return run_on(self.con, sql, deadline, self.limits, as_text)
+        return run_on(self.con, sql, deadline, self.limits, as_text, self.session.large_results)
 
     def close(self) -> None:
         """End the lease: roll back whatever it did, close its cursor, return the session."""

@@ -39,7 +39,7 @@ import duckdb
 
 from lakehouse.athena import views
 from lakehouse.athena.errors import AthenaQueryError, athena_error
-from lakehouse.athena.fetch import ResultValues, fetch_text, fetch_values
+from lakehouse.athena.fetch import LargeResults, ResultValues, fetch_text, fetch_values
 from lakehouse.catalog.store import DATABASES, CatalogTable
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ class Session:
         self._registered: dict[str, _Registered] = {}  # by qualified name
         self._kept_bytes = 0  # data file bytes of the snapshots kept in memory
         self.locked = False
+        # Statements whose latest result here was large: fetched as Arrow from the first row.
+        self.large_results = LargeResults()
         # Athena evaluates timestamps in UTC; DuckDB's session zone would otherwise leak in.
         self.con.execute("set TimeZone = 'UTC'")
         # Results go to stdout; a progress bar there would corrupt them.
@@ -308,7 +310,7 @@ class Session:
             AthenaQueryError: ``EXCEEDED_TIME_LIMIT`` past the deadline; any DuckDB error in
                 Athena's terms.
         """
-        return run_on(self.con, sql, deadline, self.limits, as_text)
+        return run_on(self.con, sql, deadline, self.limits, as_text, self.large_results)
 
 
 def run_on(
@@ -317,8 +319,10 @@ def run_on(
     deadline: float,
     limits: Limits,
     as_text: bool = False,
+    large_results: LargeResults | None = None,
 ) -> tuple[ResultValues, list[Any]]:
-    """:meth:`Session.run` on ``con`` (a session's connection or a cursor of it)."""
+    """:meth:`Session.run` on ``con`` (a session's connection or a cursor of it); with
+    ``large_results``, the session's memory of which statements give a large result."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _timed_out(limits)
@@ -348,7 +352,7 @@ def run_on(
             raise _timed_out(limits)
         cursor = con.execute(sql)
         description = list(cursor.description or [])
-        values = fetch_values(cursor)
+        values = fetch_values(cursor) if large_results is None else large_results.fetch(cursor, sql)
     except duckdb.Error as exc:
         if fired.is_set():
             raise _timed_out(limits) from exc

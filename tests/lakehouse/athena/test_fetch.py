@@ -246,6 +246,153 @@ def test_with_pyarrow_loaded_more_than_64_rows_are_arrow_columns(tmp_path: Path)
     assert lines == ['"i","m"', *(f'"{i}","{i / 4:.2f}"' for i in range(65))]
 
 
+# -- a large statement run again: Arrow columns from the first row (LargeResults) -------------
+
+# Hostile values of every type fetch_values keeps in Arrow, nulls in the first row of every
+# column: text with quotes, doubled quotes, commas, line feeds, carriage returns, tabs, spaces,
+# unicode, an empty string; integers at their extremes; decimals of scale 0 to 10 (Arrow prints a
+# scale above 6 as ``1E-7``, so those columns take the renderers), negative, zero, with trailing
+# zeros and at 38 digits; doubles and floats (Java's text: ``1.0E10``, ``NaN``, ``-0.0``);
+# dates at and beyond Python's range and DuckDB's infinities; a column name with a quote, a
+# comma and a line feed. ``count`` rows.
+_HOSTILE = (
+    "select "
+    "case when i = 0 then null else i end as i, "
+    "case when i = 0 then null else i % 3 = 0 end as b, "
+    "case when i = 0 then null when i % 2 = 0 then -9223372036854775808 "
+    "else 9223372036854775807 end as bi, "
+    "case when i = 0 then null else 18446744073709551615::ubigint - i::ubigint end as ub, "
+    "case when i = 0 then null when i % 4 = 0 then '' when i % 4 = 1 then "
+    "chr(34) || i || chr(34) || ', ' || chr(34) || chr(34) || 'x' || chr(34) || chr(34) "
+    "|| ', a,b' || chr(10) || chr(13) || chr(9) || ' ☃ é ' "
+    "when i % 4 = 2 then ' lead and trail ' else chr(34) || chr(34) end "
+    'as "v, ""q""\n", '
+    "case when i = 0 then null else ((i - 300) * 1.01)::decimal(18,2) end as m2, "
+    "case when i = 0 then null else (i - 300)::decimal(18,0) end as m0, "
+    "case when i = 0 then null else ((i - 300) * 0.000001)::decimal(38,6) end as m6, "
+    "case when i = 0 then null else ((i - 300) * 0.0000000001)::decimal(38,10) end as m10, "
+    "case when i = 0 then null when i % 2 = 0 "
+    "then (-99999999999999999999999999999999999999)::decimal(38,0) "
+    "else 99999999999999999999999999999999999999::decimal(38,0) end as m38, "
+    "case when i = 0 then null when i % 5 = 0 then 'nan'::double "
+    "when i % 5 = 1 then '-0.0'::double when i % 5 = 2 then 1e10 * i "
+    "when i % 5 = 3 then 'inf'::double else i / 7 end as d, "
+    "case when i = 0 then null else (i / 3)::float end as f, "
+    "case when i = 0 then null else date '2024-02-27' + i::integer end as day, "
+    "case when i = 0 then null when i = 5 then date 'infinity' "
+    "when i = 6 then date '-infinity' when i = 7 then date '20000-01-01' "
+    "when i = 8 then date '0001-01-01' when i = 9 then date '9999-12-31' "
+    "else date '0999-12-30' + i::integer end as far "
+    "from range({count}) as r(i) order by r.i"
+)
+
+
+@pytest.mark.parametrize("count", [0, 1, 8, 63, 64, 65, 600])
+def test_a_result_fetched_as_arrow_from_its_first_row_prints_the_same_bytes(
+    count: int, tmp_path: Path
+) -> None:
+    # The same result fetched three ways: the renderers over fetchall()'s rows (what Athena
+    # prints), the first rows one by one and then Arrow (fetch_values), and Arrow from the
+    # first row (a statement an engine remembers as large, whatever its size now). Every
+    # byte of the result CSV, every text and every value must be the same.
+    import pyarrow  # noqa: F401 - loaded, as in an engine that served a large result
+
+    con = duckdb.connect()
+    sql = _HOSTILE.format(count=count)
+    names = [str(d[0]) for d in con.execute(sql).description or ()]
+    types, rendered = _rendered(con, sql)
+    probed = fetch_values(con.execute(sql))
+    arrow = fetch_values(con.execute(sql), arrow_first=True)
+    assert arrow._first == []
+    assert arrow.columnar == (count > 0)
+    write_csv(tmp_path / "rows.csv", names, con.execute(sql).fetchall(), types)
+    write_csv(tmp_path / "probed.csv", names, probed)
+    write_csv(tmp_path / "arrow.csv", names, arrow)
+    expected = (tmp_path / "rows.csv").read_bytes()
+    assert (tmp_path / "probed.csv").read_bytes() == expected
+    assert (tmp_path / "arrow.csv").read_bytes() == expected
+    assert stat.S_IMODE((tmp_path / "arrow.csv").stat().st_mode) == 0o600
+    assert arrow.text_rows(None) == rendered
+    assert arrow.text_rows("NULL") == [["NULL" if v is None else v for v in r] for r in rendered]
+    _same(con.execute(sql).fetchall(), arrow.rows)
+    if count > 9:  # the cases, spelled out
+        text = expected.decode("utf-8")
+        assert text.startswith('"i","b","bi","ub","v, ""q""\n","m2",')
+        assert "\n,,,,,,,,,,,,,\n" in text  # the first row: every value NULL, unquoted
+        assert (
+            '"2","false","-9223372036854775808","18446744073709551613"," lead and trail ",'
+            '"-300.98","-298","-0.000298","-0.0000000298",'
+            '"-99999999999999999999999999999999999999","2.0E10","0.6666667","2024-02-29",'
+            '"1000-01-01"\n'
+        ) in text
+        assert '"""1"", """"x"""", a,b\n\r\t ☃ é "' in text
+        for value in ('""""""', '""', '"-0.0"', '"NaN"', '"Infinity"'):  # "" and ''
+            assert value + "," in text
+        for day in ("9999-12-31", "0001-01-01", "20000-01-01"):
+            assert f'"{day}"\n' in text
+
+
+def test_a_result_of_other_types_is_fetched_by_fetchall_even_when_large() -> None:
+    # Arrow from the first row is only for the types fetch_values converts itself.
+    import pyarrow  # noqa: F401
+
+    con = duckdb.connect()
+    sql = "select timestamp '2024-01-01 10:00:00' + to_seconds(i) as t from range(100) r(i)"
+    values = fetch_values(con.execute(sql), arrow_first=True)
+    assert not values.columnar
+    _same(con.execute(sql).fetchall(), values.rows)
+
+
+def test_a_statement_is_fetched_as_arrow_from_its_first_row_after_a_large_result(
+    tmp_path: Path,
+) -> None:
+    from lakehouse.athena.fetch import LargeResults
+
+    con = duckdb.connect()
+    con.execute("create table t as select * from (" + _HOSTILE.format(count=600) + ")")
+    sql = "select * from t order by i nulls first"
+    names = [str(d[0]) for d in con.execute(sql).description or ()]
+    large = LargeResults()
+    csvs = []
+    for n in range(3):
+        values = large.fetch(con.execute(sql), sql)
+        # The first run fetches its first rows one by one, the next ones none.
+        assert len(values._first) == (64 if n == 0 else 0)
+        assert values.columnar
+        assert sql in large
+        write_csv(tmp_path / f"{n}.csv", names, values)
+        csvs.append((tmp_path / f"{n}.csv").read_bytes())
+    assert csvs[1:] == [csvs[0], csvs[0]]
+    # The result shrinks: fetched right (as Arrow once), then forgotten.
+    con.execute("delete from t where i > 3")
+    small = large.fetch(con.execute(sql), sql)
+    assert sql not in large
+    _same(con.execute(sql).fetchall(), small.rows)
+    write_csv(tmp_path / "small.csv", names, small)
+    # The header and the first four rows (NULL, 1, 2, 3) of the large result's CSV.
+    assert (tmp_path / "small.csv").read_bytes() == csvs[0].split(b'\n"4",')[0] + b"\n"
+    again = large.fetch(con.execute(sql), sql)
+    assert not again.columnar
+    assert len(again) == 4
+    # A statement with a small result is never remembered.
+    large.fetch(con.execute("select 1 as x"), "select 1 as x")
+    assert "select 1 as x" not in large
+
+
+def test_the_statements_remembered_are_bounded() -> None:
+    from lakehouse.athena.fetch import LargeResults
+
+    con = duckdb.connect()
+    large = LargeResults(limit=2)
+    sqls = [f"select i + {k} as i from range(100) r(i)" for k in range(3)]
+    for sql in sqls:
+        large.fetch(con.execute(sql), sql)
+    assert [sql in large for sql in sqls] == [False, True, True]
+    large.fetch(con.execute(sqls[1]), sqls[1])  # the most recently run is kept longest
+    large.fetch(con.execute(sqls[0]), sqls[0])
+    assert [sql in large for sql in sqls] == [True, True, False]
+
+
 # More than 256 rows (the CLI's first rows are Python values, the rest Arrow columns), with a
 # null in the first rows of every column that can hold one, and doubles, which Arrow does not
 # print as Athena does (decimals of a larger scale and the other cases: _TEXT above).

@@ -408,3 +408,31 @@ def test_a_kept_session_answers_as_text_with_the_same_values(lake: Lake) -> None
         assert [r[2] for r in text.rows] == [r["net_revenue"] for r in lake.revenue[slug]]
         assert {r[0] for r in text.rows} == {TENANTS[slug]}
     assert pool.builds == len(TENANTS)
+
+
+def test_a_kept_session_fetches_a_large_result_asked_again_as_arrow(lake: Lake) -> None:
+    # A lease runs on the kept session's memory of large results: the second request of the
+    # same statement gets every row as Arrow columns, the same values and text.
+    pool = SessionPool()
+    sql = (
+        "select r.tenant_id, r.revenue_date, r.net_revenue, s.k from gold.revenue as r "
+        "cross join unnest(sequence(1, 40)) as s(k) order by s.k, r.revenue_date"
+    )
+    slug = "acme"
+    expected = [
+        (TENANTS[slug], r["revenue_date"], r["net_revenue"], k)
+        for k in range(1, 41)
+        for r in sorted(lake.revenue[slug], key=lambda r: str(r["revenue_date"]))
+    ]
+    assert len(expected) > 64
+    results = []
+    for _ in range(2):
+        with AthenaEngine(
+            lake.iceberg.settings, tenant=slug, save_results=False, sessions=pool
+        ) as engine:
+            (result,) = engine.execute(sql)
+        results.append(result)
+    assert pool.builds == 1
+    assert [len(r.values._first) for r in results] == [64, 0]
+    assert results[0].text_rows() == results[1].text_rows()
+    assert [r.rows for r in results] == [expected, expected]

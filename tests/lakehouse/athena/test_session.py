@@ -81,3 +81,38 @@ def test_a_tenant_session_asked_again_and_again_holds_only_its_tenants_rows(
             assert engine.execute(PER_TENANT)[0].rows == _per_tenant(rows)
             held = engine._con.execute("select distinct tenant_id from silver.orders").fetchall()
             assert held == [(TENANTS["acme"],)]
+
+
+# Every order twice (more rows than the 64 an engine fetches one by one), of the types kept as
+# Arrow columns: integers, text, decimals, dates.
+TWICE = (
+    "select o.order_id, o.tenant_id, o.status, o.amount, cast(o.ordered_at as date) as day, "
+    "s.k from silver.orders as o cross join unnest(sequence(1, 2)) as s(k) "
+    "order by o.order_id, s.k"
+)
+
+
+def _twice(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    out = []
+    for r in sorted(rows, key=lambda r: int(str(r["order_id"]))):
+        day = r["ordered_at"].date()  # type: ignore[attr-defined]
+        for k in (1, 2):
+            out.append((r["order_id"], r["tenant_id"], r["status"], r["amount"], day, k))
+    return out
+
+
+def test_a_large_result_asked_again_is_fetched_as_arrow_with_the_same_csv(
+    iceberg_lake: IcebergLake,
+) -> None:
+    # The session remembers that the statement's result was large: the next call fetches it as
+    # Arrow columns from the first row, and its result CSV is the same, byte for byte.
+    expected = _twice(iceberg_lake.rows["third"])
+    assert len(expected) > 64
+    with AthenaEngine(iceberg_lake.settings) as engine:
+        results = [engine.execute(TWICE)[0] for _ in range(3)]
+    assert [len(r.values._first) for r in results] == [64, 0, 0]
+    csvs = [r.result_path.read_bytes() for r in results if r.result_path is not None]
+    assert csvs == [csvs[0]] * 3
+    assert csvs[0].count(b"\n") == len(expected) + 1
+    for result in results:
+        assert result.rows == expected
