@@ -2,12 +2,15 @@
 
 For each tenant count, setup (not timed): a private PostgreSQL 15 in a temporary folder,
 migrated, seeded at ``BENCH_TENANTS_SCALE`` (default 1: ~600,000 rows) with ``--tenants N``
-(Zipf-distributed sizes), replicated once into a temporary lake.
+(Zipf-distributed sizes), replicated once into a temporary lake. Both sources and lakes live
+until the end, so every figure is measured at both tenant counts in alternating order (below).
 
 Measured, per tenant count:
 
-* ``full_refresh_s`` - every silver job, every gold job and the quality report, full refresh;
-* ``files_<table>`` - data files of every silver, history and gold table after it, and their
+* ``full_refresh_s`` - every silver job, every gold job and the quality report, full refresh:
+  the mean of ``FULL_REFRESHES`` (2) runs, 10,000 tenants then 8, then 8 then 10,000
+  (``..._runs_s`` each run);
+* ``files_<table>`` - data files of every silver, history and gold table after them, and their
   maximum ``files_max``;
 * ``all_tenant_gold_query_s`` - ``athena-queries/business/tenant_performance_dashboard.sql``
   over every tenant on the local engine as ``lakehouse athena`` runs it: the result kept as
@@ -30,27 +33,33 @@ Measured, per tenant count:
   data files its scoped query plans (bucket, then min/max), the highest over all tables;
   ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
 * every query figure above is the best of ``QUERY_RUNS`` (15) calls at both tenant counts: a
-  call takes 10-60 ms, and a best of 3 moved by a third between quiet runs (8 tenants:
-  0.025 and 0.016 s);
+  call takes 5-60 ms, and a best of 3 moved by a third between quiet runs (8 tenants:
+  0.025 and 0.016 s). One warm engine per lake, their calls alternating (the order reversed
+  every round), after Spark has stopped: measured one tenant count after the other, right
+  after its pipeline runs, whichever came first was slower, a JVM still warming up and
+  compiling beside it the likely cause (at main 35601f9, quiet: the warm dashboard at 8 tenants
+  0.009 s when measured first, 0.006 s second; the full refresh 37.3 s first, 27.0 s second);
 * ``all_tenant_gold_query_cli_s`` / ``..._cli_cpu_s`` - the same dashboard as an analyst runs it:
-  a new ``lakehouse athena -f`` process (median of 3, after one unmeasured run), wall and CPU
+  a new ``lakehouse athena -f`` process (median of 3, the lakes alternating, after one
+  unmeasured run each), wall and CPU
   seconds of the process; it reads the tables' files (nothing is in memory yet), so it is the
   figure where a per-tenant file layout would show;
 * ``incremental_10_tenants_s`` - after updates to products and customers of 10 tenants and one
-  more replication, the incremental pipeline run (same Spark session), and silver.products'
-  snapshot summary: ``..._data_files_added`` / ``_deleted`` / ``_total``.
+  more replication, the incremental pipeline run (same Spark session): the mean of
+  ``INCREMENTALS`` (2) rounds in alternating order as for the full refresh; and silver.products'
+  snapshot summary after the last: ``..._data_files_added`` / ``_deleted`` / ``_total``.
 
-Per job (in the JSON's ``details`` and a second table): the seconds of every job of the full
-refresh and of the incremental run at both tenant counts, with their ratio, and for each gold
-mart how the incremental run built it: ``tenants (n)`` (the mart's commit replaced n tenants),
-``full``, or ``up to date`` (no new commit). The jobs of a stage run concurrently, so a job's
-seconds include waiting for the others; read them as shares, not as a sum.
+Per job (in the JSON's ``details`` and a second table): the mean seconds of every job of the
+full refreshes and of the incremental runs at both tenant counts, with their ratio, and for each
+gold mart how the last incremental run built it: ``tenants (n)`` (the mart's commit replaced n
+tenants), ``full``, or ``up to date`` (no new commit). The jobs of a stage run concurrently, so
+a job's seconds include waiting for the others; read them as shares, not as a sum.
 
-One Spark session serves both runs. Before them, an unmeasured warm-up run (8 tenants at
-``WARMUP_SCALE``, the same steps) loads and JIT-compiles the JVM code paths, so neither measured
-tenant count pays the cold start that the first one would otherwise pay alone. The machine is
-shared: the 1-minute load average is recorded before and after each run; read every time beside
-it.
+One Spark session serves every run. Before them, an unmeasured warm-up (8 tenants at
+``WARMUP_SCALE``, the same pipeline runs) loads and JIT-compiles the JVM code paths, and the
+alternating order spreads what warm-up remains over both tenant counts. The machine is shared:
+the 1-minute load average is recorded before the runs, before the queries and at the end; read
+every time beside it.
 
 Usage: ``python -m bench.bench_tenants`` (``BENCH_TENANTS_SCALE=0.1`` for a smaller volume).
 """
@@ -62,6 +71,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +86,9 @@ from pyspark.sql import SparkSession
 from bench.common import (
     SEED,
     bench_root,
-    median_process_seconds,
     process_seconds,
     report,
     source_database,
-    timed,
 )
 from lakehouse.analytics import operations as ops
 from lakehouse.athena.engine import AthenaEngine, QueryResult
@@ -95,6 +104,9 @@ TENANT_COUNTS = (10_000, 8)
 QUERY_RUNS = 15
 CHANGED_TENANTS = 10
 WARMUP_SCALE = 0.02
+# Full refreshes and incremental runs per tenant count, the counts alternating (ABBA).
+FULL_REFRESHES = 2
+INCREMENTALS = 2
 DASHBOARD = ATHENA_QUERIES_DIR / "business" / "tenant_performance_dashboard.sql"
 
 
@@ -168,86 +180,224 @@ def _gold_modes(settings: Settings, before: dict[str, int | None]) -> dict[str, 
     return modes
 
 
-def _timed(n: int, call: Callable[[], object]) -> tuple[float, float]:
-    """(best wall seconds, median CPU seconds of this process) of ``n`` calls of ``call``."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    for _ in range(n):
-        t0, c0 = time.perf_counter(), time.process_time()
-        call()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return round(min(walls), 3), round(statistics.median(cpus), 4)
+def _alternating(n: int, calls: dict[int, Callable[[], object]]) -> dict[int, tuple[float, float]]:
+    """(best wall seconds, median CPU seconds of this process) of ``n`` calls of each of
+    ``calls`` (by tenant count), one call of each per round, the order reversed every round, so
+    that neither tenant count always runs first or after the other."""
+    walls: dict[int, list[float]] = {k: [] for k in calls}
+    cpus: dict[int, list[float]] = {k: [] for k in calls}
+    order = list(calls)
+    for i in range(n):
+        for key in order if i % 2 == 0 else order[::-1]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            calls[key]()
+            walls[key].append(time.perf_counter() - t0)
+            cpus[key].append(time.process_time() - c0)
+    return {k: (round(min(walls[k]), 3), round(statistics.median(cpus[k]), 4)) for k in calls}
 
 
-def _calls(
-    n: int,
-    settings: Settings,
-    sql: str,
-    tenant: str | None = None,
-    use: Callable[[QueryResult], object] | None = None,
-) -> tuple[float, float]:
-    """:func:`_timed` of ``n`` runs of ``sql`` in one engine: with its result kept as Athena's
-    CSV (the CLI's way), or not kept and handed to ``use``."""
+@dataclass
+class _Lake:
+    """One tenant count's source database and lake, and what was measured on them."""
 
-    def run(engine: AthenaEngine) -> None:
-        for result in engine.execute(sql):
-            if use is not None:
-                use(result)
-
-    with AthenaEngine(settings, tenant=tenant, save_results=use is None) as engine:
-        engine.execute(sql)  # the first run reads the catalog and opens the files
-        return _timed(n, lambda: run(engine))
+    tenants: int
+    settings: Settings
+    dsn: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
-def _tenant_table(settings: Settings, tenants: int) -> dict[str, float]:
-    """The operations page's tenant table: its first and middle page in a warm engine (after a
-    first, unmeasured call), and its first page as a page view gets it."""
-    out: dict[str, float] = {}
-    pages = -(-tenants // ops.TENANT_PAGE_SIZE)
-    for name, number in (("first", 1), ("middle", pages // 2 + 1)):
-        request = ops.TenantPageRequest(number=number)
-        with AthenaEngine(settings, save_results=False) as engine:
-            ops.tenant_page(engine, request)
-            out[f"ops_tenant_page_{name}_s"], out[f"ops_tenant_page_{name}_cpu_s"] = _timed(
-                QUERY_RUNS, lambda e=engine, r=request: ops.tenant_page(e, r).result.text_rows()
+def _prepare(stack: ExitStack, scale: float, tenants: int) -> _Lake:
+    """A private source seeded with ``tenants`` tenants and its lake, replicated once; both
+    last until ``stack`` closes."""
+    root = stack.enter_context(bench_root(f"bench-tenants-{tenants}-"))
+    source = stack.enter_context(source_database(root, scale, tenants=tenants))
+    lake = _Lake(tenants, source.lake(root), source.dsn)
+    lake.figures["source_rows"] = sum(source.rows.values())
+    return lake
+
+
+def _passes(lakes: list[_Lake], passes: int) -> list[list[_Lake]]:
+    """The lakes in the order of each pass: as given, then reversed, and so on (ABBA), so a
+    JVM still warming up, or a later and slower moment, weighs on both tenant counts."""
+    return [lakes if i % 2 == 0 else lakes[::-1] for i in range(passes)]
+
+
+def _mean_jobs(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each job's mean seconds over the runs that ran it."""
+    jobs = list(dict.fromkeys(job for run in runs for job in run))
+    return {job: round(statistics.mean(run[job] for run in runs if job in run), 3) for job in jobs}
+
+
+def _full_refreshes(spark: SparkSession, lakes: list[_Lake]) -> None:
+    """``FULL_REFRESHES`` full refreshes of every lake in alternating order; their mean."""
+    seconds: dict[int, list[float]] = {lake.tenants: [] for lake in lakes}
+    jobs: dict[int, list[dict[str, float]]] = {lake.tenants: [] for lake in lakes}
+    for order in _passes(lakes, FULL_REFRESHES):
+        for lake in order:
+            lake.figures.setdefault("load_avg_1m_before", round(os.getloadavg()[0], 2))
+            t0 = time.perf_counter()
+            full = run_pipeline(lake.settings, full_refresh=True, spark=spark)
+            seconds[lake.tenants].append(round(time.perf_counter() - t0, 3))
+            lake.figures["failed_jobs"] = lake.figures.get("failed_jobs", 0) + len(full.failed)
+            jobs[lake.tenants].append(_job_seconds(full))
+    for lake in lakes:
+        lake.figures["full_refresh_runs_s"] = seconds[lake.tenants]
+        lake.figures["full_refresh_s"] = round(statistics.mean(seconds[lake.tenants]), 3)
+        lake.details["full_refresh_s"] = _mean_jobs(jobs[lake.tenants])
+        files = _file_counts(lake.settings)
+        lake.figures.update({f"files_{k}": v for k, v in files.items()})
+        lake.figures["files_max"] = max(files.values())
+        lake.figures["files_total"] = sum(files.values())
+
+
+def _incrementals(spark: SparkSession, lakes: list[_Lake]) -> None:
+    """``INCREMENTALS`` rounds of changes to the same 10 tenants, each replicated and run
+    incrementally, the lakes in alternating order; the mean run, and the last run's gold modes
+    and silver.products commit."""
+    seconds: dict[int, list[float]] = {lake.tenants: [] for lake in lakes}
+    jobs: dict[int, list[dict[str, float]]] = {lake.tenants: [] for lake in lakes}
+    for order in _passes(lakes, INCREMENTALS):
+        for lake in order:
+            _, changed = _sample_tenants(lake.dsn)
+            lake.figures["rows_changed"] = _change(lake.dsn, changed)
+            run_once(lake.settings)
+            gold_before = _gold_snapshots(lake.settings)
+            t0 = time.perf_counter()
+            inc = run_pipeline(lake.settings, spark=spark)
+            seconds[lake.tenants].append(round(time.perf_counter() - t0, 3))
+            failed = lake.figures.get("incremental_failed_jobs", 0) + len(inc.failed)
+            lake.figures["incremental_failed_jobs"] = failed
+            jobs[lake.tenants].append(_job_seconds(inc))
+            lake.details["incremental_gold_mode"] = _gold_modes(lake.settings, gold_before)
+            products = iceberg.load_table(Path(lake.settings.silver_uri) / "products")
+            snapshot = products.current_snapshot()
+            summary = (
+                dict(snapshot.summary.additional_properties)
+                if snapshot and snapshot.summary
+                else {}
             )
-
-    def view() -> None:
-        shown = ops.tenants(settings)
-        if "error" in shown:
-            raise RuntimeError(f"the operations page's tenant table failed: {shown['error']}")
-
-    view()  # not measured: the operating system's file cache
-    out["ops_tenant_page_view_s"], out["ops_tenant_page_view_cpu_s"] = _timed(QUERY_RUNS, view)
-    return out
+            for key in ("added-data-files", "deleted-data-files", "total-data-files"):
+                name = f"incremental_products_{key.replace('-', '_')}"
+                lake.figures[name] = int(summary.get(key, 0))
+    for lake in lakes:
+        lake.figures["incremental_10_tenants_runs_s"] = seconds[lake.tenants]
+        lake.figures["incremental_10_tenants_s"] = round(statistics.mean(seconds[lake.tenants]), 3)
+        lake.details["incremental_s"] = _mean_jobs(jobs[lake.tenants])
 
 
-def _best_of(
-    n: int,
-    settings: Settings,
+def _engine_figure(
+    stack: ExitStack,
+    lakes: list[_Lake],
+    name: str,
     sql: str,
-    tenant: str | None = None,
+    tenant: Callable[[_Lake], str | None] = lambda lake: None,
     use: Callable[[QueryResult], object] | None = None,
-) -> float:
-    """Best wall seconds of :func:`_calls`."""
-    return _calls(n, settings, sql, tenant, use)[0]
+) -> None:
+    """``name_s`` (best wall) and ``name_cpu_s`` (median CPU) of ``sql`` in one warm engine per
+    lake, calls alternating: with the result kept as Athena's CSV (the CLI's way), or not kept
+    and handed to ``use``."""
+    calls: dict[int, Callable[[], object]] = {}
+    for lake in lakes:
+        engine = stack.enter_context(
+            AthenaEngine(lake.settings, tenant=tenant(lake), save_results=use is None)
+        )
+
+        def run(engine: AthenaEngine = engine) -> None:
+            for result in engine.execute(sql):
+                if use is not None:
+                    use(result)
+
+        run()  # the first run reads the catalog and opens the files
+        calls[lake.tenants] = run
+    for tenants, (wall, cpu) in _alternating(QUERY_RUNS, calls).items():
+        figures = next(lake.figures for lake in lakes if lake.tenants == tenants)
+        figures[f"{name}_s"], figures[f"{name}_cpu_s"] = wall, cpu
 
 
-def _cli(settings: Settings, dsn: str, sql_file: Path, runs: int = 3) -> tuple[float, float]:
-    """Median wall and CPU seconds of a new ``lakehouse athena -f`` process over the lake."""
-    env = {
-        **os.environ,
-        "LAKEHOUSE_LAKE": settings.lake,
-        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-        "DATABASE_URL": dsn,
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user runs it: compiled modules are kept
+def _queries(lakes: list[_Lake]) -> None:
+    """Every query figure, both lakes' calls alternating (see the module's notes)."""
+    sql = DASHBOARD.read_text("utf-8")
+    dashboard = sql.strip().rstrip(";")
+    aggregate = (
+        "select count(*) as tenants, sum(net_revenue) as net_revenue "
+        f"from (\n{dashboard}\n) as dashboard"
+    )
+    for lake in lakes:
+        lake.figures["load_avg_1m_queries"] = round(os.getloadavg()[0], 2)
+        probes, _ = _sample_tenants(lake.dsn)
+        lake.figures["single_tenant_file_share_max"] = _file_share(lake.settings, probes)
+        lake.details["probes"] = probes
+    with ExitStack() as stack:
+        _engine_figure(stack, lakes, "all_tenant_gold_query", sql)
+        _engine_figure(stack, lakes, "all_tenant_gold_query_text", sql, use=QueryResult.text_rows)
+        _engine_figure(stack, lakes, "all_tenant_gold_query_rows", sql, use=lambda r: r.rows)
+        _engine_figure(stack, lakes, "all_tenant_gold_aggregate", aggregate)
+        _engine_figure(
+            stack, lakes, "single_tenant_query", sql, tenant=lambda lake: lake.details["probes"][0]
+        )
+        for page in ("first", "middle"):
+            pages: dict[int, Callable[[], object]] = {}
+            for lake in lakes:
+                count = -(-lake.tenants // ops.TENANT_PAGE_SIZE)
+                request = ops.TenantPageRequest(number=1 if page == "first" else count // 2 + 1)
+                engine = stack.enter_context(AthenaEngine(lake.settings, save_results=False))
+                ops.tenant_page(engine, request)
+
+                def page_view(
+                    e: AthenaEngine = engine, r: ops.TenantPageRequest = request
+                ) -> object:
+                    return ops.tenant_page(e, r).result.text_rows()
+
+                pages[lake.tenants] = page_view
+            for tenants, (wall, cpu) in _alternating(QUERY_RUNS, pages).items():
+                figures = next(lake.figures for lake in lakes if lake.tenants == tenants)
+                figures[f"ops_tenant_page_{page}_s"] = wall
+                figures[f"ops_tenant_page_{page}_cpu_s"] = cpu
+    views: dict[int, Callable[[], object]] = {}
+    for lake in lakes:
+
+        def view(settings: Settings = lake.settings) -> None:
+            shown = ops.tenants(settings)
+            if "error" in shown:
+                raise RuntimeError(f"the operations page's tenant table failed: {shown['error']}")
+
+        view()  # not measured: the operating system's file cache
+        views[lake.tenants] = view
+    for tenants, (wall, cpu) in _alternating(QUERY_RUNS, views).items():
+        figures = next(lake.figures for lake in lakes if lake.tenants == tenants)
+        figures["ops_tenant_page_view_s"], figures["ops_tenant_page_view_cpu_s"] = wall, cpu
+    ops.forget_staff_engines()
+    _clis(lakes)
+
+
+def _clis(lakes: list[_Lake], runs: int = 3) -> None:
+    """Median wall and CPU seconds of a new ``lakehouse athena -f`` process over each lake,
+    the lakes' processes alternating."""
     argv = [sys.executable, "-m", "lakehouse.cli.main", "athena", "--format", "csv"]
-    argv += ["-f", str(sql_file)]
-    # After one run, compiled modules, the OS's file cache and the snapshots' plans exist.
-    process_seconds(argv, env)
-    return median_process_seconds(argv, env, runs)
+    argv += ["-f", str(DASHBOARD)]
+    envs: dict[int, dict[str, str]] = {}
+    for lake in lakes:
+        env = {
+            **os.environ,
+            "LAKEHOUSE_LAKE": lake.settings.lake,
+            "LAKEHOUSE_STATE_DIR": str(lake.settings.state_dir),
+            "DATABASE_URL": lake.dsn,
+        }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user runs it: compiled modules are kept
+        # After one run, compiled modules, the OS's file cache and the snapshots' plans exist.
+        process_seconds(argv, env)
+        envs[lake.tenants] = env
+    times: dict[int, list[tuple[float, float]]] = {k: [] for k in envs}
+    order = list(envs)
+    for i in range(runs):
+        for tenants in order if i % 2 == 0 else order[::-1]:
+            times[tenants].append(process_seconds(argv, envs[tenants]))
+    for lake in lakes:
+        walls = [w for w, _ in times[lake.tenants]]
+        cpus = [c for _, c in times[lake.tenants]]
+        lake.figures["all_tenant_gold_query_cli_s"] = round(statistics.median(walls), 3)
+        lake.figures["all_tenant_gold_query_cli_cpu_s"] = round(statistics.median(cpus), 3)
 
 
 def _sample_tenants(dsn: str) -> tuple[list[str], list[str]]:
@@ -276,66 +426,12 @@ def _change(dsn: str, tenant_ids: list[str]) -> int:
     return n
 
 
-def _run(
-    spark: SparkSession, root: Path, scale: float, tenants: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the figures of one tenant count, its per-job details)."""
-    out: dict[str, Any] = {}
-    details: dict[str, Any] = {}
-    with source_database(root, scale, tenants=tenants) as source:
-        dsn = source.dsn
-        out["source_rows"] = sum(source.rows.values())
-        settings = source.lake(root)
-        out["load_avg_1m_before"] = round(os.getloadavg()[0], 2)
-        with timed(out, "full_refresh_s"):
-            full = run_pipeline(settings, full_refresh=True, spark=spark)
-        out["failed_jobs"] = len(full.failed)
-        details["full_refresh_s"] = _job_seconds(full)
-        files = _file_counts(settings)
-        out.update({f"files_{k}": v for k, v in files.items()})
-        out["files_max"] = max(files.values())
-        out["files_total"] = sum(files.values())
-        sql = DASHBOARD.read_text("utf-8")
-        out["all_tenant_gold_query_s"], out["all_tenant_gold_query_cpu_s"] = _calls(
-            QUERY_RUNS, settings, sql
-        )
-        out["all_tenant_gold_query_text_s"] = _best_of(
-            QUERY_RUNS, settings, sql, use=QueryResult.text_rows
-        )
-        out["all_tenant_gold_query_rows_s"] = _best_of(
-            QUERY_RUNS, settings, sql, use=lambda r: r.rows
-        )
-        out["all_tenant_gold_query_cli_s"], out["all_tenant_gold_query_cli_cpu_s"] = _cli(
-            settings, dsn, DASHBOARD
-        )
-        dashboard = sql.strip().rstrip(";")
-        out["all_tenant_gold_aggregate_s"] = _best_of(
-            QUERY_RUNS,
-            settings,
-            "select count(*) as tenants, sum(net_revenue) as net_revenue "
-            f"from (\n{dashboard}\n) as dashboard",
-        )
-        out.update(_tenant_table(settings, tenants))
-        probes, changed = _sample_tenants(dsn)
-        out["single_tenant_file_share_max"] = _file_share(settings, probes)
-        out["single_tenant_query_s"] = _best_of(QUERY_RUNS, settings, sql, tenant=probes[0])
-        out["rows_changed"] = _change(dsn, changed)
-        run_once(settings)
-        gold_before = _gold_snapshots(settings)
-        with timed(out, "incremental_10_tenants_s"):
-            inc = run_pipeline(settings, spark=spark)
-        out["incremental_failed_jobs"] = len(inc.failed)
-        details["incremental_s"] = _job_seconds(inc)
-        details["incremental_gold_mode"] = _gold_modes(settings, gold_before)
-        products = iceberg.load_table(Path(settings.silver_uri) / "products")
-        snapshot = products.current_snapshot()
-        summary = (
-            dict(snapshot.summary.additional_properties) if snapshot and snapshot.summary else {}
-        )
-        for key in ("added-data-files", "deleted-data-files", "total-data-files"):
-            out[f"incremental_products_{key.replace('-', '_')}"] = int(summary.get(key, 0))
-        out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
-    return out, details
+def _warm_up(spark: SparkSession) -> None:
+    """An unmeasured run of every step on a small lake (8 tenants at ``WARMUP_SCALE``)."""
+    with ExitStack() as stack:
+        lake = _prepare(stack, WARMUP_SCALE, TENANT_COUNTS[-1])
+        _full_refreshes(spark, [lake])
+        _incrementals(spark, [lake])
 
 
 def _ratio(many: float | None, few: float | None) -> float | None:
@@ -376,15 +472,25 @@ def main() -> None:
     metrics: dict[str, Any] = {}
     settings = Settings()
     spark = spark_session(settings, "bench-tenants")
-    with bench_root("bench-tenants-warmup-") as warmup:
-        _run(spark, warmup, WARMUP_SCALE, TENANT_COUNTS[-1])  # not measured
+    _warm_up(spark)  # not measured
     params["warmup_scale"] = WARMUP_SCALE
+    params["full_refreshes"] = FULL_REFRESHES
+    params["incrementals"] = INCREMENTALS
+    with ExitStack() as stack:
+        lakes = [_prepare(stack, scale, tenants) for tenants in TENANT_COUNTS]
+        _full_refreshes(spark, lakes)
+        _incrementals(spark, lakes)
+        # The queries run as a dashboard or the CLI runs them, with no Spark beside them: a
+        # JVM still compiling in the background would take a core from whichever ran first.
+        spark.stop()
+        _queries(lakes)
+        for lake in lakes:
+            lake.figures["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     details: dict[str, Any] = {}
-    for tenants in TENANT_COUNTS:
-        with bench_root(f"bench-tenants-{tenants}-") as root:
-            figures, details[f"t{tenants}"] = _run(spark, root, scale, tenants)
-        for key, value in figures.items():
-            metrics[f"t{tenants}_{key}"] = value
+    for lake in lakes:
+        details[f"t{lake.tenants}"] = lake.details
+        for key, value in lake.figures.items():
+            metrics[f"t{lake.tenants}_{key}"] = value
     many, few = TENANT_COUNTS
     for key in (
         "full_refresh_s",
