@@ -427,6 +427,14 @@ class Settings:
         "`lakehouse maintain` keeps at least this many snapshots per table.",
         ge=1,
     )
+    compact_bucket_files: int = setting(
+        0,
+        "LAKEHOUSE_COMPACT_BUCKET_FILES",
+        "A local pipeline run compacts the tenant buckets of the silver and history tables it "
+        "wrote that hold at least this many files (data and delete files); 0 turns it off. On "
+        "AWS the Glue table optimizer compacts instead.",
+        ge=0,
+    )
     pipeline_workers: int = setting(
         2,
         "LAKEHOUSE_PIPELINE_WORKERS",

@@ -122,3 +122,37 @@ def maintain(
         files_expired=int(expire["deleted_data_files_count"]) if expire else 0,
         orphans_removed=len(orphans),
     )
+
+
+def compact_buckets(spark: SparkSession, table: ice.Table, buckets: list[int]) -> tuple[int, int]:
+    """Rewrite only the given ``bucket(N, tenant_id)`` partitions of ``table``, each
+    into files sorted in the table's write order with its position deletes applied; one commit.
+
+    The ``where`` names the buckets through Iceberg's own ``system.bucket`` function, which
+    Iceberg turns into a partition filter: no other partition's files are planned. Within
+    them, ``min-input-files`` 1 with ``delete-file-threshold`` 1 rewrites a bucket that has
+    two data files or a data file with a delete (a bucket of one clean file is left as is).
+    The files written take the new snapshot's sequence number (``use-starting-sequence-number``
+    false): with Iceberg's default, the sequence number of the snapshot the rewrite started
+    from, the last ``MERGE``'s delete files are not older than the rewritten data, so
+    ``remove-dangling-deletes`` keeps them (measured: 1 data and 1 delete file per compacted
+    bucket instead of 1). Safe here because the caller holds the lake's writer lock: no
+    commit can land between the rewrite's start and its commit.
+
+    Returns (data files rewritten, data files added).
+    """
+    if not buckets:
+        return 0, 0
+    name = f"{table.namespace}.{table.name}"
+    values = ", ".join(str(int(b)) for b in sorted(set(buckets)))
+    n = ice.LAYOUT.tenant_buckets
+    where = f"`{table.catalog}`.system.bucket({n}, `{ice.TENANT_COLUMN}`) in ({values})"
+    row = spark.sql(
+        f"call `{table.catalog}`.system.rewrite_data_files(table => '{name}', strategy => 'sort', "
+        f"sort_order => '{sort_order_sql(table)}', where => \"{where}\", "
+        "options => map('min-input-files', '1', 'delete-file-threshold', '1', "
+        "'remove-dangling-deletes', 'true', 'use-starting-sequence-number', 'false'))"
+    ).first()
+    if row is None:
+        return 0, 0
+    return int(row["rewritten_data_files_count"]), int(row["added_data_files_count"])

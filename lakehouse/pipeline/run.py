@@ -62,6 +62,7 @@ from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import JobRun, job_scripts, spark_session, start_job_run
 from lakehouse.paths import GLUE_SCRIPTS_DIR
 from lakehouse.pipeline import state
+from lakehouse.pipeline.compact import Compacted, compact_written
 from lakehouse.storage import open_storage
 from lakehouse.storage.lock import writer_lock
 
@@ -95,8 +96,11 @@ class PipelineResult:
     nothing_new: bool = False  # decided before Spark: every job would have found nothing
     #: Where the run's wall time went, in seconds: ``start`` (Spark and the catalog), per stage
     #: ``<stage>_freshness`` (deciding what is up to date), ``<stage>_jobs`` and
-    #: ``<stage>_record`` (its state file), ``crawl`` and ``last_run`` (the bench reports them).
+    #: ``<stage>_record`` (its state file), ``compact`` (:mod:`lakehouse.pipeline.compact`),
+    #: ``crawl`` and ``last_run`` (the bench reports them).
     timings: dict[str, float] = field(default_factory=dict)
+    #: Tables whose fragmented buckets the run compacted (:mod:`lakehouse.pipeline.compact`).
+    compacted: list[Compacted] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobRun]:
@@ -372,6 +376,13 @@ class _GoldFreshness:
             self.snapshots[entity] = ice.current_snapshot_id(self.spark, table)
         return self.snapshots[entity]
 
+    def renamed_snapshot(self, entity: str, before: int | None, after: int | None) -> None:
+        """``entity``'s table went from ``before`` to ``after`` without a row changing."""
+        for fingerprint in self.built.values():
+            inputs = fingerprint.get("inputs", {})
+            if entity in inputs and inputs[entity] == before:
+                inputs[entity] = after
+
     def record(self, result: PipelineResult, steps: list[Step]) -> None:
         # Only what was built (or still is) counts as built from these inputs.
         good = {r.job_name for r in result.runs if r.state == "SUCCEEDED"} | set(result.up_to_date)
@@ -493,6 +504,8 @@ class _DagRun:
             oom = [f for f in fatal if "out of memory" in f]
             self.result.fatal = (oom or fatal)[0]
             return False
+        with self.timed("compact"):
+            self.compact()
         if self.gold_freshness is not None:
             with self.timed("gold_record"):
                 self.gold_freshness.record(self.result, later)
@@ -519,6 +532,24 @@ class _DagRun:
             # Reported like a failed job: the lake is written, only its catalog is stale.
             self.result.crawl_error = str(exc)
         self.finished(step, None, self.result.crawl_error)
+
+    def compact(self) -> None:
+        """Compact the fragmented buckets of the silver and history tables this run wrote
+        (:mod:`lakehouse.pipeline.compact`; a few manifest reads when none is)."""
+        wrote = {r.job_name for r in self.result.runs if r.state == "SUCCEEDED"}
+        entities = [s.entity for s in self.silver if s.job_name in wrote and s.entity]
+        if entities:
+            self.result.compacted = compact_written(
+                self.settings, self.spark, self.catalog, entities
+            )
+        if self.gold_freshness is not None:
+            # Same rows in fewer files: a mart built from the snapshot before the compaction
+            # is built from the one after, and the next run need not rebuild it.
+            for done in self.result.compacted:
+                if not done.history:
+                    self.gold_freshness.renamed_snapshot(
+                        done.entity, done.snapshot_before, done.snapshot_after
+                    )
 
     def record_last_run(self) -> None:
         """What the next run's "nothing new" decision starts from: whether this run ended whole.
