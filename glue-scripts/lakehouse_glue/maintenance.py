@@ -103,8 +103,13 @@ def maintain(
         f"sort_order => '{sort_order_sql(table)}', "
         f"options => map('min-input-files', '{int(min_input_files)}', "
         # A data file with any position delete (merge-on-read MERGE) is rewritten without its
-        # deleted rows, and the delete files left pointing at no live file are dropped.
-        "'delete-file-threshold', '1', 'remove-dangling-deletes', 'true'))"
+        # deleted rows, and the delete files left pointing at no live file are dropped. The
+        # files written take the new snapshot's sequence number: with Iceberg's default (the
+        # starting snapshot's), the last MERGE's delete files are not older than the rewritten
+        # data and stay as dangling files, one per bucket (see ``compact_buckets``). The
+        # caller holds the lake's writer lock, so no commit lands between start and commit.
+        "'delete-file-threshold', '1', 'remove-dangling-deletes', 'true', "
+        "'use-starting-sequence-number', 'false'))"
     ).first()
     expire = spark.sql(
         f"{call}.expire_snapshots(table => '{name}', older_than => {_ts(expire_before)}, "

@@ -229,5 +229,8 @@ def test_compaction_folds_the_deletes_in_and_keeps_the_answer(
     table = iceberg.load_table(mor_lake.folder)
     planned = list(iceberg.scan_files(table, table.current_snapshot()))
     assert not any(task.deletes for task in planned)
+    # No delete file is left at all, not even one that applies to no live data file.
+    live = list(iceberg.live_files(table, table.current_snapshot()))
+    assert len(live) == len(planned), [f.path for f in live]
     assert sum(t.data.file.record_count for t in planned) == len(mor_lake.rows["second"])
     assert _query(mor_lake, f"{SELECT} order by id") == before == _expected(mor_lake, "second")
