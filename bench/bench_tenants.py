@@ -32,7 +32,11 @@ Measured, per tenant count:
 * ``single_tenant_file_share_max`` - for the largest and a median tenant, the share of a table's
   data files its scoped query plans (bucket, then min/max), the highest over all tables, after
   the full refreshes; ``..._incremental_max`` the same after the incremental runs (both tenants
-  are among the 10 changed: each run's merge-on-read ``MERGE`` adds files to their buckets) and
+  are among the 10 changed: each run's merge-on-read ``MERGE`` adds files to their buckets, and
+  the run's local compaction step, with the pipeline's default rule unless
+  ``LAKEHOUSE_COMPACT_BUCKET_FILES`` is set, folds back those it picks: ``compact_bucket_files``
+  in the parameters, ``incremental_compact_s`` the step's mean seconds per run and
+  ``incremental_buckets_compacted`` the buckets it rewrote over all runs and tables) and
   ``..._maintained_max`` after ``lakehouse maintain`` compacted every table (``maintain_s``,
   ``files_max_maintained``); the queries below run on the maintained lakes;
   ``single_tenant_query_s`` the largest tenant's scoped dashboard query;
@@ -49,9 +53,10 @@ Measured, per tenant count:
   seconds of the process; it reads the tables' files (nothing is in memory yet), so it is the
   figure where a per-tenant file layout would show;
 * ``incremental_10_tenants_s`` - after updates to products and customers of 10 tenants and one
-  more replication, the incremental pipeline run (same Spark session): the mean of
-  ``INCREMENTALS`` (2) rounds in alternating order as for the full refresh; and silver.products'
-  snapshot summary after the last: ``..._data_files_added`` / ``_deleted`` / ``_total``.
+  more replication, the incremental pipeline run (same Spark session, its compaction step
+  included): the mean of ``INCREMENTALS`` (2) rounds in alternating order as for the full
+  refresh; and the summary of the last run's ``MERGE`` commit to silver.products (the snapshot
+  before the compaction, if one followed): ``..._data_files_added`` / ``_deleted`` / ``_total``.
 
 Per job (in the JSON's ``details`` and a second table): the mean seconds of every job of the
 full refreshes and of the incremental runs at both tenant counts, with their ratio, and for each
@@ -275,8 +280,21 @@ def _incrementals(spark: SparkSession, lakes: list[_Lake]) -> None:
             lake.figures["incremental_failed_jobs"] = failed
             jobs[lake.tenants].append(_job_seconds(inc))
             lake.details["incremental_gold_mode"] = _gold_modes(lake.settings, gold_before)
+            compact_s = lake.figures.get("incremental_compact_s", 0.0) + inc.timings.get(
+                "compact", 0.0
+            )
+            lake.figures["incremental_compact_s"] = round(compact_s, 3)
+            lake.figures["incremental_buckets_compacted"] = lake.figures.get(
+                "incremental_buckets_compacted", 0
+            ) + sum(len(c.buckets) for c in inc.compacted)
             products = iceberg.load_table(Path(lake.settings.silver_uri) / "products")
-            snapshot = products.current_snapshot()
+            # The MERGE's commit, not the compaction's after it (same rows, fewer files).
+            merged = [c.snapshot_before for c in inc.compacted if c.table == "silver.products"]
+            snapshot = (
+                products.snapshot_by_id(merged[0])
+                if merged and merged[0] is not None
+                else products.current_snapshot()
+            )
             summary = (
                 dict(snapshot.summary.additional_properties)
                 if snapshot and snapshot.summary
@@ -288,6 +306,8 @@ def _incrementals(spark: SparkSession, lakes: list[_Lake]) -> None:
     for lake in lakes:
         lake.figures["incremental_10_tenants_runs_s"] = seconds[lake.tenants]
         lake.figures["incremental_10_tenants_s"] = round(statistics.mean(seconds[lake.tenants]), 3)
+        compact_s = lake.figures.get("incremental_compact_s", 0.0) / INCREMENTALS
+        lake.figures["incremental_compact_s"] = round(compact_s, 3)
         lake.details["incremental_s"] = _mean_jobs(jobs[lake.tenants])
 
 
@@ -496,6 +516,8 @@ def main() -> None:
     params["warmup_scale"] = WARMUP_SCALE
     params["full_refreshes"] = FULL_REFRESHES
     params["incrementals"] = INCREMENTALS
+    # The local compaction step's cap (0: off), as every lake's pipeline runs it.
+    params["compact_bucket_files"] = settings.compact_bucket_files
     with ExitStack() as stack:
         lakes = [_prepare(stack, scale, tenants) for tenants in TENANT_COUNTS]
         _full_refreshes(spark, lakes)

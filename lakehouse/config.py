@@ -428,11 +428,12 @@ class Settings:
         ge=1,
     )
     compact_bucket_files: int = setting(
-        0,
+        16,
         "LAKEHOUSE_COMPACT_BUCKET_FILES",
         "A local pipeline run compacts the tenant buckets of the silver and history tables it "
-        "wrote that hold at least this many files (data and delete files); 0 turns it off. On "
-        "AWS the Glue table optimizer compacts instead.",
+        "wrote that hold more than 2% of their table's files (when the table has 50 occupied "
+        "buckets or more: many tenants) or at least this many files (data and delete files); "
+        "0 turns the step off. On AWS the Glue table optimizer compacts instead.",
         ge=0,
     )
     pipeline_workers: int = setting(

@@ -9,15 +9,18 @@ table optimizer compacts on its own (``terraform-infra``); locally nothing does 
 holds, for the tables that run wrote.
 
 The decision costs no Spark work: the files of each written table's current snapshot are
-counted per bucket from its manifests (pyiceberg). Only a table with a bucket of at least
-``LAKEHOUSE_COMPACT_BUCKET_FILES`` (K, data and delete files together) is compacted, and only
-its buckets of K files or more (:func:`lakehouse_glue.maintenance.compact_buckets`: one
-rewrite, one commit per table, rows and sort order unchanged). K = 0 turns the step off.
+counted per bucket from its manifests (pyiceberg), and :func:`buckets_to_compact` picks the
+buckets from the goal rather than from a fixed count: a tenant's query should plan at most
+:data:`TARGET_SHARE` of a table's files (issue 19), and no bucket should pile up files without
+bound. Only the picked buckets are rewritten
+(:func:`lakehouse_glue.maintenance.compact_buckets`: one rewrite, one commit per table, rows
+and sort order unchanged). ``LAKEHOUSE_COMPACT_BUCKET_FILES`` is the cap (0 turns the step off).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,22 +48,75 @@ class Compacted:
     snapshot_after: int | None
 
 
-def bucket_file_counts(folder: Path) -> Counter[int]:
-    """Live files (data and deletes) of the table's current snapshot per tenant bucket."""
+#: The most of a table's files one tenant's query should plan (issue 19). The compacted
+#: layout gives one file per occupied bucket, so a table can only meet it with at least
+#: ``1 / TARGET_SHARE`` (50) occupied buckets: many tenants, not 8.
+TARGET_SHARE = 0.02
+
+
+def buckets_to_compact(counts: Mapping[int, int], total: int, cap: int) -> list[int]:
+    """The buckets to compact, given each bucket's live files (data and deletes) and the
+    table's ``total`` live files (files outside any bucket, of an older spec, count there).
+
+    A bucket of at least two files is compacted when
+
+    * it holds more than :data:`TARGET_SHARE` of the table's files and the compacted layout
+      itself meets that share (``1 / occupied buckets <= TARGET_SHARE``): at 10,000 tenants
+      each bucket a run touched (3 files among 64 + 2 per touched bucket) but not a run that
+      touched every bucket alike (the share stays ``1 / 64``); or
+    * it holds ``cap`` files or more, whatever the tenant count: with few tenants (8 fill at
+      most 8 buckets) the target is out of reach and every run touches every bucket, so the
+      share never moves; the cap bounds the files a tenant's read and the next ``MERGE`` open.
+
+    A bucket compacts to one file, which shrinks the table and raises every other bucket's
+    share, so the rule is applied again to the layout it leads to until it picks nothing more:
+    after the compaction no bucket is left above the rule. ``cap`` 0 or less: nothing.
+    """
+    if cap <= 0:
+        return []
+    files = {bucket: n for bucket, n in counts.items() if n > 0}
+    total = max(total, sum(files.values()))
+    share_rule = len(files) * TARGET_SHARE >= 1
+    picked: set[int] = set()
+    while True:
+        more = [
+            bucket
+            for bucket, n in files.items()
+            if bucket not in picked
+            and n >= 2
+            and (n >= cap or (share_rule and n > TARGET_SHARE * total))
+        ]
+        if not more:
+            return sorted(picked)
+        for bucket in more:
+            total -= files[bucket] - 1
+            files[bucket] = 1
+        picked.update(more)
+
+
+def bucket_file_counts(folder: Path, snapshot_id: int | None = None) -> tuple[Counter[int], int]:
+    """Live files (data and deletes) of the table's current snapshot (or ``snapshot_id``) per
+    tenant bucket, and all its live files (with those of no bucket: an older spec's)."""
     table = iceberg.load_table(folder)
+    snapshot = (
+        table.current_snapshot() if snapshot_id is None else table.snapshot_by_id(snapshot_id)
+    )
     counts: Counter[int] = Counter()
-    for live in iceberg.live_files(table, table.current_snapshot()):
+    total = 0
+    for live in iceberg.live_files(table, snapshot):
+        total += 1
         bucket = live.partition.get(ice.PARTITION_FIELD)
         if bucket is not None:
             counts[int(bucket)] += 1
-    return counts
+    return counts, total
 
 
-def fragmented_buckets(folder: Path, threshold: int) -> list[int]:
-    """The buckets of the table at ``folder`` with ``threshold`` files or more (none: off)."""
-    if threshold <= 0 or not iceberg.is_iceberg_table(folder):
+def fragmented_buckets(folder: Path, cap: int) -> list[int]:
+    """The buckets of the table at ``folder`` to compact (:func:`buckets_to_compact`)."""
+    if cap <= 0 or not iceberg.is_iceberg_table(folder):
         return []
-    return sorted(b for b, n in bucket_file_counts(folder).items() if n >= threshold)
+    counts, total = bucket_file_counts(folder)
+    return buckets_to_compact(counts, total, cap)
 
 
 def _snapshot_id(folder: Path) -> int | None:
@@ -75,8 +131,8 @@ def compact_written(
 
     A local lake only (on S3 the table optimizer compacts); nothing when the setting is 0.
     """
-    threshold = settings.compact_bucket_files
-    if threshold <= 0 or settings.lake_uri.startswith("s3://"):
+    cap = settings.compact_bucket_files
+    if cap <= 0 or settings.lake_uri.startswith("s3://"):
         return []
     keys = {e.name: e.primary_key for e in load_declaration().entities}
     done: list[Compacted] = []
@@ -87,7 +143,7 @@ def compact_written(
             (True, ice.history_table(catalog, settings.silver_uri, entity, key)),
         ):
             folder = Path(table.location)
-            buckets = fragmented_buckets(folder, threshold)
+            buckets = fragmented_buckets(folder, cap)
             if not buckets:
                 continue
             before = _snapshot_id(folder)
