@@ -22,6 +22,10 @@ Measured, per tenant count:
   (``QueryResult.rows``). ``all_tenant_gold_aggregate_s`` is the
   same query reduced to one row (its tenant count and net revenue), which separates reading the
   lake from handing over the result;
+* ``all_tenant_gold_query_duckdb_floor_s`` (and ``..._floor_aggregate_s``) - the DuckDB floor
+  of those two: the same SQL on DuckDB alone, the tables it names copied into memory from
+  their data files (what a warm engine keeps), the result fetched as Arrow; what no engine
+  built on DuckDB can go under (no file planning, no tenant scoping, no result CSV);
 * ``ops_tenant_page_first_s`` / ``..._middle_s`` - the operations page's tenant table as it
   runs (:func:`lakehouse.analytics.operations.tenant_page`): the count of tenants, then one
   page of 50 rows chosen in SQL (``ORDER BY`` rank, slug ``OFFSET`` m ``LIMIT`` 50), its values
@@ -85,7 +89,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
+import sqlglot
 from lakehouse_glue import iceberg as ice
 from lakehouse_glue.gold.incremental import MODE, TENANTS_REPLACED
 from lakehouse_glue.gold.marts import load_marts
@@ -376,6 +382,7 @@ def _queries(lakes: list[_Lake]) -> None:
         _engine_figure(
             stack, lakes, "single_tenant_query", sql, tenant=lambda lake: lake.details["probes"][0]
         )
+        _floor_figures(stack, lakes, sql, {"": sql, "_aggregate": aggregate})
         for page in ("first", "middle"):
             pages: dict[int, Callable[[], object]] = {}
             for lake in lakes:
@@ -409,6 +416,47 @@ def _queries(lakes: list[_Lake]) -> None:
         figures["ops_tenant_page_view_s"], figures["ops_tenant_page_view_cpu_s"] = wall, cpu
     ops.forget_staff_engines()
     _clis(lakes)
+
+
+def _floor_figures(stack: ExitStack, lakes: list[_Lake], sql: str, queries: dict[str, str]) -> None:
+    """The DuckDB floor: ``all_tenant_gold_query_duckdb_floor<suffix>_s``, each query on
+    DuckDB alone, the tables it names copied into memory from their current data files (what a
+    warm engine holds), the result fetched as Arrow: no planning of files, no tenant scoping,
+    no result CSV. Best wall of ``QUERY_RUNS`` calls, lakes alternating, as the engine's."""
+    names = sorted(
+        {(t.db, t.name) for t in sqlglot.parse_one(sql, read="trino").find_all(sqlglot.exp.Table)}
+        - {("", name) for name in _ctes(sql)}
+    )
+    for suffix, query in queries.items():
+        calls: dict[int, Callable[[], object]] = {}
+        for lake in lakes:
+            con = stack.enter_context(duckdb.connect())
+            for schema, name in names:
+                uri = lake.settings.gold_uri if schema == "gold" else lake.settings.silver_uri
+                table = iceberg.load_table(Path(uri) / name)
+                planned = list(iceberg.scan_files(table, table.current_snapshot()))
+                if any(task.deletes for task in planned):
+                    raise RuntimeError(f"{schema}.{name} has delete files: the floor needs none")
+                files = [str(task.data.file.file_path).removeprefix("file://") for task in planned]
+                con.execute(f"create schema if not exists {schema}")
+                con.execute(
+                    f"create table {schema}.{name} as select * from read_parquet(?)", [files]
+                )
+
+            def run(con: duckdb.DuckDBPyConnection = con, query: str = query) -> None:
+                con.sql(query).to_arrow_table()
+
+            run()
+            calls[lake.tenants] = run
+        for tenants, (wall, cpu) in _alternating(QUERY_RUNS, calls).items():
+            figures = next(lake.figures for lake in lakes if lake.tenants == tenants)
+            figures[f"all_tenant_gold_query_duckdb_floor{suffix}_s"] = wall
+            figures[f"all_tenant_gold_query_duckdb_floor{suffix}_cpu_s"] = cpu
+
+
+def _ctes(sql: str) -> set[str]:
+    """The names of the statement's common table expressions (not tables of the lake)."""
+    return {cte.alias for cte in sqlglot.parse_one(sql, read="trino").find_all(sqlglot.exp.CTE)}
 
 
 def _clis(lakes: list[_Lake], runs: int = 3) -> None:
@@ -551,6 +599,8 @@ def main() -> None:
         "all_tenant_gold_query_text_s",
         "all_tenant_gold_query_rows_s",
         "all_tenant_gold_aggregate_s",
+        "all_tenant_gold_query_duckdb_floor_s",
+        "all_tenant_gold_query_duckdb_floor_aggregate_s",
         "all_tenant_gold_query_cli_s",
         "all_tenant_gold_query_cli_cpu_s",
         "ops_tenant_page_first_s",
@@ -569,6 +619,7 @@ def main() -> None:
         targets={
             "ratio_full_refresh_s": "<= 1.5",
             "ratio_all_tenant_gold_query_s": "<= 2",
+            "ratio_all_tenant_gold_query_duckdb_floor_s": "DuckDB alone: the floor",
             "ratio_incremental_10_tenants_s": "<= 1.5",
             f"t{many}_files_max": "a few hundred at most",
             f"t{many}_single_tenant_file_share_max": "<= 0.02",
