@@ -22,8 +22,8 @@ from lakehouse.config import Settings
 from lakehouse.glue.runner import start_job_run
 from lakehouse.replicate import ReplicationOptions, Replicator
 from tests.glue_scripts.gold import dataset
-from tests.glue_scripts.gold.compare import assert_same_rows
 from tests.support import tables
+from tests.support.marts import assert_same_rows
 from tests.support.oracle import normalise, postgres_answer
 
 pytestmark = pytest.mark.slow

@@ -29,9 +29,9 @@ from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.pipeline.run import run_pipeline
 from lakehouse.source.seed import seed
-from tests.glue_scripts.gold.compare import assert_same_rows
 from tests.support import tables
 from tests.support.lake import drop_slot, lake_settings, replicate_once
+from tests.support.marts import assert_same_rows
 from tests.support.oracle import postgres_answer
 from tests.support.spark import assert_frames_equal
 

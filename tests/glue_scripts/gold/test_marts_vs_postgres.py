@@ -9,7 +9,7 @@ from lakehouse_glue.gold.marts import conform, load_marts
 from lakehouse_glue.gold.transforms import TRANSFORMS
 from pyspark.sql import DataFrame
 
-from tests.glue_scripts.gold.compare import assert_same_rows
+from tests.support.marts import assert_same_rows
 from tests.support.oracle import postgres_answer
 
 MART_NAMES = [m.name for m in load_marts()]

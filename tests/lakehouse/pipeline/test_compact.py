@@ -37,7 +37,6 @@ from lakehouse.pipeline.compact import (
 )
 from lakehouse.pipeline.run import EXIT_OK, PipelineResult, run_pipeline
 from lakehouse.source.seed import seed
-from tests.glue_scripts.gold.compare import assert_same_rows
 from tests.support import tables
 from tests.support.lake import (
     drop_slot,
@@ -47,6 +46,7 @@ from tests.support.lake import (
     silver_frame,
     source_frame,
 )
+from tests.support.marts import assert_same_rows
 from tests.support.oracle import postgres_answer
 from tests.support.spark import assert_frames_equal
 

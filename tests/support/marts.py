@@ -1,4 +1,5 @@
-"""Compare a mart (Spark rows) with the same question answered in PostgreSQL (the oracle)."""
+"""Compare a gold mart (Spark rows) with the same question answered in PostgreSQL (the oracle);
+shared by the gold job tests and the pipeline tests."""
 
 from __future__ import annotations
 
