@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def summary_rows(spark: SparkSession, tenants: list[str]):  # type: ignore[no-un
         (
             t,
             f"T {t[-1]}",
+            f"t-{t[-1]}",
             "free",
             True,
             1,
@@ -39,6 +41,10 @@ def summary_rows(spark: SparkSession, tenants: list[str]):  # type: ignore[no-un
             Decimal("10.50"),
             Decimal("10.50"),
             7,
+            date(2025, 6, 1),
+            Decimal("99.00"),
+            1,
+            1,
         )
         for t in tenants
     ]
