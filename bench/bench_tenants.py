@@ -16,10 +16,9 @@ Measured, per tenant count:
   over every tenant on the local engine as ``lakehouse athena`` runs it: the result kept as
   Athena's result CSV (best of ``QUERY_RUNS`` calls in one engine, after a first run), and
   ``..._cpu_s`` the median CPU seconds of the process over the same calls (DuckDB's threads
-  included). It reads ``gold.tenant_summary`` alone (the slug and the latest month's MRR are
-  columns of the mart) and returns one row per tenant, so at 10,000 tenants it prints 1,250
-  times more rows. The same query as its other callers use it: ``..._text_s`` with every
-  value as text (the operations page's table) and ``..._rows_s`` with every value a Python object
+  included). It returns one row per tenant, so at 10,000 tenants it prints 1,250 times more
+  rows. The same query as its other callers use it: ``..._text_s`` with every value as text
+  (the operations page's table) and ``..._rows_s`` with every value a Python object
   (``QueryResult.rows``). ``all_tenant_gold_aggregate_s`` is the
   same query reduced to one row (its tenant count and net revenue), which separates reading the
   lake from handing over the result;

@@ -1,8 +1,7 @@
 """Glue job ``create_gold_tenant_summary``: silver -> gold mart ``tenant_summary``.
 
 Per tenant: customers, active customers, orders, completed orders, revenue, average order value,
-events, and the MRR, active subscriptions and paying customers of its latest subscription month.
-Reads silver tenants, customers, orders, events, subscriptions; writes the Iceberg table
+events. Reads silver tenants, customers, orders, events; writes the Iceberg table
 ``gold.tenant_summary``, per run, in one commit (the tenants whose silver rows changed, or all of
 it). The terms are defined in the Definitions section of glue-scripts/README.md.
 """

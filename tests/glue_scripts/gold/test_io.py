@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +27,6 @@ def summary_rows(spark: SparkSession, tenants: list[str]):  # type: ignore[no-un
         (
             t,
             f"T {t[-1]}",
-            f"t-{t[-1]}",
             "free",
             True,
             1,
@@ -41,10 +39,6 @@ def summary_rows(spark: SparkSession, tenants: list[str]):  # type: ignore[no-un
             Decimal("10.50"),
             Decimal("10.50"),
             7,
-            date(2025, 6, 1),
-            Decimal("99.00"),
-            1,
-            1,
         )
         for t in tenants
     ]

@@ -16,11 +16,12 @@ from lakehouse_glue.gold.transforms.common import (
 from lakehouse_glue.model import TENANT_COLUMN as T
 
 
-def _with_month_range(subscriptions: DataFrame) -> DataFrame:
-    """Each subscription with its tenant's first and last month (``_first``, ``_last``): the
-    months from the tenant's first to its last month with a subscription start or cancellation.
+def subscription_metrics(subscriptions: DataFrame) -> DataFrame:
+    """Per tenant and calendar month: MRR and its movements, computed per customer.
 
-    The range comes from a window over the tenant's subscriptions (no aggregate joined back).
+    Months run from the tenant's first to its last month with a subscription start or
+    cancellation. Each subscription is checked at the end of every month of its tenant, so a
+    customer's MRR series has no gaps and movements compare consecutive months.
     """
     subs = subscriptions.select(
         T,
@@ -30,60 +31,37 @@ def _with_month_range(subscriptions: DataFrame) -> DataFrame:
         utc_month("started_at").alias("_start_month"),
         F.greatest("started_at", F.coalesce("trial_ends_at", "started_at")).alias("_paying_from"),
     )
+    # Every subscription row is checked against every month of its tenant: the tenant's month
+    # range comes from a window over its subscriptions (no aggregate joined back).
     tenant = Window.partitionBy(T)
     cancel_month = F.coalesce(utc_month("cancelled_at"), F.col("_start_month"))
-    return subs.withColumn(
-        "_first", F.min(F.least("_start_month", cancel_month)).over(tenant)
-    ).withColumn("_last", F.max(F.greatest("_start_month", cancel_month)).over(tenant))
-
-
-def _mrr_per_customer(months: DataFrame) -> DataFrame:
-    """Per tenant, customer and ``subscription_month`` of ``months`` (subscriptions, each with
-    the month it is checked in): the customer's MRR and counting subscriptions at the end of
-    the month (Definitions: MRR)."""
+    grid = (
+        subs.withColumn("_first", F.min(F.least("_start_month", cancel_month)).over(tenant))
+        .withColumn("_last", F.max(F.greatest("_start_month", cancel_month)).over(tenant))
+        .withColumn(
+            "subscription_month",
+            F.explode(F.sequence("_first", "_last", F.expr("interval 1 month"))),
+        )
+    )
     month_end = F.add_months("subscription_month", 1).cast("timestamp")
     paying = (F.col("_paying_from") < month_end) & (
         F.col("cancelled_at").isNull() | (F.col("cancelled_at") >= month_end)
     )
-    return months.groupBy(T, "customer_id", "subscription_month").agg(
-        sum_money_if(paying, "monthly_amount").alias("mrr"),
-        count_if(paying).alias("subscriptions"),
-    )
-
-
-def latest_mrr(subscriptions: DataFrame) -> DataFrame:
-    """Per tenant with subscriptions: its last month of :func:`subscription_metrics`
-    (``mrr_month``) and that month's ``mrr``, ``active_subscriptions`` and ``paying_customers``.
-
-    The same numbers as the mart's last row of the tenant, computed for that month alone: each
-    subscription is checked at the end of the tenant's last month only.
-    """
-    last = _with_month_range(subscriptions).withColumn("subscription_month", F.col("_last"))
-    per_customer = _mrr_per_customer(last)
-    return per_customer.groupBy(T, F.col("subscription_month").alias("mrr_month")).agg(
-        money(F.sum("mrr")).alias("mrr"),
-        F.sum("subscriptions").cast("bigint").alias("active_subscriptions"),
-        count_if(F.col("mrr") > 0).alias("paying_customers"),
-    )
-
-
-def subscription_metrics(subscriptions: DataFrame) -> DataFrame:
-    """Per tenant and calendar month: MRR and its movements, computed per customer.
-
-    Months run from the tenant's first to its last month with a subscription start or
-    cancellation. Each subscription is checked at the end of every month of its tenant, so a
-    customer's MRR series has no gaps and movements compare consecutive months.
-    """
-    grid = _with_month_range(subscriptions).withColumn(
-        "subscription_month",
-        F.explode(F.sequence("_first", "_last", F.expr("interval 1 month"))),
-    )
-    per_customer = _mrr_per_customer(grid).withColumn(
-        "previous",
-        F.coalesce(
-            F.lag("mrr").over(Window.partitionBy(T, "customer_id").orderBy("subscription_month")),
-            zero_money(),
-        ),
+    per_customer = (
+        grid.groupBy(T, "customer_id", "subscription_month")
+        .agg(
+            sum_money_if(paying, "monthly_amount").alias("mrr"),
+            count_if(paying).alias("subscriptions"),
+        )
+        .withColumn(
+            "previous",
+            F.coalesce(
+                F.lag("mrr").over(
+                    Window.partitionBy(T, "customer_id").orderBy("subscription_month")
+                ),
+                zero_money(),
+            ),
+        )
     )
     cur, prev = F.col("mrr"), F.col("previous")
     monthly = per_customer.groupBy(T, "subscription_month").agg(

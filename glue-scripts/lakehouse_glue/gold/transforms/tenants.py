@@ -1,12 +1,10 @@
-"""The tenant summary: one row per tenant, its customers, orders, revenue, events and latest
-month's recurring revenue."""
+"""The tenant summary: one row per tenant, its customers, orders, revenue and events."""
 
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-from lakehouse_glue.gold.transforms.billing import latest_mrr
 from lakehouse_glue.gold.transforms.common import (
     MONEY,
     is_paid,
@@ -19,19 +17,9 @@ from lakehouse_glue.model import TENANT_COLUMN as T
 
 
 def tenant_summary(
-    tenants: DataFrame,
-    customers: DataFrame,
-    orders: DataFrame,
-    events: DataFrame,
-    subscriptions: DataFrame,
+    tenants: DataFrame, customers: DataFrame, orders: DataFrame, events: DataFrame
 ) -> DataFrame:
-    """One row per tenant: customers, orders, revenue and events over the tenant's lifetime,
-    and the MRR, subscriptions and paying customers of its latest subscription month (the last
-    row of :func:`~lakehouse_glue.gold.transforms.billing.subscription_metrics`).
-
-    The tenant performance dashboard shows exactly these columns, so it reads this one row per
-    tenant instead of joining silver for the slug and ranking every tenant-month of
-    ``subscription_metrics`` for the latest one.
+    """One row per tenant: customers, orders, revenue and events over the tenant's lifetime.
 
     The three activity tables are counted in ONE aggregation: each row becomes its counters
     (a customer counts as a customer, an order as an order, ...), the union is summed per
@@ -91,25 +79,16 @@ def tenant_summary(
         F.sum("_events").cast("bigint").alias("events"),
     )
     joined = (
-        tenants.select(
-            T,
-            F.col("name").alias("tenant_name"),
-            F.col("slug").alias("tenant_slug"),
-            "plan",
-            "is_active",
-        )
+        tenants.select(T, F.col("name").alias("tenant_name"), "plan", "is_active")
         .join(counts, T, "left")
-        .join(latest_mrr(subscriptions), T, "left")
         .fillna(0, ["customers", "active_customers", "orders", "completed_orders"])
-        .fillna(0, ["paid_orders", "events", "active_subscriptions", "paying_customers"])
+        .fillna(0, ["paid_orders", "events"])
         .withColumn("gross_revenue", F.coalesce("gross_revenue", zero_money()))
         .withColumn("refunds", F.coalesce("refunds", zero_money()))
-        .withColumn("mrr", F.coalesce("mrr", zero_money()))
     )
     return joined.select(
         T,
         "tenant_name",
-        "tenant_slug",
         "plan",
         "is_active",
         "customers",
@@ -122,8 +101,4 @@ def tenant_summary(
         money(F.col("gross_revenue") - F.col("refunds")).alias("net_revenue"),
         ratio(F.col("gross_revenue"), F.col("paid_orders"), MONEY).alias("average_order_value"),
         "events",
-        "mrr_month",
-        "mrr",
-        "active_subscriptions",
-        "paying_customers",
     )
