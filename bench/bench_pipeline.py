@@ -17,7 +17,8 @@ Timed:
   decides from the bronze listing, the bookmarks and the tables' snapshot ids, before Spark;
 * ``watch_batch_s`` / ``watch_batch_p50_s`` - then ``pipeline watch`` micro-batches in the warm
   session, each after 100 inserted events: replication plus processing, i.e. how far gold trails
-  a source commit (the first batch, and the median of five); ``watch_batch_<part>_p50_s`` say
+  a source commit (the first batch, and the median of five; a compaction after a batch, between
+  batches, is not part of it: ``watch_batch_compact_after_p50_s``); ``watch_batch_<part>_p50_s`` say
   where a batch's time goes (replication, each stage's freshness decision, jobs and state
   file, the crawl: ``PipelineResult.timings``), and ``incremental_<part>_s`` the same of the
   incremental run;
@@ -27,7 +28,10 @@ Timed:
   median run (replication not included, as in ``incremental_s``). Per round
   (``incremental_steady_runs``): the run's wall, the CPU seconds of the process tree (this
   Python process and the Spark JVM) during the run, the Spark jobs it launched, the silver and
-  gold stage walls (first start to last end) and the replication's wall;
+  gold stage walls (first start to last end) and the replication's wall; then, apart, what
+  ``pipeline watch`` does between batches when no change waits: the compaction step
+  (``compact_s``, its CPU and Spark jobs, the tables it rewrote; the run itself only compacts
+  what is twice over the rule, ``in_batch_compacted``);
   ``incremental_steady_cpu_s``, ``..._spark_jobs``, ``..._silver_stage_s``, ``..._gold_stage_s``
   are their medians. ``incremental_s`` is run 2 of a session, right after the full refresh,
   with more of the JVM still to warm up; this is runs 9-11. ``duckdb_floor_s`` is printed
@@ -63,8 +67,9 @@ from lakehouse_glue.model import Entity, load_bronze_contract, load_declaration
 from bench.common import SEED, bench_root, peak_rss_mib, report, source_database, timed
 from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, spark_session
+from lakehouse.pipeline.compact import BATCH_SLACK
 from lakehouse.pipeline.run import run_pipeline
-from lakehouse.pipeline.watch import watch
+from lakehouse.pipeline.watch import Batch, compact_when_idle, watch
 from lakehouse.replicate import run_once
 
 CHANGES = 5000
@@ -278,11 +283,20 @@ def _watch_batches(
     """Batches of ``lakehouse pipeline watch``: new events, replicated and run."""
     batch_seconds: list[float] = []
     timings: dict[str, list[float]] = {}
+    ended: list[float] = []  # when each batch ended (before a compaction after it)
     for i in range(WATCH_BATCHES):
         params["watch_changes"] = _insert_events(dsn, WATCH_CHANGES)
         t_batch = time.perf_counter()
-        (batch,) = watch(settings, interval=0, spark=spark, max_batches=1)
-        batch_seconds.append(round(time.perf_counter() - t_batch, 3))
+        # Timed to the batch's end: a compaction after it (between batches) is not gold's lag.
+        (batch,) = watch(
+            settings,
+            interval=0,
+            spark=spark,
+            max_batches=1,
+            on_batch=lambda _: ended.append(time.perf_counter()),
+        )
+        batch_seconds.append(round(ended[-1] - t_batch, 3))
+        timings.setdefault("compact_after", []).append(batch.compact_seconds)
         for key, seconds in {"replicate": batch.replicate_seconds, **batch.result.timings}.items():
             timings.setdefault(key, []).append(seconds)
         if i == 0:
@@ -321,22 +335,39 @@ def _spark_jobs_so_far(spark: Any) -> int:
 def _steady(
     settings: Settings, dsn: str, spark: Any, metrics: dict[str, Any], params: dict[str, Any]
 ) -> None:
-    """Rounds of 5,000 changes, replication and an incremental run in the long-warm session."""
+    """Rounds of 5,000 changes, replication and an incremental run in the long-warm session,
+    each run as a ``pipeline watch`` batch runs it, then the compaction watch does between
+    batches when no change waits (measured apart: ``compact_*``)."""
     jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     tree = [psutil.Process(), psutil.Process(jvm_pid)]
     rounds: list[dict[str, Any]] = []
-    for _ in range(STEADY_ROUNDS):
+    pending: set[str] = set()
+    for n in range(STEADY_ROUNDS):
         params["changes_made_steady"] = workload(dsn, CHANGES)
         t_rep = time.perf_counter()
         run_once(settings)
         replicate_s = round(time.perf_counter() - t_rep, 3)
         cpu, jobs, t_run = _tree_cpu(tree), _spark_jobs_so_far(spark), time.perf_counter()
-        res = run_pipeline(settings, spark=spark)
+        res = run_pipeline(settings, spark=spark, compact_slack=BATCH_SLACK)
+        wall, cpu, jobs = (
+            round(time.perf_counter() - t_run, 3),
+            round(_tree_cpu(tree) - cpu, 2),
+            _spark_jobs_so_far(spark) - jobs,
+        )
+        pending.update(res.written)
+        batch = Batch(n + 1, replicate_s, res)
+        c_cpu, c_jobs = _tree_cpu(tree), _spark_jobs_so_far(spark)
+        compact_when_idle(settings, spark, batch, pending)
         rounds.append(
             {
-                "wall_s": round(time.perf_counter() - t_run, 3),
-                "cpu_s": round(_tree_cpu(tree) - cpu, 2),
-                "spark_jobs": _spark_jobs_so_far(spark) - jobs,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "spark_jobs": jobs,
+                "in_batch_compacted": [c.table for c in res.compacted],
+                "compact_s": batch.compact_seconds,
+                "compact_cpu_s": round(_tree_cpu(tree) - c_cpu, 2),
+                "compact_spark_jobs": _spark_jobs_so_far(spark) - c_jobs,
+                "compacted": [c.table for c in batch.compacted],
                 "silver_stage_s": _stage_seconds(res.runs, "transform_"),
                 "gold_stage_s": _stage_seconds(res.runs, "create_gold_", "publish_quality_report"),
                 "quality_report_s": sum(

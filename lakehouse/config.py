@@ -433,7 +433,8 @@ class Settings:
         "A local pipeline run compacts the tenant buckets of the silver and history tables it "
         "wrote that hold more than 2% of their table's files (when the table has 50 occupied "
         "buckets or more: many tenants) or at least this many files (data and delete files); "
-        "0 turns the step off. On AWS the Glue table optimizer compacts instead.",
+        "0 turns the step off. `pipeline watch` does it between batches, when no change "
+        "waits. On AWS the Glue table optimizer compacts instead.",
         ge=0,
     )
     pipeline_workers: int = setting(

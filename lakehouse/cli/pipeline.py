@@ -253,12 +253,22 @@ def watch(interval: float, max_batches: int | None, wait: float) -> None:
             show(batch)
             lock.ensure_held()
 
+        def on_compacted(batch: Batch) -> None:
+            tables = ", ".join(f"{c.table} ({len(c.buckets)})" for c in batch.compacted)
+            console.print(
+                f"after batch {batch.number}: compacted the fragmented buckets of {tables} "
+                f"in {batch.compact_seconds:.1f} s",
+                highlight=False,
+            )
+            lock.ensure_held()
+
         batches = watch_loop(
             settings,
             interval=interval,
             spark=spark,
             max_batches=max_batches,
             on_batch=on_batch,
+            on_compacted=on_compacted,
             stop=stop,
         )
     done = batches[-1].number if batches else 0

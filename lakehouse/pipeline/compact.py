@@ -15,12 +15,17 @@ buckets from the goal rather than from a fixed count: a tenant's query should pl
 bound. Only the picked buckets are rewritten
 (:func:`lakehouse_glue.maintenance.compact_buckets`: one rewrite, one commit per table, rows
 and sort order unchanged). ``LAKEHOUSE_COMPACT_BUCKET_FILES`` is the cap (0 turns the step off).
+
+A one-off ``pipeline run`` compacts at its end. ``pipeline watch`` keeps it off a batch's
+critical path (:mod:`lakehouse.pipeline.watch`): its batches compact only what is
+:data:`BATCH_SLACK` times over the rule (a backstop for a source that never pauses), and the
+rule itself is applied between batches, when no change is waiting, a table at a time.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +58,14 @@ class Compacted:
 #: ``1 / TARGET_SHARE`` (50) occupied buckets: many tenants, not 8.
 TARGET_SHARE = 0.02
 
+#: How far over the rule a bucket must be for a ``pipeline watch`` batch to compact it itself
+#: (twice the cap, twice the share); below that, the compaction waits until the batches pause.
+BATCH_SLACK = 2
 
-def buckets_to_compact(counts: Mapping[int, int], total: int, cap: int) -> list[int]:
+
+def buckets_to_compact(
+    counts: Mapping[int, int], total: int, cap: int, target_share: float = TARGET_SHARE
+) -> list[int]:
     """The buckets to compact, given each bucket's live files (data and deletes) and the
     table's ``total`` live files (files outside any bucket, of an older spec, count there).
 
@@ -71,12 +82,13 @@ def buckets_to_compact(counts: Mapping[int, int], total: int, cap: int) -> list[
     A bucket compacts to one file, which shrinks the table and raises every other bucket's
     share, so the rule is applied again to the layout it leads to until it picks nothing more:
     after the compaction no bucket is left above the rule. ``cap`` 0 or less: nothing.
+    ``target_share`` replaces :data:`TARGET_SHARE` (a watch batch's backstop doubles both).
     """
     if cap <= 0:
         return []
     files = {bucket: n for bucket, n in counts.items() if n > 0}
     total = max(total, sum(files.values()))
-    share_rule = len(files) * TARGET_SHARE >= 1
+    share_rule = len(files) * target_share >= 1
     picked: set[int] = set()
     while True:
         more = [
@@ -84,7 +96,7 @@ def buckets_to_compact(counts: Mapping[int, int], total: int, cap: int) -> list[
             for bucket, n in files.items()
             if bucket not in picked
             and n >= 2
-            and (n >= cap or (share_rule and n > TARGET_SHARE * total))
+            and (n >= cap or (share_rule and n > target_share * total))
         ]
         if not more:
             return sorted(picked)
@@ -111,12 +123,13 @@ def bucket_file_counts(folder: Path, snapshot_id: int | None = None) -> tuple[Co
     return counts, total
 
 
-def fragmented_buckets(folder: Path, cap: int) -> list[int]:
-    """The buckets of the table at ``folder`` to compact (:func:`buckets_to_compact`)."""
+def fragmented_buckets(folder: Path, cap: int, slack: int = 1) -> list[int]:
+    """The buckets of the table at ``folder`` to compact (:func:`buckets_to_compact`), with the
+    cap and the share ``slack`` times the rule's."""
     if cap <= 0 or not iceberg.is_iceberg_table(folder):
         return []
     counts, total = bucket_file_counts(folder)
-    return buckets_to_compact(counts, total, cap)
+    return buckets_to_compact(counts, total, cap * slack, TARGET_SHARE * slack)
 
 
 def _snapshot_id(folder: Path) -> int | None:
@@ -125,15 +138,24 @@ def _snapshot_id(folder: Path) -> int | None:
 
 
 def compact_written(
-    settings: Settings, spark: SparkSession, catalog: str, entities: list[str]
-) -> list[Compacted]:
+    settings: Settings,
+    spark: SparkSession,
+    catalog: str,
+    entities: list[str],
+    *,
+    slack: int = 1,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[Compacted], bool]:
     """Compact the fragmented buckets of the silver and history tables of ``entities``.
 
     A local lake only (on S3 the table optimizer compacts); nothing when the setting is 0.
+    ``slack``: only buckets that many times over the rule (:func:`fragmented_buckets`).
+    ``should_stop`` is asked before each table that has buckets to rewrite; when it says yes,
+    the step stops there. Returns what was compacted and whether every table was looked at.
     """
     cap = settings.compact_bucket_files
     if cap <= 0 or settings.lake_uri.startswith("s3://"):
-        return []
+        return [], True
     keys = {e.name: e.primary_key for e in load_declaration().entities}
     done: list[Compacted] = []
     for entity in entities:
@@ -143,9 +165,11 @@ def compact_written(
             (True, ice.history_table(catalog, settings.silver_uri, entity, key)),
         ):
             folder = Path(table.location)
-            buckets = fragmented_buckets(folder, cap)
+            buckets = fragmented_buckets(folder, cap, slack)
             if not buckets:
                 continue
+            if should_stop is not None and should_stop():
+                return done, False
             before = _snapshot_id(folder)
             rewritten, added = compact_buckets(spark, table, buckets)
             done.append(
@@ -160,4 +184,4 @@ def compact_written(
                     snapshot_after=_snapshot_id(folder),
                 )
             )
-    return done
+    return done, True

@@ -101,6 +101,9 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Tables whose fragmented buckets the run compacted (:mod:`lakehouse.pipeline.compact`).
     compacted: list[Compacted] = field(default_factory=list)
+    #: Entities whose silver job ran and succeeded: their silver and history tables have a new
+    #: commit (what ``pipeline watch`` compacts between batches).
+    written: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[JobRun]:
@@ -232,6 +235,7 @@ def run_pipeline(
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None = None,
     kinds: tuple[str, ...] = KINDS,
     workers: int | None = None,
+    compact_slack: int = 1,
 ) -> PipelineResult:
     """Run the DAG once.
 
@@ -250,13 +254,19 @@ def run_pipeline(
             (the crawler step: ``None`` and ``None`` when it succeeded).
         kinds: which parts of the DAG to run (the bench times silver alone, for example).
         workers: jobs at once within a stage; ``settings.pipeline_workers`` when omitted.
+        compact_slack: the run's compaction step at its end compacts only buckets this many
+            times over the rule (:func:`lakehouse.pipeline.compact.compact_written`);
+            ``pipeline watch`` passes :data:`lakehouse.pipeline.compact.BATCH_SLACK` and
+            compacts between batches (:func:`compact_between_runs`).
 
     Raises:
         LakeLockedError: another process is writing the lake (:mod:`lakehouse.storage.lock`).
     """
     # Nested in the CLI's own lock (a level more); taken here for every other caller.
     with writer_lock(settings, "pipeline run"):
-        return _run_dag(settings, full_refresh, spark, on_start, on_finish, kinds, workers)
+        return _run_dag(
+            settings, full_refresh, spark, on_start, on_finish, kinds, workers, compact_slack
+        )
 
 
 def _check_scripts() -> None:
@@ -378,10 +388,7 @@ class _GoldFreshness:
 
     def renamed_snapshot(self, entity: str, before: int | None, after: int | None) -> None:
         """``entity``'s table went from ``before`` to ``after`` without a row changing."""
-        for fingerprint in self.built.values():
-            inputs = fingerprint.get("inputs", {})
-            if entity in inputs and inputs[entity] == before:
-                inputs[entity] = after
+        _rename_input(self.built, entity, before, after)
 
     def record(self, result: PipelineResult, steps: list[Step]) -> None:
         # Only what was built (or still is) counts as built from these inputs.
@@ -391,6 +398,51 @@ class _GoldFreshness:
             _gold_state_uri(self.settings),
             json.dumps({k: v for k, v in self.built.items() if k in good}, indent=1),
         )
+
+
+def _rename_input(
+    built: dict[str, Any], entity: str, before: int | None, after: int | None
+) -> None:
+    """In gold records (job -> fingerprint): a mart built from ``entity`` at ``before`` is
+    built from it at ``after`` (a compaction: same rows, fewer files)."""
+    for fingerprint in built.values():
+        inputs = fingerprint.get("inputs", {})
+        if entity in inputs and inputs[entity] == before:
+            inputs[entity] = after
+
+
+def compact_between_runs(
+    settings: Settings,
+    spark: SparkSession,
+    entities: list[str],
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[Compacted], bool]:
+    """The compaction step outside a run, as ``pipeline watch`` runs it between batches.
+
+    Compacts the fragmented buckets of the silver and history tables of ``entities`` by the
+    rule (:func:`lakehouse.pipeline.compact.compact_written`), under the lake's writer lock,
+    asking ``should_stop`` before each table it would rewrite. The gold state file then names
+    the compacted snapshots where it named the ones before: a mart built from the rows before
+    is built from the same rows after, and the next run need not rebuild it. Returns what was
+    compacted and whether every table was looked at.
+
+    Raises:
+        LakeLockedError: another process is writing the lake.
+    """
+    with writer_lock(settings, "pipeline compact"):
+        catalog = register_lake_catalog(spark, settings)
+        done, finished = compact_written(
+            settings, spark, catalog, entities, should_stop=should_stop
+        )
+        renamed = [c for c in done if not c.history]
+        if renamed:
+            text = fs.read_text(spark, _gold_state_uri(settings))
+            if text:
+                built = json.loads(text)
+                for c in renamed:
+                    _rename_input(built, c.entity, c.snapshot_before, c.snapshot_after)
+                fs.write_text(spark, _gold_state_uri(settings), json.dumps(built, indent=1))
+    return done, finished
 
 
 @dataclass
@@ -412,6 +464,7 @@ class _DagRun:
     kinds: tuple[str, ...]
     on_start: Callable[[Step], None] | None
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None
+    compact_slack: int = 1
     result: PipelineResult = field(default_factory=PipelineResult)
     #: Progress callbacks see one job at a time.
     callbacks: threading.Lock = field(default_factory=threading.Lock)
@@ -538,9 +591,10 @@ class _DagRun:
         (:mod:`lakehouse.pipeline.compact`; a few manifest reads when none is)."""
         wrote = {r.job_name for r in self.result.runs if r.state == "SUCCEEDED"}
         entities = [s.entity for s in self.silver if s.job_name in wrote and s.entity]
+        self.result.written = entities
         if entities:
-            self.result.compacted = compact_written(
-                self.settings, self.spark, self.catalog, entities
+            self.result.compacted, _ = compact_written(
+                self.settings, self.spark, self.catalog, entities, slack=self.compact_slack
             )
         if self.gold_freshness is not None:
             # Same rows in fewer files: a mart built from the snapshot before the compaction
@@ -574,6 +628,7 @@ def _run_dag(
     on_finish: Callable[[Step, JobRun | None, str | None], None] | None,
     kinds: tuple[str, ...],
     workers: int | None,
+    compact_slack: int = 1,
 ) -> PipelineResult:
     t0 = time.perf_counter()
     if not full_refresh:
@@ -590,6 +645,7 @@ def _run_dag(
         kinds=kinds,
         on_start=on_start,
         on_finish=on_finish,
+        compact_slack=compact_slack,
     )
     run.result.timings["start"] = round(time.perf_counter() - t0, 3)
     dag = plan()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import psycopg2
 import psycopg2.extras
 from lakehouse_glue.model import BronzeContract, load_bronze_contract
@@ -42,6 +43,7 @@ from lakehouse.replicate.source import (
     current_wal_lsn,
     database_name,
     drop_slot,
+    has_changes_waiting,
     published_tables,
     slot_info,
     wal_position_at_start,
@@ -451,3 +453,19 @@ def run_once(
     return Replicator(options, progress=progress).run(
         once=True, resync=resync, should_stop=should_stop
     )
+
+
+def changes_waiting(settings: Settings | None = None, **overrides: Any) -> bool:
+    """Whether the source has a committed change the next replication would stream.
+
+    For callers between two replications (``pipeline watch`` deciding whether to compact):
+    True as well when the source cannot be asked, so that the next replication, not this
+    question, reports why.
+    """
+    options = ReplicationOptions.from_settings(settings, **overrides)
+    try:
+        with contextlib.closing(connect(options.dsn)) as conn:
+            return has_changes_waiting(conn, options.slot_name, options.publication)
+    except (ReplicationError, psycopg.Error) as exc:
+        log.info("could not ask the source for waiting changes: %s", exc)
+        return True

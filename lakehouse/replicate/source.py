@@ -249,3 +249,32 @@ def database_name(conn: psycopg.Connection[tuple[object, ...]]) -> str:
     row = conn.execute("select current_database()").fetchone()
     assert row is not None
     return str(row[0])
+
+
+#: pgoutput's message types that carry a row change or a truncate (Insert, Update, Delete,
+#: Truncate); Begin, Commit, Relation and Type messages alone change nothing.
+_CHANGE_MESSAGES = (ord("I"), ord("U"), ord("D"), ord("T"))
+
+
+def has_changes_waiting(
+    conn: psycopg.Connection[tuple[object, ...]], slot: str, publication: str
+) -> bool:
+    """Whether a committed change to a published table waits in ``slot``, not yet confirmed.
+
+    Peeks (the slot does not move) at the first transaction the slot would stream that
+    changes a published table: pgoutput decodes the WAL after the slot's confirmed position
+    as the stream does, so a transaction that touched no published table does not count,
+    on any server version. The slot must not be in use by a stream.
+    """
+    row = conn.execute(
+        """
+        select exists(
+            select 1
+            from pg_logical_slot_peek_binary_changes(
+                %s, null, 1, 'proto_version', '1', 'publication_names', %s)
+            where get_byte(data, 0) = any(%s)
+        )
+        """,
+        (slot, publication, list(_CHANGE_MESSAGES)),
+    ).fetchone()
+    return bool(row and row[0])

@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.pipeline.compact import (
+    BATCH_SLACK,
     TARGET_SHARE,
     Compacted,
     bucket_file_counts,
@@ -138,6 +139,25 @@ def test_compacting_one_bucket_can_push_another_over_the_target() -> None:
     total = sum(counts.values())
     assert 2 / total <= TARGET_SHARE
     assert buckets_to_compact(counts, total, CAP) == [0, 1]
+
+
+def test_a_watch_batch_compacts_only_twice_over_the_rule() -> None:
+    # pipeline watch leaves the rule to the pause between batches; a batch itself compacts
+    # only at twice the cap or twice the share (a source that never pauses).
+    cap, share = CAP * BATCH_SLACK, TARGET_SHARE * BATCH_SLACK
+    few = dict.fromkeys(range(8), CAP)
+    assert buckets_to_compact(few, 8 * CAP, CAP) == list(range(8))
+    assert buckets_to_compact(few, 8 * CAP, cap, share) == []
+    few[3] = 2 * CAP
+    assert buckets_to_compact(few, 9 * CAP, cap, share) == [3]
+    # 10,000 tenants, 10 buckets touched: 3 files of 84 (3.6 %) is over 2 %, not over 4 %;
+    # 5 of 86 (5.8 %) is.
+    touched = list(range(0, 60, 6))
+    many = dict.fromkeys(range(BUCKETS), 1) | dict.fromkeys(touched, 3)
+    assert buckets_to_compact(many, 84, CAP) == touched
+    assert buckets_to_compact(many, 84, cap, share) == []
+    many[6] = 5
+    assert buckets_to_compact(many, 86, cap, share) == [6]
 
 
 @pytest.mark.parametrize("seed_no", range(40))
