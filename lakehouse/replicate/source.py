@@ -261,10 +261,19 @@ def has_changes_waiting(
 ) -> bool:
     """Whether a committed change to a published table waits in ``slot``, not yet confirmed.
 
-    Peeks (the slot does not move) at the first transaction the slot would stream that
-    changes a published table: pgoutput decodes the WAL after the slot's confirmed position
-    as the stream does, so a transaction that touched no published table does not count,
-    on any server version. The slot must not be in use by a stream.
+    Peeks (the slot does not move) with pgoutput, as the stream decodes, from the slot's
+    confirmed position, asking for one row: decoding stops at the end of the first
+    transaction that gives a row ("this limit is only checked after adding the rows produced
+    when decoding each new transaction commit", ``upto_nchanges`` in "Replication Management
+    Functions", https://www.postgresql.org/docs/15/functions-admin.html). Since PostgreSQL 15
+    pgoutput sends nothing for a transaction with no change to publish ("Prevent logical
+    replication of empty transactions", https://www.postgresql.org/docs/15/release-15.html),
+    so that transaction is the first with an Insert, Update, Delete or Truncate and the answer
+    is exact. Before 15 every transaction gave a Begin and a Commit: one that touched no
+    published table ends the peek and the answer is False even if a change waits behind it
+    (never True without a change: only those four message types count). The project runs
+    PostgreSQL 15; on an older server ``pipeline watch`` would only compact while a change
+    waits, never lose one. The slot must not be in use by a stream.
     """
     row = conn.execute(
         """
