@@ -63,6 +63,25 @@ def _earlier(
     )
 
 
+def follow_compaction(
+    report: dict[str, Any], entity: str, before: int | None, after: int | None
+) -> bool:
+    """Make a report that read ``entity``'s silver table at snapshot ``before`` name ``after``.
+
+    For a compaction between the two: Iceberg's ``replace`` operation, which adds and removes
+    files "without changing table data", so the report's results hold as they are for the
+    snapshot after it. Without this, the next report would evaluate that table's rules again
+    (:func:`_earlier` reuses a result only at the same snapshot) and a run with nothing new
+    could not end before Spark (``lakehouse.pipeline.state``). A report that read another
+    snapshot (or no table) is left alone. Returns whether ``report`` changed.
+    """
+    snapshots = report.get("silver_snapshots")
+    if before is None or not isinstance(snapshots, dict) or snapshots.get(entity) != before:
+        return False
+    snapshots[entity] = after
+    return True
+
+
 def build_report(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     """Assemble the pipeline-level quality report (not written).
 

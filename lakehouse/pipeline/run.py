@@ -53,6 +53,8 @@ from lakehouse_glue.dag import QUALITY_JOB as QUALITY_JOB  # re-exported: the DA
 from lakehouse_glue.dag import Schedule, job_steps
 from lakehouse_glue.dag import Step as Step  # re-exported: the DAG's names
 from lakehouse_glue.gold.marts import load_marts
+from lakehouse_glue.publish import follow_compaction
+from lakehouse_glue.report import dumps, summary_path
 from pyspark.sql import SparkSession
 
 from lakehouse.catalog.crawler import CrawlResult, crawl
@@ -411,6 +413,28 @@ def _rename_input(
             inputs[entity] = after
 
 
+def follow_compactions_in_quality_report(
+    settings: Settings, spark: SparkSession, compacted: list[Compacted]
+) -> None:
+    """The quality report names, for each silver table it read at a snapshot a compaction
+    replaced, the compacted snapshot (same rows: :func:`lakehouse_glue.publish.
+    follow_compaction`), so the next report reuses its results and a run with nothing new
+    still ends before Spark (:func:`lakehouse.pipeline.state.nothing_to_do`)."""
+    renamed = [c for c in compacted if not c.history]
+    if not renamed:
+        return
+    path = summary_path(settings.reports_uri)
+    text = fs.read_text(spark, path)
+    if not text:
+        return
+    report = json.loads(text)
+    changed = [
+        follow_compaction(report, c.entity, c.snapshot_before, c.snapshot_after) for c in renamed
+    ]
+    if any(changed):
+        fs.write_text(spark, path, dumps(report))
+
+
 def compact_between_runs(
     settings: Settings,
     spark: SparkSession,
@@ -421,10 +445,10 @@ def compact_between_runs(
 
     Compacts the fragmented buckets of the silver and history tables of ``entities`` by the
     rule (:func:`lakehouse.pipeline.compact.compact_written`), under the lake's writer lock,
-    asking ``should_stop`` before each table it would rewrite. The gold state file then names
-    the compacted snapshots where it named the ones before: a mart built from the rows before
-    is built from the same rows after, and the next run need not rebuild it. Returns what was
-    compacted and whether every table was looked at.
+    asking ``should_stop`` before each table it would rewrite. The gold state file and the
+    quality report then name the compacted snapshots where they named the ones before: a mart
+    or a report made from the rows before is made from the same rows after, and the next run
+    need not make it again. Returns what was compacted and whether every table was looked at.
 
     Raises:
         LakeLockedError: another process is writing the lake.
@@ -442,6 +466,7 @@ def compact_between_runs(
                 for c in renamed:
                     _rename_input(built, c.entity, c.snapshot_before, c.snapshot_after)
                 fs.write_text(spark, _gold_state_uri(settings), json.dumps(built, indent=1))
+        follow_compactions_in_quality_report(settings, spark, done)
     return done, finished
 
 
@@ -604,6 +629,8 @@ class _DagRun:
                     self.gold_freshness.renamed_snapshot(
                         done.entity, done.snapshot_before, done.snapshot_after
                     )
+        # So is this run's quality report (it read silver once every silver job had ended).
+        follow_compactions_in_quality_report(self.settings, self.spark, self.result.compacted)
 
     def record_last_run(self) -> None:
         """What the next run's "nothing new" decision starts from: whether this run ended whole.

@@ -9,7 +9,8 @@ decides from files alone whether every job would find nothing to do.
   silver input it was built from and the code it was built with; the snapshots are read from
   the tables' current metadata file (:func:`lakehouse.catalog.iceberg.current_metadata_file`,
   the Hadoop layout's rules), whose ``current-snapshot-id`` is the table's state.
-- **Quality report and crawl**: the last run finished, and its report read the same snapshots.
+- **Quality report and crawl**: the last run finished, and its report read the same snapshots
+  (a compaction since moves the report's record to the compacted snapshot, as it does gold's).
 
 Only a local lake is looked at; for any other, or anything unexpected, the answer is "there may
 be work", which is never wrong, only slower.

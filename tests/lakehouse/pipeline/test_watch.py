@@ -1,9 +1,13 @@
 """``pipeline watch``: one micro-batch replicates the source and processes it to silver; the
-compaction step waits for a pause between batches with no change waiting, and gold stays up to
-date across it."""
+compaction step waits for a pause between batches with no change waiting, and gold and the
+quality report stay up to date across it (and across a one-off run's compaction at its end):
+a run with nothing new after it ends before Spark."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +16,11 @@ import pytest
 from lakehouse_glue.gold.marts import load_marts
 from pyspark.sql import DataFrame, SparkSession
 
+from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
+from lakehouse.paths import REPO_ROOT
 from lakehouse.pipeline.compact import bucket_file_counts, buckets_to_compact
-from lakehouse.pipeline.run import PipelineResult
+from lakehouse.pipeline.run import QUALITY_JOB, PipelineResult, nothing_new, run_pipeline
 from lakehouse.pipeline.watch import Batch, watch
 from lakehouse.source.seed import seed
 from tests.support import tables
@@ -22,6 +28,7 @@ from tests.support.lake import (
     drop_slot,
     entities,
     lake_settings,
+    replicate_once,
     silver_frame,
     source_frame,
 )
@@ -77,6 +84,42 @@ def _gold_built(result: PipelineResult) -> set[str]:
     return {r.job_name for r in result.runs if r.job_name.startswith("create_gold_")}
 
 
+def _new_process_run(settings: Settings) -> subprocess.CompletedProcess[str]:
+    """``lakehouse pipeline run`` in a new process, over the lake of ``settings``."""
+    assert settings.database_url is not None
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": settings.lake_uri,
+        "DATABASE_URL": settings.database_url,
+        "LAKEHOUSE_SLOT": settings.slot_name,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+        "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
+    }
+    argv = [sys.executable, "-m", "lakehouse", "pipeline", "run"]
+    return subprocess.run(
+        argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def _assert_nothing_new_before_spark(settings: Settings) -> None:
+    assert nothing_new(settings)
+    cold = _new_process_run(settings)
+    assert cold.returncode == 0, cold.stdout[-3000:] + cold.stderr[-3000:]
+    assert "nothing new" in cold.stdout, cold.stdout[-3000:]
+
+
+def _one_off_run_compacting_at_its_end(spark: SparkSession, settings: Settings, dsn: str) -> None:
+    """A one-off run compacts at its end, after its quality report: the report follows."""
+    settings.compact_bucket_files = 2  # every bucket the run writes (1 + 2 files) compacts
+    _change_every_tenant(dsn, 5)
+    replicate_once(settings)
+    once = run_pipeline(settings, spark=spark)
+    assert not once.failed, [r.report for r in once.failed]
+    assert QUALITY_JOB in {r.job_name for r in once.runs}
+    assert {c.table for c in once.compacted} >= {"silver.customers", "silver.products"}
+    assert nothing_new(settings)
+
+
 @pytest.mark.timeout(2400)
 def test_watch_compacts_between_batches_when_no_change_waits(
     spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
@@ -101,7 +144,11 @@ def test_watch_compacts_between_batches_when_no_change_waits(
 
     try:
         batches = watch(settings, interval=0, spark=spark, max_batches=4, on_batch=on_batch)
+        # The compaction after batch 4 moved the quality report to the compacted snapshots
+        # too: a new `pipeline run` finds nothing new from files alone, before Spark.
+        _assert_nothing_new_before_spark(settings)
         (idle,) = watch(settings, interval=0, spark=spark, max_batches=1)
+        _one_off_run_compacting_at_its_end(spark, settings, dsn)
     finally:
         drop_slot(dsn, settings.slot_name)
     assert [b.number for b in batches] == [1, 2, 3, 4]
@@ -133,8 +180,9 @@ def test_watch_compacts_between_batches_when_no_change_waits(
         old, new = at(done.snapshot_before), at(done.snapshot_after)
         assert old.exceptAll(new).isEmpty(), done
         assert new.exceptAll(old).isEmpty(), done
-    # The next batch had nothing new: no mart was rebuilt (the gold state followed the
-    # compaction), and there was nothing left to compact.
+    # The next batch had nothing new: no mart was rebuilt and no quality report made again
+    # (both followed the compaction), decided before any job; nothing was left to compact.
+    assert idle.result.nothing_new, [r.job_name for r in idle.result.runs]
     assert _gold_built(idle.result) == set(), _gold_built(idle.result)
     assert idle.compacted == []
     for entity in entities():
