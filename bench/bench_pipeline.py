@@ -18,7 +18,8 @@ Timed:
 * ``watch_batch_s`` / ``watch_batch_p50_s`` - then ``pipeline watch`` micro-batches in the warm
   session, each after 100 inserted events: replication plus processing, i.e. how far gold trails
   a source commit (the first batch, and the median of five; a compaction after a batch, between
-  batches, is not part of it: ``watch_batch_compact_after_p50_s``); ``watch_batch_<part>_p50_s`` say
+  batches, is not part of it: ``watch_batch_compact_after_p50_s``, nor the quality report
+  published in that pause: ``watch_batch_report_after_p50_s``); ``watch_batch_<part>_p50_s`` say
   where a batch's time goes (replication, each stage's freshness decision, jobs and state
   file, the crawl: ``PipelineResult.timings``), and ``incremental_<part>_s`` the same of the
   incremental run;
@@ -29,9 +30,11 @@ Timed:
   (``incremental_steady_runs``): the run's wall, the CPU seconds of the process tree (this
   Python process and the Spark JVM) during the run, the Spark jobs it launched, the silver and
   gold stage walls (first start to last end) and the replication's wall; then, apart, what
-  ``pipeline watch`` does between batches when no change waits: the compaction step
-  (``compact_s``, its CPU and Spark jobs, the tables it rewrote; the run itself only compacts
-  what is twice over the rule, ``in_batch_compacted``);
+  ``pipeline watch`` does between batches when no change waits (``between_cpu_s`` and
+  ``between_spark_jobs``): the quality report (``report_between_s``; a batch runs it itself
+  only when it is overdue, ``quality_report_s``) and the compaction step (``compact_s``, the
+  tables it rewrote; the run itself only compacts what is twice over the rule,
+  ``in_batch_compacted``);
   ``incremental_steady_cpu_s``, ``..._spark_jobs``, ``..._silver_stage_s``, ``..._gold_stage_s``
   are their medians. ``incremental_s`` is run 2 of a session, right after the full refresh,
   with more of the JVM still to warm up; this is runs 9-11. ``duckdb_floor_s`` is printed
@@ -69,7 +72,7 @@ from lakehouse.config import Settings
 from lakehouse.glue.runner import JobRun, spark_session
 from lakehouse.pipeline.compact import BATCH_SLACK
 from lakehouse.pipeline.run import run_pipeline
-from lakehouse.pipeline.watch import Batch, compact_when_idle, watch
+from lakehouse.pipeline.watch import Batch, Between, watch
 from lakehouse.replicate import run_once
 
 CHANGES = 5000
@@ -297,6 +300,7 @@ def _watch_batches(
         )
         batch_seconds.append(round(ended[-1] - t_batch, 3))
         timings.setdefault("compact_after", []).append(batch.compact_seconds)
+        timings.setdefault("report_after", []).append(batch.report_seconds)
         for key, seconds in {"replicate": batch.replicate_seconds, **batch.result.timings}.items():
             timings.setdefault(key, []).append(seconds)
         if i == 0:
@@ -341,32 +345,33 @@ def _steady(
     jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     tree = [psutil.Process(), psutil.Process(jvm_pid)]
     rounds: list[dict[str, Any]] = []
-    pending: set[str] = set()
+    between = Between.start(settings)
     for n in range(STEADY_ROUNDS):
         params["changes_made_steady"] = workload(dsn, CHANGES)
         t_rep = time.perf_counter()
         run_once(settings)
         replicate_s = round(time.perf_counter() - t_rep, 3)
         cpu, jobs, t_run = _tree_cpu(tree), _spark_jobs_so_far(spark), time.perf_counter()
-        res = run_pipeline(settings, spark=spark, compact_slack=BATCH_SLACK)
+        res = run_pipeline(settings, spark=spark, compact_slack=BATCH_SLACK, kinds=between.kinds())
         wall, cpu, jobs = (
             round(time.perf_counter() - t_run, 3),
             round(_tree_cpu(tree) - cpu, 2),
             _spark_jobs_so_far(spark) - jobs,
         )
-        pending.update(res.written)
+        between.ran(res)
         batch = Batch(n + 1, replicate_s, res)
         c_cpu, c_jobs = _tree_cpu(tree), _spark_jobs_so_far(spark)
-        compact_when_idle(settings, spark, batch, pending)
+        between.work(settings, spark, batch)
         rounds.append(
             {
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "spark_jobs": jobs,
                 "in_batch_compacted": [c.table for c in res.compacted],
+                "between_cpu_s": round(_tree_cpu(tree) - c_cpu, 2),
+                "between_spark_jobs": _spark_jobs_so_far(spark) - c_jobs,
+                "report_between_s": batch.report_seconds,
                 "compact_s": batch.compact_seconds,
-                "compact_cpu_s": round(_tree_cpu(tree) - c_cpu, 2),
-                "compact_spark_jobs": _spark_jobs_so_far(spark) - c_jobs,
                 "compacted": [c.table for c in batch.compacted],
                 "silver_stage_s": _stage_seconds(res.runs, "transform_"),
                 "gold_stage_s": _stage_seconds(res.runs, "create_gold_", "publish_quality_report"),

@@ -253,13 +253,27 @@ def watch(interval: float, max_batches: int | None, wait: float) -> None:
             show(batch)
             lock.ensure_held()
 
-        def on_compacted(batch: Batch) -> None:
-            tables = ", ".join(f"{c.table} ({len(c.buckets)})" for c in batch.compacted)
-            console.print(
-                f"after batch {batch.number}: compacted the fragmented buckets of {tables} "
-                f"in {batch.compact_seconds:.1f} s",
-                highlight=False,
-            )
+        def on_between(batch: Batch) -> None:
+            if batch.report is not None:
+                if batch.report.state == "SUCCEEDED":
+                    console.print(
+                        f"after batch {batch.number}: published the quality report in "
+                        f"{batch.report_seconds:.1f} s",
+                        highlight=False,
+                    )
+                else:
+                    console.print(
+                        f"[red]after batch {batch.number}: the quality report failed:[/red] "
+                        f"{batch.report.error}",
+                        highlight=False,
+                    )
+            if batch.compacted:
+                tables = ", ".join(f"{c.table} ({len(c.buckets)})" for c in batch.compacted)
+                console.print(
+                    f"after batch {batch.number}: compacted the fragmented buckets of {tables} "
+                    f"in {batch.compact_seconds:.1f} s",
+                    highlight=False,
+                )
             lock.ensure_held()
 
         batches = watch_loop(
@@ -268,7 +282,7 @@ def watch(interval: float, max_batches: int | None, wait: float) -> None:
             spark=spark,
             max_batches=max_batches,
             on_batch=on_batch,
-            on_compacted=on_compacted,
+            on_between=on_between,
             stop=stop,
         )
     done = batches[-1].number if batches else 0

@@ -77,6 +77,17 @@ CRAWLER_STEP = "crawl"
 #: input failed is skipped); locally a job starts as soon as its own inputs have ended.
 STAGES = (("silver",), ("gold", "quality"), ("crawler",))
 KINDS = ("silver", "gold", "quality", "crawler")
+QUALITY = "quality"
+#: A ``pipeline watch`` batch: the DAG without the quality report, which the watch publishes
+#: in the pause after the batch (:mod:`lakehouse.pipeline.watch`).
+BATCH_KINDS = tuple(k for k in KINDS if k != QUALITY)
+
+
+def _whole_dag(kinds: tuple[str, ...]) -> bool:
+    """Whether a run of ``kinds`` is the whole DAG, the quality report aside: such a run is
+    decided "nothing new" before Spark and records whether it ended whole."""
+    return set(BATCH_KINDS) <= set(kinds)
+
 
 #: Exit codes of ``pipeline run``.
 EXIT_OK, EXIT_FAILED, EXIT_QUARANTINED = 0, 1, 3
@@ -207,9 +218,12 @@ def gold_fingerprints(
     }
 
 
-def nothing_new(settings: Settings) -> bool:
-    """Whether an incremental run would find nothing to do (decided without Spark)."""
-    return state.nothing_to_do(settings, gold_fingerprints(state.silver_snapshots(settings)))
+def nothing_new(settings: Settings, *, quality: bool = True) -> bool:
+    """Whether an incremental run would find nothing to do (decided without Spark); with
+    ``quality`` false, a run without the quality report (a ``pipeline watch`` batch)."""
+    return state.nothing_to_do(
+        settings, gold_fingerprints(state.silver_snapshots(settings)), quality=quality
+    )
 
 
 def check_layout(settings: Settings) -> None:
@@ -660,7 +674,7 @@ def _run_dag(
     t0 = time.perf_counter()
     if not full_refresh:
         check_layout(settings)
-        if set(kinds) == set(KINDS) and nothing_new(settings):
+        if _whole_dag(kinds) and nothing_new(settings, quality=QUALITY in kinds):
             return PipelineResult(nothing_new=True, seconds=round(time.perf_counter() - t0, 3))
     _check_scripts()
     spark = spark or spark_session(settings)
@@ -680,7 +694,7 @@ def _run_dag(
     if alive and "crawler" in kinds:
         with run.timed("crawl"):
             run.crawl(next(s for s in dag if s.kind == "crawler"))
-    if set(kinds) == set(KINDS) and run.result.fatal is None:
+    if _whole_dag(kinds) and run.result.fatal is None:
         with run.timed("last_run"):
             run.record_last_run()
     run.result.seconds = round(time.perf_counter() - t0, 3)

@@ -144,13 +144,17 @@ def silver_snapshots(settings: Settings) -> dict[str, int | None]:
     return {e.name: snapshot_id(silver / e.name) for e in load_declaration().entities}
 
 
-def nothing_to_do(settings: Settings, gold_fingerprints: dict[str, dict[str, Any]]) -> bool:
+def nothing_to_do(
+    settings: Settings, gold_fingerprints: dict[str, dict[str, Any]], *, quality: bool = True
+) -> bool:
     """Whether an incremental run would find nothing new anywhere (decided without Spark).
 
     Args:
         settings: the lake.
         gold_fingerprints: job name -> the fingerprint its mart would need now (``code`` and
             ``inputs``), as :func:`lakehouse.pipeline.run.gold_fingerprint` makes it.
+        quality: whether the run includes the quality report (a ``pipeline watch`` batch
+            leaves it for the pause after the batch), so that it must be current too.
     """
     if _local(settings.lake_uri) is None:
         return False
@@ -164,6 +168,14 @@ def nothing_to_do(settings: Settings, gold_fingerprints: dict[str, dict[str, Any
         wanted = gold_fingerprints[mart.job_name]
         if built.get(mart.job_name) != wanted or not iceberg.is_iceberg_table(gold / mart.name):
             return False
+    return not quality or quality_report_current(settings)
+
+
+def quality_report_current(settings: Settings) -> bool:
+    """Whether the last quality report read every silver table at its current snapshot
+    (``False`` when unknown: no report, or a lake that is not local)."""
+    if _local(settings.lake_uri) is None:
+        return False
     report = _read_json(Path(summary_path(settings.reports_uri))) or {}
     current = {e: s for e, s in silver_snapshots(settings).items() if s is not None}
     recorded = {e: s for e, s in (report.get("silver_snapshots") or {}).items() if s is not None}

@@ -18,10 +18,20 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config import Settings
 from lakehouse.glue.iceberg import register_lake_catalog
+from lakehouse.glue.runner import JobRun
 from lakehouse.paths import REPO_ROOT
+from lakehouse.pipeline import state
+from lakehouse.pipeline import watch as watch_module
 from lakehouse.pipeline.compact import bucket_file_counts, buckets_to_compact
-from lakehouse.pipeline.run import QUALITY_JOB, PipelineResult, nothing_new, run_pipeline
-from lakehouse.pipeline.watch import Batch, watch
+from lakehouse.pipeline.run import (
+    BATCH_KINDS,
+    KINDS,
+    QUALITY_JOB,
+    PipelineResult,
+    nothing_new,
+    run_pipeline,
+)
+from lakehouse.pipeline.watch import REPORT_EVERY, Batch, Between, watch
 from lakehouse.source.seed import seed
 from tests.support import tables
 from tests.support.lake import (
@@ -120,11 +130,34 @@ def _one_off_run_compacting_at_its_end(spark: SparkSession, settings: Settings, 
     assert nothing_new(settings)
 
 
+def _reported(result: PipelineResult) -> bool:
+    """Whether the run published the quality report (and it succeeded)."""
+    return any(r.job_name == QUALITY_JOB and r.state == "SUCCEEDED" for r in result.runs)
+
+
+def _assert_report_between_batches(batches: list[Batch], settings: Settings) -> None:
+    """The quality report of the batches 1-4 and the idle one of the test below (at most 3
+    batches in a row without it): owed from the start (no report yet), put off by the waiting
+    changes after batches 1 and 2, published by batch 3 itself (overdue: 3 batches changed
+    silver without it), then after batch 4, in the pause, after the compaction: so it read the
+    compacted snapshots, and the idle batch owed none."""
+    assert [_reported(b.result) for b in batches] == [False, False, True, False, False]
+    assert [b.report is not None for b in batches] == [False] * 3 + [True, False]
+    assert batches[3].report is not None
+    assert batches[3].report.state == "SUCCEEDED"
+    assert state.quality_report_current(settings)
+
+
 @pytest.mark.timeout(2400)
 def test_watch_compacts_between_batches_when_no_change_waits(
-    spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A batch leaves the compaction for the pause after it; a change waiting puts it off."""
+    """A batch leaves the compaction and the quality report for the pause after it; a change
+    waiting puts them off, until the report is overdue and a batch publishes it itself."""
+    monkeypatch.setattr(watch_module, "REPORT_EVERY", 3)
     dsn = make_source_db()
     seed(dsn, scale=0.005, seed=3, reset=False)
     settings = lake_settings(tmp_path / "lake", dsn)
@@ -161,6 +194,7 @@ def test_watch_compacts_between_batches_when_no_change_waits(
     assert all(picked_after[2][n] == [] for n in names), picked_after[2]
     assert all(picked_after[3][n] for n in names), picked_after[3]
     assert [b.compacted for b in batches[:3]] == [[], [], []]
+    _assert_report_between_batches([*batches, idle], settings)
     # After batch 4 nothing waited: every table the batches wrote was compacted by the rule
     # (the buckets it picks from the snapshot before), to the same rows.
     last = batches[3]
@@ -190,3 +224,39 @@ def test_watch_compacts_between_batches_when_no_change_waits(
     for m in load_marts():
         gold = tables.read(spark, tables.gold_table(spark, settings, m.name))
         assert_same_rows(gold, postgres_answer(dsn, m.name), m.name)
+
+
+def _job(name: str, ok: bool = True) -> JobRun:
+    return JobRun(name, "jr_1", "SUCCEEDED" if ok else "FAILED", "", 1.0, {})
+
+
+@pytest.mark.parametrize(
+    ("results", "owed", "kinds"),
+    [
+        # Batches that change silver without the report owe it; the REPORT_EVERY-th runs it.
+        ([["customers"]] * 4, 4, BATCH_KINDS),
+        ([["customers"]] * 5, 5, KINDS),
+        # A batch that changed nothing owes nothing more.
+        ([["customers"], [], []], 1, BATCH_KINDS),
+    ],
+)
+def test_a_batch_runs_the_report_only_when_overdue(
+    results: list[list[str]], owed: int, kinds: tuple[str, ...]
+) -> None:
+    between = Between()
+    for written in results:
+        assert between.kinds() == BATCH_KINDS
+        between.ran(PipelineResult(runs=[_job("transform_customers")], written=written))
+    assert between.unreported == owed
+    assert between.kinds() == kinds
+
+
+def test_a_batch_that_published_the_report_owes_none_and_a_failed_one_still_does() -> None:
+    between = Between(unreported=REPORT_EVERY)
+    between.ran(PipelineResult(runs=[_job(QUALITY_JOB, ok=False)], written=["orders"]))
+    assert between.unreported == REPORT_EVERY + 1
+    assert between.kinds() == KINDS
+    between.ran(PipelineResult(runs=[_job(QUALITY_JOB)], written=["orders"]))
+    assert between.unreported == 0
+    assert between.kinds() == BATCH_KINDS
+    assert between.pending == {"orders"}
