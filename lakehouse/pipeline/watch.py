@@ -41,6 +41,7 @@ from lakehouse.pipeline.compact import BATCH_SLACK, Compacted
 from lakehouse.pipeline.run import (
     BATCH_KINDS,
     KINDS,
+    QUALITY,
     QUALITY_JOB,
     PipelineResult,
     compact_between_runs,
@@ -178,7 +179,7 @@ def report_when_idle(
     if _busy(settings, stop):
         return
     t0 = time.perf_counter()
-    result = run_pipeline(settings, spark=spark, kinds=("quality",))
+    result = run_pipeline(settings, spark=spark, kinds=(QUALITY,))
     batch.report = next((r for r in result.runs if r.job_name == QUALITY_JOB), None)
     batch.report_seconds = round(time.perf_counter() - t0, 3)
 
