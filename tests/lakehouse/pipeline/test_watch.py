@@ -6,6 +6,7 @@ a run with nothing new after it ends before Spark."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from lakehouse_glue.gold.marts import load_marts
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.config import Settings
+from lakehouse.cli.main import app
+from lakehouse.config import Settings, get_settings
 from lakehouse.glue.iceberg import register_lake_catalog
 from lakehouse.glue.runner import JobRun
 from lakehouse.paths import REPO_ROOT
@@ -49,20 +52,67 @@ from tests.support.spark import assert_frames_equal
 pytestmark = pytest.mark.slow
 
 
-def test_one_micro_batch_brings_silver_to_the_source(
-    spark: SparkSession, make_source_db: Callable[[], str], tmp_path: Path
+def _environment(settings: Settings) -> dict[str, str]:
+    """The variables that give a new process (or the CLI's settings) the lake of ``settings``."""
+    assert settings.database_url is not None
+    urls = {
+        "DATABASE_URL": settings.database_url,
+        "LAKEHOUSE_OWNER_DATABASE_URL": settings.owner_database_url,
+        "LAKEHOUSE_MAINTENANCE_DATABASE_URL": settings.maintenance_database_url,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": settings.replicator_database_url,
+    }
+    return {
+        "LAKEHOUSE_LAKE": settings.lake_uri,
+        "LAKEHOUSE_SLOT": settings.slot_name,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+        "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
+        **{name: url for name, url in urls.items() if url},
+    }
+
+
+def test_one_micro_batch_brings_silver_to_the_source_and_says_so(
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``lakehouse pipeline watch --max-batches 1``, as a user runs it (in this process's
+    Spark session): the batch brings silver to the source without the quality report, and
+    the pause after it publishes the report, which the command says."""
     dsn = make_source_db()
     seed(dsn, scale=0.005, seed=3, reset=False)
     settings = lake_settings(tmp_path / "lake", dsn)
-    seen: list[Batch] = []
+    for name, value in _environment(settings).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
     try:
-        batches = watch(settings, interval=0, spark=spark, max_batches=1, on_batch=seen.append)
+        cli = CliRunner().invoke(
+            app, ["pipeline", "watch", "--interval", "0", "--max-batches", "1"]
+        )
     finally:
+        get_settings.cache_clear()
         drop_slot(dsn, settings.slot_name)
-    assert [b.number for b in batches] == [1]
-    assert seen == batches
-    assert not batches[0].result.failed
+    assert cli.exit_code == 0, cli.output
+    lines = [line.strip() for line in cli.output.splitlines()]
+    [batch] = [i for i, line in enumerate(lines) if line.startswith("batch 1:")]
+    processed = re.search(r", (\d+) change\(s\) processed in ", lines[batch])
+    assert processed, lines[batch]
+    with psycopg.connect(dsn) as conn:
+        rows = sum(
+            conn.execute(f"select count(*) from {e.name}").fetchone()[0]  # type: ignore[index]
+            for e in entities()
+        )
+    assert int(processed[1]) == rows  # the full load, every row once
+    [reported] = [i for i, line in enumerate(lines) if "published the quality report" in line]
+    assert reported > batch
+    assert re.fullmatch(
+        r"after batch 1: published the quality report in \d+\.\d s", lines[reported]
+    ), lines[reported]
+    # The batch did not run the report (it would be two runs, and none in the pause): the
+    # pause did, so it is current.
+    reports = Path(settings.glue_state_uri) / "runs" / QUALITY_JOB
+    assert len(list(reports.glob("*.json"))) == 1
+    assert state.quality_report_current(settings)
     for entity in entities():
         assert_frames_equal(
             silver_frame(spark, settings, entity),
@@ -96,15 +146,7 @@ def _gold_built(result: PipelineResult) -> set[str]:
 
 def _new_process_run(settings: Settings) -> subprocess.CompletedProcess[str]:
     """``lakehouse pipeline run`` in a new process, over the lake of ``settings``."""
-    assert settings.database_url is not None
-    env = {
-        **os.environ,
-        "LAKEHOUSE_LAKE": settings.lake_uri,
-        "DATABASE_URL": settings.database_url,
-        "LAKEHOUSE_SLOT": settings.slot_name,
-        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-        "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
-    }
+    env = {**os.environ, **_environment(settings)}
     argv = [sys.executable, "-m", "lakehouse", "pipeline", "run"]
     return subprocess.run(
         argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
