@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, Self
 
 from lakehouse.errors import LakehouseError
 
@@ -89,7 +89,34 @@ class Storage(Protocol):
         ...
 
 
-class _LocalWriter:
+class _Writer:
+    """What both writers share: the open handle (``None`` once committed or aborted), and a
+    ``with`` block that commits when it ends cleanly and aborts when it raises."""
+
+    _fh: IO[bytes] | None
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None and self._fh is not None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class _LocalWriter(_Writer):
     def __init__(self, final: Path) -> None:
         self._final = final
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -123,20 +150,6 @@ class _LocalWriter:
             self._fh = None
         with contextlib.suppress(FileNotFoundError):
             self._tmp.unlink()
-
-    def __enter__(self) -> _LocalWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None and self._fh is not None:
-            self.commit()
-        else:
-            self.abort()
 
 
 class LocalStorage:
@@ -226,24 +239,24 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-class _S3Writer:
+class _S3Writer(_Writer):
     # Spooled in memory up to this size, then on local disk, until the PUT.
     _SPOOL_BYTES = 64 * 1024 * 1024
 
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._storage = storage
         self._key = key
-        self._buf: IO[bytes] | None = tempfile.SpooledTemporaryFile(max_size=self._SPOOL_BYTES)  # noqa: SIM115
+        self._fh: IO[bytes] | None = tempfile.SpooledTemporaryFile(max_size=self._SPOOL_BYTES)  # noqa: SIM115
 
     def write(self, data: bytes) -> None:
-        if self._buf is None:
+        if self._fh is None:
             raise StorageError(f"s3://{self._storage.bucket}/{self._key}: write after commit")
-        self._buf.write(data)
+        self._fh.write(data)
 
     def commit(self) -> None:
-        if self._buf is None:
+        if self._fh is None:
             raise StorageError(f"s3://{self._storage.bucket}/{self._key}: committed twice")
-        buf, self._buf = self._buf, None
+        buf, self._fh = self._fh, None
         try:
             buf.seek(0)
             # upload_fileobj returns only after the (multipart) upload is completed.
@@ -255,23 +268,9 @@ class _S3Writer:
             buf.close()
 
     def abort(self) -> None:
-        if self._buf is not None:
-            self._buf.close()
-            self._buf = None
-
-    def __enter__(self) -> _S3Writer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None and self._buf is not None:
-            self.commit()
-        else:
-            self.abort()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 class S3Storage:
