@@ -106,6 +106,16 @@ def required_columns(entity: Entity, contract: BronzeContract) -> list[str]:
     ]
 
 
+def _check_header(uri: str, first: str) -> InspectedFile:
+    """The file's header from its ``first`` line: missing, with a column twice, or good."""
+    if not first.strip():
+        return InspectedFile(uri, (), "missing_header", "the file has no header row")
+    header = tuple(next(csv.reader(io.StringIO(first))))
+    if len(set(header)) != len(header):
+        return InspectedFile(uri, header, "malformed_header", f"duplicate column in {header}")
+    return InspectedFile(uri, header)
+
+
 def _inspect_one(uri: str, data: bytes, suffix: str) -> InspectedFile:
     if not uri.endswith(suffix):
         return InspectedFile(uri, (), "unexpected_file", f"file name does not end in {suffix}")
@@ -116,12 +126,7 @@ def _inspect_one(uri: str, data: bytes, suffix: str) -> InspectedFile:
     except UnicodeDecodeError as exc:
         return InspectedFile(uri, (), "unreadable_file", f"not UTF-8: {exc}")
     first = text.split("\n", 1)[0]
-    if not first.strip():
-        return InspectedFile(uri, (), "missing_header", "the file has no header row")
-    header = tuple(next(csv.reader(io.StringIO(first))))
-    if len(set(header)) != len(header):
-        return InspectedFile(uri, header, "malformed_header", f"duplicate column in {header}")
-    return InspectedFile(uri, header)
+    return _check_header(uri, first)
 
 
 def verify_files(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
@@ -171,12 +176,7 @@ def _inspect_head(uri: str, head: bytes, suffix: str) -> InspectedFile:
         first = text.split(b"\n", 1)[0].decode("utf-8")
     except UnicodeDecodeError as exc:
         return InspectedFile(uri, (), "unreadable_file", f"header is not UTF-8: {exc}")
-    if not first.strip():
-        return InspectedFile(uri, (), "missing_header", "the file has no header row")
-    header = tuple(next(csv.reader(io.StringIO(first))))
-    if len(set(header)) != len(header):
-        return InspectedFile(uri, header, "malformed_header", f"duplicate column in {header}")
-    return InspectedFile(uri, header)
+    return _check_header(uri, first)
 
 
 def inspect_headers(spark: SparkSession, uris: list[str], suffix: str) -> list[InspectedFile]:
