@@ -12,11 +12,14 @@ read is touched (:func:`touch`), so the entries evicted first are the least rece
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def prune(
@@ -62,6 +65,25 @@ def touch(path: Path) -> None:
 #: saves); between two looks a folder may exceed its bound by as many writes times processes.
 CHECK_EVERY = 32
 _writes: dict[Path, int] = {}
+
+
+def write_entry(path: Path, document: Any, temp_prefix: str, max_entries: int) -> None:
+    """Write ``document`` as the JSON entry ``path``, atomically (a reader sees the whole entry
+    or none: it is written under a temporary name, then renamed), then :func:`after_write`.
+
+    Raises:
+        OSError: the folder cannot be written; nothing is left behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    after_write(path.parent, temp_prefix, max_entries)
 
 
 def after_write(folder: Path, temp_prefix: str, max_entries: int) -> int:

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,16 +234,9 @@ def save(lake_root: Path, key: str, plan: Plan, of: PlanOf) -> None:
     """Keep ``plan`` (of ``of``) under ``key`` (atomically: readers see the whole plan or none)."""
     path = _cache_file(lake_root, key)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({**plan.to_json(), "of": of.to_json()}, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        cache_files.after_write(path.parent, _TEMP_PREFIX, MAX_ENTRIES)
+        cache_files.write_entry(
+            path, {**plan.to_json(), "of": of.to_json()}, _TEMP_PREFIX, MAX_ENTRIES
+        )
     except OSError:
         # A lake this process may read but not write: the query still runs, only unplanned
         # reads are not sped up.

@@ -31,8 +31,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -149,16 +147,7 @@ def save(lake_root: Path, key: str, statements: list[Prepared], catalog_fingerpr
         "statements": [s.to_json() for s in statements],
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(document, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        cache_files.after_write(path.parent, _TEMP_PREFIX, MAX_ENTRIES)
+        cache_files.write_entry(path, document, _TEMP_PREFIX, MAX_ENTRIES)
     except OSError:
         # A lake this process may read but not write: the statement still runs.
         return

@@ -74,3 +74,18 @@ def test_the_size_is_looked_at_on_the_first_write_and_then_every_few(
 def test_a_bound_below_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_entries must be at least 1"):
         cache_files.cap(tmp_path, TEMP, max_entries=0)
+
+
+def test_an_entry_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    cache_files.write_entry(folder / "a.json", {"rows": [1, 2]}, TEMP, max_entries=8)
+    assert (folder / "a.json").read_text() == '{"rows": [1, 2]}'
+    # A document that cannot be written (not JSON) fails and leaves nothing, not even its
+    # temporary file; the entry written before is untouched.
+    with pytest.raises(TypeError):
+        cache_files.write_entry(folder / "b.json", {"rows": {1, 2}}, TEMP, max_entries=8)
+    assert _names(folder) == {"a.json"}
+    # Replaced whole.
+    cache_files.write_entry(folder / "a.json", {"rows": []}, TEMP, max_entries=8)
+    assert (folder / "a.json").read_text() == '{"rows": []}'
+    assert _names(folder) == {"a.json"}
