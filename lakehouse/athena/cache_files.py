@@ -72,7 +72,8 @@ def write_entry(path: Path, document: Any, temp_prefix: str, max_entries: int) -
     or none: it is written under a temporary name, then renamed), then :func:`after_write`.
 
     Raises:
-        OSError: the folder cannot be written; nothing is left behind.
+        OSError: the folder cannot be written. TypeError or ValueError: ``document`` is not
+            JSON. Either way nothing is left behind, and an entry already at ``path`` stays.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix, suffix=".tmp")
