@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -27,28 +27,31 @@ _err = lazy_console(stderr=True)
 
 
 @contextlib.contextmanager
-def lake_writer(settings: Settings, command: str, wait: float) -> Iterator[LockHandle]:
-    """Hold the lake's writer lock for the block, saying when it waits or breaks a dead lock."""
+def lake_writer(
+    settings: Settings, command: str, wait: float, say: Callable[[str], None] | None = None
+) -> Iterator[LockHandle]:
+    """Hold the lake's writer lock for the block, saying when it waits or breaks a dead lock
+    (on standard error, or through ``say``: the pipeline daemon sends it to its client)."""
 
     # Imported when a command writes: the lock's storage and process checks are not needed to
     # start the CLI or print its help.
     from lakehouse.storage.lock import writer_lock
 
+    def tell(text: str) -> None:
+        if say is not None:
+            say(text)
+        else:
+            _err.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def waiting(holder: Holder | None) -> None:
         who = holder.describe() if holder else "another command"
-        _err.print(
-            f"waiting up to {wait:g} s for {who} to finish writing the lake",
-            highlight=False,
-            soft_wrap=True,
-        )
+        tell(f"waiting up to {wait:g} s for {who} to finish writing the lake")
 
     with writer_lock(settings, command, wait=wait, on_wait=waiting) as handle:
         if handle.broken is not None:
-            _err.print(
-                f"[yellow]note:[/yellow] took over the lake lock left by "
-                f"{handle.broken.describe()}: that process is gone",
-                highlight=False,
-                soft_wrap=True,
+            tell(
+                f"note: took over the lake lock left by {handle.broken.describe()}: "
+                "that process is gone"
             )
         yield handle
 

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from lakehouse.cli.app import at_least, command, flag, group, option, wait_option
 from lakehouse.cli.console import lazy_console, real
+from lakehouse.cli.daemon import IDLE_TIMEOUT, Emit
 from lakehouse.cli.locking import lake_writer, stop_on_signals
 from lakehouse.cli.settings import get_settings
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from lakehouse.config import Settings
-    from lakehouse.pipeline.run import PipelineResult, Step
+    from lakehouse.glue.sizing import SparkSizing
+    from lakehouse.pipeline.run import PipelineResult
 
 app = group("pipeline", "Run the pipeline: silver jobs, gold jobs, quality report.")
 console = lazy_console()
@@ -47,19 +55,21 @@ def _summary(result: PipelineResult) -> Table:
     return table
 
 
-def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
-    from lakehouse.pipeline.run import PipelineResult, check_layout, nothing_new, plan
+def _run_once(
+    full_refresh: bool, wait: float, *, as_json: bool = False, daemon: bool = True
+) -> int:
+    from lakehouse.pipeline.run import check_layout, plan
 
     settings = get_settings()
     if not full_refresh:
         check_layout(settings)  # decided from files, before a JVM starts
     steps = plan()
-    with lake_writer(settings, "pipeline run", wait) as lock:
-        if not full_refresh and nothing_new(settings):  # also before Spark, under the lock
-            result = PipelineResult(nothing_new=True)
-        else:
-            result = _run_with_progress(settings, steps, full_refresh, as_json=as_json)
-        lock.ensure_held()
+    # With --json, standard output holds the JSON document only.
+    out = _err if as_json else console
+    result = _hand_to_daemon(settings, len(steps), full_refresh, wait, out) if daemon else None
+    if result is None:
+        with _Shown(out, len(steps)) as show:
+            result = run_locked(settings, full_refresh, wait, show, _new_session(settings))
     if as_json:
         click.echo(json.dumps(_as_json(result), indent=2, default=str))
         if result.fatal:
@@ -76,63 +86,163 @@ def _run_once(full_refresh: bool, wait: float, *, as_json: bool = False) -> int:
     return result.exit_code
 
 
-def _run_with_progress(
-    settings: Settings, steps: list[Step], full_refresh: bool, *, as_json: bool
+def run_locked(
+    settings: Settings,
+    full_refresh: bool,
+    wait: float,
+    emit: Emit,
+    session: Callable[[bool, SparkSizing], SparkSession],
+    *,
+    command: str = "pipeline run",
 ) -> PipelineResult:
-    from lakehouse.glue.runner import spark_session, spark_sizing
-    from lakehouse.pipeline.run import is_short_run, run_pipeline
+    """One ``pipeline run`` under the lake's writer lock, in this process or the daemon's.
 
-    # With --json, standard output holds the JSON document only.
-    out = _err if as_json else console
-    sizing = spark_sizing(settings)
-    out.print(
-        f"Spark: {sizing.driver_memory} driver memory, {sizing.shuffle_partitions} shuffle "
-        f"partitions, {sizing.max_partition_bytes // 2**20} MiB read splits, "
-        f"{sizing.slice_bytes // 2**20} MiB silver slices ({sizing.basis})",
-        highlight=False,
-    )
-    running: list[str] = []
+    "Nothing new" is decided under the lock before Spark. ``emit`` is told what the user sees
+    while it runs: ``message`` (the lock's), ``sizing``, ``spark`` (the session is up),
+    ``start`` and ``finish`` of every step. ``session(quick_start, sizing)`` gives the Spark
+    session: a new one tuned for the run, or the daemon's.
+    """
+    from lakehouse.glue.runner import spark_sizing
+    from lakehouse.pipeline.run import PipelineResult, is_short_run, nothing_new, run_pipeline
 
-    def label() -> str:
-        # Jobs of a stage run side by side: the bar counts steps and names those under way.
-        return f"steps ({', '.join(running)})" if running else "steps"
+    def say(text: str) -> None:
+        emit("message", {"text": text})
 
-    # rich's progress and text modules load when a run starts, not with every command.
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=real(out),
-    ) as progress:
-        task = progress.add_task("starting Spark", total=len(steps))
-        # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
-        spark = spark_session(
-            settings,
-            quick_start=is_short_run(settings, full_refresh=full_refresh),
-            sizing=sizing,
-        )
-        progress.update(task, description=label())
-
-        def started(step: Step) -> None:
-            running.append(step.job_name)
-            progress.update(task, description=label())
-
-        def finished(step: Step, run: object, why: object) -> None:
-            if step.job_name in running:
-                running.remove(step.job_name)
-            progress.update(task, advance=1, description=label())
-
-        result = run_pipeline(
-            settings,
-            full_refresh=full_refresh,
-            spark=spark,
-            on_start=started,
-            on_finish=finished,
-        )
+    with lake_writer(settings, command, wait, say) as lock:
+        if not full_refresh and nothing_new(settings):
+            result = PipelineResult(nothing_new=True)
+        else:
+            sizing = spark_sizing(settings)
+            emit(
+                "sizing",
+                {
+                    "text": f"Spark: {sizing.driver_memory} driver memory, "
+                    f"{sizing.shuffle_partitions} shuffle partitions, "
+                    f"{sizing.max_partition_bytes // 2**20} MiB read splits, "
+                    f"{sizing.slice_bytes // 2**20} MiB silver slices ({sizing.basis})"
+                },
+            )
+            # A short run (incremental, silver exists) gets a JVM tuned to warm up fast.
+            spark = session(is_short_run(settings, full_refresh=full_refresh), sizing)
+            emit("spark", {})
+            result = run_pipeline(
+                settings,
+                full_refresh=full_refresh,
+                spark=spark,
+                on_start=lambda step: emit("start", {"job": step.job_name}),
+                on_finish=lambda step, run, why: emit("finish", {"job": step.job_name}),
+            )
+        lock.ensure_held()
     return result
+
+
+def _new_session(settings: Settings) -> Callable[[bool, SparkSizing], SparkSession]:
+    def session(quick_start: bool, sizing: SparkSizing) -> SparkSession:
+        from lakehouse.glue.runner import spark_session
+
+        return spark_session(settings, quick_start=quick_start, sizing=sizing)
+
+    return session
+
+
+class _Shown:
+    """Shows a run's events as ``pipeline run`` always has: the lock's messages on standard
+    error, the Spark line, then a bar of the steps naming those under way."""
+
+    def __init__(self, out: Console, total: int) -> None:
+        self.out = out
+        self.total = total
+        self.running: list[str] = []
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self._lock = threading.Lock()  # jobs of a stage end side by side
+
+    def __enter__(self) -> _Shown:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _label(self) -> str:
+        return f"steps ({', '.join(self.running)})" if self.running else "steps"
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._show(event, fields)
+
+    def _show(self, event: str, fields: dict[str, Any]) -> None:
+        if event == "message":
+            _err.print(str(fields.get("text")), markup=False, highlight=False, soft_wrap=True)
+        elif event == "sizing":
+            self.out.print(str(fields.get("text")), markup=False, highlight=False)
+            # rich's progress module loads when a run starts, not with every command.
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=real(self.out),
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("starting Spark", total=self.total)
+        elif self.progress is None or self.task is None:
+            return
+        elif event == "spark":
+            self.progress.update(self.task, description=self._label())
+        elif event == "start":
+            self.running.append(str(fields.get("job")))
+            self.progress.update(self.task, description=self._label())
+        elif event == "finish":
+            job = str(fields.get("job"))
+            if job in self.running:
+                self.running.remove(job)
+            self.progress.update(self.task, advance=1, description=self._label())
+
+
+def _hand_to_daemon(
+    settings: Settings, total: int, full_refresh: bool, wait: float, out: Console
+) -> PipelineResult | None:
+    """The run done by this state directory's pipeline daemon; None when there is none, or it
+    declined (this process then runs it, and says why when the daemon declined)."""
+    from lakehouse.cli.daemon import UnsafeFolderError, run_remote
+
+    def on_event(event: dict[str, Any]) -> None:
+        kind = str(event.get("event"))
+        if kind == "accepted":
+            out.print(
+                f"handed to the pipeline daemon (pid {event.get('pid')}, its run "
+                f"{event.get('run')})",
+                highlight=False,
+            )
+        else:
+            show(kind, event)
+
+    with _Shown(out, total) as show:
+        try:
+            handed = run_remote(settings, full_refresh=full_refresh, wait=wait, on_event=on_event)
+        except UnsafeFolderError as exc:
+            _err.print(f"note: {exc}: running in this process", markup=False, highlight=False)
+            return None
+    if handed is None:
+        return None
+    if handed.declined:
+        _err.print(
+            f"note: the pipeline daemon declined the run ({handed.declined}): running it in "
+            "this process",
+            markup=False,
+            highlight=False,
+        )
+        return None
+    return handed.result
 
 
 def _as_json(result: PipelineResult) -> dict[str, Any]:
@@ -193,13 +303,20 @@ def _report(settings: Settings, result: PipelineResult) -> None:
 @flag("--full-refresh", help="Rebuild silver from all bronze instead of new files only.")
 @wait_option()
 @flag("--json", "as_json", help="Print the outcome of every job as JSON instead of a table.")
-def run(full_refresh: bool, wait: float, as_json: bool) -> None:
+@flag(
+    "--no-daemon",
+    "no_daemon",
+    help="Run in this process even when a pipeline daemon runs (see `pipeline daemon`).",
+)
+def run(full_refresh: bool, wait: float, as_json: bool, no_daemon: bool) -> None:
     """Run every silver job, then every gold job and the quality report, then the crawler.
 
-    Exits 1 when a job failed, 3 when rows or files were quarantined and 75 when another
+    A pipeline daemon of this state directory (`pipeline daemon start`), started with the same
+    code, settings and environment, runs it in its warm Spark session; otherwise this process
+    does. Exits 1 when a job failed, 3 when rows or files were quarantined and 75 when another
     command was writing the lake (see --wait).
     """
-    code = _run_once(full_refresh, wait, as_json=as_json)
+    code = _run_once(full_refresh, wait, as_json=as_json, daemon=not no_daemon)
     if code:
         raise click.exceptions.Exit(code)
 
@@ -288,3 +405,161 @@ def watch(interval: float, max_batches: int | None, wait: float) -> None:
     done = batches[-1].number if batches else 0
     if stop.is_set():
         console.print(f"stopped after {done} batch(es); the lake lock is released")
+
+
+daemon_app = group("daemon", "A long-lived Spark driver that `pipeline run` hands its runs to.")
+app.add_command(daemon_app)
+
+
+def _idle_option() -> Callable[[Any], Any]:
+    return option(
+        "--idle-timeout",
+        "idle_timeout",
+        type=at_least(1.0),
+        default=IDLE_TIMEOUT,
+        help="Seconds without a run after which the daemon ends.",
+    )
+
+
+@command(daemon_app)
+@_idle_option()
+def serve(idle_timeout: float) -> None:
+    """Run the pipeline daemon in the foreground (`start` runs this in the background).
+
+    Ctrl-C or SIGTERM stops it after the run under way.
+    """
+    from lakehouse.cli.daemon import Daemon
+    from lakehouse.glue.runner import spark_session
+
+    settings = get_settings()
+
+    def runner(settings: Settings, full_refresh: bool, wait: float, emit: Emit) -> PipelineResult:
+        assert daemon.spark is not None
+        spark = daemon.spark
+        return run_locked(
+            settings,
+            full_refresh,
+            wait,
+            emit,
+            lambda quick_start, sizing: spark,
+            command=f"pipeline run (daemon pid {os.getpid()})",
+        )
+
+    daemon = Daemon(settings, None, runner, idle_timeout=idle_timeout, log=_log)
+    daemon.claim()
+    try:
+        with stop_on_signals(console, "finishing the run under way") as stop:
+            _log(f"pipeline daemon {os.getpid()}: starting Spark")
+            daemon.spark = spark_session(settings, app_name="lakehouse-pipeline-daemon")
+            daemon.stop = stop
+            daemon.listen()
+            _log(
+                f"pipeline daemon {os.getpid()}: listening on {daemon.path} for "
+                f"{settings.state_dir.resolve()} (idle timeout {idle_timeout:g} s)"
+            )
+            why = daemon.serve()
+    finally:
+        daemon.close()
+    _log(f"pipeline daemon {os.getpid()}: stopped ({why}) after {daemon.runs} run(s)")
+
+
+def _log(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@command(daemon_app)
+@_idle_option()
+@option(
+    "--timeout",
+    "timeout",
+    type=at_least(1.0),
+    default=300.0,
+    help="Seconds to wait for the daemon's Spark session to start.",
+)
+def start(idle_timeout: float, timeout: float) -> None:
+    """Start the pipeline daemon of this state directory in the background.
+
+    It writes its log to <state dir>/pipeline-daemon.log. Exits 0 when one already runs.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from lakehouse.cli.daemon import DaemonError, ask, log_path
+
+    settings = get_settings()
+    running = ask(settings, "ping")
+    if running is not None:
+        console.print(f"a pipeline daemon already runs (pid {running.get('pid')})")
+        return
+    log = log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "lakehouse", "pipeline", "daemon", "serve"]
+    argv += ["--idle-timeout", repr(idle_timeout)]
+    with open(log, "ab") as sink:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while (answer := ask(settings, "ping")) is None:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                proc.terminate()
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            raise DaemonError(
+                f"the pipeline daemon did not start (exit {proc.poll()}); the end of {log}:\n"
+                + "\n".join(tail)
+            )
+        time.sleep(0.25)
+    console.print(
+        f"pipeline daemon started (pid {answer.get('pid')}, idle timeout {idle_timeout:g} s, "
+        f"log {log}); `lakehouse pipeline run` now hands its runs to it",
+        highlight=False,
+    )
+
+
+@command(daemon_app)
+def status() -> None:
+    """Show whether the pipeline daemon of this state directory runs, and what it does.
+
+    Exits 3 when none runs.
+    """
+    from lakehouse.cli.daemon import ask
+
+    settings = get_settings()
+    answer = ask(settings, "status")
+    if answer is None:
+        console.print(f"no pipeline daemon runs for {settings.state_dir.resolve()}")
+        raise click.exceptions.Exit(3)
+    for key in ("pid", "state_dir", "lake", "runs", "running", "idle_seconds", "idle_timeout"):
+        console.print(f"{key}: {answer.get(key)}", markup=False, highlight=False)
+    console.print(f"log: {answer.get('log')}", markup=False, highlight=False)
+
+
+@command(daemon_app)
+@option(
+    "--timeout",
+    "timeout",
+    type=at_least(0.0),
+    default=600.0,
+    help="Seconds to wait for a run under way to end.",
+)
+def stop(timeout: float) -> None:
+    """Stop the pipeline daemon of this state directory (after the run under way)."""
+    import time
+
+    from lakehouse.cli.daemon import DaemonError, ask
+
+    settings = get_settings()
+    answer = ask(settings, "stop")
+    if answer is None:
+        console.print(f"no pipeline daemon runs for {settings.state_dir.resolve()}")
+        return
+    if answer.get("after_run"):
+        console.print("the daemon stops after the run under way")
+    deadline = time.monotonic() + timeout
+    while ask(settings, "ping") is not None:
+        if time.monotonic() > deadline:
+            raise DaemonError(f"the pipeline daemon (pid {answer.get('pid')}) has not stopped")
+        time.sleep(0.2)
+    console.print(f"pipeline daemon stopped (pid {answer.get('pid')})")
