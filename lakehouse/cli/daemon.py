@@ -86,8 +86,13 @@ class DaemonError(LakehouseError):
         self.exit_code = exit_code
 
 
-class UnsafeFolderError(DaemonError):
-    """The socket folder is not this user's alone: no daemon is used or started there."""
+class SocketFolderError(DaemonError):
+    """No usable socket folder (not this user's alone, or its path too long for a socket):
+    no daemon is used or started there."""
+
+
+#: The longest path a Unix socket may have on Linux (``sun_path`` is 108 bytes with its NUL).
+MAX_SOCKET_PATH = 107
 
 
 # --- where ------------------------------------------------------------------------------------
@@ -120,16 +125,26 @@ def check_private(folder: Path) -> None:
     elif info.st_mode & 0o077:
         why = f"has mode {stat.S_IMODE(info.st_mode):04o}, not 0700"
     if why:
-        raise UnsafeFolderError(
+        raise SocketFolderError(
             f"the pipeline daemon's socket folder {folder} {why}: remove it (a new one is "
             "created private), or set XDG_RUNTIME_DIR to a folder only you can enter"
         )
 
 
 def socket_path(settings: Settings) -> Path:
-    """The socket of the daemon of ``settings``' state directory (one per state directory)."""
+    """The socket of the daemon of ``settings``' state directory (one per state directory).
+
+    Raises:
+        SocketFolderError: the folder is not private, or the path too long for a socket.
+    """
     key = hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:24]
-    return runtime_dir() / f"pipeline-{key}.sock"
+    path = runtime_dir() / f"pipeline-{key}.sock"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise SocketFolderError(
+            f"the pipeline daemon's socket {path} is longer than a Unix socket's path may be "
+            f"({MAX_SOCKET_PATH} bytes): set XDG_RUNTIME_DIR to a shorter folder"
+        )
+    return path
 
 
 def log_path(settings: Settings) -> Path:
@@ -293,6 +308,16 @@ def _read_line(conn: socket.socket, limit: int = MAX_REQUEST) -> bytes:
             raise ValueError(f"a request longer than {limit} bytes")
 
 
+def _finish(conn: socket.socket, seconds: float = 1.0, limit: int = 1 << 20) -> None:
+    """End the answer, then read what the client still sends (briefly, boundedly): closing a
+    socket with unread input resets it, and the client would lose the answer."""
+    conn.shutdown(socket.SHUT_WR)
+    conn.settimeout(seconds)
+    with contextlib.suppress(OSError):
+        while limit > 0 and (chunk := conn.recv(65536)):
+            limit -= len(chunk)
+
+
 def peer_uid(conn: socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket (``SO_PEERCRED``)."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -314,7 +339,7 @@ def _gone(conn: socket.socket) -> bool:
 
 
 Emit = Callable[[str, dict[str, Any]], None]
-Runner = Callable[["Settings", bool, float, Emit], "PipelineResult"]
+Runner = Callable[["Settings", "SparkSession", bool, float, Emit], "PipelineResult"]
 
 
 class Daemon:
@@ -324,7 +349,7 @@ class Daemon:
         settings: the daemon's settings (a client's must match).
         spark: the session runs use (set before :meth:`listen` when None here).
         runner: runs the pipeline under the lake's writer lock (the CLI's own run function):
-            ``runner(settings, full_refresh, wait, emit)``.
+            ``runner(settings, spark, full_refresh, wait, emit)``.
         idle_timeout: seconds without a run after which the daemon ends.
         on_abandon: called when a client goes away mid-run; ends the process by default.
     """
@@ -357,6 +382,7 @@ class Daemon:
         self._flock: int | None = None
         self._inode: int | None = None
         self._sock: socket.socket | None = None
+        self.request_seconds = REQUEST_SECONDS
 
     # lifecycle
 
@@ -448,6 +474,7 @@ class Daemon:
         with conn:
             try:
                 self._answer(conn)
+                _finish(conn)
             except OSError as exc:  # the client went away while we answered
                 self.log(f"client connection ended: {exc}")
             except Exception as exc:
@@ -459,7 +486,7 @@ class Daemon:
         if peer_uid(conn) != os.getuid():
             _send(conn, "error", message="the daemon serves its own user only", exit_code=1)
             return
-        conn.settimeout(REQUEST_SECONDS)
+        conn.settimeout(self.request_seconds)
         try:
             line = _read_line(conn)
             request = json.loads(line) if line else None
@@ -520,9 +547,14 @@ class Daemon:
                 with sending:
                     _send(conn, event, **fields)
 
+            assert self.spark is not None, "a daemon listens once its session is up"
             try:
                 result = self.runner(
-                    self.settings, bool(request["full_refresh"]), float(request["wait"]), emit
+                    self.settings,
+                    self.spark,
+                    bool(request["full_refresh"]),
+                    float(request["wait"]),
+                    emit,
                 )
             except LakehouseError as exc:
                 watcher.done()

@@ -213,7 +213,7 @@ def _hand_to_daemon(
 ) -> PipelineResult | None:
     """The run done by this state directory's pipeline daemon; None when there is none, or it
     declined (this process then runs it, and says why when the daemon declined)."""
-    from lakehouse.cli.daemon import UnsafeFolderError, run_remote
+    from lakehouse.cli.daemon import SocketFolderError, run_remote
 
     def on_event(event: dict[str, Any]) -> None:
         kind = str(event.get("event"))
@@ -229,7 +229,7 @@ def _hand_to_daemon(
     with _Shown(out, total) as show:
         try:
             handed = run_remote(settings, full_refresh=full_refresh, wait=wait, on_event=on_event)
-        except UnsafeFolderError as exc:
+        except SocketFolderError as exc:
             _err.print(f"note: {exc}: running in this process", markup=False, highlight=False)
             return None
     if handed is None:
@@ -432,20 +432,7 @@ def serve(idle_timeout: float) -> None:
     from lakehouse.glue.runner import spark_session
 
     settings = get_settings()
-
-    def runner(settings: Settings, full_refresh: bool, wait: float, emit: Emit) -> PipelineResult:
-        assert daemon.spark is not None
-        spark = daemon.spark
-        return run_locked(
-            settings,
-            full_refresh,
-            wait,
-            emit,
-            lambda quick_start, sizing: spark,
-            command=f"pipeline run (daemon pid {os.getpid()})",
-        )
-
-    daemon = Daemon(settings, None, runner, idle_timeout=idle_timeout, log=_log)
+    daemon = Daemon(settings, None, daemon_runner, idle_timeout=idle_timeout, log=_log)
     daemon.claim()
     try:
         with stop_on_signals(console, "finishing the run under way") as stop:
@@ -461,6 +448,20 @@ def serve(idle_timeout: float) -> None:
     finally:
         daemon.close()
     _log(f"pipeline daemon {os.getpid()}: stopped ({why}) after {daemon.runs} run(s)")
+
+
+def daemon_runner(
+    settings: Settings, spark: SparkSession, full_refresh: bool, wait: float, emit: Emit
+) -> PipelineResult:
+    """How the daemon runs a client's ``pipeline run``: as this process would, in its session."""
+    return run_locked(
+        settings,
+        full_refresh,
+        wait,
+        emit,
+        lambda quick_start, sizing: spark,
+        command=f"pipeline run (daemon pid {os.getpid()})",
+    )
 
 
 def _log(line: str) -> None:

@@ -84,6 +84,24 @@ def lake_settings(root: Path, dsn: str | None = None, role: Role = "maintenance"
     )
 
 
+def lake_environment(settings: Settings) -> dict[str, str]:
+    """The variables that give a new process (or the CLI's settings) the lake of ``settings``."""
+    assert settings.database_url is not None
+    urls = {
+        "DATABASE_URL": settings.database_url,
+        "LAKEHOUSE_OWNER_DATABASE_URL": settings.owner_database_url,
+        "LAKEHOUSE_MAINTENANCE_DATABASE_URL": settings.maintenance_database_url,
+        "LAKEHOUSE_REPLICATOR_DATABASE_URL": settings.replicator_database_url,
+    }
+    return {
+        "LAKEHOUSE_LAKE": settings.lake_uri,
+        "LAKEHOUSE_SLOT": settings.slot_name,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+        "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
+        **{name: url for name, url in urls.items() if url},
+    }
+
+
 def replicate_once(settings: Settings) -> None:
     from lakehouse.replicate import run_once
 

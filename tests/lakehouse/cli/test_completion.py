@@ -43,7 +43,11 @@ def test_the_shown_script_completes_commands_and_values(tmp_path: Path) -> None:
     source = tmp_path / "lakehouse.sh"
     source.write_text(shown, "utf-8")
     assert _complete(str(source), ["lakehouse", "gl"], tmp_path) == ["glue"]
-    assert _complete(str(source), ["lakehouse", "pipeline", ""], tmp_path) == ["run", "watch"]
+    assert _complete(str(source), ["lakehouse", "pipeline", ""], tmp_path) == [
+        "run",
+        "watch",
+        "daemon",
+    ]
     assert _complete(str(source), ["lakehouse", "glue", "st"], tmp_path) == ["start-job-run"]
     assert _complete(str(source), ["lakehouse", "athena", "--format", ""], tmp_path) == [
         "table",

@@ -40,6 +40,7 @@ from tests.support import tables
 from tests.support.lake import (
     drop_slot,
     entities,
+    lake_environment,
     lake_settings,
     replicate_once,
     silver_frame,
@@ -50,24 +51,6 @@ from tests.support.oracle import postgres_answer
 from tests.support.spark import assert_frames_equal
 
 pytestmark = pytest.mark.slow
-
-
-def _environment(settings: Settings) -> dict[str, str]:
-    """The variables that give a new process (or the CLI's settings) the lake of ``settings``."""
-    assert settings.database_url is not None
-    urls = {
-        "DATABASE_URL": settings.database_url,
-        "LAKEHOUSE_OWNER_DATABASE_URL": settings.owner_database_url,
-        "LAKEHOUSE_MAINTENANCE_DATABASE_URL": settings.maintenance_database_url,
-        "LAKEHOUSE_REPLICATOR_DATABASE_URL": settings.replicator_database_url,
-    }
-    return {
-        "LAKEHOUSE_LAKE": settings.lake_uri,
-        "LAKEHOUSE_SLOT": settings.slot_name,
-        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-        "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
-        **{name: url for name, url in urls.items() if url},
-    }
 
 
 def test_one_micro_batch_brings_silver_to_the_source_and_says_so(
@@ -82,7 +65,7 @@ def test_one_micro_batch_brings_silver_to_the_source_and_says_so(
     dsn = make_source_db()
     seed(dsn, scale=0.005, seed=3, reset=False)
     settings = lake_settings(tmp_path / "lake", dsn)
-    for name, value in _environment(settings).items():
+    for name, value in lake_environment(settings).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
@@ -146,7 +129,7 @@ def _gold_built(result: PipelineResult) -> set[str]:
 
 def _new_process_run(settings: Settings) -> subprocess.CompletedProcess[str]:
     """``lakehouse pipeline run`` in a new process, over the lake of ``settings``."""
-    env = {**os.environ, **_environment(settings)}
+    env = {**os.environ, **lake_environment(settings)}
     argv = [sys.executable, "-m", "lakehouse", "pipeline", "run"]
     return subprocess.run(
         argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False

@@ -1,0 +1,632 @@
+"""The pipeline daemon (:mod:`lakehouse.cli.daemon`): hostile folders and clients first, then
+real runs handed to it (in this process's Spark session, then as real processes, one of them
+killed in the middle of its run)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from pyspark.sql import SparkSession
+
+from lakehouse.cli.daemon import (
+    Daemon,
+    DaemonError,
+    Fingerprint,
+    SocketFolderError,
+    ask,
+    result_from_json,
+    result_to_json,
+    run_remote,
+    runtime_dir,
+    socket_path,
+)
+from lakehouse.cli.main import app
+from lakehouse.cli.pipeline import daemon_runner
+from lakehouse.config import Settings, get_settings
+from lakehouse.glue.runner import JobRun
+from lakehouse.paths import REPO_ROOT
+from lakehouse.pipeline.run import PipelineResult
+from lakehouse.source.seed import seed
+from tests.support.lake import (
+    drop_slot,
+    entities,
+    lake_environment,
+    lake_settings,
+    replicate_once,
+    silver_frame,
+    source_frame,
+)
+from tests.support.spark import assert_frames_equal
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """This test's socket folder (``$XDG_RUNTIME_DIR/lakehouse-<uid>``), not yet created; its
+    base is short, as a socket's path must be."""
+    base = Path(tempfile.mkdtemp(prefix="lh-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(base))
+    yield base / f"lakehouse-{os.getuid()}"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _settings(tmp_path: Path, name: str = "lake") -> Settings:
+    return Settings(lake=str(tmp_path / name), state_dir=tmp_path / f"{name}-state", _env_file=None)  # type: ignore[call-arg]
+
+
+# --- the socket folder ------------------------------------------------------------------------
+
+
+def test_the_socket_folder_is_created_private(runtime: Path) -> None:
+    assert runtime_dir() == runtime
+    info = runtime.stat()
+    assert (info.st_mode & 0o777, info.st_uid) == (0o700, os.getuid())
+
+
+def test_a_socket_folder_others_can_enter_is_refused(runtime: Path) -> None:
+    runtime.mkdir()
+    runtime.chmod(0o755)
+    with pytest.raises(SocketFolderError, match=rf"{re.escape(str(runtime))} has mode 0755"):
+        runtime_dir()
+
+
+def test_a_socket_folder_that_is_a_link_or_a_file_is_refused(runtime: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    runtime.symlink_to(elsewhere)
+    with pytest.raises(SocketFolderError, match="is a symbolic link"):
+        runtime_dir()
+    runtime.unlink()
+    runtime.write_text("")
+    with pytest.raises(SocketFolderError, match="is not a directory"):
+        runtime_dir()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_socket_folder_of_another_user_is_refused(runtime: Path) -> None:
+    runtime.mkdir(mode=0o700)
+    os.chown(runtime, 65534, 65534)
+    with pytest.raises(SocketFolderError, match="belongs to user id 65534"):
+        runtime_dir()
+
+
+@pytest.mark.slow
+def test_pipeline_run_does_not_use_an_unsafe_folder_and_says_so(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder another user prepared must not stop a run: it runs in-process (here it finds
+    nothing new before Spark), with a note."""
+    runtime.mkdir()
+    runtime.chmod(0o777)
+    settings = _settings(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE_LAKE", settings.lake_uri)
+    monkeypatch.setenv("LAKEHOUSE_STATE_DIR", str(settings.state_dir))
+    get_settings.cache_clear()
+    try:
+        cli = CliRunner().invoke(app, ["pipeline", "run"])
+    finally:
+        get_settings.cache_clear()
+    assert "has mode 0777, not 0700" in cli.output
+    assert "running in this process" in cli.output
+    assert "handed to the pipeline daemon" not in cli.output
+
+
+def test_one_socket_per_state_directory(tmp_path: Path, runtime: Path) -> None:
+    a, b = _settings(tmp_path, "a"), _settings(tmp_path, "b")
+    assert socket_path(a) != socket_path(b)
+    assert socket_path(a) == socket_path(a.replace(lake=str(tmp_path / "other")))
+    assert socket_path(a).parent == runtime
+
+
+def test_a_socket_path_too_long_for_a_socket_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    with pytest.raises(SocketFolderError, match="set XDG_RUNTIME_DIR to a shorter folder"):
+        socket_path(_settings(tmp_path))
+
+
+# --- hostile and awkward clients (no Spark: the runner is not reached, or stands in) -----------
+
+
+def _never(*args: Any) -> PipelineResult:
+    raise AssertionError("the daemon ran a request it should have refused")
+
+
+@contextlib.contextmanager
+def _serving(
+    settings: Settings, runner: Callable[..., PipelineResult] = _never, **kw: Any
+) -> Iterator[Daemon]:
+    logs: list[str] = []
+    daemon = Daemon(settings, cast(SparkSession, object()), runner, log=logs.append, **kw)
+    daemon.claim()
+    daemon.listen()
+    ended: list[str] = []
+    thread = threading.Thread(target=lambda: ended.append(daemon.serve()), daemon=True)
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop.set()
+        thread.join(10)
+        daemon.close()
+    assert not thread.is_alive()
+
+
+def _raw(daemon: Daemon, payload: bytes) -> list[dict[str, Any]]:
+    """Send bytes as a client would; every event until the daemon closes the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(20)
+        sock.connect(str(daemon.path))
+        sock.sendall(payload)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def _run_request(settings: Settings, **changes: Any) -> dict[str, Any]:
+    request = {
+        "protocol": 1,
+        "command": "run",
+        "full_refresh": False,
+        "wait": 0,
+        "fingerprint": Fingerprint.of(settings).to_json(),
+    }
+    return {**request, **changes}
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b"not json\n", "Expecting value"),
+        (b"[1, 2]\n", "not a JSON object"),
+        (b'{"protocol": 2, "command": "ping"}\n', "protocol 2, this daemon speaks 1"),
+        (b'{"protocol": 1, "command": "shell", "argv": ["rm"]}\n', "unknown command 'shell'"),
+        (b"x" * 70_000, "a request longer than 65536 bytes"),
+        (b"x" * 70_000 + b"\n", "a request longer than 65536 bytes"),
+    ],
+)
+def test_a_bad_request_gets_an_error_and_the_daemon_goes_on(
+    tmp_path: Path, runtime: Path, payload: bytes, why: str
+) -> None:
+    with _serving(_settings(tmp_path)) as daemon:
+        [event] = _raw(daemon, payload)
+        assert event["event"] == "error"
+        assert event["exit_code"] == 2
+        assert event["message"].startswith("bad request: ")
+        assert why in event["message"]
+        assert _raw(daemon, b'{"protocol": 1, "command": "ping"}\n') == [
+            {"event": "pong", "pid": os.getpid()}
+        ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"full_refresh": "yes"}, "full_refresh must be true or false"),
+        ({"wait": -1}, "wait must be a number of seconds"),
+        ({"wait": True}, "wait must be a number of seconds"),
+        ({"wait": "5"}, "wait must be a number of seconds"),
+        ({"fingerprint": None}, "fingerprint is not an object"),
+        ({"fingerprint": {"code": 1, "settings": {}, "env": {}, "cwd": ""}}, "wrong type"),
+        ({"fingerprint": {"code": "", "settings": {"a": 1}, "env": {}, "cwd": ""}}, "wrong type"),
+    ],
+)
+def test_a_run_request_with_bad_fields_is_refused(
+    tmp_path: Path, runtime: Path, changes: dict[str, Any], why: str
+) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings) as daemon:
+        line = json.dumps(_run_request(settings, **changes)).encode() + b"\n"
+        [event] = _raw(daemon, line)
+        assert (event["event"], event["exit_code"]) == ("error", 2)
+        assert why in event["message"]
+
+
+def test_a_wait_of_nan_is_refused(tmp_path: Path, runtime: Path) -> None:
+    """JSON from Python may carry NaN; no comparison holds for it, so it must be refused."""
+    settings = _settings(tmp_path)
+    with _serving(settings) as daemon:
+        line = json.dumps(_run_request(settings, wait=float("nan"))).encode() + b"\n"
+        assert b"NaN" in line
+        [event] = _raw(daemon, line)
+        assert "wait must be a number of seconds" in event["message"]
+
+
+def test_a_client_that_sends_nothing_is_dropped(tmp_path: Path, runtime: Path) -> None:
+    with _serving(_settings(tmp_path)) as daemon:
+        daemon.request_seconds = 0.3
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(daemon.path))
+            [event] = [json.loads(line) for line in sock.recv(65536).splitlines()]
+        assert event["event"] == "error"
+        assert "timed out" in event["message"]
+        assert ask(daemon.settings, "ping") == {"event": "pong", "pid": os.getpid()}
+
+
+def test_another_environment_or_setting_is_declined_by_name_never_by_value(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings) as daemon:
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2-not-for-logs")
+        handed = run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert handed is not None
+        assert handed.declined == (
+            "it was started with another environment variable AWS_SECRET_ACCESS_KEY"
+        )
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        other = settings.replace(spark_shuffle_partitions=7)
+        handed = run_remote(other, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert handed is not None
+        assert handed.declined == "it was started with another setting spark_shuffle_partitions"
+        monkeypatch.chdir(tmp_path)
+        handed = run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert handed is not None
+        assert handed.declined == "it was started with another working directory"
+        assert daemon.runs == 0
+        assert not daemon.stop.is_set()
+
+
+def test_changed_code_is_declined_and_stops_the_daemon(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings) as daemon:
+        stale = Fingerprint.of(settings).to_json() | {"code": "0" * 64}
+        [event] = _raw(
+            daemon, json.dumps(_run_request(settings, fingerprint=stale)).encode() + b"\n"
+        )
+        assert event == {"event": "declined", "why": "it was started with another code"}
+        assert daemon.stop.wait(5)
+        assert daemon.why_stopped == "its code changed on disk"
+
+
+def _result() -> PipelineResult:
+    run = JobRun(
+        job_name="transform_orders_bronze_to_silver",
+        run_id="jr_1",
+        state="FAILED",
+        started_at="2026-12-05T00:00:00+00:00",
+        seconds=1.5,
+        arguments={"--JOB_NAME": "transform_orders_bronze_to_silver"},
+        error="boom",
+        report={"rows_in": 3, "rows_quarantined": 2, "files": {"processed": 1}},
+    )
+    return PipelineResult(
+        runs=[run],
+        skipped=[("create_gold_revenue_daily", "its input failed")],
+        up_to_date=["transform_tenants_bronze_to_silver"],
+        seconds=2.25,
+        crawl_error="crawler: bad",
+        timings={"start": 0.5},
+        written=["orders"],
+    )
+
+
+def test_a_result_crosses_the_wire_whole() -> None:
+    result = _result()
+    back = result_from_json(json.loads(json.dumps(result_to_json(result))))
+    assert back == result
+    assert (back.exit_code, back.quarantined) == (1, 2)
+
+
+def test_one_run_at_a_time_and_the_second_client_runs_itself(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    release = threading.Event()
+    calls: list[tuple[bool, float]] = []
+
+    def runner(
+        settings: Settings, spark: Any, full_refresh: bool, wait: float, emit: Any
+    ) -> PipelineResult:
+        calls.append((full_refresh, wait))
+        emit("message", {"text": "waiting up to 2 s for another command to finish writing"})
+        assert release.wait(20)
+        return _result()
+
+    with _serving(settings, runner):
+        events: list[dict[str, Any]] = []
+        first: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: first.append(
+                run_remote(settings, full_refresh=True, wait=2.0, on_event=events.append)
+            )
+        )
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert second is not None
+        assert second.declined == "it is running another client's run"
+        assert ask(settings, "status")["running"] == "run 1"  # type: ignore[index]
+        release.set()
+        thread.join(20)
+        [handed] = first
+        assert handed.result == _result()
+        assert (handed.pid, handed.run) == (os.getpid(), 1)
+        assert calls == [(True, 2.0)]
+        assert [e["event"] for e in events] == ["accepted", "message"]
+        assert ask(settings, "status")["runs"] == 1  # type: ignore[index]
+
+
+def test_a_client_gone_mid_run_ends_the_run(tmp_path: Path, runtime: Path) -> None:
+    """The daemon ends (here: calls ``on_abandon``) when its client leaves during a run."""
+    settings = _settings(tmp_path)
+    abandoned = threading.Event()
+    release = threading.Event()
+
+    def runner(*args: Any) -> PipelineResult:
+        release.wait(20)
+        return PipelineResult()
+
+    with _serving(settings, runner, on_abandon=abandoned.set) as daemon:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(daemon.path))
+            sock.sendall(json.dumps(_run_request(settings)).encode() + b"\n")
+            assert json.loads(sock.makefile().readline())["event"] == "accepted"
+        assert abandoned.wait(10)
+        release.set()
+
+
+def test_a_second_daemon_of_a_state_directory_is_refused(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings):
+        second = Daemon(settings, None, _never)
+        with pytest.raises(DaemonError, match="already running or starting"):
+            second.claim()
+
+
+def test_a_dead_daemons_socket_is_no_daemon(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    path = socket_path(settings)
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(path))
+    dead.close()  # the file stays, nobody listens
+    assert path.exists()
+    assert ask(settings, "ping") is None
+    assert run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None) is None
+    with _serving(settings):  # a new daemon takes its place
+        assert ask(settings, "ping") is not None
+
+
+def test_stop_and_status(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings, idle_timeout=600) as daemon:
+        status = ask(settings, "status")
+        assert status is not None
+        assert (status["pid"], status["runs"], status["running"]) == (os.getpid(), 0, None)
+        assert status["state_dir"] == str(settings.state_dir.resolve())
+        assert ask(settings, "stop") == {
+            "event": "stopping",
+            "pid": os.getpid(),
+            "after_run": False,
+        }
+        deadline = time.monotonic() + 10
+        while daemon.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not daemon.path.exists()
+    assert ask(settings, "ping") is None
+
+
+def test_an_idle_daemon_ends(tmp_path: Path, runtime: Path) -> None:
+    with _serving(_settings(tmp_path), idle_timeout=0.5) as daemon:
+        assert daemon.stop.wait(0.1) is False
+        deadline = time.monotonic() + 10
+        while daemon.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemon.why_stopped == "idle for 0.5 s"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="connecting as another user needs root")
+def test_another_user_cannot_reach_the_socket(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings) as daemon:
+        code = (
+            "import socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(13)\n"
+        )
+        other = subprocess.run(
+            ["/usr/bin/python3", "-c", code, str(daemon.path)], user=65534, check=False
+        )
+        assert other.returncode == 13
+        assert daemon.runs == 0
+
+
+# --- real runs ---------------------------------------------------------------------------------
+
+
+def _silver_is_the_source(spark: SparkSession, settings: Settings, dsn: str) -> None:
+    for entity in entities():
+        assert_frames_equal(silver_frame(spark, settings, entity), source_frame(spark, dsn, entity))
+
+
+def _change_the_source(dsn: str, mark: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "update customers set notes = coalesce(notes, '') || %s, updated_at = now() "
+            "where id in (select id from customers order by id limit 7)",
+            [mark],
+        )
+        conn.execute("delete from events where id in (select id from events order by id limit 3)")
+
+
+@pytest.mark.slow
+def test_pipeline_run_is_handed_to_the_daemon_and_ends_as_it_would_here(
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    runtime: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``lakehouse pipeline run`` with a daemon of its state directory: the daemon runs it (in
+    this process's session, on its own thread), the client prints the run's table and exits
+    as an in-process run; silver equals the source; ``--json`` and "nothing new" come through;
+    ``--no-daemon`` runs here."""
+    dsn = make_source_db()
+    seed(dsn, scale=0.005, seed=5, reset=False)
+    settings = lake_settings(tmp_path / "lake", dsn)
+    for name, value in lake_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    cli = CliRunner()
+    try:
+        replicate_once(settings)
+        with _serving(get_settings(), daemon_runner, on_abandon=lambda: None) as daemon:
+            daemon.spark = spark
+            first = cli.invoke(app, ["pipeline", "run"])
+            assert first.exit_code == 0, first.output
+            assert f"handed to the pipeline daemon (pid {os.getpid()}, its run 1)" in first.output
+            assert re.search(r"\| transform_orders_bronze_to_silver +\| SUCCEEDED", first.output)
+            assert "pipeline finished in" in first.output
+            _silver_is_the_source(spark, settings, dsn)
+
+            _change_the_source(dsn, "handed")
+            replicate_once(settings)
+            second = cli.invoke(app, ["pipeline", "run", "--json"])
+            assert second.exit_code == 0, second.output
+            document = json.loads(second.stdout)
+            states = {j["job"]: j["state"] for j in document["jobs"]}
+            assert states["transform_customers_bronze_to_silver"] == "SUCCEEDED"
+            assert states["transform_events_bronze_to_silver"] == "SUCCEEDED"
+            assert states["transform_tenants_bronze_to_silver"] == "UP_TO_DATE"
+            customers = [j for j in document["jobs"] if j["job"].startswith("transform_customers")]
+            assert customers[0]["rows_in"] == 7
+            _silver_is_the_source(spark, settings, dsn)
+
+            third = cli.invoke(app, ["pipeline", "run"])
+            assert third.exit_code == 0, third.output
+            assert "handed to the pipeline daemon" in third.output
+            assert "nothing new" in third.output
+            assert daemon.runs == 3
+
+            _change_the_source(dsn, "here")
+            replicate_once(settings)
+            here = cli.invoke(app, ["pipeline", "run", "--no-daemon"])
+            assert here.exit_code == 0, here.output
+            assert "handed to the pipeline daemon" not in here.output
+            assert daemon.runs == 3
+            _silver_is_the_source(spark, settings, dsn)
+    finally:
+        get_settings.cache_clear()
+        drop_slot(dsn, settings.slot_name)
+
+
+def _lakehouse(env: dict[str, str], *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lakehouse", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        **kw,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
+    spark: SparkSession,
+    make_source_db: Callable[[], str],
+    tmp_path: Path,
+    runtime: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real processes: ``daemon start`` puts a daemon in the background, ``pipeline run``
+    hands its run to it, ``status`` counts it. A client killed (SIGKILL) in the middle of its
+    run takes the daemon with it, as a killed in-process run would end; the next run (in this
+    process) finds the lake whole and brings silver to the source."""
+    dsn = make_source_db()
+    seed(dsn, scale=0.005, seed=6, reset=False)
+    settings = lake_settings(tmp_path / "lake", dsn)
+    env = {**os.environ, **lake_environment(settings)}
+    try:
+        replicate_once(settings)
+        started = _lakehouse(env, "pipeline", "daemon", "start", "--idle-timeout", "900")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "pipeline daemon started (pid " in started.stdout
+        pid = int(re.search(r"\(pid (\d+)", started.stdout)[1])  # type: ignore[index]
+        again = _lakehouse(env, "pipeline", "daemon", "start")
+        assert f"a pipeline daemon already runs (pid {pid})" in again.stdout
+
+        handed = _lakehouse(env, "pipeline", "run")
+        assert handed.returncode == 0, handed.stdout[-3000:] + handed.stderr[-3000:]
+        assert f"handed to the pipeline daemon (pid {pid}, its run 1)" in handed.stdout
+        _silver_is_the_source(spark, settings, dsn)
+        status = _lakehouse(env, "pipeline", "daemon", "status")
+        assert status.returncode == 0
+        assert f"pid: {pid}" in status.stdout
+        assert "runs: 1" in status.stdout
+
+        _change_the_source(dsn, "killed")
+        replicate_once(settings)
+        client = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse", "pipeline", "run"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert client.stdout is not None
+        for line in client.stdout:
+            if "handed to the pipeline daemon" in line:
+                break
+        client.send_signal(signal.SIGKILL)
+        client.wait(30)
+        deadline = time.monotonic() + 60
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(pid), "the daemon went on after its client was killed"
+        assert (
+            "the client went away in the middle of its run"
+            in Path(settings.state_dir, "pipeline-daemon.log").read_text()
+        )
+        gone = _lakehouse(env, "pipeline", "daemon", "status")
+        assert gone.returncode == 3
+        assert "no pipeline daemon runs for" in gone.stdout
+
+        for name, value in lake_environment(settings).items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            after = CliRunner().invoke(app, ["pipeline", "run"])
+        finally:
+            get_settings.cache_clear()
+        assert after.exit_code == 0, after.output
+        _silver_is_the_source(spark, settings, dsn)
+    finally:
+        _lakehouse(env, "pipeline", "daemon", "stop")
+        drop_slot(dsn, settings.slot_name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (our child no longer: start_new_session) is reaped by init; /proc says so.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    return False
