@@ -39,6 +39,13 @@ Timed:
   are their medians. ``incremental_s`` is run 2 of a session, right after the full refresh,
   with more of the JVM still to warm up; this is runs 9-11. ``duckdb_floor_s`` is printed
   beside it;
+* ``incremental_daemon_s`` - then ``lakehouse pipeline daemon start`` and ``DAEMON_ROUNDS`` (4)
+  rounds of 5,000 changes, one replication and ``lakehouse pipeline run`` as a new process
+  that hands its run to the daemon, timed from the command to its exit (so Python start-up
+  and the socket are included); the median of rounds 2-4 (``incremental_daemon_runs``: each
+  round's wall and the CPU seconds of the client and of the daemon with its JVM; round 1,
+  the daemon's first run, is ``incremental_daemon_first_s``). ``daemon_start_s`` is the
+  ``start`` command until the daemon answers;
 * ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
   deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
 * with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
@@ -53,6 +60,7 @@ Usage: ``python -m bench.bench_pipeline``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
@@ -79,6 +87,7 @@ CHANGES = 5000
 WATCH_CHANGES = 100
 WATCH_BATCHES = 5
 STEADY_ROUNDS = 3
+DAEMON_ROUNDS = 4
 
 
 def _jvm_hwm_mib(spark: Any) -> float:
@@ -280,6 +289,74 @@ def _cold_runs(
     metrics["noop_cold_decided_before_spark"] = "nothing new" in noop.stdout
 
 
+def _daemon_runs(
+    settings: Settings, dsn: str, metrics: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """``lakehouse pipeline run`` as new processes handed to a ``pipeline daemon``."""
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE": settings.lake,
+        "DATABASE_URL": dsn,
+        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
+    }
+    cli = [sys.executable, "-m", "lakehouse", "pipeline"]
+    with timed(metrics, "daemon_start_s"):
+        started = subprocess.run(
+            [*cli, "daemon", "start", "--idle-timeout", "900"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    pid = int(started.stdout.split("(pid ", 1)[1].split(",", 1)[0])
+    daemon = psutil.Process(pid)
+    rounds: list[dict[str, Any]] = []
+    try:
+        for _ in range(DAEMON_ROUNDS):
+            params["changes_made_daemon"] = params.get("changes_made_daemon", 0) + workload(
+                dsn, CHANGES
+            )
+            run_once(settings)
+            cpu0 = _tree_cpu([daemon, *daemon.children(recursive=True)])
+            start = time.perf_counter()
+            client = subprocess.Popen(
+                [*cli, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            watched = psutil.Process(client.pid)
+            client_cpu = 0.0
+            while client.poll() is None:
+                with contextlib.suppress(psutil.Error):
+                    t = watched.cpu_times()
+                    client_cpu = t.user + t.system
+                time.sleep(0.05)
+            wall = time.perf_counter() - start
+            out, err = client.communicate()
+            rounds.append(
+                {
+                    "wall_s": round(wall, 3),
+                    "client_cpu_s": round(client_cpu, 2),
+                    "daemon_cpu_s": round(
+                        _tree_cpu([daemon, *daemon.children(recursive=True)]) - cpu0, 2
+                    ),
+                    "exit_code": client.returncode,
+                    "handed": "handed to the pipeline daemon" in out,
+                }
+            )
+            if client.returncode:
+                print(out[-3000:], err[-3000:], file=sys.stderr)
+    finally:
+        subprocess.run([*cli, "daemon", "stop"], env=env, capture_output=True, check=False)
+    metrics["incremental_daemon_runs"] = rounds
+    metrics["incremental_daemon_first_s"] = rounds[0]["wall_s"]
+    metrics["incremental_daemon_s"] = statistics.median(r["wall_s"] for r in rounds[1:])
+    metrics["incremental_daemon_cpu_s"] = statistics.median(
+        r["client_cpu_s"] + r["daemon_cpu_s"] for r in rounds[1:]
+    )
+    metrics["incremental_daemon_all_handed"] = all(
+        r["handed"] and r["exit_code"] == 0 for r in rounds
+    )
+
+
 def _watch_batches(
     settings: Settings, dsn: str, spark: Any, metrics: dict[str, Any], params: dict[str, Any]
 ) -> None:
@@ -421,6 +498,7 @@ def main() -> None:
         _cold_runs(settings, dsn, metrics, params)
         _watch_batches(settings, dsn, spark, metrics, params)
         _steady(settings, dsn, spark, metrics, params)
+        _daemon_runs(settings, dsn, metrics, params)
         floor_out = root / "duck-silver"
         with timed(metrics, "duckdb_floor_s"):
             metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
@@ -439,6 +517,7 @@ def main() -> None:
             "incremental_s": "<= 15 s (5,000 changes; plain Parquet 23-25 s)",
             "incremental_steady_s": "<= 15 s (5,000 changes, a long-running watch session)",
             "incremental_cold_s": "<= 25 s (5,000 changes; plain Parquet 35-46 s)",
+            "incremental_daemon_s": "<= 25 s (incremental_cold_s handed to a pipeline daemon)",
             "noop_cold_s": "<= 2 s (plain Parquet 8.4 s)",
             "watch_batch_p50_s": "<= 8 s (plain Parquet 10.6-13 s)",
         },
