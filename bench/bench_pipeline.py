@@ -45,7 +45,8 @@ Timed:
   and the socket are included); the median of rounds 2-4 (``incremental_daemon_runs``: each
   round's wall and the CPU seconds of the client and of the daemon with its JVM; round 1,
   the daemon's first run, is ``incremental_daemon_first_s``). ``daemon_start_s`` is the
-  ``start`` command until the daemon answers;
+  ``start`` command until the daemon answers, ``daemon_idle_rss_mib`` the resident memory of
+  the idle daemon (Python and JVM) after its runs;
 * ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
   deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
 * with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
@@ -344,6 +345,10 @@ def _daemon_runs(
             )
             if client.returncode:
                 print(out[-3000:], err[-3000:], file=sys.stderr)
+        # What an idle daemon holds between runs: its Python and its JVM, resident.
+        metrics["daemon_idle_rss_mib"] = round(
+            sum(p.memory_info().rss for p in [daemon, *daemon.children(recursive=True)]) / 2**20
+        )
     finally:
         subprocess.run([*cli, "daemon", "stop"], env=env, capture_output=True, check=False)
     metrics["incremental_daemon_runs"] = rounds

@@ -352,6 +352,8 @@ class Daemon:
             ``runner(settings, spark, full_refresh, wait, emit)``.
         idle_timeout: seconds without a run after which the daemon ends.
         on_abandon: called when a client goes away mid-run; ends the process by default.
+        fits: asked before each run; a reason when the daemon's session does not fit the run
+            (the client then runs it itself), else None.
     """
 
     def __init__(
@@ -363,6 +365,7 @@ class Daemon:
         idle_timeout: float = IDLE_TIMEOUT,
         on_abandon: Callable[[], None] | None = None,
         log: Callable[[str], None] | None = None,
+        fits: Callable[[], str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.spark = spark
@@ -370,6 +373,7 @@ class Daemon:
         self.idle_timeout = idle_timeout
         self.on_abandon = on_abandon or (lambda: os._exit(70))
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.fits = fits or (lambda: None)
         self.fingerprint = Fingerprint.of(settings)
         self.path = socket_path(settings)
         self.started = time.time()
@@ -534,6 +538,11 @@ class Daemon:
             return
         if self.stop.is_set() or not self._busy.acquire(blocking=False):
             _send(conn, "declined", why="it is running another client's run")
+            return
+        misfit = self.fits()
+        if misfit:
+            self._busy.release()
+            _send(conn, "declined", why=misfit)
             return
         try:
             self.runs += 1

@@ -429,10 +429,17 @@ def serve(idle_timeout: float) -> None:
     Ctrl-C or SIGTERM stops it after the run under way.
     """
     from lakehouse.cli.daemon import Daemon
-    from lakehouse.glue.runner import spark_session
+    from lakehouse.glue.runner import session_sizing, spark_session, spark_sizing
 
     settings = get_settings()
-    daemon = Daemon(settings, None, daemon_runner, idle_timeout=idle_timeout, log=_log)
+    daemon = Daemon(
+        settings,
+        None,
+        daemon_runner,
+        idle_timeout=idle_timeout,
+        log=_log,
+        fits=lambda: _outgrown(session_sizing(), spark_sizing(settings)),
+    )
     daemon.claim()
     try:
         with stop_on_signals(console, "finishing the run under way") as stop:
@@ -453,15 +460,34 @@ def serve(idle_timeout: float) -> None:
 def daemon_runner(
     settings: Settings, spark: SparkSession, full_refresh: bool, wait: float, emit: Emit
 ) -> PipelineResult:
-    """How the daemon runs a client's ``pipeline run``: as this process would, in its session."""
+    """How the daemon runs a client's ``pipeline run``: as this process would, in its session
+    (with the run's shuffle partitions and read split: runtime settings, sized per run)."""
+
+    def session(quick_start: bool, sizing: SparkSizing) -> SparkSession:
+        from lakehouse.glue.runner import spark_session
+
+        return spark_session(settings, sizing=sizing)  # this process's session, resized
+
     return run_locked(
         settings,
         full_refresh,
         wait,
         emit,
-        lambda quick_start, sizing: spark,
+        session,
         command=f"pipeline run (daemon pid {os.getpid()})",
     )
+
+
+def _outgrown(started: SparkSizing | None, wanted: SparkSizing) -> str | None:
+    """Why a daemon's session is too small for a run: its driver memory, fixed when its JVM
+    started, is less than the run's sizing asks for now (the lake grew)."""
+    if started is not None and wanted.driver_memory_mib > started.driver_memory_mib:
+        return (
+            f"its driver has {started.driver_memory} of memory and this run is sized for "
+            f"{wanted.driver_memory} (the lake grew): restart it with `lakehouse pipeline "
+            "daemon stop` and `start`"
+        )
+    return None
 
 
 def _log(line: str) -> None:

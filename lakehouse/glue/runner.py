@@ -214,6 +214,11 @@ def local_fs_config(settings: Settings) -> dict[str, str]:
 _session_sizing: SparkSizing | None = None
 
 
+def session_sizing() -> SparkSizing | None:
+    """The sizing this process's Spark JVM was started with (None before one starts here)."""
+    return _session_sizing
+
+
 def spark_sizing(settings: Settings) -> SparkSizing:
     """Driver memory, shuffle partitions and read split for this machine and lake."""
     memory = settings.spark_driver_memory

@@ -38,9 +38,10 @@ from lakehouse.cli.daemon import (
     socket_path,
 )
 from lakehouse.cli.main import app
-from lakehouse.cli.pipeline import daemon_runner
+from lakehouse.cli.pipeline import _outgrown, daemon_runner
 from lakehouse.config import Settings, get_settings
 from lakehouse.glue.runner import JobRun
+from lakehouse.glue.sizing import SparkSizing
 from lakehouse.paths import REPO_ROOT
 from lakehouse.pipeline.run import PipelineResult
 from lakehouse.source.seed import seed
@@ -385,6 +386,33 @@ def test_a_client_gone_mid_run_ends_the_run(tmp_path: Path, runtime: Path) -> No
             assert json.loads(sock.makefile().readline())["event"] == "accepted"
         assert abandoned.wait(10)
         release.set()
+
+
+def test_a_run_the_session_does_not_fit_is_declined_with_the_reason(
+    tmp_path: Path, runtime: Path
+) -> None:
+    settings = _settings(tmp_path)
+    with _serving(settings, fits=lambda: "its driver has 1024m of memory") as daemon:
+        handed = run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert handed is not None
+        assert handed.declined == "its driver has 1024m of memory"
+        assert daemon.runs == 0
+        assert ask(settings, "status")["running"] is None  # type: ignore[index]
+
+
+def test_a_lake_grown_past_the_daemons_driver_memory_is_named() -> None:
+    def sized(mib: int) -> SparkSizing:
+        return SparkSizing(
+            driver_memory_mib=mib, shuffle_partitions=5, max_partition_bytes=1, basis="test"
+        )
+
+    assert _outgrown(None, sized(4096)) is None  # no session of this process's own
+    assert _outgrown(sized(2048), sized(2048)) is None
+    assert _outgrown(sized(4096), sized(2048)) is None
+    why = _outgrown(sized(2048), sized(4096))
+    assert why is not None
+    assert why.startswith("its driver has 2048m of memory and this run is sized for 4096m")
+    assert "`lakehouse pipeline daemon stop` and `start`" in why
 
 
 def test_a_second_daemon_of_a_state_directory_is_refused(tmp_path: Path, runtime: Path) -> None:
