@@ -98,12 +98,16 @@ MAX_SOCKET_PATH = 107
 # --- where ------------------------------------------------------------------------------------
 
 
-def runtime_dir() -> Path:
-    """This user's private folder for daemon sockets (created 0700, checked every time)."""
+def runtime_dir(*, create: bool = True) -> Path:
+    """This user's private folder for daemon sockets (created 0700 by a daemon, checked every
+    time it is used; a client does not create it: without it there is no daemon)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     folder = Path(base) / f"lakehouse-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir(mode=0o700)
+    if create:
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+    elif not os.path.lexists(folder):
+        return folder
     check_private(folder)
     return folder
 
@@ -131,14 +135,14 @@ def check_private(folder: Path) -> None:
         )
 
 
-def socket_path(settings: Settings) -> Path:
+def socket_path(settings: Settings, *, create: bool = True) -> Path:
     """The socket of the daemon of ``settings``' state directory (one per state directory).
 
     Raises:
         SocketFolderError: the folder is not private, or the path too long for a socket.
     """
     key = hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:24]
-    path = runtime_dir() / f"pipeline-{key}.sock"
+    path = runtime_dir(create=create) / f"pipeline-{key}.sock"
     if len(os.fsencode(path)) > MAX_SOCKET_PATH:
         raise SocketFolderError(
             f"the pipeline daemon's socket {path} is longer than a Unix socket's path may be "
@@ -164,14 +168,15 @@ def _digest(*parts: str | bytes) -> str:
 
 
 def code_digest() -> str:
-    """The code a run executes: this package, the Glue scripts and library, the interpreter
-    and the releases of PySpark and pyiceberg."""
+    """The code a run executes: every file of this package and of the Glue scripts and library
+    (the Java and log settings the JVM gets too), the interpreter and the releases of PySpark
+    and pyiceberg."""
     from lakehouse.paths import GLUE_SCRIPTS_DIR
 
     h = hashlib.sha256()
     for root in (Path(__file__).resolve().parents[1], GLUE_SCRIPTS_DIR):
         for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts:
                 h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     versions = []
     for dist in ("pyspark", "pyiceberg"):
@@ -632,7 +637,7 @@ def _check_request(request: Any) -> str | None:
 @contextlib.contextmanager
 def _connect(settings: Settings, timeout: float = 5.0) -> Iterator[socket.socket | None]:
     """A connection to the daemon of ``settings``, or None when none listens."""
-    path = socket_path(settings)
+    path = socket_path(settings, create=False)
     if not path.exists():
         yield None
         return

@@ -74,7 +74,11 @@ def _settings(tmp_path: Path, name: str = "lake") -> Settings:
 # --- the socket folder ------------------------------------------------------------------------
 
 
-def test_the_socket_folder_is_created_private(runtime: Path) -> None:
+def test_the_socket_folder_is_created_private_by_a_daemon_only(
+    runtime: Path, tmp_path: Path
+) -> None:
+    assert ask(_settings(tmp_path), "ping") is None  # a client: no folder, no daemon
+    assert not os.path.lexists(runtime)
     assert runtime_dir() == runtime
     info = runtime.stat()
     assert (info.st_mode & 0o777, info.st_uid) == (0o700, os.getuid())
