@@ -432,21 +432,28 @@ class Daemon:
         self._sock = sock
         self._inode = os.stat(self.path).st_ino
 
-    def close(self) -> None:
+    def _close_socket(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
             with contextlib.suppress(OSError):
                 if os.stat(self.path).st_ino == self._inode:
                     self.path.unlink()
+
+    def close(self) -> None:
+        """Stop listening and give up the state directory's slot."""
+        self._close_socket()
         if self._flock is not None:
             os.close(self._flock)
             self._flock = None
 
     def serve(self) -> str:
-        """Accept clients until stopped, idle or stale; returns why it stopped."""
+        """Accept clients until stopped, idle or stale; returns why it stopped.
+
+        On a stop during a run, new clients find no daemon at once (they run in their own
+        process and meet the lake's lock), and the run under way ends before this returns.
+        """
         assert self._sock is not None, "listen() first"
-        threads: list[threading.Thread] = []
         try:
             while not self.stop.is_set():
                 why = self._should_end()
@@ -457,11 +464,9 @@ class Daemon:
                     conn, _ = self._sock.accept()
                 except TimeoutError:
                     continue
-                t = threading.Thread(target=self._handle, args=(conn,), daemon=True)
-                t.start()
-                threads = [x for x in threads if x.is_alive()] + [t]
-            # A stop asked for during a run waits for the run (its thread holds _busy).
-            with self._busy:
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            self._close_socket()
+            with self._busy:  # the run under way, if any, holds it
                 pass
         finally:
             self.close()
@@ -541,48 +546,54 @@ class Daemon:
                 self.why_stopped = "its code changed on disk"
                 self.stop.set()
             return
-        if self.stop.is_set() or not self._busy.acquire(blocking=False):
+        if self.stop.is_set():
+            _send(conn, "declined", why="it is stopping")
+            return
+        if not self._busy.acquire(blocking=False):
             _send(conn, "declined", why="it is running another client's run")
             return
-        misfit = self.fits()
-        if misfit:
-            self._busy.release()
-            _send(conn, "declined", why=misfit)
-            return
         try:
+            misfit = self.fits()
+            if misfit:
+                _send(conn, "declined", why=misfit)
+                return
             self.runs += 1
             self._running = f"run {self.runs}"
             _send(conn, "accepted", pid=os.getpid(), run=self.runs)
-            watcher = _Watcher(conn, self._abandon)
-            watcher.start()
-            sending = threading.Lock()  # jobs run side by side: one line at a time
-
-            def emit(event: str, fields: dict[str, Any]) -> None:
-                with sending:
-                    _send(conn, event, **fields)
-
-            assert self.spark is not None, "a daemon listens once its session is up"
-            try:
-                result = self.runner(
-                    self.settings,
-                    self.spark,
-                    bool(request["full_refresh"]),
-                    float(request["wait"]),
-                    emit,
-                )
-            except LakehouseError as exc:
-                watcher.done()
-                _send(conn, "error", message=str(exc), exit_code=exc.exit_code)
-                return
-            watcher.done()
-            _send(conn, "result", result=result_to_json(result))
-            if result.fatal:  # the session is gone: the next run needs a new process
-                self.why_stopped = f"its Spark JVM ended: {result.fatal}"
-                self.stop.set()
+            self._run(conn, request)
         finally:
             self._running = None
             self.last_activity = time.monotonic()
             self._busy.release()
+
+    def _run(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        sending = threading.Lock()  # jobs run side by side: one line at a time
+
+        def emit(event: str, fields: dict[str, Any]) -> None:
+            with sending:
+                _send(conn, event, **fields)
+
+        assert self.spark is not None, "a daemon listens once its session is up"
+        watcher = _Watcher(conn, self._abandon)
+        watcher.start()
+        try:
+            result = self.runner(
+                self.settings,
+                self.spark,
+                bool(request["full_refresh"]),
+                float(request["wait"]),
+                emit,
+            )
+        except LakehouseError as exc:
+            watcher.done()
+            _send(conn, "error", message=str(exc), exit_code=exc.exit_code)
+            return
+        finally:
+            watcher.done()  # before the connection closes, whatever happened
+        _send(conn, "result", result=result_to_json(result))
+        if result.fatal:  # the session is gone: the next run needs a new process
+            self.why_stopped = f"its Spark JVM ended: {result.fatal}"
+            self.stop.set()
 
     def _abandon(self) -> None:
         self.log("the client went away in the middle of its run: ending, as its process would")
@@ -631,6 +642,22 @@ def _check_request(request: Any) -> str | None:
     return None
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs: a zombie (ended, not yet reaped by a parent that
+    never waits, as a container's first process may not) has ended."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process has the pid now
+        return False
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS): the signal said it exists
+        return True
+    return stat_line.rsplit(") ", 1)[1][:1] != "Z"
+
+
 # --- the client --------------------------------------------------------------------------------
 
 
@@ -654,9 +681,13 @@ def _connect(settings: Settings, timeout: float = 5.0) -> Iterator[socket.socket
 
 
 def _events(sock: socket.socket) -> Iterator[dict[str, Any]]:
+    """The daemon's events until it closes the connection (or the connection breaks)."""
     buffer = bytearray()
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return
         if not chunk:
             return
         buffer += chunk
@@ -718,7 +749,10 @@ def run_remote(
     with _connect(settings) as sock:
         if sock is None:
             return None
-        sock.sendall(json.dumps(request).encode() + b"\n")
+        try:
+            sock.sendall(json.dumps(request).encode() + b"\n")
+        except (ConnectionResetError, BrokenPipeError):  # it was closing: no daemon
+            return None
         sock.settimeout(None)  # a run takes as long as it takes
         handed = Handed()
         for event in _events(sock):
@@ -733,6 +767,8 @@ def run_remote(
             if kind == "accepted":
                 handed.pid, handed.run = event.get("pid"), event.get("run")
             on_event(event)
+    if handed.pid is None:  # it closed before taking the run (it was stopping): no daemon
+        return None
     raise DaemonError(
         f"the pipeline daemon ended in the middle of the run: see {log_path(settings)}. "
         "Everything it committed is whole; run `lakehouse pipeline run` again."

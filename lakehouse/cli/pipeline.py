@@ -575,7 +575,7 @@ def stop(timeout: float) -> None:
     """Stop the pipeline daemon of this state directory (after the run under way)."""
     import time
 
-    from lakehouse.cli.daemon import DaemonError, ask
+    from lakehouse.cli.daemon import DaemonError, ask, process_alive
 
     settings = get_settings()
     answer = ask(settings, "stop")
@@ -584,9 +584,10 @@ def stop(timeout: float) -> None:
         return
     if answer.get("after_run"):
         console.print("the daemon stops after the run under way")
+    pid = int(answer["pid"])
     deadline = time.monotonic() + timeout
-    while ask(settings, "ping") is not None:
+    while process_alive(pid):  # it stops listening at once, and ends after the run under way
         if time.monotonic() > deadline:
-            raise DaemonError(f"the pipeline daemon (pid {answer.get('pid')}) has not stopped")
+            raise DaemonError(f"the pipeline daemon (pid {pid}) has not stopped")
         time.sleep(0.2)
-    console.print(f"pipeline daemon stopped (pid {answer.get('pid')})")
+    console.print(f"pipeline daemon stopped (pid {pid})")

@@ -31,6 +31,7 @@ from lakehouse.cli.daemon import (
     Fingerprint,
     SocketFolderError,
     ask,
+    process_alive,
     result_from_json,
     result_to_json,
     run_remote,
@@ -327,6 +328,18 @@ def _result() -> PipelineResult:
     )
 
 
+def test_a_process_that_ended_is_not_alive_even_unreaped() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert not process_alive(child.pid)  # a zombie: ended, not yet reaped
+    child.wait()
+    assert not process_alive(child.pid)
+    assert process_alive(os.getpid())
+
+
 def test_a_result_crosses_the_wire_whole() -> None:
     result = _result()
     back = result_from_json(json.loads(json.dumps(result_to_json(result))))
@@ -371,6 +384,69 @@ def test_one_run_at_a_time_and_the_second_client_runs_itself(tmp_path: Path, run
         assert calls == [(True, 2.0)]
         assert [e["event"] for e in events] == ["accepted", "message"]
         assert ask(settings, "status")["runs"] == 1  # type: ignore[index]
+
+
+def test_a_failed_run_reaches_the_client_with_its_exit_code_and_the_daemon_goes_on(
+    tmp_path: Path, runtime: Path
+) -> None:
+    """A :class:`LakehouseError` (here the lake lock's exit 75) is the client's error, with
+    its code; a bug is an error with exit 1; neither ends the daemon."""
+    from lakehouse.errors import EXIT_LOCKED, LakehouseError
+
+    class LockedError(LakehouseError):
+        exit_code = EXIT_LOCKED
+
+    settings = _settings(tmp_path)
+    abandoned = threading.Event()
+    failures: list[Exception] = [LockedError("the lake is locked by another writer"), KeyError("x")]
+
+    def runner(*args: Any) -> PipelineResult:
+        raise failures.pop(0)
+
+    with _serving(settings, runner, on_abandon=abandoned.set) as daemon:
+        with pytest.raises(DaemonError, match="the lake is locked by another writer") as locked:
+            run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert locked.value.exit_code == EXIT_LOCKED
+        with pytest.raises(DaemonError, match="internal error") as bug:
+            run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert bug.value.exit_code == 1
+        time.sleep(0.5)  # the connection watcher's period: it must not take the close for a leave
+        assert not abandoned.is_set()
+        assert ask(settings, "status")["runs"] == 2  # type: ignore[index]
+        assert not daemon.stop.is_set()
+
+
+def test_a_stop_during_a_run_turns_new_clients_away_and_finishes_the_run(
+    tmp_path: Path, runtime: Path
+) -> None:
+    settings = _settings(tmp_path)
+    release = threading.Event()
+    running = threading.Event()
+
+    def runner(*args: Any) -> PipelineResult:
+        running.set()
+        assert release.wait(20)
+        return PipelineResult(seconds=1.0)
+
+    with _serving(settings, runner) as daemon:
+        first: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: first.append(
+                run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+            )
+        )
+        thread.start()
+        assert running.wait(20)
+        assert ask(settings, "stop") == {"event": "stopping", "pid": os.getpid(), "after_run": True}
+        deadline = time.monotonic() + 10
+        while daemon.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # No daemon for a new client now: it runs in its own process (and meets the lock).
+        assert run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None) is None
+        release.set()
+        thread.join(20)
+        [handed] = first
+        assert handed.result == PipelineResult(seconds=1.0)
 
 
 def test_a_client_gone_mid_run_ends_the_run(tmp_path: Path, runtime: Path) -> None:
@@ -628,9 +704,9 @@ def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
         client.send_signal(signal.SIGKILL)
         client.wait(30)
         deadline = time.monotonic() + 60
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _alive(pid), "the daemon went on after its client was killed"
+        assert not process_alive(pid), "the daemon went on after its client was killed"
         assert (
             "the client went away in the middle of its run"
             in Path(settings.state_dir, "pipeline-daemon.log").read_text()
@@ -651,14 +727,3 @@ def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
     finally:
         _lakehouse(env, "pipeline", "daemon", "stop")
         drop_slot(dsn, settings.slot_name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (our child no longer: start_new_session) is reaped by init; /proc says so.
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    return False
