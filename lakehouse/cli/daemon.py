@@ -376,7 +376,7 @@ class Daemon:
         self.spark = spark
         self.runner = runner
         self.idle_timeout = idle_timeout
-        self.on_abandon = on_abandon or (lambda: os._exit(70))
+        self.on_abandon = on_abandon or _end_now
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.fits = fits or (lambda: None)
         self.fingerprint = Fingerprint.of(settings)
@@ -392,6 +392,8 @@ class Daemon:
         self._inode: int | None = None
         self._sock: socket.socket | None = None
         self.request_seconds = REQUEST_SECONDS
+        self._abandoning = threading.Lock()
+        self._abandoned = False
 
     # lifecycle
 
@@ -571,7 +573,10 @@ class Daemon:
 
         def emit(event: str, fields: dict[str, Any]) -> None:
             with sending:
-                _send(conn, event, **fields)
+                try:
+                    _send(conn, event, **fields)
+                except OSError:  # the client is gone: so is its run
+                    self._abandon()
 
         assert self.spark is not None, "a daemon listens once its session is up"
         watcher = _Watcher(conn, self._abandon)
@@ -596,8 +601,24 @@ class Daemon:
             self.stop.set()
 
     def _abandon(self) -> None:
+        with self._abandoning:
+            if self._abandoned:
+                return
+            self._abandoned = True
         self.log("the client went away in the middle of its run: ending, as its process would")
         self.on_abandon()
+
+
+def _end_now() -> None:
+    """End this process and its Spark JVM at once, as a killed ``pipeline run`` ends: no
+    commit of the run is half made (each is atomic), no bookmark moved past what committed."""
+    from pyspark import SparkContext
+
+    proc = getattr(SparkContext._gateway, "proc", None)
+    with contextlib.suppress(Exception):
+        if proc is not None:
+            proc.kill()  # the JVM would end once our end of its pipe closes; no later commit
+    os._exit(70)
 
 
 class _Watcher(threading.Thread):

@@ -450,22 +450,34 @@ def test_a_stop_during_a_run_turns_new_clients_away_and_finishes_the_run(
 
 
 def test_a_client_gone_mid_run_ends_the_run(tmp_path: Path, runtime: Path) -> None:
-    """The daemon ends (here: calls ``on_abandon``) when its client leaves during a run."""
+    """The daemon ends (here: calls ``on_abandon``, once) when its client leaves during a run,
+    whether the connection's watcher or the run's next message finds out first."""
     settings = _settings(tmp_path)
-    abandoned = threading.Event()
+    abandoned: list[float] = []
     release = threading.Event()
+    left = threading.Event()
 
     def runner(*args: Any) -> PipelineResult:
-        release.wait(20)
+        emit = args[-1]
+        assert left.wait(20)
+        while not release.is_set():  # messages to a client that is gone must not raise
+            emit("message", {"text": "still running"})
+            time.sleep(0.01)
         return PipelineResult()
 
-    with _serving(settings, runner, on_abandon=abandoned.set) as daemon:
+    with _serving(settings, runner, on_abandon=lambda: abandoned.append(time.monotonic())):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(str(daemon.path))
+            sock.connect(str(settings_path := socket_path(settings)))
             sock.sendall(json.dumps(_run_request(settings)).encode() + b"\n")
             assert json.loads(sock.makefile().readline())["event"] == "accepted"
-        assert abandoned.wait(10)
+        assert settings_path.exists()
+        left.set()
+        deadline = time.monotonic() + 10
+        while not abandoned and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
         release.set()
+    assert len(abandoned) == 1
 
 
 def test_a_run_the_session_does_not_fit_is_declined_with_the_reason(
