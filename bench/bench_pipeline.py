@@ -343,8 +343,8 @@ def _daemon_runs(
                     "handed": "handed to the pipeline daemon" in out,
                 }
             )
-            if client.returncode:
-                print(out[-3000:], err[-3000:], file=sys.stderr)
+            if client.returncode or "handed to the pipeline daemon" not in out:
+                print(out[-3000:], err[-3000:], file=sys.stderr)  # the reason it declined
         # What an idle daemon holds between runs: its Python and its JVM, resident.
         metrics["daemon_idle_rss_mib"] = round(
             sum(p.memory_info().rss for p in [daemon, *daemon.children(recursive=True)]) / 2**20

@@ -478,10 +478,18 @@ def daemon_runner(
     )
 
 
+#: How far a run's sizing may ask for more driver memory than the daemon's JVM has before the
+#: daemon declines it. The sizing grows with bronze (4 bytes of heap per byte) and with the
+#: memory free at the moment: a few MiB more after each round of changes is no risk.
+OUTGROWN_FACTOR = 1.25
+
+
 def _outgrown(started: SparkSizing | None, wanted: SparkSizing) -> str | None:
     """Why a daemon's session is too small for a run: its driver memory, fixed when its JVM
-    started, is less than the run's sizing asks for now (the lake grew)."""
-    if started is not None and wanted.driver_memory_mib > started.driver_memory_mib:
+    started, is well under what the run's sizing asks for now (the lake grew)."""
+    if started is None:
+        return None
+    if wanted.driver_memory_mib > OUTGROWN_FACTOR * started.driver_memory_mib:
         return (
             f"its driver has {started.driver_memory} of memory and this run is sized for "
             f"{wanted.driver_memory} (the lake grew): restart it with `lakehouse pipeline "
