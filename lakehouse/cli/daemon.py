@@ -760,16 +760,16 @@ def run_remote(
         DaemonError: the run failed in the daemon with a :class:`LakehouseError` (its message
             and exit code), or the daemon ended in the middle of the run.
     """
-    request = {
-        "protocol": PROTOCOL,
-        "command": "run",
-        "full_refresh": full_refresh,
-        "wait": wait,
-        "fingerprint": Fingerprint.of(settings).to_json(),
-    }
     with _connect(settings) as sock:
         if sock is None:
             return None
+        request = {  # the digests are made only when a daemon listens: not on every run
+            "protocol": PROTOCOL,
+            "command": "run",
+            "full_refresh": full_refresh,
+            "wait": wait,
+            "fingerprint": Fingerprint.of(settings).to_json(),
+        }
         try:
             sock.sendall(json.dumps(request).encode() + b"\n")
         except (ConnectionResetError, BrokenPipeError):  # it was closing: no daemon

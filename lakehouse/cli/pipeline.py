@@ -464,9 +464,10 @@ def daemon_runner(
     (with the run's shuffle partitions and read split: runtime settings, sized per run)."""
 
     def session(quick_start: bool, sizing: SparkSizing) -> SparkSession:
-        from lakehouse.glue.runner import spark_session
+        from lakehouse.glue.runner import resize
 
-        return spark_session(settings, sizing=sizing)  # this process's session, resized
+        resize(spark, sizing)
+        return spark
 
     return run_locked(
         settings,

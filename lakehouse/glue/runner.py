@@ -214,6 +214,14 @@ def local_fs_config(settings: Settings) -> dict[str, str]:
 _session_sizing: SparkSizing | None = None
 
 
+def resize(spark: SparkSession, sizing: SparkSizing) -> None:
+    """Give a running session a new run's shuffle partitions and read split (runtime settings;
+    its driver memory stays what its JVM started with): how a long-lived session serves a run
+    sized for the lake as it is now."""
+    spark.conf.set("spark.sql.shuffle.partitions", str(sizing.shuffle_partitions))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(sizing.max_partition_bytes))
+
+
 def session_sizing() -> SparkSizing | None:
     """The sizing this process's Spark JVM was started with (None before one starts here)."""
     return _session_sizing

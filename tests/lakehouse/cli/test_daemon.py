@@ -41,7 +41,7 @@ from lakehouse.cli.daemon import (
 from lakehouse.cli.main import app
 from lakehouse.cli.pipeline import _outgrown, daemon_runner
 from lakehouse.config import Settings, get_settings
-from lakehouse.glue.runner import JobRun
+from lakehouse.glue.runner import JobRun, spark_sizing
 from lakehouse.glue.sizing import SparkSizing
 from lakehouse.paths import REPO_ROOT
 from lakehouse.pipeline.run import PipelineResult
@@ -614,6 +614,10 @@ def test_pipeline_run_is_handed_to_the_daemon_and_ends_as_it_would_here(
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     cli = CliRunner()
+    # The daemon sizes this session for each run: the other tests get it back as it was.
+    sized = ("spark.sql.shuffle.partitions", "spark.sql.files.maxPartitionBytes")
+    before = {key: spark.conf.get(key) for key in sized}
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1234567")  # no sizing gives this
     try:
         replicate_once(settings)
         with _serving(get_settings(), daemon_runner, on_abandon=lambda: None) as daemon:
@@ -623,6 +627,10 @@ def test_pipeline_run_is_handed_to_the_daemon_and_ends_as_it_would_here(
             assert f"handed to the pipeline daemon (pid {os.getpid()}, its run 1)" in first.output
             assert re.search(r"\| transform_orders_bronze_to_silver +\| SUCCEEDED", first.output)
             assert "pipeline finished in" in first.output
+            # The daemon gave the session the run's read split.
+            assert spark.conf.get("spark.sql.files.maxPartitionBytes") == str(
+                spark_sizing(get_settings()).max_partition_bytes
+            )
             _silver_is_the_source(spark, settings, dsn)
 
             _change_the_source(dsn, "handed")
@@ -652,6 +660,8 @@ def test_pipeline_run_is_handed_to_the_daemon_and_ends_as_it_would_here(
             assert daemon.runs == 3
             _silver_is_the_source(spark, settings, dsn)
     finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
         get_settings.cache_clear()
         drop_slot(dsn, settings.slot_name)
 
