@@ -68,6 +68,11 @@ class Storage(Protocol):
         """The file's bytes; :class:`FileNotFoundError` when it does not exist."""
         ...
 
+    def read_head(self, path: str, size: int) -> bytes:
+        """The file's first ``size`` bytes (all of it when shorter), without reading the rest;
+        :class:`FileNotFoundError` when it does not exist."""
+        ...
+
     def exists(self, path: str) -> bool: ...
 
     def list_files(self, folder: str) -> list[str]:
@@ -186,6 +191,10 @@ class LocalStorage:
 
     def read_bytes(self, path: str) -> bytes:
         return self._path(path).read_bytes()
+
+    def read_head(self, path: str, size: int) -> bytes:
+        with self._path(path).open("rb") as fh:
+            return fh.read(size)
 
     def exists(self, path: str) -> bool:
         return self._path(path).is_file()
@@ -318,6 +327,20 @@ class S3Storage:
     def read_bytes(self, path: str) -> bytes:
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
+        except self.client.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(self.uri_of(path)) from exc
+        except Exception as exc:  # botocore errors: re-raised with instructions
+            raise self.error(f"cannot read {self.uri_of(path)}", exc) from exc
+        body: bytes = obj["Body"].read()
+        return body
+
+    def read_head(self, path: str, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        try:  # a ranged GET: an object shorter than the range comes whole (RFC 9110 14.1.2)
+            obj = self.client.get_object(
+                Bucket=self.bucket, Key=self._key(path), Range=f"bytes=0-{size - 1}"
+            )
         except self.client.exceptions.NoSuchKey as exc:
             raise FileNotFoundError(self.uri_of(path)) from exc
         except Exception as exc:  # botocore errors: re-raised with instructions

@@ -33,6 +33,12 @@ def _exercise(storage: Storage) -> None:
         # Not visible before the end of the block.
         assert storage.list_files("a/b") == ["one.bin"]
     assert storage.read_bytes("a/b/two.bin") == b"hello"
+    # The head of a file without the rest (a ranged GET on S3); a short file comes whole.
+    assert storage.read_head("a/b/two.bin", 3) == b"hel"
+    assert storage.read_head("a/b/two.bin", 1000) == b"hello"
+    assert storage.read_head("a/b/two.bin", 0) == b""
+    with pytest.raises(FileNotFoundError):
+        storage.read_head("a/b/none.bin", 3)
     assert storage.list_files("a/b") == ["one.bin", "two.bin"]
     assert storage.list_folders("a") == ["b"]
     # Sizes at any depth (what Spark's memory is sized from).
