@@ -11,6 +11,9 @@ How it behaves:
 
 - ``lakehouse pipeline daemon start`` starts one per state directory (``LAKEHOUSE_STATE_DIR``)
   in the background, with a Spark session; ``status`` and ``stop`` ask it over its socket.
+  Before its first client it warms up (:mod:`lakehouse.pipeline.warmup`: the pipeline on a
+  scratch sample of the lake's bronze, never the lake), so that the first run is a warm one
+  too; a run asked for meanwhile waits for the warm-up, a stop does not.
   It stops by itself after ``--idle-timeout`` seconds without a run, when its code on disk
   changes, or when its Spark JVM dies.
 - ``lakehouse pipeline run`` hands the run to a daemon of its state directory when there is one
@@ -359,6 +362,9 @@ class Daemon:
         on_abandon: called when a client goes away mid-run; ends the process by default.
         fits: asked before each run; a reason when the daemon's session does not fit the run
             (the client then runs it itself), else None.
+        warm_up: run once in the background when the daemon starts serving (the pipeline on a
+            scratch sample: :mod:`lakehouse.pipeline.warmup`); returns what it did, for the
+            log. A run asked for meanwhile waits for it; a failure is logged, never raised.
     """
 
     def __init__(
@@ -371,6 +377,7 @@ class Daemon:
         on_abandon: Callable[[], None] | None = None,
         log: Callable[[str], None] | None = None,
         fits: Callable[[], str | None] | None = None,
+        warm_up: Callable[[], str] | None = None,
     ) -> None:
         self.settings = settings
         self.spark = spark
@@ -394,6 +401,11 @@ class Daemon:
         self.request_seconds = REQUEST_SECONDS
         self._abandoning = threading.Lock()
         self._abandoned = False
+        self.warm_up = warm_up
+        self.warmed = threading.Event()
+        self.warm_up_state = "on its way" if warm_up else "off"
+        if warm_up is None:
+            self.warmed.set()
 
     # lifecycle
 
@@ -456,6 +468,8 @@ class Daemon:
         process and meet the lake's lock), and the run under way ends before this returns.
         """
         assert self._sock is not None, "listen() first"
+        if not self.warmed.is_set():
+            threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         try:
             while not self.stop.is_set():
                 why = self._should_end()
@@ -474,8 +488,24 @@ class Daemon:
             self.close()
         return self.why_stopped or "stopped"
 
+    def _warm_up(self) -> None:
+        """The warm-up, in its own thread: a stop does not wait for it (it writes nothing but
+        its scratch folder, which the next warm-up clears)."""
+        assert self.warm_up is not None
+        self.warm_up_state = "running"
+        self.log(f"pipeline daemon {os.getpid()}: warming up")
+        try:
+            self.warm_up_state = self.warm_up()
+        except Exception as exc:  # best effort: a run after a failed warm-up is only slower
+            self.warm_up_state = f"failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.last_activity = time.monotonic()
+            self.warmed.set()
+        self.log(f"pipeline daemon {os.getpid()}: warm-up {self.warm_up_state}")
+
     def _should_end(self) -> str | None:
-        if self._running is None and time.monotonic() - self.last_activity > self.idle_timeout:
+        idle = time.monotonic() - self.last_activity
+        if self._running is None and self.warmed.is_set() and idle > self.idle_timeout:
             return f"idle for {self.idle_timeout:g} s"
         try:
             if os.stat(self.path).st_ino != self._inode:
@@ -536,6 +566,8 @@ class Daemon:
             "running": self._running,
             "idle_seconds": round(time.monotonic() - self.last_activity, 1),
             "idle_timeout": self.idle_timeout,
+            "warm": self.warmed.is_set(),
+            "warm_up": self.warm_up_state,
             "log": str(log_path(self.settings)),
         }
 
@@ -547,6 +579,8 @@ class Daemon:
             if "code" in differs:  # the code on disk changed: this daemon is stale for good
                 self.why_stopped = "its code changed on disk"
                 self.stop.set()
+            return
+        if not self._wait_for_warm_up(conn):
             return
         if self.stop.is_set():
             _send(conn, "declined", why="it is stopping")
@@ -567,6 +601,22 @@ class Daemon:
             self._running = None
             self.last_activity = time.monotonic()
             self._busy.release()
+
+    def _wait_for_warm_up(self, conn: socket.socket) -> bool:
+        """Hold a run until the warm-up is over; False when the client left meanwhile."""
+        if self.warmed.is_set():
+            return True
+        _send(
+            conn,
+            "message",
+            text="the pipeline daemon is warming up: the run starts when it is done",
+        )
+        while not self.warmed.wait(0.2):
+            if self.stop.is_set():
+                return True  # declined below
+            if _gone(conn):
+                return False
+        return True
 
     def _run(self, conn: socket.socket, request: dict[str, Any]) -> None:
         sending = threading.Lock()  # jobs run side by side: one line at a time

@@ -421,17 +421,40 @@ def _idle_option() -> Callable[[Any], Any]:
     )
 
 
+def _warm_up_option() -> Callable[[Any], Any]:
+    return flag(
+        "--no-warm-up",
+        "no_warm_up",
+        help="Serve at once, without first running the pipeline on a scratch sample of the "
+        "lake's bronze (the first run is then slower).",
+    )
+
+
 @command(daemon_app)
 @_idle_option()
-def serve(idle_timeout: float) -> None:
+@_warm_up_option()
+def serve(idle_timeout: float, no_warm_up: bool) -> None:
     """Run the pipeline daemon in the foreground (`start` runs this in the background).
 
-    Ctrl-C or SIGTERM stops it after the run under way.
+    Before its first run it warms up: it runs the pipeline on a scratch sample of the lake's
+    bronze, in a folder of its state directory, never writing the lake. A run asked for
+    meanwhile waits for it. Ctrl-C or SIGTERM stops it after the run under way.
     """
     from lakehouse.cli.daemon import Daemon
     from lakehouse.glue.runner import session_sizing, spark_session, spark_sizing
 
     settings = get_settings()
+
+    def warm_up() -> str:
+        from lakehouse.pipeline.warmup import warm_up
+
+        assert daemon.spark is not None
+        done = warm_up(settings, daemon.spark, log=_log)
+        if done.skipped:
+            return f"skipped: {done.skipped}"
+        failed = f", {len(done.failed)} failed ({', '.join(done.failed)})" if done.failed else ""
+        return f"done in {done.seconds:.1f} s ({done.jobs} job(s) on the sample{failed})"
+
     daemon = Daemon(
         settings,
         None,
@@ -439,6 +462,7 @@ def serve(idle_timeout: float) -> None:
         idle_timeout=idle_timeout,
         log=_log,
         fits=lambda: _outgrown(session_sizing(), spark_sizing(settings)),
+        warm_up=None if no_warm_up else warm_up,
     )
     daemon.claim()
     try:
@@ -505,17 +529,20 @@ def _log(line: str) -> None:
 
 @command(daemon_app)
 @_idle_option()
+@_warm_up_option()
 @option(
     "--timeout",
     "timeout",
     type=at_least(1.0),
-    default=300.0,
-    help="Seconds to wait for the daemon's Spark session to start.",
+    default=600.0,
+    help="Seconds to wait for the daemon to start and warm up.",
 )
-def start(idle_timeout: float, timeout: float) -> None:
+def start(idle_timeout: float, no_warm_up: bool, timeout: float) -> None:
     """Start the pipeline daemon of this state directory in the background.
 
-    It writes its log to <state dir>/pipeline-daemon.log. Exits 0 when one already runs.
+    Returns once it serves warm: it first runs the pipeline on a scratch sample of the lake's
+    bronze (see `serve`; about as long as one run). It writes its log to
+    <state dir>/pipeline-daemon.log. Exits 0 when one already runs.
     """
     import subprocess
     import sys
@@ -531,7 +558,7 @@ def start(idle_timeout: float, timeout: float) -> None:
     log = log_path(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "lakehouse", "pipeline", "daemon", "serve"]
-    argv += ["--idle-timeout", repr(idle_timeout)]
+    argv += ["--idle-timeout", repr(idle_timeout)] + (["--no-warm-up"] if no_warm_up else [])
     with open(log, "ab") as sink:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True
@@ -547,9 +574,24 @@ def start(idle_timeout: float, timeout: float) -> None:
                 + "\n".join(tail)
             )
         time.sleep(0.25)
+    if not no_warm_up:
+        console.print(
+            f"pipeline daemon {answer.get('pid')} is up; warming up on a sample of the lake's "
+            "bronze",
+            highlight=False,
+        )
+    while (state := ask(settings, "status")) is not None and not state.get("warm"):
+        if time.monotonic() > deadline:
+            console.print(
+                f"the pipeline daemon is still warming up after {timeout:g} s; runs wait for it",
+                highlight=False,
+            )
+            break
+        time.sleep(0.5)
+    warmed = "" if no_warm_up or state is None else f"warm-up {state.get('warm_up')}; "
     console.print(
         f"pipeline daemon started (pid {answer.get('pid')}, idle timeout {idle_timeout:g} s, "
-        f"log {log}); `lakehouse pipeline run` now hands its runs to it",
+        f"{warmed}log {log}); `lakehouse pipeline run` now hands its runs to it",
         highlight=False,
     )
 
@@ -567,8 +609,9 @@ def status() -> None:
     if answer is None:
         console.print(f"no pipeline daemon runs for {settings.state_dir.resolve()}")
         raise click.exceptions.Exit(3)
-    for key in ("pid", "state_dir", "lake", "runs", "running", "idle_seconds", "idle_timeout"):
+    for key in ("pid", "state_dir", "lake", "runs", "running", "warm_up", "idle_seconds"):
         console.print(f"{key}: {answer.get(key)}", markup=False, highlight=False)
+    console.print(f"idle_timeout: {answer.get('idle_timeout')}", markup=False, highlight=False)
     console.print(f"log: {answer.get('log')}", markup=False, highlight=False)
 
 

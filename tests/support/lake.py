@@ -24,6 +24,7 @@ Fixtures (registered for every test package by the root ``conftest.py``):
 
 from __future__ import annotations
 
+import hashlib
 import runpy
 import shutil
 import tempfile
@@ -100,6 +101,18 @@ def lake_environment(settings: Settings) -> dict[str, str]:
         "LAKEHOUSE_COMPACT_BUCKET_FILES": str(settings.compact_bucket_files),
         **{name: url for name, url in urls.items() if url},
     }
+
+
+def file_fingerprints(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file below ``root`` by relative path: size, modification time, content digest
+    (equal before and after means nothing there was written, not even rewritten the same)."""
+    out: dict[str, tuple[int, int, str]] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[str(path.relative_to(root))] = (info.st_size, info.st_mtime_ns, digest)
+    return out
 
 
 def replicate_once(settings: Settings) -> None:

@@ -49,6 +49,7 @@ from lakehouse.source.seed import seed
 from tests.support.lake import (
     drop_slot,
     entities,
+    file_fingerprints,
     lake_environment,
     lake_settings,
     replicate_once,
@@ -449,6 +450,97 @@ def test_a_stop_during_a_run_turns_new_clients_away_and_finishes_the_run(
         assert handed.result == PipelineResult(seconds=1.0)
 
 
+def _until(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_run_asked_for_during_the_warm_up_waits_for_it(tmp_path: Path, runtime: Path) -> None:
+    """The warm-up runs once the daemon serves; status says so; a run asked for meanwhile is
+    told, waits, and runs after it (never beside it)."""
+    settings = _settings(tmp_path)
+    release, warming = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def warm_up() -> str:
+        warming.set()
+        assert release.wait(20)
+        order.append("warm-up")
+        return "done in 1.0 s"
+
+    def runner(*args: Any) -> PipelineResult:
+        order.append("run")
+        return PipelineResult(seconds=1.0)
+
+    with _serving(settings, runner, warm_up=warm_up) as daemon:
+        assert warming.wait(20)
+        status = ask(settings, "status")
+        assert status is not None
+        assert (status["warm"], status["warm_up"]) == (False, "running")
+        events: list[dict[str, Any]] = []
+        handed: list[Any] = []
+        client = threading.Thread(
+            target=lambda: handed.append(
+                run_remote(settings, full_refresh=False, wait=0, on_event=events.append)
+            )
+        )
+        client.start()
+        _until(lambda: bool(events))
+        assert events[0] == {
+            "event": "message",
+            "text": "the pipeline daemon is warming up: the run starts when it is done",
+        }
+        assert daemon.runs == 0
+        assert order == []
+        release.set()
+        client.join(20)
+        assert handed[0].result == PipelineResult(seconds=1.0)
+        assert order == ["warm-up", "run"]
+        status = ask(settings, "status")
+        assert status is not None
+        assert (status["warm"], status["warm_up"], status["runs"]) == (True, "done in 1.0 s", 1)
+
+
+def test_a_failed_warm_up_is_logged_and_runs_are_served(tmp_path: Path, runtime: Path) -> None:
+    settings = _settings(tmp_path)
+
+    def warm_up() -> str:
+        raise RuntimeError("no sample")
+
+    with _serving(settings, lambda *a: PipelineResult(seconds=2.0), warm_up=warm_up):
+        _until(lambda: (ask(settings, "status") or {}).get("warm") is True)
+        assert ask(settings, "status")["warm_up"] == "failed: RuntimeError: no sample"  # type: ignore[index]
+        handed = run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
+        assert handed is not None
+        assert handed.result == PipelineResult(seconds=2.0)
+
+
+def test_a_stop_or_a_client_leaving_during_the_warm_up_waits_for_nothing(
+    tmp_path: Path, runtime: Path
+) -> None:
+    """A client that leaves while its run waits for the warm-up has no run; a stop ends the
+    daemon without waiting for the warm-up (it writes nothing but its scratch folder)."""
+    settings = _settings(tmp_path)
+    release = threading.Event()
+    with _serving(settings, _never, warm_up=lambda: str(release.wait(60))) as daemon:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(20)
+            sock.connect(str(daemon.path))
+            sock.sendall(json.dumps(_run_request(settings)).encode() + b"\n")
+            assert b"warming up" in sock.recv(65536)
+        time.sleep(0.5)  # the daemon notices the client left
+        assert ask(settings, "stop") == {
+            "event": "stopping",
+            "pid": os.getpid(),
+            "after_run": False,
+        }
+        _until(lambda: not daemon.path.exists(), 10)
+        assert daemon.runs == 0
+    release.set()
+
+
 def test_a_client_gone_mid_run_ends_the_run(tmp_path: Path, runtime: Path) -> None:
     """The daemon ends (here: calls ``on_abandon``, once) when its client leaves during a run,
     whether the connection's watcher or the run's next message finds out first."""
@@ -679,6 +771,40 @@ def _lakehouse(env: dict[str, str], *args: str, **kw: Any) -> subprocess.Complet
     )
 
 
+def _lake_files(settings: Settings) -> dict[str, tuple[int, int, str]]:
+    """The lake's files as :func:`file_fingerprints` sees them, but for the state folder the
+    tests keep in it (the daemon's log and socket lock)."""
+    state = settings.state_dir.resolve().relative_to(Path(settings.lake).resolve())
+    files = file_fingerprints(Path(settings.lake))
+    return {k: v for k, v in files.items() if not Path(k).is_relative_to(state)}
+
+
+def _kill_a_client_mid_run(env: dict[str, str], settings: Settings, pid: int) -> None:
+    """SIGKILL a ``pipeline run`` once the daemon took it; the daemon must end with it."""
+    client = subprocess.Popen(
+        [sys.executable, "-m", "lakehouse", "pipeline", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert client.stdout is not None
+    for line in client.stdout:
+        if "handed to the pipeline daemon" in line:
+            break
+    client.send_signal(signal.SIGKILL)
+    client.wait(30)
+    deadline = time.monotonic() + 60
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not process_alive(pid), "the daemon went on after its client was killed"
+    assert (
+        "the client went away in the middle of its run"
+        in Path(settings.state_dir, "pipeline-daemon.log").read_text()
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
@@ -698,9 +824,14 @@ def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
     env = {**os.environ, **lake_environment(settings)}
     try:
         replicate_once(settings)
+        lake = _lake_files(settings)
         started = _lakehouse(env, "pipeline", "daemon", "start", "--idle-timeout", "900")
         assert started.returncode == 0, started.stdout + started.stderr
         assert "pipeline daemon started (pid " in started.stdout
+        # It returned warm, having run the pipeline on a sample, and wrote nothing of the lake.
+        assert "warming up on a sample of the lake's bronze" in started.stdout
+        assert re.search(r"warm-up done in [\d.]+ s \(\d+ job\(s\) on the sample\)", started.stdout)
+        assert _lake_files(settings) == lake
         pid = int(re.search(r"\(pid (\d+)", started.stdout)[1])  # type: ignore[index]
         again = _lakehouse(env, "pipeline", "daemon", "start")
         assert f"a pipeline daemon already runs (pid {pid})" in again.stdout
@@ -713,31 +844,11 @@ def test_a_daemon_process_serves_runs_and_a_client_killed_mid_run_loses_nothing(
         assert status.returncode == 0
         assert f"pid: {pid}" in status.stdout
         assert "runs: 1" in status.stdout
+        assert "warm_up: done in" in status.stdout
 
         _change_the_source(dsn, "killed")
         replicate_once(settings)
-        client = subprocess.Popen(
-            [sys.executable, "-m", "lakehouse", "pipeline", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert client.stdout is not None
-        for line in client.stdout:
-            if "handed to the pipeline daemon" in line:
-                break
-        client.send_signal(signal.SIGKILL)
-        client.wait(30)
-        deadline = time.monotonic() + 60
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not process_alive(pid), "the daemon went on after its client was killed"
-        assert (
-            "the client went away in the middle of its run"
-            in Path(settings.state_dir, "pipeline-daemon.log").read_text()
-        )
+        _kill_a_client_mid_run(env, settings, pid)
         gone = _lakehouse(env, "pipeline", "daemon", "status")
         assert gone.returncode == 3
         assert "no pipeline daemon runs for" in gone.stdout
