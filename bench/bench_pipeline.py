@@ -11,8 +11,10 @@ Timed:
   transactions) and one more replication, the incremental pipeline run in the session that ran
   the full refresh, as ``lakehouse pipeline watch`` runs its batches (target <= 30 s);
 * ``incremental_cold_s`` - the same again (5,000 more changes, replicated), as a user runs it:
-  ``lakehouse pipeline run`` in a new process, timed from the command to its exit, so Python
-  and Spark start-up and a cold JVM are included;
+  ``lakehouse pipeline run --no-daemon`` in a new process, timed from the command to its exit,
+  so Python and Spark start-up and a cold JVM are included; the lake is kept as it was before
+  the run and copied back for each of ``COLD_ROUNDS`` (3) runs, so each does the same work:
+  the median (``incremental_cold_runs_s``: each run);
 * ``noop_cold_s`` - then ``lakehouse pipeline run`` again in a new process with nothing new: it
   decides from the bronze listing, the bookmarks and the tables' snapshot ids, before Spark;
 * ``watch_batch_s`` / ``watch_batch_p50_s`` - then ``pipeline watch`` micro-batches in the warm
@@ -39,14 +41,17 @@ Timed:
   are their medians. ``incremental_s`` is run 2 of a session, right after the full refresh,
   with more of the JVM still to warm up; this is runs 9-11. ``duckdb_floor_s`` is printed
   beside it;
-* ``incremental_daemon_s`` - then ``lakehouse pipeline daemon start`` and ``DAEMON_ROUNDS`` (4)
-  rounds of 5,000 changes, one replication and ``lakehouse pipeline run`` as a new process
-  that hands its run to the daemon, timed from the command to its exit (so Python start-up
-  and the socket are included); the median of rounds 2-4 (``incremental_daemon_runs``: each
-  round's wall and the CPU seconds of the client and of the daemon with its JVM; round 1,
-  the daemon's first run, is ``incremental_daemon_first_s``). ``daemon_start_s`` is the
-  ``start`` command until the daemon answers, ``daemon_idle_rss_mib`` the resident memory of
-  the idle daemon (Python and JVM) after its runs;
+* ``incremental_daemon_s`` - last, ``lakehouse pipeline daemon start`` and ``DAEMON_ROUNDS`` (4)
+  rounds of ``lakehouse pipeline run`` as a new process that hands its run to the daemon, each
+  on the lake copied back as ``incremental_cold_s`` found it: the same 5,000 changes, the same
+  work, like for like. Timed from the command to its exit (so Python start-up and the socket
+  are included); the median of rounds 2-4 (``incremental_daemon_runs``: each round's wall and
+  the CPU seconds of the client and of the daemon with its JVM; round 1, the daemon's first
+  run, is ``incremental_daemon_first_s``). ``daemon_start_s`` is the ``start`` command until it
+  returns, with the daemon warm: ``daemon_warm_up_s`` of it is the warm-up, the pipeline run
+  twice on a scratch sample of bronze (:mod:`lakehouse.pipeline.warmup`);
+  ``daemon_idle_rss_mib`` the resident memory of the idle daemon (Python and JVM) after its
+  runs;
 * ``duckdb_floor_s`` - the same bronze-to-silver work (read by name, last change per key wins,
   deletes removed, typed, Parquet partitioned by tenant) done by DuckDB alone;
 * with ``BENCH_SCALE10=1`` also the scale 10 full refresh, its time and peak memory.
@@ -63,6 +68,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -89,6 +96,7 @@ WATCH_CHANGES = 100
 WATCH_BATCHES = 5
 STEADY_ROUNDS = 3
 DAEMON_ROUNDS = 4
+COLD_ROUNDS = 3
 
 
 def _jvm_hwm_mib(spark: Any) -> float:
@@ -266,40 +274,67 @@ def _incremental(
     metrics["peak_jvm_mib"] = _jvm_hwm_mib(spark)
 
 
-def _cold_runs(
-    settings: Settings, dsn: str, metrics: dict[str, Any], params: dict[str, Any]
-) -> None:
-    """``lakehouse pipeline run`` as a new process: with changes, then with nothing new."""
-    params["changes_made_cold"] = workload(dsn, CHANGES)
-    run_once(settings)
-    env = {
+def _keep(lake: Path) -> Path:
+    """A copy of the lake as it is (beside it): the same work can be done again from it."""
+    kept = lake.with_name(f"{lake.name}-kept")
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(lake, kept, symlinks=True)
+    return kept
+
+
+def _restore(kept: Path, lake: Path) -> None:
+    """Put the lake back as it was kept (in place: Iceberg metadata holds absolute paths)."""
+    shutil.rmtree(lake)
+    shutil.copytree(kept, lake, symlinks=True)
+
+
+def _cli_env(settings: Settings, dsn: str) -> dict[str, str]:
+    return {
         **os.environ,
         "LAKEHOUSE_LAKE": settings.lake,
         "DATABASE_URL": dsn,
         "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
     }
-    argv = [sys.executable, "-m", "lakehouse", "pipeline", "run"]
-    with timed(metrics, "incremental_cold_s"):
+
+
+def _cold_runs(
+    settings: Settings, dsn: str, metrics: dict[str, Any], params: dict[str, Any]
+) -> Path:
+    """``lakehouse pipeline run`` as a new process: with changes (``COLD_ROUNDS`` times on the
+    same lake, copied back before each), then with nothing new. Returns the copy of the lake as
+    it was before the run, for the daemon's rounds."""
+    params["changes_made_cold"] = workload(dsn, CHANGES)
+    run_once(settings)
+    lake = Path(settings.lake)
+    kept = _keep(lake)
+    env = _cli_env(settings, dsn)
+    argv = [sys.executable, "-m", "lakehouse", "pipeline", "run", "--no-daemon"]
+    walls: list[float] = []
+    for n in range(COLD_ROUNDS):
+        if n:
+            _restore(kept, lake)
+        start = time.perf_counter()
         cold = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    metrics["incremental_cold_exit_code"] = cold.returncode
-    if cold.returncode:
-        print(cold.stdout[-3000:], cold.stderr[-3000:], file=sys.stderr)
+        walls.append(round(time.perf_counter() - start, 3))
+        metrics["incremental_cold_exit_code"] = max(
+            cold.returncode, metrics.get("incremental_cold_exit_code", 0)
+        )
+        if cold.returncode:
+            print(cold.stdout[-3000:], cold.stderr[-3000:], file=sys.stderr)
+    metrics["incremental_cold_runs_s"] = walls
+    metrics["incremental_cold_s"] = statistics.median(walls)
     with timed(metrics, "noop_cold_s"):
         noop = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     metrics["noop_cold_exit_code"] = noop.returncode
     metrics["noop_cold_decided_before_spark"] = "nothing new" in noop.stdout
+    return kept
 
 
-def _daemon_runs(
-    settings: Settings, dsn: str, metrics: dict[str, Any], params: dict[str, Any]
-) -> None:
-    """``lakehouse pipeline run`` as new processes handed to a ``pipeline daemon``."""
-    env = {
-        **os.environ,
-        "LAKEHOUSE_LAKE": settings.lake,
-        "DATABASE_URL": dsn,
-        "LAKEHOUSE_STATE_DIR": str(settings.state_dir),
-    }
+def _daemon_runs(settings: Settings, dsn: str, kept: Path, metrics: dict[str, Any]) -> None:
+    """``lakehouse pipeline run`` as new processes handed to a ``pipeline daemon``, each on the
+    lake as ``incremental_cold_s`` found it (copied back): the same work, like for like."""
+    env = _cli_env(settings, dsn)
+    lake = Path(settings.lake)
     cli = [sys.executable, "-m", "lakehouse", "pipeline"]
     with timed(metrics, "daemon_start_s"):
         started = subprocess.run(
@@ -310,14 +345,13 @@ def _daemon_runs(
             check=True,
         )
     pid = int(started.stdout.split("(pid ", 1)[1].split(",", 1)[0])
+    warm = re.search(r"warm-up done in ([\d.]+) s", started.stdout)
+    metrics["daemon_warm_up_s"] = float(warm[1]) if warm else None
     daemon = psutil.Process(pid)
     rounds: list[dict[str, Any]] = []
     try:
         for _ in range(DAEMON_ROUNDS):
-            params["changes_made_daemon"] = params.get("changes_made_daemon", 0) + workload(
-                dsn, CHANGES
-            )
-            run_once(settings)
+            _restore(kept, lake)
             cpu0 = _tree_cpu([daemon, *daemon.children(recursive=True)])
             start = time.perf_counter()
             client = subprocess.Popen(
@@ -500,13 +534,13 @@ def main() -> None:
         )
         spark = _full_refresh(settings, metrics)
         _incremental(settings, dsn, spark, metrics, params)
-        _cold_runs(settings, dsn, metrics, params)
+        kept = _cold_runs(settings, dsn, metrics, params)
         _watch_batches(settings, dsn, spark, metrics, params)
         _steady(settings, dsn, spark, metrics, params)
-        _daemon_runs(settings, dsn, metrics, params)
         floor_out = root / "duck-silver"
         with timed(metrics, "duckdb_floor_s"):
             metrics["duckdb_floor_rows"] = duckdb_silver(bronze, floor_out)
+        _daemon_runs(settings, dsn, kept, metrics)
         metrics["peak_python_mib"] = peak_rss_mib()
         params["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
 
