@@ -348,6 +348,27 @@ def test_a_result_crosses_the_wire_whole() -> None:
     assert (back.exit_code, back.quarantined) == (1, 2)
 
 
+def _client(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    wait: float = 0,
+    on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+) -> tuple[threading.Thread, list[Any]]:
+    """A client's ``run_remote`` in a thread of its own, started; its outcome lands in the
+    list when it ends."""
+    outcome: list[Any] = []
+
+    def hand() -> None:
+        outcome.append(
+            run_remote(settings, full_refresh=full_refresh, wait=wait, on_event=on_event)
+        )
+
+    thread = threading.Thread(target=hand)
+    thread.start()
+    return thread, outcome
+
+
 def test_one_run_at_a_time_and_the_second_client_runs_itself(tmp_path: Path, runtime: Path) -> None:
     settings = _settings(tmp_path)
     release = threading.Event()
@@ -363,13 +384,7 @@ def test_one_run_at_a_time_and_the_second_client_runs_itself(tmp_path: Path, run
 
     with _serving(settings, runner):
         events: list[dict[str, Any]] = []
-        first: list[Any] = []
-        thread = threading.Thread(
-            target=lambda: first.append(
-                run_remote(settings, full_refresh=True, wait=2.0, on_event=events.append)
-            )
-        )
-        thread.start()
+        thread, first = _client(settings, full_refresh=True, wait=2.0, on_event=events.append)
         deadline = time.monotonic() + 20
         while not calls and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -430,13 +445,7 @@ def test_a_stop_during_a_run_turns_new_clients_away_and_finishes_the_run(
         return PipelineResult(seconds=1.0)
 
     with _serving(settings, runner) as daemon:
-        first: list[Any] = []
-        thread = threading.Thread(
-            target=lambda: first.append(
-                run_remote(settings, full_refresh=False, wait=0, on_event=lambda e: None)
-            )
-        )
-        thread.start()
+        thread, first = _client(settings)
         assert running.wait(20)
         assert ask(settings, "stop") == {"event": "stopping", "pid": os.getpid(), "after_run": True}
         deadline = time.monotonic() + 10
@@ -480,13 +489,7 @@ def test_a_run_asked_for_during_the_warm_up_waits_for_it(tmp_path: Path, runtime
         assert status is not None
         assert (status["warm"], status["warm_up"]) == (False, "running")
         events: list[dict[str, Any]] = []
-        handed: list[Any] = []
-        client = threading.Thread(
-            target=lambda: handed.append(
-                run_remote(settings, full_refresh=False, wait=0, on_event=events.append)
-            )
-        )
-        client.start()
+        client, handed = _client(settings, on_event=events.append)
         _until(lambda: bool(events))
         assert events[0] == {
             "event": "message",

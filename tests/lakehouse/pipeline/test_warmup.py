@@ -9,15 +9,18 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import psycopg
 import pytest
 from lakehouse_glue.model import load_bronze_contract
 from pyspark.sql import SparkSession
 
-from lakehouse.pipeline.warmup import SCRATCH, head_records, warm_up
+from lakehouse.config import Settings
+from lakehouse.pipeline.warmup import HEAD_BYTES, SCRATCH, _samples, head_records, warm_up
 from lakehouse.replicate.bronze import csv_field
 from lakehouse.source.seed import seed
 from tests.support.lake import drop_slot, file_fingerprints, lake_settings, replicate_once
+from tests.support.moto import MotoS3
 
 CONTRACT = load_bronze_contract()
 HEADER: list[str | None] = ["Op", "id", "notes"]
@@ -129,3 +132,36 @@ def test_no_full_load_yet_is_no_warm_up(spark: SparkSession, tmp_path: Path) -> 
     assert done.skipped == "the lake's bronze has no full-load file yet"
     assert done.jobs == 0
     assert not (settings.state_dir / SCRATCH).exists()
+
+
+def test_an_s3_bronze_is_sampled_from_each_tables_first_load_and_newest_change(
+    s3_env: MotoS3, tmp_path: Path
+) -> None:
+    """On S3 (heads read by ranged GETs) the sample is the first full-load file and the newest
+    change file of each table, whole records only, also of a file larger than the head read."""
+    bucket = s3_env.new_bucket()
+    settings = Settings(lake=f"s3://{bucket}/lake", state_dir=tmp_path / "state", _env_file=None)  # type: ignore[call-arg]
+    client = boto3.client("s3")
+    folder = f"lake/bronze/{CONTRACT.table_folder('public', 'orders')}"
+    big = [HEADER, *[["I", str(n), "x" * 40 + str(n)] for n in range(60_000)]]
+    text = _csv(big)
+    assert len(gzip.compress(text.encode())) > HEAD_BYTES  # more than the head is read
+    files = {
+        "LOAD00000001.csv.gz": text,
+        "LOAD00000002.csv.gz": _csv([HEADER, ["I", "second", "load"]]),
+        "20261205-000000000001.csv.gz": _csv([HEADER, ["U", "1", "older"]]),
+        "20261205-000000000002.csv.gz": _csv([HEADER, *RECORDS]),
+    }
+    for name, body in files.items():
+        client.put_object(Bucket=bucket, Key=f"{folder}/{name}", Body=gzip.compress(body.encode()))
+
+    got = {
+        (table, name): gzip.decompress(data).decode()
+        for table, name, data, _ in _samples(settings, 3)
+    }
+
+    table = CONTRACT.table_folder("public", "orders")
+    assert got == {
+        (table, "LOAD00000001.csv.gz"): _csv(big[:4]),
+        (table, "20261205-000000000002.csv.gz"): _csv([HEADER, *RECORDS[:3]]),
+    }
