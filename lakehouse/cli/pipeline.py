@@ -446,10 +446,10 @@ def serve(idle_timeout: float, no_warm_up: bool) -> None:
     settings = get_settings()
 
     def warm_up() -> str:
-        from lakehouse.pipeline.warmup import warm_up
+        from lakehouse.pipeline.warmup import warm_up as on_a_sample
 
         assert daemon.spark is not None
-        done = warm_up(settings, daemon.spark, log=_log)
+        done = on_a_sample(settings, daemon.spark, log=_log)
         if done.skipped:
             return f"skipped: {done.skipped}"
         failed = f", {len(done.failed)} failed ({', '.join(done.failed)})" if done.failed else ""

@@ -325,22 +325,22 @@ class S3Storage:
             raise self.error(f"cannot write {self.uri_of(path)}", exc) from exc
 
     def read_bytes(self, path: str) -> bytes:
-        try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
-        except self.client.exceptions.NoSuchKey as exc:
-            raise FileNotFoundError(self.uri_of(path)) from exc
-        except Exception as exc:  # botocore errors: re-raised with instructions
-            raise self.error(f"cannot read {self.uri_of(path)}", exc) from exc
-        body: bytes = obj["Body"].read()
-        return body
+        return self._get(path)
 
     def read_head(self, path: str, size: int) -> bytes:
-        if size <= 0:
-            return b""
-        try:  # a ranged GET: an object shorter than the range comes whole (RFC 9110 14.1.2)
-            obj = self.client.get_object(
-                Bucket=self.bucket, Key=self._key(path), Range=f"bytes=0-{size - 1}"
-            )
+        return self._get(path, size) if size > 0 else b""
+
+    def _get(self, path: str, head: int | None = None) -> bytes:
+        """The object's bytes, or its first ``head`` bytes by a ranged GET (an object shorter
+        than the range comes whole: RFC 9110 14.1.2)."""
+        key = self._key(path)
+        try:
+            if head is None:
+                obj = self.client.get_object(Bucket=self.bucket, Key=key)
+            else:
+                obj = self.client.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes=0-{head - 1}"
+                )
         except self.client.exceptions.NoSuchKey as exc:
             raise FileNotFoundError(self.uri_of(path)) from exc
         except Exception as exc:  # botocore errors: re-raised with instructions
